@@ -1,0 +1,1 @@
+//! Benchmarks and the peer comparison harness for userql (see `benches/RESULTS.md`).

@@ -1,0 +1,5 @@
+//! The `userql` binary.
+
+fn main() {
+    eprintln!("userql: the command line is coming (issue 6)");
+}

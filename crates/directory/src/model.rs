@@ -1,0 +1,429 @@
+//! The validated, resolved directory model.
+//!
+//! This is what every other part of userql reads. It differs from the file format
+//! (`directory.md`, see [`crate::raw`]) in three ways, all decided so that later phases never
+//! re-validate: references are dense indices into the owning table (a [`GroupIdx`] can always be
+//! indexed without a check), timestamps are UTC epoch milliseconds, and defaults are filled in.
+//! A `Model` only ever comes out of validation, so its invariants hold: ids unique per kind, logins
+//! unique case-insensitively, numbers unique, the group forest acyclic, every index in range.
+
+use serde_json::{Map, Value};
+
+/// Epoch milliseconds, UTC.
+pub type Millis = i64;
+
+macro_rules! index_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The position in the owning table.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+index_type!(
+    /// A position in [`Model::services`].
+    ServiceIdx
+);
+index_type!(
+    /// A position in [`Model::permissions`].
+    PermissionIdx
+);
+index_type!(
+    /// A position in [`Model::roles`].
+    RoleIdx
+);
+index_type!(
+    /// A position in [`Model::organizations`].
+    OrgIdx
+);
+index_type!(
+    /// A position in [`Model::projects`].
+    ProjectIdx
+);
+index_type!(
+    /// A position in [`Model::groups`].
+    GroupIdx
+);
+index_type!(
+    /// A position in [`Model::teams`].
+    TeamIdx
+);
+
+/// A user's dense row number: its position in [`Model::users`].
+pub type Row = u32;
+
+/// The whole directory.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Model {
+    /// Services (licenses, origin services).
+    pub services: Vec<Service>,
+    /// Permissions.
+    pub permissions: Vec<Permission>,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Organizations.
+    pub organizations: Vec<Organization>,
+    /// Projects.
+    pub projects: Vec<Project>,
+    /// Groups (a forest through `parent`).
+    pub groups: Vec<Group>,
+    /// Project teams.
+    pub teams: Vec<Team>,
+    /// Role grants.
+    pub grants: Vec<Grant>,
+    /// Users; a user's position is its [`Row`].
+    pub users: Vec<User>,
+}
+
+/// A service (YouTrack, Hub, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A permission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Permission {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A role: a named set of permissions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The permissions it contains.
+    pub permissions: Vec<PermissionIdx>,
+}
+
+/// An organization (owns projects; users may be members).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Short key (`DS`), if any.
+    pub key: Option<String>,
+    /// The owning organization, if any.
+    pub organization: Option<OrgIdx>,
+}
+
+/// A user group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The parent group; `None` for a root.
+    pub parent: Option<GroupIdx>,
+}
+
+/// A project team: its users plus the transitive members of its groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The project the team belongs to, if any.
+    pub project: Option<ProjectIdx>,
+    /// Users listed directly.
+    pub users: Vec<Row>,
+    /// Groups whose transitive members belong to the team.
+    pub groups: Vec<GroupIdx>,
+}
+
+/// Who a grant is made to: exactly one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A user.
+    User(Row),
+    /// A group (reaches its transitive members).
+    Group(GroupIdx),
+    /// A team (reaches its members).
+    Team(TeamIdx),
+}
+
+/// Where a grant applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every project.
+    Global,
+    /// Every project of the organization.
+    Organization(OrgIdx),
+    /// One project.
+    Project(ProjectIdx),
+}
+
+/// A role granted to a subject in a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Grant {
+    /// The role.
+    pub role: RoleIdx,
+    /// Who holds it.
+    pub subject: Subject,
+    /// Where it applies.
+    pub scope: Scope,
+}
+
+/// A user's account state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    /// `active`
+    Active,
+    /// `blocked`
+    Blocked,
+    /// `ldap_blocked`
+    LdapBlocked,
+    /// `deactivated`
+    Deactivated,
+    /// `banned`
+    Banned,
+    /// `blocked_pending_approval`
+    BlockedPendingApproval,
+}
+
+impl State {
+    /// Every state, in a fixed order (used to size per-state bitmaps).
+    pub const ALL: [State; 6] = [
+        State::Active,
+        State::Blocked,
+        State::LdapBlocked,
+        State::Deactivated,
+        State::Banned,
+        State::BlockedPendingApproval,
+    ];
+
+    /// The spelling in the file format and in queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Blocked => "blocked",
+            State::LdapBlocked => "ldap_blocked",
+            State::Deactivated => "deactivated",
+            State::Banned => "banned",
+            State::BlockedPendingApproval => "blocked_pending_approval",
+        }
+    }
+
+    /// Parses the file-format spelling (exact, lowercase).
+    pub fn parse(text: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A GitLab group access level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccessLevel {
+    /// 10
+    Guest,
+    /// 15
+    Planner,
+    /// 20
+    Reporter,
+    /// 30
+    Developer,
+    /// 40
+    Maintainer,
+    /// 50
+    Owner,
+}
+
+impl AccessLevel {
+    /// Every level, lowest first.
+    pub const ALL: [AccessLevel; 6] = [
+        AccessLevel::Guest,
+        AccessLevel::Planner,
+        AccessLevel::Reporter,
+        AccessLevel::Developer,
+        AccessLevel::Maintainer,
+        AccessLevel::Owner,
+    ];
+
+    /// The spelling in the file format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::Guest => "guest",
+            AccessLevel::Planner => "planner",
+            AccessLevel::Reporter => "reporter",
+            AccessLevel::Developer => "developer",
+            AccessLevel::Maintainer => "maintainer",
+            AccessLevel::Owner => "owner",
+        }
+    }
+
+    /// GitLab's numeric level.
+    pub fn gitlab_level(self) -> u32 {
+        match self {
+            AccessLevel::Guest => 10,
+            AccessLevel::Planner => 15,
+            AccessLevel::Reporter => 20,
+            AccessLevel::Developer => 30,
+            AccessLevel::Maintainer => 40,
+            AccessLevel::Owner => 50,
+        }
+    }
+
+    /// Parses the file-format spelling.
+    pub fn parse(text: &str) -> Option<AccessLevel> {
+        AccessLevel::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+/// A direct group membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Membership {
+    /// The group.
+    pub group: GroupIdx,
+    /// GitLab access level, when given (`{"id", "access"}` form).
+    pub access: Option<AccessLevel>,
+}
+
+/// A ban record (Hub `banStatus`, `banReason`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ban {
+    /// Ban status (free text, compared case-insensitively).
+    pub status: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// When.
+    pub at: Option<Millis>,
+}
+
+/// An auth detail / identity: the account bound to one auth module.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuthDetail {
+    /// Module type, lowercase (`core`, `ldap`, `google`, …).
+    pub module: String,
+    /// The module's configured name (`Corporate LDAP`).
+    pub module_name: Option<String>,
+    /// Login in that module.
+    pub login: Option<String>,
+    /// Full name in that module.
+    pub name: Option<String>,
+    /// Email in that module.
+    pub email: Option<String>,
+    /// External uid (GitLab `extern_uid`, Hub `googleID` / `openID`).
+    pub uid: Option<String>,
+    /// GitLab SAML provider id.
+    pub saml_provider_id: Option<String>,
+}
+
+/// An SSH public key.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SshKey {
+    /// Title.
+    pub title: Option<String>,
+    /// The key text (`ssh-ed25519 AAAA… comment`).
+    pub key: String,
+    /// Fingerprint (`SHA256:…`).
+    pub fingerprint: Option<String>,
+}
+
+/// A user, with defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Hub-style string id.
+    pub id: String,
+    /// GitLab numeric id: explicit, or the 1-based position in the file.
+    pub number: u64,
+    /// Whether `number` was given explicitly (kept so saving writes the file back as it was).
+    pub number_explicit: bool,
+    /// Login (unique case-insensitively).
+    pub login: String,
+    /// Full name.
+    pub name: Option<String>,
+    /// Primary email.
+    pub email: Option<String>,
+    /// Whether the primary email is verified.
+    pub email_verified: bool,
+    /// GitLab public email.
+    pub public_email: Option<String>,
+    /// Secondary emails.
+    pub emails: Vec<String>,
+    /// Account state.
+    pub state: State,
+    /// Administrator.
+    pub admin: bool,
+    /// Hub's guest account.
+    pub guest: bool,
+    /// User type as written (`human`, `service_account`, `project_bot`, …).
+    pub user_type: String,
+    /// External user.
+    pub external: bool,
+    /// 2FA enabled.
+    pub two_factor: bool,
+    /// Has credentials that can use 2FA.
+    pub two_factor_capable: bool,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last update, as written (`None` means "same as created_at").
+    pub updated_at: Option<Millis>,
+    /// Last access.
+    pub last_access_at: Option<Millis>,
+    /// Last sign-in.
+    pub last_sign_in_at: Option<Millis>,
+    /// Email confirmation time.
+    pub confirmed_at: Option<Millis>,
+    /// Ban record.
+    pub ban: Option<Ban>,
+    /// Auth details.
+    pub auth: Vec<AuthDetail>,
+    /// SSH keys.
+    pub ssh_keys: Vec<SshKey>,
+    /// Licensed services.
+    pub licenses: Vec<ServiceIdx>,
+    /// VCS user names.
+    pub vcs_user_names: Vec<String>,
+    /// Service the account was imported from.
+    pub origin_service: Option<ServiceIdx>,
+    /// Has a refresh token.
+    pub refresh_token: bool,
+    /// Has a permanent token.
+    pub permanent_token: bool,
+    /// Has an approved resource.
+    pub approved_resource: bool,
+    /// Accepted the end-user agreement.
+    pub accepted_eua: bool,
+    /// Direct group memberships.
+    pub groups: Vec<Membership>,
+    /// Organization memberships.
+    pub organizations: Vec<OrgIdx>,
+    /// Top-level group owning the account (GitLab enterprise users).
+    pub enterprise_group: Option<GroupIdx>,
+    /// Free-form profile, passed through to responses.
+    pub profile: Map<String, Value>,
+}
+
+impl User {
+    /// `updated_at`, defaulting to `created_at` as directory.md says.
+    pub fn updated_or_created(&self) -> Millis {
+        self.updated_at.unwrap_or(self.created_at)
+    }
+}
