@@ -1,5 +1,16 @@
 //! The user directory: model, loading, indexes, snapshots and updates (issue 3).
 #![deny(missing_docs)]
 
+pub mod error;
+pub mod generate;
+pub mod index;
+pub mod load;
 pub mod model;
+pub mod raw;
+pub mod save;
+pub mod store;
 pub mod text;
+
+pub use roaring::RoaringBitmap as RowSet;
+pub use load::{load_json, load_ndjson, load_path};
+pub use store::{Snapshot, Store};

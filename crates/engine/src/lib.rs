@@ -1,2 +1,299 @@
-//! Bind, plan, execute and explain Hub queries over a directory snapshot (issue 4).
+//! Bind, plan, execute and explain Hub queries over a directory snapshot.
+//!
+//! The pipeline, one type per phase: query text → [`userql_syntax::ast::Query`] →
+//! [`bound::Expr`] (typed, resolved; [`bind`]) → [`plan::Plan`] (index operations with
+//! estimates; [`plan`]) → a row set ([`execute`]) → a page ([`order`]) → JSON ([`project`]).
+//! [`reference`] is the linear-scan oracle the indexed path is tested against.
+//!
+//! ```no_run
+//! use userql_engine::{Engine, Request, Viewer};
+//! # fn demo(snapshot: &userql_directory::Snapshot) -> Result<(), userql_engine::Error> {
+//! let engine = Engine::default();
+//! let request = engine.request("has: 2FA and not is: banned", Viewer::Admin)?;
+//! let page = engine.search(snapshot, &request)?;
+//! println!("{} matches, first page {:?}", page.total, page.rows);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+pub mod assist;
+pub mod bind;
+pub mod bound;
+pub mod error;
+pub mod execute;
+pub mod explain;
+pub mod instant;
+pub mod order;
+pub mod plan;
+pub mod project;
+pub mod reference;
+
+use roaring::RoaringBitmap;
+use serde_json::{json, Value};
+use userql_directory::index::SortKey;
+use userql_directory::model::{Millis, Row};
+use userql_directory::Snapshot;
+use userql_syntax::ast::Query;
+use userql_syntax::Limits;
+
+pub use error::{Error, ErrorKind};
+pub use explain::Explain;
+pub use order::{OrderKey, PageStrategy};
+pub use project::Selection;
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Parser limits (length, depth, items).
+    pub limits: Limits,
+    /// The most users one page may hold (`$top=-1` and larger values are clamped to it).
+    pub top_cap: u64,
+    /// `$top` when the request does not say.
+    pub default_top: u64,
+    /// Unknown entity references match nothing instead of failing.
+    pub lenient: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            top_cap: 10_000,
+            default_top: 100,
+            lenient: false,
+        }
+    }
+}
+
+/// Who asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// An administrator: sees and may filter everything.
+    Admin,
+    /// A user by login; an admin account is an admin viewer.
+    Login(String),
+    /// Nobody signed in.
+    Anonymous,
+}
+
+/// `$top`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Top {
+    /// Not given: [`Options::default_top`].
+    Default,
+    /// `-1`: all, up to [`Options::top_cap`].
+    All,
+    /// A count (clamped to the cap).
+    Count(u64),
+}
+
+/// One search request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The parsed query.
+    pub query: Query,
+    /// `orderBy` keys; empty = login ascending.
+    pub order: Vec<OrderKey>,
+    /// `$skip`.
+    pub skip: u64,
+    /// `$top`.
+    pub top: Top,
+    /// `fields`.
+    pub selection: Option<Selection>,
+    /// Who asks.
+    pub viewer: Viewer,
+    /// The clock for relative instants (epoch ms).
+    pub now: Millis,
+}
+
+impl Request {
+    /// A request with default options for a parsed query.
+    pub fn new(query: Query, viewer: Viewer) -> Request {
+        Request {
+            query,
+            order: Vec::new(),
+            skip: 0,
+            top: Top::Default,
+            selection: None,
+            viewer,
+            now: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// All matches, regardless of paging.
+    pub total: u64,
+    /// Rows skipped.
+    pub skip: u64,
+    /// The effective page size (after defaults and the cap).
+    pub top: u64,
+    /// The rows of the page, in order.
+    pub rows: Vec<Row>,
+    /// Whether the viewer is an admin (decides what projection may show).
+    pub admin_viewer: bool,
+}
+
+/// The query engine: stateless apart from its options; every call takes the snapshot to read.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    /// Settings.
+    pub options: Options,
+}
+
+impl Engine {
+    /// An engine with these options.
+    pub fn new(options: Options) -> Engine {
+        Engine { options }
+    }
+
+    /// Parses query text within the configured limits.
+    pub fn parse(&self, text: &str) -> Result<Query, Error> {
+        Ok(userql_syntax::parse_query_with(text, &self.options.limits)?)
+    }
+
+    /// Parses query text into a request with default options.
+    pub fn request(&self, text: &str, viewer: Viewer) -> Result<Request, Error> {
+        Ok(Request::new(self.parse(text)?, viewer))
+    }
+
+    /// Whether the viewer is an administrator in this directory.
+    pub fn is_admin(&self, snapshot: &Snapshot, viewer: &Viewer) -> Result<bool, Error> {
+        match viewer {
+            Viewer::Admin => Ok(true),
+            Viewer::Anonymous => Ok(false),
+            Viewer::Login(login) => snapshot
+                .index
+                .row_of_login(login)
+                .map(|row| snapshot.model.users[row as usize].admin)
+                .ok_or_else(|| Error::new(0..0, ErrorKind::UnknownViewer(login.clone()))),
+        }
+    }
+
+    /// Binds the request's query against the snapshot.
+    pub fn bind(&self, snapshot: &Snapshot, request: &Request) -> Result<bound::Expr, Error> {
+        let ctx = bind::BindContext {
+            model: &snapshot.model,
+            index: &snapshot.index,
+            admin: self.is_admin(snapshot, &request.viewer)?,
+            now: request.now,
+            lenient: self.options.lenient,
+        };
+        bind::bind(&request.query, &ctx)
+    }
+
+    /// Every matching row.
+    pub fn matches(&self, snapshot: &Snapshot, request: &Request) -> Result<RoaringBitmap, Error> {
+        let expr = self.bind(snapshot, request)?;
+        let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
+        Ok(execute::execute(&plan, &snapshot.model, &snapshot.index).0)
+    }
+
+    fn effective_top(&self, top: Top) -> u64 {
+        match top {
+            Top::Default => self.options.default_top.min(self.options.top_cap),
+            Top::All => self.options.top_cap,
+            Top::Count(n) => n.min(self.options.top_cap),
+        }
+    }
+
+    fn order_keys(request: &Request) -> Vec<OrderKey> {
+        if request.order.is_empty() {
+            vec![(SortKey::Login, false)]
+        } else {
+            request.order.clone()
+        }
+    }
+
+    /// Answers a request: total and the requested page.
+    pub fn search(&self, snapshot: &Snapshot, request: &Request) -> Result<Page, Error> {
+        Ok(self.run(snapshot, request)?.0)
+    }
+
+    fn run(&self, snapshot: &Snapshot, request: &Request) -> Result<(Page, Explain), Error> {
+        let admin_viewer = self.is_admin(snapshot, &request.viewer)?;
+        let expr = self.bind(snapshot, request)?;
+        let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
+        let (rows, trace) = execute::execute(&plan, &snapshot.model, &snapshot.index);
+        let top = self.effective_top(request.top);
+        let (page_rows, strategy) = order::page(
+            &snapshot.model,
+            &snapshot.index,
+            &rows,
+            &Self::order_keys(request),
+            request.skip,
+            top,
+        );
+        let total = rows.len();
+        let explain = Explain::new(&plan, &trace, &snapshot.model, total, strategy);
+        Ok((
+            Page {
+                total,
+                skip: request.skip,
+                top,
+                rows: page_rows,
+                admin_viewer,
+            },
+            explain,
+        ))
+    }
+
+    /// Answers a request and says how: the plan with estimated and actual rows per node.
+    pub fn explain(&self, snapshot: &Snapshot, request: &Request) -> Result<(Page, Explain), Error> {
+        self.run(snapshot, request)
+    }
+
+    /// Hub's response body for a request (`userPage`).
+    pub fn respond(&self, snapshot: &Snapshot, request: &Request) -> Result<Value, Error> {
+        let page = self.search(snapshot, request)?;
+        Ok(project::page_json(
+            &snapshot.model,
+            &page.rows,
+            page.skip,
+            page.top,
+            page.total,
+            page.admin_viewer,
+            request.selection.as_ref(),
+        ))
+    }
+
+    /// The reference answer (linear scan, full sort): for differential tests and the benchmark.
+    pub fn reference(&self, snapshot: &Snapshot, request: &Request) -> Result<Page, Error> {
+        let admin_viewer = self.is_admin(snapshot, &request.viewer)?;
+        let expr = self.bind(snapshot, request)?;
+        let facts = reference::Facts::new(&snapshot.model);
+        let mut rows = reference::evaluate(&snapshot.model, &facts, &expr);
+        let total = rows.len() as u64;
+        reference::sort_rows(&snapshot.model, &mut rows, &Self::order_keys(request));
+        let top = self.effective_top(request.top);
+        let rows = rows
+            .into_iter()
+            .skip(usize::try_from(request.skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(top).unwrap_or(usize::MAX))
+            .collect();
+        Ok(Page {
+            total,
+            skip: request.skip,
+            top,
+            rows,
+            admin_viewer,
+        })
+    }
+}
+
+/// Hub's 400 body for an invalid query.
+pub fn error_body(error: &Error) -> Value {
+    let description = error.kind.to_string();
+    json!({
+        "error": "invalid_query",
+        "error_description": description,
+        "error_field": error.field(),
+        "error_children": [{
+            "error": description,
+            "start": error.span.start,
+            "end": error.span.end,
+        }],
+    })
+}

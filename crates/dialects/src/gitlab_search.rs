@@ -1,0 +1,139 @@
+//! GitLab's `search` parameter (`User.search`, reference §1.4) as Hub clauses, plus its ordering.
+//!
+//! The match itself is fully expressible: `publicEmail: q` (or `email: q` where private emails
+//! are searched) OR every kept term `nameContains` OR every kept term `loginContains`; with no
+//! term of three characters, `name: q or login: q` (whole-string, case-insensitive). Emails are
+//! compared case-insensitively (reference open question 6). What is *not* expressible in Hub is
+//! the relevance order (exact public email, then login, then name, then the rest); the dialect
+//! applies it with [`priority`].
+
+use userql_directory::model::User;
+use userql_syntax::ast::Expr;
+
+use crate::query::{and, field, nothing, or};
+
+/// Which email the exact-address branch compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EmailScope {
+    /// Non-admin `GET /users`: the public email.
+    Public,
+    /// Admins and enterprise users: the primary or a secondary email.
+    Private,
+}
+
+/// A `search` value after GitLab's normalisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Search {
+    /// Matches nothing (`@` alone).
+    Nothing,
+    /// The lower-cased query, leading `@` removed.
+    Query(String),
+}
+
+/// Reads `search`: absent or blank is no filter (`None`).
+pub(crate) fn normalise(raw: Option<&str>) -> Option<Search> {
+    let raw = raw?;
+    if raw.trim().is_empty() {
+        return None;
+    }
+    let stripped = raw.strip_prefix('@').unwrap_or(raw);
+    if stripped.trim().is_empty() {
+        return Some(Search::Nothing);
+    }
+    Some(Search::Query(stripped.to_lowercase()))
+}
+
+/// Ruby's `squish`: trimmed, inner whitespace runs collapsed to one space.
+fn squish(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// GitLab's `select_fuzzy_terms`: quoted phrases whole (after the plain words), then only terms of
+/// at least three characters.
+pub(crate) fn terms(query: &str) -> Vec<String> {
+    let mut rest = String::new();
+    let mut quoted = Vec::new();
+    let mut remaining = query;
+    while let Some(open) = remaining.find('"') {
+        let after = &remaining[open + 1..];
+        match after.find('"') {
+            Some(close) => {
+                rest.push_str(&remaining[..open]);
+                quoted.push(after[..close].to_string());
+                remaining = &after[close + 1..];
+            }
+            None => break,
+        }
+    }
+    rest.push_str(remaining);
+    rest.split_whitespace()
+        .map(str::to_string)
+        .chain(quoted)
+        .filter(|term| term.chars().count() >= 3)
+        .collect()
+}
+
+/// The Hub clause for a normalised search.
+pub(crate) fn clause(search: &Search, emails: EmailScope) -> Expr {
+    let query = match search {
+        Search::Nothing => return nothing(),
+        Search::Query(query) => query,
+    };
+    let email = match emails {
+        EmailScope::Public => field("publicEmail", &[query]),
+        EmailScope::Private => field("email", &[query]),
+    };
+    let squished = squish(query);
+    let kept = terms(&squished);
+    if kept.is_empty() {
+        return or(vec![email, field("name", &[&squished]), field("login", &[&squished])]);
+    }
+    let all_of = |key: &str| {
+        and(kept.iter().map(|t| field(key, &[t])).collect()).unwrap_or_else(nothing)
+    };
+    or(vec![email, all_of("nameContains"), all_of("loginContains")])
+}
+
+/// GitLab's relevance bucket: 0 public email equal, 1 login equal, 2 name equal, 3 the rest.
+pub(crate) fn priority(user: &User, query: &str) -> u8 {
+    let equal = |value: Option<&str>| value.is_some_and(|v| v.to_lowercase() == query);
+    if equal(user.public_email.as_deref()) {
+        0
+    } else if equal(Some(&user.login)) {
+        1
+    } else if equal(user.name.as_deref()) {
+        2
+    } else {
+        3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_one_at_and_lowercases() {
+        assert_eq!(normalise(Some("@@Luke")), Some(Search::Query("@luke".into())));
+        assert_eq!(normalise(Some("@")), Some(Search::Nothing));
+        assert_eq!(normalise(Some("  ")), None);
+        assert_eq!(normalise(None), None);
+    }
+
+    #[test]
+    fn keeps_quoted_phrases_and_long_terms() {
+        assert_eq!(terms(r#"lu "sky walker" darth"#), vec!["darth", "sky walker"]);
+        assert_eq!(terms("ab cd"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn short_queries_need_whole_string_equality() {
+        let c = clause(&Search::Query("ab".into()), EmailScope::Public);
+        assert_eq!(c.to_string(), "publicEmail: ab or name: ab or login: ab");
+        let c = clause(&Search::Query("luke sky".into()), EmailScope::Private);
+        assert_eq!(
+            c.to_string(),
+            "email: {luke sky} or (nameContains: luke and nameContains: sky) or (loginContains: luke and loginContains: sky)"
+        );
+    }
+}

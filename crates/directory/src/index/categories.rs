@@ -1,0 +1,50 @@
+//! Low-cardinality string fields (auth module, user type, ban status): one bitmap per value.
+//!
+//! A handful of distinct values each shared by many users is the case roaring bitmaps are made
+//! for; a hash map from the normalised value gives the bitmap in one probe.
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+
+use super::column::bitmap_bytes;
+use crate::model::Row;
+
+/// Normalised value → rows holding it.
+#[derive(Debug, Default)]
+pub(crate) struct Categories {
+    sets: HashMap<Box<str>, RoaringBitmap>,
+}
+
+impl Categories {
+    /// Adds `row` under `value` (already normalised); rows must arrive in non-decreasing order.
+    pub(crate) fn add(&mut self, value: &str, row: Row) {
+        match self.sets.get_mut(value) {
+            Some(set) => {
+                set.push(row);
+            }
+            None => {
+                let mut set = RoaringBitmap::new();
+                set.push(row);
+                self.sets.insert(value.into(), set);
+            }
+        }
+    }
+
+    /// The rows holding `value` (already normalised), if any.
+    pub(crate) fn get(&self, value: &str) -> Option<&RoaringBitmap> {
+        self.sets.get(value)
+    }
+
+    /// Number of distinct values.
+    pub(crate) fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        self.sets
+            .iter()
+            .map(|(key, set)| key.len() as u64 + 48 + bitmap_bytes(set))
+            .sum()
+    }
+}

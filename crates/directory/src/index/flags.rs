@@ -1,0 +1,229 @@
+//! Boolean facts about users (`is:`, `has:`, GitLab's boolean params) and account states.
+//!
+//! Each fact is one bitmap computed once: `is: admin` is then a reference to a ready set, `not`
+//! is a difference, and a precomputed "has a value" bitmap per optional field answers `has:` and
+//! gives negations their meaning for users without a value. States are six disjoint bitmaps.
+
+use roaring::RoaringBitmap;
+
+use super::column::bitmap_bytes;
+use crate::model::{Model, State, Subject, User};
+use crate::text::fold_user_type;
+
+/// A precomputed boolean property of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Flag {
+    /// `is: admin`.
+    Admin,
+    /// `is: guest` (Hub's guest account).
+    Guest,
+    /// `is: external`.
+    External,
+    /// `has: 2FA` (2FA enabled).
+    TwoFactor,
+    /// `is: supporting2FA`.
+    TwoFactorCapable,
+    /// `has: {refresh token}`.
+    RefreshToken,
+    /// `has: {permanent token}`.
+    PermanentToken,
+    /// `has: {approved resource}`.
+    ApprovedResource,
+    /// `has: {accepted end-user agreement}`.
+    AcceptedEua,
+    /// `has: email`: a primary email is present.
+    HasEmail,
+    /// `has: verifiedEmail`: a primary email is present and verified.
+    VerifiedEmail,
+    /// `has: publicEmail`.
+    HasPublicEmail,
+    /// `has: lastAccess`.
+    HasLastAccess,
+    /// `has: ownRole`: some grant is made to the user itself.
+    HasOwnRole,
+    /// `has: group`: at least one direct group membership.
+    HasGroup,
+    /// `has: authMethod`: at least one auth detail.
+    HasAuth,
+    /// `has: login`: a `core` (password) auth detail.
+    HasCoreAuth,
+    /// `has: sshPublicKey`.
+    HasSshKey,
+    /// `has: license`.
+    HasLicense,
+    /// `has: originService`.
+    HasOriginService,
+    /// `is: bot`: the type is one of GitLab's bot types (hub-query.md's list).
+    Bot,
+    /// `is: internal`: the type is not `human`, `project_bot`, `service_user` or `service_account`.
+    Internal,
+    /// GitLab `humans`: the type is `human`.
+    Human,
+    /// GitLab `without_project_bots` (complement): the type is `project_bot`.
+    ProjectBot,
+    /// Hub `banned`: the user has a ban record (state is a separate question: [`State::Banned`]).
+    Banned,
+    /// GitLab `skip_ldap` (complement): an auth detail whose module starts with `ldap`.
+    HasLdapAuth,
+}
+
+impl Flag {
+    /// Every flag, in declaration order (the order of [`Flag::index`]).
+    pub const ALL: [Flag; 26] = [
+        Flag::Admin,
+        Flag::Guest,
+        Flag::External,
+        Flag::TwoFactor,
+        Flag::TwoFactorCapable,
+        Flag::RefreshToken,
+        Flag::PermanentToken,
+        Flag::ApprovedResource,
+        Flag::AcceptedEua,
+        Flag::HasEmail,
+        Flag::VerifiedEmail,
+        Flag::HasPublicEmail,
+        Flag::HasLastAccess,
+        Flag::HasOwnRole,
+        Flag::HasGroup,
+        Flag::HasAuth,
+        Flag::HasCoreAuth,
+        Flag::HasSshKey,
+        Flag::HasLicense,
+        Flag::HasOriginService,
+        Flag::Bot,
+        Flag::Internal,
+        Flag::Human,
+        Flag::ProjectBot,
+        Flag::Banned,
+        Flag::HasLdapAuth,
+    ];
+
+    /// Position in [`Flag::ALL`]; indexes the per-flag bitmaps.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether `user` has this flag, computed directly from the model. This is the definition
+    /// the index precomputes (and the oracle tests compare against); `has_own_role` must be
+    /// supplied because it depends on the grants, not the user record.
+    pub fn of_user(self, user: &User, has_own_role: bool) -> bool {
+        self.of_user_typed(user, &fold_user_type(&user.user_type), has_own_role)
+    }
+
+    /// [`Flag::of_user`] with the user's type already folded (folded once per user, not per flag).
+    fn of_user_typed(self, user: &User, user_type: &str, has_own_role: bool) -> bool {
+        match self {
+            Flag::Admin => user.admin,
+            Flag::Guest => user.guest,
+            Flag::External => user.external,
+            Flag::TwoFactor => user.two_factor,
+            Flag::TwoFactorCapable => user.two_factor_capable,
+            Flag::RefreshToken => user.refresh_token,
+            Flag::PermanentToken => user.permanent_token,
+            Flag::ApprovedResource => user.approved_resource,
+            Flag::AcceptedEua => user.accepted_eua,
+            Flag::HasEmail => user.email.is_some(),
+            Flag::VerifiedEmail => user.email.is_some() && user.email_verified,
+            Flag::HasPublicEmail => user.public_email.is_some(),
+            Flag::HasLastAccess => user.last_access_at.is_some(),
+            Flag::HasOwnRole => has_own_role,
+            Flag::HasGroup => !user.groups.is_empty(),
+            Flag::HasAuth => !user.auth.is_empty(),
+            Flag::HasCoreAuth => user
+                .auth
+                .iter()
+                .any(|a| a.module.eq_ignore_ascii_case("core")),
+            Flag::HasSshKey => !user.ssh_keys.is_empty(),
+            Flag::HasLicense => !user.licenses.is_empty(),
+            Flag::HasOriginService => user.origin_service.is_some(),
+            Flag::Bot => BOT_TYPES.contains(&user_type),
+            Flag::Internal => !NOT_INTERNAL_TYPES.contains(&user_type),
+            Flag::Human => user_type == "human",
+            Flag::ProjectBot => user_type == "projectbot",
+            Flag::Banned => user.ban.is_some(),
+            Flag::HasLdapAuth => user
+                .auth
+                .iter()
+                .any(|a| a.module.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("ldap"))),
+        }
+    }
+}
+
+/// GitLab's bot user types (hub-query.md `is: bot`), in [`fold_user_type`] form.
+const BOT_TYPES: [&str; 11] = [
+    "bot",
+    "alertbot",
+    "projectbot",
+    "supportbot",
+    "visualreviewbot",
+    "securitybot",
+    "automationbot",
+    "securitypolicybot",
+    "adminbot",
+    "serviceaccount",
+    "duocodereviewbot",
+];
+
+/// User types that are *not* internal (GitLab `exclude_internal`), in [`fold_user_type`] form.
+const NOT_INTERNAL_TYPES: [&str; 4] = ["human", "projectbot", "serviceuser", "serviceaccount"];
+
+/// One bitmap per [`Flag`] and per [`State`].
+#[derive(Debug, Default)]
+pub(crate) struct FlagSets {
+    flags: Vec<RoaringBitmap>,
+    states: Vec<RoaringBitmap>,
+}
+
+impl FlagSets {
+    pub(crate) fn build(model: &Model) -> FlagSets {
+        let mut own_role = vec![false; model.users.len()];
+        for grant in &model.grants {
+            if let Subject::User(row) = grant.subject {
+                if let Some(slot) = own_role.get_mut(row as usize) {
+                    *slot = true;
+                }
+            }
+        }
+        let mut flags = vec![RoaringBitmap::new(); Flag::ALL.len()];
+        let mut states = vec![RoaringBitmap::new(); State::ALL.len()];
+        for (row, user) in model.users.iter().enumerate() {
+            let user_type = fold_user_type(&user.user_type);
+            let has_own_role = own_role[row];
+            let row = row as u32;
+            for flag in Flag::ALL {
+                if flag.of_user_typed(user, &user_type, has_own_role) {
+                    flags[flag.index()].push(row);
+                }
+            }
+            states[state_index(user.state)].push(row);
+        }
+        FlagSets { flags, states }
+    }
+
+    pub(crate) fn flag(&self, flag: Flag) -> &RoaringBitmap {
+        &self.flags[flag.index()]
+    }
+
+    pub(crate) fn state(&self, state: State) -> &RoaringBitmap {
+        &self.states[state_index(state)]
+    }
+
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        self.flags
+            .iter()
+            .chain(&self.states)
+            .map(|set| 24 + bitmap_bytes(set))
+            .sum()
+    }
+}
+
+fn state_index(state: State) -> usize {
+    match state {
+        State::Active => 0,
+        State::Blocked => 1,
+        State::LdapBlocked => 2,
+        State::Deactivated => 3,
+        State::Banned => 4,
+        State::BlockedPendingApproval => 5,
+    }
+}

@@ -1,0 +1,950 @@
+//! The directory's indexes: everything a query filter, `orderBy` or a dialect parameter needs,
+//! answered without scanning `Model::users`.
+//!
+//! [`Indexes::build`] reads a validated [`Model`] once and owns everything it needs afterwards
+//! (no borrow of the model). Results are [`RoaringBitmap`]s of dense [`Row`]s. All
+//! case-insensitive values are normalised with [`crate::text::fold`] (user types with
+//! [`crate::text::fold_user_type`]) on both sides, at build time and at lookup time, so the
+//! engine passes values exactly as the user typed them.
+//!
+//! One paragraph per structure, and why it fits its access pattern:
+//!
+//! - **Term dictionaries** (`column.rs`): id, login, name, primary/secondary/public email, auth
+//!   login/name/email/uid, Google and OpenID uids, VCS user names and SSH keys are almost unique
+//!   per user. A hash map of term → bitmap would cost ~80 bytes per value; instead the values sit
+//!   in one arena string in row order and a permutation sorted by text is the dictionary
+//!   (~12 bytes per value plus the text). An exact term is a binary search (equal range), a prefix
+//!   (`loginStartsWith`, `nameStartsWith`) is a contiguous range of the same permutation. Ties are
+//!   sorted by id rank, so for single-valued fields the permutation is also the `orderBy` order.
+//! - **Categories** (`categories.rs`): auth module type and module name, user type and ban status
+//!   have few distinct values shared by many users: a hash map from the folded value to a bitmap.
+//! - **Trigrams** (`trigram.rs`): free text and `search`/`q` parameters want substrings of login,
+//!   name and emails. Each text field keeps byte-trigram postings; a needle's postings are
+//!   intersected smallest first and the candidates verified against the folded values in the
+//!   dictionary's arena. Needles under three bytes have no trigram and scan the arena.
+//! - **Ordered columns** (`ordered.rs`): creation, last access and update times and GitLab numbers
+//!   as (value, row) vectors sorted by value then id rank: a range is two binary searches, its
+//!   exact size is O(log n) for the planner, and the vector is also the `orderBy` order.
+//! - **Flags and states** (`flags.rs`): one bitmap per `is:`/`has:` fact and per account state,
+//!   precomputed, so `has:`/`is:` and their negations are set operations on ready bitmaps.
+//! - **Structure** (`structure.rs`): per group direct and transitive members (built bottom-up
+//!   over the forest), ancestor/descendant lists, team, organization, enterprise-group, license
+//!   and origin-service members, each a bitmap, since queries name a few entities at a time.
+//! - **Access** (`access.rs`): each grant's subject expanded to users at build time and OR-ed into
+//!   its role's holders at its scope level (global / organization / project), so `access(…)` is a
+//!   union of a few bitmaps.
+//! - **Orders** (`order.rs`): per (sort key, direction) a permutation of all rows and its inverse
+//!   rank, built lazily on first use from the already-sorted columns.
+//! - **Entity lookups** (`resolve.rs`): id → key → name hash maps per entity kind.
+//!
+//! Negations are left to the engine; every "has a value" set it needs to say what `not` means for
+//! users without a value is exposed ([`Flag`], [`Indexes::present`]).
+
+mod access;
+mod categories;
+mod column;
+mod flags;
+mod order;
+mod ordered;
+mod resolve;
+mod structure;
+mod trigram;
+
+use std::ops::Bound;
+
+pub use roaring::RoaringBitmap;
+
+pub use access::AccessScope;
+pub use flags::Flag;
+pub use order::SortKey;
+
+use access::AccessIndex;
+use categories::Categories;
+use column::{bitmap_bytes, Dict, Entries};
+use flags::FlagSets;
+use order::{KeyedRows, Orders, Permutation};
+use ordered::SortedValues;
+use resolve::EntityLookup;
+use structure::Structure;
+use trigram::TextIndex;
+
+use crate::model::{
+    GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx, State,
+    TeamIdx,
+};
+use crate::text::{fold, fold_user_type};
+
+/// A field answered by exact term lookup ([`Indexes::term`]). Unless noted, the value is folded
+/// with [`fold`] before the lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TermField {
+    /// Hub id, exact.
+    Id,
+    /// Login.
+    Login,
+    /// Primary or any secondary email.
+    Email,
+    /// Primary email only.
+    PrimaryEmail,
+    /// GitLab public email (folded, like every email in the query language; a dialect wanting
+    /// GitLab's exact comparison verifies the few matches against the model).
+    PublicEmail,
+    /// Full name.
+    Name,
+    /// An auth detail whose module type or module name is the value.
+    AuthModule,
+    /// An auth detail whose module type is the value.
+    AuthModuleType,
+    /// An auth detail whose login is the value.
+    AuthLogin,
+    /// An auth detail whose full name is the value.
+    AuthName,
+    /// An auth detail whose email is the value.
+    AuthEmail,
+    /// An auth detail (any module) whose uid is the value, exact.
+    AuthUid,
+    /// A `google` auth detail whose uid is the value, exact.
+    GoogleId,
+    /// An `openid` auth detail whose uid is the value, exact.
+    OpenId,
+    /// A VCS user name.
+    VcsUserName,
+    /// An SSH key whose key text, key blob (second whitespace token) or fingerprint is the value,
+    /// exact.
+    SshKey,
+    /// Imported from the service the value references (resolved like an entity reference:
+    /// id, then name). [`Indexes::origin_service`] takes an already resolved service.
+    OriginService,
+    /// A ban record whose status is the value.
+    BanStatus,
+    /// User type, normalised with [`fold_user_type`].
+    UserType,
+}
+
+impl TermField {
+    /// Every term field, in declaration order.
+    pub const ALL: [TermField; 19] = [
+        TermField::Id,
+        TermField::Login,
+        TermField::Email,
+        TermField::PrimaryEmail,
+        TermField::PublicEmail,
+        TermField::Name,
+        TermField::AuthModule,
+        TermField::AuthModuleType,
+        TermField::AuthLogin,
+        TermField::AuthName,
+        TermField::AuthEmail,
+        TermField::AuthUid,
+        TermField::GoogleId,
+        TermField::OpenId,
+        TermField::VcsUserName,
+        TermField::SshKey,
+        TermField::OriginService,
+        TermField::BanStatus,
+        TermField::UserType,
+    ];
+}
+
+/// A field answered by prefix lookup ([`Indexes::prefix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PrefixField {
+    /// Login (`loginStartsWith`).
+    Login,
+    /// Full name (`nameStartsWith` is this OR-ed with [`PrefixField::Login`] by the engine).
+    Name,
+}
+
+/// A field answered by substring search ([`Indexes::substring`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TextField {
+    /// Login.
+    Login,
+    /// Full name.
+    Name,
+    /// Primary email.
+    PrimaryEmail,
+    /// Any secondary email.
+    SecondaryEmail,
+    /// GitLab public email.
+    PublicEmail,
+}
+
+impl TextField {
+    /// Every text field, in declaration order.
+    pub const ALL: [TextField; 5] = [
+        TextField::Login,
+        TextField::Name,
+        TextField::PrimaryEmail,
+        TextField::SecondaryEmail,
+        TextField::PublicEmail,
+    ];
+}
+
+/// A time column answered by range ([`Indexes::time_range`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeColumn {
+    /// `created_at`.
+    Created,
+    /// `last_access_at` (never-accessed users are in no range).
+    LastAccess,
+    /// `updated_at`, defaulting to `created_at`.
+    Updated,
+}
+
+/// Size of one index, for `:stats` and EXPLAIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Index name (`terms.login`, `trigrams.name`, …).
+    pub name: &'static str,
+    /// Entries: values, postings or member rows, depending on the index.
+    pub entries: u64,
+    /// Approximate heap bytes (capacities, and roaring's serialized size for bitmaps).
+    pub bytes: u64,
+}
+
+/// Every index over one [`Model`]; immutable once built (orders fill in lazily, thread-safely).
+#[derive(Debug, Default)]
+pub struct Indexes {
+    user_count: u32,
+    all: RoaringBitmap,
+    empty: RoaringBitmap,
+    /// Raw ids; entries are in row order, one per row.
+    id: Dict,
+    /// Rows in id order (`id_order[rank] = row`).
+    id_order: Vec<Row>,
+    login: TextIndex,
+    name: TextIndex,
+    primary_email: TextIndex,
+    secondary_email: TextIndex,
+    public_email: TextIndex,
+    auth_login: Dict,
+    auth_name: Dict,
+    auth_email: Dict,
+    auth_uid: Dict,
+    google_id: Dict,
+    open_id: Dict,
+    vcs_user_name: Dict,
+    ssh_key: Dict,
+    auth_module_type: Categories,
+    auth_module_name: Categories,
+    ban_status: Categories,
+    user_type: Categories,
+    created: SortedValues<Millis>,
+    last_access: SortedValues<Millis>,
+    updated: SortedValues<Millis>,
+    numbers: SortedValues<u64>,
+    flags: FlagSets,
+    structure: Structure,
+    access: AccessIndex,
+    orders: Orders,
+    projects: EntityLookup,
+    organizations: EntityLookup,
+    groups: EntityLookup,
+    teams: EntityLookup,
+    roles: EntityLookup,
+    permissions: EntityLookup,
+    services: EntityLookup,
+}
+
+impl Indexes {
+    /// Builds every index (except the lazily built sort orders). Linear in the model apart from
+    /// the dictionary sorts, O(n log n). Rows are `u32`, as in the model.
+    pub fn build(model: &Model) -> Indexes {
+        let user_count = model.users.len() as u32;
+        let mut all = RoaringBitmap::new();
+        all.insert_range(0..user_count);
+
+        let mut ids = Entries::default();
+        for (row, user) in model.users.iter().enumerate() {
+            ids.push(row as Row, &user.id);
+        }
+        let id = Dict::build(ids, None);
+        let id_order: Vec<Row> = id
+            .sorted()
+            .iter()
+            .map(|&entry| id.entries().row(entry as usize))
+            .collect();
+        let mut id_rank = vec![0u32; model.users.len()];
+        for (rank, &row) in id_order.iter().enumerate() {
+            id_rank[row as usize] = rank as u32;
+        }
+
+        let folded_text = |values: &dyn Fn(&crate::model::User, &mut dyn FnMut(&str))| {
+            let mut entries = Entries::default();
+            for (row, user) in model.users.iter().enumerate() {
+                values(user, &mut |value| entries.push(row as Row, &fold(value)));
+            }
+            TextIndex::build(Dict::build(entries, Some(&id_rank)))
+        };
+        let login = folded_text(&|user, push| push(&user.login));
+        let name = folded_text(&|user, push| user.name.iter().for_each(|v| push(v)));
+        let primary_email = folded_text(&|user, push| user.email.iter().for_each(|v| push(v)));
+        let secondary_email = folded_text(&|user, push| user.emails.iter().for_each(|v| push(v)));
+        let public_email =
+            folded_text(&|user, push| user.public_email.iter().for_each(|v| push(v)));
+
+        let dict = |fold_values: bool, values: &dyn Fn(&crate::model::User, &mut dyn FnMut(&str))| {
+            let mut entries = Entries::default();
+            for (row, user) in model.users.iter().enumerate() {
+                values(user, &mut |value| {
+                    if fold_values {
+                        entries.push(row as Row, &fold(value));
+                    } else {
+                        entries.push(row as Row, value);
+                    }
+                });
+            }
+            Dict::build(entries, None)
+        };
+        let auth_login = dict(true, &|user, push| {
+            user.auth.iter().filter_map(|a| a.login.as_deref()).for_each(|v| push(v))
+        });
+        let auth_name = dict(true, &|user, push| {
+            user.auth.iter().filter_map(|a| a.name.as_deref()).for_each(|v| push(v))
+        });
+        let auth_email = dict(true, &|user, push| {
+            user.auth.iter().filter_map(|a| a.email.as_deref()).for_each(|v| push(v))
+        });
+        let auth_uid = dict(false, &|user, push| {
+            user.auth.iter().filter_map(|a| a.uid.as_deref()).for_each(|v| push(v))
+        });
+        let uid_of_module = |module: &'static str| {
+            dict(false, &move |user, push| {
+                user.auth
+                    .iter()
+                    .filter(|a| a.module.eq_ignore_ascii_case(module))
+                    .filter_map(|a| a.uid.as_deref())
+                    .for_each(|v| push(v))
+            })
+        };
+        let google_id = uid_of_module("google");
+        let open_id = uid_of_module("openid");
+        let vcs_user_name = dict(true, &|user, push| {
+            user.vcs_user_names.iter().for_each(|v| push(v))
+        });
+        let ssh_key = dict(false, &|user, push| {
+            for key in &user.ssh_keys {
+                push(&key.key);
+                if let Some(blob) = ssh_key_blob(&key.key) {
+                    push(blob);
+                }
+                if let Some(fingerprint) = &key.fingerprint {
+                    push(fingerprint);
+                }
+            }
+        });
+
+        let mut auth_module_type = Categories::default();
+        let mut auth_module_name = Categories::default();
+        let mut ban_status = Categories::default();
+        let mut user_type = Categories::default();
+        for (row, user) in model.users.iter().enumerate() {
+            let row = row as Row;
+            for detail in &user.auth {
+                auth_module_type.add(&fold(&detail.module), row);
+                if let Some(module_name) = &detail.module_name {
+                    auth_module_name.add(&fold(module_name), row);
+                }
+            }
+            if let Some(status) = user.ban.as_ref().and_then(|ban| ban.status.as_deref()) {
+                ban_status.add(&fold(status), row);
+            }
+            user_type.add(&fold_user_type(&user.user_type), row);
+        }
+
+        let column = |value: &dyn Fn(&crate::model::User) -> Option<Millis>| {
+            let pairs = model
+                .users
+                .iter()
+                .enumerate()
+                .filter_map(|(row, user)| value(user).map(|v| (v, row as Row)))
+                .collect();
+            SortedValues::build(pairs, &id_rank)
+        };
+        let created = column(&|user| Some(user.created_at));
+        let last_access = column(&|user| user.last_access_at);
+        let updated = column(&|user| Some(user.updated_or_created()));
+        let numbers = SortedValues::build(
+            model
+                .users
+                .iter()
+                .enumerate()
+                .map(|(row, user)| (user.number, row as Row))
+                .collect(),
+            &id_rank,
+        );
+
+        let flags = FlagSets::build(model);
+        let structure = Structure::build(model);
+        let access = AccessIndex::build(model, &structure);
+
+        let projects = EntityLookup::build(
+            model
+                .projects
+                .iter()
+                .map(|p| (p.id.as_str(), p.key.as_deref(), p.name.as_str())),
+        );
+        let organizations = EntityLookup::build(
+            model
+                .organizations
+                .iter()
+                .map(|o| (o.id.as_str(), None, o.name.as_str())),
+        );
+        let groups = EntityLookup::build(
+            model
+                .groups
+                .iter()
+                .map(|g| (g.id.as_str(), None, g.name.as_str())),
+        );
+        let teams = EntityLookup::build(
+            model
+                .teams
+                .iter()
+                .map(|t| (t.id.as_str(), None, t.name.as_str())),
+        );
+        let roles = EntityLookup::build(
+            model
+                .roles
+                .iter()
+                .map(|r| (r.id.as_str(), None, r.name.as_str())),
+        );
+        let permissions = EntityLookup::build(
+            model
+                .permissions
+                .iter()
+                .map(|p| (p.id.as_str(), None, p.name.as_str())),
+        );
+        let services = EntityLookup::build(
+            model
+                .services
+                .iter()
+                .map(|s| (s.id.as_str(), None, s.name.as_str())),
+        );
+
+        Indexes {
+            user_count,
+            all,
+            empty: RoaringBitmap::new(),
+            id,
+            id_order,
+            login,
+            name,
+            primary_email,
+            secondary_email,
+            public_email,
+            auth_login,
+            auth_name,
+            auth_email,
+            auth_uid,
+            google_id,
+            open_id,
+            vcs_user_name,
+            ssh_key,
+            auth_module_type,
+            auth_module_name,
+            ban_status,
+            user_type,
+            created,
+            last_access,
+            updated,
+            numbers,
+            flags,
+            structure,
+            access,
+            orders: Orders::default(),
+            projects,
+            organizations,
+            groups,
+            teams,
+            roles,
+            permissions,
+            services,
+        }
+    }
+
+    /// Number of users (rows are `0..user_count`).
+    pub fn user_count(&self) -> u32 {
+        self.user_count
+    }
+
+    /// Every row: the universe for negations and the empty query.
+    pub fn all(&self) -> &RoaringBitmap {
+        &self.all
+    }
+
+    /// The dictionary behind a term field, when it is one.
+    fn term_dict(&self, field: TermField) -> Option<&Dict> {
+        Some(match field {
+            TermField::Id => &self.id,
+            TermField::Login => self.login.dict(),
+            TermField::PrimaryEmail => self.primary_email.dict(),
+            TermField::PublicEmail => self.public_email.dict(),
+            TermField::Name => self.name.dict(),
+            TermField::AuthLogin => &self.auth_login,
+            TermField::AuthName => &self.auth_name,
+            TermField::AuthEmail => &self.auth_email,
+            TermField::AuthUid => &self.auth_uid,
+            TermField::GoogleId => &self.google_id,
+            TermField::OpenId => &self.open_id,
+            TermField::VcsUserName => &self.vcs_user_name,
+            TermField::SshKey => &self.ssh_key,
+            TermField::Email
+            | TermField::AuthModule
+            | TermField::AuthModuleType
+            | TermField::OriginService
+            | TermField::BanStatus
+            | TermField::UserType => return None,
+        })
+    }
+
+    /// The value as the index stores it for `field`.
+    fn normalise(field: TermField, value: &str) -> String {
+        match field {
+            TermField::Id
+            | TermField::AuthUid
+            | TermField::GoogleId
+            | TermField::OpenId
+            | TermField::SshKey
+            | TermField::OriginService => value.to_owned(),
+            TermField::UserType => fold_user_type(value),
+            _ => fold(value),
+        }
+    }
+
+    /// Exact term lookup; `value` is given as the user typed it; the index folds it per the
+    /// field's rule (see [`TermField`]).
+    pub fn term(&self, field: TermField, value: &str) -> RoaringBitmap {
+        let value = Self::normalise(field, value);
+        if let Some(dict) = self.term_dict(field) {
+            return dict.rows(dict.equal_range(&value));
+        }
+        match field {
+            TermField::Email => {
+                let primary = self.primary_email.dict();
+                let secondary = self.secondary_email.dict();
+                primary.rows(primary.equal_range(&value))
+                    | secondary.rows(secondary.equal_range(&value))
+            }
+            TermField::AuthModule => {
+                let by_type = self.auth_module_type.get(&value);
+                let by_name = self.auth_module_name.get(&value);
+                match (by_type, by_name) {
+                    (Some(a), Some(b)) => a | b,
+                    (Some(a), None) | (None, Some(a)) => a.clone(),
+                    (None, None) => RoaringBitmap::new(),
+                }
+            }
+            TermField::OriginService => {
+                let mut rows = RoaringBitmap::new();
+                for service in self.resolve_service(&value) {
+                    rows |= self.origin_service(service);
+                }
+                rows
+            }
+            _ => self.categories(field, &value).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn categories(&self, field: TermField, value: &str) -> Option<&RoaringBitmap> {
+        match field {
+            TermField::AuthModuleType => self.auth_module_type.get(value),
+            TermField::BanStatus => self.ban_status.get(value),
+            TermField::UserType => self.user_type.get(value),
+            _ => None,
+        }
+    }
+
+    /// Cheap cardinality estimate for the planner: exact for every field except
+    /// [`TermField::Email`], [`TermField::AuthModule`] and [`TermField::OriginService`]
+    /// (sums of exact parts, capped at the user count).
+    pub fn term_count(&self, field: TermField, value: &str) -> u64 {
+        let normalised = Self::normalise(field, value);
+        if let Some(dict) = self.term_dict(field) {
+            return dict.count_equal(dict.equal_range(&normalised));
+        }
+        let count = match field {
+            TermField::Email => {
+                self.term_count(TermField::PrimaryEmail, value)
+                    + self.secondary_email.dict().count_equal(
+                        self.secondary_email.dict().equal_range(&normalised),
+                    )
+            }
+            TermField::AuthModule => {
+                self.auth_module_type.get(&normalised).map_or(0, RoaringBitmap::len)
+                    + self.auth_module_name.get(&normalised).map_or(0, RoaringBitmap::len)
+            }
+            TermField::OriginService => self
+                .resolve_service(&normalised)
+                .into_iter()
+                .map(|service| self.origin_service(service).len())
+                .sum(),
+            _ => self
+                .categories(field, &normalised)
+                .map_or(0, RoaringBitmap::len),
+        };
+        count.min(u64::from(self.user_count))
+    }
+
+    fn prefix_dict(&self, field: PrefixField) -> &Dict {
+        match field {
+            PrefixField::Login => self.login.dict(),
+            PrefixField::Name => self.name.dict(),
+        }
+    }
+
+    /// Rows whose folded field starts with the folded `prefix` (a range of the sorted
+    /// dictionary). Folding trims the prefix, so `{Darth }` is the prefix `darth`; an empty
+    /// prefix matches every user with a value.
+    pub fn prefix(&self, field: PrefixField, prefix: &str) -> RoaringBitmap {
+        let dict = self.prefix_dict(field);
+        dict.rows(dict.prefix_range(&fold(prefix)))
+    }
+
+    /// Exact size of [`Indexes::prefix`] (both prefix fields are single-valued), O(log n).
+    pub fn prefix_count(&self, field: PrefixField, prefix: &str) -> u64 {
+        self.prefix_dict(field).prefix_range(&fold(prefix)).len() as u64
+    }
+
+    fn text(&self, field: TextField) -> &TextIndex {
+        match field {
+            TextField::Login => &self.login,
+            TextField::Name => &self.name,
+            TextField::PrimaryEmail => &self.primary_email,
+            TextField::SecondaryEmail => &self.secondary_email,
+            TextField::PublicEmail => &self.public_email,
+        }
+    }
+
+    /// Rows whose field contains `needle` (folded) as a substring: trigram candidates, then
+    /// verification; needles under three bytes scan the field's values. An empty needle matches
+    /// every user with a value.
+    pub fn substring(&self, field: TextField, needle: &str) -> RoaringBitmap {
+        self.text(field).substring(&fold(needle))
+    }
+
+    /// Upper bound of [`Indexes::substring`]: the smallest trigram posting, or the number of
+    /// users with a value for needles under three bytes.
+    pub fn substring_estimate(&self, field: TextField, needle: &str) -> u64 {
+        self.text(field).estimate(&fold(needle))
+    }
+
+    /// Rows having a value for a text field (what `not` is relative to for users without one).
+    pub fn present(&self, field: TextField) -> &RoaringBitmap {
+        self.text(field).present()
+    }
+
+    fn time_column(&self, column: TimeColumn) -> &SortedValues<Millis> {
+        match column {
+            TimeColumn::Created => &self.created,
+            TimeColumn::LastAccess => &self.last_access,
+            TimeColumn::Updated => &self.updated,
+        }
+    }
+
+    /// Rows whose time lies within the bounds; users without a value never match; reversed
+    /// bounds are empty.
+    pub fn time_range(&self, column: TimeColumn, lo: Bound<Millis>, hi: Bound<Millis>) -> RoaringBitmap {
+        let values = self.time_column(column);
+        values.rows(values.range(lo, hi))
+    }
+
+    /// Exact size of [`Indexes::time_range`], by two binary searches.
+    pub fn time_range_count(&self, column: TimeColumn, lo: Bound<Millis>, hi: Bound<Millis>) -> u64 {
+        self.time_column(column).range(lo, hi).len() as u64
+    }
+
+    /// Rows whose GitLab number lies within the bounds.
+    pub fn number_range(&self, lo: Bound<u64>, hi: Bound<u64>) -> RoaringBitmap {
+        self.numbers.rows(self.numbers.range(lo, hi))
+    }
+
+    /// Exact size of [`Indexes::number_range`].
+    pub fn number_range_count(&self, lo: Bound<u64>, hi: Bound<u64>) -> u64 {
+        self.numbers.range(lo, hi).len() as u64
+    }
+
+    /// The user with GitLab number `n` (numbers are unique).
+    pub fn number(&self, n: u64) -> Option<Row> {
+        let range = self.numbers.range(Bound::Included(n), Bound::Included(n));
+        (!range.is_empty()).then(|| self.numbers.sorted_rows()[range.start])
+    }
+
+    /// Rows with a flag.
+    pub fn flag(&self, flag: Flag) -> &RoaringBitmap {
+        self.flags.flag(flag)
+    }
+
+    /// Rows in an account state.
+    pub fn state(&self, state: State) -> &RoaringBitmap {
+        self.flags.state(state)
+    }
+
+    fn set_at<'a>(&'a self, sets: &'a [RoaringBitmap], index: usize) -> &'a RoaringBitmap {
+        sets.get(index).unwrap_or(&self.empty)
+    }
+
+    /// Users listing `g` in `users[].groups` (`group:`).
+    pub fn group_direct(&self, g: GroupIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.group_direct, g.index())
+    }
+
+    /// Direct members of `g` or of any descendant (`in:`, grants to groups).
+    pub fn group_transitive(&self, g: GroupIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.group_transitive, g.index())
+    }
+
+    /// Parent chain of `g`, nearest first (ArcGIS groups-for-user).
+    pub fn group_ancestors(&self, g: GroupIdx) -> &[GroupIdx] {
+        self.structure.group_ancestors.get(g.index())
+    }
+
+    /// Every descendant of `g` (not `g` itself), ascending by index.
+    pub fn group_descendants(&self, g: GroupIdx) -> &[GroupIdx] {
+        self.structure.group_descendants.get(g.index())
+    }
+
+    /// Team members: its users plus the transitive members of its groups.
+    pub fn team_members(&self, t: TeamIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.team_members, t.index())
+    }
+
+    /// Users listing `o` in `users[].organizations`.
+    pub fn org_members(&self, o: OrgIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.org_members, o.index())
+    }
+
+    /// Users whose `enterprise_group` is `g`.
+    pub fn enterprise_users(&self, g: GroupIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.enterprise_users, g.index())
+    }
+
+    /// Users imported from service `s` (`originService:`).
+    pub fn origin_service(&self, s: ServiceIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.origin_services, s.index())
+    }
+
+    /// Users holding a license for service `s` (`hasLicense:`).
+    pub fn license(&self, s: ServiceIdx) -> &RoaringBitmap {
+        self.set_at(&self.structure.licenses, s.index())
+    }
+
+    /// Users granted `role` directly (not through a group or team), in any scope (`ownRole:`).
+    pub fn own_role(&self, role: RoleIdx) -> &RoaringBitmap {
+        self.access.own_role(role).unwrap_or(&self.empty)
+    }
+
+    /// Roles containing permission `p` (`with:` naming a permission), ascending.
+    pub fn roles_with_permission(&self, p: PermissionIdx) -> &[RoleIdx] {
+        self.access.roles_with_permission(p)
+    }
+
+    /// Users holding any of `roles` (`None` = any role) through any grant (to the user, to a
+    /// group they are in transitively, to a team they are in) whose scope covers `scope` — see
+    /// [`AccessScope`]. **(decided)** an organization scope does not count grants scoped to a
+    /// project inside it.
+    pub fn access(&self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> RoaringBitmap {
+        self.access.access(scope, roles)
+    }
+
+    /// Upper bound of [`Indexes::access`] (exact when a single precomputed bitmap answers).
+    pub fn access_estimate(&self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> u64 {
+        self.access.estimate(scope, roles, self.user_count)
+    }
+
+    /// Users holding some role in at least one project: a project grant, a grant to an
+    /// organization owning a project, or a global grant when any project exists (GitLab
+    /// `without_projects` is the complement).
+    pub fn in_any_project(&self) -> &RoaringBitmap {
+        self.access.in_any_project()
+    }
+
+    fn permutation(&self, key: SortKey, descending: bool) -> &Permutation {
+        self.orders.get(key, descending, || {
+            self.keyed_rows(key)
+                .into_permutation(&self.id_order, descending)
+        })
+    }
+
+    fn keyed_rows(&self, key: SortKey) -> KeyedRows {
+        let from_dict = |dict: &Dict| {
+            let sorted = dict.sorted();
+            KeyedRows {
+                rows: sorted
+                    .iter()
+                    .map(|&entry| dict.entries().row(entry as usize))
+                    .collect(),
+                same_as_previous: (0..sorted.len())
+                    .map(|k| k > 0 && dict.same_text(k - 1, k))
+                    .collect(),
+            }
+        };
+        fn from_values<T: Ord + Copy>(values: &SortedValues<T>) -> KeyedRows {
+            KeyedRows {
+                rows: values.sorted_rows().to_vec(),
+                same_as_previous: (0..values.len())
+                    .map(|k| k > 0 && values.value(k - 1) == values.value(k))
+                    .collect(),
+            }
+        }
+        match key {
+            SortKey::Login => from_dict(self.login.dict()),
+            SortKey::Name => from_dict(self.name.dict()),
+            SortKey::Email => from_dict(self.primary_email.dict()),
+            SortKey::Id => from_dict(&self.id),
+            SortKey::Created => from_values(&self.created),
+            SortKey::LastAccess => from_values(&self.last_access),
+            SortKey::Updated => from_values(&self.updated),
+            SortKey::Number => from_values(&self.numbers),
+        }
+    }
+
+    /// All rows sorted for `orderBy`: by key (ascending, or descending), ties by id ascending in
+    /// either direction, users without a value last (by id ascending). Built on first use.
+    pub fn order(&self, key: SortKey, descending: bool) -> &[Row] {
+        &self.permutation(key, descending).order
+    }
+
+    /// `rank[row]` = position of `row` in [`Indexes::order`] for the same key and direction:
+    /// lets the executor sort a small match set without comparing values.
+    pub fn rank(&self, key: SortKey, descending: bool) -> &[u32] {
+        &self.permutation(key, descending).rank
+    }
+
+    /// Sizes of every index, for `:stats` and EXPLAIN.
+    pub fn stats(&self) -> Vec<IndexStats> {
+        let mut stats = Vec::new();
+        let mut add = |name: &'static str, entries: u64, bytes: u64| {
+            stats.push(IndexStats {
+                name,
+                entries,
+                bytes,
+            })
+        };
+        add("all", self.all.len(), bitmap_bytes(&self.all));
+        add(
+            "terms.id",
+            self.id.entries().len() as u64,
+            self.id.heap_bytes() + 4 * self.id_order.capacity() as u64,
+        );
+        let texts = [
+            ("terms.login", "trigrams.login", &self.login),
+            ("terms.name", "trigrams.name", &self.name),
+            ("terms.primary_email", "trigrams.primary_email", &self.primary_email),
+            ("terms.secondary_email", "trigrams.secondary_email", &self.secondary_email),
+            ("terms.public_email", "trigrams.public_email", &self.public_email),
+        ];
+        for (term_name, trigram_name, text) in texts {
+            add(term_name, text.dict().entries().len() as u64, text.dict().heap_bytes());
+            let (trigrams, bytes) = text.trigram_stats();
+            add(trigram_name, trigrams, bytes);
+        }
+        let dicts = [
+            ("terms.auth_login", &self.auth_login),
+            ("terms.auth_name", &self.auth_name),
+            ("terms.auth_email", &self.auth_email),
+            ("terms.auth_uid", &self.auth_uid),
+            ("terms.google_id", &self.google_id),
+            ("terms.open_id", &self.open_id),
+            ("terms.vcs_user_name", &self.vcs_user_name),
+            ("terms.ssh_key", &self.ssh_key),
+        ];
+        for (name, dict) in dicts {
+            add(name, dict.entries().len() as u64, dict.heap_bytes());
+        }
+        let categories = [
+            ("categories.auth_module_type", &self.auth_module_type),
+            ("categories.auth_module_name", &self.auth_module_name),
+            ("categories.ban_status", &self.ban_status),
+            ("categories.user_type", &self.user_type),
+        ];
+        for (name, set) in categories {
+            add(name, set.len() as u64, set.heap_bytes());
+        }
+        let columns = [
+            ("ordered.created", &self.created),
+            ("ordered.last_access", &self.last_access),
+            ("ordered.updated", &self.updated),
+        ];
+        for (name, column) in columns {
+            add(name, column.len() as u64, column.heap_bytes());
+        }
+        add("ordered.number", self.numbers.len() as u64, self.numbers.heap_bytes());
+        add(
+            "flags",
+            (Flag::ALL.len() + State::ALL.len()) as u64,
+            self.flags.heap_bytes(),
+        );
+        let (entries, bytes) = self.structure.stats();
+        add("structure", entries, bytes);
+        let (entries, bytes) = self.access.stats();
+        add("access", entries, bytes);
+        let (built, bytes) = self.orders.stats();
+        add("orders", built, bytes);
+        let lookups = [
+            &self.projects,
+            &self.organizations,
+            &self.groups,
+            &self.teams,
+            &self.roles,
+            &self.permissions,
+            &self.services,
+        ];
+        add(
+            "entities",
+            lookups.iter().map(|l| l.len() as u64).sum(),
+            lookups.iter().map(|l| l.heap_bytes()).sum(),
+        );
+        stats
+    }
+
+    /// Projects matching a reference: id exact, then key (folded), then name (folded).
+    pub fn resolve_project(&self, reference: &str) -> Vec<ProjectIdx> {
+        self.projects.resolve(reference).into_iter().map(ProjectIdx).collect()
+    }
+
+    /// Organizations matching a reference: id exact, then name (folded).
+    pub fn resolve_organization(&self, reference: &str) -> Vec<OrgIdx> {
+        self.organizations.resolve(reference).into_iter().map(OrgIdx).collect()
+    }
+
+    /// Groups matching a reference: id exact, then name (folded).
+    pub fn resolve_group(&self, reference: &str) -> Vec<GroupIdx> {
+        self.groups.resolve(reference).into_iter().map(GroupIdx).collect()
+    }
+
+    /// Teams matching a reference: id exact, then name (folded).
+    pub fn resolve_team(&self, reference: &str) -> Vec<TeamIdx> {
+        self.teams.resolve(reference).into_iter().map(TeamIdx).collect()
+    }
+
+    /// Roles matching a reference: id exact, then name (folded).
+    pub fn resolve_role(&self, reference: &str) -> Vec<RoleIdx> {
+        self.roles.resolve(reference).into_iter().map(RoleIdx).collect()
+    }
+
+    /// Permissions matching a reference: id exact, then name (folded).
+    pub fn resolve_permission(&self, reference: &str) -> Vec<PermissionIdx> {
+        self.permissions.resolve(reference).into_iter().map(PermissionIdx).collect()
+    }
+
+    /// Services matching a reference: id exact, then name (folded).
+    pub fn resolve_service(&self, reference: &str) -> Vec<ServiceIdx> {
+        self.services.resolve(reference).into_iter().map(ServiceIdx).collect()
+    }
+
+    /// The user with this id (exact).
+    pub fn row_of_id(&self, id: &str) -> Option<Row> {
+        self.id.first_row(id)
+    }
+
+    /// The user with this login (folded; logins are unique case-insensitively).
+    pub fn row_of_login(&self, login: &str) -> Option<Row> {
+        self.login.dict().first_row(&fold(login))
+    }
+}
+
+/// The base64 blob of an OpenSSH public key line: its second whitespace-separated token.
+fn ssh_key_blob(key: &str) -> Option<&str> {
+    key.split_whitespace().nth(1)
+}

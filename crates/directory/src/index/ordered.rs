@@ -1,0 +1,74 @@
+//! Ordered numeric columns (creation, last access, update times; GitLab numbers).
+//!
+//! Range filters (`after:`, `lastAccess(…)`, `number: a .. b`) and `orderBy` on these columns both
+//! want the values sorted, so each column is two parallel vectors sorted by (value, id rank): a
+//! range is two binary searches (its size, O(log n), is the planner's exact estimate) and the
+//! slice's rows, sorted, become the bitmap. Users without a value (never accessed) are simply not
+//! in the column. Two vectors instead of a vector of pairs saves the padding of `(i64, u32)`.
+
+use std::ops::{Bound, Range};
+
+use roaring::RoaringBitmap;
+
+use crate::model::Row;
+
+/// Values of one column, ascending, with their rows.
+#[derive(Debug, Default)]
+pub(crate) struct SortedValues<T> {
+    values: Vec<T>,
+    rows: Vec<Row>,
+}
+
+impl<T: Ord + Copy> SortedValues<T> {
+    /// Sorts `(value, row)` pairs by value, ties by `id_rank[row]`.
+    pub(crate) fn build(mut pairs: Vec<(T, Row)>, id_rank: &[u32]) -> SortedValues<T> {
+        pairs.sort_unstable_by_key(|&(value, row)| (value, id_rank[row as usize]));
+        let (values, rows) = pairs.into_iter().unzip();
+        SortedValues { values, rows }
+    }
+
+    /// Positions whose value lies within the bounds (empty when the bounds are reversed).
+    pub(crate) fn range(&self, lo: Bound<T>, hi: Bound<T>) -> Range<usize> {
+        let start = match lo {
+            Bound::Included(x) => self.values.partition_point(|&v| v < x),
+            Bound::Excluded(x) => self.values.partition_point(|&v| v <= x),
+            Bound::Unbounded => 0,
+        };
+        let end = match hi {
+            Bound::Included(y) => self.values.partition_point(|&v| v <= y),
+            Bound::Excluded(y) => self.values.partition_point(|&v| v < y),
+            Bound::Unbounded => self.values.len(),
+        };
+        start..end.max(start)
+    }
+
+    /// The rows at a range of positions, as a set.
+    pub(crate) fn rows(&self, range: Range<usize>) -> RoaringBitmap {
+        let mut rows = self.rows[range].to_vec();
+        rows.sort_unstable();
+        let mut set = RoaringBitmap::new();
+        for row in rows {
+            set.push(row);
+        }
+        set
+    }
+
+    /// Rows in ascending value order (ties by id rank).
+    pub(crate) fn sorted_rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The value at position `k`.
+    pub(crate) fn value(&self, k: usize) -> T {
+        self.values[k]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        (self.values.capacity() * std::mem::size_of::<T>()
+            + self.rows.capacity() * std::mem::size_of::<Row>()) as u64
+    }
+}

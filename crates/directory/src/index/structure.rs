@@ -1,0 +1,156 @@
+//! Membership structure: groups (direct and transitive), the group forest, teams, organizations,
+//! enterprise groups, and services (licenses, origin).
+//!
+//! `group:`, `in:`, `team:` and `organization:` filters, and every grant to a group or team, ask
+//! "which users belong to X" for a handful of entities per query, so each entity gets its member
+//! bitmap precomputed. Transitive group members are built bottom-up over the forest (deepest
+//! groups first, each OR-ed into its parent), so the cost is one bitmap union per group rather
+//! than one walk per user. Ancestor and descendant lists are flat ragged arrays.
+
+use roaring::RoaringBitmap;
+
+use super::column::{bitmap_bytes, Ragged};
+use crate::model::{GroupIdx, Model, Row};
+
+/// Per-entity member bitmaps and the group forest.
+#[derive(Debug, Default)]
+pub(crate) struct Structure {
+    pub(crate) group_direct: Vec<RoaringBitmap>,
+    pub(crate) group_transitive: Vec<RoaringBitmap>,
+    pub(crate) group_ancestors: Ragged<GroupIdx>,
+    pub(crate) group_descendants: Ragged<GroupIdx>,
+    pub(crate) team_members: Vec<RoaringBitmap>,
+    pub(crate) org_members: Vec<RoaringBitmap>,
+    pub(crate) enterprise_users: Vec<RoaringBitmap>,
+    pub(crate) licenses: Vec<RoaringBitmap>,
+    pub(crate) origin_services: Vec<RoaringBitmap>,
+}
+
+impl Structure {
+    pub(crate) fn build(model: &Model) -> Structure {
+        let group_count = model.groups.len();
+        let mut group_direct = vec![RoaringBitmap::new(); group_count];
+        let mut org_members = vec![RoaringBitmap::new(); model.organizations.len()];
+        let mut enterprise_users = vec![RoaringBitmap::new(); group_count];
+        let mut licenses = vec![RoaringBitmap::new(); model.services.len()];
+        let mut origin_services = vec![RoaringBitmap::new(); model.services.len()];
+        for (row, user) in model.users.iter().enumerate() {
+            let row = row as Row;
+            // `push` ignores a row equal to the last one, so a duplicated reference is harmless.
+            for membership in &user.groups {
+                add(&mut group_direct, membership.group.index(), row);
+            }
+            for org in &user.organizations {
+                add(&mut org_members, org.index(), row);
+            }
+            if let Some(group) = user.enterprise_group {
+                add(&mut enterprise_users, group.index(), row);
+            }
+            for service in &user.licenses {
+                add(&mut licenses, service.index(), row);
+            }
+            if let Some(service) = user.origin_service {
+                add(&mut origin_services, service.index(), row);
+            }
+        }
+
+        let ancestors = ancestor_chains(model);
+        let mut descendants: Vec<Vec<GroupIdx>> = vec![Vec::new(); group_count];
+        for (group, chain) in ancestors.iter().enumerate() {
+            for ancestor in chain {
+                descendants[ancestor.index()].push(GroupIdx(group as u32));
+            }
+        }
+
+        // Deepest first: when a group is OR-ed into its parent, all its descendants are in it.
+        let mut group_transitive = group_direct.clone();
+        let mut by_depth: Vec<usize> = (0..group_count).collect();
+        by_depth.sort_by_key(|&g| std::cmp::Reverse(ancestors[g].len()));
+        for g in by_depth {
+            if let Some(parent) = model.groups[g].parent {
+                if parent.index() < group_count && parent.index() != g {
+                    let members = std::mem::take(&mut group_transitive[g]);
+                    group_transitive[parent.index()] |= &members;
+                    group_transitive[g] = members;
+                }
+            }
+        }
+
+        let team_members = model
+            .teams
+            .iter()
+            .map(|team| {
+                let mut members = RoaringBitmap::new();
+                for &row in &team.users {
+                    members.insert(row);
+                }
+                for group in &team.groups {
+                    if let Some(set) = group_transitive.get(group.index()) {
+                        members |= set;
+                    }
+                }
+                members
+            })
+            .collect();
+
+        Structure {
+            group_direct,
+            group_transitive,
+            group_ancestors: Ragged::from_lists(ancestors),
+            group_descendants: Ragged::from_lists(descendants),
+            team_members,
+            org_members,
+            enterprise_users,
+            licenses,
+            origin_services,
+        }
+    }
+
+    /// (member entries over all per-entity bitmaps, approximate heap bytes).
+    pub(crate) fn stats(&self) -> (u64, u64) {
+        let sets = self
+            .group_direct
+            .iter()
+            .chain(&self.group_transitive)
+            .chain(&self.team_members)
+            .chain(&self.org_members)
+            .chain(&self.enterprise_users)
+            .chain(&self.licenses)
+            .chain(&self.origin_services);
+        let (mut entries, mut bytes) = (0, 0);
+        for set in sets {
+            entries += set.len();
+            bytes += 24 + bitmap_bytes(set);
+        }
+        bytes += self.group_ancestors.heap_bytes() + self.group_descendants.heap_bytes();
+        (entries, bytes)
+    }
+}
+
+fn add(sets: &mut [RoaringBitmap], index: usize, row: Row) {
+    if let Some(set) = sets.get_mut(index) {
+        set.push(row);
+    }
+}
+
+/// For every group, its parent chain, nearest first. The model guarantees a forest; the walk is
+/// still bounded by the group count so a malformed model cannot loop forever.
+fn ancestor_chains(model: &Model) -> Vec<Vec<GroupIdx>> {
+    let group_count = model.groups.len();
+    model
+        .groups
+        .iter()
+        .map(|group| {
+            let mut chain = Vec::new();
+            let mut next = group.parent;
+            while let Some(parent) = next {
+                if parent.index() >= group_count || chain.len() >= group_count {
+                    break;
+                }
+                chain.push(parent);
+                next = model.groups[parent.index()].parent;
+            }
+            chain
+        })
+        .collect()
+}

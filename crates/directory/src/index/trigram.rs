@@ -1,0 +1,176 @@
+//! Substring search over a folded text field: a byte-trigram index with verification.
+//!
+//! Every folded value contributes its byte trigrams (three consecutive UTF-8 bytes, never
+//! spanning two values of a multi-valued field) to a posting bitmap. A needle of three or more
+//! bytes occurs in a value only if all its trigrams do, so intersecting the needle's postings,
+//! smallest first, gives a candidate superset; each candidate is then verified against the folded
+//! values kept in the field's [`Dict`]. Byte trigrams are sound for non-ASCII text because UTF-8
+//! is self-synchronising: a byte-level occurrence of a valid UTF-8 needle is a character-level
+//! one. A needle of exactly three bytes needs no verification (its single posting is exact).
+//! Needles shorter than three bytes have no trigram and are answered by a linear scan of the
+//! field's values — still a tight loop over one contiguous arena, and rare in practice.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use roaring::RoaringBitmap;
+
+use super::column::{bitmap_bytes, Dict};
+
+/// A trigram packed as `b0 << 16 | b1 << 8 | b2`.
+type Trigram = u32;
+
+/// A folded text field: its dictionary (exact terms, prefixes, verification) and its trigrams.
+#[derive(Debug, Default)]
+pub(crate) struct TextIndex {
+    dict: Dict,
+    present: RoaringBitmap,
+    trigrams: HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>>,
+}
+
+impl TextIndex {
+    /// Indexes the trigrams of every value of `dict`.
+    pub(crate) fn build(dict: Dict) -> TextIndex {
+        let mut trigrams: HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>> =
+            HashMap::default();
+        let mut of_row: Vec<Trigram> = Vec::new();
+        let entries = dict.entries();
+        let mut i = 0;
+        while i < entries.len() {
+            let row = entries.row(i);
+            of_row.clear();
+            while i < entries.len() && entries.row(i) == row {
+                of_row.extend(trigrams_of(entries.text(i).as_bytes()));
+                i += 1;
+            }
+            of_row.sort_unstable();
+            of_row.dedup();
+            for &trigram in &of_row {
+                trigrams.entry(trigram).or_default().push(row);
+            }
+        }
+        let present = entries.present();
+        TextIndex {
+            dict,
+            present,
+            trigrams,
+        }
+    }
+
+    pub(crate) fn dict(&self) -> &Dict {
+        &self.dict
+    }
+
+    /// Rows with at least one value.
+    pub(crate) fn present(&self) -> &RoaringBitmap {
+        &self.present
+    }
+
+    /// Rows with a value containing `needle` (already folded).
+    pub(crate) fn substring(&self, needle: &str) -> RoaringBitmap {
+        if needle.is_empty() {
+            return self.present.clone();
+        }
+        let entries = self.dict.entries();
+        if needle.len() < 3 {
+            let mut rows = RoaringBitmap::new();
+            for (row, text) in entries.iter() {
+                if text.contains(needle) {
+                    rows.push(row);
+                }
+            }
+            return rows;
+        }
+        let Some(candidates) = self.candidates(needle) else {
+            return RoaringBitmap::new();
+        };
+        if needle.len() == 3 {
+            return candidates;
+        }
+        let mut rows = RoaringBitmap::new();
+        for row in &candidates {
+            if entries
+                .range_of_row(row)
+                .any(|i| entries.text(i).contains(needle))
+            {
+                rows.push(row);
+            }
+        }
+        rows
+    }
+
+    /// Intersection of the needle's trigram postings, smallest first; `None` when a trigram
+    /// occurs nowhere (or the intersection empties).
+    fn candidates(&self, needle: &str) -> Option<RoaringBitmap> {
+        let mut needle_trigrams: Vec<Trigram> = trigrams_of(needle.as_bytes()).collect();
+        needle_trigrams.sort_unstable();
+        needle_trigrams.dedup();
+        let mut postings = Vec::with_capacity(needle_trigrams.len());
+        for trigram in needle_trigrams {
+            postings.push(self.trigrams.get(&trigram)?);
+        }
+        postings.sort_by_key(|set| set.len());
+        let (first, rest) = postings.split_first()?;
+        let mut result = (*first).clone();
+        for set in rest {
+            if result.is_empty() {
+                return None;
+            }
+            result &= *set;
+        }
+        Some(result)
+    }
+
+    /// Planner estimate: the smallest posting for a needle of three or more bytes (an upper
+    /// bound of the answer), else the number of rows with a value (what a scan looks at).
+    pub(crate) fn estimate(&self, needle: &str) -> u64 {
+        if needle.len() < 3 {
+            return self.present.len();
+        }
+        trigrams_of(needle.as_bytes())
+            .map(|trigram| self.trigrams.get(&trigram).map_or(0, RoaringBitmap::len))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// (distinct trigrams, approximate heap bytes of the trigram postings).
+    pub(crate) fn trigram_stats(&self) -> (u64, u64) {
+        let bytes = self
+            .trigrams
+            .values()
+            .map(|set| 16 + bitmap_bytes(set))
+            .sum::<u64>()
+            + bitmap_bytes(&self.present);
+        (self.trigrams.len() as u64, bytes)
+    }
+}
+
+fn trigrams_of(bytes: &[u8]) -> impl Iterator<Item = Trigram> + '_ {
+    bytes
+        .windows(3)
+        .map(|w| (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2]))
+}
+
+/// A multiplicative hasher for trigram keys: the keys are small integers hashed tens of millions
+/// of times while building, where SipHash's DoS resistance buys nothing (the keys come from the
+/// directory, and a collision only costs a probe).
+#[derive(Default)]
+pub(crate) struct TrigramHasher(u64);
+
+impl Hasher for TrigramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u32(u32::from(byte));
+        }
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        let product = (self.0 ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Fold the well-mixed high half into the low bits, which pick the bucket.
+        self.0 = product ^ (product >> 32);
+    }
+}

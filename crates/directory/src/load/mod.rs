@@ -1,0 +1,105 @@
+//! Loading a directory from JSON or NDJSON bytes (directory.md), with full validation.
+//!
+//! Parsing happens object by object: the document is first split into borrowed raw values, then
+//! each object is deserialized on its own, so one malformed user (an unknown field, a missing
+//! login) is reported with its place and the rest of the file is still checked. Objects that
+//! failed to parse are excluded from validation, and references to their ids are not reported
+//! again as dangling. The result is either a whole valid [`Model`] or every error found.
+
+mod json;
+mod ndjson;
+pub(crate) mod places;
+mod validate;
+
+use std::path::Path;
+
+use crate::error::{LoadErrorKind, LoadErrors};
+use crate::model::Model;
+
+pub(crate) use validate::{convert_user, resolve_grant, validate_with, Checker, Tables, Tolerated};
+pub use validate::{parse_timestamp, validate};
+
+/// Loads a whole-document JSON directory.
+pub fn load_json(bytes: &[u8]) -> Result<Model, LoadErrors> {
+    json::load(bytes)
+}
+
+/// Loads an NDJSON directory: a `{"format": …}` header line, then one object per line with a
+/// `kind`. Errors name the 1-based line number.
+pub fn load_ndjson(bytes: &[u8]) -> Result<Model, LoadErrors> {
+    ndjson::load(bytes)
+}
+
+/// Loads a file, choosing the reader by extension: `.json`, or `.ndjson` / `.jsonl`.
+pub fn load_path(path: &Path) -> Result<Model, LoadErrors> {
+    let place = path.display().to_string();
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = std::fs::read(path).map_err(|e| {
+        LoadErrors::single(
+            place.clone(),
+            LoadErrorKind::Io {
+                message: e.to_string(),
+            },
+        )
+    })?;
+    match extension.as_deref() {
+        Some("json") => load_json(&bytes),
+        Some("ndjson") | Some("jsonl") => load_ndjson(&bytes),
+        other => Err(LoadErrors::single(
+            place,
+            LoadErrorKind::Io {
+                message: format!(
+                    "unknown extension {:?}: expected .json, .ndjson or .jsonl",
+                    other.unwrap_or("")
+                ),
+            },
+        )),
+    }
+}
+
+/// Maps a serde error on one object to a precise kind; `line` is the object's first line in the
+/// whole input (serde's own position is relative to the object).
+pub(crate) fn object_error(
+    error: &serde_json::Error,
+    line: Option<usize>,
+) -> (Option<String>, LoadErrorKind) {
+    let text = error.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(cut) if error.line() > 0 => &text[..cut],
+        _ => text.as_str(),
+    };
+    if let Some(name) = backticked(message, "unknown field `") {
+        return (Some(name.clone()), LoadErrorKind::UnknownField { name });
+    }
+    if let Some(name) = backticked(message, "missing field `") {
+        return (Some(name.clone()), LoadErrorKind::MissingField { name });
+    }
+    let message = match line {
+        Some(start) if error.line() > 0 => format!("{message} (line {})", start + error.line() - 1),
+        _ => message.to_owned(),
+    };
+    (None, LoadErrorKind::Invalid { message })
+}
+
+fn backticked(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    let end = rest.find('`')?;
+    Some(rest[..end].to_owned())
+}
+
+/// Syntax error for the whole input.
+pub(crate) fn syntax_error(error: &serde_json::Error, line_offset: usize) -> LoadErrorKind {
+    let text = error.to_string();
+    let message = match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    };
+    LoadErrorKind::Syntax {
+        line: error.line() + line_offset,
+        column: error.column(),
+        message,
+    }
+}

@@ -1,0 +1,886 @@
+//! Raw directory → validated [`Model`]: every check of directory.md, every error collected.
+//!
+//! Complexity: O(total objects) with hash maps keyed by borrowed ids; the only per-user
+//! allocation beyond moving the raw strings is the lowercased login for the uniqueness check.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::DateTime;
+
+use super::places::{Kind, Loc, Places, Style};
+use crate::error::{LoadError, LoadErrorKind, LoadErrors};
+use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, OrgIdx, ServiceIdx, State};
+use crate::raw;
+
+/// Ids of objects that failed to parse: references to them are not reported again as dangling,
+/// so one typo does not cascade into dozens of errors.
+pub(crate) type Tolerated = HashSet<(Kind, String)>;
+
+/// Checks a raw directory and resolves it into a [`Model`].
+///
+/// Used by both loaders and by tests that build directories in code. Reports every problem
+/// (see [`LoadErrorKind`]); never returns a partial model.
+pub fn validate(raw: raw::Directory) -> Result<Model, LoadErrors> {
+    validate_with(raw, &Places::identity(Style::Json), &Tolerated::new())
+}
+
+/// Parses an RFC 3339 timestamp (any offset, optional fraction) into UTC epoch milliseconds.
+pub fn parse_timestamp(text: &str) -> Result<Millis, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| e.to_string())
+}
+
+/// Id → position maps over borrowed ids, one per referenceable kind.
+#[derive(Default, Clone)]
+pub(crate) struct Tables<'a> {
+    pub services: HashMap<&'a str, u32>,
+    pub permissions: HashMap<&'a str, u32>,
+    pub roles: HashMap<&'a str, u32>,
+    pub organizations: HashMap<&'a str, u32>,
+    pub projects: HashMap<&'a str, u32>,
+    pub groups: HashMap<&'a str, u32>,
+    pub teams: HashMap<&'a str, u32>,
+    pub users: HashMap<&'a str, u32>,
+}
+
+impl<'a> Tables<'a> {
+    fn table(&self, kind: Kind) -> Option<&HashMap<&'a str, u32>> {
+        Some(match kind {
+            Kind::Service => &self.services,
+            Kind::Permission => &self.permissions,
+            Kind::Role => &self.roles,
+            Kind::Organization => &self.organizations,
+            Kind::Project => &self.projects,
+            Kind::Group => &self.groups,
+            Kind::Team => &self.teams,
+            Kind::User => &self.users,
+            Kind::Grant => return None,
+        })
+    }
+
+    /// Maps over the tables of an already valid model (the store resolves updates against these).
+    pub(crate) fn of_model(model: &'a Model) -> Tables<'a> {
+        fn map<'m, T>(items: &'m [T], id: impl Fn(&'m T) -> &'m str) -> HashMap<&'m str, u32> {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (id(item), i as u32))
+                .collect()
+        }
+        Tables {
+            services: map(&model.services, |s| s.id.as_str()),
+            permissions: map(&model.permissions, |s| s.id.as_str()),
+            roles: map(&model.roles, |s| s.id.as_str()),
+            organizations: map(&model.organizations, |s| s.id.as_str()),
+            projects: map(&model.projects, |s| s.id.as_str()),
+            groups: map(&model.groups, |s| s.id.as_str()),
+            teams: map(&model.teams, |s| s.id.as_str()),
+            users: map(&model.users, |s| s.id.as_str()),
+        }
+    }
+}
+
+/// Collects errors and resolves references; shared by [`validate`] and the store.
+pub(crate) struct Checker<'p> {
+    pub places: &'p Places,
+    pub tolerated: &'p Tolerated,
+    pub errors: Vec<LoadError>,
+}
+
+impl<'p> Checker<'p> {
+    pub(crate) fn new(places: &'p Places, tolerated: &'p Tolerated) -> Checker<'p> {
+        Checker {
+            places,
+            tolerated,
+            errors: Vec::new(),
+        }
+    }
+
+    pub(crate) fn error(&mut self, loc: Loc<'_>, field: Option<String>, kind: LoadErrorKind) {
+        let place = self.places.render(loc);
+        self.errors.push(LoadError::new(place, field, kind));
+    }
+
+    /// Resolves `id` in `target`'s table, reporting a dangling reference (unless tolerated).
+    pub(crate) fn resolve(
+        &mut self,
+        tables: &Tables<'_>,
+        loc: Loc<'_>,
+        field: impl FnOnce() -> String,
+        target: Kind,
+        id: &str,
+    ) -> Option<u32> {
+        let found = tables.table(target).and_then(|t| t.get(id).copied());
+        if found.is_none() && !self.tolerated.contains(&(target, id.to_owned())) {
+            self.error(
+                loc,
+                Some(field()),
+                LoadErrorKind::Dangling {
+                    target: target.singular(),
+                    id: id.to_owned(),
+                },
+            );
+        }
+        found
+    }
+
+    fn time(&mut self, loc: Loc<'_>, field: &str, text: &str) -> Millis {
+        match parse_timestamp(text) {
+            Ok(ms) => ms,
+            Err(reason) => {
+                self.error(
+                    loc,
+                    Some(field.to_owned()),
+                    LoadErrorKind::BadTimestamp {
+                        value: text.to_owned(),
+                        reason,
+                    },
+                );
+                0
+            }
+        }
+    }
+
+    fn opt_time(&mut self, loc: Loc<'_>, field: &str, text: Option<&str>) -> Option<Millis> {
+        text.map(|t| self.time(loc, field, t))
+    }
+
+    fn non_empty(&mut self, loc: Loc<'_>, field: &str, value: &str) {
+        if value.is_empty() {
+            self.error(loc, Some(field.to_owned()), LoadErrorKind::Empty);
+        }
+    }
+
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, LoadErrors> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(LoadErrors::new(self.errors))
+        }
+    }
+}
+
+/// Builds an id table for one kind, reporting empty and duplicate ids (the first one wins).
+fn id_table<'a, T>(
+    checker: &mut Checker<'_>,
+    kind: Kind,
+    items: &'a [T],
+    id: impl Fn(&'a T) -> &'a str,
+) -> HashMap<&'a str, u32> {
+    let mut table = HashMap::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let key = id(item);
+        let loc = Loc {
+            kind,
+            index,
+            id: key,
+        };
+        if key.is_empty() {
+            checker.error(loc, Some("id".to_owned()), LoadErrorKind::Empty);
+            continue;
+        }
+        if let Some(&first) = table.get(key) {
+            let first = checker.places.render(Loc {
+                kind,
+                index: first as usize,
+                id: key,
+            });
+            checker.error(
+                loc,
+                Some("id".to_owned()),
+                LoadErrorKind::DuplicateId {
+                    id: key.to_owned(),
+                    first,
+                },
+            );
+        } else {
+            table.insert(key, index as u32);
+        }
+    }
+    table
+}
+
+/// `validate` with a place renderer (JSON, NDJSON lines) and ids of objects that failed to parse.
+pub(crate) fn validate_with(
+    raw: raw::Directory,
+    places: &Places,
+    tolerated: &Tolerated,
+) -> Result<Model, LoadErrors> {
+    let mut checker = Checker::new(places, tolerated);
+    let raw::Directory {
+        format,
+        services,
+        permissions,
+        roles,
+        organizations,
+        projects,
+        groups,
+        teams,
+        grants,
+        users,
+    } = raw;
+    if format != raw::FORMAT {
+        checker.errors.push(LoadError::new(
+            "document",
+            Some("format".to_owned()),
+            LoadErrorKind::BadFormat { found: format },
+        ));
+    }
+
+    let tables = Tables {
+        services: id_table(&mut checker, Kind::Service, &services, |s| &s.id),
+        permissions: id_table(&mut checker, Kind::Permission, &permissions, |s| &s.id),
+        roles: id_table(&mut checker, Kind::Role, &roles, |s| &s.id),
+        organizations: id_table(&mut checker, Kind::Organization, &organizations, |s| &s.id),
+        projects: id_table(&mut checker, Kind::Project, &projects, |s| &s.id),
+        groups: id_table(&mut checker, Kind::Group, &groups, |s| &s.id),
+        teams: id_table(&mut checker, Kind::Team, &teams, |s| &s.id),
+        users: HashMap::new(),
+    };
+
+    let model_roles = resolve_roles(&mut checker, &tables, &roles);
+    let model_projects = resolve_projects(&mut checker, &tables, &projects);
+    let model_groups = resolve_groups(&mut checker, &tables, &groups);
+    // Teams and grants refer to users by id: resolve them while the user table borrows `users`,
+    // before the users are consumed (their strings moved into the model).
+    let (model_teams, model_grants) = {
+        let with_users = Tables {
+            users: id_table(&mut checker, Kind::User, &users, |s| &s.id),
+            ..tables.clone()
+        };
+        let model_teams = resolve_teams(&mut checker, &with_users, &teams);
+        let model_grants: Vec<model::Grant> = grants
+            .iter()
+            .enumerate()
+            .filter_map(|(index, grant)| resolve_grant(&mut checker, &with_users, index, grant))
+            .collect();
+        (model_teams, model_grants)
+    };
+    let numbers = user_numbers(&mut checker, &users);
+    check_logins(&mut checker, &users);
+
+    let mut model_users = Vec::with_capacity(users.len());
+    for (index, (user, (number, explicit))) in users.into_iter().zip(numbers).enumerate() {
+        if let Some(user) = convert_user(&mut checker, &tables, index, user, number, explicit) {
+            model_users.push(user);
+        }
+    }
+    drop(tables);
+
+    let model = Model {
+        services: services
+            .into_iter()
+            .map(|s| model::Service {
+                id: s.id,
+                name: s.name,
+            })
+            .collect(),
+        permissions: permissions
+            .into_iter()
+            .map(|p| model::Permission {
+                id: p.id,
+                name: p.name,
+            })
+            .collect(),
+        roles: model_roles,
+        organizations: organizations
+            .into_iter()
+            .map(|o| model::Organization {
+                id: o.id,
+                name: o.name,
+            })
+            .collect(),
+        projects: model_projects,
+        groups: model_groups,
+        teams: model_teams,
+        grants: model_grants,
+        users: model_users,
+    };
+    checker.finish(model)
+}
+
+fn resolve_roles(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    roles: &[raw::Role],
+) -> Vec<model::Role> {
+    roles
+        .iter()
+        .enumerate()
+        .map(|(index, role)| {
+            let loc = Loc {
+                kind: Kind::Role,
+                index,
+                id: &role.id,
+            };
+            let permissions = role
+                .permissions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    checker
+                        .resolve(
+                            tables,
+                            loc,
+                            || format!("permissions[{i}]"),
+                            Kind::Permission,
+                            p,
+                        )
+                        .map(model::PermissionIdx)
+                })
+                .collect();
+            model::Role {
+                id: role.id.clone(),
+                name: role.name.clone(),
+                permissions,
+            }
+        })
+        .collect()
+}
+
+fn resolve_projects(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    projects: &[raw::Project],
+) -> Vec<model::Project> {
+    projects
+        .iter()
+        .enumerate()
+        .map(|(index, project)| {
+            let loc = Loc {
+                kind: Kind::Project,
+                index,
+                id: &project.id,
+            };
+            let organization = project.organization.as_deref().and_then(|o| {
+                checker
+                    .resolve(
+                        tables,
+                        loc,
+                        || "organization".to_owned(),
+                        Kind::Organization,
+                        o,
+                    )
+                    .map(OrgIdx)
+            });
+            model::Project {
+                id: project.id.clone(),
+                name: project.name.clone(),
+                key: project.key.clone(),
+                organization,
+            }
+        })
+        .collect()
+}
+
+fn resolve_groups(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    groups: &[raw::Group],
+) -> Vec<model::Group> {
+    let resolved: Vec<model::Group> = groups
+        .iter()
+        .enumerate()
+        .map(|(index, group)| {
+            let loc = Loc {
+                kind: Kind::Group,
+                index,
+                id: &group.id,
+            };
+            let parent = group.parent.as_deref().and_then(|p| {
+                checker
+                    .resolve(tables, loc, || "parent".to_owned(), Kind::Group, p)
+                    .map(GroupIdx)
+            });
+            model::Group {
+                id: group.id.clone(),
+                name: group.name.clone(),
+                parent,
+            }
+        })
+        .collect();
+    report_cycles(checker, &resolved);
+    resolved
+}
+
+/// Finds every cycle through `parent` (each reported once, by its first group in file order).
+fn report_cycles(checker: &mut Checker<'_>, groups: &[model::Group]) {
+    const UNSEEN: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut color = vec![UNSEEN; groups.len()];
+    let mut path = Vec::new();
+    for start in 0..groups.len() {
+        if color[start] != UNSEEN {
+            continue;
+        }
+        path.clear();
+        let mut current = Some(start);
+        while let Some(g) = current {
+            match color[g] {
+                UNSEEN => {
+                    color[g] = ON_PATH;
+                    path.push(g);
+                    current = groups[g].parent.map(GroupIdx::index);
+                }
+                ON_PATH => {
+                    let begin = path.iter().position(|&p| p == g).unwrap_or(0);
+                    let cycle = &path[begin..];
+                    let first = cycle.iter().copied().min().unwrap_or(g);
+                    let rotate = cycle.iter().position(|&p| p == first).unwrap_or(0);
+                    let ids: Vec<String> = cycle[rotate..]
+                        .iter()
+                        .chain(&cycle[..rotate])
+                        .map(|&i| groups[i].id.clone())
+                        .collect();
+                    checker.error(
+                        Loc {
+                            kind: Kind::Group,
+                            index: first,
+                            id: &groups[first].id,
+                        },
+                        Some("parent".to_owned()),
+                        LoadErrorKind::GroupCycle { ids },
+                    );
+                    current = None;
+                }
+                _ => current = None,
+            }
+        }
+        for &g in &path {
+            color[g] = DONE;
+        }
+    }
+}
+
+fn resolve_teams(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    teams: &[raw::Team],
+) -> Vec<model::Team> {
+    teams
+        .iter()
+        .enumerate()
+        .map(|(index, team)| {
+            let loc = Loc {
+                kind: Kind::Team,
+                index,
+                id: &team.id,
+            };
+            let project = team.project.as_deref().and_then(|p| {
+                checker
+                    .resolve(tables, loc, || "project".to_owned(), Kind::Project, p)
+                    .map(model::ProjectIdx)
+            });
+            let users = team
+                .users
+                .iter()
+                .enumerate()
+                .filter_map(|(i, u)| {
+                    checker.resolve(tables, loc, || format!("users[{i}]"), Kind::User, u)
+                })
+                .collect();
+            let groups = team
+                .groups
+                .iter()
+                .enumerate()
+                .filter_map(|(i, g)| {
+                    checker
+                        .resolve(tables, loc, || format!("groups[{i}]"), Kind::Group, g)
+                        .map(GroupIdx)
+                })
+                .collect();
+            model::Team {
+                id: team.id.clone(),
+                name: team.name.clone(),
+                project,
+                users,
+                groups,
+            }
+        })
+        .collect()
+}
+
+/// Resolves one grant; `index` is its position (in the file, or in an update batch).
+pub(crate) fn resolve_grant(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    index: usize,
+    grant: &raw::Grant,
+) -> Option<model::Grant> {
+    let loc = Loc {
+        kind: Kind::Grant,
+        index,
+        id: &grant.role,
+    };
+    let errors_before = checker.errors.len();
+    let role = checker.resolve(tables, loc, || "role".to_owned(), Kind::Role, &grant.role);
+
+    let mut found = Vec::new();
+    let mut subject = None;
+    if let Some(user) = &grant.user {
+        found.push("user");
+        subject = checker
+            .resolve(tables, loc, || "user".to_owned(), Kind::User, user)
+            .map(model::Subject::User);
+    }
+    if let Some(group) = &grant.group {
+        found.push("group");
+        subject = checker
+            .resolve(tables, loc, || "group".to_owned(), Kind::Group, group)
+            .map(|g| model::Subject::Group(GroupIdx(g)));
+    }
+    if let Some(team) = &grant.team {
+        found.push("team");
+        subject = checker
+            .resolve(tables, loc, || "team".to_owned(), Kind::Team, team)
+            .map(|t| model::Subject::Team(model::TeamIdx(t)));
+    }
+    if found.len() != 1 {
+        checker.error(loc, None, LoadErrorKind::GrantSubjects { found });
+    }
+
+    let mut scope = Some(model::Scope::Global);
+    if grant.project.is_some() && grant.organization.is_some() {
+        checker.error(loc, None, LoadErrorKind::GrantScope);
+    }
+    if let Some(project) = &grant.project {
+        scope = checker
+            .resolve(tables, loc, || "project".to_owned(), Kind::Project, project)
+            .map(|p| model::Scope::Project(model::ProjectIdx(p)));
+    } else if let Some(org) = &grant.organization {
+        scope = checker
+            .resolve(
+                tables,
+                loc,
+                || "organization".to_owned(),
+                Kind::Organization,
+                org,
+            )
+            .map(|o| model::Scope::Organization(OrgIdx(o)));
+    }
+    if checker.errors.len() != errors_before {
+        return None;
+    }
+    Some(model::Grant {
+        role: model::RoleIdx(role?),
+        subject: subject?,
+        scope: scope?,
+    })
+}
+
+/// Each user's number and whether it was explicit, reporting non-positive, duplicate and
+/// colliding-default numbers.
+fn user_numbers(checker: &mut Checker<'_>, users: &[raw::User]) -> Vec<(u64, bool)> {
+    let mut explicit: HashMap<u64, usize> = HashMap::new();
+    let mut numbers = Vec::with_capacity(users.len());
+    for (index, user) in users.iter().enumerate() {
+        let loc = Loc {
+            kind: Kind::User,
+            index,
+            id: &user.id,
+        };
+        match user.number {
+            Some(n) if n <= 0 => {
+                checker.error(
+                    loc,
+                    Some("number".to_owned()),
+                    LoadErrorKind::NumberNotPositive { value: n },
+                );
+                numbers.push((0, true));
+            }
+            Some(n) => {
+                let n = n as u64;
+                if let Some(&first) = explicit.get(&n) {
+                    let first = checker.places.render(Loc {
+                        kind: Kind::User,
+                        index: first,
+                        id: &users[first].id,
+                    });
+                    checker.error(
+                        loc,
+                        Some("number".to_owned()),
+                        LoadErrorKind::DuplicateNumber { number: n, first },
+                    );
+                } else {
+                    explicit.insert(n, index);
+                }
+                numbers.push((n, true));
+            }
+            None => numbers.push((index as u64 + 1, false)),
+        }
+    }
+    if !explicit.is_empty() {
+        for (index, user) in users.iter().enumerate() {
+            if user.number.is_some() {
+                continue;
+            }
+            let number = index as u64 + 1;
+            if let Some(&other) = explicit.get(&number) {
+                let other = checker.places.render(Loc {
+                    kind: Kind::User,
+                    index: other,
+                    id: &users[other].id,
+                });
+                checker.error(
+                    Loc {
+                        kind: Kind::User,
+                        index,
+                        id: &user.id,
+                    },
+                    Some("number".to_owned()),
+                    LoadErrorKind::DefaultNumberTaken { number, other },
+                );
+            }
+        }
+    }
+    numbers
+}
+
+fn check_logins(checker: &mut Checker<'_>, users: &[raw::User]) {
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(users.len());
+    for (index, user) in users.iter().enumerate() {
+        if user.login.is_empty() {
+            continue; // reported by convert_user
+        }
+        match seen.entry(user.login.to_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first_index = *first.get();
+                let first = checker.places.render(Loc {
+                    kind: Kind::User,
+                    index: first_index,
+                    id: &users[first_index].id,
+                });
+                checker.error(
+                    Loc {
+                        kind: Kind::User,
+                        index,
+                        id: &user.id,
+                    },
+                    Some("login".to_owned()),
+                    LoadErrorKind::DuplicateLogin {
+                        login: user.login.clone(),
+                        first,
+                    },
+                );
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+        }
+    }
+}
+
+/// Resolves one user's references and parses its values. Returns `None` only if an error was
+/// recorded (the caller then discards the whole model anyway).
+pub(crate) fn convert_user(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    index: usize,
+    user: raw::User,
+    number: u64,
+    number_explicit: bool,
+) -> Option<model::User> {
+    let errors_before = checker.errors.len();
+    let raw::User {
+        id,
+        number: _,
+        login,
+        name,
+        email,
+        email_verified,
+        public_email,
+        emails,
+        state,
+        admin,
+        guest,
+        user_type,
+        external,
+        two_factor,
+        two_factor_capable,
+        created_at,
+        updated_at,
+        last_access_at,
+        last_sign_in_at,
+        confirmed_at,
+        ban,
+        auth,
+        ssh_keys,
+        licenses,
+        vcs_user_names,
+        origin_service,
+        refresh_token,
+        permanent_token,
+        approved_resource,
+        accepted_eua,
+        groups,
+        organizations,
+        enterprise_group,
+        profile,
+    } = user;
+    let loc = Loc {
+        kind: Kind::User,
+        index,
+        id: &id,
+    };
+    checker.non_empty(loc, "id", &id);
+    checker.non_empty(loc, "login", &login);
+
+    let state = match state.as_deref() {
+        None => State::Active,
+        Some(text) => State::parse(text).unwrap_or_else(|| {
+            checker.error(
+                loc,
+                Some("state".to_owned()),
+                LoadErrorKind::BadState {
+                    value: text.to_owned(),
+                },
+            );
+            State::Active
+        }),
+    };
+    let created_at = checker.time(loc, "created_at", &created_at);
+    let updated_at = checker.opt_time(loc, "updated_at", updated_at.as_deref());
+    let last_access_at = checker.opt_time(loc, "last_access_at", last_access_at.as_deref());
+    let last_sign_in_at = checker.opt_time(loc, "last_sign_in_at", last_sign_in_at.as_deref());
+    let confirmed_at = checker.opt_time(loc, "confirmed_at", confirmed_at.as_deref());
+    let ban = ban.map(|b| model::Ban {
+        at: checker.opt_time(loc, "ban.at", b.at.as_deref()),
+        status: b.status,
+        reason: b.reason,
+    });
+
+    let licenses = licenses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            checker
+                .resolve(tables, loc, || format!("licenses[{i}]"), Kind::Service, s)
+                .map(ServiceIdx)
+        })
+        .collect();
+    let origin_service = origin_service.as_deref().and_then(|s| {
+        checker
+            .resolve(
+                tables,
+                loc,
+                || "origin_service".to_owned(),
+                Kind::Service,
+                s,
+            )
+            .map(ServiceIdx)
+    });
+    let groups = groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let group = checker.resolve(tables, loc, || format!("groups[{i}]"), Kind::Group, &g.id);
+            let access = match g.access.as_deref() {
+                None => None,
+                Some(text) => {
+                    let level = AccessLevel::parse(text);
+                    if level.is_none() {
+                        checker.error(
+                            loc,
+                            Some(format!("groups[{i}].access")),
+                            LoadErrorKind::BadAccess {
+                                value: text.to_owned(),
+                            },
+                        );
+                    }
+                    level
+                }
+            };
+            group.map(|g| model::Membership {
+                group: GroupIdx(g),
+                access,
+            })
+        })
+        .collect();
+    let organizations = organizations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            checker
+                .resolve(
+                    tables,
+                    loc,
+                    || format!("organizations[{i}]"),
+                    Kind::Organization,
+                    o,
+                )
+                .map(OrgIdx)
+        })
+        .collect();
+    let enterprise_group = enterprise_group.as_deref().and_then(|g| {
+        checker
+            .resolve(
+                tables,
+                loc,
+                || "enterprise_group".to_owned(),
+                Kind::Group,
+                g,
+            )
+            .map(GroupIdx)
+    });
+    if checker.errors.len() != errors_before {
+        return None;
+    }
+
+    Some(model::User {
+        id,
+        number,
+        number_explicit,
+        login,
+        name,
+        email,
+        email_verified,
+        public_email,
+        emails,
+        state,
+        admin,
+        guest,
+        user_type: user_type.unwrap_or_else(|| "human".to_owned()),
+        external,
+        two_factor,
+        two_factor_capable,
+        created_at,
+        updated_at,
+        last_access_at,
+        last_sign_in_at,
+        confirmed_at,
+        ban,
+        auth: auth
+            .into_iter()
+            .map(|a| model::AuthDetail {
+                module: a.module,
+                module_name: a.module_name,
+                login: a.login,
+                name: a.name,
+                email: a.email,
+                uid: a.uid,
+                saml_provider_id: a.saml_provider_id,
+            })
+            .collect(),
+        ssh_keys: ssh_keys
+            .into_iter()
+            .map(|k| model::SshKey {
+                title: k.title,
+                key: k.key,
+                fingerprint: k.fingerprint,
+            })
+            .collect(),
+        licenses,
+        vcs_user_names,
+        origin_service,
+        refresh_token,
+        permanent_token,
+        approved_resource,
+        accepted_eua,
+        groups,
+        organizations,
+        enterprise_group,
+        profile,
+    })
+}

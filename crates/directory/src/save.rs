@@ -1,0 +1,334 @@
+//! Writing a [`Model`] back out in the file format (JSON or NDJSON).
+//!
+//! Saving is the inverse of validation: load → save → load yields an equal model. Numbers are
+//! written only when they were explicit (a default number is the position, which the reader
+//! recomputes), and timestamps as RFC 3339 UTC with milliseconds (`2021-09-10T12:48:22.381Z`).
+
+use chrono::{DateTime, SecondsFormat};
+use serde::Serialize;
+
+use crate::model::{self, Millis, Model, Scope, Subject};
+use crate::raw;
+
+/// Formats epoch milliseconds as RFC 3339 UTC with milliseconds.
+///
+/// Out-of-range values (beyond chrono's ±262,000 years) cannot come from validation; they are
+/// written as the epoch rather than panicking.
+pub fn format_timestamp(ms: Millis) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn ids<T>(
+    items: &[T],
+    indices: impl Iterator<Item = usize>,
+    id: impl Fn(&T) -> &str,
+) -> Vec<String> {
+    indices.map(|i| id(&items[i]).to_owned()).collect()
+}
+
+/// Converts a model back into the file-format structs.
+pub fn to_raw(model: &Model) -> raw::Directory {
+    let group_id = |g: model::GroupIdx| model.groups[g.index()].id.clone();
+    let user_id = |row: model::Row| model.users[row as usize].id.clone();
+    raw::Directory {
+        format: raw::FORMAT.to_owned(),
+        services: model
+            .services
+            .iter()
+            .map(|s| raw::Service {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            })
+            .collect(),
+        permissions: model
+            .permissions
+            .iter()
+            .map(|p| raw::Permission {
+                id: p.id.clone(),
+                name: p.name.clone(),
+            })
+            .collect(),
+        roles: model
+            .roles
+            .iter()
+            .map(|r| raw::Role {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                permissions: ids(
+                    &model.permissions,
+                    r.permissions.iter().map(|p| p.index()),
+                    |p| &p.id,
+                ),
+            })
+            .collect(),
+        organizations: model
+            .organizations
+            .iter()
+            .map(|o| raw::Organization {
+                id: o.id.clone(),
+                name: o.name.clone(),
+            })
+            .collect(),
+        projects: model
+            .projects
+            .iter()
+            .map(|p| raw::Project {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                key: p.key.clone(),
+                organization: p
+                    .organization
+                    .map(|o| model.organizations[o.index()].id.clone()),
+            })
+            .collect(),
+        groups: model
+            .groups
+            .iter()
+            .map(|g| raw::Group {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                parent: g.parent.map(group_id),
+            })
+            .collect(),
+        teams: model
+            .teams
+            .iter()
+            .map(|t| raw::Team {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                project: t.project.map(|p| model.projects[p.index()].id.clone()),
+                users: t.users.iter().map(|&u| user_id(u)).collect(),
+                groups: t.groups.iter().map(|&g| group_id(g)).collect(),
+            })
+            .collect(),
+        grants: model
+            .grants
+            .iter()
+            .map(|g| grant_to_raw(model, g))
+            .collect(),
+        users: model.users.iter().map(|u| user_to_raw(model, u)).collect(),
+    }
+}
+
+/// One grant in file form (also used by the store to describe grants in errors).
+pub fn grant_to_raw(model: &Model, grant: &model::Grant) -> raw::Grant {
+    let mut out = raw::Grant {
+        role: model.roles[grant.role.index()].id.clone(),
+        ..raw::Grant::default()
+    };
+    match grant.subject {
+        Subject::User(row) => out.user = Some(model.users[row as usize].id.clone()),
+        Subject::Group(g) => out.group = Some(model.groups[g.index()].id.clone()),
+        Subject::Team(t) => out.team = Some(model.teams[t.index()].id.clone()),
+    }
+    match grant.scope {
+        Scope::Global => {}
+        Scope::Organization(o) => {
+            out.organization = Some(model.organizations[o.index()].id.clone())
+        }
+        Scope::Project(p) => out.project = Some(model.projects[p.index()].id.clone()),
+    }
+    out
+}
+
+/// One user in file form.
+pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
+    let time = |t: Option<Millis>| t.map(format_timestamp);
+    raw::User {
+        id: user.id.clone(),
+        number: user.number_explicit.then_some(user.number as i64),
+        login: user.login.clone(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        public_email: user.public_email.clone(),
+        emails: user.emails.clone(),
+        state: (user.state != model::State::Active).then(|| user.state.as_str().to_owned()),
+        admin: user.admin,
+        guest: user.guest,
+        user_type: (user.user_type != "human").then(|| user.user_type.clone()),
+        external: user.external,
+        two_factor: user.two_factor,
+        two_factor_capable: user.two_factor_capable,
+        created_at: format_timestamp(user.created_at),
+        updated_at: time(user.updated_at),
+        last_access_at: time(user.last_access_at),
+        last_sign_in_at: time(user.last_sign_in_at),
+        confirmed_at: time(user.confirmed_at),
+        ban: user.ban.as_ref().map(|b| raw::Ban {
+            status: b.status.clone(),
+            reason: b.reason.clone(),
+            at: time(b.at),
+        }),
+        auth: user
+            .auth
+            .iter()
+            .map(|a| raw::AuthDetail {
+                module: a.module.clone(),
+                module_name: a.module_name.clone(),
+                login: a.login.clone(),
+                name: a.name.clone(),
+                email: a.email.clone(),
+                uid: a.uid.clone(),
+                saml_provider_id: a.saml_provider_id.clone(),
+            })
+            .collect(),
+        ssh_keys: user
+            .ssh_keys
+            .iter()
+            .map(|k| raw::SshKey {
+                title: k.title.clone(),
+                key: k.key.clone(),
+                fingerprint: k.fingerprint.clone(),
+            })
+            .collect(),
+        licenses: ids(
+            &model.services,
+            user.licenses.iter().map(|s| s.index()),
+            |s| &s.id,
+        ),
+        vcs_user_names: user.vcs_user_names.clone(),
+        origin_service: user
+            .origin_service
+            .map(|s| model.services[s.index()].id.clone()),
+        refresh_token: user.refresh_token,
+        permanent_token: user.permanent_token,
+        approved_resource: user.approved_resource,
+        accepted_eua: user.accepted_eua,
+        groups: user
+            .groups
+            .iter()
+            .map(|m| raw::GroupRef {
+                id: model.groups[m.group.index()].id.clone(),
+                access: m.access.map(|a| a.as_str().to_owned()),
+            })
+            .collect(),
+        organizations: ids(
+            &model.organizations,
+            user.organizations.iter().map(|o| o.index()),
+            |o| &o.id,
+        ),
+        enterprise_group: user
+            .enterprise_group
+            .map(|g| model.groups[g.index()].id.clone()),
+        profile: user.profile.clone(),
+    }
+}
+
+/// The whole directory as pretty-printed JSON.
+pub fn save_json(model: &Model) -> Vec<u8> {
+    // Serializing plain structs and string maps into a Vec cannot fail.
+    serde_json::to_vec_pretty(&to_raw(model)).unwrap_or_default()
+}
+
+/// An NDJSON line: the object's fields plus its `kind`, `kind` first.
+#[derive(Serialize)]
+struct Tagged<'a, T: Serialize> {
+    kind: &'static str,
+    #[serde(flatten)]
+    object: &'a T,
+}
+
+fn push_line<T: Serialize>(out: &mut Vec<u8>, kind: &'static str, object: &T) {
+    if serde_json::to_writer(&mut *out, &Tagged { kind, object }).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// The whole directory as NDJSON (header line, then one object per line, users last).
+///
+/// Users are converted one at a time, so saving a large directory does not hold a second copy
+/// of every user in memory.
+pub fn save_ndjson(model: &Model) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\"format\":\"userql-directory/1\"}\n");
+    let skeleton = to_raw(&Model {
+        users: Vec::new(),
+        grants: Vec::new(),
+        teams: Vec::new(),
+        ..model.clone_tables()
+    });
+    skeleton
+        .services
+        .iter()
+        .for_each(|o| push_line(&mut out, "service", o));
+    skeleton
+        .permissions
+        .iter()
+        .for_each(|o| push_line(&mut out, "permission", o));
+    skeleton
+        .roles
+        .iter()
+        .for_each(|o| push_line(&mut out, "role", o));
+    skeleton
+        .organizations
+        .iter()
+        .for_each(|o| push_line(&mut out, "organization", o));
+    skeleton
+        .projects
+        .iter()
+        .for_each(|o| push_line(&mut out, "project", o));
+    skeleton
+        .groups
+        .iter()
+        .for_each(|o| push_line(&mut out, "group", o));
+    let full = to_raw_teams_and_grants(model);
+    full.0.iter().for_each(|o| push_line(&mut out, "team", o));
+    full.1.iter().for_each(|o| push_line(&mut out, "grant", o));
+    for user in &model.users {
+        push_line(&mut out, "user", &user_to_raw(model, user));
+    }
+    out
+}
+
+fn to_raw_teams_and_grants(model: &Model) -> (Vec<raw::Team>, Vec<raw::Grant>) {
+    let teams = model
+        .teams
+        .iter()
+        .map(|t| raw::Team {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            project: t.project.map(|p| model.projects[p.index()].id.clone()),
+            users: t
+                .users
+                .iter()
+                .map(|&u| model.users[u as usize].id.clone())
+                .collect(),
+            groups: t
+                .groups
+                .iter()
+                .map(|&g| model.groups[g.index()].id.clone())
+                .collect(),
+        })
+        .collect();
+    let grants = model
+        .grants
+        .iter()
+        .map(|g| grant_to_raw(model, g))
+        .collect();
+    (teams, grants)
+}
+
+/// Shallow copy helpers kept private to this module.
+trait CloneTables {
+    fn clone_tables(&self) -> Model;
+}
+
+impl CloneTables for Model {
+    /// Copies the small tables only (no users, grants or teams).
+    fn clone_tables(&self) -> Model {
+        Model {
+            services: self.services.clone(),
+            permissions: self.permissions.clone(),
+            roles: self.roles.clone(),
+            organizations: self.organizations.clone(),
+            projects: self.projects.clone(),
+            groups: self.groups.clone(),
+            teams: Vec::new(),
+            grants: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+}

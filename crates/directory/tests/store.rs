@@ -1,0 +1,271 @@
+//! Store: lock-free snapshots, atomic batches, consistent readers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use userql_directory::generate::{generate, GenOptions};
+use userql_directory::model::{State, Subject};
+use userql_directory::raw;
+use userql_directory::save::to_raw;
+use userql_directory::store::Update;
+use userql_directory::{load, Store};
+
+fn new_user(id: &str, login: &str) -> raw::User {
+    raw::User {
+        id: id.to_owned(),
+        login: login.to_owned(),
+        created_at: "2026-01-01T00:00:00Z".to_owned(),
+        groups: vec![raw::GroupRef {
+            id: "g-0".to_owned(),
+            access: None,
+        }],
+        ..raw::User::default()
+    }
+}
+
+fn store(users: usize) -> Store {
+    Store::new(generate(&GenOptions { users, seed: 3 }))
+}
+
+#[test]
+fn batch_applies_and_bumps_the_version() {
+    let store = store(300);
+    let before = store.snapshot();
+    let version = store
+        .apply(&[
+            Update::AddUser(new_user("u-new", "newbie")),
+            Update::SetState {
+                id: "u-new".to_owned(),
+                state: "blocked".to_owned(),
+            },
+            Update::AddGrant(raw::Grant {
+                role: "developer".to_owned(),
+                project: Some("p-0".to_owned()),
+                user: Some("u-new".to_owned()),
+                ..raw::Grant::default()
+            }),
+            Update::SetAdmin {
+                id: "u-0000001".to_owned(),
+                admin: true,
+            },
+        ])
+        .map_err(|e| e.to_string());
+    assert_eq!(version, Ok(1));
+    let after = store.snapshot();
+    assert_eq!(after.version, 1);
+    assert_eq!(after.model.users.len(), before.model.users.len() + 1);
+    let new = after
+        .model
+        .users
+        .last()
+        .map(|u| (u.login.as_str(), u.state, u.number));
+    assert_eq!(new, Some(("newbie", State::Blocked, 301)));
+    assert!(after.model.users[1].admin);
+    assert_eq!(after.index.user_count(), 301);
+    // The old snapshot is untouched.
+    assert_eq!(before.model.users.len(), 300);
+    // The new model is still a valid directory.
+    let revalidated = load::validate(to_raw(&after.model)).map_err(|e| e.to_string());
+    assert_eq!(revalidated.as_ref(), Ok(&*after.model));
+}
+
+#[test]
+fn failing_batch_changes_nothing_and_reports_every_error() {
+    let store = store(300);
+    let before = store.snapshot();
+    let guest_login = before.model.users[0].login.to_uppercase();
+    let result = store.apply(&[
+        Update::SetAdmin {
+            id: "u-0000001".to_owned(),
+            admin: true,
+        },
+        Update::AddUser(new_user("u-clash", &guest_login)),
+        Update::RemoveUser {
+            id: "u-nobody".to_owned(),
+        },
+        Update::SetState {
+            id: "u-0000002".to_owned(),
+            state: "asleep".to_owned(),
+        },
+        Update::AddMembership {
+            user: "u-0000002".to_owned(),
+            group: "g-missing".to_owned(),
+            access: None,
+        },
+    ]);
+    let errors = match result {
+        Ok(v) => panic!("batch must fail, got version {v}"),
+        Err(errors) => errors,
+    };
+    insta::assert_snapshot!(errors.to_string());
+    let after = store.snapshot();
+    assert_eq!(after.version, 0);
+    assert!(Arc::ptr_eq(&before.model, &after.model));
+}
+
+#[test]
+fn removing_a_user_cascades_to_grants_and_teams_and_keeps_numbers() {
+    let store = store(2000);
+    let before = store.snapshot();
+    let team_user = before.model.teams[0].users[0];
+    let victim = before.model.users[team_user as usize].id.clone();
+    let last = before.model.users.last().map(|u| (u.id.clone(), u.number));
+    store
+        .apply(&[Update::RemoveUser { id: victim.clone() }])
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after = store.snapshot();
+    assert!(after.model.users.iter().all(|u| u.id != victim));
+    let rows = after.model.users.len() as u32;
+    assert!(after
+        .model
+        .teams
+        .iter()
+        .all(|t| t.users.iter().all(|&r| r < rows)));
+    assert!(after
+        .model
+        .grants
+        .iter()
+        .all(|g| !matches!(g.subject, Subject::User(r) if r >= rows)));
+    // Numbers never change, and survive a save → load.
+    let last_after = after.model.users.last().map(|u| (u.id.clone(), u.number));
+    assert_eq!(last, last_after);
+    let reloaded = load::validate(to_raw(&after.model)).map_err(|e| e.to_string());
+    assert_eq!(reloaded.as_ref(), Ok(&*after.model));
+}
+
+#[test]
+fn membership_and_ban_updates() {
+    let store = store(300);
+    let id = "u-0000005".to_owned();
+    store
+        .apply(&[
+            Update::AddMembership {
+                user: id.clone(),
+                group: "g-3".to_owned(),
+                access: Some("owner".to_owned()),
+            },
+            Update::Ban {
+                id: id.clone(),
+                status: Some("permanent".to_owned()),
+                reason: None,
+                at: Some("2026-02-01T00:00:00+01:00".to_owned()),
+            },
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snap = store.snapshot();
+    let user = &snap.model.users[5];
+    assert_eq!(user.state, State::Banned);
+    assert!(user.groups.iter().any(|m| m.group.0 == 3));
+    assert!(snap.index.state(State::Banned).contains(5));
+    store
+        .apply(&[
+            Update::RemoveMembership {
+                user: id.clone(),
+                group: "g-3".to_owned(),
+            },
+            Update::Unban { id },
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snap = store.snapshot();
+    assert_eq!(snap.model.users[5].state, State::Active);
+    assert!(snap.model.users[5].groups.iter().all(|m| m.group.0 != 3));
+}
+
+/// Readers check, for the snapshot they hold, that the model and its index agree.
+#[test]
+fn readers_see_consistent_snapshots_while_a_writer_applies_batches() {
+    let store = Arc::new(store(1500));
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut last_version = 0;
+                let mut checks = 0u32;
+                while !done.load(Ordering::Acquire) || checks < 3 {
+                    let snap = store.snapshot();
+                    assert!(snap.version >= last_version, "versions only increase");
+                    last_version = snap.version;
+                    for state in [State::Blocked, State::Active] {
+                        let from_model =
+                            snap.model.users.iter().filter(|u| u.state == state).count() as u64;
+                        assert_eq!(
+                            from_model,
+                            snap.index.state(state).len(),
+                            "version {}",
+                            snap.version
+                        );
+                    }
+                    assert_eq!(snap.index.user_count() as usize, snap.model.users.len());
+                    // Every snapshot has exactly the users the writer had added by its version.
+                    let added = snap
+                        .model
+                        .users
+                        .iter()
+                        .filter(|u| u.id.starts_with("u-added-"))
+                        .count();
+                    assert_eq!(added as u64, snap.version);
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        let id = format!("u-0000{:03}", 100 + i);
+        let result = store.apply(&[
+            Update::SetState {
+                id,
+                state: "blocked".to_owned(),
+            },
+            Update::AddUser(new_user(&format!("u-added-{i}"), &format!("added{i}"))),
+        ]);
+        assert_eq!(result.map_err(|e| e.to_string()), Ok(i + 1));
+    }
+    done.store(true, Ordering::Release);
+    for reader in readers {
+        let checks = reader.join().unwrap_or_else(|_| panic!("reader panicked"));
+        assert!(checks >= 3);
+    }
+    assert_eq!(store.version(), 20);
+}
+
+/// Single-user batches per second at 100k users with a reader thread running. Prints, never
+/// asserts on time. Run: `cargo test --release -p userql-directory --test store -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_single_user_batches_per_second() {
+    let started = Instant::now();
+    let store = Arc::new(store(100_000));
+    println!("generate + index 100k: {:?}", started.elapsed());
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            while !done.load(Ordering::Acquire) {
+                reads += store.snapshot().index.state(State::Active).len().min(1);
+            }
+            reads
+        })
+    };
+    let batches = 30;
+    let started = Instant::now();
+    for i in 0..batches {
+        let id = format!("u-{:07}", 1000 + i);
+        store
+            .apply(&[Update::SetTwoFactor { id, enabled: true }])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Release);
+    let reads = reader.join().unwrap_or(0);
+    println!(
+        "{batches} single-user batches at 100k users: {:?} ({:.1} batches/s), reader snapshots: {reads}",
+        elapsed,
+        batches as f64 / elapsed.as_secs_f64()
+    );
+}

@@ -1,0 +1,87 @@
+//! Ordering and paging: the page of a row set without sorting every match when the page is small.
+//!
+//! Three strategies, chosen per request from the match count `n`, the universe `u` and the rows
+//! wanted `w = skip + top`:
+//! - **walk**: step through the index's sort permutation, keeping rows in the set, until `w` are
+//!   found — expected `w · u / n` steps, best when the matches are many;
+//! - **select**: collect the matches, `select_nth_unstable` by rank to the first `w`, sort those —
+//!   `O(n + w log w)`, best when matches are few or the page is deep;
+//! - **full sort** by a comparator, only for multi-key orders whose first key has ties.
+
+use roaring::RoaringBitmap;
+use userql_directory::index::{Indexes, SortKey};
+use userql_directory::model::{Model, Row};
+
+use crate::reference::sort_rows;
+
+/// One sort key and its direction (`true` = descending).
+pub type OrderKey = (SortKey, bool);
+
+/// How a page was produced (shown by EXPLAIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStrategy {
+    /// Nothing to order (empty set or empty page).
+    Trivial,
+    /// Walked the sort permutation.
+    Walk,
+    /// Selected the top rows by rank.
+    Select,
+    /// Sorted every match with a comparator.
+    FullSort,
+}
+
+/// The rows `skip .. skip + top` of `rows` in `order` (ties by id; users without a value last).
+pub fn page(
+    model: &Model,
+    index: &Indexes,
+    rows: &RoaringBitmap,
+    order: &[OrderKey],
+    skip: u64,
+    top: u64,
+) -> (Vec<Row>, PageStrategy) {
+    let n = rows.len();
+    if n == 0 || top == 0 || skip >= n {
+        return (Vec::new(), PageStrategy::Trivial);
+    }
+    let want = skip.saturating_add(top).min(n) as usize;
+    let skip = skip as usize;
+    // A unique first key decides the whole order: later keys never break a tie.
+    let effective: &[OrderKey] = match order.first() {
+        None => &[(SortKey::Login, false)],
+        Some((SortKey::Login | SortKey::Id | SortKey::Number, _)) => &order[..1],
+        Some(_) => order,
+    };
+    if effective.len() > 1 {
+        let mut all: Vec<Row> = rows.iter().collect();
+        sort_rows(model, &mut all, effective);
+        return (all.into_iter().skip(skip).take(want - skip).collect(), PageStrategy::FullSort);
+    }
+    let (key, descending) = effective[0];
+    let universe = u64::from(index.user_count()).max(1);
+    let walk_steps = (want as u128 * universe as u128 / n as u128) as u64;
+    let select_cost = n + (want as u64) * 8;
+    if walk_steps <= select_cost {
+        let mut out = Vec::with_capacity(want - skip);
+        let mut seen = 0usize;
+        for &row in index.order(key, descending) {
+            if rows.contains(row) {
+                if seen >= skip {
+                    out.push(row);
+                }
+                seen += 1;
+                if seen == want {
+                    break;
+                }
+            }
+        }
+        return (out, PageStrategy::Walk);
+    }
+    let rank = index.rank(key, descending);
+    let mut all: Vec<Row> = rows.iter().collect();
+    if want < all.len() {
+        all.select_nth_unstable_by_key(want - 1, |&r| rank[r as usize]);
+        all.truncate(want);
+    }
+    all.sort_unstable_by_key(|&r| rank[r as usize]);
+    (all.into_iter().skip(skip).collect(), PageStrategy::Select)
+}

@@ -1,0 +1,359 @@
+//! The reference evaluator: a deliberately simple linear scan, kept as the oracle.
+//!
+//! It answers a bound expression by looking at every user directly in the [`Model`] — no index —
+//! so the indexed engine can be checked against it (proptest, fuzzing, the benchmark's "linear
+//! scan" peer). Everything here is written for obviousness, not speed; the only precomputation is
+//! [`Facts`], the per-user grant and membership lists, because answering `access(…)` by walking
+//! every grant for every user would be quadratic.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::ops::{Bound, RangeBounds};
+
+use userql_directory::index::{AccessScope, Flag, PrefixField, SortKey, TermField, TextField, TimeColumn};
+use userql_directory::model::{GroupIdx, Model, RoleIdx, Row, Scope, Subject, TeamIdx, User};
+use userql_directory::text::{fold, fold_user_type};
+
+use crate::bound::{Expr, Pred};
+
+/// GitLab's bot user types (hub-query.md `is: bot`).
+pub const BOT_TYPES: &[&str] = &[
+    "bot",
+    "alert_bot",
+    "project_bot",
+    "support_bot",
+    "visual_review_bot",
+    "security_bot",
+    "automation_bot",
+    "security_policy_bot",
+    "admin_bot",
+    "service_account",
+    "duo_code_review_bot",
+];
+
+/// Types that are not internal (hub-query.md `is: internal`).
+pub const NON_INTERNAL_TYPES: &[&str] = &["human", "project_bot", "service_user", "service_account"];
+
+/// Per-user derived facts: transitive groups, teams, and the (role, scope) pairs that reach them.
+pub struct Facts {
+    /// For each row: every group the user is in, directly or through a subgroup.
+    pub transitive_groups: Vec<HashSet<GroupIdx>>,
+    /// For each row: the teams the user belongs to.
+    pub teams: Vec<HashSet<TeamIdx>>,
+    /// For each row: every (role, scope) the user holds through any grant.
+    pub access: Vec<Vec<(RoleIdx, Scope)>>,
+}
+
+impl Facts {
+    /// Computes the facts straight from the model's definitions.
+    pub fn new(model: &Model) -> Facts {
+        let ancestors_or_self = |g: GroupIdx| {
+            let mut chain = vec![g];
+            let mut cur = model.groups[g.index()].parent;
+            while let Some(p) = cur {
+                if chain.contains(&p) {
+                    break;
+                }
+                chain.push(p);
+                cur = model.groups[p.index()].parent;
+            }
+            chain
+        };
+        let transitive_groups: Vec<HashSet<GroupIdx>> = model
+            .users
+            .iter()
+            .map(|u| u.groups.iter().flat_map(|m| ancestors_or_self(m.group)).collect())
+            .collect();
+        let teams: Vec<HashSet<TeamIdx>> = (0..model.users.len())
+            .map(|row| {
+                model
+                    .teams
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| {
+                        t.users.contains(&(row as Row))
+                            || t.groups.iter().any(|g| transitive_groups[row].contains(g))
+                    })
+                    .map(|(i, _)| TeamIdx(i as u32))
+                    .collect()
+            })
+            .collect();
+        let access = (0..model.users.len())
+            .map(|row| {
+                model
+                    .grants
+                    .iter()
+                    .filter(|g| match g.subject {
+                        Subject::User(r) => r as usize == row,
+                        Subject::Group(gr) => transitive_groups[row].contains(&gr),
+                        Subject::Team(t) => teams[row].contains(&t),
+                    })
+                    .map(|g| (g.role, g.scope))
+                    .collect()
+            })
+            .collect();
+        Facts {
+            transitive_groups,
+            teams,
+            access,
+        }
+    }
+}
+
+/// Every row matching `expr`, in row order.
+pub fn evaluate(model: &Model, facts: &Facts, expr: &Expr) -> Vec<Row> {
+    (0..model.users.len() as Row)
+        .filter(|&row| matches(model, facts, row, expr))
+        .collect()
+}
+
+/// Whether one user matches `expr`.
+pub fn matches(model: &Model, facts: &Facts, row: Row, expr: &Expr) -> bool {
+    match expr {
+        Expr::All => true,
+        Expr::Nothing => false,
+        Expr::Pred(p) => pred_matches(model, facts, row, p),
+        Expr::Not(e) => !matches(model, facts, row, e),
+        Expr::And(es) => es.iter().all(|e| matches(model, facts, row, e)),
+        Expr::Or(es) => es.iter().any(|e| matches(model, facts, row, e)),
+    }
+}
+
+fn eq_folded(a: &str, b: &str) -> bool {
+    fold(a) == fold(b)
+}
+
+fn opt_eq_folded(a: &Option<String>, b: &str) -> bool {
+    a.as_deref().is_some_and(|a| eq_folded(a, b))
+}
+
+/// The text a [`TextField`] searches, folded (none when the user has no value).
+pub fn text_values(user: &User, field: TextField) -> Vec<String> {
+    match field {
+        TextField::Login => vec![fold(&user.login)],
+        TextField::Name => user.name.iter().map(|n| fold(n)).collect(),
+        TextField::PrimaryEmail => user.email.iter().map(|n| fold(n)).collect(),
+        TextField::SecondaryEmail => user.emails.iter().map(|n| fold(n)).collect(),
+        TextField::PublicEmail => user.public_email.iter().map(|n| fold(n)).collect(),
+    }
+}
+
+/// Whether a user holds (role, scope) access covering the requested scope.
+pub fn scope_covers(model: &Model, granted: Scope, wanted: AccessScope) -> bool {
+    match wanted {
+        AccessScope::Any => true,
+        AccessScope::Project(p) => match granted {
+            Scope::Global => true,
+            Scope::Project(q) => q == p,
+            Scope::Organization(o) => model.projects[p.index()].organization == Some(o),
+        },
+        AccessScope::Organization(o) => match granted {
+            Scope::Global => true,
+            Scope::Organization(q) => q == o,
+            Scope::Project(_) => false,
+        },
+    }
+}
+
+fn in_bounds<T: PartialOrd>(value: T, lo: Bound<T>, hi: Bound<T>) -> bool {
+    (lo, hi).contains(&value)
+}
+
+/// Whether the flag holds for a user, from the definitions in hub-query.md.
+pub fn flag_holds(model: &Model, facts: &Facts, row: Row, flag: Flag) -> bool {
+    let u = &model.users[row as usize];
+    match flag {
+        Flag::Admin => u.admin,
+        Flag::Guest => u.guest,
+        Flag::External => u.external,
+        Flag::TwoFactor => u.two_factor,
+        Flag::TwoFactorCapable => u.two_factor_capable,
+        Flag::RefreshToken => u.refresh_token,
+        Flag::PermanentToken => u.permanent_token,
+        Flag::ApprovedResource => u.approved_resource,
+        Flag::AcceptedEua => u.accepted_eua,
+        Flag::HasEmail => u.email.is_some(),
+        Flag::VerifiedEmail => u.email.is_some() && u.email_verified,
+        Flag::HasPublicEmail => u.public_email.is_some(),
+        Flag::HasLastAccess => u.last_access_at.is_some(),
+        Flag::HasOwnRole => model
+            .grants
+            .iter()
+            .any(|g| g.subject == Subject::User(row)),
+        Flag::HasGroup => !u.groups.is_empty(),
+        Flag::HasAuth => !u.auth.is_empty(),
+        Flag::HasCoreAuth => u.auth.iter().any(|a| a.module == "core"),
+        Flag::HasSshKey => !u.ssh_keys.is_empty(),
+        Flag::HasLicense => !u.licenses.is_empty(),
+        Flag::HasOriginService => u.origin_service.is_some(),
+        Flag::Bot => BOT_TYPES.contains(&u.user_type.as_str()),
+        Flag::Internal => !NON_INTERNAL_TYPES.contains(&u.user_type.as_str()),
+        Flag::Human => u.user_type == "human",
+        Flag::ProjectBot => u.user_type == "project_bot",
+        Flag::Banned => u.ban.is_some(),
+        Flag::HasLdapAuth => u.auth.iter().any(|a| a.module.starts_with("ldap")),
+        #[allow(unreachable_patterns)]
+        _ => {
+            let _ = facts;
+            false
+        }
+    }
+}
+
+fn ssh_matches(user: &User, value: &str) -> bool {
+    user.ssh_keys.iter().any(|k| {
+        k.key == value
+            || k.key.split_whitespace().nth(1) == Some(value)
+            || k.fingerprint.as_deref() == Some(value)
+    })
+}
+
+fn term_matches(user: &User, row: Row, field: TermField, value: &str) -> bool {
+    let _ = row;
+    match field {
+        TermField::Id => user.id == value,
+        TermField::Login => eq_folded(&user.login, value),
+        TermField::Email => {
+            opt_eq_folded(&user.email, value) || user.emails.iter().any(|e| eq_folded(e, value))
+        }
+        TermField::PrimaryEmail => opt_eq_folded(&user.email, value),
+        TermField::PublicEmail => opt_eq_folded(&user.public_email, value),
+        TermField::Name => opt_eq_folded(&user.name, value),
+        TermField::AuthModule => user
+            .auth
+            .iter()
+            .any(|a| eq_folded(&a.module, value) || opt_eq_folded(&a.module_name, value)),
+        TermField::AuthModuleType => user.auth.iter().any(|a| eq_folded(&a.module, value)),
+        TermField::AuthLogin => user.auth.iter().any(|a| opt_eq_folded(&a.login, value)),
+        TermField::AuthName => user.auth.iter().any(|a| opt_eq_folded(&a.name, value)),
+        TermField::AuthEmail => user.auth.iter().any(|a| opt_eq_folded(&a.email, value)),
+        TermField::AuthUid => user.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
+        TermField::GoogleId => user
+            .auth
+            .iter()
+            .any(|a| a.module == "google" && a.uid.as_deref() == Some(value)),
+        TermField::OpenId => user
+            .auth
+            .iter()
+            .any(|a| a.module == "openid" && a.uid.as_deref() == Some(value)),
+        TermField::VcsUserName => user.vcs_user_names.iter().any(|v| eq_folded(v, value)),
+        TermField::SshKey => ssh_matches(user, value),
+        TermField::BanStatus => user
+            .ban
+            .as_ref()
+            .is_some_and(|b| opt_eq_folded(&b.status, value)),
+        TermField::UserType => fold_user_type(&user.user_type) == fold_user_type(value),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
+/// Whether one user satisfies one predicate.
+pub fn pred_matches(model: &Model, facts: &Facts, row: Row, pred: &Pred) -> bool {
+    if let Some(answer) = row_local_matches(model, row, pred) {
+        return answer;
+    }
+    let u = &model.users[row as usize];
+    match pred {
+        Pred::Flag(flag) => flag_holds(model, facts, row, *flag),
+        Pred::GroupTransitive(g) => facts.transitive_groups[row as usize].contains(g),
+        Pred::Team(t) => facts.teams[row as usize].contains(t),
+        Pred::OwnRole(r) => model
+            .grants
+            .iter()
+            .any(|g| g.subject == Subject::User(row) && g.role == *r),
+        Pred::Access { scope, roles } => facts.access[row as usize].iter().any(|(role, granted)| {
+            roles.as_ref().is_none_or(|rs| rs.contains(role)) && scope_covers(model, *granted, *scope)
+        }),
+        _ => {
+            let _ = u;
+            false
+        }
+    }
+}
+
+/// Answers the predicates that need nothing but the user's own record (`None` for the others:
+/// group closure, teams, grants). The executor uses this for residual checks on few candidates.
+pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
+    let u = &model.users[row as usize];
+    Some(match pred {
+        Pred::Term(field, value) => term_matches(u, row, *field, value),
+        Pred::Prefix(PrefixField::Login, p) => fold(&u.login).starts_with(p.as_str()),
+        Pred::Prefix(PrefixField::Name, p) => u
+            .name
+            .as_ref()
+            .is_some_and(|n| fold(n).starts_with(p.as_str())),
+        Pred::Substring(field, needle) => text_values(u, *field)
+            .iter()
+            .any(|t| t.contains(needle.as_str())),
+        Pred::Time(column, lo, hi) => {
+            let value = match column {
+                TimeColumn::Created => Some(u.created_at),
+                TimeColumn::LastAccess => u.last_access_at,
+                TimeColumn::Updated => Some(u.updated_or_created()),
+            };
+            value.is_some_and(|v| in_bounds(v, *lo, *hi))
+        }
+        Pred::Number(lo, hi) => in_bounds(u.number, *lo, *hi),
+        Pred::State(state) => u.state == *state,
+        Pred::GroupDirect(g) => u.groups.iter().any(|m| m.group == *g),
+        Pred::Organization(o) => u.organizations.contains(o),
+        Pred::EnterpriseGroup(g) => u.enterprise_group == Some(*g),
+        Pred::OriginService(s) => u.origin_service == Some(*s),
+        Pred::License(s) => u.licenses.contains(s),
+        Pred::Identity { provider, uid } => u.auth.iter().any(|a| {
+            provider.as_ref().is_none_or(|p| fold(&a.module) == *p)
+                && uid
+                    .as_ref()
+                    .is_none_or(|id| a.uid.as_ref().is_some_and(|x| fold(x) == *id))
+        }),
+        Pred::Flag(_)
+        | Pred::GroupTransitive(_)
+        | Pred::Team(_)
+        | Pred::OwnRole(_)
+        | Pred::Access { .. } => return None,
+    })
+}
+
+/// Compares two users by one sort key, ascending; `None` (no value) sorts last in either
+/// direction, so it is handled by the caller.
+fn key_value(user: &User, key: SortKey) -> Option<KeyValue> {
+    match key {
+        SortKey::Login => Some(KeyValue::Text(fold(&user.login))),
+        SortKey::Name => user.name.as_ref().map(|n| KeyValue::Text(fold(n))),
+        SortKey::Email => user.email.as_ref().map(|n| KeyValue::Text(fold(n))),
+        SortKey::Id => Some(KeyValue::Text(user.id.clone())),
+        SortKey::Created => Some(KeyValue::Int(user.created_at)),
+        SortKey::LastAccess => user.last_access_at.map(KeyValue::Int),
+        SortKey::Updated => Some(KeyValue::Int(user.updated_or_created())),
+        SortKey::Number => i64::try_from(user.number).ok().map(KeyValue::Int),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyValue {
+    Int(i64),
+    Text(String),
+}
+
+/// Sorts rows by `keys` (each ascending or descending); users without a value for a key come
+/// after all others for that key; remaining ties by id ascending.
+pub fn sort_rows(model: &Model, rows: &mut [Row], keys: &[(SortKey, bool)]) {
+    rows.sort_by(|&a, &b| {
+        let ua = &model.users[a as usize];
+        let ub = &model.users[b as usize];
+        for &(key, descending) in keys {
+            let ordering = match (key_value(ua, key), key_value(ub, key)) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(x), Some(y)) if descending => y.cmp(&x),
+                (Some(x), Some(y)) => x.cmp(&y),
+            };
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        ua.id.cmp(&ub.id)
+    });
+}

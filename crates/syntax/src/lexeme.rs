@@ -1,0 +1,118 @@
+//! Character classes and the scanners for the grammar's terminals (`ws`, `bare`, `word`, `braced`,
+//! `quoted`). They never fail on their own: the caller decides what an empty match means, so every
+//! error carries the context-specific kind.
+
+use nom::bytes::complete::take_while;
+use nom::IResult;
+
+use crate::error::{Error, ErrorKind};
+
+/// Characters that always end a bare word or value: whitespace and the grammar's delimiters.
+pub(crate) fn is_delimiter(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | '(' | ')' | '{' | '}' | '"')
+}
+
+/// A character of a bare value (`:` allowed, `..` handled by [`bare_value_len`]).
+pub(crate) fn is_bare_char(c: char) -> bool {
+    !is_delimiter(c)
+}
+
+/// A character of a bare word in item position (text, key or tuple name): a bare char except `:`,
+/// which separates a key from its value.
+pub(crate) fn is_word_char(c: char) -> bool {
+    is_bare_char(c) && c != ':'
+}
+
+fn take_chars(input: &str, pred: fn(char) -> bool) -> usize {
+    let scanned: IResult<&str, &str> = take_while(pred)(input);
+    match scanned {
+        Ok((_, taken)) => taken.len(),
+        Err(_) => 0,
+    }
+}
+
+/// Bytes of whitespace at the start of `input`.
+pub(crate) fn ws_len(input: &str) -> usize {
+    take_chars(input, char::is_whitespace)
+}
+
+/// Bytes of the word (text, key or tuple name) at the start of `input`.
+pub(crate) fn word_len(input: &str) -> usize {
+    take_chars(input, is_word_char)
+}
+
+/// Bytes of the bare value at the start of `input`: bare chars up to (not including) a `..`.
+pub(crate) fn bare_value_len(input: &str) -> usize {
+    let run = take_chars(input, is_bare_char);
+    // `..` ends a bare value so that `2024..2025` is a range without spaces.
+    input[..run].find("..").unwrap_or(run)
+}
+
+/// Reads a `{braced}` or `"quoted"` body starting at `open` (the offset of the opening delimiter in
+/// `src`). Returns the unescaped text and the offset just past the closing delimiter. Only a backslash
+/// and the closing delimiter may be escaped; anything else is a [`ErrorKind::BadEscape`].
+pub(crate) fn delimited(src: &str, open: usize, close: char) -> Result<(String, usize), Error> {
+    let unclosed = if close == '}' {
+        ErrorKind::UnclosedBrace
+    } else {
+        ErrorKind::UnclosedQuote
+    };
+    let mut text = String::new();
+    let mut chars = src[open + 1..].char_indices();
+    while let Some((offset, c)) = chars.next() {
+        let at = open + 1 + offset;
+        if c == close {
+            return Ok((text, at + c.len_utf8()));
+        }
+        if c != '\\' {
+            text.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, escaped)) if escaped == close || escaped == '\\' => text.push(escaped),
+            Some((_, other)) => {
+                return Err(Error::new(
+                    at..at + 1 + other.len_utf8(),
+                    ErrorKind::BadEscape { found: other },
+                ))
+            }
+            None => break,
+        }
+    }
+    Err(Error::new(open..open + 1, unclosed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_values_stop_at_double_dot_and_delimiters() {
+        assert_eq!(bare_value_len("2024..2025"), 4);
+        assert_eq!(bare_value_len("1.5 x"), 3);
+        assert_eq!(bare_value_len("a:b,c"), 3);
+        assert_eq!(word_len("login:x"), 5);
+        assert_eq!(ws_len(" \t\u{a0}x"), 4);
+    }
+
+    #[test]
+    fn delimited_unescapes_and_reports_bad_escapes() {
+        assert_eq!(delimited(r"{a\}b\\}", 0, '}'), Ok((r"a}b\".to_string(), 8)));
+        let bad = delimited(r#""a\nb""#, 0, '"');
+        assert!(matches!(
+            bad,
+            Err(Error {
+                kind: ErrorKind::BadEscape { found: 'n' },
+                ..
+            })
+        ));
+        let open = delimited("{abc", 0, '}');
+        assert!(matches!(
+            open,
+            Err(Error {
+                kind: ErrorKind::UnclosedBrace,
+                ..
+            })
+        ));
+    }
+}
