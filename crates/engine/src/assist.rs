@@ -477,7 +477,9 @@ impl<'q> Scanner<'q> {
                 self.token_at_caret(slot, start, end, start);
                 self.pos = end;
                 let argument = tuple.and_then(|t| catalogue::tuple_argument(t, word));
-                self.style(if argument.is_some() { Style::FieldName } else { Style::Error }, start, end);
+                // Under an unknown tuple only the tuple name is blamed.
+                let known = argument.is_some() || tuple.is_none();
+                self.style(if known { Style::FieldName } else { Style::Error }, start, end);
                 let after_word = self.pos;
                 self.skip_whitespace();
                 if self.rest().starts_with(':') {
@@ -541,7 +543,13 @@ impl<'q> Scanner<'q> {
                 });
             }
         }
-        // What follows a value without a space: `,` or `..` continue it.
+        // What follows a value (spaces allowed): `,` or `..` continue it.
+        let value_end = self.pos;
+        let rest = self.rest().trim_start();
+        if rest.starts_with("..") || rest.starts_with(',') {
+            self.skip_whitespace();
+            self.gap_at_caret(Slot::Nothing, value_end + 1, self.pos);
+        }
         if self.rest().starts_with("..") {
             let at = self.pos;
             self.punctuation(at, 2, Style::Operator);
@@ -724,7 +732,7 @@ fn suggest(snapshot: &Snapshot, query: &str, caret: usize, spot: &Spot) -> Vec<S
             CandidateKind::Tuple if followed_by_paren => ("", ""),
             CandidateKind::Tuple => ("", "("),
             CandidateKind::Keyword | CandidateKind::Value => {
-                let braced = needs_braces(&candidate.option);
+                let braced = candidate.kind == CandidateKind::Value && needs_braces(&candidate.option);
                 match (braced, followed_by_break && !rest.is_empty()) {
                     (true, true) => ("{", "}"),
                     (true, false) => ("{", "} "),

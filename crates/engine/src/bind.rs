@@ -62,6 +62,8 @@ const HAS_VALUES: &[&str] = &[
     "permanent token",
     "accepted end-user agreement",
     "publicEmail",
+    "ldapIdentity",
+    "projectRole",
 ];
 
 /// Keys a non-admin viewer may not filter on.
@@ -76,6 +78,7 @@ const PRIVATE_KEYS: &[&str] = &[
     "sshPublicKey",
     "banStatus",
     "identity",
+    "emailContains",
 ];
 
 /// `has:` values a non-admin viewer may not filter on.
@@ -89,6 +92,7 @@ const PRIVATE_HAS: &[&str] = &[
     "approved resource",
     "refresh token",
     "permanent token",
+    "ldapIdentity",
 ];
 
 /// Binds a parsed query.
@@ -207,6 +211,9 @@ fn bind_value(key: &ast::Name, value: &ast::Value, ctx: &BindContext<'_>) -> Res
             ])
         }
         "email" => term(TermField::Email, atom),
+        "loginContains" => Expr::Pred(Pred::Substring(TextField::Login, fold(&atom.text))),
+        "nameContains" => Expr::Pred(Pred::Substring(TextField::Name, fold(&atom.text))),
+        "emailContains" => Expr::Pred(Pred::Substring(TextField::PrimaryEmail, fold(&atom.text))),
         "publicEmail" => term(TermField::PublicEmail, atom),
         "after" => {
             let period = period_of(key, atom, ctx)?;
@@ -577,6 +584,13 @@ fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr,
         "refresh token" => Flag::RefreshToken,
         "permanent token" => Flag::PermanentToken,
         "accepted end-user agreement" => Flag::AcceptedEua,
+        "ldapIdentity" => Flag::HasLdapAuth,
+        "projectRole" => {
+            return Ok(Expr::Pred(Pred::Access {
+                scope: AccessScope::Any,
+                roles: None,
+            }))
+        }
         _ => Flag::HasPublicEmail,
     };
     Ok(Expr::Pred(Pred::Flag(flag)))

@@ -39,7 +39,7 @@ use userql_syntax::Limits;
 pub use error::{Error, ErrorKind};
 pub use explain::Explain;
 pub use order::{OrderKey, PageStrategy};
-pub use project::Selection;
+pub use userql_syntax::FieldSelection as Selection;
 
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
@@ -62,6 +62,34 @@ impl Default for Options {
             default_top: 100,
             lenient: false,
         }
+    }
+}
+
+/// Hub's REST request parameters, as raw text (each optional).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HubParams<'a> {
+    /// `query`.
+    pub query: Option<&'a str>,
+    /// `orderBy`.
+    pub order_by: Option<&'a str>,
+    /// `$skip`.
+    pub skip: Option<&'a str>,
+    /// `$top`.
+    pub top: Option<&'a str>,
+    /// `fields`.
+    pub fields: Option<&'a str>,
+}
+
+/// The index sort key for an `orderBy` field.
+pub fn sort_key(field: userql_syntax::OrderField) -> SortKey {
+    use userql_syntax::OrderField as F;
+    match field {
+        F::Login => SortKey::Login,
+        F::Name => SortKey::Name,
+        F::CreationTime => SortKey::Created,
+        F::LastAccessTime => SortKey::LastAccess,
+        F::Id => SortKey::Id,
+        F::Email => SortKey::Email,
     }
 }
 
@@ -157,6 +185,56 @@ impl Engine {
     /// Parses query text into a request with default options.
     pub fn request(&self, text: &str, viewer: Viewer) -> Result<Request, Error> {
         Ok(Request::new(self.parse(text)?, viewer))
+    }
+
+    /// Builds a request from Hub's REST parameters (`query`, `orderBy`, `$skip`, `$top`,
+    /// `fields`), each optional. Option errors carry the option's name and a span into its text.
+    pub fn hub_request(&self, params: &HubParams<'_>, viewer: Viewer, now: Millis) -> Result<Request, Error> {
+        let query = self.parse(params.query.unwrap_or(""))?;
+        let option_error = |option: &'static str| {
+            move |e: userql_syntax::Error| {
+                Error::new(
+                    e.span.clone(),
+                    ErrorKind::Option {
+                        option,
+                        message: e.to_string(),
+                    },
+                )
+            }
+        };
+        let order = match params.order_by {
+            None => Vec::new(),
+            Some(text) => userql_syntax::parse_order_by(text)
+                .map_err(option_error("orderBy"))?
+                .into_iter()
+                .map(|k| (sort_key(k.field), k.direction == userql_syntax::Direction::Desc))
+                .collect(),
+        };
+        let skip = match params.skip {
+            None => 0,
+            Some(text) => userql_syntax::parse_skip(text).map_err(option_error("$skip"))?,
+        };
+        let top = match params.top {
+            None => Top::Default,
+            Some(text) => match userql_syntax::parse_top(text).map_err(option_error("$top"))? {
+                userql_syntax::Top::All => Top::All,
+                userql_syntax::Top::Count(n) => Top::Count(n),
+            },
+        };
+        let selection = match params.fields {
+            None => None,
+            Some(text) => Some(userql_syntax::parse_fields(text).map_err(option_error("fields"))?)
+                .filter(|s| !s.is_empty()),
+        };
+        Ok(Request {
+            query,
+            order,
+            skip,
+            top,
+            selection,
+            viewer,
+            now,
+        })
     }
 
     /// Whether the viewer is an administrator in this directory.

@@ -378,7 +378,7 @@ impl fmt::Display for Pred {
             Pred::Prefix(PrefixField::Login, v) => write!(f, "prefix Login {v:?}"),
             Pred::Prefix(PrefixField::Name, v) => write!(f, "prefix Name {v:?}"),
             Pred::Substring(field, v) => write!(f, "substring {field:?} {v:?}"),
-            Pred::Time(col, lo, hi) => write!(f, "range {col:?} {}", bounds(lo, hi)),
+            Pred::Time(col, lo, hi) => write!(f, "range {col:?} {}", bounds(&lo.map(iso), &hi.map(iso))),
             Pred::Number(lo, hi) => write!(f, "range Number {}", bounds(lo, hi)),
             Pred::Flag(flag) => write!(f, "flag {flag:?}"),
             Pred::State(state) => write!(f, "state {}", state.as_str()),
@@ -404,6 +404,13 @@ impl fmt::Display for Pred {
             Pred::Identity { provider, uid } => write!(f, "identity provider={provider:?} uid={uid:?}"),
         }
     }
+}
+
+/// Epoch milliseconds as an RFC 3339 instant (EXPLAIN is read by people).
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
 }
 
 fn bounds<T: fmt::Display>(lo: &std::ops::Bound<T>, hi: &std::ops::Bound<T>) -> String {

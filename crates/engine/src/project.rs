@@ -7,21 +7,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{json, Map, Value};
+use userql_syntax::FieldSelection as Selection;
 use userql_directory::model::{GroupIdx, Model, Row, Scope, Subject, TeamIdx};
-
-/// A `fields` selection: names with optional sub-selections (`groups(id,name)`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Selection {
-    /// Selected names in order; `None` children = the whole value.
-    pub items: Vec<(String, Option<Selection>)>,
-}
-
-impl Selection {
-    /// Whether a page-level name (`total`, `skip`, `top`) is selected.
-    pub fn selects(&self, name: &str) -> bool {
-        self.items.iter().any(|(n, _)| n == name)
-    }
-}
 
 /// The fields shown when the request has no `fields`.
 pub const DEFAULT_FIELDS: &[&str] = &[
@@ -222,13 +209,14 @@ pub fn select(value: &Value, selection: &Selection) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(|v| select(v, selection)).collect()),
         Value::Object(map) => {
             let mut out = Map::new();
-            for (name, children) in &selection.items {
-                if let Some(v) = map.get(name) {
-                    let v = match children {
-                        Some(sub) => select(v, sub),
-                        None => v.clone(),
+            for node in &selection.fields {
+                if let Some(v) = map.get(&node.name) {
+                    let v = if node.children.is_empty() {
+                        v.clone()
+                    } else {
+                        select(v, &node.children)
                     };
-                    out.insert(name.clone(), v);
+                    out.insert(node.name.clone(), v);
                 }
             }
             Value::Object(out)
@@ -242,17 +230,19 @@ pub fn project_user(model: &Model, row: Row, admin_viewer: bool, selection: Opti
     let full = user_json(model, row, admin_viewer);
     match selection {
         Some(sel) => select(&full, sel),
-        None => {
-            let sel = Selection {
-                items: DEFAULT_FIELDS.iter().map(|f| (f.to_string(), None)).collect(),
-            };
-            select(&full, &sel)
-        }
+        None => match full {
+            Value::Object(mut map) => {
+                map.retain(|k, _| DEFAULT_FIELDS.contains(&k.as_str()));
+                Value::Object(map)
+            }
+            other => other,
+        },
     }
 }
 
-/// Hub's `userPage`: `{"type": "userPage", "skip", "top", "total", "users"}`. With a selection,
-/// page-level names appear only when selected (`users` always does).
+/// Hub's `userPage`: `{"type": "userPage", "skip", "top", "total", "users"}`. **(decided)** When
+/// the selection names any page-level field (`skip`, `top`, `total`), only those page-level fields
+/// appear; otherwise all do. `type` and `users` always appear.
 pub fn page_json(
     model: &Model,
     rows: &[Row],
@@ -267,7 +257,7 @@ pub fn page_json(
         .map(|&r| project_user(model, r, admin_viewer, selection))
         .collect();
     let mut o = Map::new();
-    let show = |name: &str| selection.is_none_or(|s| s.selects(name) || !has_page_names(s));
+    let show = |name: &str| selection.is_none_or(|s| s.get(name).is_some() || !has_page_names(s));
     o.insert("type".into(), json!("userPage"));
     if show("skip") {
         o.insert("skip".into(), json!(skip));
@@ -283,5 +273,5 @@ pub fn page_json(
 }
 
 fn has_page_names(selection: &Selection) -> bool {
-    ["skip", "top", "total"].iter().any(|n| selection.selects(n))
+    ["skip", "top", "total"].iter().any(|n| selection.get(n).is_some())
 }

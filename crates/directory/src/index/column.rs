@@ -281,3 +281,55 @@ impl<T> Ragged<T> {
 pub(crate) fn bitmap_bytes(set: &RoaringBitmap) -> u64 {
     set.serialized_size() as u64
 }
+
+/// Builds a bitmap from rows arriving in ascending order, duplicates ignored.
+///
+/// `RoaringBitmap::push` finds the current maximum of a bitmap container by scanning its words
+/// from the top, so pushing one row at a time into a dense posting costs ~500 word reads per row
+/// (it was a third of the whole build at 1M users). Buffering rows and appending them in batches
+/// pays that scan once per batch.
+#[derive(Debug, Default)]
+pub(crate) struct RowSetBuilder {
+    set: RoaringBitmap,
+    pending: Vec<Row>,
+    last: Option<Row>,
+}
+
+impl RowSetBuilder {
+    const BATCH: usize = 256;
+
+    /// Adds `row` if it is greater than every row added so far (so duplicates are ignored).
+    pub(crate) fn push(&mut self, row: Row) {
+        if self.last.is_some_and(|last| last >= row) {
+            return;
+        }
+        self.last = Some(row);
+        self.pending.push(row);
+        if self.pending.len() >= Self::BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        // Strictly increasing by construction, so `append` cannot fail; should it ever, the
+        // slower insert keeps the set correct.
+        if self.set.append(self.pending.iter().copied()).is_err() {
+            self.set.extend(self.pending.iter().copied());
+        }
+        self.pending.clear();
+    }
+
+    pub(crate) fn finish(mut self) -> RoaringBitmap {
+        self.flush();
+        self.set
+    }
+}
+
+/// A bitmap from rows sorted ascending (duplicates allowed).
+pub(crate) fn bitmap_from_sorted(rows: impl IntoIterator<Item = Row>) -> RoaringBitmap {
+    let mut builder = RowSetBuilder::default();
+    for row in rows {
+        builder.push(row);
+    }
+    builder.finish()
+}

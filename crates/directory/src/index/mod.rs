@@ -251,21 +251,27 @@ impl Indexes {
     /// Builds every index (except the lazily built sort orders). Linear in the model apart from
     /// the dictionary sorts, O(n log n). Rows are `u32`, as in the model.
     pub fn build(model: &Model) -> Indexes {
+        let __cpu = || { let s = std::fs::read_to_string("/proc/self/stat").unwrap(); let f: Vec<f64> = s.rsplit(") ").next().unwrap().split_whitespace().skip(11).take(2).map(|x| x.parse().unwrap()).collect(); (f[0]+f[1])/100.0 };
         let user_count = model.users.len() as u32;
+        eprintln!("user_count {:.2}", __cpu());
         let mut all = RoaringBitmap::new();
+        eprintln!("mut {:.2}", __cpu());
         all.insert_range(0..user_count);
 
         let mut ids = Entries::default();
+        eprintln!("mut {:.2}", __cpu());
         for (row, user) in model.users.iter().enumerate() {
             ids.push(row as Row, &user.id);
         }
         let id = Dict::build(ids, None);
+        eprintln!("id {:.2}", __cpu());
         let id_order: Vec<Row> = id
             .sorted()
             .iter()
             .map(|&entry| id.entries().row(entry as usize))
             .collect();
         let mut id_rank = vec![0u32; model.users.len()];
+        eprintln!("mut {:.2}", __cpu());
         for (rank, &row) in id_order.iter().enumerate() {
             id_rank[row as usize] = rank as u32;
         }
@@ -278,9 +284,13 @@ impl Indexes {
             TextIndex::build(Dict::build(entries, Some(&id_rank)))
         };
         let login = folded_text(&|user, push| push(&user.login));
+        eprintln!("login {:.2}", __cpu());
         let name = folded_text(&|user, push| user.name.iter().for_each(|v| push(v)));
+        eprintln!("name {:.2}", __cpu());
         let primary_email = folded_text(&|user, push| user.email.iter().for_each(|v| push(v)));
+        eprintln!("primary_email {:.2}", __cpu());
         let secondary_email = folded_text(&|user, push| user.emails.iter().for_each(|v| push(v)));
+        eprintln!("secondary_email {:.2}", __cpu());
         let public_email =
             folded_text(&|user, push| user.public_email.iter().for_each(|v| push(v)));
 
@@ -319,7 +329,9 @@ impl Indexes {
             })
         };
         let google_id = uid_of_module("google");
+        eprintln!("google_id {:.2}", __cpu());
         let open_id = uid_of_module("openid");
+        eprintln!("open_id {:.2}", __cpu());
         let vcs_user_name = dict(true, &|user, push| {
             user.vcs_user_names.iter().for_each(|v| push(v))
         });
@@ -336,9 +348,13 @@ impl Indexes {
         });
 
         let mut auth_module_type = Categories::default();
+        eprintln!("mut {:.2}", __cpu());
         let mut auth_module_name = Categories::default();
+        eprintln!("mut {:.2}", __cpu());
         let mut ban_status = Categories::default();
+        eprintln!("mut {:.2}", __cpu());
         let mut user_type = Categories::default();
+        eprintln!("mut {:.2}", __cpu());
         for (row, user) in model.users.iter().enumerate() {
             let row = row as Row;
             for detail in &user.auth {
@@ -363,8 +379,11 @@ impl Indexes {
             SortedValues::build(pairs, &id_rank)
         };
         let created = column(&|user| Some(user.created_at));
+        eprintln!("created {:.2}", __cpu());
         let last_access = column(&|user| user.last_access_at);
+        eprintln!("last_access {:.2}", __cpu());
         let updated = column(&|user| Some(user.updated_or_created()));
+        eprintln!("updated {:.2}", __cpu());
         let numbers = SortedValues::build(
             model
                 .users
@@ -376,8 +395,11 @@ impl Indexes {
         );
 
         let flags = FlagSets::build(model);
+        eprintln!("flags {:.2}", __cpu());
         let structure = Structure::build(model);
+        eprintln!("structure {:.2}", __cpu());
         let access = AccessIndex::build(model, &structure);
+        eprintln!("access {:.2}", __cpu());
 
         let projects = EntityLookup::build(
             model

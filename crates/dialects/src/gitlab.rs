@@ -1,0 +1,523 @@
+//! GitLab `GET /api/v4/users` (`--dialect gitlab`), spec/dialects.md "GitLab `GET /users`".
+//!
+//! Every parameter becomes a Hub clause except two things Hub cannot say, which this module
+//! applies over the engine's row set:
+//! - `public_email` is compared **case-sensitively** by GitLab; the clause `publicEmail: v` is
+//!   case-insensitive, so the exact comparison is re-checked here;
+//! - the `search` relevance order (see [`crate::gitlab_search`]) and GitLab's tie-breaking by id in
+//!   the direction of the sort (Hub breaks ties by id ascending) are applied here.
+//!
+//! A non-admin viewer's hidden states appear in the Hub form as `not state: blocked, banned,
+//! ldap_blocked`. A viewer login that is not in the directory is answered 401
+//! `{"message":"401 Unauthorized"}` (an unknown token).
+
+use std::cmp::Ordering;
+
+use roaring::RoaringBitmap;
+use serde_json::{json, Value};
+use userql_directory::index::SortKey;
+use userql_directory::model::{Row, User};
+use userql_engine::Viewer;
+use userql_syntax::ast::Expr;
+
+use crate::gitlab_dates;
+use crate::gitlab_paging::{self, Cursor, Paging};
+use crate::gitlab_rows::{display_name, user_json, Entity};
+use crate::gitlab_search::{self, EmailScope, Search};
+use crate::gitlab_values::{message_error, Validation};
+use crate::http::{HttpResponse, JSON};
+use crate::params::Params;
+use crate::query::{self, field, not, nothing, range, tuple};
+use crate::{Answer, Call, DialectError, Settings};
+
+/// The path `Link` headers point at.
+pub const USERS_PATH: &str = "/api/v4/users";
+
+/// Who calls, in GitLab's terms (an admin is an admin in admin mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// No token.
+    Anonymous,
+    /// A signed-in user (its row).
+    User(Row),
+    /// An administrator.
+    Admin,
+}
+
+/// Resolves the viewer; an unknown login is a 401 (an invalid token).
+pub(crate) fn caller(call: &Call) -> Result<Caller, DialectError> {
+    match &call.viewer {
+        Viewer::Admin => Ok(Caller::Admin),
+        Viewer::Anonymous => Ok(Caller::Anonymous),
+        Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
+            Some(row) if call.snapshot.model.users[row as usize].admin => Ok(Caller::Admin),
+            Some(row) => Ok(Caller::User(row)),
+            None => Err(message_error(
+                401,
+                "401 Unauthorized",
+                format!("unknown viewer '{login}'"),
+            )),
+        },
+    }
+}
+
+/// `order_by`, after GitLab's `created_at` → `id` substitution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderBy {
+    /// `id` (and `created_at`): the number.
+    Id,
+    /// `name`.
+    Name,
+    /// `username`.
+    Username,
+    /// `updated_at`.
+    UpdatedAt,
+}
+
+/// The order of the result.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Order {
+    /// `order_by`/`sort` (default id descending), ties by id in the same direction.
+    Explicit {
+        /// The key.
+        by: OrderBy,
+        /// Descending.
+        desc: bool,
+    },
+    /// `search` without `order_by`/`sort`: relevance bucket, name, id, all ascending.
+    Relevance(String),
+}
+
+impl Order {
+    fn describe(&self) -> String {
+        match self {
+            Order::Explicit { by, desc } => {
+                let dir = if *desc { "desc" } else { "asc" };
+                match by {
+                    OrderBy::Id => format!("number {dir}"),
+                    OrderBy::Name => format!("name {dir}, number {dir}"),
+                    OrderBy::Username => format!("login {dir}, number {dir}"),
+                    OrderBy::UpdatedAt => format!("updatedTime {dir}, number {dir}"),
+                }
+            }
+            Order::Relevance(_) => "searchRelevance, name, number".into(),
+        }
+    }
+}
+
+/// A validated request, ready to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Translation {
+    /// AND-ed Hub clauses.
+    pub clauses: Vec<Expr>,
+    /// `public_email`, compared exactly after the engine's case-insensitive match.
+    pub exact_public_email: Option<String>,
+    /// Result order.
+    pub order: Order,
+    /// Paging.
+    pub paging: Paging,
+    /// Row entity.
+    pub entity: Entity,
+}
+
+impl Translation {
+    /// The `check` line: query and options.
+    pub(crate) fn hub(&self) -> String {
+        let options = match &self.paging {
+            Paging::Offset { page, per_page } => format!(
+                "orderBy: {}, $skip: {}, $top: {per_page}",
+                self.order.describe(),
+                (page - 1).saturating_mul(*per_page)
+            ),
+            Paging::Keyset { per_page, after } => format!(
+                "orderBy: {}, keyset: {}, $top: {per_page}",
+                self.order.describe(),
+                after.as_ref().map_or("start".to_string(), |c| format!("after {}", c.encode()))
+            ),
+        };
+        query::hub_line(&self.clauses, &options)
+    }
+}
+
+/// Created-at bounds (inclusive) as one clause.
+pub(crate) fn created_clause(after: Option<i64>, before: Option<i64>) -> Option<Expr> {
+    if after.is_none() && before.is_none() {
+        return None;
+    }
+    let after = after.map(gitlab_dates::format);
+    let before = before.map(gitlab_dates::format);
+    Some(range("created", after.as_deref(), before.as_deref()))
+}
+
+/// The filters `GET /users` and enterprise users share (`username`, `active`, `blocked`).
+pub(crate) fn username_clause(username: Option<&str>) -> Option<Expr> {
+    username.map(|name| {
+        if name.is_empty() {
+            nothing()
+        } else {
+            field("login", &[name])
+        }
+    })
+}
+
+/// `two_factor`: `enabled` / `disabled`; other values ignored.
+pub(crate) fn two_factor_clause(value: Option<&str>) -> Option<Expr> {
+    match value {
+        Some("enabled") => Some(field("has", &["2FA"])),
+        Some("disabled") => Some(not(field("has", &["2FA"]))),
+        _ => None,
+    }
+}
+
+/// `active`: state active and not an internal type.
+pub(crate) fn active_clauses() -> [Expr; 2] {
+    [field("state", &["active"]), not(field("is", &["internal"]))]
+}
+
+/// `blocked`: `blocked` or `ldap_blocked`.
+pub(crate) fn blocked_clause() -> Expr {
+    field("state", &["blocked", "ldap_blocked"])
+}
+
+fn translate(call: &Call) -> Result<Translation, DialectError> {
+    let params = Params::new(&call.params);
+    let mut v = Validation::new(params);
+    let username = params.last("username");
+    let public_email = params.last("public_email");
+    let search = gitlab_search::normalise(params.last("search"));
+    let active = v.flag("active");
+    let blocked = v.flag("blocked");
+    let exclude_active = v.flag("exclude_active");
+    let external = v.flag("external");
+    let exclude_external = v.flag("exclude_external");
+    let humans = v.flag("humans");
+    let exclude_humans = v.flag("exclude_humans");
+    let exclude_internal = v.flag("exclude_internal");
+    let without_project_bots = v.flag("without_project_bots");
+    let admins = v.flag("admins");
+    let skip_ldap = v.flag("skip_ldap");
+    let two_factor = params.last("two_factor");
+    let created_after = v.date("created_after");
+    let created_before = v.date("created_before");
+    let without_projects = v.flag("without_projects");
+    let extern_uid = params.last("extern_uid");
+    let provider = params.last("provider");
+    if extern_uid.is_some() != provider.is_some() {
+        v.fail("extern_uid, provider provide all or none of parameters".into());
+    }
+    let order_by = v.choice("order_by", &["id", "name", "username", "created_at", "updated_at"]);
+    let sort = v.choice("sort", &["asc", "desc"]);
+    let paging = gitlab_paging::read(&mut v, true);
+    v.finish()?;
+
+    let caller = caller(call)?;
+    let admin = caller == Caller::Admin;
+    if extern_uid.is_some() {
+        match caller {
+            Caller::Anonymous => {
+                return Err(message_error(401, "401 Unauthorized", "extern_uid/provider need an administrator"))
+            }
+            Caller::User(_) => {
+                return Err(message_error(403, "403 Forbidden", "extern_uid/provider need an administrator"))
+            }
+            Caller::Admin => {}
+        }
+    }
+    if caller == Caller::Anonymous && username.is_none_or(str::is_empty) {
+        return Err(message_error(
+            403,
+            "403 Forbidden - Not authorized to access /api/v4/users",
+            "anonymous callers must give a non-empty username",
+        ));
+    }
+
+    let mut clauses = Vec::new();
+    if !admin {
+        clauses.push(not(field("state", &["blocked", "banned", "ldap_blocked"])));
+    }
+    clauses.extend(username_clause(username));
+    if let Some(email) = public_email {
+        clauses.push(if email.is_empty() { nothing() } else { field("publicEmail", &[email]) });
+    }
+    let scope = if admin { EmailScope::Private } else { EmailScope::Public };
+    if let Some(search) = &search {
+        clauses.push(gitlab_search::clause(search, scope));
+    }
+    if active {
+        clauses.extend(active_clauses());
+    }
+    if blocked {
+        clauses.push(blocked_clause());
+    }
+    if exclude_active {
+        clauses.push(not(field("state", &["active"])));
+    }
+    if external {
+        clauses.push(field("is", &["external"]));
+    }
+    if exclude_external {
+        clauses.push(not(field("is", &["external"])));
+    }
+    if humans {
+        clauses.push(field("type", &["human"]));
+    }
+    if exclude_humans {
+        clauses.push(not(field("type", &["human"])));
+    }
+    if exclude_internal {
+        clauses.push(not(field("is", &["internal"])));
+    }
+    if without_project_bots {
+        clauses.push(not(field("type", &["project_bot"])));
+    }
+    if skip_ldap {
+        clauses.push(not(field("has", &["ldapIdentity"])));
+    }
+    if admin {
+        if admins {
+            clauses.push(field("is", &["admin"]));
+        }
+        clauses.extend(two_factor_clause(two_factor));
+        clauses.extend(created_clause(created_after, created_before));
+        if without_projects {
+            clauses.push(not(field("has", &["projectRole"])));
+        }
+        if let (Some(uid), Some(provider)) = (extern_uid, provider) {
+            clauses.push(tuple("identity", &[("provider", provider), ("uid", uid)]));
+        }
+    }
+    let order = match (order_by, sort, &search) {
+        (None, None, Some(Search::Query(q))) => Order::Relevance(q.clone()),
+        _ => Order::Explicit {
+            by: match order_by {
+                Some("name") => OrderBy::Name,
+                Some("username") => OrderBy::Username,
+                Some("updated_at") => OrderBy::UpdatedAt,
+                _ => OrderBy::Id,
+            },
+            desc: sort != Some("asc"),
+        },
+    };
+    Ok(Translation {
+        clauses,
+        exact_public_email: public_email.filter(|e| !e.is_empty()).map(str::to_string),
+        order,
+        paging,
+        entity: if admin { Entity::Admin } else { Entity::Basic },
+    })
+}
+
+/// The Hub form of a `GET /users` request.
+pub fn to_hub(call: &Call, _settings: &Settings) -> Result<String, DialectError> {
+    translate(call).map(|t| t.hub())
+}
+
+/// Answers `GET /users`.
+pub fn answer(call: &Call, settings: &Settings) -> Answer {
+    match translate(call) {
+        Ok(translation) => execute(call, settings, &translation, USERS_PATH),
+        Err(error) => Answer::refused(error),
+    }
+}
+
+/// An engine failure on a clause this crate built (a bug, not a user error): 500.
+pub(crate) fn internal(error: userql_engine::Error) -> DialectError {
+    message_error(500, "500 Internal Server Error", format!("internal error: {error}"))
+}
+
+/// A sort key value: numbers for id/updated_at, text for name/username.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Number(i64),
+    Text(String),
+}
+
+impl Key {
+    fn of(user: &User, by: OrderBy) -> Key {
+        match by {
+            OrderBy::Id => Key::Number(user.number as i64),
+            OrderBy::Name => Key::Text(display_name(user).to_string()),
+            OrderBy::Username => Key::Text(user.login.to_lowercase()),
+            OrderBy::UpdatedAt => Key::Number(user.updated_or_created()),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            Key::Number(n) => json!(n),
+            Key::Text(t) => json!(t),
+        }
+    }
+
+    fn from_json(value: &Value) -> Option<Key> {
+        match value {
+            Value::Number(n) => n.as_i64().map(Key::Number),
+            Value::String(s) => Some(Key::Text(s.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Every match in order (a full sort: used for non-default orders and keyset paging).
+fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Row)> {
+    let users = &call.snapshot.model.users;
+    match order {
+        Order::Explicit { by, desc } => {
+            let mut keyed: Vec<(Key, u64, Row)> = rows
+                .iter()
+                .map(|r| (Key::of(&users[r as usize], *by), users[r as usize].number, r))
+                .collect();
+            keyed.sort_by(|a, b| {
+                let ord = (&a.0, a.1).cmp(&(&b.0, b.1));
+                if *desc {
+                    ord.reverse()
+                } else {
+                    ord
+                }
+            });
+            keyed
+        }
+        Order::Relevance(query) => {
+            let mut keyed: Vec<(u8, &str, u64, Row)> = rows
+                .iter()
+                .map(|r| {
+                    let u = &users[r as usize];
+                    (gitlab_search::priority(u, query), display_name(u), u.number, r)
+                })
+                .collect();
+            keyed.sort();
+            keyed
+                .into_iter()
+                .map(|(_, _, number, row)| (Key::Number(number as i64), number, row))
+                .collect()
+        }
+    }
+}
+
+/// One offset page.
+fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top: u64) -> Vec<Row> {
+    if let Order::Explicit { by: OrderBy::Id, desc } = order {
+        // Numbers are unique: the index's permutation is already GitLab's order.
+        let snapshot = call.snapshot;
+        return userql_engine::order::page(
+            &snapshot.model,
+            &snapshot.index,
+            rows,
+            &[(SortKey::Number, *desc)],
+            skip,
+            top,
+        )
+        .0;
+    }
+    sorted(call, rows, order)
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(top).unwrap_or(usize::MAX))
+        .map(|(_, _, row)| row)
+        .collect()
+}
+
+/// One keyset page and the cursor of its last row when more follow.
+fn keyset_page(
+    call: &Call,
+    rows: &RoaringBitmap,
+    order: &Order,
+    per_page: u64,
+    after: Option<&Cursor>,
+) -> (Vec<Row>, Option<Cursor>) {
+    let (by, desc) = match order {
+        Order::Explicit { by, desc } => (*by, *desc),
+        Order::Relevance(_) => (OrderBy::Id, true),
+    };
+    let all = sorted(call, rows, &Order::Explicit { by, desc });
+    let start = match after.and_then(|c| Key::from_json(&c.key).map(|k| (k, c.number))) {
+        None => 0,
+        Some((key, number)) => all.partition_point(|(k, n, _)| {
+            let ord = (k, *n).cmp(&(&key, number));
+            if desc {
+                ord == Ordering::Greater || ord == Ordering::Equal
+            } else {
+                ord != Ordering::Greater
+            }
+        }),
+    };
+    let per_page = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let page: Vec<&(Key, u64, Row)> = all.iter().skip(start).take(per_page).collect();
+    let more = all.len() > start + page.len();
+    let next = if more {
+        page.last().map(|(key, number, _)| Cursor {
+            key: key.to_json(),
+            number: *number,
+        })
+    } else {
+        None
+    };
+    (page.into_iter().map(|(_, _, row)| *row).collect(), next)
+}
+
+/// Runs a translated request and renders GitLab's response (shared with enterprise users).
+pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &str) -> Answer {
+    if let Paging::Offset { page, per_page } = t.paging {
+        if page.saturating_mul(per_page) > settings.offset_limit {
+            let message = format!(
+                "Offset pagination has a maximum allowed offset of {} for requests that return objects of type User. Remaining records can be retrieved using keyset pagination.",
+                settings.offset_limit
+            );
+            return Answer::refused(message_error(405, &message, message.clone()));
+        }
+    }
+    let mut rows = match query::rows(call, &t.clauses) {
+        Ok(rows) => rows,
+        Err(error) => return Answer::refused(internal(error)),
+    };
+    if let Some(email) = &t.exact_public_email {
+        let users = &call.snapshot.model.users;
+        rows = rows
+            .iter()
+            .filter(|&r| users[r as usize].public_email.as_deref() == Some(email.as_str()))
+            .collect();
+    }
+    let total = rows.len();
+    let base = format!("{}{path}", settings.gitlab_url);
+    let link_params = Params::new(&call.params).last_values();
+    let (page_rows, headers): (Vec<Row>, Box<dyn Fn(HttpResponse) -> HttpResponse>) = match &t.paging {
+        Paging::Offset { page, per_page } => {
+            let skip = (page - 1).saturating_mul(*per_page);
+            let page_rows = offset_page(call, &rows, &t.order, skip, *per_page);
+            let (page, per_page, limit) = (*page, *per_page, settings.count_limit);
+            (
+                page_rows,
+                Box::new(move |r| {
+                    gitlab_paging::offset_headers(r, &base, &link_params, page, per_page, total, limit)
+                }),
+            )
+        }
+        Paging::Keyset { per_page, after } => {
+            let (page_rows, next) = keyset_page(call, &rows, &t.order, *per_page, after.as_ref());
+            let per_page = *per_page;
+            (
+                page_rows,
+                Box::new(move |r| {
+                    gitlab_paging::keyset_headers(r, &base, &link_params, per_page, next.as_ref())
+                }),
+            )
+        }
+    };
+    let body = Value::Array(
+        page_rows
+            .iter()
+            .map(|&r| user_json(call.snapshot, r, t.entity, &settings.gitlab_url))
+            .collect(),
+    );
+    let response = headers(HttpResponse::json(200, JSON, &body));
+    Answer {
+        response,
+        ids: page_rows
+            .iter()
+            .map(|&r| call.snapshot.model.users[r as usize].id.clone())
+            .collect(),
+        total: Some(total),
+        hub: Some(t.hub()),
+        error: None,
+    }
+}

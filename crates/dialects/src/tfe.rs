@@ -1,0 +1,293 @@
+//! Terraform Enterprise `GET /api/v2/admin/users` (`--dialect tfe`), a JSON:API document.
+//!
+//! - Access: admins only; everyone else (anonymous included, per spec) gets 404 — TFE never
+//!   says 403. A viewer login not in the directory is a 401 (an invalid token).
+//! - `q` → `loginContains: q or emailContains: q`; `filter[admin]` → `is: admin` / `not is:
+//!   admin`; `filter[suspended]` → `is: suspended` / `not is: suspended`; other filter values
+//!   are ignored.
+//! - Order: created_at ascending, ties by number ascending — applied here (Hub's `creationTime`
+//!   breaks ties by id).
+//! - `links` are absolute (`Settings::tfe_url`) with `page%5Bnumber%5D=N&page%5Bsize%5D=M` first,
+//!   followed by the request's other params (sorted, encoded) so a client following `next` keeps
+//!   its filter (decision: the spec shows only the page params, which is what a request without
+//!   other params gets).
+//! - `meta.status-counts` count the users matching `q` alone.
+//! - Errors are checked in this order: access (404), `include` (400), `page[size]` (422).
+
+use std::collections::BTreeMap;
+
+use roaring::RoaringBitmap;
+use serde_json::{json, Map, Value};
+use userql_directory::index::Flag;
+use userql_directory::model::{OrgIdx, Row, State};
+use userql_engine::Viewer;
+use userql_syntax::ast::Expr;
+
+use crate::http::{HttpResponse, JSON_API};
+use crate::params::{encode_component, Params};
+use crate::query::{self, field, not, or};
+use crate::{Answer, Call, DialectError, Settings};
+
+/// The endpoint path.
+pub const PATH: &str = "/api/v2/admin/users";
+
+fn error(status: u16, title: &str, detail: Option<&str>, human: String) -> DialectError {
+    let mut item = Map::new();
+    item.insert("status".into(), json!(status.to_string()));
+    item.insert("title".into(), json!(title));
+    if let Some(detail) = detail {
+        item.insert("detail".into(), json!(detail));
+    }
+    DialectError::new(
+        HttpResponse::json(status, JSON_API, &json!({ "errors": [Value::Object(item)] })),
+        human,
+    )
+}
+
+struct Translation {
+    /// `q` alone (the status-counts scope).
+    search: Vec<Expr>,
+    /// The two filters.
+    filters: Vec<Expr>,
+    page: u64,
+    size: u64,
+    include_organizations: bool,
+}
+
+impl Translation {
+    fn clauses(&self) -> Vec<Expr> {
+        self.search.iter().chain(&self.filters).cloned().collect()
+    }
+
+    fn hub(&self) -> String {
+        let options = format!(
+            "orderBy: creationTime, number, $skip: {}, $top: {}",
+            (self.page - 1).saturating_mul(self.size),
+            self.size
+        );
+        query::hub_line(&self.clauses(), &options)
+    }
+}
+
+fn translate(call: &Call) -> Result<Translation, DialectError> {
+    let params = Params::new(&call.params);
+    let admin = match &call.viewer {
+        Viewer::Admin => true,
+        Viewer::Anonymous => false,
+        Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
+            Some(row) => call.snapshot.model.users[row as usize].admin,
+            None => {
+                return Err(error(401, "unauthorized", None, format!("unknown viewer '{login}'")))
+            }
+        },
+    };
+    if !admin {
+        return Err(error(404, "not found", None, "the admin users API needs an administrator".into()));
+    }
+    let include_organizations = match params.last("include") {
+        None | Some("") => false,
+        Some(list) => {
+            if list.split(',').all(|item| item.trim() == "organizations") {
+                true
+            } else {
+                return Err(error(
+                    400,
+                    "bad request",
+                    Some("Invalid include parameter"),
+                    format!("include: '{list}' is not 'organizations'"),
+                ));
+            }
+        }
+    };
+    let size = match params.last("page[size]") {
+        None => 20,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n as u64,
+            _ => {
+                return Err(error(
+                    422,
+                    "invalid attribute",
+                    Some("page[size] must be between 1 and 100"),
+                    format!("page[size]: '{text}' is not between 1 and 100"),
+                ))
+            }
+        },
+    };
+    let page = params
+        .last("page[number]")
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 1)
+        .map_or(1, |n| n as u64);
+    let mut search = Vec::new();
+    if let Some(q) = params.last("q").filter(|q| !q.trim().is_empty()) {
+        search.push(or(vec![field("loginContains", &[q]), field("emailContains", &[q])]));
+    }
+    let mut filters = Vec::new();
+    for (param, value) in [("filter[admin]", "admin"), ("filter[suspended]", "suspended")] {
+        match params.last(param) {
+            Some("true") => filters.push(field("is", &[value])),
+            Some("false") => filters.push(not(field("is", &[value]))),
+            _ => {}
+        }
+    }
+    Ok(Translation {
+        search,
+        filters,
+        page,
+        size,
+        include_organizations,
+    })
+}
+
+/// The Hub form of a TFE request.
+pub fn to_hub(call: &Call) -> Result<String, DialectError> {
+    translate(call).map(|t| t.hub())
+}
+
+fn page_url(settings: &Settings, others: &BTreeMap<String, String>, page: u64, size: u64) -> String {
+    let mut url = format!(
+        "{}{PATH}?page%5Bnumber%5D={page}&page%5Bsize%5D={size}",
+        settings.tfe_url
+    );
+    for (k, v) in others {
+        url.push('&');
+        url.push_str(&encode_component(k));
+        url.push('=');
+        url.push_str(&encode_component(v));
+    }
+    url
+}
+
+fn user_resource(call: &Call, row: Row) -> Value {
+    let model = &call.snapshot.model;
+    let user = &model.users[row as usize];
+    let orgs: Vec<Value> = user
+        .organizations
+        .iter()
+        .map(|o| json!({"id": model.organizations[o.index()].name, "type": "organizations"}))
+        .collect();
+    json!({
+        "id": user.id,
+        "type": "users",
+        "attributes": {
+            "username": user.login,
+            "email": user.email,
+            "avatar-url": user.profile.get("avatar_url").cloned().unwrap_or(Value::Null),
+            "is-admin": user.admin,
+            "is-suspended": user.state != State::Active,
+            "is-service-account": user.user_type == "service_account",
+            "two-factor": {"enabled": user.two_factor, "verified": user.two_factor},
+        },
+        "relationships": {"organizations": {"data": orgs}},
+        "links": {"self": format!("/api/v2/users/{}", user.login)},
+    })
+}
+
+fn included(call: &Call, rows: &[Row]) -> Vec<Value> {
+    let model = &call.snapshot.model;
+    let mut seen: Vec<OrgIdx> = Vec::new();
+    for &row in rows {
+        for org in &model.users[row as usize].organizations {
+            if !seen.contains(org) {
+                seen.push(*org);
+            }
+        }
+    }
+    seen.iter()
+        .map(|o| {
+            let name = &model.organizations[o.index()].name;
+            json!({
+                "id": name,
+                "type": "organizations",
+                "attributes": {"name": name},
+                "links": {"self": format!("/api/v2/organizations/{name}")},
+            })
+        })
+        .collect()
+}
+
+fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, DialectError> {
+    let internal = |e: userql_engine::Error| {
+        error(500, "internal server error", None, format!("internal error: {e}"))
+    };
+    let searched: RoaringBitmap = query::rows(call, &t.search).map_err(internal)?;
+    let matched = if t.filters.is_empty() {
+        searched.clone()
+    } else {
+        &searched & &query::rows(call, &t.filters).map_err(internal)?
+    };
+    let index = &call.snapshot.index;
+    let users = &call.snapshot.model.users;
+    let mut ordered: Vec<(i64, u64, Row)> = matched
+        .iter()
+        .map(|r| (users[r as usize].created_at, users[r as usize].number, r))
+        .collect();
+    ordered.sort_unstable();
+    let total = matched.len();
+    let skip = usize::try_from((t.page - 1).saturating_mul(t.size)).unwrap_or(usize::MAX);
+    let rows: Vec<Row> = ordered
+        .iter()
+        .skip(skip)
+        .take(t.size as usize)
+        .map(|(_, _, r)| *r)
+        .collect();
+    let total_pages = total.div_ceil(t.size);
+    let others: BTreeMap<String, String> = Params::new(&call.params)
+        .last_values()
+        .into_iter()
+        .filter(|(k, _)| k != "page[number]" && k != "page[size]")
+        .collect();
+    let url = |p: u64| json!(page_url(settings, &others, p, t.size));
+    let prev = (t.page > 1).then(|| t.page - 1);
+    let next = (t.page < total_pages).then(|| t.page + 1);
+    let mut doc = Map::new();
+    doc.insert(
+        "data".into(),
+        Value::Array(rows.iter().map(|&r| user_resource(call, r)).collect()),
+    );
+    if t.include_organizations {
+        doc.insert("included".into(), Value::Array(included(call, &rows)));
+    }
+    doc.insert(
+        "links".into(),
+        json!({
+            "self": url(t.page),
+            "first": url(1),
+            "prev": prev.map_or(Value::Null, url),
+            "next": next.map_or(Value::Null, url),
+            "last": url(total_pages.max(1)),
+        }),
+    );
+    doc.insert(
+        "meta".into(),
+        json!({
+            "pagination": {
+                "current-page": t.page,
+                "prev-page": prev,
+                "next-page": next,
+                "total-pages": total_pages,
+                "total-count": total,
+            },
+            "status-counts": {
+                "total": searched.len(),
+                "suspended": (&searched - index.state(State::Active)).len(),
+                "admin": (&searched & index.flag(Flag::Admin)).len(),
+            },
+        }),
+    );
+    Ok(Answer {
+        response: HttpResponse::json(200, JSON_API, &Value::Object(doc)),
+        ids: rows.iter().map(|&r| users[r as usize].id.clone()).collect(),
+        total: Some(total),
+        hub: Some(t.hub()),
+        error: None,
+    })
+}
+
+/// Answers a TFE admin users request.
+pub fn answer(call: &Call, settings: &Settings) -> Answer {
+    match translate(call).and_then(|t| run(call, settings, &t)) {
+        Ok(answer) => answer,
+        Err(error) => Answer::refused(error),
+    }
+}
