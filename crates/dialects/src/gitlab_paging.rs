@@ -38,14 +38,6 @@ pub(crate) enum Paging {
     },
 }
 
-impl Paging {
-    pub(crate) fn per_page(&self) -> u64 {
-        match self {
-            Paging::Offset { per_page, .. } | Paging::Keyset { per_page, .. } => *per_page,
-        }
-    }
-}
-
 /// A keyset position: the sort key of the last row shown and its number.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cursor {

@@ -32,40 +32,6 @@ pub struct BindContext<'a> {
     pub lenient: bool,
 }
 
-/// `is:` values: canonical spelling → predicate builder.
-const IS_VALUES: &[&str] = &[
-    "banned",
-    "guest",
-    "supporting2FA",
-    "admin",
-    "external",
-    "bot",
-    "internal",
-    "suspended",
-];
-
-/// `has:` values (canonical spellings).
-const HAS_VALUES: &[&str] = &[
-    "lastAccess",
-    "ownRole",
-    "group",
-    "2FA",
-    "authMethod",
-    "email",
-    "verifiedEmail",
-    "originService",
-    "login",
-    "sshPublicKey",
-    "license",
-    "approved resource",
-    "refresh token",
-    "permanent token",
-    "accepted end-user agreement",
-    "publicEmail",
-    "ldapIdentity",
-    "projectRole",
-];
-
 /// Keys a non-admin viewer may not filter on.
 const PRIVATE_KEYS: &[&str] = &[
     "email",
@@ -536,8 +502,22 @@ fn closed_value(
         })
 }
 
+/// A catalogue value this binder has no meaning for: a catalogue/binder mismatch, reported as an
+/// error rather than a panic so a new catalogue entry can never crash a server.
+fn unbound_value(key: &str, value: &str, atom: &Atom) -> Error {
+    err(
+        &atom.span,
+        ErrorKind::BadValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            expected: "a value this version of userql can evaluate".into(),
+        },
+    )
+}
+
 fn bind_is(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, Error> {
-    let value = closed_value("is", atom, IS_VALUES)?;
+    let allowed: Vec<&'static str> = catalogue::IS_VALUES.iter().map(|v| v.name).collect();
+    let value = closed_value("is", atom, &allowed)?;
     if value == "supporting2FA" && !ctx.admin {
         return Err(err(
             &(key.span.start..atom.span.end),
@@ -554,12 +534,14 @@ fn bind_is(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, 
         "external" => Expr::Pred(Pred::Flag(Flag::External)),
         "bot" => Expr::Pred(Pred::Flag(Flag::Bot)),
         "internal" => Expr::Pred(Pred::Flag(Flag::Internal)),
-        _ => Expr::not(Expr::Pred(Pred::State(State::Active))),
+        "suspended" => Expr::not(Expr::Pred(Pred::State(State::Active))),
+        other => return Err(unbound_value("is", other, atom)),
     })
 }
 
 fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, Error> {
-    let value = closed_value("has", atom, HAS_VALUES)?;
+    let allowed: Vec<&'static str> = catalogue::HAS_VALUES.iter().map(|v| v.name).collect();
+    let value = closed_value("has", atom, &allowed)?;
     if !ctx.admin && PRIVATE_HAS.contains(&value) {
         let shown = if value.contains(' ') {
             format!("has: {{{value}}}")
@@ -591,7 +573,8 @@ fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr,
                 roles: None,
             }))
         }
-        _ => Flag::HasPublicEmail,
+        "publicEmail" => Flag::HasPublicEmail,
+        other => return Err(unbound_value("has", other, atom)),
     };
     Ok(Expr::Pred(Pred::Flag(flag)))
 }

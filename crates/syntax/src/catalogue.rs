@@ -144,6 +144,18 @@ pub const FIELD_KEYS: &[FieldKey] = &[
     ext_key("organization", "members of the organization"),
     ext_key("enterpriseGroup", "members of the enterprise group"),
     ext_key("number", "whose number is the value or inside the range"),
+    ext_key(
+        "loginContains",
+        "whose login contains the value (GitLab search, TFE q)",
+    ),
+    ext_key(
+        "nameContains",
+        "whose full name contains the value (GitLab search)",
+    ),
+    ext_key(
+        "emailContains",
+        "whose primary email contains the value (TFE q)",
+    ),
 ];
 
 /// Every tuple with its arguments. `role` and `permission` are spellings of `with` that also say
@@ -200,6 +212,8 @@ pub const HAS_VALUES: &[ClosedValue] = &[
     hub("permanent token"),
     hub("accepted end-user agreement"),
     ext("publicEmail"),
+    ext("ldapIdentity"),
+    ext("projectRole"),
 ];
 
 /// The values of `state:` (an extension): GitLab's account states.

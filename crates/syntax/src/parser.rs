@@ -8,7 +8,7 @@
 //!
 //! # Design
 //! The expression levels (`or_expr`, `and_expr`, `juxt`, `unary`) are parsed by one loop over an
-//! explicit stack of [`Frame`]s — one per open parenthesis — instead of recursive calls, so no input
+//! explicit stack of `Frame`s — one per open parenthesis — instead of recursive calls, so no input
 //! can overflow the call stack whatever the configured depth limit. The depth counter plays the part
 //! of the usual RAII depth guard: it rises on `(` and on each `not`/`-`, falls when the group closes or
 //! the negation is applied, and past [`Limits::max_depth`] the parse stops with
@@ -158,6 +158,10 @@ fn combine(mut operands: Vec<Expr>, make: fn(Vec<Expr>) -> ExprKind) -> Option<E
 ///
 /// `juxt = unary { ws unary }`
 fn group_run(run: Vec<(Expr, bool)>) -> Vec<Expr> {
+    // Most runs are one item: skip the grouping map.
+    if run.len() == 1 {
+        return run.into_iter().map(|(expr, _)| expr).collect();
+    }
     let mut groups: Vec<Vec<Expr>> = Vec::with_capacity(run.len());
     let mut by_key: HashMap<String, usize> = HashMap::new();
     for (expr, groupable) in run {
@@ -838,7 +842,9 @@ mod tests {
 
     fn expr(text: &str) -> Expr {
         match parse_query(text) {
-            Ok(Query { expr: Some(expr), .. }) => expr,
+            Ok(Query {
+                expr: Some(expr), ..
+            }) => expr,
             other => panic!("{text:?} gave {other:?}"),
         }
     }
@@ -854,7 +860,10 @@ mod tests {
         let ValueKind::Single(atom) = &field.values[0].kind else {
             panic!("not a single value");
         };
-        assert_eq!((atom.text.as_str(), atom.quoting, atom.span.clone()), ("Darth  Vader", Quoting::Braced, 13..27));
+        assert_eq!(
+            (atom.text.as_str(), atom.quoting, atom.span.clone()),
+            ("Darth  Vader", Quoting::Braced, 13..27)
+        );
     }
 
     #[test]
@@ -873,8 +882,12 @@ mod tests {
         let ExprKind::Field(field) = expr("lastAccess: 2024..*, {*} .. \"*\"").kind else {
             panic!("not a field");
         };
-        assert!(matches!(&field.values[0].kind, ValueKind::Range(Bound::Value(a), Bound::Open) if a.text == "2024"));
-        assert!(matches!(&field.values[1].kind, ValueKind::Range(Bound::Value(a), Bound::Value(b)) if a.text == "*" && b.text == "*"));
+        assert!(
+            matches!(&field.values[0].kind, ValueKind::Range(Bound::Value(a), Bound::Open) if a.text == "2024")
+        );
+        assert!(
+            matches!(&field.values[1].kind, ValueKind::Range(Bound::Value(a), Bound::Value(b)) if a.text == "*" && b.text == "*")
+        );
         assert_eq!(field.values[0].span, 12..19);
     }
 
@@ -883,7 +896,11 @@ mod tests {
         let ExprKind::Tuple(tuple) = expr("Access(PROJECT: DS role: Dev)").kind else {
             panic!("not a tuple");
         };
-        let names: Vec<&str> = tuple.args.iter().map(|a| a.key.normalized.as_str()).collect();
+        let names: Vec<&str> = tuple
+            .args
+            .iter()
+            .map(|a| a.key.normalized.as_str())
+            .collect();
         assert_eq!(names, ["project", "role"]);
         assert_eq!(tuple.name.written, "Access");
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use roaring::RoaringBitmap;
 
-use super::column::bitmap_bytes;
+use super::column::{bitmap_bytes, RowSetBuilder};
 use crate::model::Row;
 
 /// Normalised value → rows holding it.
@@ -16,21 +16,37 @@ pub(crate) struct Categories {
     sets: HashMap<Box<str>, RoaringBitmap>,
 }
 
-impl Categories {
+/// Collects [`Categories`] row by row.
+#[derive(Debug, Default)]
+pub(crate) struct CategoriesBuilder {
+    sets: HashMap<Box<str>, RowSetBuilder>,
+}
+
+impl CategoriesBuilder {
     /// Adds `row` under `value` (already normalised); rows must arrive in non-decreasing order.
     pub(crate) fn add(&mut self, value: &str, row: Row) {
         match self.sets.get_mut(value) {
-            Some(set) => {
-                set.push(row);
-            }
+            Some(set) => set.push(row),
             None => {
-                let mut set = RoaringBitmap::new();
+                let mut set = RowSetBuilder::default();
                 set.push(row);
                 self.sets.insert(value.into(), set);
             }
         }
     }
 
+    pub(crate) fn finish(self) -> Categories {
+        Categories {
+            sets: self
+                .sets
+                .into_iter()
+                .map(|(value, set)| (value, set.finish()))
+                .collect(),
+        }
+    }
+}
+
+impl Categories {
     /// The rows holding `value` (already normalised), if any.
     pub(crate) fn get(&self, value: &str) -> Option<&RoaringBitmap> {
         self.sets.get(value)

@@ -12,6 +12,7 @@ use std::ops::Range;
 use roaring::RoaringBitmap;
 
 use crate::model::Row;
+use crate::text::fold;
 
 /// String values in row order: entry `i` is `text[start(i)..ends[i]]`, owned by row `rows[i]`.
 /// Rows never decrease along the entries, which the row-range lookup relies on.
@@ -29,6 +30,30 @@ impl Entries {
         self.text.push_str(value);
         self.ends.push(self.text.len());
         self.rows.push(row);
+    }
+
+    /// Appends `fold(value)` of `row` without allocating for the common case.
+    ///
+    /// Fast path, equal to [`fold`] by construction: ASCII text with no leading, trailing or
+    /// doubled space and no other whitespace folds to its ASCII lowercase. Anything else goes
+    /// through [`fold`] itself (the property tests compare both with `fold`).
+    pub(crate) fn push_folded(&mut self, row: Row, value: &str) {
+        let bytes = value.as_bytes();
+        let simple = bytes.first() != Some(&b' ')
+            && bytes.last() != Some(&b' ')
+            && !bytes.windows(2).any(|pair| pair == b"  ")
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii() && !(b'\t'..=b'\r').contains(&b));
+        if simple {
+            let start = self.text.len();
+            self.text.push_str(value);
+            self.text[start..].make_ascii_lowercase();
+            self.ends.push(self.text.len());
+            self.rows.push(row);
+        } else {
+            self.push(row, &fold(value));
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -60,11 +85,7 @@ impl Entries {
 
     /// Rows having at least one entry.
     pub(crate) fn present(&self) -> RoaringBitmap {
-        let mut set = RoaringBitmap::new();
-        for &row in &self.rows {
-            set.push(row);
-        }
-        set
+        bitmap_from_sorted(self.rows.iter().copied())
     }
 
     fn heap_bytes(&self) -> u64 {
@@ -136,12 +157,7 @@ impl Dict {
             .map(|&i| self.entries.row(i as usize))
             .collect();
         rows.sort_unstable();
-        rows.dedup();
-        let mut set = RoaringBitmap::new();
-        for row in rows {
-            set.push(row);
-        }
-        set
+        bitmap_from_sorted(rows)
     }
 
     /// Distinct rows of an *equal* range: equal texts are ordered by row rank, so a row holding

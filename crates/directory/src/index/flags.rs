@@ -6,7 +6,7 @@
 
 use roaring::RoaringBitmap;
 
-use super::column::bitmap_bytes;
+use super::column::{bitmap_bytes, RowSetBuilder};
 use crate::model::{Model, State, Subject, User};
 use crate::text::fold_user_type;
 
@@ -184,8 +184,8 @@ impl FlagSets {
                 }
             }
         }
-        let mut flags = vec![RoaringBitmap::new(); Flag::ALL.len()];
-        let mut states = vec![RoaringBitmap::new(); State::ALL.len()];
+        let mut flags: Vec<RowSetBuilder> = Flag::ALL.map(|_| RowSetBuilder::default()).into();
+        let mut states: Vec<RowSetBuilder> = State::ALL.map(|_| RowSetBuilder::default()).into();
         for (row, user) in model.users.iter().enumerate() {
             let user_type = fold_user_type(&user.user_type);
             let has_own_role = own_role[row];
@@ -197,7 +197,10 @@ impl FlagSets {
             }
             states[state_index(user.state)].push(row);
         }
-        FlagSets { flags, states }
+        FlagSets {
+            flags: flags.into_iter().map(RowSetBuilder::finish).collect(),
+            states: states.into_iter().map(RowSetBuilder::finish).collect(),
+        }
     }
 
     pub(crate) fn flag(&self, flag: Flag) -> &RoaringBitmap {

@@ -59,7 +59,7 @@ pub use flags::Flag;
 pub use order::SortKey;
 
 use access::AccessIndex;
-use categories::Categories;
+use categories::{Categories, CategoriesBuilder};
 use column::{bitmap_bytes, Dict, Entries};
 use flags::FlagSets;
 use order::{KeyedRows, Orders, Permutation};
@@ -251,27 +251,21 @@ impl Indexes {
     /// Builds every index (except the lazily built sort orders). Linear in the model apart from
     /// the dictionary sorts, O(n log n). Rows are `u32`, as in the model.
     pub fn build(model: &Model) -> Indexes {
-        let __cpu = || { let s = std::fs::read_to_string("/proc/self/stat").unwrap(); let f: Vec<f64> = s.rsplit(") ").next().unwrap().split_whitespace().skip(11).take(2).map(|x| x.parse().unwrap()).collect(); (f[0]+f[1])/100.0 };
         let user_count = model.users.len() as u32;
-        eprintln!("user_count {:.2}", __cpu());
         let mut all = RoaringBitmap::new();
-        eprintln!("mut {:.2}", __cpu());
         all.insert_range(0..user_count);
 
         let mut ids = Entries::default();
-        eprintln!("mut {:.2}", __cpu());
         for (row, user) in model.users.iter().enumerate() {
             ids.push(row as Row, &user.id);
         }
         let id = Dict::build(ids, None);
-        eprintln!("id {:.2}", __cpu());
         let id_order: Vec<Row> = id
             .sorted()
             .iter()
             .map(|&entry| id.entries().row(entry as usize))
             .collect();
         let mut id_rank = vec![0u32; model.users.len()];
-        eprintln!("mut {:.2}", __cpu());
         for (rank, &row) in id_order.iter().enumerate() {
             id_rank[row as usize] = rank as u32;
         }
@@ -279,18 +273,14 @@ impl Indexes {
         let folded_text = |values: &dyn Fn(&crate::model::User, &mut dyn FnMut(&str))| {
             let mut entries = Entries::default();
             for (row, user) in model.users.iter().enumerate() {
-                values(user, &mut |value| entries.push(row as Row, &fold(value)));
+                values(user, &mut |value| entries.push_folded(row as Row, value));
             }
             TextIndex::build(Dict::build(entries, Some(&id_rank)))
         };
         let login = folded_text(&|user, push| push(&user.login));
-        eprintln!("login {:.2}", __cpu());
         let name = folded_text(&|user, push| user.name.iter().for_each(|v| push(v)));
-        eprintln!("name {:.2}", __cpu());
         let primary_email = folded_text(&|user, push| user.email.iter().for_each(|v| push(v)));
-        eprintln!("primary_email {:.2}", __cpu());
         let secondary_email = folded_text(&|user, push| user.emails.iter().for_each(|v| push(v)));
-        eprintln!("secondary_email {:.2}", __cpu());
         let public_email =
             folded_text(&|user, push| user.public_email.iter().for_each(|v| push(v)));
 
@@ -299,7 +289,7 @@ impl Indexes {
             for (row, user) in model.users.iter().enumerate() {
                 values(user, &mut |value| {
                     if fold_values {
-                        entries.push(row as Row, &fold(value));
+                        entries.push_folded(row as Row, value);
                     } else {
                         entries.push(row as Row, value);
                     }
@@ -329,9 +319,7 @@ impl Indexes {
             })
         };
         let google_id = uid_of_module("google");
-        eprintln!("google_id {:.2}", __cpu());
         let open_id = uid_of_module("openid");
-        eprintln!("open_id {:.2}", __cpu());
         let vcs_user_name = dict(true, &|user, push| {
             user.vcs_user_names.iter().for_each(|v| push(v))
         });
@@ -347,14 +335,10 @@ impl Indexes {
             }
         });
 
-        let mut auth_module_type = Categories::default();
-        eprintln!("mut {:.2}", __cpu());
-        let mut auth_module_name = Categories::default();
-        eprintln!("mut {:.2}", __cpu());
-        let mut ban_status = Categories::default();
-        eprintln!("mut {:.2}", __cpu());
-        let mut user_type = Categories::default();
-        eprintln!("mut {:.2}", __cpu());
+        let mut auth_module_type = CategoriesBuilder::default();
+        let mut auth_module_name = CategoriesBuilder::default();
+        let mut ban_status = CategoriesBuilder::default();
+        let mut user_type = CategoriesBuilder::default();
         for (row, user) in model.users.iter().enumerate() {
             let row = row as Row;
             for detail in &user.auth {
@@ -368,6 +352,9 @@ impl Indexes {
             }
             user_type.add(&fold_user_type(&user.user_type), row);
         }
+        let (auth_module_type, auth_module_name) =
+            (auth_module_type.finish(), auth_module_name.finish());
+        let (ban_status, user_type) = (ban_status.finish(), user_type.finish());
 
         let column = |value: &dyn Fn(&crate::model::User) -> Option<Millis>| {
             let pairs = model
@@ -379,11 +366,8 @@ impl Indexes {
             SortedValues::build(pairs, &id_rank)
         };
         let created = column(&|user| Some(user.created_at));
-        eprintln!("created {:.2}", __cpu());
         let last_access = column(&|user| user.last_access_at);
-        eprintln!("last_access {:.2}", __cpu());
         let updated = column(&|user| Some(user.updated_or_created()));
-        eprintln!("updated {:.2}", __cpu());
         let numbers = SortedValues::build(
             model
                 .users
@@ -395,11 +379,8 @@ impl Indexes {
         );
 
         let flags = FlagSets::build(model);
-        eprintln!("flags {:.2}", __cpu());
         let structure = Structure::build(model);
-        eprintln!("structure {:.2}", __cpu());
         let access = AccessIndex::build(model, &structure);
-        eprintln!("access {:.2}", __cpu());
 
         let projects = EntityLookup::build(
             model

@@ -10,6 +10,7 @@ use std::ops::{Bound, Range};
 
 use roaring::RoaringBitmap;
 
+use super::column::bitmap_from_sorted;
 use crate::model::Row;
 
 /// Values of one column, ascending, with their rows.
@@ -46,11 +47,7 @@ impl<T: Ord + Copy> SortedValues<T> {
     pub(crate) fn rows(&self, range: Range<usize>) -> RoaringBitmap {
         let mut rows = self.rows[range].to_vec();
         rows.sort_unstable();
-        let mut set = RoaringBitmap::new();
-        for row in rows {
-            set.push(row);
-        }
-        set
+        bitmap_from_sorted(rows)
     }
 
     /// Rows in ascending value order (ties by id rank).

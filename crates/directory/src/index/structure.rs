@@ -9,7 +9,7 @@
 
 use roaring::RoaringBitmap;
 
-use super::column::{bitmap_bytes, Ragged};
+use super::column::{bitmap_bytes, Ragged, RowSetBuilder};
 use crate::model::{GroupIdx, Model, Row};
 
 /// Per-entity member bitmaps and the group forest.
@@ -29,14 +29,17 @@ pub(crate) struct Structure {
 impl Structure {
     pub(crate) fn build(model: &Model) -> Structure {
         let group_count = model.groups.len();
-        let mut group_direct = vec![RoaringBitmap::new(); group_count];
-        let mut org_members = vec![RoaringBitmap::new(); model.organizations.len()];
-        let mut enterprise_users = vec![RoaringBitmap::new(); group_count];
-        let mut licenses = vec![RoaringBitmap::new(); model.services.len()];
-        let mut origin_services = vec![RoaringBitmap::new(); model.services.len()];
+        let builders = |count: usize| -> Vec<RowSetBuilder> {
+            (0..count).map(|_| RowSetBuilder::default()).collect()
+        };
+        let mut group_direct = builders(group_count);
+        let mut org_members = builders(model.organizations.len());
+        let mut enterprise_users = builders(group_count);
+        let mut licenses = builders(model.services.len());
+        let mut origin_services = builders(model.services.len());
         for (row, user) in model.users.iter().enumerate() {
             let row = row as Row;
-            // `push` ignores a row equal to the last one, so a duplicated reference is harmless.
+            // The builder ignores a row equal to the last one: a duplicated reference is harmless.
             for membership in &user.groups {
                 add(&mut group_direct, membership.group.index(), row);
             }
@@ -53,6 +56,15 @@ impl Structure {
                 add(&mut origin_services, service.index(), row);
             }
         }
+
+        let finish = |sets: Vec<RowSetBuilder>| -> Vec<RoaringBitmap> {
+            sets.into_iter().map(RowSetBuilder::finish).collect()
+        };
+        let group_direct = finish(group_direct);
+        let org_members = finish(org_members);
+        let enterprise_users = finish(enterprise_users);
+        let licenses = finish(licenses);
+        let origin_services = finish(origin_services);
 
         let ancestors = ancestor_chains(model);
         let mut descendants: Vec<Vec<GroupIdx>> = vec![Vec::new(); group_count];
@@ -127,7 +139,7 @@ impl Structure {
     }
 }
 
-fn add(sets: &mut [RoaringBitmap], index: usize, row: Row) {
+fn add(sets: &mut [RowSetBuilder], index: usize, row: Row) {
     if let Some(set) = sets.get_mut(index) {
         set.push(row);
     }

@@ -15,7 +15,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use roaring::RoaringBitmap;
 
-use super::column::{bitmap_bytes, Dict};
+use super::column::{bitmap_bytes, Dict, RowSetBuilder};
 
 /// A trigram packed as `b0 << 16 | b1 << 8 | b2`.
 type Trigram = u32;
@@ -31,7 +31,7 @@ pub(crate) struct TextIndex {
 impl TextIndex {
     /// Indexes the trigrams of every value of `dict`.
     pub(crate) fn build(dict: Dict) -> TextIndex {
-        let mut trigrams: HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>> =
+        let mut postings: HashMap<Trigram, RowSetBuilder, BuildHasherDefault<TrigramHasher>> =
             HashMap::default();
         let mut of_row: Vec<Trigram> = Vec::new();
         let entries = dict.entries();
@@ -46,9 +46,13 @@ impl TextIndex {
             of_row.sort_unstable();
             of_row.dedup();
             for &trigram in &of_row {
-                trigrams.entry(trigram).or_default().push(row);
+                postings.entry(trigram).or_default().push(row);
             }
         }
+        let trigrams = postings
+            .into_iter()
+            .map(|(trigram, rows)| (trigram, rows.finish()))
+            .collect();
         let present = entries.present();
         TextIndex {
             dict,
@@ -73,13 +77,13 @@ impl TextIndex {
         }
         let entries = self.dict.entries();
         if needle.len() < 3 {
-            let mut rows = RoaringBitmap::new();
+            let mut rows = RowSetBuilder::default();
             for (row, text) in entries.iter() {
                 if text.contains(needle) {
                     rows.push(row);
                 }
             }
-            return rows;
+            return rows.finish();
         }
         let Some(candidates) = self.candidates(needle) else {
             return RoaringBitmap::new();
@@ -87,7 +91,7 @@ impl TextIndex {
         if needle.len() == 3 {
             return candidates;
         }
-        let mut rows = RoaringBitmap::new();
+        let mut rows = RowSetBuilder::default();
         for row in &candidates {
             if entries
                 .range_of_row(row)
@@ -96,7 +100,7 @@ impl TextIndex {
                 rows.push(row);
             }
         }
-        rows
+        rows.finish()
     }
 
     /// Intersection of the needle's trigram postings, smallest first; `None` when a trigram

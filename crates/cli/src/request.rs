@@ -1,0 +1,216 @@
+//! One request, whatever the dialect: the CLI's INPUT and options become the dialect's params and
+//! go through `userql_dialects::answer`, so Hub queries take the same path as GitLab's.
+
+use std::time::{Duration, Instant};
+
+use userql_dialects::{answer, parse_query_string, to_hub, Answer, Call, Dialect, DialectError};
+use userql_directory::index::SortKey;
+use userql_directory::Snapshot;
+use userql_engine::{Engine, Explain, Request, Top, Viewer};
+use userql_syntax::{parse_fields, parse_order_by, parse_skip, parse_top, OrderField};
+
+use crate::args::RequestArgs;
+
+/// Everything about a request except its INPUT; the REPL changes it with `:` commands.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The API.
+    pub dialect: Dialect,
+    /// Who asks.
+    pub viewer: Viewer,
+    /// Fixed clock (epoch ms); `None` = the system clock at each request.
+    pub now: Option<i64>,
+    /// Hub `fields`.
+    pub fields: Option<String>,
+    /// Hub `orderBy`.
+    pub order_by: Option<String>,
+    /// Hub `$skip`.
+    pub skip: Option<String>,
+    /// Hub `$top`.
+    pub top: Option<String>,
+}
+
+impl From<&RequestArgs> for Settings {
+    fn from(args: &RequestArgs) -> Self {
+        Settings {
+            dialect: args.dialect,
+            viewer: args.viewer.clone(),
+            now: args.now,
+            fields: args.fields.clone(),
+            order_by: args.order_by.clone(),
+            skip: args.skip.clone(),
+            top: args.top.clone(),
+        }
+    }
+}
+
+impl Settings {
+    /// The clock for this request.
+    pub fn now(&self) -> i64 {
+        self.now.unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+    }
+
+    /// The Hub options that were set, as (param, value).
+    fn hub_options(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("fields", &self.fields),
+            ("orderBy", &self.order_by),
+            ("$skip", &self.skip),
+            ("$top", &self.top),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+
+    /// Whether Hub-only options were given for another dialect (they are ignored there).
+    pub fn ignored_options(&self) -> Vec<&'static str> {
+        if self.dialect == Dialect::Hub {
+            return Vec::new();
+        }
+        let flags = [
+            ("--fields", &self.fields),
+            ("--order-by", &self.order_by),
+            ("--skip", &self.skip),
+            ("--top", &self.top),
+        ];
+        flags
+            .into_iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// The request's params: Hub's `query` and options, or another API's decoded query string.
+    pub fn params(&self, input: &str) -> Vec<(String, String)> {
+        match self.dialect {
+            Dialect::Hub => std::iter::once(("query", input))
+                .chain(self.hub_options())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            _ => parse_query_string(input),
+        }
+    }
+
+    /// The `$skip` in effect for Hub (for "rows a–b" in summaries); 0 when unset or invalid.
+    pub fn hub_skip(&self) -> u64 {
+        self.skip
+            .as_deref()
+            .and_then(|s| parse_skip(s).ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Answers INPUT; also says how long the dialect took.
+pub fn run(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &str) -> (Answer, Duration) {
+    let params = settings.params(input);
+    let call = Call {
+        dialect: settings.dialect,
+        params,
+        viewer: settings.viewer.clone(),
+        now: settings.now(),
+        engine,
+        snapshot,
+    };
+    let started = Instant::now();
+    let answer = answer(&call);
+    (answer, started.elapsed())
+}
+
+/// The equivalent Hub query of a request in another dialect (`check`).
+pub fn hub_form(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &str) -> Result<String, DialectError> {
+    let call = Call {
+        dialect: settings.dialect,
+        params: settings.params(input),
+        viewer: settings.viewer.clone(),
+        now: settings.now(),
+        engine,
+        snapshot,
+    };
+    to_hub(&call)
+}
+
+/// Why a request could not be turned into an engine request: the error and the text its span
+/// points into (the query, or the option's value).
+#[derive(Debug)]
+pub struct Invalid {
+    /// The engine's error.
+    pub error: userql_engine::Error,
+    /// The text the span points into.
+    pub source: String,
+}
+
+impl Invalid {
+    fn new(error: impl Into<userql_engine::Error>, source: &str) -> Self {
+        Invalid {
+            error: error.into(),
+            source: source.to_owned(),
+        }
+    }
+
+    /// The human diagnostic.
+    pub fn render(&self) -> String {
+        self.error.render(&self.source)
+    }
+}
+
+/// The engine request for a Hub query with the settings' options (EXPLAIN and `check`).
+pub fn hub_request(engine: &Engine, settings: &Settings, query: &str) -> Result<Request, Invalid> {
+    let mut request = engine
+        .request(query, settings.viewer.clone())
+        .map_err(|e| Invalid::new(e, query))?;
+    request.now = settings.now();
+    if let Some(text) = &settings.order_by {
+        let keys = parse_order_by(text).map_err(|e| Invalid::new(e, text))?;
+        request.order = keys
+            .into_iter()
+            .map(|k| (sort_key(k.field), k.direction == userql_syntax::Direction::Desc))
+            .collect();
+    }
+    if let Some(text) = &settings.skip {
+        request.skip = parse_skip(text).map_err(|e| Invalid::new(e, text))?;
+    }
+    if let Some(text) = &settings.top {
+        request.top = match parse_top(text).map_err(|e| Invalid::new(e, text))? {
+            userql_syntax::Top::All => Top::All,
+            userql_syntax::Top::Count(n) => Top::Count(n),
+        };
+    }
+    if let Some(text) = &settings.fields {
+        request.selection = Some(parse_fields(text).map_err(|e| Invalid::new(e, text))?);
+    }
+    Ok(request)
+}
+
+fn sort_key(field: OrderField) -> SortKey {
+    match field {
+        OrderField::Login => SortKey::Login,
+        OrderField::Name => SortKey::Name,
+        OrderField::CreationTime => SortKey::Created,
+        OrderField::LastAccessTime => SortKey::LastAccess,
+        OrderField::Id => SortKey::Id,
+        OrderField::Email => SortKey::Email,
+    }
+}
+
+/// The plan of a request. Hub: the query with its options, as the viewer. Other dialects: the
+/// filter of their Hub equivalent, evaluated as an administrator as the dialects do (their own
+/// ordering and paging are not part of the plan).
+pub fn explain(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &str) -> Result<Explain, String> {
+    let (request, source) = match settings.dialect {
+        Dialect::Hub => (hub_request(engine, settings, input).map_err(|e| e.render())?, input.to_owned()),
+        _ => {
+            let hub = hub_form(snapshot, engine, settings, input).map_err(|e| e.render())?;
+            let filter = hub.split("  [").next().unwrap_or("").to_owned();
+            let mut request = engine
+                .request(&filter, Viewer::Admin)
+                .map_err(|e| e.render(&filter))?;
+            request.now = settings.now();
+            (request, filter)
+        }
+    };
+    engine
+        .explain(snapshot, &request)
+        .map(|(_, explain)| explain)
+        .map_err(|e| e.render(&source))
+}

@@ -1,0 +1,442 @@
+//! ArcGIS Enterprise portal admin, enterprise identity store (`--dialect arcgis`): four
+//! operations chosen with `op=` (default `getUsersWithinEnterpriseGroup`).
+//!
+//! - Access: an admin viewer; a non-admin login gets code 403, an anonymous caller code 499
+//!   ("Token not found", reference §5), an unknown login code 498 ("Invalid token"). Errors are
+//!   HTTP 200 with `{"status":"error","messages":[…],"code":N}`, checked in this order: access,
+//!   unknown `op` (400), missing required param (400), unknown group or user (404).
+//! - `filter`: a case-insensitive glob (`*` = any run), a prefix when it has no `*`; users match
+//!   on login, full name or primary email, groups on their name. **Not expressible in Hub**: the
+//!   Hub form is a superset (`nameStartsWith: f or emailContains: f` for a prefix; for a glob,
+//!   each field containing every literal piece) and the exact glob is applied here.
+//! - Group operations return groups, which no Hub query selects: their Hub form is the user
+//!   clause (for `getEnterpriseGroupsForUser`) or nothing, with the operation in the brackets.
+//! - `maxCount`: default 1000, capped at 10,000; anything but a positive integer is the default.
+//!   Order: login (group name) case-insensitively. `f`: `json` (compact; also the default here,
+//!   a decision — the real portal defaults to `html`), `pjson` (indented), `html` (a table).
+
+use roaring::RoaringBitmap;
+use serde_json::{json, Value};
+use userql_directory::index::SortKey;
+use userql_directory::model::{GroupIdx, Row};
+use userql_engine::Viewer;
+use userql_syntax::ast::Expr;
+
+use crate::http::{HttpResponse, HTML, JSON};
+use crate::params::Params;
+use crate::query::{self, and, field, or};
+use crate::{Answer, Call, DialectError};
+
+/// `maxCount` when absent or invalid.
+pub const DEFAULT_MAX_COUNT: u64 = 1000;
+/// The largest `maxCount` honoured.
+pub const MAX_COUNT_CAP: u64 = 10_000;
+
+/// The operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `groups/getUsersWithinEnterpriseGroup`.
+    UsersWithinGroup,
+    /// `users/searchEnterpriseUsers`.
+    SearchUsers,
+    /// `groups/searchEnterpriseGroups`.
+    SearchGroups,
+    /// `groups/getEnterpriseGroupsForUser`.
+    GroupsForUser,
+}
+
+impl Operation {
+    fn parse(text: &str) -> Option<Operation> {
+        match text {
+            "getUsersWithinEnterpriseGroup" => Some(Operation::UsersWithinGroup),
+            "searchEnterpriseUsers" => Some(Operation::SearchUsers),
+            "searchEnterpriseGroups" => Some(Operation::SearchGroups),
+            "getEnterpriseGroupsForUser" | "getEnterpriseGroupsForUsers" => {
+                Some(Operation::GroupsForUser)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Response format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Pretty,
+    Html,
+}
+
+fn format_of(params: Params<'_>) -> Format {
+    match params.last("f").map(str::to_ascii_lowercase).as_deref() {
+        Some("pjson") => Format::Pretty,
+        Some("html") => Format::Html,
+        _ => Format::Json,
+    }
+}
+
+fn render(value: &Value, format: Format) -> HttpResponse {
+    match format {
+        Format::Json => HttpResponse::json(200, JSON, value),
+        Format::Pretty => HttpResponse::new(
+            200,
+            JSON,
+            serde_json::to_string_pretty(value).unwrap_or_default(),
+        ),
+        Format::Html => HttpResponse::new(200, HTML, html(value)),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::String(s) => escape(s),
+        other => escape(&other.to_string()),
+    }
+}
+
+/// A plain HTML page: a table of users or groups, or the error messages.
+fn html(value: &Value) -> String {
+    let mut out = String::from("<html><head><title>Portal Administrator Directory</title></head><body>\n");
+    if let Some(messages) = value.get("messages").and_then(Value::as_array) {
+        out.push_str(&format!("<h2>Error: {}</h2>\n<ul>\n", cell(&value["code"])));
+        for m in messages {
+            out.push_str(&format!("<li>{}</li>\n", cell(m)));
+        }
+        out.push_str("</ul>\n");
+    } else if let Some(users) = value.get("users").and_then(Value::as_array) {
+        out.push_str("<table>\n<tr><th>username</th><th>description</th><th>email</th><th>fullname</th></tr>\n");
+        for u in users {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                cell(&u["username"]),
+                cell(&u["description"]),
+                cell(&u["email"]),
+                cell(&u["fullname"])
+            ));
+        }
+        out.push_str("</table>\n");
+    } else if let Some(groups) = value.get("groups").and_then(Value::as_array) {
+        out.push_str("<table>\n<tr><th>group</th></tr>\n");
+        for g in groups {
+            let name = g.get("rolename").unwrap_or(g);
+            out.push_str(&format!("<tr><td>{}</td></tr>\n", cell(name)));
+        }
+        out.push_str("</table>\n");
+    }
+    if let Some(more) = value.get("hasMore") {
+        out.push_str(&format!("<p>hasMore: {more}</p>\n"));
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn error(code: u16, message: &str, format: Format) -> DialectError {
+    let body = json!({"status": "error", "messages": [message], "code": code});
+    DialectError::new(render(&body, format), format!("code {code}: {message}"))
+}
+
+/// A case-insensitive glob: `*` is any run; without `*` the pattern is a prefix.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern = pattern.to_lowercase();
+    let text = text.to_lowercase();
+    let pattern = if pattern.contains('*') { pattern } else { format!("{pattern}*") };
+    let pieces: Vec<&str> = pattern.split('*').collect();
+    let (first, rest) = match pieces.split_first() {
+        Some(split) => split,
+        None => return true,
+    };
+    let Some(mut remaining) = text.strip_prefix(first) else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return remaining.is_empty();
+    };
+    for piece in middle {
+        match remaining.find(piece) {
+            Some(at) => remaining = &remaining[at + piece.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last)
+}
+
+/// The Hub superset of a users filter (`None`: every user).
+fn filter_clause(filter: &str) -> Option<Expr> {
+    if filter.is_empty() {
+        return None;
+    }
+    if !filter.contains('*') {
+        return Some(or(vec![field("nameStartsWith", &[filter]), field("emailContains", &[filter])]));
+    }
+    let pieces: Vec<&str> = filter.split('*').filter(|p| !p.is_empty()).collect();
+    if pieces.is_empty() {
+        return None;
+    }
+    let per_field = |key: &str| and(pieces.iter().map(|p| field(key, &[p])).collect());
+    Some(or(["loginContains", "nameContains", "emailContains"]
+        .into_iter()
+        .filter_map(per_field)
+        .collect()))
+}
+
+fn strip_domain(name: &str) -> &str {
+    name.rsplit_once('\\').map_or(name, |(_, rest)| rest)
+}
+
+struct Request {
+    op: Operation,
+    format: Format,
+    filter: String,
+    max_count: u64,
+    user: Option<Row>,
+    clauses: Vec<Expr>,
+}
+
+impl Request {
+    fn hub(&self, call: &Call) -> String {
+        let filter = if self.filter.is_empty() { "*" } else { &self.filter };
+        match self.op {
+            Operation::UsersWithinGroup | Operation::SearchUsers => query::hub_line(
+                &self.clauses,
+                &format!("filter: {filter}, orderBy: login, $top: {}", self.max_count),
+            ),
+            Operation::SearchGroups => format!(
+                "[groups: filter: {filter}, orderBy: name, $top: {}]",
+                self.max_count
+            ),
+            Operation::GroupsForUser => {
+                let login = self
+                    .user
+                    .map(|r| call.snapshot.model.users[r as usize].login.as_str())
+                    .unwrap_or_default();
+                query::hub_line(
+                    &[field("login", &[login])],
+                    &format!(
+                        "groups of the user with their ancestors: filter: {filter}, orderBy: name, $top: {}",
+                        self.max_count
+                    ),
+                )
+            }
+        }
+    }
+}
+
+fn translate(call: &Call) -> Result<Request, DialectError> {
+    let params = Params::new(&call.params);
+    let format = format_of(params);
+    match &call.viewer {
+        Viewer::Admin => {}
+        Viewer::Anonymous => {
+            return Err(error(
+                499,
+                "Unauthorized access. Token not found. You can generate a token using the 'generateToken' operation.",
+                format,
+            ))
+        }
+        Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
+            Some(row) if call.snapshot.model.users[row as usize].admin => {}
+            Some(_) => {
+                return Err(error(
+                    403,
+                    "You do not have permissions to access this resource or perform this operation.",
+                    format,
+                ))
+            }
+            None => return Err(error(498, "Invalid token.", format)),
+        },
+    }
+    let op_text = params.last("op").unwrap_or("getUsersWithinEnterpriseGroup");
+    let Some(op) = Operation::parse(op_text) else {
+        return Err(error(
+            400,
+            &format!("Could not find resource or operation '{op_text}' on the system."),
+            format,
+        ));
+    };
+    let filter = params.last("filter").unwrap_or_default().trim().to_string();
+    let max_count = params
+        .last("maxCount")
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .map_or(DEFAULT_MAX_COUNT, |n| n.min(MAX_COUNT_CAP));
+    let mut request = Request {
+        op,
+        format,
+        filter,
+        max_count,
+        user: None,
+        clauses: Vec::new(),
+    };
+    let model = &call.snapshot.model;
+    match op {
+        Operation::UsersWithinGroup => {
+            let name = params.last("groupName").unwrap_or_default().trim();
+            if name.is_empty() {
+                return Err(error(400, "The 'groupName' parameter is required.", format));
+            }
+            let wanted = strip_domain(name).to_lowercase();
+            let Some(position) = model.groups.iter().position(|g| g.name.to_lowercase() == wanted)
+            else {
+                return Err(error(
+                    404,
+                    &format!("Group '{name}' does not exist in the identity store."),
+                    format,
+                ));
+            };
+            request.clauses.push(field("in", &[&model.groups[position].id]));
+        }
+        Operation::GroupsForUser => {
+            let name = params.last("username").unwrap_or_default().trim();
+            if name.is_empty() {
+                return Err(error(400, "The 'username' parameter is required.", format));
+            }
+            let Some(row) = call.snapshot.index.row_of_login(strip_domain(name)) else {
+                return Err(error(
+                    404,
+                    &format!("User '{name}' does not exist in the identity store."),
+                    format,
+                ));
+            };
+            request.user = Some(row);
+        }
+        Operation::SearchUsers | Operation::SearchGroups => {}
+    }
+    if matches!(op, Operation::UsersWithinGroup | Operation::SearchUsers) {
+        request.clauses.extend(filter_clause(&request.filter));
+    }
+    Ok(request)
+}
+
+/// The Hub form of an ArcGIS request.
+pub fn to_hub(call: &Call) -> Result<String, DialectError> {
+    translate(call).map(|r| r.hub(call))
+}
+
+fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> {
+    let snapshot = call.snapshot;
+    let users = &snapshot.model.users;
+    let candidates: RoaringBitmap = query::rows(call, &request.clauses)
+        .map_err(|e| error(500, &format!("internal error: {e}"), request.format))?;
+    let rows: RoaringBitmap = if request.filter.is_empty() {
+        candidates
+    } else {
+        candidates
+            .iter()
+            .filter(|&r| {
+                let u = &users[r as usize];
+                glob_matches(&request.filter, &u.login)
+                    || u.name.as_deref().is_some_and(|n| glob_matches(&request.filter, n))
+                    || u.email.as_deref().is_some_and(|e| glob_matches(&request.filter, e))
+            })
+            .collect()
+    };
+    let total = rows.len();
+    let (page, _) = userql_engine::order::page(
+        &snapshot.model,
+        &snapshot.index,
+        &rows,
+        &[(SortKey::Login, false)],
+        0,
+        request.max_count,
+    );
+    let items: Vec<Value> = page
+        .iter()
+        .map(|&r| {
+            let u = &users[r as usize];
+            json!({
+                "username": u.login,
+                "description": u.profile.get("description").and_then(Value::as_str).unwrap_or(""),
+                "email": u.email.as_deref().unwrap_or(""),
+                "fullname": u.name.as_deref().unwrap_or(""),
+            })
+        })
+        .collect();
+    let body = json!({"users": items, "hasMore": total > page.len() as u64});
+    Ok(Answer {
+        response: render(&body, request.format),
+        ids: page.iter().map(|&r| users[r as usize].id.clone()).collect(),
+        total: Some(total),
+        hub: Some(request.hub(call)),
+        error: None,
+    })
+}
+
+fn groups_answer(call: &Call, request: &Request) -> Answer {
+    let model = &call.snapshot.model;
+    let mut groups: Vec<GroupIdx> = match request.user {
+        None => (0..model.groups.len() as u32).map(GroupIdx).collect(),
+        Some(row) => {
+            let mut out: Vec<GroupIdx> = Vec::new();
+            for membership in &model.users[row as usize].groups {
+                let mut current = Some(membership.group);
+                while let Some(g) = current {
+                    if out.contains(&g) {
+                        break;
+                    }
+                    out.push(g);
+                    current = model.groups[g.index()].parent;
+                }
+            }
+            out
+        }
+    };
+    groups.retain(|g| request.filter.is_empty() || glob_matches(&request.filter, &model.groups[g.index()].name));
+    groups.sort_by_cached_key(|g| {
+        let group = &model.groups[g.index()];
+        (group.name.to_lowercase(), group.id.clone())
+    });
+    let total = groups.len() as u64;
+    groups.truncate(usize::try_from(request.max_count).unwrap_or(usize::MAX));
+    let names = groups.iter().map(|g| model.groups[g.index()].name.clone());
+    let items: Vec<Value> = match request.op {
+        Operation::SearchGroups => names.map(|n| json!({ "rolename": n })).collect(),
+        _ => names.map(Value::String).collect(),
+    };
+    let body = json!({"groups": items, "hasMore": total > groups.len() as u64});
+    Answer {
+        response: render(&body, request.format),
+        ids: groups.iter().map(|g| model.groups[g.index()].id.clone()).collect(),
+        total: Some(total),
+        hub: Some(request.hub(call)),
+        error: None,
+    }
+}
+
+/// Answers an ArcGIS operation.
+pub fn answer(call: &Call) -> Answer {
+    let request = match translate(call) {
+        Ok(request) => request,
+        Err(error) => return Answer::refused(error),
+    };
+    match request.op {
+        Operation::UsersWithinGroup | Operation::SearchUsers => {
+            users_answer(call, &request).unwrap_or_else(Answer::refused)
+        }
+        Operation::SearchGroups | Operation::GroupsForUser => groups_answer(call, &request),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_are_case_insensitive_and_prefix_without_star() {
+        assert!(glob_matches("lu", "Luke"));
+        assert!(!glob_matches("uke", "Luke"));
+        assert!(glob_matches("*UKE", "luke"));
+        assert!(glob_matches("*bldg*", "Org_Bldg_A"));
+        assert!(glob_matches("l*e", "luke"));
+        assert!(!glob_matches("l*e", "lukes"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("a*a", "aa"));
+        assert!(!glob_matches("aa*aa", "aaa"));
+    }
+}

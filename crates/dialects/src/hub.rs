@@ -1,0 +1,148 @@
+//! Hub's own REST request (`--dialect hub`): `query`, `fields`, `orderBy`, `$skip`, `$top` →
+//! an engine [`Request`]; the body is Hub's `userPage`, a bad request is a 400 with
+//! [`userql_engine::error_body`].
+//!
+//! The request is built by [`userql_engine::Engine::hub_request`]; option errors are engine
+//! errors of kind `Option` whose span points into the option's own text, which is kept beside
+//! the error for rendering. An unknown viewer login is answered 401 with the same error body.
+
+use serde_json::Value;
+use userql_engine::project::page_json;
+use userql_engine::{Error, ErrorKind, HubParams, Request, Top};
+use userql_syntax::{format_order_by, parse_order_by};
+
+use crate::http::{HttpResponse, JSON};
+use crate::params::Params;
+use crate::{Answer, Call, DialectError};
+
+/// The Hub REST param an option error's `field()` names.
+fn param_text<'a>(params: Params<'a>, error: &Error) -> &'a str {
+    let name = match error.field() {
+        "query" => "query",
+        option => option,
+    };
+    params.last(name).unwrap_or_default()
+}
+
+fn refuse(error: Error, source: &str) -> DialectError {
+    let status = match error.kind {
+        ErrorKind::UnknownViewer(_) => 401,
+        _ => 400,
+    };
+    let body = userql_engine::error_body(&error);
+    DialectError {
+        response: HttpResponse::json(status, JSON, &body),
+        message: error.to_string(),
+        engine: Some((error, source.to_string())),
+    }
+}
+
+/// A validated Hub request plus the texts needed to describe it.
+struct Parsed {
+    request: Request,
+    query_text: String,
+}
+
+fn parse(call: &Call) -> Result<Parsed, DialectError> {
+    let params = Params::new(&call.params);
+    let hub_params = HubParams {
+        query: params.last("query"),
+        order_by: params.last("orderBy"),
+        skip: params.last("$skip"),
+        top: params.last("$top"),
+        fields: params.last("fields"),
+    };
+    let query_text = params.last("query").unwrap_or_default().to_string();
+    let request = call
+        .engine
+        .hub_request(&hub_params, call.viewer.clone(), call.now)
+        .map_err(|e| {
+            let source = param_text(params, &e).to_string();
+            refuse(e, &source)
+        })?;
+    // Binding checks keys, values and the viewer's rights without evaluating.
+    call.engine
+        .bind(call.snapshot, &request)
+        .map_err(|e| refuse(e, &query_text))?;
+    Ok(Parsed {
+        request,
+        query_text,
+    })
+}
+
+fn effective_top(call: &Call, top: Top) -> u64 {
+    let options = &call.engine.options;
+    match top {
+        Top::Default => options.default_top.min(options.top_cap),
+        Top::All => options.top_cap,
+        Top::Count(n) => n.min(options.top_cap),
+    }
+}
+
+fn describe(call: &Call, parsed: &Parsed) -> String {
+    let request = &parsed.request;
+    let order = if request.order.is_empty() {
+        "login".to_string()
+    } else {
+        let keys: Vec<userql_syntax::OrderKey> = params_order(call);
+        format_order_by(&keys)
+    };
+    let mut options = format!(
+        "orderBy: {order}, $skip: {}, $top: {}",
+        request.skip,
+        effective_top(call, request.top)
+    );
+    if let Some(fields) = &request.selection {
+        options.push_str(&format!(", fields: {fields}"));
+    }
+    let query = request.query.to_string();
+    if query.is_empty() {
+        format!("[{options}]")
+    } else {
+        format!("{query}  [{options}]")
+    }
+}
+
+fn params_order(call: &Call) -> Vec<userql_syntax::OrderKey> {
+    Params::new(&call.params)
+        .last("orderBy")
+        .and_then(|t| parse_order_by(t).ok())
+        .unwrap_or_default()
+}
+
+/// The canonical Hub form of the request.
+pub fn to_hub(call: &Call) -> Result<String, DialectError> {
+    parse(call).map(|parsed| describe(call, &parsed))
+}
+
+/// Answers a Hub request.
+pub fn answer(call: &Call) -> Answer {
+    let parsed = match parse(call) {
+        Ok(parsed) => parsed,
+        Err(error) => return Answer::refused(error),
+    };
+    let page = match call.engine.search(call.snapshot, &parsed.request) {
+        Ok(page) => page,
+        Err(error) => return Answer::refused(refuse(error, &parsed.query_text)),
+    };
+    let body: Value = page_json(
+        &call.snapshot.model,
+        &page.rows,
+        page.skip,
+        page.top,
+        page.total,
+        page.admin_viewer,
+        parsed.request.selection.as_ref(),
+    );
+    Answer {
+        response: HttpResponse::json(200, JSON, &body),
+        ids: page
+            .rows
+            .iter()
+            .map(|&r| call.snapshot.model.users[r as usize].id.clone())
+            .collect(),
+        total: Some(page.total),
+        hub: Some(describe(call, &parsed)),
+        error: None,
+    }
+}
