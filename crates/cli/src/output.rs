@@ -65,12 +65,19 @@ pub fn total(answer: &Answer) -> u64 {
 /// `total 17 · rows 1–17 · 0.42 ms`: the total, the page, and (when given) the time.
 pub fn summary(answer: &Answer, settings: &Settings, elapsed: Option<Duration>) -> String {
     let shown = answer.ids.len() as u64;
-    let page = match (answer.response.header("X-Page"), answer.response.header("X-Total-Pages")) {
+    let page = match (
+        answer.response.header("X-Page"),
+        answer.response.header("X-Total-Pages"),
+    ) {
         (Some(page), Some(pages)) => format!("page {page} of {pages}, {shown} rows"),
         (Some(page), None) => format!("page {page}, {shown} rows"),
         _ if shown == 0 => "no rows".to_owned(),
         _ => {
-            let skip = if settings.dialect == Dialect::Hub { settings.hub_skip() } else { 0 };
+            let skip = if settings.dialect == Dialect::Hub {
+                settings.hub_skip()
+            } else {
+                0
+            };
             format!("rows {}–{}", skip + 1, skip + shown)
         }
     };
@@ -87,7 +94,12 @@ pub fn table_of_ids(snapshot: &Snapshot, ids: &[String]) -> String {
         return "(no rows)\n".to_owned();
     }
     let model: &Model = &snapshot.model;
-    let user = |id: &str| snapshot.index.row_of_id(id).and_then(|row| model.users.get(row as usize));
+    let user = |id: &str| {
+        snapshot
+            .index
+            .row_of_id(id)
+            .and_then(|row| model.users.get(row as usize))
+    };
     let users = ids.iter().any(|id| user(id).is_some());
     let (header, rows): (Vec<&str>, Vec<Vec<String>>) = if users {
         let rows = ids
@@ -105,7 +117,18 @@ pub fn table_of_ids(snapshot: &Snapshot, ids: &[String]) -> String {
                 None => vec![id.clone()],
             })
             .collect();
-        (vec!["id", "login", "name", "email", "state", "created", "last access"], rows)
+        (
+            vec![
+                "id",
+                "login",
+                "name",
+                "email",
+                "state",
+                "created",
+                "last access",
+            ],
+            rows,
+        )
     } else {
         let rows = ids
             .iter()
@@ -146,8 +169,12 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
                 out.push_str("  ");
             }
             out.push_str(cell);
-            let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(cell.chars().count());
-            out.extend(std::iter::repeat(' ').take(pad));
+            let pad = widths
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(cell.chars().count());
+            out.push_str(&" ".repeat(pad));
         }
         out.truncate(out.trim_end().len());
         out.push('\n');
@@ -179,7 +206,10 @@ mod tests {
     #[test]
     fn tables_align_columns_and_cut_long_cells() {
         let long = "x".repeat(40);
-        let text = table(&["id", "name"], &[vec!["u-1".into(), "Ann".into()], vec!["u-22".into(), long]]);
+        let text = table(
+            &["id", "name"],
+            &[vec!["u-1".into(), "Ann".into()], vec!["u-22".into(), long]],
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "id    name");
         assert_eq!(lines[1], "----  --------------------------------");

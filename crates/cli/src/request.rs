@@ -47,7 +47,8 @@ impl From<&RequestArgs> for Settings {
 impl Settings {
     /// The clock for this request.
     pub fn now(&self) -> i64 {
-        self.now.unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+        self.now
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
     }
 
     /// The Hub options that were set, as (param, value).
@@ -102,7 +103,12 @@ impl Settings {
 }
 
 /// Answers INPUT; also says how long the dialect took.
-pub fn run(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &str) -> (Answer, Duration) {
+pub fn run(
+    snapshot: &Snapshot,
+    engine: &Engine,
+    settings: &Settings,
+    input: &str,
+) -> (Answer, Duration) {
     let params = settings.params(input);
     let call = Call {
         dialect: settings.dialect,
@@ -118,7 +124,12 @@ pub fn run(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &st
 }
 
 /// The equivalent Hub query of a request in another dialect (`check`).
-pub fn hub_form(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &str) -> Result<String, DialectError> {
+pub fn hub_form(
+    snapshot: &Snapshot,
+    engine: &Engine,
+    settings: &Settings,
+    input: &str,
+) -> Result<String, DialectError> {
     let call = Call {
         dialect: settings.dialect,
         params: settings.params(input),
@@ -134,8 +145,8 @@ pub fn hub_form(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input
 /// points into (the query, or the option's value).
 #[derive(Debug)]
 pub struct Invalid {
-    /// The engine's error.
-    pub error: userql_engine::Error,
+    /// The engine's error (boxed: it is large, and rare).
+    pub error: Box<userql_engine::Error>,
     /// The text the span points into.
     pub source: String,
 }
@@ -143,7 +154,7 @@ pub struct Invalid {
 impl Invalid {
     fn new(error: impl Into<userql_engine::Error>, source: &str) -> Self {
         Invalid {
-            error: error.into(),
+            error: Box::new(error.into()),
             source: source.to_owned(),
         }
     }
@@ -164,7 +175,12 @@ pub fn hub_request(engine: &Engine, settings: &Settings, query: &str) -> Result<
         let keys = parse_order_by(text).map_err(|e| Invalid::new(e, text))?;
         request.order = keys
             .into_iter()
-            .map(|k| (sort_key(k.field), k.direction == userql_syntax::Direction::Desc))
+            .map(|k| {
+                (
+                    sort_key(k.field),
+                    k.direction == userql_syntax::Direction::Desc,
+                )
+            })
             .collect();
     }
     if let Some(text) = &settings.skip {
@@ -196,9 +212,17 @@ fn sort_key(field: OrderField) -> SortKey {
 /// The plan of a request. Hub: the query with its options, as the viewer. Other dialects: the
 /// filter of their Hub equivalent, evaluated as an administrator as the dialects do (their own
 /// ordering and paging are not part of the plan).
-pub fn explain(snapshot: &Snapshot, engine: &Engine, settings: &Settings, input: &str) -> Result<Explain, String> {
+pub fn explain(
+    snapshot: &Snapshot,
+    engine: &Engine,
+    settings: &Settings,
+    input: &str,
+) -> Result<Explain, String> {
     let (request, source) = match settings.dialect {
-        Dialect::Hub => (hub_request(engine, settings, input).map_err(|e| e.render())?, input.to_owned()),
+        Dialect::Hub => (
+            hub_request(engine, settings, input).map_err(|e| e.render())?,
+            input.to_owned(),
+        ),
         _ => {
             let hub = hub_form(snapshot, engine, settings, input).map_err(|e| e.render())?;
             let filter = hub.split("  [").next().unwrap_or("").to_owned();

@@ -103,7 +103,8 @@ fn cell(value: &Value) -> String {
 
 /// A plain HTML page: a table of users or groups, or the error messages.
 fn html(value: &Value) -> String {
-    let mut out = String::from("<html><head><title>Portal Administrator Directory</title></head><body>\n");
+    let mut out =
+        String::from("<html><head><title>Portal Administrator Directory</title></head><body>\n");
     if let Some(messages) = value.get("messages").and_then(Value::as_array) {
         out.push_str(&format!("<h2>Error: {}</h2>\n<ul>\n", cell(&value["code"])));
         for m in messages {
@@ -146,7 +147,11 @@ fn error(code: u16, message: &str, format: Format) -> DialectError {
 pub fn glob_matches(pattern: &str, text: &str) -> bool {
     let pattern = pattern.to_lowercase();
     let text = text.to_lowercase();
-    let pattern = if pattern.contains('*') { pattern } else { format!("{pattern}*") };
+    let pattern = if pattern.contains('*') {
+        pattern
+    } else {
+        format!("{pattern}*")
+    };
     let pieces: Vec<&str> = pattern.split('*').collect();
     let (first, rest) = match pieces.split_first() {
         Some(split) => split,
@@ -173,7 +178,10 @@ fn filter_clause(filter: &str) -> Option<Expr> {
         return None;
     }
     if !filter.contains('*') {
-        return Some(or(vec![field("nameStartsWith", &[filter]), field("emailContains", &[filter])]));
+        return Some(or(vec![
+            field("nameStartsWith", &[filter]),
+            field("emailContains", &[filter]),
+        ]));
     }
     let pieces: Vec<&str> = filter.split('*').filter(|p| !p.is_empty()).collect();
     if pieces.is_empty() {
@@ -201,7 +209,11 @@ struct Request {
 
 impl Request {
     fn hub(&self, call: &Call) -> String {
-        let filter = if self.filter.is_empty() { "*" } else { &self.filter };
+        let filter = if self.filter.is_empty() {
+            "*"
+        } else {
+            &self.filter
+        };
         match self.op {
             Operation::UsersWithinGroup | Operation::SearchUsers => query::hub_line(
                 &self.clauses,
@@ -282,7 +294,10 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
                 return Err(error(400, "The 'groupName' parameter is required.", format));
             }
             let wanted = strip_domain(name).to_lowercase();
-            let Some(position) = model.groups.iter().position(|g| g.name.to_lowercase() == wanted)
+            let Some(position) = model
+                .groups
+                .iter()
+                .position(|g| g.name.to_lowercase() == wanted)
             else {
                 return Err(error(
                     404,
@@ -290,7 +305,9 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
                     format,
                 ));
             };
-            request.clauses.push(field("in", &[&model.groups[position].id]));
+            request
+                .clauses
+                .push(field("in", &[&model.groups[position].id]));
         }
         Operation::GroupsForUser => {
             let name = params.last("username").unwrap_or_default().trim();
@@ -332,8 +349,12 @@ fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> 
             .filter(|&r| {
                 let u = &users[r as usize];
                 glob_matches(&request.filter, &u.login)
-                    || u.name.as_deref().is_some_and(|n| glob_matches(&request.filter, n))
-                    || u.email.as_deref().is_some_and(|e| glob_matches(&request.filter, e))
+                    || u.name
+                        .as_deref()
+                        .is_some_and(|n| glob_matches(&request.filter, n))
+                    || u.email
+                        .as_deref()
+                        .is_some_and(|e| glob_matches(&request.filter, e))
             })
             .collect()
     };
@@ -387,7 +408,9 @@ fn groups_answer(call: &Call, request: &Request) -> Answer {
             out
         }
     };
-    groups.retain(|g| request.filter.is_empty() || glob_matches(&request.filter, &model.groups[g.index()].name));
+    groups.retain(|g| {
+        request.filter.is_empty() || glob_matches(&request.filter, &model.groups[g.index()].name)
+    });
     groups.sort_by_cached_key(|g| {
         let group = &model.groups[g.index()];
         (group.name.to_lowercase(), group.id.clone())
@@ -402,7 +425,10 @@ fn groups_answer(call: &Call, request: &Request) -> Answer {
     let body = json!({"groups": items, "hasMore": total > groups.len() as u64});
     Answer {
         response: render(&body, request.format),
-        ids: groups.iter().map(|g| model.groups[g.index()].id.clone()).collect(),
+        ids: groups
+            .iter()
+            .map(|g| model.groups[g.index()].id.clone())
+            .collect(),
         total: Some(total),
         hub: Some(request.hub(call)),
         error: None,

@@ -132,7 +132,9 @@ impl Translation {
             Paging::Keyset { per_page, after } => format!(
                 "orderBy: {}, keyset: {}, $top: {per_page}",
                 self.order.describe(),
-                after.as_ref().map_or("start".to_string(), |c| format!("after {}", c.encode()))
+                after
+                    .as_ref()
+                    .map_or("start".to_string(), |c| format!("after {}", c.encode()))
             ),
         };
         query::hub_line(&self.clauses, &options)
@@ -205,7 +207,10 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
     if extern_uid.is_some() != provider.is_some() {
         v.fail("extern_uid, provider provide all or none of parameters".into());
     }
-    let order_by = v.choice("order_by", &["id", "name", "username", "created_at", "updated_at"]);
+    let order_by = v.choice(
+        "order_by",
+        &["id", "name", "username", "created_at", "updated_at"],
+    );
     let sort = v.choice("sort", &["asc", "desc"]);
     let paging = gitlab_paging::read(&mut v, true);
     v.finish()?;
@@ -215,10 +220,18 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
     if extern_uid.is_some() {
         match caller {
             Caller::Anonymous => {
-                return Err(message_error(401, "401 Unauthorized", "extern_uid/provider need an administrator"))
+                return Err(message_error(
+                    401,
+                    "401 Unauthorized",
+                    "extern_uid/provider need an administrator",
+                ))
             }
             Caller::User(_) => {
-                return Err(message_error(403, "403 Forbidden", "extern_uid/provider need an administrator"))
+                return Err(message_error(
+                    403,
+                    "403 Forbidden",
+                    "extern_uid/provider need an administrator",
+                ))
             }
             Caller::Admin => {}
         }
@@ -237,9 +250,17 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
     }
     clauses.extend(username_clause(username));
     if let Some(email) = public_email {
-        clauses.push(if email.is_empty() { nothing() } else { field("publicEmail", &[email]) });
+        clauses.push(if email.is_empty() {
+            nothing()
+        } else {
+            field("publicEmail", &[email])
+        });
     }
-    let scope = if admin { EmailScope::Private } else { EmailScope::Public };
+    let scope = if admin {
+        EmailScope::Private
+    } else {
+        EmailScope::Public
+    };
     if let Some(search) = &search {
         clauses.push(gitlab_search::clause(search, scope));
     }
@@ -322,7 +343,11 @@ pub fn answer(call: &Call, settings: &Settings) -> Answer {
 
 /// An engine failure on a clause this crate built (a bug, not a user error): 500.
 pub(crate) fn internal(error: userql_engine::Error) -> DialectError {
-    message_error(500, "500 Internal Server Error", format!("internal error: {error}"))
+    message_error(
+        500,
+        "500 Internal Server Error",
+        format!("internal error: {error}"),
+    )
 }
 
 /// A sort key value: numbers for id/updated_at, text for name/username.
@@ -365,7 +390,13 @@ fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Ro
         Order::Explicit { by, desc } => {
             let mut keyed: Vec<(Key, u64, Row)> = rows
                 .iter()
-                .map(|r| (Key::of(&users[r as usize], *by), users[r as usize].number, r))
+                .map(|r| {
+                    (
+                        Key::of(&users[r as usize], *by),
+                        users[r as usize].number,
+                        r,
+                    )
+                })
                 .collect();
             keyed.sort_by(|a, b| {
                 let ord = (&a.0, a.1).cmp(&(&b.0, b.1));
@@ -382,7 +413,12 @@ fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Ro
                 .iter()
                 .map(|r| {
                     let u = &users[r as usize];
-                    (gitlab_search::priority(u, query), display_name(u), u.number, r)
+                    (
+                        gitlab_search::priority(u, query),
+                        display_name(u),
+                        u.number,
+                        r,
+                    )
                 })
                 .collect();
             keyed.sort();
@@ -396,7 +432,11 @@ fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Ro
 
 /// One offset page.
 fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top: u64) -> Vec<Row> {
-    if let Order::Explicit { by: OrderBy::Id, desc } = order {
+    if let Order::Explicit {
+        by: OrderBy::Id,
+        desc,
+    } = order
+    {
         // Numbers are unique: the index's permutation is already GitLab's order.
         let snapshot = call.snapshot;
         return userql_engine::order::page(
@@ -480,7 +520,9 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
     let total = rows.len();
     let base = format!("{}{path}", settings.gitlab_url);
     let link_params = Params::new(&call.params).last_values();
-    let (page_rows, headers): (Vec<Row>, Box<dyn Fn(HttpResponse) -> HttpResponse>) = match &t.paging {
+    let (page_rows, headers): (Vec<Row>, Box<dyn Fn(HttpResponse) -> HttpResponse>) = match &t
+        .paging
+    {
         Paging::Offset { page, per_page } => {
             let skip = (page - 1).saturating_mul(*per_page);
             let page_rows = offset_page(call, &rows, &t.order, skip, *per_page);
@@ -488,7 +530,15 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
             (
                 page_rows,
                 Box::new(move |r| {
-                    gitlab_paging::offset_headers(r, &base, &link_params, page, per_page, total, limit)
+                    gitlab_paging::offset_headers(
+                        r,
+                        &base,
+                        &link_params,
+                        page,
+                        per_page,
+                        total,
+                        limit,
+                    )
                 }),
             )
         }

@@ -18,13 +18,18 @@ pub(crate) fn parse(text: &str) -> Option<i64> {
     }
     let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
     let Some(rest) = rest else {
-        return Some(Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)).timestamp_millis());
+        return Some(
+            Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN))
+                .timestamp_millis(),
+        );
     };
     let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
     let (time, zone) = rest.split_at(zone_at);
     let offset_seconds = parse_zone(zone)?;
     let time = parse_time(time)?;
-    let local = Utc.from_utc_datetime(&date.and_time(time)).timestamp_millis();
+    let local = Utc
+        .from_utc_datetime(&date.and_time(time))
+        .timestamp_millis();
     Some(local - i64::from(offset_seconds) * 1000)
 }
 
@@ -34,7 +39,10 @@ fn parse_time(text: &str) -> Option<NaiveTime> {
         None => (text, None),
     };
     let parts: Vec<&str> = clock.split(':').collect();
-    if parts.iter().any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts
+        .iter()
+        .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let (hour, minute, second) = match parts.as_slice() {
@@ -110,7 +118,14 @@ mod tests {
 
     #[test]
     fn rejects_anything_else() {
-        for bad in ["", "invalid-date", "2018-1-1", "2018-02-30", "2018-01-01T25:00", "2018-01-01T00:00+1"] {
+        for bad in [
+            "",
+            "invalid-date",
+            "2018-1-1",
+            "2018-02-30",
+            "2018-01-01T25:00",
+            "2018-01-01T00:00+1",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -57,12 +57,20 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
     v.finish()?;
 
     if call.viewer == Viewer::Anonymous {
-        return Err(message_error(401, "401 Unauthorized", "enterprise users need a signed-in viewer"));
+        return Err(message_error(
+            401,
+            "401 Unauthorized",
+            "enterprise users need a signed-in viewer",
+        ));
     }
     let caller = caller(call)?;
     let reference = params.last("id").unwrap_or_default();
     let Some(group) = find_group(call, reference) else {
-        return Err(message_error(404, "404 Group Not Found", format!("id: no group '{reference}'")));
+        return Err(message_error(
+            404,
+            "404 Group Not Found",
+            format!("id: no group '{reference}'"),
+        ));
     };
     let model = &call.snapshot.model;
     let group_record = &model.groups[group.index()];
@@ -113,7 +121,10 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
     }
     clauses.extend(created_clause(created_after, created_before));
     clauses.extend(two_factor_clause(two_factor));
-    let path = format!("/api/v4/groups/{}/enterprise_users", encode_component(reference));
+    let path = format!(
+        "/api/v4/groups/{}/enterprise_users",
+        encode_component(reference)
+    );
     Ok(Request::List(
         Translation {
             clauses,
@@ -159,4 +170,3 @@ pub fn answer(call: &Call, settings: &Settings) -> Answer {
         Err(error) => Answer::refused(error),
     }
 }
-

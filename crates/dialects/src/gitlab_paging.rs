@@ -56,7 +56,7 @@ impl Cursor {
 
     /// Reads the opaque text form back.
     pub(crate) fn decode(text: &str) -> Option<Cursor> {
-        if text.len() % 2 != 0 || !text.is_ascii() {
+        if !text.len().is_multiple_of(2) || !text.is_ascii() {
             return None;
         }
         let bytes: Option<Vec<u8>> = (0..text.len())
@@ -131,7 +131,11 @@ pub(crate) fn offset_headers(
     let link = |p: u64, rel: &str| {
         format!(
             "<{}>; rel=\"{rel}\"",
-            href(base, params, &[("page", p.to_string()), ("per_page", per_page.to_string())])
+            href(
+                base,
+                params,
+                &[("page", p.to_string()), ("per_page", per_page.to_string())]
+            )
         )
     };
     let mut links = Vec::new();

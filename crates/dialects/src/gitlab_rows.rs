@@ -50,40 +50,71 @@ pub(crate) fn user_json(snapshot: &Snapshot, row: Row, entity: Entity, gitlab_ur
     o.insert("public_email".into(), json!(user.public_email));
     o.insert("name".into(), json!(display_name(user)));
     o.insert("state".into(), json!(user.state.as_str()));
-    let locked = user.profile.get("locked").and_then(Value::as_bool).unwrap_or(false);
+    let locked = user
+        .profile
+        .get("locked")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     o.insert("locked".into(), json!(locked));
-    o.insert("avatar_url".into(), profile_or(user, "avatar_url", Value::Null));
-    o.insert("web_url".into(), json!(format!("{gitlab_url}/{}", user.login)));
+    o.insert(
+        "avatar_url".into(),
+        profile_or(user, "avatar_url", Value::Null),
+    );
+    o.insert(
+        "web_url".into(),
+        json!(format!("{gitlab_url}/{}", user.login)),
+    );
     if entity == Entity::Basic {
         return Value::Object(o);
     }
     let bot = snapshot.index.flag(Flag::Bot).contains(row);
     o.insert("created_at".into(), json!(format(user.created_at)));
-    for key in ["bio"] {
-        o.insert(key.into(), profile_or(user, key, json!("")));
-    }
+    o.insert("bio".into(), profile_or(user, "bio", json!("")));
     o.insert("location".into(), profile_or(user, "location", Value::Null));
-    for key in ["linkedin", "twitter", "discord", "website_url", "github", "job_title"] {
+    for key in [
+        "linkedin",
+        "twitter",
+        "discord",
+        "website_url",
+        "github",
+        "job_title",
+    ] {
         o.insert(key.into(), profile_or(user, key, json!("")));
     }
     o.insert("pronouns".into(), profile_or(user, "pronouns", Value::Null));
-    o.insert("organization".into(), profile_or(user, "organization", json!("")));
+    o.insert(
+        "organization".into(),
+        profile_or(user, "organization", json!("")),
+    );
     o.insert("bot".into(), json!(bot));
-    o.insert("work_information".into(), profile_or(user, "work_information", Value::Null));
+    o.insert(
+        "work_information".into(),
+        profile_or(user, "work_information", Value::Null),
+    );
     o.insert("followers".into(), profile_or(user, "followers", json!(0)));
     o.insert("following".into(), profile_or(user, "following", json!(0)));
     o.insert("is_followed".into(), json!(false));
-    o.insert("local_time".into(), profile_or(user, "local_time", Value::Null));
+    o.insert(
+        "local_time".into(),
+        profile_or(user, "local_time", Value::Null),
+    );
     o.insert("last_sign_in_at".into(), time(user.last_sign_in_at));
     o.insert("confirmed_at".into(), time(user.confirmed_at));
     o.insert(
         "last_activity_on".into(),
-        user.last_access_at.map_or(Value::Null, |t| json!(format_day(t))),
+        user.last_access_at
+            .map_or(Value::Null, |t| json!(format_day(t))),
     );
     o.insert("email".into(), json!(user.email));
     o.insert("theme_id".into(), profile_or(user, "theme_id", json!(3)));
-    o.insert("color_scheme_id".into(), profile_or(user, "color_scheme_id", json!(1)));
-    o.insert("projects_limit".into(), profile_or(user, "projects_limit", json!(100_000)));
+    o.insert(
+        "color_scheme_id".into(),
+        profile_or(user, "color_scheme_id", json!(1)),
+    );
+    o.insert(
+        "projects_limit".into(),
+        profile_or(user, "projects_limit", json!(100_000)),
+    );
     o.insert("current_sign_in_at".into(), time(user.last_sign_in_at));
     let identities: Vec<Value> = user
         .auth
@@ -98,19 +129,40 @@ pub(crate) fn user_json(snapshot: &Snapshot, row: Row, entity: Entity, gitlab_ur
         })
         .collect();
     o.insert("identities".into(), Value::Array(identities));
-    o.insert("can_create_group".into(), profile_or(user, "can_create_group", json!(true)));
-    o.insert("can_create_project".into(), profile_or(user, "can_create_project", json!(true)));
+    o.insert(
+        "can_create_group".into(),
+        profile_or(user, "can_create_group", json!(true)),
+    );
+    o.insert(
+        "can_create_project".into(),
+        profile_or(user, "can_create_project", json!(true)),
+    );
     o.insert("two_factor_enabled".into(), json!(user.two_factor));
     o.insert("external".into(), json!(user.external));
-    o.insert("private_profile".into(), profile_or(user, "private_profile", json!(false)));
-    o.insert("commit_email".into(), profile_or(user, "commit_email", json!(user.email)));
-    o.insert("preferred_language".into(), profile_or(user, "preferred_language", json!("en")));
+    o.insert(
+        "private_profile".into(),
+        profile_or(user, "private_profile", json!(false)),
+    );
+    o.insert(
+        "commit_email".into(),
+        profile_or(user, "commit_email", json!(user.email)),
+    );
+    o.insert(
+        "preferred_language".into(),
+        profile_or(user, "preferred_language", json!("en")),
+    );
     if entity == Entity::Admin {
         o.insert("is_admin".into(), json!(user.admin));
         o.insert("note".into(), profile_or(user, "note", Value::Null));
-        o.insert("namespace_id".into(), profile_or(user, "namespace_id", Value::Null));
+        o.insert(
+            "namespace_id".into(),
+            profile_or(user, "namespace_id", Value::Null),
+        );
     }
-    o.insert("created_by".into(), profile_or(user, "created_by", Value::Null));
+    o.insert(
+        "created_by".into(),
+        profile_or(user, "created_by", Value::Null),
+    );
     o.insert(
         "shared_runners_minutes_limit".into(),
         profile_or(user, "shared_runners_minutes_limit", Value::Null),
@@ -124,7 +176,10 @@ pub(crate) fn user_json(snapshot: &Snapshot, row: Row, entity: Entity, gitlab_ur
         "using_license_seat".into(),
         json!(user.user_type == "human" && user.state == userql_directory::model::State::Active),
     );
-    o.insert("is_auditor".into(), profile_or(user, "is_auditor", json!(false)));
+    o.insert(
+        "is_auditor".into(),
+        profile_or(user, "is_auditor", json!(false)),
+    );
     o.insert(
         "provisioned_by_group_id".into(),
         profile_or(user, "provisioned_by_group_id", Value::Null),

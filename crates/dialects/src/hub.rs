@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 use userql_engine::project::page_json;
-use userql_engine::{Error, ErrorKind, HubParams, Request, Top};
+use userql_engine::{Error, ErrorKind, HubParams, Request};
 use userql_syntax::{format_order_by, parse_order_by};
 
 use crate::http::{HttpResponse, JSON};
@@ -17,11 +17,7 @@ use crate::{Answer, Call, DialectError};
 
 /// The Hub REST param an option error's `field()` names.
 fn param_text<'a>(params: Params<'a>, error: &Error) -> &'a str {
-    let name = match error.field() {
-        "query" => "query",
-        option => option,
-    };
-    params.last(name).unwrap_or_default()
+    params.last(error.field()).unwrap_or_default()
 }
 
 fn refuse(error: Error, source: &str) -> DialectError {
@@ -33,7 +29,7 @@ fn refuse(error: Error, source: &str) -> DialectError {
     DialectError {
         response: HttpResponse::json(status, JSON, &body),
         message: error.to_string(),
-        engine: Some((error, source.to_string())),
+        engine: Some(Box::new((error, source.to_string()))),
     }
 }
 
@@ -70,15 +66,6 @@ fn parse(call: &Call) -> Result<Parsed, DialectError> {
     })
 }
 
-fn effective_top(call: &Call, top: Top) -> u64 {
-    let options = &call.engine.options;
-    match top {
-        Top::Default => options.default_top.min(options.top_cap),
-        Top::All => options.top_cap,
-        Top::Count(n) => n.min(options.top_cap),
-    }
-}
-
 fn describe(call: &Call, parsed: &Parsed) -> String {
     let request = &parsed.request;
     let order = if request.order.is_empty() {
@@ -90,7 +77,7 @@ fn describe(call: &Call, parsed: &Parsed) -> String {
     let mut options = format!(
         "orderBy: {order}, $skip: {}, $top: {}",
         request.skip,
-        effective_top(call, request.top)
+        call.engine.effective_top(request.top)
     );
     if let Some(fields) = &request.selection {
         options.push_str(&format!(", fields: {fields}"));

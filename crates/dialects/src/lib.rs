@@ -192,8 +192,9 @@ pub struct DialectError {
     pub response: HttpResponse,
     /// A human diagnostic naming the offending parameter(s).
     pub message: String,
-    /// Hub dialect: the engine error and the text its span points into (query or option text).
-    pub engine: Option<(userql_engine::Error, String)>,
+    /// Hub dialect: the engine error and the text its span points into (query or option text);
+    /// boxed so the common GitLab/TFE/ArcGIS errors stay small.
+    pub engine: Option<Box<(userql_engine::Error, String)>>,
 }
 
 impl DialectError {
@@ -218,7 +219,7 @@ impl DialectError {
 
     /// A human diagnostic for standard error: for Hub, the input with a caret under the span.
     pub fn render(&self) -> String {
-        match &self.engine {
+        match self.engine.as_deref() {
             Some((error, source)) => error.render(source),
             None => format!("error: {}\n", self.message),
         }

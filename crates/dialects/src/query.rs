@@ -1,15 +1,17 @@
 //! Building Hub-language clauses in code, printing them, and evaluating them to a row set.
 //!
 //! A dialect's filter is a list of clauses that are AND-ed. Printing flattens nested `and`s so
-//! the canonical form reads like what a person would write. Evaluation sends every subtree the
-//! engine binds to [`Engine::matches`](userql_engine::Engine::matches) as an administrator and
-//! answers the five Hub extensions the dialects introduced (`loginContains`, `nameContains`,
-//! `emailContains`, `has: ldapIdentity`, `has: projectRole`) from the indexes directly.
+//! the canonical form reads like what a person would write. Evaluation sends the conjunction to
+//! [`Engine::matches`](userql_engine::Engine::matches) as an administrator (the dialect has
+//! already applied its API's visibility rules); the Hub extensions the dialects need
+//! (`loginContains`, `nameContains`, `emailContains`, `has: ldapIdentity`, `has: projectRole`)
+//! are ordinary keys of the language.
 
 use roaring::RoaringBitmap;
-use userql_directory::index::{Flag, TextField};
 use userql_engine::{Request, Viewer};
-use userql_syntax::ast::{Atom, Bound, Expr, ExprKind, Field, Name, Query, Tuple, Value, ValueKind};
+use userql_syntax::ast::{
+    Atom, Bound, Expr, ExprKind, Field, Name, Query, Tuple, Value, ValueKind,
+};
 
 use crate::Call;
 
@@ -94,7 +96,9 @@ pub(crate) fn nothing() -> Expr {
 
 /// The canonical text of the AND of `clauses` (empty for no clause).
 pub(crate) fn print(clauses: &[Expr]) -> String {
-    and(clauses.to_vec()).map(|e| e.to_string()).unwrap_or_default()
+    and(clauses.to_vec())
+        .map(|e| e.to_string())
+        .unwrap_or_default()
 }
 
 /// The `check` output: the query, two spaces, the options in brackets.
@@ -107,52 +111,6 @@ pub(crate) fn hub_line(clauses: &[Expr], options: &str) -> String {
     }
 }
 
-/// A Hub extension answered here from the indexes, when `expr` is one.
-fn local_rows(call: &Call, expr: &Expr) -> Option<RoaringBitmap> {
-    let ExprKind::Field(field) = &expr.kind else {
-        return None;
-    };
-    let index = &call.snapshot.index;
-    let text_field = match field.key.normalized.as_str() {
-        "loginContains" => Some(TextField::Login),
-        "nameContains" => Some(TextField::Name),
-        "emailContains" => Some(TextField::PrimaryEmail),
-        "has" => None,
-        _ => return None,
-    };
-    let mut out = RoaringBitmap::new();
-    for value in &field.values {
-        let ValueKind::Single(atom) = &value.kind else {
-            return None;
-        };
-        match text_field {
-            Some(text_field) => out |= index.substring(text_field, &atom.text),
-            None => match atom.text.to_lowercase().as_str() {
-                "ldapidentity" => out |= index.flag(Flag::HasLdapAuth),
-                "projectrole" => out |= index.in_any_project(),
-                _ => return None,
-            },
-        }
-    }
-    Some(out)
-}
-
-fn needs_local(expr: &Expr) -> bool {
-    match &expr.kind {
-        ExprKind::And(items) | ExprKind::Or(items) => items.iter().any(needs_local),
-        ExprKind::Not(inner) => needs_local(inner),
-        ExprKind::Field(field) => match field.key.normalized.as_str() {
-            "loginContains" | "nameContains" | "emailContains" => true,
-            "has" => field.values.iter().any(|v| {
-                matches!(&v.kind, ValueKind::Single(a)
-                    if a.text.eq_ignore_ascii_case("ldapIdentity") || a.text.eq_ignore_ascii_case("projectRole"))
-            }),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 fn engine_rows(call: &Call, expr: Option<Expr>) -> Result<RoaringBitmap, userql_engine::Error> {
     let query = Query { expr, span: 0..0 };
     let mut request = Request::new(query, Viewer::Admin);
@@ -160,57 +118,11 @@ fn engine_rows(call: &Call, expr: Option<Expr>) -> Result<RoaringBitmap, userql_
     call.engine.matches(call.snapshot, &request)
 }
 
-fn evaluate(call: &Call, expr: &Expr) -> Result<RoaringBitmap, userql_engine::Error> {
-    if !needs_local(expr) {
-        return engine_rows(call, Some(expr.clone()));
-    }
-    if let Some(rows) = local_rows(call, expr) {
-        return Ok(rows);
-    }
-    match &expr.kind {
-        ExprKind::And(items) => {
-            let mut acc: Option<RoaringBitmap> = None;
-            for item in items {
-                let rows = evaluate(call, item)?;
-                acc = Some(match acc {
-                    Some(acc) => acc & rows,
-                    None => rows,
-                });
-            }
-            Ok(acc.unwrap_or_default())
-        }
-        ExprKind::Or(items) => {
-            let mut acc = RoaringBitmap::new();
-            for item in items {
-                acc |= evaluate(call, item)?;
-            }
-            Ok(acc)
-        }
-        ExprKind::Not(inner) => Ok(call.snapshot.index.all() - evaluate(call, inner)?),
-        // `has: ldapIdentity, 2FA`: split the values, each evaluated on its own.
-        ExprKind::Field(f) => {
-            let mut acc = RoaringBitmap::new();
-            for v in &f.values {
-                let single = Expr::new(ExprKind::Field(Field {
-                    key: f.key.clone(),
-                    values: vec![v.clone()],
-                }));
-                acc |= match local_rows(call, &single) {
-                    Some(rows) => rows,
-                    None => engine_rows(call, Some(single))?,
-                };
-            }
-            Ok(acc)
-        }
-        _ => engine_rows(call, Some(expr.clone())),
-    }
-}
-
 /// The rows matching every clause (every user for no clause).
 pub(crate) fn rows(call: &Call, clauses: &[Expr]) -> Result<RoaringBitmap, userql_engine::Error> {
     match and(clauses.to_vec()) {
         None => Ok(call.snapshot.index.all().clone()),
-        Some(expr) => evaluate(call, &expr),
+        Some(expr) => engine_rows(call, Some(expr)),
     }
 }
 
@@ -222,8 +134,11 @@ mod tests {
     fn prints_flat_conjunctions_and_brackets_options() {
         let clauses = vec![
             field("state", &["active"]),
-            and(vec![not(field("is", &["internal"])), field("login", &["Death Star"])])
-                .unwrap_or_else(nothing),
+            and(vec![
+                not(field("is", &["internal"])),
+                field("login", &["Death Star"]),
+            ])
+            .unwrap_or_else(nothing),
         ];
         assert_eq!(
             hub_line(&clauses, "$top: 20"),

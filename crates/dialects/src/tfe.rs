@@ -39,7 +39,11 @@ fn error(status: u16, title: &str, detail: Option<&str>, human: String) -> Diale
         item.insert("detail".into(), json!(detail));
     }
     DialectError::new(
-        HttpResponse::json(status, JSON_API, &json!({ "errors": [Value::Object(item)] })),
+        HttpResponse::json(
+            status,
+            JSON_API,
+            &json!({ "errors": [Value::Object(item)] }),
+        ),
         human,
     )
 }
@@ -77,12 +81,22 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
         Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
             Some(row) => call.snapshot.model.users[row as usize].admin,
             None => {
-                return Err(error(401, "unauthorized", None, format!("unknown viewer '{login}'")))
+                return Err(error(
+                    401,
+                    "unauthorized",
+                    None,
+                    format!("unknown viewer '{login}'"),
+                ))
             }
         },
     };
     if !admin {
-        return Err(error(404, "not found", None, "the admin users API needs an administrator".into()));
+        return Err(error(
+            404,
+            "not found",
+            None,
+            "the admin users API needs an administrator".into(),
+        ));
     }
     let include_organizations = match params.last("include") {
         None | Some("") => false,
@@ -120,10 +134,16 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
         .map_or(1, |n| n as u64);
     let mut search = Vec::new();
     if let Some(q) = params.last("q").filter(|q| !q.trim().is_empty()) {
-        search.push(or(vec![field("loginContains", &[q]), field("emailContains", &[q])]));
+        search.push(or(vec![
+            field("loginContains", &[q]),
+            field("emailContains", &[q]),
+        ]));
     }
     let mut filters = Vec::new();
-    for (param, value) in [("filter[admin]", "admin"), ("filter[suspended]", "suspended")] {
+    for (param, value) in [
+        ("filter[admin]", "admin"),
+        ("filter[suspended]", "suspended"),
+    ] {
         match params.last(param) {
             Some("true") => filters.push(field("is", &[value])),
             Some("false") => filters.push(not(field("is", &[value]))),
@@ -144,7 +164,12 @@ pub fn to_hub(call: &Call) -> Result<String, DialectError> {
     translate(call).map(|t| t.hub())
 }
 
-fn page_url(settings: &Settings, others: &BTreeMap<String, String>, page: u64, size: u64) -> String {
+fn page_url(
+    settings: &Settings,
+    others: &BTreeMap<String, String>,
+    page: u64,
+    size: u64,
+) -> String {
     let mut url = format!(
         "{}{PATH}?page%5Bnumber%5D={page}&page%5Bsize%5D={size}",
         settings.tfe_url
@@ -200,7 +225,7 @@ fn included(call: &Call, rows: &[Row]) -> Vec<Value> {
                 "id": name,
                 "type": "organizations",
                 "attributes": {"name": name},
-                "links": {"self": format!("/api/v2/organizations/{name}")},
+                "links": {"self": format!("/api/v2/organizations/{}", name.replace(' ', "%20"))},
             })
         })
         .collect()
@@ -208,7 +233,12 @@ fn included(call: &Call, rows: &[Row]) -> Vec<Value> {
 
 fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, DialectError> {
     let internal = |e: userql_engine::Error| {
-        error(500, "internal server error", None, format!("internal error: {e}"))
+        error(
+            500,
+            "internal server error",
+            None,
+            format!("internal error: {e}"),
+        )
     };
     let searched: RoaringBitmap = query::rows(call, &t.search).map_err(internal)?;
     let matched = if t.filters.is_empty() {

@@ -11,6 +11,6 @@ pub mod save;
 pub mod store;
 pub mod text;
 
-pub use roaring::RoaringBitmap as RowSet;
 pub use load::{load_json, load_ndjson, load_path};
+pub use roaring::RoaringBitmap as RowSet;
 pub use store::{Snapshot, Store};

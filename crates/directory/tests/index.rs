@@ -239,9 +239,18 @@ mod keys_for_users {
     fn login_and_email_compare_case_insensitively() {
         let index = Indexes::build(&empire());
         assert_eq!(rows(&index.term(TermField::Login, "VADER")), [0]);
-        assert_eq!(rows(&index.term(TermField::Email, "ANAKIN@jedi.example")), [0]);
-        assert_eq!(rows(&index.term(TermField::Email, "vader@empire.example")), [0]);
-        assert_eq!(rows(&index.term(TermField::PrimaryEmail, "anakin@jedi.example")), [] as [Row; 0]);
+        assert_eq!(
+            rows(&index.term(TermField::Email, "ANAKIN@jedi.example")),
+            [0]
+        );
+        assert_eq!(
+            rows(&index.term(TermField::Email, "vader@empire.example")),
+            [0]
+        );
+        assert_eq!(
+            rows(&index.term(TermField::PrimaryEmail, "anakin@jedi.example")),
+            [] as [Row; 0]
+        );
         assert_eq!(index.row_of_login("tk-421"), Some(2));
         assert_eq!(index.row_of_login("nobody"), None);
     }
@@ -252,9 +261,18 @@ mod keys_for_users {
         assert_eq!(index.row_of_id("u-vader"), Some(0));
         assert_eq!(index.row_of_id("U-VADER"), None);
         assert_eq!(rows(&index.term(TermField::GoogleId, "g-123")), [2]);
-        assert_eq!(rows(&index.term(TermField::GoogleId, "G-123")), [] as [Row; 0]);
-        assert_eq!(rows(&index.term(TermField::OpenId, "g-123")), [] as [Row; 0]);
-        assert_eq!(rows(&index.term(TermField::AuthUid, "CN=Darth Vader,OU=Sith")), [0]);
+        assert_eq!(
+            rows(&index.term(TermField::GoogleId, "G-123")),
+            [] as [Row; 0]
+        );
+        assert_eq!(
+            rows(&index.term(TermField::OpenId, "g-123")),
+            [] as [Row; 0]
+        );
+        assert_eq!(
+            rows(&index.term(TermField::AuthUid, "CN=Darth Vader,OU=Sith")),
+            [0]
+        );
     }
 
     #[test]
@@ -269,8 +287,14 @@ mod keys_for_users {
     fn auth_module_matches_type_or_module_name() {
         let index = Indexes::build(&empire());
         assert_eq!(rows(&index.term(TermField::AuthModule, "LDAP")), [0]);
-        assert_eq!(rows(&index.term(TermField::AuthModule, "corporate ldap")), [0]);
-        assert_eq!(rows(&index.term(TermField::AuthModuleType, "corporate ldap")), [] as [Row; 0]);
+        assert_eq!(
+            rows(&index.term(TermField::AuthModule, "corporate ldap")),
+            [0]
+        );
+        assert_eq!(
+            rows(&index.term(TermField::AuthModuleType, "corporate ldap")),
+            [] as [Row; 0]
+        );
         assert_eq!(rows(&index.term(TermField::AuthLogin, "DVader")), [0]);
     }
 
@@ -280,14 +304,21 @@ mod keys_for_users {
         for value in ["ssh-ed25519 AAAAblob vader@ds", "AAAAblob", "SHA256:xyz"] {
             assert_eq!(rows(&index.term(TermField::SshKey, value)), [0], "{value}");
         }
-        assert_eq!(rows(&index.term(TermField::SshKey, "aaaablob")), [] as [Row; 0]);
+        assert_eq!(
+            rows(&index.term(TermField::SshKey, "aaaablob")),
+            [] as [Row; 0]
+        );
     }
 
     #[test]
     fn type_ignores_case_spaces_underscores_and_dashes() {
         let index = Indexes::build(&empire());
         for value in ["service_account", "Service account", "SERVICE-ACCOUNT"] {
-            assert_eq!(rows(&index.term(TermField::UserType, value)), [1], "{value}");
+            assert_eq!(
+                rows(&index.term(TermField::UserType, value)),
+                [1],
+                "{value}"
+            );
         }
         assert_eq!(rows(index.flag(Flag::Bot)), [1, 3]);
         assert_eq!(rows(index.flag(Flag::Internal)), [] as [Row; 0]);
@@ -299,14 +330,20 @@ mod keys_for_users {
         let index = Indexes::build(&empire());
         assert_eq!(rows(&index.term(TermField::BanStatus, "spam")), [2]);
         assert_eq!(rows(index.flag(Flag::Banned)), [2]);
-        assert_eq!(rows(&index.term(TermField::OriginService, "youtrack")), [] as [Row; 0]);
+        assert_eq!(
+            rows(&index.term(TermField::OriginService, "youtrack")),
+            [] as [Row; 0]
+        );
     }
 
     #[test]
     fn name_starts_with_is_a_prefix_of_the_full_name() {
         let index = Indexes::build(&empire());
         assert_eq!(rows(&index.prefix(PrefixField::Name, "darth")), [0]);
-        assert_eq!(rows(&index.prefix(PrefixField::Name, "vader")), [] as [Row; 0]);
+        assert_eq!(
+            rows(&index.prefix(PrefixField::Name, "vader")),
+            [] as [Row; 0]
+        );
         assert_eq!(rows(&index.prefix(PrefixField::Login, "T")), [1, 2]);
         assert_eq!(index.prefix_count(PrefixField::Login, "t"), 2);
         assert_eq!(rows(&index.prefix(PrefixField::Name, "élo")), [2]);
@@ -319,9 +356,18 @@ mod keys_for_users {
         assert_eq!(rows(&index.substring(TextField::Name, "ÉLO")), [2]);
         assert_eq!(rows(&index.substring(TextField::Name, "é")), [2]);
         assert_eq!(rows(&index.substring(TextField::Login, "a")), [0, 1]);
-        assert_eq!(rows(&index.substring(TextField::SecondaryEmail, "jedi")), [0]);
-        assert_eq!(rows(&index.substring(TextField::PrimaryEmail, "empire.ex")), [0, 2]);
-        assert_eq!(rows(&index.substring(TextField::PublicEmail, "x")), [] as [Row; 0]);
+        assert_eq!(
+            rows(&index.substring(TextField::SecondaryEmail, "jedi")),
+            [0]
+        );
+        assert_eq!(
+            rows(&index.substring(TextField::PrimaryEmail, "empire.ex")),
+            [0, 2]
+        );
+        assert_eq!(
+            rows(&index.substring(TextField::PublicEmail, "x")),
+            [] as [Row; 0]
+        );
     }
 
     #[test]
@@ -332,9 +378,18 @@ mod keys_for_users {
         assert_eq!(created(Excluded(1_000), Unbounded), [1, 3]);
         assert_eq!(created(Included(1_000), Excluded(3_000)), [0, 1, 2]);
         assert_eq!(created(Included(3_000), Included(1_000)), [] as [Row; 0]);
-        assert_eq!(index.time_range_count(TimeColumn::Created, Unbounded, Included(2_000)), 3);
-        assert_eq!(rows(&index.time_range(TimeColumn::LastAccess, Unbounded, Unbounded)), [0]);
-        assert_eq!(rows(&index.time_range(TimeColumn::Updated, Included(9_000), Unbounded)), [2]);
+        assert_eq!(
+            index.time_range_count(TimeColumn::Created, Unbounded, Included(2_000)),
+            3
+        );
+        assert_eq!(
+            rows(&index.time_range(TimeColumn::LastAccess, Unbounded, Unbounded)),
+            [0]
+        );
+        assert_eq!(
+            rows(&index.time_range(TimeColumn::Updated, Included(9_000), Unbounded)),
+            [2]
+        );
         assert_eq!(index.number(66), Some(0));
         assert_eq!(rows(&index.number_range(Included(2), Excluded(4))), [1, 2]);
     }
@@ -345,7 +400,10 @@ mod keys_for_users {
         assert_eq!(rows(index.group_direct(GroupIdx(0))), [] as [Row; 0]);
         assert_eq!(rows(index.group_transitive(GroupIdx(0))), [0, 1, 2]);
         assert_eq!(index.group_ancestors(GroupIdx(2)), [GroupIdx(0)]);
-        assert_eq!(index.group_descendants(GroupIdx(0)), [GroupIdx(1), GroupIdx(2)]);
+        assert_eq!(
+            index.group_descendants(GroupIdx(0)),
+            [GroupIdx(1), GroupIdx(2)]
+        );
         assert_eq!(rows(index.team_members(TeamIdx(0))), [0, 3]);
         assert_eq!(rows(index.group_direct(GroupIdx(99))), [] as [Row; 0]);
     }
@@ -445,7 +503,9 @@ mod references_and_order {
         let stats = index.stats();
         let orders = stats.iter().find(|s| s.name == "orders").map(|s| s.entries);
         assert_eq!(orders, Some(1));
-        assert!(stats.iter().any(|s| s.name == "trigrams.name" && s.entries > 0));
+        assert!(stats
+            .iter()
+            .any(|s| s.name == "trigrams.name" && s.entries > 0));
         assert!(stats.iter().all(|s| !s.name.is_empty()));
     }
 }
@@ -492,7 +552,9 @@ fn random_model(seed: u64) -> Model {
     let service_count = rng.gen_range(0..3usize);
     let team_count = rng.gen_range(0..3usize);
 
-    let ids = |prefix: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("{prefix}{i}")).collect() };
+    let ids = |prefix: &str, n: usize| -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    };
     let group_ids = ids("g", group_count);
     let all_ids: Vec<&str> = ["g0", "p1", "o0", "r0"].to_vec();
 
@@ -524,12 +586,18 @@ fn random_model(seed: u64) -> Model {
         .map(|i| Project {
             id: format!("p{i}"),
             name: entity_name(&mut rng, &all_ids),
-            key: maybe(&mut rng, |r| ["DS", "ds", "Alpha", "g0"].choose(r).unwrap_or(&"k").to_string()),
+            key: maybe(&mut rng, |r| {
+                ["DS", "ds", "Alpha", "g0"]
+                    .choose(r)
+                    .unwrap_or(&"k")
+                    .to_string()
+            }),
             organization: (org_count > 0 && rng.gen_bool(0.7))
                 .then(|| OrgIdx(rng.gen_range(0..org_count) as u32)),
         })
         .collect();
-    let permission_idx: Vec<PermissionIdx> = (0..permission_count as u32).map(PermissionIdx).collect();
+    let permission_idx: Vec<PermissionIdx> =
+        (0..permission_count as u32).map(PermissionIdx).collect();
     let permissions = (0..permission_count)
         .map(|i| Permission {
             id: format!("perm{i}"),
@@ -565,17 +633,30 @@ fn random_model(seed: u64) -> Model {
 
     let mut numbers: Vec<u64> = (1..=(user_count as u64 * 2 + 1)).collect();
     numbers.shuffle(&mut rng);
-    let types = ["human", "Service account", "project_bot", "bot", "ghost", "service_user", "SUPPORT-BOT"];
+    let types = [
+        "human",
+        "Service account",
+        "project_bot",
+        "bot",
+        "ghost",
+        "service_user",
+        "SUPPORT-BOT",
+    ];
     let modules = ["core", "ldap", "google", "openid", "ldaps", "github"];
     let users = (0..user_count)
         .map(|i| {
-            let mut u = user(&format!("{}{i}", word(&mut rng, 1)), &format!("{}{i}", word(&mut rng, 3)));
+            let mut u = user(
+                &format!("{}{i}", word(&mut rng, 1)),
+                &format!("{}{i}", word(&mut rng, 3)),
+            );
             u.number = numbers[i];
             u.name = maybe(&mut rng, |r| word(r, 4));
             u.email = maybe(&mut rng, |r| format!("{}@{}", word(r, 2), word(r, 1)));
             u.email_verified = rng.gen_bool(0.5);
             u.public_email = maybe(&mut rng, |r| format!("{}@P", word(r, 2)));
-            u.emails = (0..rng.gen_range(0..3)).map(|_| format!("{}@s", word(&mut rng, 2))).collect();
+            u.emails = (0..rng.gen_range(0..3))
+                .map(|_| format!("{}@s", word(&mut rng, 2)))
+                .collect();
             u.state = *State::ALL.choose(&mut rng).unwrap_or(&State::Active);
             u.admin = rng.gen_bool(0.3);
             u.guest = rng.gen_bool(0.1);
@@ -591,14 +672,24 @@ fn random_model(seed: u64) -> Model {
             u.updated_at = maybe(&mut rng, |r| r.gen_range(0..8) * 10);
             u.last_access_at = maybe(&mut rng, |r| r.gen_range(0..6) * 10);
             u.ban = maybe(&mut rng, |r| Ban {
-                status: maybe(r, |r| ["Spam", " spam", "Abuse"].choose(r).unwrap_or(&"x").to_string()),
+                status: maybe(r, |r| {
+                    ["Spam", " spam", "Abuse"]
+                        .choose(r)
+                        .unwrap_or(&"x")
+                        .to_string()
+                }),
                 reason: None,
                 at: None,
             });
             u.auth = (0..rng.gen_range(0..3))
                 .map(|_| AuthDetail {
                     module: modules.choose(&mut rng).unwrap_or(&"core").to_string(),
-                    module_name: maybe(&mut rng, |r| ["Corporate LDAP", "corporate  ldap", "Google"].choose(r).unwrap_or(&"x").to_string()),
+                    module_name: maybe(&mut rng, |r| {
+                        ["Corporate LDAP", "corporate  ldap", "Google"]
+                            .choose(r)
+                            .unwrap_or(&"x")
+                            .to_string()
+                    }),
                     login: maybe(&mut rng, |r| word(r, 2)),
                     name: maybe(&mut rng, |r| word(r, 2)),
                     email: maybe(&mut rng, |r| format!("{}@a", word(r, 1))),
@@ -609,17 +700,26 @@ fn random_model(seed: u64) -> Model {
             u.ssh_keys = (0..rng.gen_range(0..3))
                 .map(|_| SshKey {
                     title: None,
-                    key: format!("ssh-ed25519 AAA{} c{}", word(&mut rng, 1), word(&mut rng, 1)),
+                    key: format!(
+                        "ssh-ed25519 AAA{} c{}",
+                        word(&mut rng, 1),
+                        word(&mut rng, 1)
+                    ),
                     fingerprint: maybe(&mut rng, |r| format!("SHA256:{}", word(r, 1))),
                 })
                 .collect();
             u.licenses = subset(&mut rng, &service_idx, 0.4);
-            u.vcs_user_names = (0..rng.gen_range(0..2)).map(|_| word(&mut rng, 2)).collect();
+            u.vcs_user_names = (0..rng.gen_range(0..2))
+                .map(|_| word(&mut rng, 2))
+                .collect();
             u.origin_service = (service_count > 0 && rng.gen_bool(0.4))
                 .then(|| ServiceIdx(rng.gen_range(0..service_count) as u32));
             u.groups = subset(&mut rng, &group_idx, 0.25)
                 .into_iter()
-                .map(|group| Membership { group, access: None })
+                .map(|group| Membership {
+                    group,
+                    access: None,
+                })
                 .collect();
             u.organizations = subset(&mut rng, &org_idx, 0.4);
             u.enterprise_group = (group_count > 0 && rng.gen_bool(0.3))
@@ -632,13 +732,19 @@ fn random_model(seed: u64) -> Model {
         .filter_map(|_| {
             let subject = match rng.gen_range(0..3) {
                 0 if user_count > 0 => Subject::User(rng.gen_range(0..user_count) as u32),
-                1 if group_count > 0 => Subject::Group(GroupIdx(rng.gen_range(0..group_count) as u32)),
+                1 if group_count > 0 => {
+                    Subject::Group(GroupIdx(rng.gen_range(0..group_count) as u32))
+                }
                 2 if team_count > 0 => Subject::Team(TeamIdx(rng.gen_range(0..team_count) as u32)),
                 _ => return None,
             };
             let scope = match rng.gen_range(0..3) {
-                1 if org_count > 0 => Scope::Organization(OrgIdx(rng.gen_range(0..org_count) as u32)),
-                2 if project_count > 0 => Scope::Project(ProjectIdx(rng.gen_range(0..project_count) as u32)),
+                1 if org_count > 0 => {
+                    Scope::Organization(OrgIdx(rng.gen_range(0..org_count) as u32))
+                }
+                2 if project_count > 0 => {
+                    Scope::Project(ProjectIdx(rng.gen_range(0..project_count) as u32))
+                }
                 _ => Scope::Global,
             };
             Some(Grant {
@@ -693,12 +799,30 @@ mod oracle {
                 folded_eq(&a.module, value) || a.module_name.iter().any(|m| folded_eq(m, value))
             }),
             TermField::AuthModuleType => u.auth.iter().any(|a| folded_eq(&a.module, value)),
-            TermField::AuthLogin => u.auth.iter().filter_map(|a| a.login.as_ref()).any(|v| folded_eq(v, value)),
-            TermField::AuthName => u.auth.iter().filter_map(|a| a.name.as_ref()).any(|v| folded_eq(v, value)),
-            TermField::AuthEmail => u.auth.iter().filter_map(|a| a.email.as_ref()).any(|v| folded_eq(v, value)),
+            TermField::AuthLogin => u
+                .auth
+                .iter()
+                .filter_map(|a| a.login.as_ref())
+                .any(|v| folded_eq(v, value)),
+            TermField::AuthName => u
+                .auth
+                .iter()
+                .filter_map(|a| a.name.as_ref())
+                .any(|v| folded_eq(v, value)),
+            TermField::AuthEmail => u
+                .auth
+                .iter()
+                .filter_map(|a| a.email.as_ref())
+                .any(|v| folded_eq(v, value)),
             TermField::AuthUid => u.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
-            TermField::GoogleId => u.auth.iter().any(|a| a.module == "google" && a.uid.as_deref() == Some(value)),
-            TermField::OpenId => u.auth.iter().any(|a| a.module == "openid" && a.uid.as_deref() == Some(value)),
+            TermField::GoogleId => u
+                .auth
+                .iter()
+                .any(|a| a.module == "google" && a.uid.as_deref() == Some(value)),
+            TermField::OpenId => u
+                .auth
+                .iter()
+                .any(|a| a.module == "openid" && a.uid.as_deref() == Some(value)),
             TermField::VcsUserName => u.vcs_user_names.iter().any(|v| folded_eq(v, value)),
             TermField::SshKey => u.ssh_keys.iter().any(|k| {
                 k.key == value
@@ -707,7 +831,10 @@ mod oracle {
             }),
             TermField::OriginService => u.origin_service.is_some_and(|s| {
                 resolve(
-                    model.services.iter().map(|s| (s.id.as_str(), None, s.name.as_str())),
+                    model
+                        .services
+                        .iter()
+                        .map(|s| (s.id.as_str(), None, s.name.as_str())),
                     value,
                 )
                 .contains(&s.0)
@@ -733,7 +860,11 @@ mod oracle {
 
     pub fn substring(model: &Model, field: TextField, needle: &str) -> RoaringBitmap {
         let needle = fold(needle);
-        filter(model, |u| text_values(u, field).iter().any(|v| fold(v).contains(&needle)))
+        filter(model, |u| {
+            text_values(u, field)
+                .iter()
+                .any(|v| fold(v).contains(&needle))
+        })
     }
 
     pub fn prefix(model: &Model, field: PrefixField, prefix: &str) -> RoaringBitmap {
@@ -772,7 +903,10 @@ mod oracle {
             Flag::VerifiedEmail => u.email.is_some() && u.email_verified,
             Flag::HasPublicEmail => u.public_email.is_some(),
             Flag::HasLastAccess => u.last_access_at.is_some(),
-            Flag::HasOwnRole => model.grants.iter().any(|g| g.subject == Subject::User(row as u32)),
+            Flag::HasOwnRole => model
+                .grants
+                .iter()
+                .any(|g| g.subject == Subject::User(row as u32)),
             Flag::HasGroup => !u.groups.is_empty(),
             Flag::HasAuth => !u.auth.is_empty(),
             Flag::HasCoreAuth => u.auth.iter().any(|a| a.module == "core"),
@@ -780,8 +914,16 @@ mod oracle {
             Flag::HasLicense => !u.licenses.is_empty(),
             Flag::HasOriginService => u.origin_service.is_some(),
             Flag::Bot => [
-                "bot", "alert_bot", "project_bot", "support_bot", "visual_review_bot", "security_bot",
-                "automation_bot", "security_policy_bot", "admin_bot", "service_account",
+                "bot",
+                "alert_bot",
+                "project_bot",
+                "support_bot",
+                "visual_review_bot",
+                "security_bot",
+                "automation_bot",
+                "security_policy_bot",
+                "admin_bot",
+                "service_account",
                 "duo_code_review_bot",
             ]
             .iter()
@@ -809,7 +951,9 @@ mod oracle {
 
     pub fn transitive(model: &Model, g: GroupIdx) -> RoaringBitmap {
         filter(model, |u| {
-            u.groups.iter().any(|m| self_and_ancestors(model, m.group).contains(&g))
+            u.groups
+                .iter()
+                .any(|m| self_and_ancestors(model, m.group).contains(&g))
         })
     }
 
@@ -849,11 +993,14 @@ mod oracle {
         result
     }
 
+    /// (id, key, name) of an entity.
+    type Entity<'a> = (&'a str, Option<&'a str>, &'a str);
+
     pub fn resolve<'a>(
         entities: impl Iterator<Item = (&'a str, Option<&'a str>, &'a str)> + Clone,
         reference: &str,
     ) -> Vec<u32> {
-        let by = |pick: &dyn Fn(&(&str, Option<&str>, &str)) -> bool| -> Vec<u32> {
+        let by = |pick: &dyn Fn(&Entity) -> bool| -> Vec<u32> {
             entities
                 .clone()
                 .enumerate()
@@ -916,7 +1063,13 @@ fn probe_values(model: &Model, pick: impl Fn(&User) -> Vec<String>) -> Vec<Strin
     let mut values: Vec<String> = model.users.iter().flat_map(pick).collect();
     let variants: Vec<String> = values
         .iter()
-        .flat_map(|v| [v.to_uppercase(), format!(" {v} "), v.chars().take(2).collect()])
+        .flat_map(|v| {
+            [
+                v.to_uppercase(),
+                format!(" {v} "),
+                v.chars().take(2).collect(),
+            ]
+        })
         .collect();
     values.extend(variants);
     values.extend(["", "a", "zz", "ab", "ÉC", "xyz"].map(String::from));
@@ -951,7 +1104,11 @@ fn term_values(u: &User, field: TermField) -> Vec<String> {
             .ssh_keys
             .iter()
             .flat_map(|k| {
-                [Some(k.key.clone()), k.key.split_whitespace().nth(1).map(String::from), k.fingerprint.clone()]
+                [
+                    Some(k.key.clone()),
+                    k.key.split_whitespace().nth(1).map(String::from),
+                    k.fingerprint.clone(),
+                ]
             })
             .flatten()
             .collect(),
@@ -981,17 +1138,29 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
     for field in TermField::ALL {
         for value in probe_values(model, |u| term_values(u, field)) {
             let expected = oracle::term(model, field, &value);
-            prop_assert_eq!(&index.term(field, &value), &expected, "{:?} {:?}", field, value);
+            prop_assert_eq!(
+                &index.term(field, &value),
+                &expected,
+                "{:?} {:?}",
+                field,
+                value
+            );
             let count = index.term_count(field, &value);
             prop_assert!(count >= expected.len(), "{:?} {:?}", field, value);
-            if !matches!(field, TermField::Email | TermField::AuthModule | TermField::OriginService) {
+            if !matches!(
+                field,
+                TermField::Email | TermField::AuthModule | TermField::OriginService
+            ) {
                 prop_assert_eq!(count, expected.len(), "{:?} {:?}", field, value);
             }
         }
     }
     for (row, u) in model.users.iter().enumerate() {
         prop_assert_eq!(index.row_of_id(&u.id), Some(row as Row));
-        prop_assert_eq!(index.row_of_login(&u.login.to_ascii_uppercase()), Some(row as Row));
+        prop_assert_eq!(
+            index.row_of_login(&u.login.to_ascii_uppercase()),
+            Some(row as Row)
+        );
         prop_assert_eq!(index.number(u.number), Some(row as Row));
     }
 
@@ -1001,11 +1170,19 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
                 PrefixField::Login => Some(u.login.clone()),
                 PrefixField::Name => u.name.clone(),
             };
-            v.into_iter().flat_map(|v| [v.chars().take(1).collect(), v.chars().take(3).collect(), v]).collect()
+            v.into_iter()
+                .flat_map(|v| [v.chars().take(1).collect(), v.chars().take(3).collect(), v])
+                .collect()
         });
         for value in values {
             let expected = oracle::prefix(model, field, &value);
-            prop_assert_eq!(&index.prefix(field, &value), &expected, "{:?} {:?}", field, value);
+            prop_assert_eq!(
+                &index.prefix(field, &value),
+                &expected,
+                "{:?} {:?}",
+                field,
+                value
+            );
             prop_assert_eq!(index.prefix_count(field, &value), expected.len());
         }
     }
@@ -1028,13 +1205,27 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
         });
         for value in values {
             let expected = oracle::substring(model, field, &value);
-            prop_assert_eq!(&index.substring(field, &value), &expected, "{:?} {:?}", field, value);
+            prop_assert_eq!(
+                &index.substring(field, &value),
+                &expected,
+                "{:?} {:?}",
+                field,
+                value
+            );
             prop_assert!(index.substring_estimate(field, &value) >= expected.len());
         }
     }
 
-    for column in [TimeColumn::Created, TimeColumn::LastAccess, TimeColumn::Updated] {
-        let values: Vec<i64> = model.users.iter().filter_map(|u| oracle::time(u, column)).collect();
+    for column in [
+        TimeColumn::Created,
+        TimeColumn::LastAccess,
+        TimeColumn::Updated,
+    ] {
+        let values: Vec<i64> = model
+            .users
+            .iter()
+            .filter_map(|u| oracle::time(u, column))
+            .collect();
         let all_bounds = bounds(&values);
         for lo in &all_bounds {
             for hi in &all_bounds {
@@ -1065,7 +1256,10 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
         prop_assert_eq!(index.flag(flag), &expected, "{:?}", flag);
     }
     for state in State::ALL {
-        prop_assert_eq!(index.state(state), &oracle::filter(model, |u| u.state == state));
+        prop_assert_eq!(
+            index.state(state),
+            &oracle::filter(model, |u| u.state == state)
+        );
     }
 
     for g in (0..model.groups.len() as u32).map(GroupIdx) {
@@ -1079,22 +1273,36 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
             .filter(|&d| d != g && oracle::self_and_ancestors(model, d).contains(&g))
             .collect();
         prop_assert_eq!(index.group_descendants(g), &descendants[..]);
-        prop_assert_eq!(index.enterprise_users(g), &oracle::filter(model, |u| u.enterprise_group == Some(g)));
+        prop_assert_eq!(
+            index.enterprise_users(g),
+            &oracle::filter(model, |u| u.enterprise_group == Some(g))
+        );
     }
     for t in (0..model.teams.len() as u32).map(TeamIdx) {
         prop_assert_eq!(index.team_members(t), &oracle::team(model, t));
     }
     for o in (0..model.organizations.len() as u32).map(OrgIdx) {
-        prop_assert_eq!(index.org_members(o), &oracle::filter(model, |u| u.organizations.contains(&o)));
+        prop_assert_eq!(
+            index.org_members(o),
+            &oracle::filter(model, |u| u.organizations.contains(&o))
+        );
     }
     for s in (0..model.services.len() as u32).map(ServiceIdx) {
-        prop_assert_eq!(index.license(s), &oracle::filter(model, |u| u.licenses.contains(&s)));
-        prop_assert_eq!(index.origin_service(s), &oracle::filter(model, |u| u.origin_service == Some(s)));
+        prop_assert_eq!(
+            index.license(s),
+            &oracle::filter(model, |u| u.licenses.contains(&s))
+        );
+        prop_assert_eq!(
+            index.origin_service(s),
+            &oracle::filter(model, |u| u.origin_service == Some(s))
+        );
     }
 
     let role_sets: Vec<Option<Vec<RoleIdx>>> = std::iter::once(None)
         .chain((0..model.roles.len() as u32).map(|r| Some(vec![RoleIdx(r)])))
-        .chain(std::iter::once(Some((0..model.roles.len() as u32).map(RoleIdx).collect())))
+        .chain(std::iter::once(Some(
+            (0..model.roles.len() as u32).map(RoleIdx).collect(),
+        )))
         .chain(std::iter::once(Some(vec![RoleIdx(0), RoleIdx(0)])))
         .chain(std::iter::once(Some(Vec::new())))
         .collect();
@@ -1105,7 +1313,13 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
     for scope in &scopes {
         for roles in &role_sets {
             let expected = oracle::access(model, *scope, roles.as_deref());
-            prop_assert_eq!(&index.access(*scope, roles.as_deref()), &expected, "{:?} {:?}", scope, roles);
+            prop_assert_eq!(
+                &index.access(*scope, roles.as_deref()),
+                &expected,
+                "{:?} {:?}",
+                scope,
+                roles
+            );
             prop_assert!(index.access_estimate(*scope, roles.as_deref()) >= expected.len());
         }
     }
@@ -1132,7 +1346,13 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
     for key in SortKey::ALL {
         for descending in [false, true] {
             let expected = oracle::order(model, key, descending);
-            prop_assert_eq!(index.order(key, descending), &expected[..], "{:?} {}", key, descending);
+            prop_assert_eq!(
+                index.order(key, descending),
+                &expected[..],
+                "{:?} {}",
+                key,
+                descending
+            );
             let rank = index.rank(key, descending);
             for (position, &row) in expected.iter().enumerate() {
                 prop_assert_eq!(rank[row as usize], position as u32);
@@ -1140,18 +1360,32 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
         }
     }
 
-    let references = ["g0", "p1", "o0", "r0", "s0", "t0", "perm0", "DS", "ds", "alpha", "ALPHA ", "Beta", "été", "nope"];
+    let references = [
+        "g0", "p1", "o0", "r0", "s0", "t0", "perm0", "DS", "ds", "alpha", "ALPHA ", "Beta", "été",
+        "nope",
+    ];
     for reference in references {
         let project_expected = oracle::resolve(
-            model.projects.iter().map(|p| (p.id.as_str(), p.key.as_deref(), p.name.as_str())),
+            model
+                .projects
+                .iter()
+                .map(|p| (p.id.as_str(), p.key.as_deref(), p.name.as_str())),
             reference,
         );
-        let got: Vec<u32> = index.resolve_project(reference).iter().map(|p| p.0).collect();
+        let got: Vec<u32> = index
+            .resolve_project(reference)
+            .iter()
+            .map(|p| p.0)
+            .collect();
         prop_assert_eq!(got, project_expected);
         macro_rules! check {
             ($table:expr, $method:ident) => {{
-                let expected =
-                    oracle::resolve($table.iter().map(|e| (e.id.as_str(), None, e.name.as_str())), reference);
+                let expected = oracle::resolve(
+                    $table
+                        .iter()
+                        .map(|e| (e.id.as_str(), None, e.name.as_str())),
+                    reference,
+                );
                 let got: Vec<u32> = index.$method(reference).iter().map(|e| e.0).collect();
                 prop_assert_eq!(got, expected, "{} {:?}", stringify!($method), reference);
             }};
@@ -1194,8 +1428,22 @@ fn empty_directory_has_empty_indexes() {
 /// directory: unique logins and emails, shared first/last names, a group forest, some grants.
 fn synthetic_model(user_count: usize) -> Model {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    const FIRST: [&str; 12] = ["Anakin", "Leia", "Han", "Élodie", "Wilhuff", "Padmé", "Luke", "Mara", "Ben", "Rey", "Finn", "Poe"];
-    const LAST: [&str; 10] = ["Skywalker", "Organa", "Solo", "Tarkin", "Amidala", "Jade", "Kenobi", "Dameron", "Andor", "Erso"];
+    const FIRST: [&str; 12] = [
+        "Anakin", "Leia", "Han", "Élodie", "Wilhuff", "Padmé", "Luke", "Mara", "Ben", "Rey",
+        "Finn", "Poe",
+    ];
+    const LAST: [&str; 10] = [
+        "Skywalker",
+        "Organa",
+        "Solo",
+        "Tarkin",
+        "Amidala",
+        "Jade",
+        "Kenobi",
+        "Dameron",
+        "Andor",
+        "Erso",
+    ];
     let group_count = 1_000;
     let groups = (0..group_count)
         .map(|i| Group {
@@ -1235,20 +1483,33 @@ fn synthetic_model(user_count: usize) -> Model {
         .map(|i| {
             let first = FIRST[rng.gen_range(0..FIRST.len())];
             let last = LAST[rng.gen_range(0..LAST.len())];
-            let mut u = user(&format!("u-{:x}", rng.gen::<u64>() ^ i as u64), &format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase()));
+            let mut u = user(
+                &format!("u-{:x}", rng.gen::<u64>() ^ i as u64),
+                &format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase()),
+            );
             u.number = i as u64 + 1;
             u.name = Some(format!("{first} {last}"));
-            u.email = Some(format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()));
+            u.email = Some(format!(
+                "{}.{}{i}@example.com",
+                first.to_lowercase(),
+                last.to_lowercase()
+            ));
             u.email_verified = rng.gen_bool(0.8);
             if rng.gen_bool(0.3) {
                 u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())];
             }
             u.created_at = 1_600_000_000_000 + rng.gen_range(0..200_000_000_000);
-            u.last_access_at = rng.gen_bool(0.7).then(|| u.created_at + rng.gen_range(0..10_000_000_000));
+            u.last_access_at = rng
+                .gen_bool(0.7)
+                .then(|| u.created_at + rng.gen_range(0..10_000_000_000));
             u.admin = rng.gen_bool(0.01);
             u.two_factor = rng.gen_bool(0.4);
             u.auth = vec![AuthDetail {
-                module: if rng.gen_bool(0.5) { "ldap".into() } else { "core".into() },
+                module: if rng.gen_bool(0.5) {
+                    "ldap".into()
+                } else {
+                    "core".into()
+                },
                 module_name: Some("Corporate LDAP".into()),
                 login: Some(format!("user{i}")),
                 uid: Some(format!("uid-{i}")),
@@ -1293,7 +1554,11 @@ fn synthetic_model(user_count: usize) -> Model {
 fn resident_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -1328,11 +1593,17 @@ fn build_at_one_million_users() {
     let after = resident_bytes();
     let stats = index.stats();
     for stat in &stats {
-        println!("{:32} {:>12} entries {:>14} bytes", stat.name, stat.entries, stat.bytes);
+        println!(
+            "{:32} {:>12} entries {:>14} bytes",
+            stat.name, stat.entries, stat.bytes
+        );
     }
     let total: u64 = stats.iter().map(|s| s.bytes).sum();
     println!("build: {build:?} wall, {build_cpu:.2} s CPU");
-    println!("stats heap: {total} bytes = {:.1} bytes/user", total as f64 / user_count as f64);
+    println!(
+        "stats heap: {total} bytes = {:.1} bytes/user",
+        total as f64 / user_count as f64
+    );
     println!(
         "RSS growth: {} bytes = {:.1} bytes/user",
         after.saturating_sub(before),
@@ -1344,12 +1615,24 @@ fn build_at_one_million_users() {
     assert_eq!(order.len(), user_count);
     let started = std::time::Instant::now();
     let hits = index.substring(TextField::Name, "sky");
-    println!("substring(name, sky): {} rows in {:?}", hits.len(), started.elapsed());
+    println!(
+        "substring(name, sky): {} rows in {:?}",
+        hits.len(),
+        started.elapsed()
+    );
     let started = std::time::Instant::now();
     let hits = index.substring(TextField::PrimaryEmail, "ker12345");
-    println!("substring(email, ker12345): {} rows in {:?}", hits.len(), started.elapsed());
+    println!(
+        "substring(email, ker12345): {} rows in {:?}",
+        hits.len(),
+        started.elapsed()
+    );
     let started = std::time::Instant::now();
     let hits = index.prefix(PrefixField::Login, "leia.s");
-    println!("prefix(login, leia.s): {} rows in {:?}", hits.len(), started.elapsed());
+    println!(
+        "prefix(login, leia.s): {} rows in {:?}",
+        hits.len(),
+        started.elapsed()
+    );
     assert_eq!(index.user_count() as usize, user_count);
 }

@@ -14,7 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let query = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "access(project: DS, with: Developer)".to_string());
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
     let model = userql_directory::load_path(&path)?;
     let index = Indexes::build(&model);
     let snapshot = Snapshot {

@@ -198,8 +198,13 @@ enum EntityKind {
 }
 
 enum Frame {
-    Group { open: usize },
-    Tuple { open: usize, tuple: Option<&'static TupleInfo> },
+    Group {
+        open: usize,
+    },
+    Tuple {
+        open: usize,
+        tuple: Option<&'static TupleInfo>,
+    },
 }
 
 struct ScanResult {
@@ -367,7 +372,9 @@ impl<'q> Scanner<'q> {
         match self.slot {
             Slot::Item { .. } | Slot::Nothing => self.item(start, c, gap_start),
             Slot::Value { key } => self.value(start, c, ValueOwner::Key(key)),
-            Slot::ArgumentValue { argument } => self.value(start, c, ValueOwner::Argument(argument)),
+            Slot::ArgumentValue { argument } => {
+                self.value(start, c, ValueOwner::Argument(argument))
+            }
             Slot::Argument { tuple } => self.argument(start, c, tuple),
         }
     }
@@ -393,11 +400,19 @@ impl<'q> Scanner<'q> {
                 let (len, closed) = self.delimited_len();
                 self.token_at_caret(slot, start, start + len, start + 1);
                 self.pos = start + len;
-                let style = if closed && c == '"' { Style::Text } else { Style::Error };
+                let style = if closed && c == '"' {
+                    Style::Text
+                } else {
+                    Style::Error
+                };
                 self.style(style, start, start + len);
                 self.slot = Slot::Item { after_item: true };
             }
-            '-' if self.rest()[1..].chars().next().is_some_and(|n| !is_delimiter(n) && n != ':') => {
+            '-' if self.rest()[1..]
+                .chars()
+                .next()
+                .is_some_and(|n| !is_delimiter(n) && n != ':') =>
+            {
                 self.punctuation(start, 1, Style::Operator);
                 self.slot = Slot::Item { after_item: false };
             }
@@ -410,14 +425,24 @@ impl<'q> Scanner<'q> {
 
     /// A bare word in item position: a key, a tuple name, a keyword or text.
     fn word(&mut self, start: usize, slot: Slot) {
-        let len = self.bare_len(false).max(self.peek().map_or(1, char::len_utf8));
+        let len = self
+            .bare_len(false)
+            .max(self.peek().map_or(1, char::len_utf8));
         let end = start + len;
         let word = &self.text[start..end];
         self.token_at_caret(slot, start, end, start);
         self.pos = end;
         if self.rest().starts_with('(') {
             let tuple = catalogue::tuple(word);
-            self.style(if tuple.is_some() { Style::FieldName } else { Style::Error }, start, end);
+            self.style(
+                if tuple.is_some() {
+                    Style::FieldName
+                } else {
+                    Style::Error
+                },
+                start,
+                end,
+            );
             self.punctuation(end, 1, Style::Operator);
             self.stack.push(Frame::Tuple { open: end, tuple });
             self.slot = Slot::Argument { tuple };
@@ -427,7 +452,11 @@ impl<'q> Scanner<'q> {
         self.skip_whitespace();
         if self.rest().starts_with(':') {
             let key = catalogue::field_key(word);
-            let style = if key.is_some() { Style::FieldName } else { Style::Error };
+            let style = if key.is_some() {
+                Style::FieldName
+            } else {
+                Style::Error
+            };
             self.style(style, start, end);
             self.gap_at_caret(Slot::Nothing, after_word + 1, self.pos);
             let colon = self.pos;
@@ -479,7 +508,15 @@ impl<'q> Scanner<'q> {
                 let argument = tuple.and_then(|t| catalogue::tuple_argument(t, word));
                 // Under an unknown tuple only the tuple name is blamed.
                 let known = argument.is_some() || tuple.is_none();
-                self.style(if known { Style::FieldName } else { Style::Error }, start, end);
+                self.style(
+                    if known {
+                        Style::FieldName
+                    } else {
+                        Style::Error
+                    },
+                    start,
+                    end,
+                );
                 let after_word = self.pos;
                 self.skip_whitespace();
                 if self.rest().starts_with(':') {
@@ -532,7 +569,15 @@ impl<'q> Scanner<'q> {
             raw
         };
         let valid = closed && closed_value_ok(owner, inner);
-        self.style(if valid { Style::FieldValue } else { Style::Error }, start, end);
+        self.style(
+            if valid {
+                Style::FieldValue
+            } else {
+                Style::Error
+            },
+            start,
+            end,
+        );
         if closed {
             if let Some(kind) = entity_kind(owner) {
                 self.entity_values.push(EntityValue {
@@ -698,7 +743,12 @@ enum CandidateKind {
     Value,
 }
 
-fn candidate(option: impl Into<String>, description: impl Into<String>, group: &'static str, kind: CandidateKind) -> Candidate {
+fn candidate(
+    option: impl Into<String>,
+    description: impl Into<String>,
+    group: &'static str,
+    kind: CandidateKind,
+) -> Candidate {
     Candidate {
         option: option.into(),
         description: description.into(),
@@ -714,7 +764,8 @@ fn suggest(snapshot: &Snapshot, query: &str, caret: usize, spot: &Spot) -> Vec<S
     let rest = query.get(spot.end..).unwrap_or("");
     let followed_by_colon = rest.trim_start().starts_with(':');
     let followed_by_paren = rest.starts_with('(');
-    let followed_by_break = rest.is_empty() || rest.starts_with(|c: char| c.is_whitespace() || c == ')' || c == ',');
+    let followed_by_break =
+        rest.is_empty() || rest.starts_with(|c: char| c.is_whitespace() || c == ')' || c == ',');
 
     let mut starting = Vec::new();
     let mut containing = Vec::new();
@@ -723,7 +774,8 @@ fn suggest(snapshot: &Snapshot, query: &str, caret: usize, spot: &Spot) -> Vec<S
         if !seen.insert((candidate.kind as u8, candidate.option.to_lowercase())) {
             continue;
         }
-        let Some((matching_start, matching_end)) = find_case_insensitive(&candidate.option, typed) else {
+        let Some((matching_start, matching_end)) = find_case_insensitive(&candidate.option, typed)
+        else {
             continue;
         };
         let (prefix, suffix) = match candidate.kind {
@@ -732,7 +784,8 @@ fn suggest(snapshot: &Snapshot, query: &str, caret: usize, spot: &Spot) -> Vec<S
             CandidateKind::Tuple if followed_by_paren => ("", ""),
             CandidateKind::Tuple => ("", "("),
             CandidateKind::Keyword | CandidateKind::Value => {
-                let braced = candidate.kind == CandidateKind::Value && needs_braces(&candidate.option);
+                let braced =
+                    candidate.kind == CandidateKind::Value && needs_braces(&candidate.option);
                 match (braced, followed_by_break && !rest.is_empty()) {
                     (true, true) => ("{", "}"),
                     (true, false) => ("{", "} "),
@@ -808,17 +861,26 @@ fn find_case_insensitive(haystack: &str, needle: &str) -> Option<(usize, usize)>
 fn candidates(snapshot: &Snapshot, slot: Slot, typed: &str) -> Vec<Candidate> {
     match slot {
         Slot::Item { after_item } => item_candidates(after_item, typed),
-        Slot::Value { key } => key.map_or_else(Vec::new, |key| value_candidates(snapshot, key, typed)),
+        Slot::Value { key } => {
+            key.map_or_else(Vec::new, |key| value_candidates(snapshot, key, typed))
+        }
         Slot::Argument { tuple } => tuple.map_or_else(Vec::new, |tuple| {
             tuple
                 .arguments
                 .iter()
-                .map(|a| candidate(*a, argument_description(tuple.name, a), "arguments", CandidateKind::Argument))
+                .map(|a| {
+                    candidate(
+                        *a,
+                        argument_description(tuple.name, a),
+                        "arguments",
+                        CandidateKind::Argument,
+                    )
+                })
                 .collect()
         }),
-        Slot::ArgumentValue { argument } => {
-            argument.map_or_else(Vec::new, |argument| value_candidates(snapshot, argument, typed))
-        }
+        Slot::ArgumentValue { argument } => argument.map_or_else(Vec::new, |argument| {
+            value_candidates(snapshot, argument, typed)
+        }),
         Slot::Nothing => Vec::new(),
     }
 }
@@ -840,7 +902,11 @@ fn argument_description(tuple: &str, argument: &str) -> String {
 
 fn item_candidates(after_item: bool, typed: &str) -> Vec<Candidate> {
     let mut out = Vec::new();
-    let keywords: &[&str] = if after_item { &["and", "or", "not"] } else { &["not"] };
+    let keywords: &[&str] = if after_item {
+        &["and", "or", "not"]
+    } else {
+        &["not"]
+    };
     let keyword_candidates = keywords.iter().map(|k| {
         let description = match *k {
             "and" => "both sides match",
@@ -861,15 +927,30 @@ fn item_candidates(after_item: bool, typed: &str) -> Vec<Candidate> {
 
 fn push_keys_and_tuples(out: &mut Vec<Candidate>, typed: &str) {
     for key in catalogue::FIELD_KEYS {
-        out.push(candidate(key.name, key.description, "keys", CandidateKind::Key));
+        out.push(candidate(
+            key.name,
+            key.description,
+            "keys",
+            CandidateKind::Key,
+        ));
         if !typed.is_empty() {
             for alias in key.aliases {
-                out.push(candidate(*alias, format!("same as {}", key.name), "keys", CandidateKind::Key));
+                out.push(candidate(
+                    *alias,
+                    format!("same as {}", key.name),
+                    "keys",
+                    CandidateKind::Key,
+                ));
             }
         }
     }
     for tuple in catalogue::TUPLES {
-        out.push(candidate(tuple.name, tuple.description, "tuples", CandidateKind::Tuple));
+        out.push(candidate(
+            tuple.name,
+            tuple.description,
+            "tuples",
+            CandidateKind::Tuple,
+        ));
     }
 }
 
@@ -914,9 +995,17 @@ fn value_candidates(snapshot: &Snapshot, key: &str, typed: &str) -> Vec<Candidat
         "has" => closed_candidates(catalogue::HAS_VALUES, "has"),
         "state" => closed_candidates(catalogue::STATE_VALUES, "state"),
         "group" => named(&model.groups, |g| g.name.as_str(), "group"),
-        "enterpriseGroup" => named(model.groups.iter().filter(|g| g.parent.is_none()), |g| g.name.as_str(), "top-level group"),
+        "enterpriseGroup" => named(
+            model.groups.iter().filter(|g| g.parent.is_none()),
+            |g| g.name.as_str(),
+            "top-level group",
+        ),
         "in" => {
-            let mut out = named(&model.groups, |g| g.name.as_str(), "group and its subgroups");
+            let mut out = named(
+                &model.groups,
+                |g| g.name.as_str(),
+                "group and its subgroups",
+            );
             out.extend(named(&model.teams, |t| t.name.as_str(), "team"));
             out
         }
@@ -928,9 +1017,19 @@ fn value_candidates(snapshot: &Snapshot, key: &str, typed: &str) -> Vec<Candidat
                     Some(k) => format!("project {k}"),
                     None => "project".to_owned(),
                 };
-                out.push(candidate(project.name.as_str(), description, "values", CandidateKind::Value));
+                out.push(candidate(
+                    project.name.as_str(),
+                    description,
+                    "values",
+                    CandidateKind::Value,
+                ));
                 if let Some(k) = &project.key {
-                    out.push(candidate(k.as_str(), format!("key of project {}", project.name), "values", CandidateKind::Value));
+                    out.push(candidate(
+                        k.as_str(),
+                        format!("key of project {}", project.name),
+                        "values",
+                        CandidateKind::Value,
+                    ));
                 }
             }
             out
@@ -949,7 +1048,14 @@ fn value_candidates(snapshot: &Snapshot, key: &str, typed: &str) -> Vec<Candidat
             let mut out: Vec<Candidate> = facts
                 .module_types
                 .iter()
-                .map(|m| candidate(m.as_str(), "auth module type", "values", CandidateKind::Value))
+                .map(|m| {
+                    candidate(
+                        m.as_str(),
+                        "auth module type",
+                        "values",
+                        CandidateKind::Value,
+                    )
+                })
                 .collect();
             out.extend(
                 facts
@@ -962,7 +1068,14 @@ fn value_candidates(snapshot: &Snapshot, key: &str, typed: &str) -> Vec<Candidat
         "provider" => scanned(snapshot)
             .module_types
             .iter()
-            .map(|m| candidate(m.as_str(), "auth module type", "values", CandidateKind::Value))
+            .map(|m| {
+                candidate(
+                    m.as_str(),
+                    "auth module type",
+                    "values",
+                    CandidateKind::Value,
+                )
+            })
             .collect(),
         "type" => scanned(snapshot)
             .user_types
@@ -976,10 +1089,16 @@ fn value_candidates(snapshot: &Snapshot, key: &str, typed: &str) -> Vec<Candidat
             .collect(),
         "after" | "before" | "created" | "lastAccess" => DATE_WORDS
             .iter()
-            .map(|(word, description)| candidate(*word, *description, "values", CandidateKind::Value))
+            .map(|(word, description)| {
+                candidate(*word, *description, "values", CandidateKind::Value)
+            })
             .collect(),
-        "login" | "loginStartsWith" => users_by_prefix(snapshot, PrefixField::Login, typed, |u| Some(&u.login)),
-        "name" | "nameStartsWith" => users_by_prefix(snapshot, PrefixField::Name, typed, |u| u.name.as_ref()),
+        "login" | "loginStartsWith" => {
+            users_by_prefix(snapshot, PrefixField::Login, typed, |u| Some(&u.login))
+        }
+        "name" | "nameStartsWith" => {
+            users_by_prefix(snapshot, PrefixField::Name, typed, |u| u.name.as_ref())
+        }
         _ => Vec::new(),
     }
 }
@@ -1001,7 +1120,16 @@ fn users_by_prefix(
         .iter()
         .take(MAX_SUGGESTIONS)
         .filter_map(|row| snapshot.model.users.get(row as usize))
-        .filter_map(|user| value(user).map(|v| candidate(v.as_str(), format!("user {}", user.id), "users", CandidateKind::Value)))
+        .filter_map(|user| {
+            value(user).map(|v| {
+                candidate(
+                    v.as_str(),
+                    format!("user {}", user.id),
+                    "users",
+                    CandidateKind::Value,
+                )
+            })
+        })
         .collect()
 }
 

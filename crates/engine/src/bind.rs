@@ -8,7 +8,9 @@
 
 use std::ops::Bound;
 
-use userql_directory::index::{AccessScope, Flag, Indexes, PrefixField, TermField, TextField, TimeColumn};
+use userql_directory::index::{
+    AccessScope, Flag, Indexes, PrefixField, TermField, TextField, TimeColumn,
+};
 use userql_directory::model::{Millis, Model, RoleIdx, State};
 use userql_directory::text::{fold, fold_user_type};
 use userql_syntax::ast::{self, Atom, ExprKind, ValueKind};
@@ -199,25 +201,79 @@ fn bind_value(key: &ast::Name, value: &ast::Value, ctx: &BindContext<'_>) -> Res
         }
         "vcsUserName" => term(TermField::VcsUserName, atom),
         "ownRole" => {
-            let roles = resolve(atom, "role", ctx, |r| ctx.index.resolve_role(r), role_names(ctx))?;
-            Expr::or(roles.into_iter().map(|r| Expr::Pred(Pred::OwnRole(r))).collect())
+            let roles = resolve(
+                atom,
+                "role",
+                ctx,
+                |r| ctx.index.resolve_role(r),
+                role_names(ctx),
+            )?;
+            Expr::or(
+                roles
+                    .into_iter()
+                    .map(|r| Expr::Pred(Pred::OwnRole(r)))
+                    .collect(),
+            )
         }
         "group" => {
-            let groups = resolve(atom, "group", ctx, |r| ctx.index.resolve_group(r), group_names(ctx))?;
-            Expr::or(groups.into_iter().map(|g| Expr::Pred(Pred::GroupDirect(g))).collect())
+            let groups = resolve(
+                atom,
+                "group",
+                ctx,
+                |r| ctx.index.resolve_group(r),
+                group_names(ctx),
+            )?;
+            Expr::or(
+                groups
+                    .into_iter()
+                    .map(|g| Expr::Pred(Pred::GroupDirect(g)))
+                    .collect(),
+            )
         }
         "in" => bind_in(atom, ctx)?,
         "team" => {
-            let teams = resolve(atom, "team", ctx, |r| ctx.index.resolve_team(r), team_names(ctx))?;
-            Expr::or(teams.into_iter().map(|t| Expr::Pred(Pred::Team(t))).collect())
+            let teams = resolve(
+                atom,
+                "team",
+                ctx,
+                |r| ctx.index.resolve_team(r),
+                team_names(ctx),
+            )?;
+            Expr::or(
+                teams
+                    .into_iter()
+                    .map(|t| Expr::Pred(Pred::Team(t)))
+                    .collect(),
+            )
         }
         "organization" => {
-            let orgs = resolve(atom, "organization", ctx, |r| ctx.index.resolve_organization(r), org_names(ctx))?;
-            Expr::or(orgs.into_iter().map(|o| Expr::Pred(Pred::Organization(o))).collect())
+            let orgs = resolve(
+                atom,
+                "organization",
+                ctx,
+                |r| ctx.index.resolve_organization(r),
+                org_names(ctx),
+            )?;
+            Expr::or(
+                orgs.into_iter()
+                    .map(|o| Expr::Pred(Pred::Organization(o)))
+                    .collect(),
+            )
         }
         "enterpriseGroup" => {
-            let groups = resolve(atom, "group", ctx, |r| ctx.index.resolve_group(r), group_names(ctx))?;
-            Expr::or(groups.into_iter().map(|g| Expr::Pred(Pred::EnterpriseGroup(g))).collect())
+            let groups = resolve(
+                atom,
+                "group",
+                ctx,
+                |r| ctx.index.resolve_group(r),
+                group_names(ctx),
+            )?;
+            Expr::or(
+                groups
+                    .into_iter()
+                    .map(|g| Expr::Pred(Pred::EnterpriseGroup(g)))
+                    .collect(),
+            )
         }
         "authModule" => term(TermField::AuthModule, atom),
         "authLogin" => term(TermField::AuthLogin, atom),
@@ -226,12 +282,34 @@ fn bind_value(key: &ast::Name, value: &ast::Value, ctx: &BindContext<'_>) -> Res
         "googleID" => term(TermField::GoogleId, atom),
         "openID" => term(TermField::OpenId, atom),
         "originService" => {
-            let services = resolve(atom, "service", ctx, |r| ctx.index.resolve_service(r), service_names(ctx))?;
-            Expr::or(services.into_iter().map(|s| Expr::Pred(Pred::OriginService(s))).collect())
+            let services = resolve(
+                atom,
+                "service",
+                ctx,
+                |r| ctx.index.resolve_service(r),
+                service_names(ctx),
+            )?;
+            Expr::or(
+                services
+                    .into_iter()
+                    .map(|s| Expr::Pred(Pred::OriginService(s)))
+                    .collect(),
+            )
         }
         "hasLicense" => {
-            let services = resolve(atom, "service", ctx, |r| ctx.index.resolve_service(r), service_names(ctx))?;
-            Expr::or(services.into_iter().map(|s| Expr::Pred(Pred::License(s))).collect())
+            let services = resolve(
+                atom,
+                "service",
+                ctx,
+                |r| ctx.index.resolve_service(r),
+                service_names(ctx),
+            )?;
+            Expr::or(
+                services
+                    .into_iter()
+                    .map(|s| Expr::Pred(Pred::License(s)))
+                    .collect(),
+            )
         }
         "sshPublicKey" => term(TermField::SshKey, atom),
         "banStatus" => term(TermField::BanStatus, atom),
@@ -479,11 +557,7 @@ fn number_value(key: &ast::Name, value: &ast::Value) -> Result<Expr, Error> {
 }
 
 /// Looks a closed-set value up case-insensitively (whitespace folded).
-fn closed_value(
-    key: &str,
-    atom: &Atom,
-    allowed: &[&'static str],
-) -> Result<&'static str, Error> {
+fn closed_value(key: &str, atom: &Atom, allowed: &[&'static str]) -> Result<&'static str, Error> {
     let folded = fold(&atom.text);
     allowed
         .iter()
@@ -548,7 +622,10 @@ fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr,
         } else {
             format!("has: {value}")
         };
-        return Err(err(&(key.span.start..atom.span.end), ErrorKind::Forbidden { key: shown }));
+        return Err(err(
+            &(key.span.start..atom.span.end),
+            ErrorKind::Forbidden { key: shown },
+        ));
     }
     let flag = match value {
         "lastAccess" => Flag::HasLastAccess,
@@ -567,12 +644,7 @@ fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr,
         "permanent token" => Flag::PermanentToken,
         "accepted end-user agreement" => Flag::AcceptedEua,
         "ldapIdentity" => Flag::HasLdapAuth,
-        "projectRole" => {
-            return Ok(Expr::Pred(Pred::Access {
-                scope: AccessScope::Any,
-                roles: None,
-            }))
-        }
+        "projectRole" => return Ok(Expr::Pred(Pred::InAnyProject)),
         "publicEmail" => Flag::HasPublicEmail,
         other => return Err(unbound_value("has", other, atom)),
     };
@@ -603,7 +675,7 @@ fn arg<'t>(tuple: &'t ast::Tuple, names: &[&str]) -> Option<&'t ast::Field> {
         .find(|a| names.contains(&a.key.normalized.as_str()))
 }
 
-fn singles<'f>(field: &'f ast::Field) -> Result<Vec<&'f Atom>, Error> {
+fn singles(field: &ast::Field) -> Result<Vec<&Atom>, Error> {
     field.values.iter().map(|v| single(&field.key, v)).collect()
 }
 
@@ -611,12 +683,24 @@ fn bind_access(tuple: &ast::Tuple, ctx: &BindContext<'_>) -> Result<Expr, Error>
     let mut scopes: Vec<AccessScope> = Vec::new();
     if let Some(project) = arg(tuple, &["project"]) {
         for atom in singles(project)? {
-            let found = resolve(atom, "project", ctx, |r| ctx.index.resolve_project(r), project_names(ctx))?;
+            let found = resolve(
+                atom,
+                "project",
+                ctx,
+                |r| ctx.index.resolve_project(r),
+                project_names(ctx),
+            )?;
             scopes.extend(found.into_iter().map(AccessScope::Project));
         }
     } else if let Some(org) = arg(tuple, &["organization"]) {
         for atom in singles(org)? {
-            let found = resolve(atom, "organization", ctx, |r| ctx.index.resolve_organization(r), org_names(ctx))?;
+            let found = resolve(
+                atom,
+                "organization",
+                ctx,
+                |r| ctx.index.resolve_organization(r),
+                org_names(ctx),
+            )?;
             scopes.extend(found.into_iter().map(AccessScope::Organization));
         }
     } else {
@@ -739,10 +823,16 @@ fn bind_identity(tuple: &ast::Tuple) -> Result<Expr, Error> {
     let mut providers = vec![None];
     let mut uids = vec![None];
     if let Some(p) = arg(tuple, &["provider"]) {
-        providers = singles(p)?.into_iter().map(|a| Some(fold(&a.text))).collect();
+        providers = singles(p)?
+            .into_iter()
+            .map(|a| Some(fold(&a.text)))
+            .collect();
     }
     if let Some(u) = arg(tuple, &["uid"]) {
-        uids = singles(u)?.into_iter().map(|a| Some(fold(&a.text))).collect();
+        uids = singles(u)?
+            .into_iter()
+            .map(|a| Some(fold(&a.text)))
+            .collect();
     }
     let mut alternatives = Vec::new();
     for provider in &providers {

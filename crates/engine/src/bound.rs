@@ -7,9 +7,7 @@
 use std::ops::Bound;
 
 use userql_directory::index::{AccessScope, Flag, PrefixField, TermField, TextField, TimeColumn};
-use userql_directory::model::{
-    GroupIdx, Millis, OrgIdx, RoleIdx, ServiceIdx, State, TeamIdx,
-};
+use userql_directory::model::{GroupIdx, Millis, OrgIdx, RoleIdx, ServiceIdx, State, TeamIdx};
 
 /// A bound boolean expression over users.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +63,10 @@ pub enum Pred {
         /// Which roles (sorted, deduplicated); `None` = any role.
         roles: Option<Vec<RoleIdx>>,
     },
+    /// Holds some role in at least one project: a project grant, a grant to an organization that
+    /// owns a project, or a global grant while any project exists (GitLab `without_projects` is
+    /// the negation).
+    InAnyProject,
     /// Imported from the service.
     OriginService(ServiceIdx),
     /// Holds a license for the service.

@@ -127,6 +127,7 @@ impl<'a> Executor<'a> {
             Pred::EnterpriseGroup(g) => Cow::Borrowed(ix.enterprise_users(*g)),
             Pred::OwnRole(r) => Cow::Borrowed(ix.own_role(*r)),
             Pred::Access { scope, roles } => Cow::Owned(ix.access(*scope, roles.as_deref())),
+            Pred::InAnyProject => Cow::Borrowed(ix.in_any_project()),
             Pred::OriginService(s) => Cow::Borrowed(ix.origin_service(*s)),
             Pred::License(s) => Cow::Borrowed(ix.license(*s)),
             Pred::Identity { provider, uid } => {

@@ -38,7 +38,13 @@ pub struct ExplainLine {
 
 impl Explain {
     /// Builds the annotated plan from a plan and its trace.
-    pub fn new(plan: &Plan, trace: &Trace, model: &Model, total: u64, strategy: PageStrategy) -> Explain {
+    pub fn new(
+        plan: &Plan,
+        trace: &Trace,
+        model: &Model,
+        total: u64,
+        strategy: PageStrategy,
+    ) -> Explain {
         let mut lines = Vec::new();
         let mut next = 0usize;
         walk(&plan.root, 0, trace, model, &mut next, &mut lines);
@@ -61,7 +67,10 @@ impl Explain {
                 line.actual
             ));
         }
-        out.push_str(&format!("total {}, page by {:?}\n", self.total, self.strategy));
+        out.push_str(&format!(
+            "total {}, page by {:?}\n",
+            self.total, self.strategy
+        ));
         out
     }
 }
@@ -108,7 +117,11 @@ fn label(node: &Node, model: &Model) -> String {
             "And, then check per row: {}",
             residual
                 .iter()
-                .map(|(p, negated)| format!("{}{}", if *negated { "not " } else { "" }, describe(p, model)))
+                .map(|(p, negated)| format!(
+                    "{}{}",
+                    if *negated { "not " } else { "" },
+                    describe(p, model)
+                ))
                 .collect::<Vec<_>>()
                 .join("; ")
         ),

@@ -6,7 +6,9 @@
 //! uniform: `after: P` is `>= P.end` (strictly after the end), `before: P` is `< P.start`
 //! (strictly before the start), and a range `a .. b` is `[a.start, b.end)` (both ends whole).
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeZone, Utc,
+};
 use userql_directory::model::Millis;
 
 /// A half-open period of time in epoch milliseconds.
@@ -73,7 +75,10 @@ pub fn parse_period(text: &str, now: Millis) -> Result<Period, InstantError> {
         "now" => return Ok(instant(now)),
         "today" => return day_period(now_dt.date_naive()),
         "yesterday" => {
-            let day = now_dt.date_naive().pred_opt().ok_or(InstantError::OutOfRange)?;
+            let day = now_dt
+                .date_naive()
+                .pred_opt()
+                .ok_or(InstantError::OutOfRange)?;
             return day_period(day);
         }
         _ => {}
@@ -135,7 +140,11 @@ fn parse_date_time(text: &str) -> Result<Millis, InstantError> {
         return Ok(dt.timestamp_millis());
     }
     let (body, offset) = split_offset(text);
-    let formats = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"];
+    let formats = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ];
     let body = body.replace('t', "T");
     let naive = formats
         .iter()
@@ -172,17 +181,16 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
         _ => return None,
     };
     let rest = &text[1..];
-    let (h, m) = rest.split_once(':').unwrap_or((rest.get(..2)?, rest.get(2..)?));
+    let (h, m) = rest
+        .split_once(':')
+        .unwrap_or((rest.get(..2)?, rest.get(2..)?));
     let h: i32 = number(h, 2).ok()?;
     let m: i32 = number(m, 2).ok()?;
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// `N days ago` and friends (the braces are already gone).
-fn parse_relative(
-    lower: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Period>, InstantError> {
+fn parse_relative(lower: &str, now: DateTime<Utc>) -> Result<Option<Period>, InstantError> {
     let words: Vec<&str> = lower.split_whitespace().collect();
     let [count, unit, "ago"] = words.as_slice() else {
         return Ok(None);
@@ -243,9 +251,18 @@ mod tests {
     #[test]
     fn date_times_are_instants_in_utc_unless_offset() {
         assert_eq!(period("2024-01-01T10:30").start, ms("2024-01-01T10:30:00Z"));
-        assert_eq!(period("2024-01-01T10:30:15.250Z").start, ms("2024-01-01T10:30:15.250Z"));
-        assert_eq!(period("2024-01-01T10:30+01:00").start, ms("2024-01-01T09:30:00Z"));
-        assert_eq!(period("2024-01-01T10:30:00-02:00").start, ms("2024-01-01T12:30:00Z"));
+        assert_eq!(
+            period("2024-01-01T10:30:15.250Z").start,
+            ms("2024-01-01T10:30:15.250Z")
+        );
+        assert_eq!(
+            period("2024-01-01T10:30+01:00").start,
+            ms("2024-01-01T09:30:00Z")
+        );
+        assert_eq!(
+            period("2024-01-01T10:30:00-02:00").start,
+            ms("2024-01-01T12:30:00Z")
+        );
         let p = period("2024-01-01T10:30");
         assert_eq!(p.end - p.start, 1);
     }
@@ -276,7 +293,15 @@ mod tests {
 
     #[test]
     fn bad_values() {
-        for bad in ["2024-13-01", "2024-02-30", "soon", "20-01-01", "2024/01/01", "", "-5 days ago"] {
+        for bad in [
+            "2024-13-01",
+            "2024-02-30",
+            "soon",
+            "20-01-01",
+            "2024/01/01",
+            "",
+            "-5 days ago",
+        ] {
             assert!(parse_period(bad, ms(NOW)).is_err(), "{bad}");
         }
     }

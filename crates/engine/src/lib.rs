@@ -189,7 +189,12 @@ impl Engine {
 
     /// Builds a request from Hub's REST parameters (`query`, `orderBy`, `$skip`, `$top`,
     /// `fields`), each optional. Option errors carry the option's name and a span into its text.
-    pub fn hub_request(&self, params: &HubParams<'_>, viewer: Viewer, now: Millis) -> Result<Request, Error> {
+    pub fn hub_request(
+        &self,
+        params: &HubParams<'_>,
+        viewer: Viewer,
+        now: Millis,
+    ) -> Result<Request, Error> {
         let query = self.parse(params.query.unwrap_or(""))?;
         let option_error = |option: &'static str| {
             move |e: userql_syntax::Error| {
@@ -207,7 +212,12 @@ impl Engine {
             Some(text) => userql_syntax::parse_order_by(text)
                 .map_err(option_error("orderBy"))?
                 .into_iter()
-                .map(|k| (sort_key(k.field), k.direction == userql_syntax::Direction::Desc))
+                .map(|k| {
+                    (
+                        sort_key(k.field),
+                        k.direction == userql_syntax::Direction::Desc,
+                    )
+                })
                 .collect(),
         };
         let skip = match params.skip {
@@ -269,7 +279,8 @@ impl Engine {
         Ok(execute::execute(&plan, &snapshot.model, &snapshot.index).0)
     }
 
-    fn effective_top(&self, top: Top) -> u64 {
+    /// The page size a `$top` stands for: the default, or the count, clamped to the cap.
+    pub fn effective_top(&self, top: Top) -> u64 {
         match top {
             Top::Default => self.options.default_top.min(self.options.top_cap),
             Top::All => self.options.top_cap,
@@ -319,7 +330,11 @@ impl Engine {
     }
 
     /// Answers a request and says how: the plan with estimated and actual rows per node.
-    pub fn explain(&self, snapshot: &Snapshot, request: &Request) -> Result<(Page, Explain), Error> {
+    pub fn explain(
+        &self,
+        snapshot: &Snapshot,
+        request: &Request,
+    ) -> Result<(Page, Explain), Error> {
         self.run(snapshot, request)
     }
 

@@ -54,7 +54,10 @@ pub fn page(
     if effective.len() > 1 {
         let mut all: Vec<Row> = rows.iter().collect();
         sort_rows(model, &mut all, effective);
-        return (all.into_iter().skip(skip).take(want - skip).collect(), PageStrategy::FullSort);
+        return (
+            all.into_iter().skip(skip).take(want - skip).collect(),
+            PageStrategy::FullSort,
+        );
     }
     let (key, descending) = effective[0];
     let universe = u64::from(index.user_count()).max(1);

@@ -193,6 +193,7 @@ fn precomputed(pred: &Pred) -> bool {
             | Pred::OwnRole(_)
             | Pred::OriginService(_)
             | Pred::License(_)
+            | Pred::InAnyProject
     )
 }
 
@@ -228,6 +229,7 @@ impl Planner<'_> {
             Pred::EnterpriseGroup(g) => ix.enterprise_users(*g).len(),
             Pred::OwnRole(r) => ix.own_role(*r).len(),
             Pred::Access { scope, roles } => ix.access_estimate(*scope, roles.as_deref()),
+            Pred::InAnyProject => ix.in_any_project().len(),
             Pred::OriginService(s) => ix.origin_service(*s).len(),
             Pred::License(s) => ix.license(*s).len(),
             Pred::Identity { provider, uid } => match (provider, uid) {
@@ -274,7 +276,7 @@ impl Planner<'_> {
                 other => positives.push(self.node(other)),
             }
         }
-        if positives.iter().any(|n| *n == Node::Empty) {
+        if positives.contains(&Node::Empty) {
             return Node::Empty;
         }
         positives.retain(|n| !matches!(n, Node::All { .. }));
@@ -292,21 +294,31 @@ impl Planner<'_> {
             let est = node.est();
             if !inputs.is_empty() {
                 if let Node::Lookup { pred, .. } = &node {
-                    if !precomputed(pred) && row_local(pred) && running.saturating_mul(RESIDUAL_FACTOR) < est {
+                    if !precomputed(pred)
+                        && row_local(pred)
+                        && running.saturating_mul(RESIDUAL_FACTOR) < est
+                    {
                         residual.push((pred.clone(), false));
                         running = self.shrink(running, est);
                         continue;
                     }
                 }
             }
-            running = if inputs.is_empty() { est } else { self.shrink(running, est) };
+            running = if inputs.is_empty() {
+                est
+            } else {
+                self.shrink(running, est)
+            };
             inputs.push(node);
         }
         let mut minus: Vec<Node> = Vec::new();
         negatives.sort_by_key(Node::est);
         for node in negatives {
             if let Node::Lookup { pred, est } = &node {
-                if !precomputed(pred) && row_local(pred) && running.saturating_mul(RESIDUAL_FACTOR) < *est {
+                if !precomputed(pred)
+                    && row_local(pred)
+                    && running.saturating_mul(RESIDUAL_FACTOR) < *est
+                {
                     residual.push((pred.clone(), true));
                     continue;
                 }
@@ -378,7 +390,9 @@ impl fmt::Display for Pred {
             Pred::Prefix(PrefixField::Login, v) => write!(f, "prefix Login {v:?}"),
             Pred::Prefix(PrefixField::Name, v) => write!(f, "prefix Name {v:?}"),
             Pred::Substring(field, v) => write!(f, "substring {field:?} {v:?}"),
-            Pred::Time(col, lo, hi) => write!(f, "range {col:?} {}", bounds(&lo.map(iso), &hi.map(iso))),
+            Pred::Time(col, lo, hi) => {
+                write!(f, "range {col:?} {}", bounds(&lo.map(iso), &hi.map(iso)))
+            }
             Pred::Number(lo, hi) => write!(f, "range Number {}", bounds(lo, hi)),
             Pred::Flag(flag) => write!(f, "flag {flag:?}"),
             Pred::State(state) => write!(f, "state {}", state.as_str()),
@@ -395,13 +409,19 @@ impl fmt::Display for Pred {
                     Some(rs) => write!(
                         f,
                         " roles [{}]",
-                        rs.iter().map(|r| format!("#{}", r.0)).collect::<Vec<_>>().join(", ")
+                        rs.iter()
+                            .map(|r| format!("#{}", r.0))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 }
             }
+            Pred::InAnyProject => write!(f, "in-any-project"),
             Pred::OriginService(s) => write!(f, "origin-service #{}", s.0),
             Pred::License(s) => write!(f, "license #{}", s.0),
-            Pred::Identity { provider, uid } => write!(f, "identity provider={provider:?} uid={uid:?}"),
+            Pred::Identity { provider, uid } => {
+                write!(f, "identity provider={provider:?} uid={uid:?}")
+            }
         }
     }
 }

@@ -7,8 +7,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{json, Map, Value};
-use userql_syntax::FieldSelection as Selection;
 use userql_directory::model::{GroupIdx, Model, Row, Scope, Subject, TeamIdx};
+use userql_syntax::FieldSelection as Selection;
 
 /// The fields shown when the request has no `fields`.
 pub const DEFAULT_FIELDS: &[&str] = &[
@@ -51,7 +51,12 @@ fn teams_of(model: &Model, row: Row, groups: &BTreeSet<GroupIdx>) -> Vec<TeamIdx
         .collect()
 }
 
-fn project_roles(model: &Model, row: Row, groups: &BTreeSet<GroupIdx>, teams: &[TeamIdx]) -> Vec<Value> {
+fn project_roles(
+    model: &Model,
+    row: Row,
+    groups: &BTreeSet<GroupIdx>,
+    teams: &[TeamIdx],
+) -> Vec<Value> {
     let mut seen: HashSet<(usize, String)> = HashSet::new();
     let mut out = Vec::new();
     for grant in &model.grants {
@@ -99,8 +104,14 @@ pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
     o.insert("type".into(), json!("user"));
     o.insert("id".into(), json!(u.id));
     o.insert("login".into(), json!(u.login));
-    o.insert("name".into(), json!(u.name.clone().unwrap_or_else(|| u.login.clone())));
-    o.insert("banned".into(), json!(u.state == userql_directory::model::State::Banned));
+    o.insert(
+        "name".into(),
+        json!(u.name.clone().unwrap_or_else(|| u.login.clone())),
+    );
+    o.insert(
+        "banned".into(),
+        json!(u.state == userql_directory::model::State::Banned),
+    );
     o.insert("guest".into(), json!(u.guest));
     o.insert("creationTime".into(), json!(u.created_at));
     o.insert("lastAccessTime".into(), json!(u.last_access_at));
@@ -141,7 +152,10 @@ pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
                     .collect(),
             ),
         );
-        o.insert("twoFactorAuthentication".into(), json!({"enabled": u.two_factor}));
+        o.insert(
+            "twoFactorAuthentication".into(),
+            json!({"enabled": u.two_factor}),
+        );
     }
     o.insert(
         "groups".into(),
@@ -185,7 +199,12 @@ pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
     );
     o.insert(
         "VCSUserNames".into(),
-        Value::Array(u.vcs_user_names.iter().map(|n| json!({"name": n})).collect()),
+        Value::Array(
+            u.vcs_user_names
+                .iter()
+                .map(|n| json!({"name": n}))
+                .collect(),
+        ),
     );
     o.insert(
         "licenses".into(),
@@ -226,7 +245,12 @@ pub fn select(value: &Value, selection: &Selection) -> Value {
 }
 
 /// One user as the response shows it: the selection, or the default fields.
-pub fn project_user(model: &Model, row: Row, admin_viewer: bool, selection: Option<&Selection>) -> Value {
+pub fn project_user(
+    model: &Model,
+    row: Row,
+    admin_viewer: bool,
+    selection: Option<&Selection>,
+) -> Value {
     let full = user_json(model, row, admin_viewer);
     match selection {
         Some(sel) => select(&full, sel),
@@ -273,5 +297,7 @@ pub fn page_json(
 }
 
 fn has_page_names(selection: &Selection) -> bool {
-    ["skip", "top", "total"].iter().any(|n| selection.get(n).is_some())
+    ["skip", "top", "total"]
+        .iter()
+        .any(|n| selection.get(n).is_some())
 }

@@ -10,7 +10,9 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::ops::{Bound, RangeBounds};
 
-use userql_directory::index::{AccessScope, Flag, PrefixField, SortKey, TermField, TextField, TimeColumn};
+use userql_directory::index::{
+    AccessScope, Flag, PrefixField, SortKey, TermField, TextField, TimeColumn,
+};
 use userql_directory::model::{GroupIdx, Model, RoleIdx, Row, Scope, Subject, TeamIdx, User};
 use userql_directory::text::{fold, fold_user_type};
 
@@ -32,7 +34,8 @@ pub const BOT_TYPES: &[&str] = &[
 ];
 
 /// Types that are not internal (hub-query.md `is: internal`).
-pub const NON_INTERNAL_TYPES: &[&str] = &["human", "project_bot", "service_user", "service_account"];
+pub const NON_INTERNAL_TYPES: &[&str] =
+    &["human", "project_bot", "service_user", "service_account"];
 
 /// Per-user derived facts: transitive groups, teams, and the (role, scope) pairs that reach them.
 pub struct Facts {
@@ -62,7 +65,12 @@ impl Facts {
         let transitive_groups: Vec<HashSet<GroupIdx>> = model
             .users
             .iter()
-            .map(|u| u.groups.iter().flat_map(|m| ancestors_or_self(m.group)).collect())
+            .map(|u| {
+                u.groups
+                    .iter()
+                    .flat_map(|m| ancestors_or_self(m.group))
+                    .collect()
+            })
             .collect();
         let teams: Vec<HashSet<TeamIdx>> = (0..model.users.len())
             .map(|row| {
@@ -176,10 +184,7 @@ pub fn flag_holds(model: &Model, facts: &Facts, row: Row, flag: Flag) -> bool {
         Flag::VerifiedEmail => u.email.is_some() && u.email_verified,
         Flag::HasPublicEmail => u.public_email.is_some(),
         Flag::HasLastAccess => u.last_access_at.is_some(),
-        Flag::HasOwnRole => model
-            .grants
-            .iter()
-            .any(|g| g.subject == Subject::User(row)),
+        Flag::HasOwnRole => model.grants.iter().any(|g| g.subject == Subject::User(row)),
         Flag::HasGroup => !u.groups.is_empty(),
         Flag::HasAuth => !u.auth.is_empty(),
         Flag::HasCoreAuth => u.auth.iter().any(|a| a.module == "core"),
@@ -262,9 +267,19 @@ pub fn pred_matches(model: &Model, facts: &Facts, row: Row, pred: &Pred) -> bool
             .grants
             .iter()
             .any(|g| g.subject == Subject::User(row) && g.role == *r),
-        Pred::Access { scope, roles } => facts.access[row as usize].iter().any(|(role, granted)| {
-            roles.as_ref().is_none_or(|rs| rs.contains(role)) && scope_covers(model, *granted, *scope)
-        }),
+        Pred::Access { scope, roles } => {
+            facts.access[row as usize].iter().any(|(role, granted)| {
+                roles.as_ref().is_none_or(|rs| rs.contains(role))
+                    && scope_covers(model, *granted, *scope)
+            })
+        }
+        Pred::InAnyProject => facts.access[row as usize]
+            .iter()
+            .any(|(_, granted)| match granted {
+                Scope::Project(_) => true,
+                Scope::Organization(o) => model.projects.iter().any(|p| p.organization == Some(*o)),
+                Scope::Global => !model.projects.is_empty(),
+            }),
         _ => {
             let _ = u;
             false
@@ -311,7 +326,8 @@ pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
         | Pred::GroupTransitive(_)
         | Pred::Team(_)
         | Pred::OwnRole(_)
-        | Pred::Access { .. } => return None,
+        | Pred::Access { .. }
+        | Pred::InAnyProject => return None,
     })
 }
 

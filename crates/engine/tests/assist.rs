@@ -10,7 +10,10 @@ use userql_engine::assist::{assist, Assist, Style, Suggestion, MAX_SUGGESTIONS};
 fn tiny() -> &'static Snapshot {
     static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
     SNAPSHOT.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/tiny.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/tiny.json"
+        );
         let bytes = std::fs::read(path).expect("tiny.json is readable");
         let model = load_json(&bytes).expect("tiny.json is valid");
         let index = Indexes::build(&model);
@@ -35,7 +38,11 @@ fn at_bar(marked: &str) -> Assist {
 }
 
 fn options(answer: &Assist) -> Vec<&str> {
-    answer.suggestions.iter().map(|s| s.option.as_str()).collect()
+    answer
+        .suggestions
+        .iter()
+        .map(|s| s.option.as_str())
+        .collect()
 }
 
 fn find<'a>(answer: &'a Assist, option: &str) -> &'a Suggestion {
@@ -73,7 +80,10 @@ mod completion {
         assert_eq!(login.apply(""), "login: ");
         assert_eq!(login.caret, 7);
         assert_eq!(answer.suggestions.len(), MAX_SUGGESTIONS);
-        assert!(!options(&answer).contains(&"and"), "no 'and' before any item");
+        assert!(
+            !options(&answer).contains(&"and"),
+            "no 'and' before any item"
+        );
         assert!(answer.style_ranges.is_empty());
     }
 
@@ -100,7 +110,13 @@ mod completion {
     fn group_values_come_from_the_directory_braced_when_spaced() {
         let answer = at_end("group: ");
         let names = options(&answer);
-        for group in ["Imperial Army", "Stormtroopers", "501st Legion", "Rogue Squadron", "Jedi Order"] {
+        for group in [
+            "Imperial Army",
+            "Stormtroopers",
+            "501st Legion",
+            "Rogue Squadron",
+            "Jedi Order",
+        ] {
             assert!(names.contains(&group), "{group} missing from {names:?}");
         }
         let army = find(&answer, "Imperial Army");
@@ -132,7 +148,11 @@ mod completion {
 
     #[test]
     fn in_offers_groups_and_teams() {
-        let names: Vec<String> = at_end("in: ").suggestions.into_iter().map(|s| s.option).collect();
+        let names: Vec<String> = at_end("in: ")
+            .suggestions
+            .into_iter()
+            .map(|s| s.option)
+            .collect();
         assert!(names.contains(&"Yavin Team".to_owned()));
         assert!(names.contains(&"Imperial Army".to_owned()));
     }
@@ -140,7 +160,10 @@ mod completion {
     #[test]
     fn tuples_offer_their_arguments_and_argument_values() {
         let answer = at_end("access(");
-        assert_eq!(options(&answer), vec!["project", "organization", "with", "role", "permission"]);
+        assert_eq!(
+            options(&answer),
+            vec!["project", "organization", "with", "role", "permission"]
+        );
         assert_eq!(find(&answer, "with").apply(&answer.query), "access(with: ");
 
         let projects = at_end("access(project: ");
@@ -153,7 +176,15 @@ mod completion {
         let with = at_end("access(project: DS, with: Dev");
         assert_eq!(options(&with), vec!["Developer"]);
         let permission = at_end("access(permission: read");
-        assert_eq!(options(&permission), vec!["Read Issue", "Read Project", "Read Auth Module", "Low-level Admin Read"]);
+        assert_eq!(
+            options(&permission),
+            vec![
+                "Read Issue",
+                "Read Project",
+                "Read Auth Module",
+                "Low-level Admin Read"
+            ]
+        );
     }
 
     #[test]
@@ -167,9 +198,16 @@ mod completion {
 
     #[test]
     fn auth_modules_offer_types_and_names() {
-        let names: Vec<String> = at_end("authModule: ").suggestions.into_iter().map(|s| s.option).collect();
+        let names: Vec<String> = at_end("authModule: ")
+            .suggestions
+            .into_iter()
+            .map(|s| s.option)
+            .collect();
         for module in ["ldap", "google", "Corporate LDAP", "Rebel SSO"] {
-            assert!(names.contains(&module.to_owned()), "{module} missing from {names:?}");
+            assert!(
+                names.contains(&module.to_owned()),
+                "{module} missing from {names:?}"
+            );
         }
     }
 
@@ -191,8 +229,14 @@ mod completion {
     fn a_caret_inside_a_token_replaces_the_whole_token() {
         let answer = at_bar("group: Storm|tro and vader");
         let troopers = find(&answer, "Stormtroopers");
-        assert_eq!((troopers.completion_start, troopers.completion_end), (7, 15));
-        assert_eq!(troopers.apply(&answer.query), "group: Stormtroopers and vader");
+        assert_eq!(
+            (troopers.completion_start, troopers.completion_end),
+            (7, 15)
+        );
+        assert_eq!(
+            troopers.apply(&answer.query),
+            "group: Stormtroopers and vader"
+        );
     }
 
     #[test]
@@ -213,7 +257,8 @@ mod highlighting {
 
     #[test]
     fn a_valid_query_is_styled_token_by_token() {
-        let answer = at_end("login: vader and not has: 2FA or access(project: DS) \"dark lord\" text");
+        let answer =
+            at_end("login: vader and not has: 2FA or access(project: DS) \"dark lord\" text");
         assert_eq!(
             styles(&answer),
             vec![
@@ -264,8 +309,13 @@ mod highlighting {
 
     #[test]
     fn unknown_names_are_errors() {
-        let answer = at_end("lgoin: x is: bannd group: Nope access(projet: DS) acces(with: x) team: {Yavin Team}");
-        assert_eq!(errors(&answer), vec!["lgoin", "bannd", "Nope", "projet", "acces"]);
+        let answer = at_end(
+            "lgoin: x is: bannd group: Nope access(projet: DS) acces(with: x) team: {Yavin Team}",
+        );
+        assert_eq!(
+            errors(&answer),
+            vec!["lgoin", "bannd", "Nope", "projet", "acces"]
+        );
     }
 
     #[test]
@@ -286,8 +336,15 @@ mod highlighting {
         let json = serde_json::to_value(&answer).expect("serializable");
         let keys: Vec<&String> = json.as_object().expect("an object").keys().collect();
         assert_eq!(keys, vec!["query", "caret", "styleRanges", "suggestions"]);
-        assert_eq!(json["styleRanges"][0], serde_json::json!({"style": "field_name", "start": 0, "length": 5}));
-        let suggestion: Vec<&String> = json["suggestions"][0].as_object().expect("an object").keys().collect();
+        assert_eq!(
+            json["styleRanges"][0],
+            serde_json::json!({"style": "field_name", "start": 0, "length": 5})
+        );
+        let suggestion: Vec<&String> = json["suggestions"][0]
+            .as_object()
+            .expect("an object")
+            .keys()
+            .collect();
         assert_eq!(
             suggestion,
             vec![
@@ -315,19 +372,31 @@ mod robustness {
         let mut last_end = 0;
         for range in &answer.style_ranges {
             let end = range.start + range.length;
-            assert!(range.length > 0 && end <= query.len(), "{range:?} in {query:?}");
+            assert!(
+                range.length > 0 && end <= query.len(),
+                "{range:?} in {query:?}"
+            );
             assert!(query.is_char_boundary(range.start) && query.is_char_boundary(end));
-            assert!(range.start >= last_end, "overlapping ranges in {query:?}: {:?}", answer.style_ranges);
+            assert!(
+                range.start >= last_end,
+                "overlapping ranges in {query:?}: {:?}",
+                answer.style_ranges
+            );
             last_end = end;
         }
         assert!(answer.suggestions.len() <= MAX_SUGGESTIONS);
         for suggestion in &answer.suggestions {
-            assert!(suggestion.completion_start <= answer.caret && answer.caret <= suggestion.completion_end);
+            assert!(
+                suggestion.completion_start <= answer.caret
+                    && answer.caret <= suggestion.completion_end
+            );
             assert!(suggestion.completion_end <= query.len());
             assert!(suggestion.matching_start <= suggestion.matching_end);
             assert!(suggestion.matching_end <= suggestion.option.len());
             let applied = suggestion.apply(query);
-            assert!(suggestion.caret <= applied.len() && applied.is_char_boundary(suggestion.caret));
+            assert!(
+                suggestion.caret <= applied.len() && applied.is_char_boundary(suggestion.caret)
+            );
         }
     }
 
@@ -361,5 +430,44 @@ mod robustness {
         ) {
             check_invariants(&query, caret);
         }
+    }
+}
+
+/// Prints assist latency on the built-in demo directory (run with `--ignored --nocapture`);
+/// asserts nothing about time, only that answers come back.
+#[test]
+#[ignore]
+fn assist_latency_on_the_demo_directory() {
+    let model = userql_directory::generate::demo();
+    let index = Indexes::build(&model);
+    let demo = Snapshot {
+        version: 0,
+        model: Arc::new(model),
+        index: Arc::new(index),
+    };
+    let queries = [
+        "",
+        "gr",
+        "group: ",
+        "in: {a",
+        "access(project: ",
+        "authModule: ",
+        "login: ma",
+        "name: mar",
+        "has: 2FA and not is: banned or group: Nope access(with: Dev",
+    ];
+    for query in queries {
+        let started = std::time::Instant::now();
+        let rounds = 200;
+        let mut count = 0;
+        for _ in 0..rounds {
+            count += assist(&demo, query, query.len()).suggestions.len();
+        }
+        let each = started.elapsed() / rounds;
+        println!(
+            "{query:?}: {each:?} per call, {} suggestions",
+            count / rounds as usize
+        );
+        assert!(count > 0 || query.is_empty());
     }
 }

@@ -7,7 +7,12 @@ use common::*;
 use serde_json::json;
 use userql_engine::{error_body, Engine, HubParams, Options, Viewer};
 
-fn page_ids(query: &str, order_by: Option<&str>, skip: Option<&str>, top: Option<&str>) -> Vec<String> {
+fn page_ids(
+    query: &str,
+    order_by: Option<&str>,
+    skip: Option<&str>,
+    top: Option<&str>,
+) -> Vec<String> {
     let snapshot = tiny();
     let engine = Engine::default();
     let params = HubParams {
@@ -20,8 +25,12 @@ fn page_ids(query: &str, order_by: Option<&str>, skip: Option<&str>, top: Option
     let request = engine
         .hub_request(&params, Viewer::Admin, NOW)
         .unwrap_or_else(|e| panic!("{e}"));
-    let page = engine.search(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
-    let reference = engine.reference(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
+    let page = engine
+        .search(&snapshot, &request)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reference = engine
+        .reference(&snapshot, &request)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page, reference);
     page.rows
         .iter()
@@ -31,7 +40,10 @@ fn page_ids(query: &str, order_by: Option<&str>, skip: Option<&str>, top: Option
 
 #[test]
 fn default_order_is_login_ascending_and_skip_top_page_it() {
-    assert_eq!(page_ids("", None, Some("2"), Some("3")), ["u-chewie", "u-finn", "u-ghost"]);
+    assert_eq!(
+        page_ids("", None, Some("2"), Some("3")),
+        ["u-chewie", "u-finn", "u-ghost"]
+    );
 }
 
 #[test]
@@ -46,7 +58,11 @@ fn order_by_last_access_descending_puts_never_accessed_last() {
         ["u-ackbar", "u-c3po", "u-chewie", "u-ghost", "u-guest", "u-jabba", "u-yoda"]
     );
     let asc = page_ids("", Some("lastAccessTime"), None, Some("-1"));
-    assert_eq!(asc[13..], all[13..], "users without a value sort last in either direction");
+    assert_eq!(
+        asc[13..],
+        all[13..],
+        "users without a value sort last in either direction"
+    );
 }
 
 #[test]
@@ -75,8 +91,14 @@ fn order_by_several_keys_and_with_a_space_before_the_direction() {
         page_ids("", Some("email"), None, Some("-1"))[16..],
         ["u-chewie", "u-ghost", "u-guest", "u-r2d2"]
     );
-    assert_eq!(page_ids("", Some("username:desc"), None, Some("2")), ["u-yoda", "u-wedge"]);
-    assert_eq!(page_ids("is: external", Some("id:desc"), None, None), ["u-han", "u-finn"]);
+    assert_eq!(
+        page_ids("", Some("username:desc"), None, Some("2")),
+        ["u-yoda", "u-wedge"]
+    );
+    assert_eq!(
+        page_ids("is: external", Some("id:desc"), None, None),
+        ["u-han", "u-finn"]
+    );
 }
 
 #[test]
@@ -86,19 +108,36 @@ fn top_defaults_to_100_and_is_clamped_to_the_cap() {
         top_cap: 5,
         ..Options::default()
     });
-    for (top, expected) in [(None, 5), (Some("-1"), 5), (Some("3"), 3), (Some("999"), 5), (Some("0"), 0)] {
+    for (top, expected) in [
+        (None, 5),
+        (Some("-1"), 5),
+        (Some("3"), 3),
+        (Some("999"), 5),
+        (Some("0"), 0),
+    ] {
         let params = HubParams {
             top,
             ..HubParams::default()
         };
-        let request = engine.hub_request(&params, Viewer::Admin, NOW).unwrap_or_else(|e| panic!("{e}"));
-        let page = engine.search(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((page.top, page.rows.len() as u64, page.total), (expected, expected, 20), "{top:?}");
+        let request = engine
+            .hub_request(&params, Viewer::Admin, NOW)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let page = engine
+            .search(&snapshot, &request)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (page.top, page.rows.len() as u64, page.total),
+            (expected, expected, 20),
+            "{top:?}"
+        );
     }
     let request = Engine::default()
         .hub_request(&HubParams::default(), Viewer::Admin, NOW)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(Engine::default().search(&snapshot, &request).map(|p| p.top), Ok(100));
+    assert_eq!(
+        Engine::default().search(&snapshot, &request).map(|p| p.top),
+        Ok(100)
+    );
 }
 
 #[test]
@@ -110,8 +149,12 @@ fn fields_select_nested_values_and_page_names() {
         fields: Some("id,login,groups(name),profile/email/email,total,nonsense"),
         ..HubParams::default()
     };
-    let request = engine.hub_request(&params, Viewer::Admin, NOW).unwrap_or_else(|e| panic!("{e}"));
-    let body = engine.respond(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
+    let request = engine
+        .hub_request(&params, Viewer::Admin, NOW)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = engine
+        .respond(&snapshot, &request)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         body,
         json!({
@@ -138,8 +181,12 @@ fn default_fields_and_the_page_envelope() {
         query: Some("login: lando"),
         ..HubParams::default()
     };
-    let request = engine.hub_request(&params, Viewer::Admin, NOW).unwrap_or_else(|e| panic!("{e}"));
-    let body = engine.respond(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
+    let request = engine
+        .hub_request(&params, Viewer::Admin, NOW)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = engine
+        .respond(&snapshot, &request)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         body,
         json!({
@@ -159,13 +206,17 @@ fn non_admin_viewers_never_see_private_fields() {
     let engine = Engine::default();
     let params = HubParams {
         query: Some("login: vader"),
-        fields: Some("id,details,sshPublicKeys,profile,twoFactorAuthentication,banReason,VCSUserNames(name)"),
+        fields: Some(
+            "id,details,sshPublicKeys,profile,twoFactorAuthentication,banReason,VCSUserNames(name)",
+        ),
         ..HubParams::default()
     };
     let request = engine
         .hub_request(&params, Viewer::Login("luke".into()), NOW)
         .unwrap_or_else(|e| panic!("{e}"));
-    let body = engine.respond(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
+    let body = engine
+        .respond(&snapshot, &request)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         body["users"],
         json!([{"id": "u-vader", "VCSUserNames": [{"name": "dvader"}, {"name": "anakin"}]}])
@@ -175,17 +226,33 @@ fn non_admin_viewers_never_see_private_fields() {
 #[test]
 fn an_admin_account_is_an_admin_viewer() {
     let snapshot = tiny();
-    assert_eq!(ids_as(&snapshot, "email: anakin@jedi.example", Viewer::Login("palpatine".into())), ["u-vader"]);
+    assert_eq!(
+        ids_as(
+            &snapshot,
+            "email: anakin@jedi.example",
+            Viewer::Login("palpatine".into())
+        ),
+        ["u-vader"]
+    );
 }
 
 #[test]
 fn text_search_for_non_admins_uses_login_name_and_public_email_only() {
     let snapshot = tiny();
-    assert_eq!(ids_as(&snapshot, "anakin", Viewer::Anonymous), Vec::<String>::new());
-    assert_eq!(ids_as(&snapshot, "resistance", Viewer::Anonymous), ["u-finn"]);
+    assert_eq!(
+        ids_as(&snapshot, "anakin", Viewer::Anonymous),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids_as(&snapshot, "resistance", Viewer::Anonymous),
+        ["u-finn"]
+    );
     assert_eq!(ids_as(&snapshot, "resistance", Viewer::Admin), ["u-finn"]);
     assert_eq!(ids_as(&snapshot, "fn2187", Viewer::Admin), ["u-finn"]);
-    assert_eq!(ids_as(&snapshot, "fn2187", Viewer::Login("leia".into())), Vec::<String>::new());
+    assert_eq!(
+        ids_as(&snapshot, "fn2187", Viewer::Login("leia".into())),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -195,9 +262,13 @@ fn lenient_mode_makes_unknown_entities_match_nothing() {
         lenient: true,
         ..Options::default()
     });
-    let mut request = engine.request("in: {Imperial Armie} or login: han", Viewer::Admin).unwrap_or_else(|e| panic!("{e}"));
+    let mut request = engine
+        .request("in: {Imperial Armie} or login: han", Viewer::Admin)
+        .unwrap_or_else(|e| panic!("{e}"));
     request.now = NOW;
-    let page = engine.search(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
+    let page = engine
+        .search(&snapshot, &request)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.total, 1);
 }
 
@@ -232,7 +303,10 @@ fn error_messages() {
     ];
     let mut out = String::new();
     for (query, viewer) in cases {
-        out.push_str(&format!("== {query}  [{viewer:?}]\n{}\n\n", rendered(query, viewer.clone())));
+        out.push_str(&format!(
+            "== {query}  [{viewer:?}]\n{}\n\n",
+            rendered(query, viewer.clone())
+        ));
     }
     insta::assert_snapshot!(out);
 }
@@ -242,12 +316,30 @@ fn option_errors_name_the_option() {
     let engine = Engine::default();
     let mut out = String::new();
     for params in [
-        HubParams { order_by: Some("login:up"), ..HubParams::default() },
-        HubParams { order_by: Some("logn"), ..HubParams::default() },
-        HubParams { skip: Some("-1"), ..HubParams::default() },
-        HubParams { top: Some("-2"), ..HubParams::default() },
-        HubParams { top: Some("ten"), ..HubParams::default() },
-        HubParams { fields: Some("id,groups(name"), ..HubParams::default() },
+        HubParams {
+            order_by: Some("login:up"),
+            ..HubParams::default()
+        },
+        HubParams {
+            order_by: Some("logn"),
+            ..HubParams::default()
+        },
+        HubParams {
+            skip: Some("-1"),
+            ..HubParams::default()
+        },
+        HubParams {
+            top: Some("-2"),
+            ..HubParams::default()
+        },
+        HubParams {
+            top: Some("ten"),
+            ..HubParams::default()
+        },
+        HubParams {
+            fields: Some("id,groups(name"),
+            ..HubParams::default()
+        },
     ] {
         let error = match engine.hub_request(&params, Viewer::Admin, NOW) {
             Ok(_) => panic!("{params:?} should fail"),
@@ -275,9 +367,13 @@ fn explain_shows_plans_with_estimates_and_actual_rows() {
         "is: admin and not is: admin",
         "",
     ] {
-        let mut request = engine.request(query, Viewer::Admin).unwrap_or_else(|e| panic!("{e}"));
+        let mut request = engine
+            .request(query, Viewer::Admin)
+            .unwrap_or_else(|e| panic!("{e}"));
         request.now = NOW;
-        let (_, explain) = engine.explain(&snapshot, &request).unwrap_or_else(|e| panic!("{e}"));
+        let (_, explain) = engine
+            .explain(&snapshot, &request)
+            .unwrap_or_else(|e| panic!("{e}"));
         out.push_str(&format!("== {query}\n{}\n", explain.without_times()));
     }
     insta::assert_snapshot!(out);

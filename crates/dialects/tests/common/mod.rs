@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use userql_dialects::{answer_with, parse_query_string, to_hub_with, Answer, Call, Dialect, Settings};
+use userql_dialects::{
+    answer_with, parse_query_string, to_hub_with, Answer, Call, Dialect, Settings,
+};
 use userql_directory::index::Indexes;
 use userql_directory::Snapshot;
 use userql_engine::{Engine, Viewer};
@@ -13,7 +15,8 @@ use userql_engine::{Engine, Viewer};
 pub const NOW: i64 = 1_781_524_800_000;
 
 pub fn tiny() -> Snapshot {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
     let bytes = std::fs::read(path).expect("tiny.json is readable");
     let model = userql_directory::load_json(&bytes).expect("tiny.json is valid");
     let index = Indexes::build(&model);
@@ -70,7 +73,11 @@ pub fn ids(answer: &Answer) -> String {
 }
 
 pub fn ok(answer: &Answer) -> &Answer {
-    assert!(answer.error.is_none(), "unexpected error: {:?}", answer.error);
+    assert!(
+        answer.error.is_none(),
+        "unexpected error: {:?}",
+        answer.error
+    );
     assert_eq!(answer.response.status, 200);
     answer
 }
@@ -81,7 +88,11 @@ pub fn body(answer: &Answer) -> Value {
 
 /// Status and body of a refused request.
 pub fn refusal(answer: &Answer) -> (u16, String) {
-    assert!(answer.error.is_some(), "expected an error, got {}", answer.response.body);
+    assert!(
+        answer.error.is_some(),
+        "expected an error, got {}",
+        answer.response.body
+    );
     (answer.response.status, answer.response.body.clone())
 }
 

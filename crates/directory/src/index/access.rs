@@ -161,11 +161,7 @@ impl AccessIndex {
         }
     }
 
-    fn sets<'a>(
-        &'a self,
-        scope: AccessScope,
-        roles: Option<&[RoleIdx]>,
-    ) -> Vec<&'a RoaringBitmap> {
+    fn sets<'a>(&'a self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> Vec<&'a RoaringBitmap> {
         match roles {
             None => self.any_role.sets(scope, &self.project_org),
             Some(roles) => roles
@@ -214,7 +210,11 @@ impl AccessIndex {
             entries += e;
             bytes += b;
         }
-        for set in self.own_role.iter().chain(std::iter::once(&self.in_any_project)) {
+        for set in self
+            .own_role
+            .iter()
+            .chain(std::iter::once(&self.in_any_project))
+        {
             entries += set.len();
             bytes += 24 + bitmap_bytes(set);
         }

@@ -141,10 +141,11 @@ impl Flag {
             Flag::Human => user_type == "human",
             Flag::ProjectBot => user_type == "projectbot",
             Flag::Banned => user.ban.is_some(),
-            Flag::HasLdapAuth => user
-                .auth
-                .iter()
-                .any(|a| a.module.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("ldap"))),
+            Flag::HasLdapAuth => user.auth.iter().any(|a| {
+                a.module
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("ldap"))
+            }),
         }
     }
 }

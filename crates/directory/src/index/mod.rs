@@ -74,6 +74,9 @@ use crate::model::{
 };
 use crate::text::{fold, fold_user_type};
 
+/// Feeds every value of one field of a user to a sink (one closure per indexed field).
+type ValuesOf = dyn Fn(&crate::model::User, &mut dyn FnMut(&str));
+
 /// A field answered by exact term lookup ([`Indexes::term`]). Unless noted, the value is folded
 /// with [`fold`] before the lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -270,7 +273,7 @@ impl Indexes {
             id_rank[row as usize] = rank as u32;
         }
 
-        let folded_text = |values: &dyn Fn(&crate::model::User, &mut dyn FnMut(&str))| {
+        let folded_text = |values: &ValuesOf| {
             let mut entries = Entries::default();
             for (row, user) in model.users.iter().enumerate() {
                 values(user, &mut |value| entries.push_folded(row as Row, value));
@@ -284,7 +287,7 @@ impl Indexes {
         let public_email =
             folded_text(&|user, push| user.public_email.iter().for_each(|v| push(v)));
 
-        let dict = |fold_values: bool, values: &dyn Fn(&crate::model::User, &mut dyn FnMut(&str))| {
+        let dict = |fold_values: bool, values: &ValuesOf| {
             let mut entries = Entries::default();
             for (row, user) in model.users.iter().enumerate() {
                 values(user, &mut |value| {
@@ -298,16 +301,28 @@ impl Indexes {
             Dict::build(entries, None)
         };
         let auth_login = dict(true, &|user, push| {
-            user.auth.iter().filter_map(|a| a.login.as_deref()).for_each(|v| push(v))
+            user.auth
+                .iter()
+                .filter_map(|a| a.login.as_deref())
+                .for_each(&mut *push)
         });
         let auth_name = dict(true, &|user, push| {
-            user.auth.iter().filter_map(|a| a.name.as_deref()).for_each(|v| push(v))
+            user.auth
+                .iter()
+                .filter_map(|a| a.name.as_deref())
+                .for_each(&mut *push)
         });
         let auth_email = dict(true, &|user, push| {
-            user.auth.iter().filter_map(|a| a.email.as_deref()).for_each(|v| push(v))
+            user.auth
+                .iter()
+                .filter_map(|a| a.email.as_deref())
+                .for_each(&mut *push)
         });
         let auth_uid = dict(false, &|user, push| {
-            user.auth.iter().filter_map(|a| a.uid.as_deref()).for_each(|v| push(v))
+            user.auth
+                .iter()
+                .filter_map(|a| a.uid.as_deref())
+                .for_each(&mut *push)
         });
         let uid_of_module = |module: &'static str| {
             dict(false, &move |user, push| {
@@ -315,7 +330,7 @@ impl Indexes {
                     .iter()
                     .filter(|a| a.module.eq_ignore_ascii_case(module))
                     .filter_map(|a| a.uid.as_deref())
-                    .for_each(|v| push(v))
+                    .for_each(&mut *push)
             })
         };
         let google_id = uid_of_module("google");
@@ -569,13 +584,19 @@ impl Indexes {
         let count = match field {
             TermField::Email => {
                 self.term_count(TermField::PrimaryEmail, value)
-                    + self.secondary_email.dict().count_equal(
-                        self.secondary_email.dict().equal_range(&normalised),
-                    )
+                    + self
+                        .secondary_email
+                        .dict()
+                        .count_equal(self.secondary_email.dict().equal_range(&normalised))
             }
             TermField::AuthModule => {
-                self.auth_module_type.get(&normalised).map_or(0, RoaringBitmap::len)
-                    + self.auth_module_name.get(&normalised).map_or(0, RoaringBitmap::len)
+                self.auth_module_type
+                    .get(&normalised)
+                    .map_or(0, RoaringBitmap::len)
+                    + self
+                        .auth_module_name
+                        .get(&normalised)
+                        .map_or(0, RoaringBitmap::len)
             }
             TermField::OriginService => self
                 .resolve_service(&normalised)
@@ -647,13 +668,23 @@ impl Indexes {
 
     /// Rows whose time lies within the bounds; users without a value never match; reversed
     /// bounds are empty.
-    pub fn time_range(&self, column: TimeColumn, lo: Bound<Millis>, hi: Bound<Millis>) -> RoaringBitmap {
+    pub fn time_range(
+        &self,
+        column: TimeColumn,
+        lo: Bound<Millis>,
+        hi: Bound<Millis>,
+    ) -> RoaringBitmap {
         let values = self.time_column(column);
         values.rows(values.range(lo, hi))
     }
 
     /// Exact size of [`Indexes::time_range`], by two binary searches.
-    pub fn time_range_count(&self, column: TimeColumn, lo: Bound<Millis>, hi: Bound<Millis>) -> u64 {
+    pub fn time_range_count(
+        &self,
+        column: TimeColumn,
+        lo: Bound<Millis>,
+        hi: Bound<Millis>,
+    ) -> u64 {
         self.time_column(column).range(lo, hi).len() as u64
     }
 
@@ -833,12 +864,28 @@ impl Indexes {
         let texts = [
             ("terms.login", "trigrams.login", &self.login),
             ("terms.name", "trigrams.name", &self.name),
-            ("terms.primary_email", "trigrams.primary_email", &self.primary_email),
-            ("terms.secondary_email", "trigrams.secondary_email", &self.secondary_email),
-            ("terms.public_email", "trigrams.public_email", &self.public_email),
+            (
+                "terms.primary_email",
+                "trigrams.primary_email",
+                &self.primary_email,
+            ),
+            (
+                "terms.secondary_email",
+                "trigrams.secondary_email",
+                &self.secondary_email,
+            ),
+            (
+                "terms.public_email",
+                "trigrams.public_email",
+                &self.public_email,
+            ),
         ];
         for (term_name, trigram_name, text) in texts {
-            add(term_name, text.dict().entries().len() as u64, text.dict().heap_bytes());
+            add(
+                term_name,
+                text.dict().entries().len() as u64,
+                text.dict().heap_bytes(),
+            );
             let (trigrams, bytes) = text.trigram_stats();
             add(trigram_name, trigrams, bytes);
         }
@@ -872,7 +919,11 @@ impl Indexes {
         for (name, column) in columns {
             add(name, column.len() as u64, column.heap_bytes());
         }
-        add("ordered.number", self.numbers.len() as u64, self.numbers.heap_bytes());
+        add(
+            "ordered.number",
+            self.numbers.len() as u64,
+            self.numbers.heap_bytes(),
+        );
         add(
             "flags",
             (Flag::ALL.len() + State::ALL.len()) as u64,
@@ -903,37 +954,65 @@ impl Indexes {
 
     /// Projects matching a reference: id exact, then key (folded), then name (folded).
     pub fn resolve_project(&self, reference: &str) -> Vec<ProjectIdx> {
-        self.projects.resolve(reference).into_iter().map(ProjectIdx).collect()
+        self.projects
+            .resolve(reference)
+            .into_iter()
+            .map(ProjectIdx)
+            .collect()
     }
 
     /// Organizations matching a reference: id exact, then name (folded).
     pub fn resolve_organization(&self, reference: &str) -> Vec<OrgIdx> {
-        self.organizations.resolve(reference).into_iter().map(OrgIdx).collect()
+        self.organizations
+            .resolve(reference)
+            .into_iter()
+            .map(OrgIdx)
+            .collect()
     }
 
     /// Groups matching a reference: id exact, then name (folded).
     pub fn resolve_group(&self, reference: &str) -> Vec<GroupIdx> {
-        self.groups.resolve(reference).into_iter().map(GroupIdx).collect()
+        self.groups
+            .resolve(reference)
+            .into_iter()
+            .map(GroupIdx)
+            .collect()
     }
 
     /// Teams matching a reference: id exact, then name (folded).
     pub fn resolve_team(&self, reference: &str) -> Vec<TeamIdx> {
-        self.teams.resolve(reference).into_iter().map(TeamIdx).collect()
+        self.teams
+            .resolve(reference)
+            .into_iter()
+            .map(TeamIdx)
+            .collect()
     }
 
     /// Roles matching a reference: id exact, then name (folded).
     pub fn resolve_role(&self, reference: &str) -> Vec<RoleIdx> {
-        self.roles.resolve(reference).into_iter().map(RoleIdx).collect()
+        self.roles
+            .resolve(reference)
+            .into_iter()
+            .map(RoleIdx)
+            .collect()
     }
 
     /// Permissions matching a reference: id exact, then name (folded).
     pub fn resolve_permission(&self, reference: &str) -> Vec<PermissionIdx> {
-        self.permissions.resolve(reference).into_iter().map(PermissionIdx).collect()
+        self.permissions
+            .resolve(reference)
+            .into_iter()
+            .map(PermissionIdx)
+            .collect()
     }
 
     /// Services matching a reference: id exact, then name (folded).
     pub fn resolve_service(&self, reference: &str) -> Vec<ServiceIdx> {
-        self.services.resolve(reference).into_iter().map(ServiceIdx).collect()
+        self.services
+            .resolve(reference)
+            .into_iter()
+            .map(ServiceIdx)
+            .collect()
     }
 
     /// The user with this id (exact).

@@ -26,7 +26,11 @@ impl EntityLookup {
             let position = position as u32;
             lookup.by_id.entry(id.into()).or_default().push(position);
             if let Some(key) = key {
-                lookup.by_key.entry(fold(key).into()).or_default().push(position);
+                lookup
+                    .by_key
+                    .entry(fold(key).into())
+                    .or_default()
+                    .push(position);
             }
             lookup
                 .by_name

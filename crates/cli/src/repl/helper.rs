@@ -1,0 +1,140 @@
+//! rustyline glue: tab completion and highlighting, both from `userql_engine::assist`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::line_buffer::LineBuffer;
+use rustyline::validate::Validator;
+use rustyline::{Changeset, Context, Helper};
+use userql_dialects::Dialect;
+use userql_directory::Snapshot;
+use userql_engine::assist::{assist, Style};
+
+use super::Session;
+
+/// Completes and colours Hub queries; other dialects' query strings and `:` commands are left
+/// plain.
+pub struct AssistHelper {
+    snapshot: Arc<Snapshot>,
+    hub: bool,
+    colour: bool,
+}
+
+impl AssistHelper {
+    /// A helper reading the session's directory and dialect.
+    pub fn new(session: &Session) -> Self {
+        AssistHelper {
+            snapshot: session.snapshot(),
+            hub: session.dialect() == Dialect::Hub,
+            colour: session.colour(),
+        }
+    }
+
+    /// Picks up `:load` and `:dialect` changes.
+    pub fn follow(&mut self, session: &Session) {
+        *self = AssistHelper::new(session);
+    }
+
+    fn applies_to(&self, line: &str) -> bool {
+        self.hub && !line.trim_start().starts_with(':')
+    }
+}
+
+impl Completer for AssistHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        if !self.applies_to(line) {
+            return Ok((pos, Vec::new()));
+        }
+        let answer = assist(&self.snapshot, line, pos);
+        let start = answer
+            .suggestions
+            .first()
+            .map_or(pos, |s| s.completion_start);
+        let pairs = answer
+            .suggestions
+            .iter()
+            .map(|s| Pair {
+                display: format!("{}{}{}", s.prefix, s.option, s.suffix.trim_end()),
+                replacement: s.replacement(),
+            })
+            .collect();
+        Ok((start, pairs))
+    }
+
+    /// Replaces the whole token under the caret (assist's completion range), not only what lies
+    /// before the caret as rustyline would.
+    fn update(&self, line: &mut LineBuffer, start: usize, elected: &str, cl: &mut Changeset) {
+        let pos = line.pos();
+        let end = if self.applies_to(line.as_str()) {
+            assist(&self.snapshot, line.as_str(), pos)
+                .suggestions
+                .first()
+                .map_or(pos, |s| s.completion_end.max(pos))
+        } else {
+            pos
+        };
+        line.replace(start..end, elected, cl);
+    }
+}
+
+impl Highlighter for AssistHelper {
+    fn highlight<'l>(&self, line: &'l str, pos: usize) -> Cow<'l, str> {
+        if !self.colour || !self.applies_to(line) {
+            return Cow::Borrowed(line);
+        }
+        let answer = assist(&self.snapshot, line, pos);
+        let mut out = String::with_capacity(line.len() * 2);
+        let mut at = 0;
+        for range in &answer.style_ranges {
+            let end = range.start + range.length;
+            if range.start < at || end > line.len() {
+                continue;
+            }
+            out.push_str(&line[at..range.start]);
+            match colour_of(range.style) {
+                Some(code) => {
+                    out.push_str(code);
+                    out.push_str(&line[range.start..end]);
+                    out.push_str("\x1b[0m");
+                }
+                None => out.push_str(&line[range.start..end]),
+            }
+            at = end;
+        }
+        out.push_str(&line[at..]);
+        Cow::Owned(out)
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _forced: bool) -> bool {
+        self.colour
+    }
+}
+
+/// ANSI colours per style: keys cyan, values green, operators magenta, text plain, errors red.
+fn colour_of(style: Style) -> Option<&'static str> {
+    match style {
+        Style::FieldName => Some("\x1b[36m"),
+        Style::FieldValue => Some("\x1b[32m"),
+        Style::Operator => Some("\x1b[35m"),
+        Style::Text => None,
+        Style::Error => Some("\x1b[31;4m"),
+    }
+}
+
+impl Hinter for AssistHelper {
+    type Hint = String;
+}
+
+impl Validator for AssistHelper {}
+
+impl Helper for AssistHelper {}

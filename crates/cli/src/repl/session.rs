@@ -1,0 +1,141 @@
+//! The REPL's state and what one line does: a query, or a `:` command (see [`super::commands`]).
+
+use std::sync::Arc;
+
+use userql_dialects::Dialect;
+use userql_directory::Snapshot;
+use userql_engine::Engine;
+
+use super::commands;
+use crate::args::{Format, ReplArgs};
+use crate::data::Loaded;
+use crate::output;
+use crate::request::{self, Settings};
+use crate::run::diagnostic;
+
+/// Whether the loop goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next line.
+    Continue,
+    /// `:quit`.
+    Quit,
+}
+
+/// One REPL session: the directory, the request settings and the display switches.
+pub struct Session {
+    pub(super) loaded: Loaded,
+    pub(super) settings: Settings,
+    pub(super) format: Format,
+    pub(super) explain: bool,
+    pub(super) time: bool,
+    pub(super) colour: bool,
+    pub(super) engine: Engine,
+}
+
+impl Session {
+    /// A session over `loaded`, starting from the command line's settings.
+    pub fn new(loaded: Loaded, args: &ReplArgs, colour: bool) -> Self {
+        Session {
+            loaded,
+            settings: Settings::from(&args.request),
+            format: args.format.unwrap_or(Format::Table),
+            explain: false,
+            time: true,
+            colour,
+            engine: Engine::default(),
+        }
+    }
+
+    /// The directory being queried.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.loaded.snapshot)
+    }
+
+    /// The current dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.settings.dialect
+    }
+
+    /// Whether output may carry ANSI colours.
+    pub fn colour(&self) -> bool {
+        self.colour
+    }
+
+    /// The data file name, or `demo`.
+    pub fn label(&self) -> &str {
+        &self.loaded.label
+    }
+
+    /// Users in the directory.
+    pub fn user_count(&self) -> usize {
+        self.loaded.snapshot.model.users.len()
+    }
+
+    /// `userql[hub]> `, naming a non-admin viewer too.
+    pub fn prompt(&self) -> String {
+        match &self.settings.viewer {
+            userql_engine::Viewer::Admin => format!("userql[{}]> ", self.settings.dialect),
+            viewer => format!(
+                "userql[{} as {}]> ",
+                self.settings.dialect,
+                crate::args::viewer_text(viewer)
+            ),
+        }
+    }
+
+    /// Handles one input line.
+    pub fn handle(&mut self, line: &str) -> Flow {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            return Flow::Continue;
+        }
+        if let Some(command) = trimmed.strip_prefix(':') {
+            return commands::execute(self, command);
+        }
+        self.query(trimmed);
+        Flow::Continue
+    }
+
+    fn query(&mut self, input: &str) {
+        let snapshot = self.snapshot();
+        let (answer, elapsed) = request::run(&snapshot, &self.engine, &self.settings, input);
+        if let Some(error) = &answer.error {
+            self.error(&diagnostic(error, input));
+            return;
+        }
+        let mut text = output::render(self.format, &answer, &snapshot);
+        let summary = output::summary(&answer, &self.settings, self.time.then_some(elapsed));
+        text.push_str(&self.dim(&summary));
+        text.push('\n');
+        if self.explain {
+            match request::explain(&snapshot, &self.engine, &self.settings, input) {
+                Ok(plan) => text.push_str(&format!("{plan}\n")),
+                Err(message) => text.push_str(&format!("explain: {message}")),
+            }
+        }
+        self.say(&text);
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Prints to standard output (a closed pipe is ignored: the REPL just ends its output).
+    pub(super) fn say(&self, text: &str) {
+        let _ = crate::run::emit(text);
+    }
+
+    /// Prints a diagnostic to standard error.
+    pub(super) fn error(&self, text: &str) {
+        if text.ends_with('\n') {
+            eprint!("{text}");
+        } else {
+            eprintln!("{text}");
+        }
+    }
+}
