@@ -86,7 +86,9 @@ fn measured<T>(peer: &'static str, builds: &mut Vec<Build>, build: impl FnOnce()
     let started = Instant::now();
     let value = build();
     let time = started.elapsed();
-    let resident = before.zip(resident_bytes()).map(|(b, a)| a.saturating_sub(b));
+    let resident = before
+        .zip(resident_bytes())
+        .map(|(b, a)| a.saturating_sub(b));
     builds.push(Build {
         peer,
         time,
@@ -104,11 +106,15 @@ impl Setup {
         let values = pick_values(&model);
         let cases = cases(&model, &values);
         let mut builds = Vec::new();
-        let userql = measured("userql", &mut builds, || UserqlPeer::build(Arc::clone(&model)));
+        let userql = measured("userql", &mut builds, || {
+            UserqlPeer::build(Arc::clone(&model))
+        });
         let db = measured("sqlite", &mut builds, || Database::load(&model))?;
         measured("sqlite-fts5", &mut builds, || db.add_trigram_index(&model))?;
         let db = Rc::new(db);
-        let scan = measured("scan", &mut builds, || ScanPeer::build(Arc::clone(userql.snapshot())));
+        let scan = measured("scan", &mut builds, || {
+            ScanPeer::build(Arc::clone(userql.snapshot()))
+        });
         let others: Vec<Box<dyn Peer>> = vec![
             Box::new(SqlitePeer::new(Rc::clone(&db), &model, &values)),
             Box::new(FtsPeer::new(db)),
@@ -168,7 +174,12 @@ impl Setup {
                 if page != expected_page {
                     let logins = |rows: &[Row]| -> Vec<String> {
                         rows.iter()
-                            .map(|&r| model.users.get(r as usize).map_or("?".to_owned(), |u| u.login.clone()))
+                            .map(|&r| {
+                                model
+                                    .users
+                                    .get(r as usize)
+                                    .map_or("?".to_owned(), |u| u.login.clone())
+                            })
                             .collect()
                     };
                     problems.push(format!(
@@ -189,7 +200,12 @@ impl Setup {
     }
 
     /// Times every query on every peer that answers it.
-    pub fn time_queries(&mut self, counts: &[u64], reps: usize, budget: Duration) -> Result<Vec<QueryResult>, BenchError> {
+    pub fn time_queries(
+        &mut self,
+        counts: &[u64],
+        reps: usize,
+        budget: Duration,
+    ) -> Result<Vec<QueryResult>, BenchError> {
         let cases = self.cases.clone();
         let mut results: Vec<QueryResult> = cases
             .iter()

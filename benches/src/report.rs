@@ -8,7 +8,11 @@ use crate::harness::{Comparison, PeerTiming};
 use crate::measure::{format_mib, format_ms, Samples};
 
 fn cell(samples: &Samples) -> String {
-    format!("{} / {}", format_ms(samples.median()), format_ms(samples.p99()))
+    format!(
+        "{} / {}",
+        format_ms(samples.median()),
+        format_ms(samples.p99())
+    )
 }
 
 /// `1 : N` where N = peer median ÷ userql median (N > 1: userql is N times faster).
@@ -204,6 +208,8 @@ pub fn slowest_userql(comparison: &Comparison) -> Option<(char, Duration, Durati
     comparison
         .results
         .iter()
-        .filter_map(|r| timing(&r.timings, "userql").map(|t| (r.case.letter, t.count.median(), t.page.median())))
+        .filter_map(|r| {
+            timing(&r.timings, "userql").map(|t| (r.case.letter, t.count.median(), t.page.median()))
+        })
         .max_by_key(|&(_, count, page)| count.max(page))
 }

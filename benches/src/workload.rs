@@ -49,7 +49,10 @@ pub fn pick_values(model: &Model) -> Values {
         users[users.len() * 2 / 3].login.clone()
     };
     let spec_email_exists = users.iter().any(|u| {
-        u.email.iter().chain(u.emails.iter()).any(|e| e.eq_ignore_ascii_case(SPEC_EMAIL))
+        u.email
+            .iter()
+            .chain(u.emails.iter())
+            .any(|e| e.eq_ignore_ascii_case(SPEC_EMAIL))
     });
     let email = if spec_email_exists {
         SPEC_EMAIL.to_owned()
@@ -131,15 +134,25 @@ fn subtree_sizes(model: &Model) -> Vec<usize> {
 /// The twelve queries of benchmark.md with `values` filled in.
 pub fn cases(model: &Model, values: &Values) -> Vec<Case> {
     let group = &model.groups[values.group.index()].id;
-    let [g1, g2] = values.other_groups.map(|g| model.groups[g.index()].id.clone());
+    let [g1, g2] = values
+        .other_groups
+        .map(|g| model.groups[g.index()].id.clone());
     let project = &model.projects[values.project.index()].id;
     let login = &values.login;
     let recent = "lastAccess(after: {90 days ago})";
     let table: [(char, &'static str, String); 12] = [
         ('a', "exact login", format!("login: {login}")),
-        ('b', "exact email, other case", format!("email: {}", values.email)),
+        (
+            'b',
+            "exact email, other case",
+            format!("email: {}", values.email),
+        ),
         ('c', "substring of login, name or email", "smi".to_owned()),
-        ('d', "prefix of name or login", "nameStartsWith: mar".to_owned()),
+        (
+            'd',
+            "prefix of name or login",
+            "nameStartsWith: mar".to_owned(),
+        ),
         ('e', "state and 2FA", "state: active has: 2FA".to_owned()),
         (
             'f',
@@ -151,7 +164,11 @@ pub fn cases(model: &Model, values: &Values) -> Vec<Case> {
             "recent access, not Google, any direct role",
             format!("{recent} and not authModule: google and has: ownRole"),
         ),
-        ('h', "group subtree, no 2FA", format!("in: {group} and not has: 2FA")),
+        (
+            'h',
+            "group subtree, no 2FA",
+            format!("in: {group} and not has: 2FA"),
+        ),
         (
             'i',
             "role in a project, direct or through groups",
@@ -170,7 +187,11 @@ pub fn cases(model: &Model, values: &Values) -> Vec<Case> {
                  access(with: Developer)"
             ),
         ),
-        ('l', "negation and OR", "not state: active or is: admin".to_owned()),
+        (
+            'l',
+            "negation and OR",
+            "not state: active or is: admin".to_owned(),
+        ),
     ];
     table
         .into_iter()
@@ -182,6 +203,10 @@ pub fn cases(model: &Model, values: &Values) -> Vec<Case> {
 pub const DIALECT_CASES: [(&str, &str, &str); 4] = [
     ("c", "gitlab", "search=smi"),
     ("e", "gitlab", "active=true&two_factor=enabled"),
-    ("f", "gitlab", "created_after=2022-01-02&created_before=2024-01-01&active=true"),
+    (
+        "f",
+        "gitlab",
+        "created_after=2022-01-02&created_before=2024-01-01&active=true",
+    ),
     ("c", "tfe", "q=smi&filter[suspended]=false"),
 ];

@@ -25,10 +25,18 @@ fn all_peers_agree_at_ten_thousand_users() {
     assert_eq!(comparison.results.len(), 12);
     let letters: String = comparison.results.iter().map(|r| r.case.letter).collect();
     assert_eq!(letters, "abcdefghijkl");
-    assert_eq!(comparison.peers, ["userql", "sqlite", "sqlite-fts5", "scan"]);
+    assert_eq!(
+        comparison.peers,
+        ["userql", "sqlite", "sqlite-fts5", "scan"]
+    );
     for result in &comparison.results {
         let expected_peers = if result.case.letter == 'c' { 4 } else { 3 };
-        assert_eq!(result.timings.len(), expected_peers, "query {}", result.case.letter);
+        assert_eq!(
+            result.timings.len(),
+            expected_peers,
+            "query {}",
+            result.case.letter
+        );
     }
     let rows = |letter: char| {
         comparison
@@ -41,7 +49,11 @@ fn all_peers_agree_at_ten_thousand_users() {
     assert_eq!(rows('a'), 1, "L is an existing login");
     assert!(rows('b') >= 1, "E is an existing email");
     for letter in ['c', 'd', 'e', 'f', 'g', 'h', 'i', 'l'] {
-        assert!(rows(letter) > 10, "query {letter} should match many users, got {}", rows(letter));
+        assert!(
+            rows(letter) > 10,
+            "query {letter} should match many users, got {}",
+            rows(letter)
+        );
     }
     assert!(rows('e') > rows('k'), "k narrows e");
 
@@ -91,6 +103,10 @@ fn values_are_deterministic_and_the_subtree_is_about_fifteen_groups() {
     // Every letter has SQL and a Hub query.
     let all = cases(&model, &values);
     for case in &all {
-        assert!(sql_for(case.letter, &model, &values).is_some(), "no SQL for {}", case.letter);
+        assert!(
+            sql_for(case.letter, &model, &values).is_some(),
+            "no SQL for {}",
+            case.letter
+        );
     }
 }

@@ -58,7 +58,10 @@ fn machine() -> String {
         .find(|l| l.starts_with("MemTotal"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kib| kib.parse::<u64>().ok())
-        .map_or_else(|| "unknown".to_owned(), |kib| format!("{:.1} GiB", kib as f64 / 1048576.0));
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.1} GiB", kib as f64 / 1048576.0),
+        );
     format!("{cpus} CPUs (nproc), {model}, {memory} RAM")
 }
 
@@ -72,7 +75,11 @@ fn run(args: &Args) -> Result<String, BenchError> {
     let mut out = String::new();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let _ = writeln!(out, "# userql comparison ({} users)\n", args.users);
-    let _ = writeln!(out, "- date: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"));
+    let _ = writeln!(
+        out,
+        "- date: {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
     let _ = writeln!(out, "- machine: {}", machine());
     let _ = writeln!(out, "- load average at start: {}", load());
     let _ = writeln!(out, "- command: `{command}`");
@@ -94,7 +101,10 @@ fn run(args: &Args) -> Result<String, BenchError> {
     let (comparison, setup) = compare(&options(args.users))?;
     let _ = writeln!(out, "- load average after the query runs: {}\n", load());
 
-    let _ = writeln!(out, "## Queries (median / p99 in ms; all peers returned the same counts and first pages)\n");
+    let _ = writeln!(
+        out,
+        "## Queries (median / p99 in ms; all peers returned the same counts and first pages)\n"
+    );
     out.push_str(&report::query_table(&comparison));
     out.push('\n');
     out.push_str(&report::query_list(&comparison));
@@ -114,7 +124,11 @@ fn run(args: &Args) -> Result<String, BenchError> {
     let _ = writeln!(out, "\n## Parse\n\n{}", report::parse_line(&parse));
 
     eprintln!("dialects");
-    let dialect_results = dialects(setup.userql.snapshot(), args.reps, Duration::from_millis(args.budget_ms));
+    let dialect_results = dialects(
+        setup.userql.snapshot(),
+        args.reps,
+        Duration::from_millis(args.budget_ms),
+    );
     let _ = writeln!(out, "\n## Dialects (as admin)\n");
     out.push_str(&report::dialect_table(&dialect_results));
 
@@ -127,8 +141,17 @@ fn run(args: &Args) -> Result<String, BenchError> {
     let model = std::sync::Arc::clone(&setup.model);
     drop(setup);
     eprintln!("updates");
-    let updates = update_throughput(&model, &reader, args.updates, Duration::from_secs(args.update_secs))?;
-    let _ = writeln!(out, "\n## Updates\n\n{}", report::update_line(&updates, reader.letter));
+    let updates = update_throughput(
+        &model,
+        &reader,
+        args.updates,
+        Duration::from_secs(args.update_secs),
+    )?;
+    let _ = writeln!(
+        out,
+        "\n## Updates\n\n{}",
+        report::update_line(&updates, reader.letter)
+    );
 
     if !smaller.is_empty() {
         smaller.push(comparison);

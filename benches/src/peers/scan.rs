@@ -69,8 +69,12 @@ impl ScanPeer {
             Expr::All => true,
             Expr::Nothing => false,
             Expr::Pred(Pred::Flag(Flag::HasOwnRole)) => !self.own_roles[row as usize].is_empty(),
-            Expr::Pred(Pred::OwnRole(role)) => self.own_roles[row as usize].binary_search(role).is_ok(),
-            Expr::Pred(pred) => reference::pred_matches(&self.snapshot.model, &self.facts, row, pred),
+            Expr::Pred(Pred::OwnRole(role)) => {
+                self.own_roles[row as usize].binary_search(role).is_ok()
+            }
+            Expr::Pred(pred) => {
+                reference::pred_matches(&self.snapshot.model, &self.facts, row, pred)
+            }
             Expr::Not(operand) => !self.matches(row, operand),
             Expr::And(operands) => operands.iter().all(|e| self.matches(row, e)),
             Expr::Or(operands) => operands.iter().any(|e| self.matches(row, e)),
@@ -131,7 +135,12 @@ pub fn build_facts(model: &Model) -> (Facts, Vec<Vec<RoleIdx>>) {
     let transitive_groups: Vec<HashSet<GroupIdx>> = model
         .users
         .iter()
-        .map(|u| u.groups.iter().flat_map(|m| chains[m.group.index()].iter().copied()).collect())
+        .map(|u| {
+            u.groups
+                .iter()
+                .flat_map(|m| chains[m.group.index()].iter().copied())
+                .collect()
+        })
         .collect();
 
     // Transitive members per group, through the inverse of the chains.
@@ -143,11 +152,11 @@ pub fn build_facts(model: &Model) -> (Facts, Vec<Vec<RoleIdx>>) {
     }
     let mut teams: Vec<HashSet<TeamIdx>> = vec![HashSet::new(); users];
     for (t, team) in model.teams.iter().enumerate() {
-        let members = team
-            .users
-            .iter()
-            .copied()
-            .chain(team.groups.iter().flat_map(|g| transitive_members[g.index()].iter().copied()));
+        let members = team.users.iter().copied().chain(
+            team.groups
+                .iter()
+                .flat_map(|g| transitive_members[g.index()].iter().copied()),
+        );
         for row in members {
             teams[row as usize].insert(TeamIdx(t as u32));
         }

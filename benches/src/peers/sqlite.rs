@@ -136,10 +136,13 @@ impl Database {
             )?;
             for (row, user) in model.users.iter().enumerate() {
                 let emails = (!user.emails.is_empty()).then(|| user.emails.join("\n"));
-                insert.execute(params![row as i64, user.login, user.name, user.email, emails])?;
+                insert.execute(params![
+                    row as i64, user.login, user.name, user.email, emails
+                ])?;
             }
         }
-        self.conn.execute_batch("COMMIT; INSERT INTO users_fts(users_fts) VALUES ('optimize');")?;
+        self.conn
+            .execute_batch("COMMIT; INSERT INTO users_fts(users_fts) VALUES ('optimize');")?;
         Ok(())
     }
 }
@@ -153,9 +156,8 @@ fn scope_columns(scope: Scope) -> (Option<i64>, Option<i64>) {
 }
 
 fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
-    let mut user = conn.prepare(
-        "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+    let mut user =
+        conn.prepare("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
     let mut email = conn.prepare("INSERT INTO user_emails VALUES (?1, ?2)")?;
     let mut auth = conn.prepare("INSERT INTO auth VALUES (?1, ?2, ?3)")?;
     let mut member = conn.prepare("INSERT INTO memberships VALUES (?1, ?2)")?;
@@ -186,11 +188,20 @@ fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
     }
     let mut group = conn.prepare("INSERT INTO groups VALUES (?1, ?2, ?3, ?4)")?;
     for (idx, g) in model.groups.iter().enumerate() {
-        group.execute(params![idx as i64, g.id, g.name, g.parent.map(|p| i64::from(p.0))])?;
+        group.execute(params![
+            idx as i64,
+            g.id,
+            g.name,
+            g.parent.map(|p| i64::from(p.0))
+        ])?;
     }
     let mut project = conn.prepare("INSERT INTO projects VALUES (?1, ?2, ?3)")?;
     for (idx, p) in model.projects.iter().enumerate() {
-        project.execute(params![idx as i64, p.id, p.organization.map(|o| i64::from(o.0))])?;
+        project.execute(params![
+            idx as i64,
+            p.id,
+            p.organization.map(|o| i64::from(o.0))
+        ])?;
     }
     let mut role = conn.prepare("INSERT INTO roles VALUES (?1, ?2, ?3)")?;
     let mut role_permission = conn.prepare("INSERT INTO role_permissions VALUES (?1, ?2)")?;
@@ -221,8 +232,12 @@ fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
         let (project, org) = scope_columns(grant.scope);
         let role = i64::from(grant.role.0);
         match grant.subject {
-            Subject::User(row) => user_grant.execute(params![i64::from(row), role, project, org])?,
-            Subject::Group(g) => group_grant.execute(params![i64::from(g.0), role, project, org])?,
+            Subject::User(row) => {
+                user_grant.execute(params![i64::from(row), role, project, org])?
+            }
+            Subject::Group(g) => {
+                group_grant.execute(params![i64::from(g.0), role, project, org])?
+            }
             Subject::Team(t) => team_grant.execute(params![i64::from(t.0), role, project, org])?,
         };
     }
@@ -256,7 +271,11 @@ impl SqlQuery {
 
     /// The counting statement.
     pub fn count_sql(&self) -> String {
-        format!("{}SELECT count(*) FROM users u WHERE {}", self.with_clause(), self.condition)
+        format!(
+            "{}SELECT count(*) FROM users u WHERE {}",
+            self.with_clause(),
+            self.condition
+        )
     }
 
     /// The first-page statement: ordered by login (NOCASE), ties by id.
@@ -273,7 +292,9 @@ impl SqlQuery {
 /// organization, or global.
 fn project_scope(project: i64, org: Option<i64>) -> String {
     match org {
-        Some(o) => format!("(project = {project} OR (project IS NULL AND (org = {o} OR org IS NULL)))"),
+        Some(o) => {
+            format!("(project = {project} OR (project IS NULL AND (org = {o} OR org IS NULL)))")
+        }
         None => format!("(project = {project} OR (project IS NULL AND org IS NULL))"),
     }
 }
@@ -395,7 +416,9 @@ pub fn sql_for(letter: char, model: &Model, values: &Values) -> Option<SqlQuery>
             ),
         },
         'k' => {
-            let [g1, g2] = values.other_groups.map(|g| model.groups[g.index()].id.as_str());
+            let [g1, g2] = values
+                .other_groups
+                .map(|g| model.groups[g.index()].id.as_str());
             let mut ctes = vec![wanted_roles("Developer"), subtree("sub", &[g1, g2])];
             ctes.extend(holders("dev", "role IN wanted_roles", None));
             SqlQuery {
@@ -493,7 +516,10 @@ impl Peer for FtsPeer {
     }
 
     fn count(&mut self, _case: &Case) -> Result<u64, BenchError> {
-        count(&self.db.conn, &format!("SELECT count(*) FROM ({FTS_MATCH})"))
+        count(
+            &self.db.conn,
+            &format!("SELECT count(*) FROM ({FTS_MATCH})"),
+        )
     }
 
     fn page(&mut self, _case: &Case) -> Result<Vec<Row>, BenchError> {

@@ -161,7 +161,18 @@ impl Invalid {
 
     /// The human diagnostic.
     pub fn render(&self) -> String {
-        self.error.render(&self.source)
+        render_engine_error(&self.error, &self.source)
+    }
+}
+
+/// An engine error for standard error: with the text and a caret when it is about the text;
+/// a plain line when it is about the request as a whole (an unknown `--viewer`).
+pub fn render_engine_error(error: &userql_engine::Error, source: &str) -> String {
+    match &error.kind {
+        userql_engine::ErrorKind::UnknownViewer(_) => {
+            format!("error: {error} (--viewer takes admin, anonymous or a login)\n")
+        }
+        _ => error.render(source),
     }
 }
 
@@ -224,11 +235,12 @@ pub fn explain(
             input.to_owned(),
         ),
         _ => {
-            let hub = hub_form(snapshot, engine, settings, input).map_err(|e| e.render())?;
+            let hub = hub_form(snapshot, engine, settings, input)
+                .map_err(|e| crate::run::diagnostic(&e, input))?;
             let filter = hub.split("  [").next().unwrap_or("").to_owned();
             let mut request = engine
                 .request(&filter, Viewer::Admin)
-                .map_err(|e| e.render(&filter))?;
+                .map_err(|e| render_engine_error(&e, &filter))?;
             request.now = settings.now();
             (request, filter)
         }
@@ -236,5 +248,5 @@ pub fn explain(
     engine
         .explain(snapshot, &request)
         .map(|(_, explain)| explain)
-        .map_err(|e| e.render(&source))
+        .map_err(|e| render_engine_error(&e, &source))
 }

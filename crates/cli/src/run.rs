@@ -97,7 +97,13 @@ fn warn_ignored(settings: &Settings) {
 /// The diagnostic of a refused request: for Hub the input with a caret under the span; for
 /// other APIs the message naming the param, then the input with a caret under that param.
 pub fn diagnostic(error: &userql_dialects::DialectError, input: &str) -> String {
-    let mut text = error.render();
+    let mut text = match &error.engine {
+        Some(engine) => {
+            let (engine_error, source) = &**engine;
+            request::render_engine_error(engine_error, source)
+        }
+        None => error.render(),
+    };
     if !text.ends_with('\n') {
         text.push('\n');
     }
@@ -106,7 +112,11 @@ pub fn diagnostic(error: &userql_dialects::DialectError, input: &str) -> String 
         if let Some((start, end)) = blamed_param(&error.message, input) {
             let indent = input[..start].chars().count();
             let width = input[start..end].chars().count().max(1);
-            text.push_str(&format!("  | {}{}\n", " ".repeat(indent), "^".repeat(width)));
+            text.push_str(&format!(
+                "  | {}{}\n",
+                " ".repeat(indent),
+                "^".repeat(width)
+            ));
         }
     }
     text
@@ -129,7 +139,11 @@ fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
         let end = start + segment.len();
         let raw_key = segment.split('=').next().unwrap_or("");
         let key = userql_dialects::params::decode_component(raw_key);
-        if !key.is_empty() && names(&key) && best.map_or(true, |(_, _, len)| key.len() > len) {
+        let longer = match best {
+            Some((_, _, len)) => key.len() > len,
+            None => true,
+        };
+        if !key.is_empty() && longer && names(&key) {
             best = Some((start, end, key.len()));
         }
         start = end + 1;
@@ -192,7 +206,7 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
         request::hub_request(&engine, &settings, &args.input).map_err(|e| invalid(e.render()))?;
     engine
         .bind(&loaded.snapshot, &request)
-        .map_err(|e| invalid(e.render(&args.input)))?;
+        .map_err(|e| invalid(request::render_engine_error(&e, &args.input)))?;
     let mut text = request.query.to_string();
     let options: Vec<String> = [
         ("fields", &settings.fields),
@@ -270,7 +284,10 @@ mod tests {
     #[test]
     fn the_named_param_is_blamed() {
         let input = "id=5&per_page=0&user_id=x";
-        assert_eq!(blamed_param("per_page has a value not allowed", input), Some((5, 15)));
+        assert_eq!(
+            blamed_param("per_page has a value not allowed", input),
+            Some((5, 15))
+        );
         assert_eq!(blamed_param("user_id is invalid", input), Some((16, 25)));
         assert_eq!(blamed_param("something else", input), None);
     }

@@ -248,6 +248,17 @@ mod request_options {
     }
 
     #[test]
+    fn an_unknown_viewer_is_an_invalid_request() {
+        on_tiny("query", &["--viewer", "nobody", "vader"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("unknown viewer 'nobody'"));
+        on_tiny("check", &["--viewer", "nobody", "vader"])
+            .assert()
+            .code(2);
+    }
+
+    #[test]
     fn now_drives_relative_dates() {
         let created_today = ids(&["created: today"]);
         assert!(!created_today.is_empty());
@@ -307,7 +318,11 @@ mod errors {
         assert_eq!(output.status.code(), Some(2));
         let body: Value = serde_json::from_slice(&output.stdout).expect("JSON body");
         assert!(body.is_object());
-        assert!(String::from_utf8_lossy(&output.stderr).contains("per_page"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("  | per_page=0\n  | ^^^^^^^^^^\n"),
+            "{stderr}"
+        );
     }
 
     #[test]

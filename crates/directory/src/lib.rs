@@ -8,6 +8,7 @@ pub mod load;
 pub mod model;
 pub mod raw;
 pub mod save;
+pub mod shared;
 pub mod store;
 pub mod text;
 

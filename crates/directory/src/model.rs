@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::shared::Chunked;
+
 /// Epoch milliseconds, UTC.
 pub type Millis = i64;
 
@@ -76,10 +78,10 @@ pub struct Model {
     pub groups: Vec<Group>,
     /// Project teams.
     pub teams: Vec<Team>,
-    /// Role grants.
-    pub grants: Vec<Grant>,
-    /// Users; a user's position is its [`Row`].
-    pub users: Vec<User>,
+    /// Role grants (shared between snapshots, see [`Chunked`]).
+    pub grants: Chunked<Grant>,
+    /// Users; a user's position is its [`Row`] (shared between snapshots, see [`Chunked`]).
+    pub users: Chunked<User>,
 }
 
 /// A service (YouTrack, Hub, …).

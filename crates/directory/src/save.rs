@@ -245,8 +245,8 @@ pub fn save_ndjson(model: &Model) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(b"{\"format\":\"userql-directory/1\"}\n");
     let skeleton = to_raw(&Model {
-        users: Vec::new(),
-        grants: Vec::new(),
+        users: Default::default(),
+        grants: Default::default(),
         teams: Vec::new(),
         ..model.clone_tables()
     });
@@ -327,8 +327,8 @@ impl CloneTables for Model {
             projects: self.projects.clone(),
             groups: self.groups.clone(),
             teams: Vec::new(),
-            grants: Vec::new(),
-            users: Vec::new(),
+            grants: Default::default(),
+            users: Default::default(),
         }
     }
 }

@@ -408,7 +408,7 @@ impl<'a> Txn<'a> {
                 else {
                     return;
                 };
-                match self.model.grants.iter().position(|g| *g == grant) {
+                match self.model.grants.position(|g| *g == grant) {
                     Some(at) => {
                         self.model.grants.remove(at);
                     }

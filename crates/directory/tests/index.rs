@@ -215,8 +215,9 @@ fn empire() -> Model {
                 subject: Subject::Team(TeamIdx(0)),
                 scope: Scope::Project(ProjectIdx(1)),
             },
-        ],
-        users: vec![vader, tarkin, trooper, luke],
+        ]
+        .into(),
+        users: vec![vader, tarkin, trooper, luke].into(),
     }
 }
 
@@ -1546,7 +1547,7 @@ fn synthetic_model(user_count: usize) -> Model {
         roles,
         permissions,
         grants,
-        users,
+        users: users.into(),
         ..Model::default()
     }
 }

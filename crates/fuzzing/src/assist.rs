@@ -31,7 +31,11 @@ pub fn assist(data: &[u8]) {
 fn check_at(snapshot: &Snapshot, text: &str, caret: usize) {
     let answer = query_assist(snapshot, text, caret);
     assert_eq!(answer.query, text);
-    assert!(answer.caret <= caret, "caret {caret} moved forward to {} in {text:?}", answer.caret);
+    assert!(
+        answer.caret <= caret,
+        "caret {caret} moved forward to {} in {text:?}",
+        answer.caret
+    );
     offset_in(text, answer.caret, "caret");
     let mut previous_end = 0;
     for range in &answer.style_ranges {
@@ -45,7 +49,10 @@ fn check_at(snapshot: &Snapshot, text: &str, caret: usize) {
         );
         previous_end = span.end;
     }
-    assert!(answer.suggestions.len() <= MAX_SUGGESTIONS, "too many suggestions for {text:?}");
+    assert!(
+        answer.suggestions.len() <= MAX_SUGGESTIONS,
+        "too many suggestions for {text:?}"
+    );
     for suggestion in &answer.suggestions {
         let replaced = suggestion.completion_start..suggestion.completion_end;
         span_in(text, &replaced, "completion");

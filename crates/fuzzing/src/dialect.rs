@@ -46,7 +46,10 @@ pub fn dialect_params(data: &[u8]) {
     match to_hub(&call) {
         Ok(hub) => {
             if let Some(reported) = &answered.hub {
-                assert_eq!(reported, &hub, "{dialect} {raw:?}: answer and to_hub give different Hub forms");
+                assert_eq!(
+                    reported, &hub,
+                    "{dialect} {raw:?}: answer and to_hub give different Hub forms"
+                );
             }
         }
         Err(refusal) => match &answered.error {

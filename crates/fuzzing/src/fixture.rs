@@ -15,7 +15,10 @@ const USERS: usize = 60;
 pub(crate) fn snapshot() -> &'static Snapshot {
     static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
     SNAPSHOT.get_or_init(|| {
-        let model = generate(&GenOptions { users: USERS, seed: 2026 });
+        let model = generate(&GenOptions {
+            users: USERS,
+            seed: 2026,
+        });
         let index = Indexes::build(&model);
         Snapshot {
             version: 0,

@@ -22,14 +22,17 @@ use std::borrow::Cow;
 
 pub use assist::{assist, MAX_ASSIST_LEN};
 pub use dialect::dialect_params;
-pub use differential::differential;
+pub use differential::{describe_differential, differential, DifferentialCase};
 pub use load::load_json;
 pub use options::{fields, order_by};
 pub use query::hub_query;
 
+/// A target body: returns on any input, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by its cargo-fuzz name (`fuzz/fuzz_targets/<name>.rs`, `fuzz/seeds/<name>/`), so
 /// the replay test and the scripts cannot drift from the list of functions.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("hub_query", hub_query),
     ("fields", fields),
     ("order_by", order_by),

@@ -28,8 +28,15 @@ pub fn fields(data: &[u8]) {
             let printed = selection.to_string();
             match parse_fields(&printed) {
                 Ok(reparsed) => {
-                    assert_eq!(reparsed, selection, "fields {text:?} printed as {printed:?}");
-                    assert_eq!(reparsed.to_string(), printed, "fields print of {text:?} is not a fixed point");
+                    assert_eq!(
+                        reparsed, selection,
+                        "fields {text:?} printed as {printed:?}"
+                    );
+                    assert_eq!(
+                        reparsed.to_string(),
+                        printed,
+                        "fields print of {text:?} is not a fixed point"
+                    );
                 }
                 Err(e) if is_limit(&e) => {}
                 Err(e) => panic!("fields {text:?} printed as {printed:?} does not parse: {e}"),
@@ -47,7 +54,9 @@ pub fn order_by(data: &[u8]) {
         Ok(keys) => {
             let printed = format_order_by(&keys);
             match parse_order_by(&printed) {
-                Ok(reparsed) => assert_eq!(reparsed, keys, "orderBy {text:?} printed as {printed:?}"),
+                Ok(reparsed) => {
+                    assert_eq!(reparsed, keys, "orderBy {text:?} printed as {printed:?}")
+                }
                 Err(e) if is_limit(&e) => {}
                 Err(e) => panic!("orderBy {text:?} printed as {printed:?} does not parse: {e}"),
             }
@@ -55,7 +64,11 @@ pub fn order_by(data: &[u8]) {
         Err(error) => error_ok(&text, &error),
     }
     match parse_skip(&text) {
-        Ok(skip) => assert_eq!(parse_skip(&skip.to_string()).ok(), Some(skip), "$skip {text:?}"),
+        Ok(skip) => assert_eq!(
+            parse_skip(&skip.to_string()).ok(),
+            Some(skip),
+            "$skip {text:?}"
+        ),
         Err(error) => error_ok(&text, &error),
     }
     match parse_top(&text) {

@@ -27,10 +27,18 @@ pub fn hub_query(data: &[u8]) {
                 expr_spans(&text, expr);
             }
             let printed = query.to_string();
-            let reparsed = parse_query_with(&printed, &REPARSE)
-                .unwrap_or_else(|e| panic!("canonical print {printed:?} of {text:?} does not parse: {e}"));
-            assert_eq!(reparsed, query, "{text:?} printed as {printed:?} parses to another tree");
-            assert_eq!(reparsed.to_string(), printed, "print of {text:?} is not a fixed point");
+            let reparsed = parse_query_with(&printed, &REPARSE).unwrap_or_else(|e| {
+                panic!("canonical print {printed:?} of {text:?} does not parse: {e}")
+            });
+            assert_eq!(
+                reparsed, query,
+                "{text:?} printed as {printed:?} parses to another tree"
+            );
+            assert_eq!(
+                reparsed.to_string(),
+                printed,
+                "print of {text:?} is not a fixed point"
+            );
         }
         Err(error) => {
             span_in(&text, &error.span, "error");
@@ -43,7 +51,10 @@ fn expr_spans(text: &str, expr: &Expr) {
     span_in(text, &expr.span, "expression");
     match &expr.kind {
         ExprKind::Or(operands) | ExprKind::And(operands) => {
-            assert!(operands.len() >= 2, "a chain of fewer than two operands in {text:?}");
+            assert!(
+                operands.len() >= 2,
+                "a chain of fewer than two operands in {text:?}"
+            );
             for operand in operands {
                 expr_spans(text, operand);
             }

@@ -17,7 +17,13 @@ fn repo() -> PathBuf {
 /// regressions yet).
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files
@@ -30,7 +36,10 @@ fn grammar_lines() -> Vec<(String, Vec<u8>)> {
         let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for (number, line) in text.lines().enumerate() {
             if !line.trim().is_empty() && !line.starts_with('#') {
-                inputs.push((format!("{}:{}", file.display(), number + 1), line.as_bytes().to_vec()));
+                inputs.push((
+                    format!("{}:{}", file.display(), number + 1),
+                    line.as_bytes().to_vec(),
+                ));
             }
         }
     }
@@ -75,7 +84,12 @@ fn every_seed_and_regression_input_passes_its_target() {
         replayed += inputs.len();
         failures.extend(replay(target, run, &inputs));
     }
-    assert!(failures.is_empty(), "{} of {replayed} inputs fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {replayed} inputs fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -84,9 +98,17 @@ fn every_target_has_a_cargo_fuzz_entry_point() {
     let manifest = fs::read_to_string(fuzz.join("Cargo.toml")).unwrap_or_default();
     for &(target, _) in TARGETS {
         let entry = fuzz.join("fuzz_targets").join(format!("{target}.rs"));
-        let source = fs::read_to_string(&entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
-        assert!(source.contains(&format!("userql_fuzzing::{target}(data)")), "{} calls another function", entry.display());
-        assert!(manifest.contains(&format!("name = \"{target}\"")), "fuzz/Cargo.toml has no [[bin]] {target}");
+        let source =
+            fs::read_to_string(&entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
+        assert!(
+            source.contains(&format!("userql_fuzzing::{target}(data)")),
+            "{} calls another function",
+            entry.display()
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{target}\"")),
+            "fuzz/Cargo.toml has no [[bin]] {target}"
+        );
     }
 }
 
@@ -97,4 +119,26 @@ fn targets_accept_empty_and_garbage_input() {
         run(&[]);
         run(&garbage);
     }
+}
+
+/// The differential target is only as good as its generator: if key names or value forms drift
+/// from the grammar, queries stop parsing and the fuzzer silently compares nothing. The committed
+/// seeds were chosen as answered cases, so most of them must still reach the comparison.
+#[test]
+fn differential_seeds_reach_the_engine_comparison() {
+    let inputs = file_inputs(&repo().join("fuzz/seeds/differential"));
+    let cases: Vec<_> = inputs
+        .iter()
+        .filter_map(|(_, bytes)| userql_fuzzing::describe_differential(bytes))
+        .collect();
+    let answered = cases
+        .iter()
+        .filter(|case| matches!(case.outcome, Some(Ok(_))))
+        .count();
+    assert!(
+        answered * 2 >= inputs.len(),
+        "only {answered} of {} differential seeds are answered: {:#?}",
+        inputs.len(),
+        cases
+    );
 }

@@ -38,6 +38,17 @@ impl AssistHelper {
         *self = AssistHelper::new(session);
     }
 
+    /// Where the replaced token ends: assist's completion end, never before the caret.
+    fn completion_end(&self, line: &str, pos: usize) -> usize {
+        if !self.applies_to(line) {
+            return pos;
+        }
+        assist(&self.snapshot, line, pos)
+            .suggestions
+            .first()
+            .map_or(pos, |s| s.completion_end.max(pos))
+    }
+
     fn applies_to(&self, line: &str) -> bool {
         self.hub && !line.trim_start().starts_with(':')
     }
@@ -74,15 +85,7 @@ impl Completer for AssistHelper {
     /// Replaces the whole token under the caret (assist's completion range), not only what lies
     /// before the caret as rustyline would.
     fn update(&self, line: &mut LineBuffer, start: usize, elected: &str, cl: &mut Changeset) {
-        let pos = line.pos();
-        let end = if self.applies_to(line.as_str()) {
-            assist(&self.snapshot, line.as_str(), pos)
-                .suggestions
-                .first()
-                .map_or(pos, |s| s.completion_end.max(pos))
-        } else {
-            pos
-        };
+        let end = self.completion_end(line.as_str(), line.pos());
         line.replace(start..end, elected, cl);
     }
 }
@@ -138,3 +141,75 @@ impl Hinter for AssistHelper {
 impl Validator for AssistHelper {}
 
 impl Helper for AssistHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustyline::history::DefaultHistory;
+
+    fn helper(colour: bool) -> AssistHelper {
+        let model =
+            userql_directory::load_json(include_bytes!("../../../../../shared/fixtures/tiny.json"))
+                .expect("tiny.json is valid");
+        AssistHelper {
+            snapshot: Arc::new(crate::data::snapshot_of(model)),
+            hub: true,
+            colour,
+        }
+    }
+
+    #[test]
+    fn completion_replaces_the_token_with_assists_suggestion() {
+        let helper = helper(false);
+        let history = DefaultHistory::new();
+        let (start, pairs) = helper
+            .complete("group: {Imp", 11, &Context::new(&history))
+            .expect("completes");
+        assert_eq!(start, 7);
+        let replacements: Vec<&str> = pairs.iter().map(|p| p.replacement.as_str()).collect();
+        assert_eq!(replacements, ["{Imperial Army} ", "{Imperial Navy} "]);
+        assert_eq!(pairs[0].display, "{Imperial Army}");
+
+        // A caret inside a word replaces the whole word, not only its first part.
+        assert_eq!(helper.completion_end("group: Stormtro and vader", 12), 15);
+        assert_eq!(helper.completion_end(":load x", 3), 3);
+    }
+
+    #[test]
+    fn commands_and_other_dialects_are_not_completed() {
+        let mut helper = helper(false);
+        let history = DefaultHistory::new();
+        let context = Context::new(&history);
+        assert!(helper
+            .complete(":load x", 7, &context)
+            .expect("ok")
+            .1
+            .is_empty());
+        helper.hub = false;
+        assert!(helper.complete("gr", 2, &context).expect("ok").1.is_empty());
+    }
+
+    #[test]
+    fn highlighting_colours_only_on_a_terminal() {
+        let line = "login: vader lgoin: x";
+        assert_eq!(helper(false).highlight(line, 0), line);
+        let coloured = helper(true).highlight(line, 0).into_owned();
+        assert!(coloured.starts_with("\x1b[36mlogin\x1b[0m"), "{coloured:?}");
+        assert!(coloured.contains("\x1b[32mvader\x1b[0m"), "{coloured:?}");
+        assert!(coloured.contains("\x1b[31;4mlgoin\x1b[0m"), "{coloured:?}");
+        let plain: String = {
+            let mut out = String::new();
+            let mut in_escape = false;
+            for c in coloured.chars() {
+                match (in_escape, c) {
+                    (false, '\x1b') => in_escape = true,
+                    (true, 'm') => in_escape = false,
+                    (false, c) => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        };
+        assert_eq!(plain, line);
+    }
+}

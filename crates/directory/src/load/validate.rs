@@ -76,7 +76,12 @@ impl<'a> Tables<'a> {
             projects: map(&model.projects, |s| s.id.as_str()),
             groups: map(&model.groups, |s| s.id.as_str()),
             teams: map(&model.teams, |s| s.id.as_str()),
-            users: map(&model.users, |s| s.id.as_str()),
+            users: model
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.id.as_str(), i as u32))
+                .collect(),
         }
     }
 }
@@ -294,8 +299,8 @@ pub(crate) fn validate_with(
         projects: model_projects,
         groups: model_groups,
         teams: model_teams,
-        grants: model_grants,
-        users: model_users,
+        grants: model_grants.into(),
+        users: model_users.into(),
     };
     checker.finish(model)
 }

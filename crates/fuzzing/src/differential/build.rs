@@ -19,8 +19,12 @@ const DAY: i64 = 86_400_000;
 
 /// Names with case folding and accent traps (`Émile`, `Zoë`, `ß`, dotted `İ`), shared prefixes
 /// (`Mar`/`mark`/`Marsh`) and a quote.
-pub(super) const FIRST: &[&str] = &["Ann", "anna", "Bob", "Émile", "Zoë", "Mar", "mark", "Li", "Ola", "İlker", "Straße"];
-pub(super) const LAST: &[&str] = &["Smith", "smithers", "Marsh", "Ng", "O'Neil", "Dupré", "Lee", "STRASSE"];
+pub(super) const FIRST: &[&str] = &[
+    "Ann", "anna", "Bob", "Émile", "Zoë", "Mar", "mark", "Li", "Ola", "İlker", "Straße",
+];
+pub(super) const LAST: &[&str] = &[
+    "Smith", "smithers", "Marsh", "Ng", "O'Neil", "Dupré", "Lee", "STRASSE",
+];
 pub(super) const MODULES: &[(&str, &str)] = &[
     ("core", "Hub"),
     ("ldap", "Corp LDAP"),
@@ -29,7 +33,14 @@ pub(super) const MODULES: &[(&str, &str)] = &[
     ("github", "GitHub"),
     ("openid", "OpenID"),
 ];
-pub(super) const TYPES: &[&str] = &["human", "service_account", "project_bot", "ghost", "bot", "support_bot"];
+pub(super) const TYPES: &[&str] = &[
+    "human",
+    "service_account",
+    "project_bot",
+    "ghost",
+    "bot",
+    "support_bot",
+];
 pub(super) const BAN_STATUSES: &[&str] = &["permanent", "Temporary", "", "temporary"];
 
 fn pick<'a>(items: &[&'a str], index: u8) -> &'a str {
@@ -47,28 +58,54 @@ fn bit(mask: u32, position: usize) -> bool {
 pub(super) fn model(spec: &DirectorySpec) -> Model {
     let mut m = Model {
         services: vec![
-            Service { id: "yt".into(), name: "YouTrack".into() },
-            Service { id: "tc".into(), name: "TeamCity".into() },
+            Service {
+                id: "yt".into(),
+                name: "YouTrack".into(),
+            },
+            Service {
+                id: "tc".into(),
+                name: "TeamCity".into(),
+            },
         ],
         permissions: (0..4)
-            .map(|i| Permission { id: format!("perm-{i}"), name: format!("Perm {i}") })
+            .map(|i| Permission {
+                id: format!("perm-{i}"),
+                name: format!("Perm {i}"),
+            })
             .collect(),
         organizations: vec![
-            Organization { id: "o-1".into(), name: "Org One".into() },
-            Organization { id: "o-2".into(), name: "Org Two".into() },
+            Organization {
+                id: "o-1".into(),
+                name: "Org One".into(),
+            },
+            Organization {
+                id: "o-2".into(),
+                name: "Org Two".into(),
+            },
         ],
         ..Model::default()
     };
     // At least one role, so grants always have one to point at.
-    let roles: Vec<u8> = if spec.roles.is_empty() { vec![0] } else { spec.roles.clone() };
+    let roles: Vec<u8> = if spec.roles.is_empty() {
+        vec![0]
+    } else {
+        spec.roles.clone()
+    };
     m.roles = roles
         .iter()
         .take(MAX_ROLES)
         .enumerate()
         .map(|(i, &permissions)| Role {
             id: format!("role-{i}"),
-            name: if i == 0 { "Developer".into() } else { format!("Role {i}") },
-            permissions: (0..4).filter(|&p| bit(u32::from(permissions), p)).map(|p| PermissionIdx(p as u32)).collect(),
+            name: if i == 0 {
+                "Developer".into()
+            } else {
+                format!("Role {i}")
+            },
+            permissions: (0..4)
+                .filter(|&p| bit(u32::from(permissions), p))
+                .map(|p| PermissionIdx(p as u32))
+                .collect(),
         })
         .collect();
     m.projects = spec
@@ -95,7 +132,10 @@ pub(super) fn model(spec: &DirectorySpec) -> Model {
                 1 => format!("team-ish {i}"),
                 _ => format!("GROUP {i}"),
             },
-            parent: g.parent.filter(|_| i > 0).map(|p| GroupIdx(below(p, i) as u32)),
+            parent: g
+                .parent
+                .filter(|_| i > 0)
+                .map(|p| GroupIdx(below(p, i) as u32)),
         })
         .collect();
     let groups = m.groups.len();
@@ -117,9 +157,18 @@ pub(super) fn model(spec: &DirectorySpec) -> Model {
         .map(|(i, t)| Team {
             id: format!("t-{i}"),
             name: format!("Team {i}"),
-            project: t.project.filter(|_| projects > 0).map(|p| ProjectIdx(below(p, projects) as u32)),
-            users: (0..users).filter(|&u| bit(t.users, u)).map(|u| u as Row).collect(),
-            groups: (0..groups).filter(|&g| bit(u32::from(t.groups), g)).map(|g| GroupIdx(g as u32)).collect(),
+            project: t
+                .project
+                .filter(|_| projects > 0)
+                .map(|p| ProjectIdx(below(p, projects) as u32)),
+            users: (0..users)
+                .filter(|&u| bit(t.users, u))
+                .map(|u| u as Row)
+                .collect(),
+            groups: (0..groups)
+                .filter(|&g| bit(u32::from(t.groups), g))
+                .map(|g| GroupIdx(g as u32))
+                .collect(),
         })
         .collect();
     let teams = m.teams.len();
@@ -136,7 +185,11 @@ pub(super) fn model(spec: &DirectorySpec) -> Model {
             1 => Scope::Organization(OrgIdx(below(grant.scope, 2) as u32)),
             _ => Scope::Global,
         };
-        m.grants.push(Grant { role: RoleIdx(below(grant.role, role_count) as u32), subject, scope });
+        m.grants.push(Grant {
+            role: RoleIdx(below(grant.role, role_count) as u32),
+            subject,
+            scope,
+        });
     }
     m
 }
@@ -159,10 +212,14 @@ fn login_of(user: &UserSpec) -> String {
 fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
     let first = pick(FIRST, u.first);
     let last = pick(LAST, u.last);
-    let created = NOW - i64::from(u.created_days % 4000) * DAY - i64::from(u.created_ms % 86_400_000);
-    let email = u
-        .email
-        .map(|domain| format!("{first}.{last}@{}.example", pick(&["corp", "mail", "Corp"], domain)));
+    let created =
+        NOW - i64::from(u.created_days % 4000) * DAY - i64::from(u.created_ms % 86_400_000);
+    let email = u.email.map(|domain| {
+        format!(
+            "{first}.{last}@{}.example",
+            pick(&["corp", "mail", "Corp"], domain)
+        )
+    });
     let state = State::ALL[usize::from(u.state) % State::ALL.len()];
     User {
         id: format!("u-{i:02}"),
@@ -193,7 +250,11 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         login,
         email_verified: u.email_verified,
         public_email: if u.public_email { email.clone() } else { None },
-        emails: if u.alt_email { vec![format!("{last}{i}@alt.example")] } else { vec![] },
+        emails: if u.alt_email {
+            vec![format!("{last}{i}@alt.example")]
+        } else {
+            vec![]
+        },
         email,
         state,
         admin: u.admin,
@@ -204,11 +265,14 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         two_factor_capable: u.two_factor_capable,
         created_at: created,
         updated_at: u.updated_days.map(|d| created + i64::from(d) * DAY),
-        last_access_at: u.last_access_days.map(|d| created + i64::from(d % 3000) * DAY / 2),
+        last_access_at: u
+            .last_access_days
+            .map(|d| created + i64::from(d % 3000) * DAY / 2),
         last_sign_in_at: None,
         confirmed_at: None,
         ban: (state == State::Banned).then(|| Ban {
-            status: Some(pick(BAN_STATUSES, u.ban_status).into()).filter(|s: &String| !s.is_empty()),
+            status: Some(pick(BAN_STATUSES, u.ban_status).into())
+                .filter(|s: &String| !s.is_empty()),
             reason: None,
             at: None,
         }),
@@ -221,7 +285,10 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
             })
             .into_iter()
             .collect(),
-        licenses: (0..2).filter(|&s| bit(u32::from(u.licenses), s)).map(|s| ServiceIdx(s as u32)).collect(),
+        licenses: (0..2)
+            .filter(|&s| bit(u32::from(u.licenses), s))
+            .map(|s| ServiceIdx(s as u32))
+            .collect(),
         vcs_user_names: u.vcs.map(|v| format!("vcs{}", v % 4)).into_iter().collect(),
         origin_service: u.origin.map(|s| ServiceIdx(below(s, 2) as u32)),
         refresh_token: bit(u32::from(u.tokens), 0),
@@ -232,10 +299,15 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
             .filter(|&g| bit(u32::from(u.groups), g))
             .map(|g| Membership {
                 group: GroupIdx(g as u32),
-                access: AccessLevel::ALL.get(usize::from(u.access >> g.min(7)) % 8).copied(),
+                access: AccessLevel::ALL
+                    .get(usize::from(u.access >> g.min(7)) % 8)
+                    .copied(),
             })
             .collect(),
-        organizations: (0..2).filter(|&o| bit(u32::from(u.organizations), o)).map(|o| OrgIdx(o as u32)).collect(),
+        organizations: (0..2)
+            .filter(|&o| bit(u32::from(u.organizations), o))
+            .map(|o| OrgIdx(o as u32))
+            .collect(),
         enterprise_group: (u.enterprise && groups > 0).then_some(GroupIdx(0)),
         profile: Default::default(),
     }

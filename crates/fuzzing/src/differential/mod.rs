@@ -17,17 +17,40 @@ use arbitrary::{Arbitrary, Unstructured};
 use userql_directory::index::Indexes;
 use userql_directory::Snapshot;
 use userql_engine::{Engine, Options, Request, Top, Viewer};
+use userql_syntax::ast::Query;
 
-use spec::Case;
+use spec::{Case, RequestSpec};
 
 /// The clock every case runs at (the generator's "now"), so relative instants are reproducible.
 const NOW: i64 = userql_directory::generate::GEN_NOW_MS;
 
 /// Decodes a case from the bytes and fails on any engine/reference difference.
 pub fn differential(data: &[u8]) {
-    let Ok(case) = Case::arbitrary_take_rest(Unstructured::new(data)) else {
-        return;
-    };
+    let _ = run(data);
+}
+
+/// What one differential input decodes to and how it ran: the readable form of a crash input
+/// (the bytes are an `arbitrary` encoding), and the measure of how much of the fuzzer's effort
+/// reaches the comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DifferentialCase {
+    /// Users in the generated directory.
+    pub users: usize,
+    /// The generated query text.
+    pub query: String,
+    /// `None` when the query did not parse (the case stops there); otherwise the number of
+    /// matches both evaluators agreed on, or the error both gave.
+    pub outcome: Option<Result<u64, String>>,
+}
+
+/// Decodes and runs a differential input like [`differential`] (panicking on a difference), and
+/// says what it was; `None` when the bytes are too short to decode.
+pub fn describe_differential(data: &[u8]) -> Option<DifferentialCase> {
+    run(data)
+}
+
+fn run(data: &[u8]) -> Option<DifferentialCase> {
+    let case = Case::arbitrary_take_rest(Unstructured::new(data)).ok()?;
     let model = build::model(&case.directory);
     let text = render::query(&model, &case.query);
     let index = Indexes::build(&model);
@@ -36,43 +59,57 @@ pub fn differential(data: &[u8]) {
         model: Arc::new(model),
         index: Arc::new(index),
     };
+    let users = snapshot.model.users.len();
     let engine = Engine::new(Options {
         lenient: case.request.lenient,
         ..Options::default()
     });
     let Ok(query) = engine.parse(&text) else {
-        return;
+        return Some(DifferentialCase {
+            users,
+            query: text,
+            outcome: None,
+        });
     };
+    let request = request(&case.request, query, &snapshot);
+    let fast = engine.search(&snapshot, &request);
+    let slow = engine.reference(&snapshot, &request);
+    assert_eq!(
+        fast, slow,
+        "engine (left) and reference (right) differ on {text:?} over {users} users, request {:?}",
+        case.request
+    );
+    let outcome = Some(fast.map(|page| page.total).map_err(|e| e.to_string()));
+    Some(DifferentialCase {
+        users,
+        query: text,
+        outcome,
+    })
+}
+
+fn request(spec: &RequestSpec, query: Query, snapshot: &Snapshot) -> Request {
     let users = &snapshot.model.users;
-    let viewer = match case.request.viewer % 4 {
+    let viewer = match spec.viewer % 4 {
         0 => Viewer::Admin,
         1 => Viewer::Anonymous,
         2 if !users.is_empty() => {
-            Viewer::Login(users[usize::from(case.request.viewer) % users.len()].login.clone())
+            Viewer::Login(users[usize::from(spec.viewer) % users.len()].login.clone())
         }
         _ => Viewer::Login("Nobody-Here".to_owned()),
     };
     let mut request = Request::new(query, viewer);
     request.now = NOW;
-    request.skip = u64::from(case.request.skip % 12);
-    request.top = match case.request.top % 10 {
+    request.skip = u64::from(spec.skip % 12);
+    request.top = match spec.top % 10 {
         9 => Top::All,
         8 => Top::Default,
         n => Top::Count(u64::from(n) * 2),
     };
-    request.order = case
-        .request
+    request.order = spec
         .order
         .iter()
         .take(3)
         .map(|&(key, descending)| (render::sort_key(key), descending))
         .collect();
-    let fast = engine.search(&snapshot, &request);
-    let slow = engine.reference(&snapshot, &request);
-    assert_eq!(
-        fast, slow,
-        "engine (left) and reference (right) differ on {text:?} over {} users, request {:?}",
-        users.len(),
-        case.request
-    );
+    request
 }

@@ -86,7 +86,11 @@ fn value(source: &str, spec: &ValueSpec) -> String {
         ValueSpec::Slice { start, len, case } => {
             let chars: Vec<char> = source.chars().collect();
             let start = usize::from(*start) % chars.len().max(1);
-            let piece: String = chars.iter().skip(start).take(1 + usize::from(*len) % 5).collect();
+            let piece: String = chars
+                .iter()
+                .skip(start)
+                .take(1 + usize::from(*len) % 5)
+                .collect();
             braced(&recase(&piece, *case))
         }
         ValueSpec::Free(text) => braced(text),
@@ -102,7 +106,10 @@ fn time(spec: &ValueSpec) -> String {
         _ => (0, 0),
     };
     let instant = NOW - i64::from(days % 4000) * DAY;
-    let Some(dt) = userql_directory::save::format_timestamp(instant).get(..10).map(str::to_owned) else {
+    let Some(dt) = userql_directory::save::format_timestamp(instant)
+        .get(..10)
+        .map(str::to_owned)
+    else {
         return "*".into();
     };
     match form % 6 {
@@ -123,7 +130,10 @@ fn clause(m: &Model, c: &ClauseSpec) -> String {
     let email = user.and_then(|u| u.email.as_deref()).unwrap_or("x@y.z");
     let v = |source: &str| value(source, &c.value);
     let t = || time(&c.value);
-    let group = m.groups.get(pick % m.groups.len().max(1)).map(|g| g.name.as_str());
+    let group = m
+        .groups
+        .get(pick % m.groups.len().max(1))
+        .map(|g| g.name.as_str());
     match c.key % 40 {
         0 => format!("id: {}", v(user.map_or("u-x", |u| u.id.as_str()))),
         1 => format!("login: {}", v(login)),
@@ -133,20 +143,42 @@ fn clause(m: &Model, c: &ClauseSpec) -> String {
         5 => format!("email: {}", v(email)),
         6 => format!("after: {}", t()),
         7 => format!("before: {}", t()),
-        8 => format!("lastAccess(after: {}, before: {})", t(), time(&ValueSpec::Number(c.pick))),
+        8 => format!(
+            "lastAccess(after: {}, before: {})",
+            t(),
+            time(&ValueSpec::Number(c.pick))
+        ),
         9 => format!("created: {} .. {}", t(), time(&ValueSpec::Number(c.pick))),
-        10 => format!("lastAccess: {} .. {}", time(&ValueSpec::Number(c.pick)), t()),
+        10 => format!(
+            "lastAccess: {} .. {}",
+            time(&ValueSpec::Number(c.pick)),
+            t()
+        ),
         11 => format!("vcsUserName: {}", v(&format!("vcs{}", pick % 5))),
-        12 => format!("ownRole: {}", v(&m.roles.get(pick % m.roles.len().max(1)).map_or("Developer", |r| r.name.as_str()))),
+        12 => format!(
+            "ownRole: {}",
+            v(m.roles
+                .get(pick % m.roles.len().max(1))
+                .map_or("Developer", |r| r.name.as_str()))
+        ),
         13 => group.map_or_else(|| "has: group".into(), |g| format!("group: {}", v(g))),
         14 => group.map_or_else(|| "is: admin".into(), |g| format!("in: {}", v(g))),
-        15 => m.teams.get(pick % 2).map_or_else(|| "has: ownRole".into(), |team| format!("team: {}", v(&team.name))),
+        15 => m.teams.get(pick % 2).map_or_else(
+            || "has: ownRole".into(),
+            |team| format!("team: {}", v(&team.name)),
+        ),
         16 => match m.projects.get(pick % m.projects.len().max(1)) {
-            Some(p) if pick % 3 == 0 => format!("access(project: {})", v(p.key.as_deref().unwrap_or(&p.name))),
+            Some(p) if pick % 3 == 0 => format!(
+                "access(project: {})",
+                v(p.key.as_deref().unwrap_or(&p.name))
+            ),
             Some(p) if pick % 3 == 1 => format!("access(project: {}, with: Developer)", v(&p.name)),
             _ => format!("access(with: {})", v(&m.permissions[pick % 4].name)),
         },
-        17 => format!("access(organization: {})", v(&m.organizations[pick % 2].name)),
+        17 => format!(
+            "access(organization: {})",
+            v(&m.organizations[pick % 2].name)
+        ),
         18 => format!("authModule: {}", v(MODULES[pick % MODULES.len()].1)),
         19 => format!("authModule: {}", v(MODULES[pick % MODULES.len()].0)),
         20 => format!("authLogin: {}", v(login)),
@@ -156,24 +188,62 @@ fn clause(m: &Model, c: &ClauseSpec) -> String {
         24 => format!("hasLicense: {}", v(["yt", "TeamCity"][pick % 2])),
         25 => format!("sshPublicKey: {}", v(&format!("SHA256:fp{}", pick % 20))),
         26 => format!("banStatus: {}", v(["permanent", "temporary"][pick % 2])),
-        27 => format!("type: {}", v(["Service account", "human", "project-bot", "ghost", TYPES[pick % TYPES.len()]][pick % 5])),
+        27 => format!(
+            "type: {}",
+            v([
+                "Service account",
+                "human",
+                "project-bot",
+                "ghost",
+                TYPES[pick % TYPES.len()]
+            ][pick % 5])
+        ),
         28 => format!(
             "is: {}",
-            ["banned", "guest", "supporting2FA", "admin", "external", "bot", "internal", "suspended"][pick % 8]
+            [
+                "banned",
+                "guest",
+                "supporting2FA",
+                "admin",
+                "external",
+                "bot",
+                "internal",
+                "suspended"
+            ][pick % 8]
         ),
         29 => format!(
             "has: {}",
             braced(
                 [
-                    "lastAccess", "ownRole", "group", "2FA", "authMethod", "email", "verifiedEmail",
-                    "originService", "login", "sshPublicKey", "license", "approved resource",
-                    "refresh token", "permanent token", "accepted end-user agreement", "publicEmail",
+                    "lastAccess",
+                    "ownRole",
+                    "group",
+                    "2FA",
+                    "authMethod",
+                    "email",
+                    "verifiedEmail",
+                    "originService",
+                    "login",
+                    "sshPublicKey",
+                    "license",
+                    "approved resource",
+                    "refresh token",
+                    "permanent token",
+                    "accepted end-user agreement",
+                    "publicEmail",
                 ][pick % 16]
             )
         ),
         30 => format!(
             "state: {}",
-            ["active", "blocked", "ldap_blocked", "deactivated", "banned", "blocked_pending_approval"][pick % 6]
+            [
+                "active",
+                "blocked",
+                "ldap_blocked",
+                "deactivated",
+                "banned",
+                "blocked_pending_approval"
+            ][pick % 6]
         ),
         31 => format!(
             "identity(provider: {}, uid: {})",
@@ -182,8 +252,22 @@ fn clause(m: &Model, c: &ClauseSpec) -> String {
         ),
         32 => format!("number: {} .. {}", pick % 10, value("", &c.value)),
         33 => format!("number: {}", value("", &c.value)),
-        34 => format!("login: {}, {}", v(login), braced(&m.users.first().map_or("x", |u| u.login.as_str()).to_lowercase())),
-        35 => format!("email: {}", v(user.and_then(|u| u.emails.first()).map_or(email, String::as_str))),
+        34 => format!(
+            "login: {}, {}",
+            v(login),
+            braced(
+                &m.users
+                    .first()
+                    .map_or("x", |u| u.login.as_str())
+                    .to_lowercase()
+            )
+        ),
+        35 => format!(
+            "email: {}",
+            v(user
+                .and_then(|u| u.emails.first())
+                .map_or(email, String::as_str))
+        ),
         36 => format!("vcsUserName: {}", v(login)),
         _ => {
             let word = match &c.value {
