@@ -279,16 +279,7 @@ fn bench_first_page(c: &mut Criterion) {
             b.iter(|| select(&snapshot.index, rows, 20))
         });
         group.bench_with_input(BenchmarkId::new("engine_page", &label), &rows, |b, rows| {
-            b.iter(|| {
-                order::page(
-                    &snapshot.model,
-                    &snapshot.index,
-                    rows,
-                    &[(SortKey::Login, false)],
-                    0,
-                    20,
-                )
-            })
+            b.iter(|| order::page(snapshot, rows, &[(SortKey::Login, false)], 0, 20))
         });
     }
     group.finish();

@@ -194,9 +194,9 @@ pub fn scaling_table(runs: &[Comparison]) -> String {
 
 /// `10k`, `1M`, …
 pub fn short_size(users: usize) -> String {
-    if users >= 1_000_000 && users % 1_000_000 == 0 {
+    if users >= 1_000_000 && users.rem_euclid(1_000_000) == 0 {
         format!("{}M", users / 1_000_000)
-    } else if users >= 1000 && users % 1000 == 0 {
+    } else if users >= 1000 && users.rem_euclid(1000) == 0 {
         format!("{}k", users / 1000)
     } else {
         users.to_string()

@@ -24,11 +24,7 @@ impl UserqlPeer {
     /// Builds the indexes for `model` (the timed "build" of this peer).
     pub fn build(model: Arc<Model>) -> UserqlPeer {
         let index = Indexes::build(&model);
-        UserqlPeer::over(Arc::new(Snapshot {
-            version: 0,
-            model,
-            index: Arc::new(index),
-        }))
+        UserqlPeer::over(Arc::new(Snapshot::indexed(0, model, Arc::new(index))))
     }
 
     /// A peer over an existing snapshot.

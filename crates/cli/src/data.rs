@@ -51,9 +51,5 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, DataError> {
 /// Indexes a model into a snapshot (version 0: the CLI never updates it).
 pub fn snapshot_of(model: Model) -> Snapshot {
     let index = Indexes::build(&model);
-    Snapshot {
-        version: 0,
-        model: Arc::new(model),
-        index: Arc::new(index),
-    }
+    Snapshot::indexed(0, Arc::new(model), Arc::new(index))
 }

@@ -252,7 +252,7 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
                 format,
             ))
         }
-        Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
+        Viewer::Login(login) => match call.snapshot.row_of_login(login) {
             Some(row) if call.snapshot.model.users[row as usize].admin => {}
             Some(_) => {
                 return Err(error(
@@ -314,7 +314,7 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
             if name.is_empty() {
                 return Err(error(400, "The 'username' parameter is required.", format));
             }
-            let Some(row) = call.snapshot.index.row_of_login(strip_domain(name)) else {
+            let Some(row) = call.snapshot.row_of_login(strip_domain(name)) else {
                 return Err(error(
                     404,
                     &format!("User '{name}' does not exist in the identity store."),
@@ -360,8 +360,7 @@ fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> 
     };
     let total = rows.len();
     let (page, _) = userql_engine::order::page(
-        &snapshot.model,
-        &snapshot.index,
+        snapshot,
         &rows,
         &[(SortKey::Login, false)],
         0,

@@ -49,7 +49,7 @@ pub(crate) fn caller(call: &Call) -> Result<Caller, DialectError> {
     match &call.viewer {
         Viewer::Admin => Ok(Caller::Admin),
         Viewer::Anonymous => Ok(Caller::Anonymous),
-        Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
+        Viewer::Login(login) => match call.snapshot.row_of_login(login) {
             Some(row) if call.snapshot.model.users[row as usize].admin => Ok(Caller::Admin),
             Some(row) => Ok(Caller::User(row)),
             None => Err(message_error(
@@ -439,15 +439,8 @@ fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top:
     {
         // Numbers are unique: the index's permutation is already GitLab's order.
         let snapshot = call.snapshot;
-        return userql_engine::order::page(
-            &snapshot.model,
-            &snapshot.index,
-            rows,
-            &[(SortKey::Number, *desc)],
-            skip,
-            top,
-        )
-        .0;
+        return userql_engine::order::page(snapshot, rows, &[(SortKey::Number, *desc)], skip, top)
+            .0;
     }
     sorted(call, rows, order)
         .into_iter()

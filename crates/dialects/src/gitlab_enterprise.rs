@@ -104,8 +104,14 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
             "$top: 1",
         );
         let row = number
-            .and_then(|n| call.snapshot.index.number(n))
-            .filter(|&r| call.snapshot.index.enterprise_users(group).contains(r));
+            .and_then(|n| call.snapshot.row_of_number(n))
+            .filter(|&r| {
+                call.snapshot
+                    .model
+                    .users
+                    .get(r as usize)
+                    .is_some_and(|u| u.enterprise_group == Some(group))
+            });
         return Ok(Request::One(row, hub));
     }
     let mut clauses = vec![base];

@@ -11,7 +11,6 @@
 //! detail except `core` (the password, which GitLab does not model as an identity).
 
 use serde_json::{json, Map, Value};
-use userql_directory::index::Flag;
 use userql_directory::model::{Row, User};
 use userql_directory::Snapshot;
 
@@ -67,7 +66,8 @@ pub(crate) fn user_json(snapshot: &Snapshot, row: Row, entity: Entity, gitlab_ur
     if entity == Entity::Basic {
         return Value::Object(o);
     }
-    let bot = snapshot.index.flag(Flag::Bot).contains(row);
+    // From the record, not the index: the row may be in the snapshot's overlay.
+    let bot = userql_engine::reference::BOT_TYPES.contains(&user.user_type.as_str());
     o.insert("created_at".into(), json!(format(user.created_at)));
     o.insert("bio".into(), profile_or(user, "bio", json!("")));
     o.insert("location".into(), profile_or(user, "location", Value::Null));

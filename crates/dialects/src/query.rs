@@ -121,7 +121,7 @@ fn engine_rows(call: &Call, expr: Option<Expr>) -> Result<RoaringBitmap, userql_
 /// The rows matching every clause (every user for no clause).
 pub(crate) fn rows(call: &Call, clauses: &[Expr]) -> Result<RoaringBitmap, userql_engine::Error> {
     match and(clauses.to_vec()) {
-        None => Ok(call.snapshot.index.all().clone()),
+        None => Ok(call.snapshot.all_rows()),
         Some(expr) => engine_rows(call, Some(expr)),
     }
 }

@@ -78,7 +78,7 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
     let admin = match &call.viewer {
         Viewer::Admin => true,
         Viewer::Anonymous => false,
-        Viewer::Login(login) => match call.snapshot.index.row_of_login(login) {
+        Viewer::Login(login) => match call.snapshot.row_of_login(login) {
             Some(row) => call.snapshot.model.users[row as usize].admin,
             None => {
                 return Err(error(

@@ -405,11 +405,11 @@ mod search {
         );
         let model = userql_directory::load_json(text.as_bytes()).expect("valid inline directory");
         let index = userql_directory::index::Indexes::build(&model);
-        userql_directory::Snapshot {
-            version: 0,
-            model: std::sync::Arc::new(model),
-            index: std::sync::Arc::new(index),
-        }
+        userql_directory::Snapshot::indexed(
+            0,
+            std::sync::Arc::new(model),
+            std::sync::Arc::new(index),
+        )
     }
 
     fn ask_buckets(query: &str) -> String {

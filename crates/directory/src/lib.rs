@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod facts;
 pub mod generate;
 pub mod index;
 pub mod load;

@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(chunked[9], 7);
         chunked.retain(|v| v % 2 == 0);
         assert!(chunked.iter().all(|v| v % 2 == 0));
-        assert_eq!(chunked.iter().rev().next(), Some(&4998));
+        assert_eq!(chunked.iter().next_back(), Some(&4998));
     }
 
     #[test]

@@ -1,13 +1,23 @@
 //! Live updates: immutable snapshots swapped atomically, so readers never block.
 //!
-//! A [`Store`] holds the current [`Snapshot`] (model + indexes + version) in an `ArcSwap`.
-//! Readers call [`Store::snapshot`] — one atomic load, no lock — and keep that snapshot for as
-//! long as a query runs; it never changes under them. Writers serialize on a mutex and publish a
-//! whole new snapshot per batch.
+//! A [`Store`] holds the current [`Snapshot`] in an `ArcSwap`. Readers call [`Store::snapshot`] —
+//! one atomic load, no lock — and keep that snapshot for as long as a query runs; it never
+//! changes under them. Writers serialize on a mutex and publish a new snapshot per batch.
 //!
-//! **Atomicity.** A batch is applied to a private copy of the model; every update is checked
-//! against the would-be model as it stands after the previous updates of the same batch. If any
-//! update fails, nothing is published and the version does not move; all errors are reported.
+//! **Atomicity.** A batch is applied to a copy of the model; every update is checked against the
+//! would-be model as it stands after the previous updates of the same batch. If any update fails,
+//! nothing is published and the version does not move; all errors are reported.
+//!
+//! **No copy of the world.** The copy is cheap: users and grants live in shared copy-on-write
+//! chunks ([`crate::shared::Chunked`]), so a batch copies only the chunks it writes. The checks use
+//! maps the writer keeps between batches (ids, case-folded logins, numbers), so a batch costs time
+//! proportional to its own size. The indexes are not rebuilt per batch either: a snapshot carries
+//! the indexes of an earlier version plus [`Snapshot::dirty`], the rows whose records changed since
+//! (or that the indexes have never seen). The engine answers clean rows from the indexes and
+//! re-checks dirty rows one by one (an *overlay*, as in log-structured stores). When the dirty set
+//! outgrows [`StoreOptions::max_dirty`], the batch that crosses it rebuilds the indexes and starts
+//! a clean overlay. Batches that renumber rows or change who holds which role — removing a user,
+//! adding or removing a grant — rebuild at once, since they would dirty many rows.
 //!
 //! **Removing a user cascades**: the user's direct grants are dropped and the user is removed from
 //! team member lists (a user leaving should not require the producer to know every reference).
@@ -15,34 +25,120 @@
 //! **Numbers are stable.** A user added without `number` gets max(number) + 1; after removals,
 //! users whose number no longer equals their position are marked explicit, so a save → load
 //! keeps every number (GitLab ids never change).
-//!
-//! **Cost (first version).** Each batch clones the model (O(users), deep) and rebuilds every
-//! index (O(users log users)); the checks themselves are O(users) per batch. Batching amortises
-//! this: one batch of 1,000 updates costs about as much as one of a single update. Measured
-//! numbers are in the crate's report / bench; a chunked, structurally shared user table would
-//! remove the clone but needs a different `Model` shape.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
+use roaring::RoaringBitmap;
 
 use crate::error::{LoadErrorKind, LoadErrors};
+use crate::facts::Subjects;
 use crate::index::Indexes;
 use crate::load::places::{Kind, Loc, Places, Style};
 use crate::load::{convert_user, parse_timestamp, resolve_grant, Checker, Tables, Tolerated};
 use crate::model::{self, AccessLevel, GroupIdx, Model, Row, State, Subject};
 use crate::raw;
+use crate::text::fold;
 
-/// One consistent version of the directory: a model and the indexes built from exactly it.
+/// One consistent version of the directory: the model, and indexes over it or over an earlier
+/// version that differs only in the rows of [`Snapshot::dirty`].
 #[derive(Debug)]
 pub struct Snapshot {
     /// Increases by one per applied batch; 0 for the initial model.
     pub version: u64,
-    /// The model.
+    /// The model, exactly as of `version`.
     pub model: Arc<Model>,
-    /// Indexes over `model` (never over another version).
+    /// Indexes over the model as it was when they were built.
     pub index: Arc<Indexes>,
+    /// Rows whose record differs from what `index` saw, or that `index` has never seen. Every
+    /// other row is described exactly by `index`. Empty right after a rebuild.
+    pub dirty: Arc<RoaringBitmap>,
+    /// Grants and teams by subject, built on first use; shared by every snapshot over the same
+    /// indexes (grants, groups and teams only change with a rebuild).
+    subjects: Arc<OnceLock<Subjects>>,
+}
+
+impl Snapshot {
+    /// A clean snapshot (version 0) of a model: builds its indexes.
+    pub fn new(model: Model) -> Snapshot {
+        let index = Indexes::build(&model);
+        Snapshot::indexed(0, Arc::new(model), Arc::new(index))
+    }
+
+    /// A clean snapshot from a model and indexes built from exactly that model.
+    pub fn indexed(version: u64, model: Arc<Model>, index: Arc<Indexes>) -> Snapshot {
+        Snapshot {
+            version,
+            model,
+            index,
+            dirty: Arc::new(RoaringBitmap::new()),
+            subjects: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Grants and team listings by subject (built once per set of indexes).
+    pub fn subjects(&self) -> &Subjects {
+        self.subjects.get_or_init(|| Subjects::build(&self.model))
+    }
+
+    /// Whether some rows are not described by the indexes.
+    pub fn has_overlay(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// Every row of the model.
+    pub fn all_rows(&self) -> RoaringBitmap {
+        let mut all = RoaringBitmap::new();
+        all.insert_range(0..self.model.users.len() as u32);
+        all
+    }
+
+    /// The row of the user with this login (case-insensitive), overlay included.
+    pub fn row_of_login(&self, login: &str) -> Option<Row> {
+        let folded = fold(login);
+        self.find(self.index.row_of_login(login), |u| fold(&u.login) == folded)
+    }
+
+    /// The row of the user with this id, overlay included.
+    pub fn row_of_id(&self, id: &str) -> Option<Row> {
+        self.find(self.index.row_of_id(id), |u| u.id == id)
+    }
+
+    /// The row of the user with this number, overlay included.
+    pub fn row_of_number(&self, number: u64) -> Option<Row> {
+        self.find(self.index.number(number), |u| u.number == number)
+    }
+
+    /// An index hit that is still clean, else a scan of the (few) dirty rows.
+    fn find(&self, indexed: Option<Row>, matches: impl Fn(&model::User) -> bool) -> Option<Row> {
+        if let Some(row) = indexed {
+            if !self.dirty.contains(row) {
+                return Some(row);
+            }
+        }
+        self.dirty
+            .iter()
+            .find(|&row| self.model.users.get(row as usize).is_some_and(&matches))
+    }
+}
+
+/// Tuning for a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Most rows an overlay may hold before a batch rebuilds the indexes. Queries re-check dirty
+    /// rows one by one, so this bounds their extra cost; rebuilds are O(users log users).
+    pub max_dirty: u64,
+}
+
+impl StoreOptions {
+    /// The default for a directory of `users` users: 1,024 rows, or one in a thousand users when
+    /// that is more.
+    pub fn for_users(users: usize) -> StoreOptions {
+        StoreOptions {
+            max_dirty: (users as u64 / 1000).max(1024),
+        }
+    }
 }
 
 /// One change to the directory. Users are named by id.
@@ -119,20 +215,88 @@ pub enum Update {
 /// The live directory: lock-free snapshots for readers, serialized batches for writers.
 pub struct Store {
     current: ArcSwap<Snapshot>,
-    writer: Mutex<()>,
+    writer: Mutex<Writer>,
+    options: StoreOptions,
+}
+
+/// What the writer keeps between batches so that checking a batch never scans every user.
+struct Writer {
+    /// Id → row.
+    ids: HashMap<String, Row>,
+    /// Case-folded login → row.
+    logins: HashMap<String, Row>,
+    /// Number → row.
+    numbers: HashMap<u64, Row>,
+    /// The largest number in use.
+    max_number: u64,
+}
+
+impl Writer {
+    fn of_model(model: &Model) -> Writer {
+        let mut writer = Writer {
+            ids: HashMap::with_capacity(model.users.len()),
+            logins: HashMap::with_capacity(model.users.len()),
+            numbers: HashMap::with_capacity(model.users.len()),
+            max_number: 0,
+        };
+        for (row, user) in model.users.iter().enumerate() {
+            writer.insert(row as Row, user);
+        }
+        writer
+    }
+
+    fn insert(&mut self, row: Row, user: &model::User) {
+        self.ids.insert(user.id.clone(), row);
+        self.logins.insert(fold(&user.login), row);
+        self.numbers.insert(user.number, row);
+        self.max_number = self.max_number.max(user.number);
+    }
+
+    /// Brings the maps up to date for a batch that wrote `changed` without renumbering rows.
+    fn update(&mut self, changed: &RoaringBitmap, before: &Model, after: &Model) {
+        for row in changed {
+            if let Some(old) = before.users.get(row as usize) {
+                self.remove(row, old);
+            }
+        }
+        for row in changed {
+            if let Some(new) = after.users.get(row as usize) {
+                self.insert(row, new);
+            }
+        }
+    }
+
+    fn remove(&mut self, row: Row, user: &model::User) {
+        for (map_row, key) in [
+            (self.ids.get(&user.id).copied(), 0),
+            (self.logins.get(&fold(&user.login)).copied(), 1),
+            (self.numbers.get(&user.number).copied(), 2),
+        ] {
+            if map_row == Some(row) {
+                match key {
+                    0 => self.ids.remove(&user.id),
+                    1 => self.logins.remove(&fold(&user.login)),
+                    _ => self.numbers.remove(&user.number),
+                };
+            }
+        }
+    }
 }
 
 impl Store {
-    /// Wraps a validated model as version 0 (builds its indexes).
+    /// Wraps a validated model as version 0 (builds its indexes), with default options.
     pub fn new(model: Model) -> Store {
-        let index = Indexes::build(&model);
+        let options = StoreOptions::for_users(model.users.len());
+        Store::with_options(model, options)
+    }
+
+    /// Wraps a validated model as version 0 with explicit options.
+    pub fn with_options(model: Model, options: StoreOptions) -> Store {
+        let writer = Writer::of_model(&model);
         Store {
-            current: ArcSwap::from_pointee(Snapshot {
-                version: 0,
-                model: Arc::new(model),
-                index: Arc::new(index),
-            }),
-            writer: Mutex::new(()),
+            current: ArcSwap::from_pointee(Snapshot::new(model)),
+            writer: Mutex::new(writer),
+            options,
         }
     }
 
@@ -150,48 +314,123 @@ impl Store {
     /// and returns the current version). On error nothing changes and every problem is listed,
     /// each placed as `batch[i] (user <id>)`.
     pub fn apply(&self, batch: &[Update]) -> Result<u64, LoadErrors> {
-        // A panicking writer cannot leave a half-applied model (we publish only at the end), so a
-        // poisoned lock is safe to reuse.
-        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        // The writer state is only updated after a batch succeeds, so a panic mid-batch leaves
+        // it as it was: a poisoned lock is safe to reuse.
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let base = self.current.load_full();
         if batch.is_empty() {
             return Ok(base.version);
         }
-        let model = apply_batch(&base.model, batch)?;
-        let index = Indexes::build(&model);
+        let applied = apply_batch(&base.model, batch, &writer)?;
         let version = base.version + 1;
-        self.current.store(Arc::new(Snapshot {
-            version,
-            model: Arc::new(model),
-            index: Arc::new(index),
-        }));
+        let Applied {
+            model,
+            changed,
+            structural,
+        } = applied;
+        let model = Arc::new(model);
+        let mut dirty = (*base.dirty).clone();
+        dirty |= &changed;
+        let snapshot = if structural || dirty.len() > self.options.max_dirty {
+            if structural {
+                *writer = Writer::of_model(&model);
+            } else {
+                writer.update(&changed, &base.model, &model);
+            }
+            let index = Indexes::build(&model);
+            Snapshot::indexed(version, model, Arc::new(index))
+        } else {
+            writer.update(&changed, &base.model, &model);
+            Snapshot {
+                version,
+                model,
+                index: Arc::clone(&base.index),
+                dirty: Arc::new(dirty),
+                subjects: Arc::clone(&base.subjects),
+            }
+        };
+        self.current.store(Arc::new(snapshot));
         Ok(version)
     }
 }
 
+/// A successfully applied batch.
+struct Applied {
+    model: Model,
+    /// Rows whose record was written (added, replaced or changed).
+    changed: RoaringBitmap,
+    /// Rows were renumbered or grants changed: the indexes must be rebuilt.
+    structural: bool,
+}
+
 /// Applies `batch` to a copy of `base`, or returns every error.
-fn apply_batch(base: &Model, batch: &[Update]) -> Result<Model, LoadErrors> {
+fn apply_batch(base: &Model, batch: &[Update], writer: &Writer) -> Result<Applied, LoadErrors> {
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
+    let mut tables = Tables::of_entities(base);
+    // Only the users this batch names are looked up (the writer's map covers the rest).
+    for update in batch {
+        for id in update.user_ids() {
+            if let Some(&row) = writer.ids.get(id) {
+                if let Some(user) = base.users.get(row as usize) {
+                    tables.users.insert(user.id.as_str(), row);
+                }
+            }
+        }
+    }
     let mut txn = Txn {
         checker: Checker::new(&places, &tolerated),
-        tables: Tables::of_model(base),
+        tables,
         model: base.clone(),
         removed: Vec::new(),
         changed: Vec::new(),
+        written: RoaringBitmap::new(),
+        structural: false,
+        max_number: writer.max_number,
     };
     for (index, update) in batch.iter().enumerate() {
         txn.apply(index, update);
     }
-    txn.check_uniqueness();
+    txn.check_uniqueness(base, writer);
     if !txn.checker.errors.is_empty() {
         return Err(LoadErrors::new(txn.checker.errors));
     }
     let Txn {
-        mut model, removed, ..
+        mut model,
+        removed,
+        written,
+        structural,
+        ..
     } = txn;
-    compact(&mut model, &removed);
-    Ok(model)
+    if removed.iter().any(|&r| r) {
+        compact(&mut model, &removed);
+    }
+    Ok(Applied {
+        model,
+        changed: written,
+        structural,
+    })
+}
+
+impl Update {
+    /// The user ids this update names (for looking them up before the batch runs).
+    fn user_ids(&self) -> Vec<&str> {
+        match self {
+            Update::AddUser(raw) | Update::ReplaceUser(raw) => vec![raw.id.as_str()],
+            Update::RemoveUser { id }
+            | Update::SetState { id, .. }
+            | Update::SetAdmin { id, .. }
+            | Update::SetTwoFactor { id, .. }
+            | Update::Ban { id, .. }
+            | Update::Unban { id } => vec![id.as_str()],
+            Update::AddMembership { user, .. } | Update::RemoveMembership { user, .. } => {
+                vec![user.as_str()]
+            }
+            Update::AddGrant(grant) | Update::RemoveGrant(grant) => {
+                grant.user.iter().map(String::as_str).collect()
+            }
+        }
+    }
 }
 
 struct Txn<'a> {
@@ -203,6 +442,12 @@ struct Txn<'a> {
     removed: Vec<bool>,
     /// (batch index, row) of users added or replaced, for the login and number checks.
     changed: Vec<(usize, Row)>,
+    /// Every row whose record this batch wrote.
+    written: RoaringBitmap,
+    /// Rows renumbered or grants changed.
+    structural: bool,
+    /// The largest number in use so far.
+    max_number: u64,
 }
 
 impl<'a> Txn<'a> {
@@ -225,7 +470,28 @@ impl<'a> Txn<'a> {
         row
     }
 
+    /// Applies one update and records what it wrote.
     fn apply(&mut self, index: usize, update: &'a Update) {
+        let errors = self.checker.errors.len();
+        self.apply_one(index, update);
+        if self.checker.errors.len() > errors {
+            return;
+        }
+        match update {
+            Update::RemoveUser { .. } | Update::AddGrant(_) | Update::RemoveGrant(_) => {
+                self.structural = true;
+            }
+            _ => {
+                for id in update.user_ids() {
+                    if let Some(&row) = self.tables.users.get(id) {
+                        self.written.insert(row);
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_one(&mut self, index: usize, update: &'a Update) {
         let loc = move |id: &'a str| Loc {
             kind: Kind::User,
             index,
@@ -471,8 +737,9 @@ impl<'a> Txn<'a> {
         )
     }
 
-    fn next_number(&self) -> u64 {
-        self.model.users.iter().map(|u| u.number).max().unwrap_or(0) + 1
+    fn next_number(&mut self) -> u64 {
+        self.max_number += 1;
+        self.max_number
     }
 
     fn live(&self, row: usize) -> bool {
@@ -480,85 +747,64 @@ impl<'a> Txn<'a> {
     }
 
     /// Logins (case-insensitive) and numbers of added/replaced users must stay unique among the
-    /// live users. O(users × changed) by scan for small batches, O(users) by map otherwise.
-    fn check_uniqueness(&mut self) {
+    /// live users. Checked against the writer's maps: the rows this batch wrote or removed no
+    /// longer count with their old values, the written rows count with their new ones. Time is
+    /// proportional to the batch, not the directory.
+    fn check_uniqueness(&mut self, base: &Model, writer: &Writer) {
         if self.changed.is_empty() {
             return;
         }
+        let mut stale: HashSet<Row> = self.changed.iter().map(|&(_, row)| row).collect();
+        stale.extend(
+            (0..self.removed.len())
+                .filter(|&r| !self.live(r))
+                .map(|r| r as Row),
+        );
         let users = &self.model.users;
+        let mut logins: HashMap<String, Row> = HashMap::new();
+        let mut numbers: HashMap<u64, Row> = HashMap::new();
         let mut problems = Vec::new();
-        if self.changed.len() <= 8 {
-            for &(index, row) in &self.changed {
-                let me = &users[row as usize];
-                let folded = me.login.to_lowercase();
-                for (other, user) in users.iter().enumerate() {
-                    if other == row as usize || !self.live(other) {
-                        continue;
-                    }
-                    if same_login(&user.login, &folded) {
-                        problems.push((
-                            index,
-                            row,
-                            LoadErrorKind::DuplicateLogin {
-                                login: me.login.clone(),
-                                first: format!("user {}", user.id),
-                            },
-                        ));
-                    }
-                    if user.number == me.number {
-                        problems.push((
-                            index,
-                            row,
-                            LoadErrorKind::DuplicateNumber {
-                                number: me.number,
-                                first: format!("user {}", user.id),
-                            },
-                        ));
-                    }
-                }
+        let mut seen_rows = HashSet::new();
+        for &(index, row) in &self.changed {
+            if !self.live(row as usize) || !seen_rows.insert(row) {
+                continue;
             }
-        } else {
-            let mut logins: HashMap<String, usize> = HashMap::with_capacity(users.len());
-            let mut numbers: HashMap<u64, usize> = HashMap::with_capacity(users.len());
-            let changed: std::collections::HashSet<Row> =
-                self.changed.iter().map(|&(_, r)| r).collect();
-            // Unchanged users first, so conflicts are reported on the changed ones.
-            let order = (0..users.len())
-                .filter(|r| !changed.contains(&(*r as Row)))
-                .chain(self.changed.iter().map(|&(_, r)| r as usize));
-            let batch_index: HashMap<Row, usize> =
-                self.changed.iter().map(|&(i, r)| (r, i)).collect();
-            for row in order {
-                if !self.live(row) {
-                    continue;
-                }
-                let user = &users[row];
-                let index = batch_index.get(&(row as Row)).copied();
-                if let Some(first) = logins.insert(user.login.to_lowercase(), row) {
-                    if let Some(index) = index {
-                        problems.push((
-                            index,
-                            row as Row,
-                            LoadErrorKind::DuplicateLogin {
-                                login: user.login.clone(),
-                                first: format!("user {}", users[first].id),
-                            },
-                        ));
-                    }
-                }
-                if let Some(first) = numbers.insert(user.number, row) {
-                    if let Some(index) = index {
-                        problems.push((
-                            index,
-                            row as Row,
-                            LoadErrorKind::DuplicateNumber {
-                                number: user.number,
-                                first: format!("user {}", users[first].id),
-                            },
-                        ));
-                    }
-                }
+            let me = &users[row as usize];
+            let folded = fold(&me.login);
+            let login_owner = writer
+                .logins
+                .get(&folded)
+                .copied()
+                .filter(|other| !stale.contains(other))
+                .or_else(|| logins.get(&folded).copied());
+            if let Some(other) = login_owner.filter(|&other| other != row) {
+                problems.push((
+                    index,
+                    row,
+                    LoadErrorKind::DuplicateLogin {
+                        login: me.login.clone(),
+                        first: format!("user {}", owner_id(base, users, other)),
+                    },
+                ));
             }
+            logins.insert(folded, row);
+            let number_owner = writer
+                .numbers
+                .get(&me.number)
+                .copied()
+                .filter(|other| !stale.contains(other))
+                .or_else(|| numbers.get(&me.number).copied());
+            if let Some(other) = number_owner.filter(|&other| other != row) {
+                problems.push((
+                    index,
+                    row,
+                    LoadErrorKind::DuplicateNumber {
+                        number: me.number,
+                        first: format!("user {}", owner_id(base, users, other)),
+                    },
+                ));
+            }
+            numbers.insert(me.number, row);
         }
         for (index, row, kind) in problems {
             let field = match kind {
@@ -579,13 +825,13 @@ impl<'a> Txn<'a> {
     }
 }
 
-/// Case-insensitive login equality without allocating for the common ASCII case.
-fn same_login(login: &str, folded: &str) -> bool {
-    if login.is_ascii() && folded.is_ascii() {
-        login.len() == folded.len() && login.eq_ignore_ascii_case(folded)
-    } else {
-        login.to_lowercase() == folded
-    }
+/// The id of the user at `row` (working model first: it may be a user added by this batch).
+fn owner_id(base: &Model, users: &crate::shared::Chunked<model::User>, row: Row) -> String {
+    users
+        .get(row as usize)
+        .or_else(|| base.users.get(row as usize))
+        .map(|u| u.id.clone())
+        .unwrap_or_default()
 }
 
 fn describe_grant(grant: &raw::Grant) -> String {

@@ -24,6 +24,90 @@ fn new_user(id: &str, login: &str) -> raw::User {
     }
 }
 
+/// Users in `state` as the overlay defines them: clean rows from the index, dirty rows from the
+/// model (what the engine does for every predicate).
+fn state_rows(snap: &userql_directory::Snapshot, state: State) -> Vec<u32> {
+    let mut rows = snap.index.state(state) - &*snap.dirty;
+    for row in snap.dirty.iter() {
+        if snap
+            .model
+            .users
+            .get(row as usize)
+            .is_some_and(|u| u.state == state)
+        {
+            rows.insert(row);
+        }
+    }
+    rows.iter().collect()
+}
+
+#[test]
+fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
+    let model = generate(&GenOptions {
+        users: 500,
+        seed: 9,
+    });
+    let store = Store::with_options(
+        model,
+        userql_directory::store::StoreOptions { max_dirty: 3 },
+    );
+    let first = store.snapshot();
+    for i in 0..3 {
+        store
+            .apply(&[Update::SetAdmin {
+                id: first.model.users[i].id.clone(),
+                admin: true,
+            }])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let third = store.snapshot();
+    assert_eq!(third.dirty.len(), 3);
+    assert!(
+        Arc::ptr_eq(&first.index, &third.index),
+        "the indexes are shared until the limit"
+    );
+    store
+        .apply(&[Update::SetAdmin {
+            id: first.model.users[3].id.clone(),
+            admin: true,
+        }])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fourth = store.snapshot();
+    assert!(
+        fourth.dirty.is_empty(),
+        "crossing the limit rebuilds the indexes"
+    );
+    assert!(!Arc::ptr_eq(&first.index, &fourth.index));
+    assert_eq!(
+        state_rows(&fourth, State::Active),
+        state_rows(&third, State::Active)
+    );
+    assert!((0..4).all(|r| fourth
+        .index
+        .flag(userql_directory::index::Flag::Admin)
+        .contains(r)));
+}
+
+#[test]
+fn a_single_user_update_shares_every_other_chunk() {
+    let store = store(5000);
+    let before = store.snapshot();
+    let id = before.model.users[4100].id.clone();
+    store
+        .apply(&[Update::SetTwoFactor { id, enabled: true }])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after = store.snapshot();
+    let chunks = after.model.users.len().div_ceil(1024);
+    assert_eq!(
+        after.model.users.shared_chunks(&before.model.users),
+        chunks - 1
+    );
+    assert_eq!(
+        after.model.grants.shared_chunks(&before.model.grants),
+        before.model.grants.len().div_ceil(1024)
+    );
+}
+
 fn store(users: usize) -> Store {
     Store::new(generate(&GenOptions { users, seed: 3 }))
 }
@@ -62,7 +146,25 @@ fn batch_applies_and_bumps_the_version() {
         .map(|u| (u.login.as_str(), u.state, u.number));
     assert_eq!(new, Some(("newbie", State::Blocked, 301)));
     assert!(after.model.users[1].admin);
+    // A grant changed, so the indexes were rebuilt for this version: no overlay.
     assert_eq!(after.index.user_count(), 301);
+    assert!(after.dirty.is_empty());
+    assert_eq!(after.row_of_login("NEWBIE"), Some(300));
+    // Without a grant the new and changed rows form an overlay over version 1's indexes.
+    store
+        .apply(&[
+            Update::AddUser(new_user("u-new2", "newbie2")),
+            Update::SetAdmin {
+                id: "u-0000002".to_owned(),
+                admin: true,
+            },
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let overlay = store.snapshot();
+    assert!(Arc::ptr_eq(&overlay.index, &after.index));
+    assert_eq!(overlay.dirty.iter().collect::<Vec<_>>(), [2, 301]);
+    assert_eq!(overlay.row_of_login("Newbie2"), Some(301));
+    assert_eq!(overlay.row_of_id("u-new2"), Some(301));
     // The old snapshot is untouched.
     assert_eq!(before.model.users.len(), 300);
     // The new model is still a valid directory.
@@ -158,7 +260,8 @@ fn membership_and_ban_updates() {
     let user = &snap.model.users[5];
     assert_eq!(user.state, State::Banned);
     assert!(user.groups.iter().any(|m| m.group.0 == 3));
-    assert!(snap.index.state(State::Banned).contains(5));
+    assert!(snap.dirty.contains(5), "changed rows are in the overlay");
+    assert!(state_rows(&snap, State::Banned).contains(&5));
     store
         .apply(&[
             Update::RemoveMembership {
@@ -190,16 +293,26 @@ fn readers_see_consistent_snapshots_while_a_writer_applies_batches() {
                     assert!(snap.version >= last_version, "versions only increase");
                     last_version = snap.version;
                     for state in [State::Blocked, State::Active] {
-                        let from_model =
-                            snap.model.users.iter().filter(|u| u.state == state).count() as u64;
+                        let from_model: Vec<u32> = snap
+                            .model
+                            .users
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, u)| u.state == state)
+                            .map(|(r, _)| r as u32)
+                            .collect();
                         assert_eq!(
                             from_model,
-                            snap.index.state(state).len(),
+                            state_rows(&snap, state),
                             "version {}",
                             snap.version
                         );
                     }
-                    assert_eq!(snap.index.user_count() as usize, snap.model.users.len());
+                    // Rows the indexes have never seen are always in the overlay.
+                    let indexed = snap.index.user_count();
+                    assert!(
+                        (indexed..snap.model.users.len() as u32).all(|r| snap.dirty.contains(r))
+                    );
                     // Every snapshot has exactly the users the writer had added by its version.
                     let added = snap
                         .model

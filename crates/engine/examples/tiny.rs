@@ -18,11 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
     let model = userql_directory::load_path(&path)?;
     let index = Indexes::build(&model);
-    let snapshot = Snapshot {
-        version: 0,
-        model: Arc::new(model),
-        index: Arc::new(index),
-    };
+    let snapshot = Snapshot::indexed(0, Arc::new(model), Arc::new(index));
 
     let engine = Engine::default();
     let params = HubParams {

@@ -19,6 +19,8 @@ pub struct Explain {
     pub total: u64,
     /// How the page was produced.
     pub strategy: PageStrategy,
+    /// Rows changed since the indexes were built, checked one by one (0: none).
+    pub overlay_rows: u64,
 }
 
 /// One node of the annotated plan.
@@ -52,6 +54,7 @@ impl Explain {
             lines,
             total,
             strategy,
+            overlay_rows: 0,
         }
     }
 
@@ -65,6 +68,12 @@ impl Explain {
                 line.label,
                 line.est,
                 line.actual
+            ));
+        }
+        if self.overlay_rows > 0 {
+            out.push_str(&format!(
+                "overlay: {} changed rows checked one by one\n",
+                self.overlay_rows
             ));
         }
         out.push_str(&format!(
@@ -201,6 +210,13 @@ impl fmt::Display for Explain {
                 line.est,
                 line.actual,
                 line.time.as_secs_f64() * 1e3
+            )?;
+        }
+        if self.overlay_rows > 0 {
+            writeln!(
+                f,
+                "overlay: {} changed rows checked one by one",
+                self.overlay_rows
             )?;
         }
         write!(f, "total {}, page by {:?}", self.total, self.strategy)

@@ -24,6 +24,7 @@ pub mod execute;
 pub mod explain;
 pub mod instant;
 pub mod order;
+pub mod overlay;
 pub mod plan;
 pub mod project;
 pub mod reference;
@@ -253,7 +254,6 @@ impl Engine {
             Viewer::Admin => Ok(true),
             Viewer::Anonymous => Ok(false),
             Viewer::Login(login) => snapshot
-                .index
                 .row_of_login(login)
                 .map(|row| snapshot.model.users[row as usize].admin)
                 .ok_or_else(|| Error::new(0..0, ErrorKind::UnknownViewer(login.clone()))),
@@ -276,7 +276,9 @@ impl Engine {
     pub fn matches(&self, snapshot: &Snapshot, request: &Request) -> Result<RoaringBitmap, Error> {
         let expr = self.bind(snapshot, request)?;
         let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
-        Ok(execute::execute(&plan, &snapshot.model, &snapshot.index).0)
+        let mut rows = execute::execute(&plan, &snapshot.model, &snapshot.index).0;
+        overlay::apply(snapshot, &expr, &mut rows);
+        Ok(rows)
     }
 
     /// The page size a `$top` stands for: the default, or the count, clamped to the cap.
@@ -305,18 +307,19 @@ impl Engine {
         let admin_viewer = self.is_admin(snapshot, &request.viewer)?;
         let expr = self.bind(snapshot, request)?;
         let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
-        let (rows, trace) = execute::execute(&plan, &snapshot.model, &snapshot.index);
+        let (mut rows, trace) = execute::execute(&plan, &snapshot.model, &snapshot.index);
+        let overlay_rows = overlay::apply(snapshot, &expr, &mut rows);
         let top = self.effective_top(request.top);
         let (page_rows, strategy) = order::page(
-            &snapshot.model,
-            &snapshot.index,
+            snapshot,
             &rows,
             &Self::order_keys(request),
             request.skip,
             top,
         );
         let total = rows.len();
-        let explain = Explain::new(&plan, &trace, &snapshot.model, total, strategy);
+        let mut explain = Explain::new(&plan, &trace, &snapshot.model, total, strategy);
+        explain.overlay_rows = overlay_rows;
         Ok((
             Page {
                 total,

@@ -11,6 +11,7 @@
 use roaring::RoaringBitmap;
 use userql_directory::index::{Indexes, SortKey};
 use userql_directory::model::{Model, Row};
+use userql_directory::Snapshot;
 
 use crate::reference::sort_rows;
 
@@ -30,8 +31,48 @@ pub enum PageStrategy {
     FullSort,
 }
 
-/// The rows `skip .. skip + top` of `rows` in `order` (ties by id; users without a value last).
+/// The rows `skip .. skip + top` of `rows` in `order` (ties by id; users without a value last),
+/// overlay included: clean rows come from the index orders, dirty rows are sorted by comparator,
+/// and the two runs are merged (see [`crate::overlay`]).
 pub fn page(
+    snapshot: &Snapshot,
+    rows: &RoaringBitmap,
+    order: &[OrderKey],
+    skip: u64,
+    top: u64,
+) -> (Vec<Row>, PageStrategy) {
+    if snapshot.dirty.is_empty() {
+        return page_indexed(&snapshot.model, &snapshot.index, rows, order, skip, top);
+    }
+    let n = rows.len();
+    if n == 0 || top == 0 || skip >= n {
+        return (Vec::new(), PageStrategy::Trivial);
+    }
+    let want = skip.saturating_add(top).min(n);
+    let order: Vec<OrderKey> = if order.is_empty() {
+        vec![(SortKey::Login, false)]
+    } else {
+        order.to_vec()
+    };
+    let clean = rows - &*snapshot.dirty;
+    let mut dirty: Vec<Row> = (rows & &*snapshot.dirty).iter().collect();
+    sort_rows(&snapshot.model, &mut dirty, &order);
+    dirty.truncate(want as usize);
+    let (clean_rows, strategy) =
+        page_indexed(&snapshot.model, &snapshot.index, &clean, &order, 0, want);
+    let merged = crate::overlay::merge(
+        snapshot,
+        clean_rows,
+        dirty,
+        &order,
+        skip as usize,
+        want as usize,
+    );
+    (merged, strategy)
+}
+
+/// [`page`] for rows the index describes exactly (no overlay).
+pub fn page_indexed(
     model: &Model,
     index: &Indexes,
     rows: &RoaringBitmap,

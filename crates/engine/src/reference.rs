@@ -3,17 +3,17 @@
 //! It answers a bound expression by looking at every user directly in the [`Model`] — no index —
 //! so the indexed engine can be checked against it (proptest, fuzzing, the benchmark's "linear
 //! scan" peer). Everything here is written for obviousness, not speed; the only precomputation is
-//! [`Facts`], the per-user grant and membership lists, because answering `access(…)` by walking
-//! every grant for every user would be quadratic.
+//! [`Facts`], each user's groups, teams and grants derived from the model's definitions
+//! ([`userql_directory::facts`]), because walking every grant for every user would be quadratic.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::ops::{Bound, RangeBounds};
 
+use userql_directory::facts::{RowFacts, Subjects};
 use userql_directory::index::{
     AccessScope, Flag, PrefixField, SortKey, TermField, TextField, TimeColumn,
 };
-use userql_directory::model::{GroupIdx, Model, RoleIdx, Row, Scope, Subject, TeamIdx, User};
+use userql_directory::model::{Model, Row, Scope, User};
 use userql_directory::text::{fold, fold_user_type};
 
 use crate::bound::{Expr, Pred};
@@ -37,86 +37,70 @@ pub const BOT_TYPES: &[&str] = &[
 pub const NON_INTERNAL_TYPES: &[&str] =
     &["human", "project_bot", "service_user", "service_account"];
 
-/// Per-user derived facts: transitive groups, teams, and the (role, scope) pairs that reach them.
+/// Where [`matches`] finds a user's derived facts (groups through subgroups, teams, grants).
+pub trait FactSource {
+    /// The facts of `row`, if this source has them.
+    fn row(&self, row: Row) -> Option<&RowFacts>;
+}
+
+/// The facts of every user, derived straight from the model's definitions
+/// ([`Subjects::facts`]): linear in users + grants + memberships.
 pub struct Facts {
-    /// For each row: every group the user is in, directly or through a subgroup.
-    pub transitive_groups: Vec<HashSet<GroupIdx>>,
-    /// For each row: the teams the user belongs to.
-    pub teams: Vec<HashSet<TeamIdx>>,
-    /// For each row: every (role, scope) the user holds through any grant.
-    pub access: Vec<Vec<(RoleIdx, Scope)>>,
+    rows: Vec<RowFacts>,
 }
 
 impl Facts {
-    /// Computes the facts straight from the model's definitions.
+    /// Computes every user's facts.
     pub fn new(model: &Model) -> Facts {
-        let ancestors_or_self = |g: GroupIdx| {
-            let mut chain = vec![g];
-            let mut cur = model.groups[g.index()].parent;
-            while let Some(p) = cur {
-                if chain.contains(&p) {
-                    break;
-                }
-                chain.push(p);
-                cur = model.groups[p.index()].parent;
-            }
-            chain
-        };
-        let transitive_groups: Vec<HashSet<GroupIdx>> = model
-            .users
-            .iter()
-            .map(|u| {
-                u.groups
-                    .iter()
-                    .flat_map(|m| ancestors_or_self(m.group))
-                    .collect()
-            })
-            .collect();
-        let teams: Vec<HashSet<TeamIdx>> = (0..model.users.len())
-            .map(|row| {
-                model
-                    .teams
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| {
-                        t.users.contains(&(row as Row))
-                            || t.groups.iter().any(|g| transitive_groups[row].contains(g))
-                    })
-                    .map(|(i, _)| TeamIdx(i as u32))
-                    .collect()
-            })
-            .collect();
-        let access = (0..model.users.len())
-            .map(|row| {
-                model
-                    .grants
-                    .iter()
-                    .filter(|g| match g.subject {
-                        Subject::User(r) => r as usize == row,
-                        Subject::Group(gr) => transitive_groups[row].contains(&gr),
-                        Subject::Team(t) => teams[row].contains(&t),
-                    })
-                    .map(|g| (g.role, g.scope))
-                    .collect()
-            })
-            .collect();
+        let subjects = Subjects::build(model);
         Facts {
-            transitive_groups,
-            teams,
-            access,
+            rows: (0..model.users.len() as Row)
+                .map(|row| subjects.facts(model, row))
+                .collect(),
         }
     }
 }
 
+impl FactSource for Facts {
+    fn row(&self, row: Row) -> Option<&RowFacts> {
+        self.rows.get(row as usize)
+    }
+}
+
+/// The facts of one user (the engine's overlay checks dirty rows one at a time).
+pub struct OneRow<'a> {
+    /// The row.
+    pub row: Row,
+    /// Its facts.
+    pub facts: &'a RowFacts,
+}
+
+impl FactSource for OneRow<'_> {
+    fn row(&self, row: Row) -> Option<&RowFacts> {
+        (row == self.row).then_some(self.facts)
+    }
+}
+
+static NO_FACTS: RowFacts = RowFacts {
+    transitive_groups: Vec::new(),
+    teams: Vec::new(),
+    access: Vec::new(),
+    own_roles: Vec::new(),
+};
+
+fn facts_of<F: FactSource + ?Sized>(facts: &F, row: Row) -> &RowFacts {
+    facts.row(row).unwrap_or(&NO_FACTS)
+}
+
 /// Every row matching `expr`, in row order.
-pub fn evaluate(model: &Model, facts: &Facts, expr: &Expr) -> Vec<Row> {
+pub fn evaluate<F: FactSource + ?Sized>(model: &Model, facts: &F, expr: &Expr) -> Vec<Row> {
     (0..model.users.len() as Row)
         .filter(|&row| matches(model, facts, row, expr))
         .collect()
 }
 
 /// Whether one user matches `expr`.
-pub fn matches(model: &Model, facts: &Facts, row: Row, expr: &Expr) -> bool {
+pub fn matches<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, expr: &Expr) -> bool {
     match expr {
         Expr::All => true,
         Expr::Nothing => false,
@@ -168,7 +152,7 @@ fn in_bounds<T: PartialOrd>(value: T, lo: Bound<T>, hi: Bound<T>) -> bool {
 }
 
 /// Whether the flag holds for a user, from the definitions in hub-query.md.
-pub fn flag_holds(model: &Model, facts: &Facts, row: Row, flag: Flag) -> bool {
+pub fn flag_holds<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, flag: Flag) -> bool {
     let u = &model.users[row as usize];
     match flag {
         Flag::Admin => u.admin,
@@ -184,7 +168,7 @@ pub fn flag_holds(model: &Model, facts: &Facts, row: Row, flag: Flag) -> bool {
         Flag::VerifiedEmail => u.email.is_some() && u.email_verified,
         Flag::HasPublicEmail => u.public_email.is_some(),
         Flag::HasLastAccess => u.last_access_at.is_some(),
-        Flag::HasOwnRole => model.grants.iter().any(|g| g.subject == Subject::User(row)),
+        Flag::HasOwnRole => !facts_of(facts, row).own_roles.is_empty(),
         Flag::HasGroup => !u.groups.is_empty(),
         Flag::HasAuth => !u.auth.is_empty(),
         Flag::HasCoreAuth => u.auth.iter().any(|a| a.module == "core"),
@@ -197,11 +181,6 @@ pub fn flag_holds(model: &Model, facts: &Facts, row: Row, flag: Flag) -> bool {
         Flag::ProjectBot => u.user_type == "project_bot",
         Flag::Banned => u.ban.is_some(),
         Flag::HasLdapAuth => u.auth.iter().any(|a| a.module.starts_with("ldap")),
-        #[allow(unreachable_patterns)]
-        _ => {
-            let _ = facts;
-            false
-        }
     }
 }
 
@@ -254,32 +233,39 @@ fn term_matches(user: &User, row: Row, field: TermField, value: &str) -> bool {
 }
 
 /// Whether one user satisfies one predicate.
-pub fn pred_matches(model: &Model, facts: &Facts, row: Row, pred: &Pred) -> bool {
+pub fn pred_matches<F: FactSource + ?Sized>(
+    model: &Model,
+    facts: &F,
+    row: Row,
+    pred: &Pred,
+) -> bool {
     if let Some(answer) = row_local_matches(model, row, pred) {
         return answer;
     }
     let u = &model.users[row as usize];
     match pred {
         Pred::Flag(flag) => flag_holds(model, facts, row, *flag),
-        Pred::GroupTransitive(g) => facts.transitive_groups[row as usize].contains(g),
-        Pred::Team(t) => facts.teams[row as usize].contains(t),
-        Pred::OwnRole(r) => model
-            .grants
-            .iter()
-            .any(|g| g.subject == Subject::User(row) && g.role == *r),
+        Pred::GroupTransitive(g) => facts_of(facts, row).transitive_groups.contains(g),
+        Pred::Team(t) => facts_of(facts, row).teams.contains(t),
+        Pred::OwnRole(r) => facts_of(facts, row).own_roles.contains(r),
         Pred::Access { scope, roles } => {
-            facts.access[row as usize].iter().any(|(role, granted)| {
+            facts_of(facts, row).access.iter().any(|(role, granted)| {
                 roles.as_ref().is_none_or(|rs| rs.contains(role))
                     && scope_covers(model, *granted, *scope)
             })
         }
-        Pred::InAnyProject => facts.access[row as usize]
-            .iter()
-            .any(|(_, granted)| match granted {
-                Scope::Project(_) => true,
-                Scope::Organization(o) => model.projects.iter().any(|p| p.organization == Some(*o)),
-                Scope::Global => !model.projects.is_empty(),
-            }),
+        Pred::InAnyProject => {
+            facts_of(facts, row)
+                .access
+                .iter()
+                .any(|(_, granted)| match granted {
+                    Scope::Project(_) => true,
+                    Scope::Organization(o) => {
+                        model.projects.iter().any(|p| p.organization == Some(*o))
+                    }
+                    Scope::Global => !model.projects.is_empty(),
+                })
+        }
         _ => {
             let _ = u;
             false
@@ -352,24 +338,27 @@ enum KeyValue {
     Text(String),
 }
 
-/// Sorts rows by `keys` (each ascending or descending); users without a value for a key come
-/// after all others for that key; remaining ties by id ascending.
-pub fn sort_rows(model: &Model, rows: &mut [Row], keys: &[(SortKey, bool)]) {
-    rows.sort_by(|&a, &b| {
-        let ua = &model.users[a as usize];
-        let ub = &model.users[b as usize];
-        for &(key, descending) in keys {
-            let ordering = match (key_value(ua, key), key_value(ub, key)) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) if descending => y.cmp(&x),
-                (Some(x), Some(y)) => x.cmp(&y),
-            };
-            if ordering != Ordering::Equal {
-                return ordering;
-            }
+/// Compares two users by `keys` (each ascending or descending); users without a value for a key
+/// come after all others for that key; remaining ties by id ascending.
+pub fn compare_rows(model: &Model, a: Row, b: Row, keys: &[(SortKey, bool)]) -> Ordering {
+    let ua = &model.users[a as usize];
+    let ub = &model.users[b as usize];
+    for &(key, descending) in keys {
+        let ordering = match (key_value(ua, key), key_value(ub, key)) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(x), Some(y)) if descending => y.cmp(&x),
+            (Some(x), Some(y)) => x.cmp(&y),
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
         }
-        ua.id.cmp(&ub.id)
-    });
+    }
+    ua.id.cmp(&ub.id)
+}
+
+/// Sorts rows by `keys` (see [`compare_rows`]).
+pub fn sort_rows(model: &Model, rows: &mut [Row], keys: &[(SortKey, bool)]) {
+    rows.sort_by(|&a, &b| compare_rows(model, a, b, keys));
 }

@@ -17,11 +17,7 @@ fn tiny() -> &'static Snapshot {
         let bytes = std::fs::read(path).expect("tiny.json is readable");
         let model = load_json(&bytes).expect("tiny.json is valid");
         let index = Indexes::build(&model);
-        Snapshot {
-            version: 0,
-            model: Arc::new(model),
-            index: Arc::new(index),
-        }
+        Snapshot::indexed(0, Arc::new(model), Arc::new(index))
     })
 }
 
@@ -440,11 +436,7 @@ mod robustness {
 fn assist_latency_on_the_demo_directory() {
     let model = userql_directory::generate::demo();
     let index = Indexes::build(&model);
-    let demo = Snapshot {
-        version: 0,
-        model: Arc::new(model),
-        index: Arc::new(index),
-    };
+    let demo = Snapshot::indexed(0, Arc::new(model), Arc::new(index));
     let queries = [
         "",
         "gr",

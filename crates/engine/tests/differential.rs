@@ -13,7 +13,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use userql_directory::index::{Indexes, SortKey};
 use userql_directory::model::*;
-use userql_directory::Snapshot;
+use userql_directory::save;
+use userql_directory::store::{StoreOptions, Update};
+use userql_directory::{Snapshot, Store};
 use userql_engine::{Engine, Options, Request, Top, Viewer};
 
 const NOW: i64 = 1_781_524_800_000;
@@ -493,6 +495,77 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+/// A store over `model` with a few random user-level updates applied as an overlay.
+fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
+    let store = Store::with_options(
+        model,
+        StoreOptions {
+            max_dirty: u64::MAX,
+        },
+    );
+    for _ in 0..1 + r.below(6) {
+        let snap = store.snapshot();
+        let users = snap.model.users.len();
+        if users == 0 {
+            break;
+        }
+        let user = &snap.model.users[r.below(users)];
+        let id = user.id.clone();
+        let update = match r.below(9) {
+            0 => Update::SetState {
+                id,
+                state: State::ALL[r.below(6)].as_str().to_string(),
+            },
+            1 => Update::SetAdmin {
+                id,
+                admin: r.chance(50),
+            },
+            2 => Update::SetTwoFactor {
+                id,
+                enabled: r.chance(50),
+            },
+            3 => Update::Ban {
+                id,
+                status: Some("temporary".into()),
+                reason: None,
+                at: None,
+            },
+            4 => Update::Unban { id },
+            5 | 6 if !snap.model.groups.is_empty() => {
+                let group = snap.model.groups[r.below(snap.model.groups.len())]
+                    .id
+                    .clone();
+                if r.chance(50) {
+                    Update::AddMembership {
+                        user: id,
+                        group,
+                        access: None,
+                    }
+                } else {
+                    Update::RemoveMembership { user: id, group }
+                }
+            }
+            7 => {
+                let mut raw = save::user_to_raw(&snap.model, user);
+                raw.id = format!("u-new-{users}");
+                raw.login = format!("Newcomer{users}");
+                raw.number = None;
+                Update::AddUser(raw)
+            }
+            _ => {
+                let mut raw = save::user_to_raw(&snap.model, user);
+                raw.name = Some(format!("Renamed Marsh {}", r.below(9)));
+                raw.two_factor = !raw.two_factor;
+                Update::ReplaceUser(raw)
+            }
+        };
+        // Some updates are invalid (removing a membership that does not exist): the store
+        // refuses them atomically and the loop goes on.
+        let _ = store.apply(&[update]);
+    }
+    store.snapshot()
+}
+
 #[test]
 fn engine_agrees_with_reference_on_random_directories_and_queries() {
     let mut runner = TestRunner::new(Config {
@@ -515,12 +588,17 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
             |(model, seed, depth, skip, top, order, viewer)| {
                 let mut r = Lcg(seed);
                 let text = query(&model, &mut r, depth);
-                let index = Indexes::build(&model);
-                let snapshot = Snapshot {
-                    version: 0,
-                    model: Arc::new(model),
-                    index: Arc::new(index),
+                // Half the cases run on a snapshot with an overlay: user-level updates applied
+                // after the indexes were built (the store keeps them as dirty rows).
+                let snapshot = if r.chance(50) {
+                    let index = Indexes::build(&model);
+                    Arc::new(Snapshot::indexed(0, Arc::new(model), Arc::new(index)))
+                } else {
+                    with_updates(model, &mut r)
                 };
+                if snapshot.has_overlay() {
+                    OVERLAID.fetch_add(1, Ordering::Relaxed);
+                }
                 let viewer = match viewer {
                     0 | 1 => Viewer::Admin,
                     2 => Viewer::Anonymous,
@@ -584,9 +662,14 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
     // refused private keys), many of them matching some but not all users.
     let answered = ANSWERED.load(Ordering::Relaxed);
     let selective = SELECTIVE.load(Ordering::Relaxed);
+    let overlaid = OVERLAID.load(Ordering::Relaxed);
     eprintln!(
-        "answered {answered} of {} cases, {selective} selective",
+        "answered {answered} of {} cases, {selective} selective, {overlaid} over an overlay",
         cases()
+    );
+    assert!(
+        overlaid * 10 >= u64::from(cases()) * 3,
+        "only {overlaid} cases had an overlay"
     );
     assert!(
         answered * 10 >= u64::from(cases()) * 7,
@@ -599,4 +682,5 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
 }
 
 static ANSWERED: AtomicU64 = AtomicU64::new(0);
+static OVERLAID: AtomicU64 = AtomicU64::new(0);
 static SELECTIVE: AtomicU64 = AtomicU64::new(0);

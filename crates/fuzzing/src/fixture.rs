@@ -20,10 +20,6 @@ pub(crate) fn snapshot() -> &'static Snapshot {
             seed: 2026,
         });
         let index = Indexes::build(&model);
-        Snapshot {
-            version: 0,
-            model: Arc::new(model),
-            index: Arc::new(index),
-        }
+        Snapshot::indexed(0, Arc::new(model), Arc::new(index))
     })
 }

@@ -20,11 +20,7 @@ pub fn tiny() -> Snapshot {
     let bytes = std::fs::read(path).expect("tiny.json is readable");
     let model = userql_directory::load_json(&bytes).expect("tiny.json is valid");
     let index = Indexes::build(&model);
-    Snapshot {
-        version: 0,
-        model: Arc::new(model),
-        index: Arc::new(index),
-    }
+    Snapshot::indexed(0, Arc::new(model), Arc::new(index))
 }
 
 pub fn viewer(name: &str) -> Viewer {

@@ -59,8 +59,21 @@ impl<'a> Tables<'a> {
         })
     }
 
-    /// Maps over the tables of an already valid model (the store resolves updates against these).
+    /// Maps over the entity tables of an already valid model, with an empty user table (the store
+    /// fills in just the users a batch names, so a batch never maps every user).
+    pub(crate) fn of_entities(model: &'a Model) -> Tables<'a> {
+        let mut tables = Tables::of_model_with_users(model, false);
+        tables.users.clear();
+        tables
+    }
+
+    /// Maps over the tables of an already valid model.
+    #[allow(dead_code)]
     pub(crate) fn of_model(model: &'a Model) -> Tables<'a> {
+        Tables::of_model_with_users(model, true)
+    }
+
+    fn of_model_with_users(model: &'a Model, with_users: bool) -> Tables<'a> {
         fn map<'m, T>(items: &'m [T], id: impl Fn(&'m T) -> &'m str) -> HashMap<&'m str, u32> {
             items
                 .iter()
@@ -76,12 +89,16 @@ impl<'a> Tables<'a> {
             projects: map(&model.projects, |s| s.id.as_str()),
             groups: map(&model.groups, |s| s.id.as_str()),
             teams: map(&model.teams, |s| s.id.as_str()),
-            users: model
-                .users
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.id.as_str(), i as u32))
-                .collect(),
+            users: if with_users {
+                model
+                    .users
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (u.id.as_str(), i as u32))
+                    .collect()
+            } else {
+                HashMap::new()
+            },
         }
     }
 }

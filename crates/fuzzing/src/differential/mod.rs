@@ -54,11 +54,7 @@ fn run(data: &[u8]) -> Option<DifferentialCase> {
     let model = build::model(&case.directory);
     let text = render::query(&model, &case.query);
     let index = Indexes::build(&model);
-    let snapshot = Snapshot {
-        version: 0,
-        model: Arc::new(model),
-        index: Arc::new(index),
-    };
+    let snapshot = Snapshot::indexed(0, Arc::new(model), Arc::new(index));
     let users = snapshot.model.users.len();
     let engine = Engine::new(Options {
         lenient: case.request.lenient,
