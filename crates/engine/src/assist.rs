@@ -21,7 +21,9 @@
 //!   (case-insensitive); options starting with it come before options merely containing it.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use userql_directory::index::Category;
 
 use serde::Serialize;
 use userql_directory::index::PrefixField;
@@ -1133,7 +1135,8 @@ fn users_by_prefix(
         .collect()
 }
 
-/// Values that only a pass over every user can list (no index enumerates them).
+/// The per-user value lists assist offers, from the index's category dictionaries (the values
+/// as first spelled in the directory, sorted).
 #[derive(Debug, Default)]
 struct Scanned {
     module_types: Vec<String>,
@@ -1142,58 +1145,21 @@ struct Scanned {
     ban_statuses: Vec<String>,
 }
 
-/// The key a cached [`Scanned`] belongs to: the model's address, its version and size. A model
-/// only changes by becoming a new snapshot, so this identifies it for as long as it is alive.
-type ScanKey = (usize, u64, usize);
-
-static SCANNED: Mutex<Option<(ScanKey, Arc<Scanned>)>> = Mutex::new(None);
-
-/// The per-user value lists of a snapshot, computed once per snapshot (one pass over the users;
-/// completing every keystroke must not rescan a million users).
 fn scanned(snapshot: &Snapshot) -> Arc<Scanned> {
-    let key: ScanKey = (
-        Arc::as_ptr(&snapshot.model) as usize,
-        snapshot.version,
-        snapshot.model.users.len(),
-    );
-    let mut cache = SCANNED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((cached_key, scanned)) = cache.as_ref() {
-        if *cached_key == key {
-            return Arc::clone(scanned);
-        }
-    }
-    let mut types = BTreeSet::new();
-    let mut names = BTreeSet::new();
-    let mut user_types = BTreeSet::new();
-    let mut bans = BTreeSet::new();
-    for user in &snapshot.model.users {
-        for detail in &user.auth {
-            if !types.contains(detail.module.as_str()) {
-                types.insert(detail.module.clone());
-            }
-            if let Some(name) = &detail.module_name {
-                if !names.contains(name.as_str()) {
-                    names.insert(name.clone());
-                }
-            }
-        }
-        if !user_types.contains(user.user_type.as_str()) {
-            user_types.insert(user.user_type.clone());
-        }
-        if let Some(status) = user.ban.as_ref().and_then(|b| b.status.as_ref()) {
-            if !bans.contains(status.as_str()) {
-                bans.insert(status.clone());
-            }
-        }
-    }
-    let scanned = Arc::new(Scanned {
-        module_types: types.into_iter().collect(),
-        module_names: names.into_iter().collect(),
-        user_types: user_types.into_iter().collect(),
-        ban_statuses: bans.into_iter().collect(),
-    });
-    *cache = Some((key, Arc::clone(&scanned)));
-    scanned
+    let values = |category| {
+        snapshot
+            .index
+            .category_values(category)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
+    Arc::new(Scanned {
+        module_types: values(Category::AuthModuleType),
+        module_names: values(Category::AuthModuleName),
+        user_types: values(Category::UserType),
+        ban_statuses: values(Category::BanStatus),
+    })
 }
 
 #[cfg(test)]

@@ -195,6 +195,19 @@ pub enum TimeColumn {
     Updated,
 }
 
+/// A low-cardinality field whose distinct values [`Indexes::category_values`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Auth module types (`core`, `ldap`, …).
+    AuthModuleType,
+    /// Auth module names (`Corporate LDAP`, …).
+    AuthModuleName,
+    /// User types.
+    UserType,
+    /// Ban statuses.
+    BanStatus,
+}
+
 /// Size of one index, for `:stats` and EXPLAIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexStats {
@@ -357,15 +370,15 @@ impl Indexes {
         for (row, user) in model.users.iter().enumerate() {
             let row = row as Row;
             for detail in &user.auth {
-                auth_module_type.add(&fold(&detail.module), row);
+                auth_module_type.add(&fold(&detail.module), &detail.module, row);
                 if let Some(module_name) = &detail.module_name {
-                    auth_module_name.add(&fold(module_name), row);
+                    auth_module_name.add(&fold(module_name), module_name, row);
                 }
             }
             if let Some(status) = user.ban.as_ref().and_then(|ban| ban.status.as_deref()) {
-                ban_status.add(&fold(status), row);
+                ban_status.add(&fold(status), status, row);
             }
-            user_type.add(&fold_user_type(&user.user_type), row);
+            user_type.add(&fold_user_type(&user.user_type), &user.user_type, row);
         }
         let (auth_module_type, auth_module_name) =
             (auth_module_type.finish(), auth_module_name.finish());
@@ -479,6 +492,18 @@ impl Indexes {
             permissions,
             services,
         }
+    }
+
+    /// The distinct values of a low-cardinality field as the directory spells them, sorted (for
+    /// query assist; `:stats`).
+    pub fn category_values(&self, category: Category) -> Vec<&str> {
+        let categories = match category {
+            Category::AuthModuleType => &self.auth_module_type,
+            Category::AuthModuleName => &self.auth_module_name,
+            Category::UserType => &self.user_type,
+            Category::BanStatus => &self.ban_status,
+        };
+        categories.spellings().collect()
     }
 
     /// Number of users (rows are `0..user_count`).
