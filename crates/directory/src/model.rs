@@ -61,23 +61,24 @@ index_type!(
 /// A user's dense row number: its position in [`Model::users`].
 pub type Row = u32;
 
-/// The whole directory.
+/// The whole directory. Every table is a [`Chunked`] vector, so cloning a model (which every
+/// update batch does) copies chunk pointers, never records.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Model {
     /// Services (licenses, origin services).
-    pub services: Vec<Service>,
+    pub services: Chunked<Service>,
     /// Permissions.
-    pub permissions: Vec<Permission>,
+    pub permissions: Chunked<Permission>,
     /// Roles.
-    pub roles: Vec<Role>,
+    pub roles: Chunked<Role>,
     /// Organizations.
-    pub organizations: Vec<Organization>,
+    pub organizations: Chunked<Organization>,
     /// Projects.
-    pub projects: Vec<Project>,
+    pub projects: Chunked<Project>,
     /// Groups (a forest through `parent`).
-    pub groups: Vec<Group>,
+    pub groups: Chunked<Group>,
     /// Project teams.
-    pub teams: Vec<Team>,
+    pub teams: Chunked<Team>,
     /// Role grants (shared between snapshots, see [`Chunked`]).
     pub grants: Chunked<Grant>,
     /// Users; a user's position is its [`Row`] (shared between snapshots, see [`Chunked`]).

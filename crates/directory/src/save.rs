@@ -20,8 +20,8 @@ pub fn format_timestamp(ms: Millis) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn ids<T>(
-    items: &[T],
+fn ids<T: Clone>(
+    items: &crate::shared::Chunked<T>,
     indices: impl Iterator<Item = usize>,
     id: impl Fn(&T) -> &str,
 ) -> Vec<String> {
@@ -247,7 +247,7 @@ pub fn save_ndjson(model: &Model) -> Vec<u8> {
     let skeleton = to_raw(&Model {
         users: Default::default(),
         grants: Default::default(),
-        teams: Vec::new(),
+        teams: Default::default(),
         ..model.clone_tables()
     });
     skeleton
@@ -326,7 +326,7 @@ impl CloneTables for Model {
             organizations: self.organizations.clone(),
             projects: self.projects.clone(),
             groups: self.groups.clone(),
-            teams: Vec::new(),
+            teams: Default::default(),
             grants: Default::default(),
             users: Default::default(),
         }

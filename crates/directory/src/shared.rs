@@ -10,9 +10,28 @@ use std::fmt;
 use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
-/// Elements per chunk: small enough that copying a chunk is cheap (~1,000 users), large enough
-/// that the chunk table stays small.
-const CHUNK: usize = 1024;
+/// Bytes of inline elements per chunk. Copying a chunk (on the first write after a clone) costs
+/// about its size; cloning the vector costs one pointer copy per chunk. 64 KiB balances the two:
+/// ~100 users (each a few hundred bytes plus its own allocations) or ~4,000 grants per chunk, so a
+/// million users and five million grants clone as ~11,000 pointer copies and a single-user
+/// update copies ~100 user records.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Elements per chunk for `T` (at least 64, at most 8,192).
+pub const fn chunk_len<T>() -> usize {
+    let size = std::mem::size_of::<T>();
+    if size == 0 {
+        return 8192;
+    }
+    let n = CHUNK_BYTES / size;
+    if n < 64 {
+        64
+    } else if n > 8192 {
+        8192
+    } else {
+        n
+    }
+}
 
 /// A vector of `T` in shared, copy-on-write chunks.
 #[derive(Clone)]
@@ -51,7 +70,9 @@ impl<T: Clone> Chunked<T> {
         if i >= self.len {
             return None;
         }
-        self.chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
+        self.chunks
+            .get(i / chunk_len::<T>())
+            .and_then(|c| c.get(i % chunk_len::<T>()))
     }
 
     /// The element at `i`, for writing: copies its chunk if another snapshot shares it.
@@ -60,8 +81,8 @@ impl<T: Clone> Chunked<T> {
             return None;
         }
         self.chunks
-            .get_mut(i / CHUNK)
-            .and_then(|c| Arc::make_mut(c).get_mut(i % CHUNK))
+            .get_mut(i / chunk_len::<T>())
+            .and_then(|c| Arc::make_mut(c).get_mut(i % chunk_len::<T>()))
     }
 
     /// The first element.
@@ -74,12 +95,18 @@ impl<T: Clone> Chunked<T> {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
+    /// Removes every element.
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+
     /// Appends an element.
     pub fn push(&mut self, value: T) {
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => Arc::make_mut(chunk).push(value),
+            Some(chunk) if chunk.len() < chunk_len::<T>() => Arc::make_mut(chunk).push(value),
             _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut chunk = Vec::with_capacity(chunk_len::<T>());
                 chunk.push(value);
                 self.chunks.push(Arc::new(chunk));
             }
@@ -113,7 +140,7 @@ impl<T: Clone> Chunked<T> {
 
     /// Reserves room for `additional` more elements' chunk pointers.
     pub fn reserve(&mut self, additional: usize) {
-        self.chunks.reserve(additional.div_ceil(CHUNK));
+        self.chunks.reserve(additional.div_ceil(chunk_len::<T>()));
     }
 
     /// The position of the first element for which `found` holds.
@@ -122,7 +149,7 @@ impl<T: Clone> Chunked<T> {
     }
 
     /// Every element in order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + Clone + '_ {
         self.chunks.iter().flat_map(|c| c.iter())
     }
 
@@ -229,12 +256,13 @@ mod tests {
 
     #[test]
     fn a_write_after_a_clone_copies_one_chunk() {
-        let original: Chunked<u64> = (0..10 * CHUNK as u64).collect();
+        let chunk = chunk_len::<u64>();
+        let original: Chunked<u64> = (0..10 * chunk as u64).collect();
         let mut copy = original.clone();
         assert_eq!(copy.shared_chunks(&original), 10);
-        copy[3 * CHUNK + 5] = 0;
+        copy[3 * chunk + 5] = 0;
         assert_eq!(copy.shared_chunks(&original), 9);
-        assert_eq!(original[3 * CHUNK + 5], 3 * CHUNK as u64 + 5);
+        assert_eq!(original[3 * chunk + 5], 3 * chunk as u64 + 5);
         copy.push(1);
         assert_eq!(
             copy.shared_chunks(&original),

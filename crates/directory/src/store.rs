@@ -880,7 +880,7 @@ fn compact(model: &mut Model, removed: &[bool]) {
             },
             _ => true,
         });
-        for team in &mut model.teams {
+        for team in model.teams.iter_mut() {
             team.users = team
                 .users
                 .iter()

@@ -134,27 +134,31 @@ fn empire() -> Model {
         services: vec![Service {
             id: service_id,
             name: service_name,
-        }],
+        }]
+        .into(),
         permissions: vec![Permission {
             id: "read-issue".into(),
             name: "Read Issue".into(),
-        }],
+        }]
+        .into(),
         roles: vec![
             Role {
                 id: "developer".into(),
                 name: "Developer".into(),
-                permissions: vec![PermissionIdx(0)],
+                permissions: vec![PermissionIdx(0)].into(),
             },
             Role {
                 id: "observer".into(),
                 name: "Observer".into(),
-                permissions: vec![],
+                permissions: vec![].into(),
             },
-        ],
+        ]
+        .into(),
         organizations: vec![Organization {
             id: "o-empire".into(),
             name: "Empire".into(),
-        }],
+        }]
+        .into(),
         projects: vec![
             Project {
                 id: "p-ds".into(),
@@ -169,7 +173,8 @@ fn empire() -> Model {
                 key: None,
                 organization: None,
             },
-        ],
+        ]
+        .into(),
         groups: vec![
             Group {
                 id: "g-army".into(),
@@ -186,14 +191,16 @@ fn empire() -> Model {
                 name: "Stormtroopers".into(),
                 parent: Some(GroupIdx(0)),
             },
-        ],
+        ]
+        .into(),
         teams: vec![Team {
             id: "t-ds".into(),
             name: "Death Star Team".into(),
             project: Some(ProjectIdx(0)),
             users: vec![3],
-            groups: vec![GroupIdx(1)],
-        }],
+            groups: vec![GroupIdx(1)].into(),
+        }]
+        .into(),
         grants: vec![
             Grant {
                 role: RoleIdx(0),
@@ -762,7 +769,7 @@ fn random_model(seed: u64) -> Model {
         roles,
         organizations,
         projects,
-        groups,
+        groups: groups.into(),
         teams,
         grants,
         users,
@@ -1471,7 +1478,7 @@ fn synthetic_model(user_count: usize) -> Model {
         .map(|i| Role {
             id: format!("r-{i}"),
             name: format!("Role {i}"),
-            permissions: vec![PermissionIdx(i % 5)],
+            permissions: vec![PermissionIdx(i % 5)].into(),
         })
         .collect();
     let permissions = (0..5)

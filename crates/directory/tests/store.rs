@@ -92,19 +92,31 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
 fn a_single_user_update_shares_every_other_chunk() {
     let store = store(5000);
     let before = store.snapshot();
-    let id = before.model.users[4100].id.clone();
+    let id = before.model.users[4100].id.clone(); // some chunk in the middle
     store
         .apply(&[Update::SetTwoFactor { id, enabled: true }])
         .unwrap_or_else(|e| panic!("{e}"));
     let after = store.snapshot();
-    let chunks = after.model.users.len().div_ceil(1024);
+    let chunks = after
+        .model
+        .users
+        .len()
+        .div_ceil(userql_directory::shared::chunk_len::<
+            userql_directory::model::User,
+        >());
     assert_eq!(
         after.model.users.shared_chunks(&before.model.users),
         chunks - 1
     );
     assert_eq!(
         after.model.grants.shared_chunks(&before.model.grants),
-        before.model.grants.len().div_ceil(1024)
+        before
+            .model
+            .grants
+            .len()
+            .div_ceil(userql_directory::shared::chunk_len::<
+                userql_directory::model::Grant,
+            >())
     );
 }
 
@@ -378,7 +390,13 @@ fn measure_single_user_batches_per_second() {
             reads
         })
     };
-    let ids: Vec<String> = store.snapshot().model.users.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = store
+        .snapshot()
+        .model
+        .users
+        .iter()
+        .map(|u| u.id.clone())
+        .collect();
     let started = Instant::now();
     let mut rebuilds = 0;
     for i in 0..batches {

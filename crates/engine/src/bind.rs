@@ -399,7 +399,10 @@ fn bind_in(atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, Error> {
     Ok(Expr::or(preds.into_iter().map(Expr::Pred).collect()))
 }
 
-fn names_of<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+fn names_of<T: Clone>(
+    items: &userql_directory::shared::Chunked<T>,
+    name: impl Fn(&T) -> &str,
+) -> Vec<String> {
     items.iter().map(|i| name(i).to_string()).collect()
 }
 

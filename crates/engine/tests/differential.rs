@@ -87,7 +87,8 @@ fn build_model(users: usize, groups: usize, projects: usize, roles: usize, seed:
                 id: "tc".into(),
                 name: "TeamCity".into(),
             },
-        ],
+        ]
+        .into(),
         permissions: (0..4)
             .map(|i| Permission {
                 id: format!("perm-{i}"),
@@ -103,7 +104,8 @@ fn build_model(users: usize, groups: usize, projects: usize, roles: usize, seed:
                 id: "o-2".into(),
                 name: "Org Two".into(),
             },
-        ],
+        ]
+        .into(),
         ..Model::default()
     };
     m.roles = (0..roles)

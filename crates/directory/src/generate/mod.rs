@@ -293,7 +293,7 @@ impl Generator {
                 parent,
             });
         }
-        self.model.groups = groups;
+        self.model.groups = groups.into();
     }
 
     fn user(&mut self, row: usize) -> User {

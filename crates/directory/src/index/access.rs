@@ -18,7 +18,7 @@ use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, Ragged};
 use super::structure::Structure;
-use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Scope, Subject};
+use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
 
 /// Which grants count for [`super::Indexes::access`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +42,18 @@ struct Holders {
 }
 
 impl Holders {
+    /// Adds one user: an `insert`, not `|=` with a one-row bitmap, because roaring's `|=` on
+    /// array containers rebuilds the target container (O(container) per call), which made the
+    /// build quadratic in the number of user grants (measured: 40 % of a 1M-user build).
+    fn add_row(&mut self, scope: Scope, row: Row) {
+        match scope {
+            Scope::Global => self.global.insert(row),
+            Scope::Organization(o) => self.organizations.entry(o).or_default().insert(row),
+            Scope::Project(p) => self.projects.entry(p).or_default().insert(row),
+        };
+        self.any.insert(row);
+    }
+
     fn add(&mut self, scope: Scope, users: &RoaringBitmap) {
         match scope {
             Scope::Global => self.global |= users,
@@ -103,16 +115,17 @@ impl AccessIndex {
         let mut any_role = Holders::default();
         let mut own_role = vec![RoaringBitmap::new(); role_count];
         let empty = RoaringBitmap::new();
-        let mut single = RoaringBitmap::new();
         for grant in &model.grants {
             let users: &RoaringBitmap = match grant.subject {
                 Subject::User(row) => {
-                    single.clear();
-                    single.insert(row);
                     if let Some(set) = own_role.get_mut(grant.role.index()) {
                         set.insert(row);
                     }
-                    &single
+                    if let Some(holders) = by_role.get_mut(grant.role.index()) {
+                        holders.add_row(grant.scope, row);
+                    }
+                    any_role.add_row(grant.scope, row);
+                    continue;
                 }
                 Subject::Group(g) => structure.group_transitive.get(g.index()).unwrap_or(&empty),
                 Subject::Team(t) => structure.team_members.get(t.index()).unwrap_or(&empty),

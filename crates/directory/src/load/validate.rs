@@ -74,9 +74,12 @@ impl<'a> Tables<'a> {
     }
 
     fn of_model_with_users(model: &'a Model, with_users: bool) -> Tables<'a> {
-        fn map<'m, T>(items: &'m [T], id: impl Fn(&'m T) -> &'m str) -> HashMap<&'m str, u32> {
+        fn map<'m, T: 'm>(
+            items: impl IntoIterator<Item = &'m T>,
+            id: impl Fn(&'m T) -> &'m str,
+        ) -> HashMap<&'m str, u32> {
             items
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, item)| (id(item), i as u32))
                 .collect()
@@ -304,18 +307,20 @@ pub(crate) fn validate_with(
                 id: p.id,
                 name: p.name,
             })
-            .collect(),
-        roles: model_roles,
+            .collect::<Vec<_>>()
+            .into(),
+        roles: model_roles.into(),
         organizations: organizations
             .into_iter()
             .map(|o| model::Organization {
                 id: o.id,
                 name: o.name,
             })
-            .collect(),
-        projects: model_projects,
-        groups: model_groups,
-        teams: model_teams,
+            .collect::<Vec<_>>()
+            .into(),
+        projects: model_projects.into(),
+        groups: model_groups.into(),
+        teams: model_teams.into(),
         grants: model_grants.into(),
         users: model_users.into(),
     };

@@ -66,7 +66,8 @@ pub(super) fn model(spec: &DirectorySpec) -> Model {
                 id: "tc".into(),
                 name: "TeamCity".into(),
             },
-        ],
+        ]
+        .into(),
         permissions: (0..4)
             .map(|i| Permission {
                 id: format!("perm-{i}"),
@@ -82,7 +83,8 @@ pub(super) fn model(spec: &DirectorySpec) -> Model {
                 id: "o-2".into(),
                 name: "Org Two".into(),
             },
-        ],
+        ]
+        .into(),
         ..Model::default()
     };
     // At least one role, so grants always have one to point at.
