@@ -145,12 +145,12 @@ fn empire() -> Model {
             Role {
                 id: "developer".into(),
                 name: "Developer".into(),
-                permissions: vec![PermissionIdx(0)].into(),
+                permissions: vec![PermissionIdx(0)],
             },
             Role {
                 id: "observer".into(),
                 name: "Observer".into(),
-                permissions: vec![].into(),
+                permissions: vec![],
             },
         ]
         .into(),
@@ -198,7 +198,7 @@ fn empire() -> Model {
             name: "Death Star Team".into(),
             project: Some(ProjectIdx(0)),
             users: vec![3],
-            groups: vec![GroupIdx(1)].into(),
+            groups: vec![GroupIdx(1)],
         }]
         .into(),
         grants: vec![
@@ -1478,7 +1478,7 @@ fn synthetic_model(user_count: usize) -> Model {
         .map(|i| Role {
             id: format!("r-{i}"),
             name: format!("Role {i}"),
-            permissions: vec![PermissionIdx(i % 5)].into(),
+            permissions: vec![PermissionIdx(i % 5)],
         })
         .collect();
     let permissions = (0..5)
