@@ -384,7 +384,20 @@ impl Key {
 }
 
 /// Every match in order (a full sort: used for non-default orders and keyset paging).
-fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Row)> {
+/// `rows` in `order`; only the first `want` are guaranteed sorted (the rest follow in no
+/// particular order): a page needs a top-k selection, not a sort of every match.
+fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order, want: usize) -> Vec<(Key, u64, Row)> {
+    fn top<T: Ord>(items: &mut [T], want: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+        if want == 0 {
+            return;
+        }
+        if want < items.len() {
+            items.select_nth_unstable_by(want - 1, &cmp);
+            items[..want].sort_by(&cmp);
+        } else {
+            items.sort_by(&cmp);
+        }
+    }
     let users = &call.snapshot.model.users;
     match order {
         Order::Explicit { by, desc } => {
@@ -398,7 +411,7 @@ fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Ro
                     )
                 })
                 .collect();
-            keyed.sort_by(|a, b| {
+            top(&mut keyed, want, |a, b| {
                 let ord = (&a.0, a.1).cmp(&(&b.0, b.1));
                 if *desc {
                     ord.reverse()
@@ -421,7 +434,7 @@ fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order) -> Vec<(Key, u64, Ro
                     )
                 })
                 .collect();
-            keyed.sort();
+            top(&mut keyed, want, |a, b| a.cmp(b));
             keyed
                 .into_iter()
                 .map(|(_, _, number, row)| (Key::Number(number as i64), number, row))
@@ -442,8 +455,10 @@ fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top:
         return userql_engine::order::page(snapshot, rows, &[(SortKey::Number, *desc)], skip, top)
             .0;
     }
-    sorted(call, rows, order)
+    let want = usize::try_from(skip.saturating_add(top)).unwrap_or(usize::MAX);
+    sorted(call, rows, order, want)
         .into_iter()
+        .take(want)
         .skip(usize::try_from(skip).unwrap_or(usize::MAX))
         .take(usize::try_from(top).unwrap_or(usize::MAX))
         .map(|(_, _, row)| row)
@@ -462,7 +477,7 @@ fn keyset_page(
         Order::Explicit { by, desc } => (*by, *desc),
         Order::Relevance(_) => (OrderBy::Id, true),
     };
-    let all = sorted(call, rows, &Order::Explicit { by, desc });
+    let all = sorted(call, rows, &Order::Explicit { by, desc }, usize::MAX);
     let start = match after.and_then(|c| Key::from_json(&c.key).map(|k| (k, c.number))) {
         None => 0,
         Some((key, number)) => all.partition_point(|(k, n, _)| {

@@ -1644,3 +1644,77 @@ fn build_at_one_million_users() {
     );
     assert_eq!(index.user_count() as usize, user_count);
 }
+
+/// Wide ranges over a large directory go through the block bitmaps (`index/blocks.rs`, used
+/// from 16k users); they must equal the direct computation.
+#[test]
+fn wide_time_and_prefix_ranges_on_a_large_directory_match_a_scan() {
+    use std::ops::Bound;
+    use userql_directory::generate::{generate, GenOptions};
+    use userql_directory::index::{PrefixField, TimeColumn};
+    use userql_directory::text::fold;
+
+    let model = generate(&GenOptions {
+        users: 40_000,
+        seed: 11,
+    });
+    let index = Indexes::build(&model);
+    let day = 86_400_000i64;
+    let now = userql_directory::generate::GEN_NOW_MS;
+    for (lo, hi) in [
+        (Bound::Included(now - 90 * day), Bound::Unbounded),
+        (Bound::Unbounded, Bound::Excluded(now - 400 * day)),
+        (
+            Bound::Included(now - 2000 * day),
+            Bound::Excluded(now - 10 * day),
+        ),
+        (Bound::Excluded(now - 3 * day), Bound::Included(now)),
+    ] {
+        for column in [
+            TimeColumn::Created,
+            TimeColumn::LastAccess,
+            TimeColumn::Updated,
+        ] {
+            let expected: RoaringBitmap = model
+                .users
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| {
+                    let value = match column {
+                        TimeColumn::Created => Some(u.created_at),
+                        TimeColumn::LastAccess => u.last_access_at,
+                        TimeColumn::Updated => Some(u.updated_or_created()),
+                    };
+                    value.is_some_and(|v| (lo, hi).contains(&v))
+                })
+                .map(|(r, _)| r as u32)
+                .collect();
+            assert_eq!(
+                index.time_range(column, lo, hi),
+                expected,
+                "{column:?} {lo:?} {hi:?}"
+            );
+        }
+    }
+    for prefix in ["m", "ma", "mar", "j", "a", "z", ""] {
+        for field in [PrefixField::Login, PrefixField::Name] {
+            let expected: RoaringBitmap = model
+                .users
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| match field {
+                    PrefixField::Login => fold(&u.login).starts_with(prefix),
+                    PrefixField::Name => {
+                        u.name.as_ref().is_some_and(|n| fold(n).starts_with(prefix))
+                    }
+                })
+                .map(|(r, _)| r as u32)
+                .collect();
+            assert_eq!(
+                index.prefix(field, prefix),
+                expected,
+                "{field:?} {prefix:?}"
+            );
+        }
+    }
+}

@@ -103,8 +103,11 @@ pub fn page_indexed(
     let (key, descending) = effective[0];
     let universe = u64::from(index.user_count()).max(1);
     let walk_steps = (want as u128 * universe as u128 / n as u128) as u64;
+    // A walk step (a permutation read plus a bitmap probe at a random position) costs about
+    // three times what collecting one match and selecting by rank does (benches/RESULTS.md:
+    // query k at 0.4 % density was 2.5–3× slower walking).
     let select_cost = n + (want as u64) * 8;
-    if walk_steps <= select_cost {
+    if walk_steps.saturating_mul(3) <= select_cost {
         let mut out = Vec::with_capacity(want - skip);
         let mut seen = 0usize;
         for &row in index.order(key, descending) {

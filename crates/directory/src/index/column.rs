@@ -102,6 +102,9 @@ impl Entries {
 pub(crate) struct Dict {
     entries: Entries,
     sorted: Vec<u32>,
+    /// Cumulative block bitmaps of the sorted order, for dictionaries answering prefixes
+    /// (see [`Dict::with_blocks`]); empty otherwise.
+    blocks: super::blocks::Blocks,
 }
 
 impl Dict {
@@ -112,7 +115,19 @@ impl Dict {
         entries.ends.shrink_to_fit();
         entries.rows.shrink_to_fit();
         let sorted = sort_entries(&entries, tie_rank);
-        Dict { entries, sorted }
+        Dict {
+            entries,
+            sorted,
+            blocks: Default::default(),
+        }
+    }
+
+    /// Adds block bitmaps so that wide prefix ranges (`nameStartsWith: mar`) need no sort.
+    pub(crate) fn with_blocks(mut self) -> Dict {
+        self.blocks = super::blocks::Blocks::build(self.sorted.len(), |p| {
+            self.entries.row(self.sorted[p] as usize)
+        });
+        self
     }
 
     pub(crate) fn entries(&self) -> &Entries {
@@ -152,12 +167,8 @@ impl Dict {
 
     /// The rows of a range of [`Dict::sorted`] as a set.
     pub(crate) fn rows(&self, range: Range<usize>) -> RoaringBitmap {
-        let mut rows: Vec<Row> = self.sorted[range]
-            .iter()
-            .map(|&i| self.entries.row(i as usize))
-            .collect();
-        rows.sort_unstable();
-        bitmap_from_sorted(rows)
+        self.blocks
+            .rows(range, |p| self.entries.row(self.sorted[p] as usize))
     }
 
     /// Distinct rows of an *equal* range: equal texts are ordered by row rank, so a row holding
@@ -187,7 +198,9 @@ impl Dict {
     }
 
     pub(crate) fn heap_bytes(&self) -> u64 {
-        self.entries.heap_bytes() + (self.sorted.capacity() * std::mem::size_of::<u32>()) as u64
+        self.entries.heap_bytes()
+            + (self.sorted.capacity() * std::mem::size_of::<u32>()) as u64
+            + self.blocks.heap_bytes()
     }
 }
 

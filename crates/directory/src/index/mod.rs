@@ -41,6 +41,7 @@
 //! users without a value is exposed ([`Flag`], [`Indexes::present`]).
 
 mod access;
+mod blocks;
 mod categories;
 mod column;
 mod flags;
@@ -286,19 +287,27 @@ impl Indexes {
             id_rank[row as usize] = rank as u32;
         }
 
-        let folded_text = |values: &ValuesOf| {
+        let folded_text = |values: &ValuesOf, blocks: bool| {
             let mut entries = Entries::default();
             for (row, user) in model.users.iter().enumerate() {
                 values(user, &mut |value| entries.push_folded(row as Row, value));
             }
-            TextIndex::build(Dict::build(entries, Some(&id_rank)))
+            let dict = Dict::build(entries, Some(&id_rank));
+            // Login and name answer prefixes (ranges of the dictionary): give them blocks.
+            TextIndex::build(if blocks { dict.with_blocks() } else { dict })
         };
-        let login = folded_text(&|user, push| push(&user.login));
-        let name = folded_text(&|user, push| user.name.iter().for_each(|v| push(v)));
-        let primary_email = folded_text(&|user, push| user.email.iter().for_each(|v| push(v)));
-        let secondary_email = folded_text(&|user, push| user.emails.iter().for_each(|v| push(v)));
-        let public_email =
-            folded_text(&|user, push| user.public_email.iter().for_each(|v| push(v)));
+        let login = folded_text(&|user, push| push(&user.login), true);
+        let name = folded_text(&|user, push| user.name.iter().for_each(|v| push(v)), true);
+        let primary_email =
+            folded_text(&|user, push| user.email.iter().for_each(|v| push(v)), false);
+        let secondary_email = folded_text(
+            &|user, push| user.emails.iter().for_each(|v| push(v)),
+            false,
+        );
+        let public_email = folded_text(
+            &|user, push| user.public_email.iter().for_each(|v| push(v)),
+            false,
+        );
 
         let dict = |fold_values: bool, values: &ValuesOf| {
             let mut entries = Entries::default();

@@ -10,7 +10,7 @@ use std::ops::{Bound, Range};
 
 use roaring::RoaringBitmap;
 
-use super::column::bitmap_from_sorted;
+use super::blocks::Blocks;
 use crate::model::Row;
 
 /// Values of one column, ascending, with their rows.
@@ -18,14 +18,21 @@ use crate::model::Row;
 pub(crate) struct SortedValues<T> {
     values: Vec<T>,
     rows: Vec<Row>,
+    /// Cumulative block bitmaps of `rows`, so wide ranges need no sort.
+    blocks: Blocks,
 }
 
 impl<T: Ord + Copy> SortedValues<T> {
     /// Sorts `(value, row)` pairs by value, ties by `id_rank[row]`.
     pub(crate) fn build(mut pairs: Vec<(T, Row)>, id_rank: &[u32]) -> SortedValues<T> {
         pairs.sort_unstable_by_key(|&(value, row)| (value, id_rank[row as usize]));
-        let (values, rows) = pairs.into_iter().unzip();
-        SortedValues { values, rows }
+        let (values, rows): (Vec<T>, Vec<Row>) = pairs.into_iter().unzip();
+        let blocks = Blocks::build(rows.len(), |p| rows[p]);
+        SortedValues {
+            values,
+            rows,
+            blocks,
+        }
     }
 
     /// Positions whose value lies within the bounds (empty when the bounds are reversed).
@@ -45,9 +52,7 @@ impl<T: Ord + Copy> SortedValues<T> {
 
     /// The rows at a range of positions, as a set.
     pub(crate) fn rows(&self, range: Range<usize>) -> RoaringBitmap {
-        let mut rows = self.rows[range].to_vec();
-        rows.sort_unstable();
-        bitmap_from_sorted(rows)
+        self.blocks.rows(range, |p| self.rows[p])
     }
 
     /// Rows in ascending value order (ties by id rank).
@@ -67,5 +72,6 @@ impl<T: Ord + Copy> SortedValues<T> {
     pub(crate) fn heap_bytes(&self) -> u64 {
         (self.values.capacity() * std::mem::size_of::<T>()
             + self.rows.capacity() * std::mem::size_of::<Row>()) as u64
+            + self.blocks.heap_bytes()
     }
 }

@@ -4,12 +4,15 @@
 //! The input is structure: [`spec::Case`] describes a directory (users, groups, projects, roles,
 //! teams, grants — every index kind gets data), a query tree whose leaves are clauses over every
 //! key (values drawn from the directory itself, near misses, or free text the fuzzer controls), and
-//! paging, order, viewer and leniency. Any difference between `Engine::search` and
+//! paging, order, viewer and leniency, and optional live updates applied through a `Store` (so
+//! the engine's overlay path — dirty rows re-checked and merged into pages — and the rebuild path
+//! are compared too). Any difference between `Engine::search` and
 //! `Engine::reference` — rows, order, total, or the error — is a bug in the engine's fast path.
 
 mod build;
 mod render;
 mod spec;
+mod updates;
 
 use std::sync::Arc;
 
@@ -34,8 +37,10 @@ pub fn differential(data: &[u8]) {
 /// reaches the comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DifferentialCase {
-    /// Users in the generated directory.
+    /// Users in the directory the query ran on (after updates).
     pub users: usize,
+    /// Whether that snapshot carried an update overlay.
+    pub overlay: bool,
     /// The generated query text.
     pub query: String,
     /// `None` when the query did not parse (the case stops there); otherwise the number of
@@ -53,8 +58,12 @@ fn run(data: &[u8]) -> Option<DifferentialCase> {
     let case = Case::arbitrary_take_rest(Unstructured::new(data)).ok()?;
     let model = build::model(&case.directory);
     let text = render::query(&model, &case.query);
-    let index = Indexes::build(&model);
-    let snapshot = Snapshot::indexed(0, Arc::new(model), Arc::new(index));
+    let snapshot = if case.updates.is_empty() {
+        let index = Indexes::build(&model);
+        Arc::new(Snapshot::indexed(0, Arc::new(model), Arc::new(index)))
+    } else {
+        updates::apply(model, &case.updates, case.max_dirty)
+    };
     let users = snapshot.model.users.len();
     let engine = Engine::new(Options {
         lenient: case.request.lenient,

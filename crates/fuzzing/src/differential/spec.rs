@@ -9,6 +9,10 @@ pub(super) struct Case {
     pub directory: DirectorySpec,
     pub query: QuerySpec,
     pub request: RequestSpec,
+    /// Store updates applied after the build (none: a plain indexed snapshot).
+    pub updates: Vec<UpdateSpec>,
+    /// The store's overlay size limit, coded (see `updates::apply`).
+    pub max_dirty: u8,
 }
 
 /// Paging, order, viewer and leniency.
@@ -139,4 +143,58 @@ pub(super) enum ValueSpec {
     Time { form: u8, days: u16 },
     /// A small number (for `number:` and ranges).
     Number(u8),
+}
+
+/// One live update; users, groups, roles and grants are picked modulo the current tables.
+#[derive(Debug, Arbitrary)]
+pub(super) enum UpdateSpec {
+    SetState {
+        user: u8,
+        state: u8,
+    },
+    SetAdmin {
+        user: u8,
+        admin: bool,
+    },
+    SetTwoFactor {
+        user: u8,
+        enabled: bool,
+    },
+    Ban {
+        user: u8,
+        permanent: bool,
+    },
+    Unban {
+        user: u8,
+    },
+    AddMembership {
+        user: u8,
+        group: u8,
+        access: Option<u8>,
+    },
+    RemoveMembership {
+        user: u8,
+        group: u8,
+    },
+    /// A copy of a user under a new id and a (possibly clashing) login.
+    AddUser {
+        like: u8,
+        login: u8,
+    },
+    ReplaceUser {
+        user: u8,
+        rename: u8,
+        flip_two_factor: bool,
+    },
+    RemoveUser {
+        user: u8,
+    },
+    AddGrant {
+        role: u8,
+        user: u8,
+        global: bool,
+    },
+    RemoveGrant {
+        grant: u8,
+    },
 }
