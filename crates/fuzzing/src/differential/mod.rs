@@ -65,6 +65,7 @@ fn run(data: &[u8]) -> Option<DifferentialCase> {
         updates::apply(model, &case.updates, case.max_dirty)
     };
     let users = snapshot.model.users.len();
+    let overlay = snapshot.has_overlay();
     let engine = Engine::new(Options {
         lenient: case.request.lenient,
         ..Options::default()
@@ -72,6 +73,7 @@ fn run(data: &[u8]) -> Option<DifferentialCase> {
     let Ok(query) = engine.parse(&text) else {
         return Some(DifferentialCase {
             users,
+            overlay,
             query: text,
             outcome: None,
         });
@@ -81,12 +83,13 @@ fn run(data: &[u8]) -> Option<DifferentialCase> {
     let slow = engine.reference(&snapshot, &request);
     assert_eq!(
         fast, slow,
-        "engine (left) and reference (right) differ on {text:?} over {users} users, request {:?}",
-        case.request
+        "engine (left) and reference (right) differ on {text:?} over {users} users, request {:?}, updates {:?}",
+        case.request, case.updates
     );
     let outcome = Some(fast.map(|page| page.total).map_err(|e| e.to_string()));
     Some(DifferentialCase {
         users,
+        overlay,
         query: text,
         outcome,
     })
