@@ -200,117 +200,69 @@ fn bind_value(key: &ast::Name, value: &ast::Value, ctx: &BindContext<'_>) -> Res
             ))
         }
         "vcsUserName" => term(TermField::VcsUserName, atom),
-        "ownRole" => {
-            let roles = resolve(
-                atom,
-                "role",
-                ctx,
-                |r| ctx.index.resolve_role(r),
-                role_names(ctx),
-            )?;
-            Expr::or(
-                roles
-                    .into_iter()
-                    .map(|r| Expr::Pred(Pred::OwnRole(r)))
-                    .collect(),
-            )
-        }
-        "group" => {
-            let groups = resolve(
-                atom,
-                "group",
-                ctx,
-                |r| ctx.index.resolve_group(r),
-                group_names(ctx),
-            )?;
-            Expr::or(
-                groups
-                    .into_iter()
-                    .map(|g| Expr::Pred(Pred::GroupDirect(g)))
-                    .collect(),
-            )
-        }
+        "ownRole" => resolve_any(
+            atom,
+            "role",
+            ctx,
+            |r| ctx.index.resolve_role(r),
+            role_names,
+            Pred::OwnRole,
+        )?,
+        "group" => resolve_any(
+            atom,
+            "group",
+            ctx,
+            |r| ctx.index.resolve_group(r),
+            group_names,
+            Pred::GroupDirect,
+        )?,
         "in" => bind_in(atom, ctx)?,
-        "team" => {
-            let teams = resolve(
-                atom,
-                "team",
-                ctx,
-                |r| ctx.index.resolve_team(r),
-                team_names(ctx),
-            )?;
-            Expr::or(
-                teams
-                    .into_iter()
-                    .map(|t| Expr::Pred(Pred::Team(t)))
-                    .collect(),
-            )
-        }
-        "organization" => {
-            let orgs = resolve(
-                atom,
-                "organization",
-                ctx,
-                |r| ctx.index.resolve_organization(r),
-                org_names(ctx),
-            )?;
-            Expr::or(
-                orgs.into_iter()
-                    .map(|o| Expr::Pred(Pred::Organization(o)))
-                    .collect(),
-            )
-        }
-        "enterpriseGroup" => {
-            let groups = resolve(
-                atom,
-                "group",
-                ctx,
-                |r| ctx.index.resolve_group(r),
-                group_names(ctx),
-            )?;
-            Expr::or(
-                groups
-                    .into_iter()
-                    .map(|g| Expr::Pred(Pred::EnterpriseGroup(g)))
-                    .collect(),
-            )
-        }
+        "team" => resolve_any(
+            atom,
+            "team",
+            ctx,
+            |r| ctx.index.resolve_team(r),
+            team_names,
+            Pred::Team,
+        )?,
+        "organization" => resolve_any(
+            atom,
+            "organization",
+            ctx,
+            |r| ctx.index.resolve_organization(r),
+            org_names,
+            Pred::Organization,
+        )?,
+        "enterpriseGroup" => resolve_any(
+            atom,
+            "group",
+            ctx,
+            |r| ctx.index.resolve_group(r),
+            group_names,
+            Pred::EnterpriseGroup,
+        )?,
         "authModule" => term(TermField::AuthModule, atom),
         "authLogin" => term(TermField::AuthLogin, atom),
         "authName" => term(TermField::AuthName, atom),
         "authEmail" => term(TermField::AuthEmail, atom),
         "googleID" => term(TermField::GoogleId, atom),
         "openID" => term(TermField::OpenId, atom),
-        "originService" => {
-            let services = resolve(
-                atom,
-                "service",
-                ctx,
-                |r| ctx.index.resolve_service(r),
-                service_names(ctx),
-            )?;
-            Expr::or(
-                services
-                    .into_iter()
-                    .map(|s| Expr::Pred(Pred::OriginService(s)))
-                    .collect(),
-            )
-        }
-        "hasLicense" => {
-            let services = resolve(
-                atom,
-                "service",
-                ctx,
-                |r| ctx.index.resolve_service(r),
-                service_names(ctx),
-            )?;
-            Expr::or(
-                services
-                    .into_iter()
-                    .map(|s| Expr::Pred(Pred::License(s)))
-                    .collect(),
-            )
-        }
+        "originService" => resolve_any(
+            atom,
+            "service",
+            ctx,
+            |r| ctx.index.resolve_service(r),
+            service_names,
+            Pred::OriginService,
+        )?,
+        "hasLicense" => resolve_any(
+            atom,
+            "service",
+            ctx,
+            |r| ctx.index.resolve_service(r),
+            service_names,
+            Pred::License,
+        )?,
         "sshPublicKey" => term(TermField::SshKey, atom),
         "banStatus" => term(TermField::BanStatus, atom),
         "type" => Expr::Pred(Pred::Term(TermField::UserType, fold_user_type(&atom.text))),
@@ -471,16 +423,32 @@ fn unknown_entity(atom: &Atom, entity: &'static str, known: &[String]) -> Error 
     )
 }
 
+/// Resolves an entity reference and ORs one predicate per match (an unknown reference is an
+/// error with suggestions, or matches nothing in lenient mode).
+fn resolve_any<T>(
+    atom: &Atom,
+    entity: &'static str,
+    ctx: &BindContext<'_>,
+    lookup: impl Fn(&str) -> Vec<T>,
+    known: fn(&BindContext<'_>) -> Vec<String>,
+    to_pred: impl Fn(T) -> Pred,
+) -> Result<Expr, Error> {
+    let found = resolve(atom, entity, ctx, lookup, || known(ctx))?;
+    Ok(Expr::or(
+        found.into_iter().map(|t| Expr::Pred(to_pred(t))).collect(),
+    ))
+}
+
 fn resolve<T>(
     atom: &Atom,
     entity: &'static str,
     ctx: &BindContext<'_>,
     lookup: impl Fn(&str) -> Vec<T>,
-    known: Vec<String>,
+    known: impl FnOnce() -> Vec<String>,
 ) -> Result<Vec<T>, Error> {
     let found = lookup(&atom.text);
     if found.is_empty() && !ctx.lenient {
-        return Err(unknown_entity(atom, entity, &known));
+        return Err(unknown_entity(atom, entity, &known()));
     }
     Ok(found)
 }
@@ -691,7 +659,7 @@ fn bind_access(tuple: &ast::Tuple, ctx: &BindContext<'_>) -> Result<Expr, Error>
                 "project",
                 ctx,
                 |r| ctx.index.resolve_project(r),
-                project_names(ctx),
+                || project_names(ctx),
             )?;
             scopes.extend(found.into_iter().map(AccessScope::Project));
         }
@@ -702,7 +670,7 @@ fn bind_access(tuple: &ast::Tuple, ctx: &BindContext<'_>) -> Result<Expr, Error>
                 "organization",
                 ctx,
                 |r| ctx.index.resolve_organization(r),
-                org_names(ctx),
+                || org_names(ctx),
             )?;
             scopes.extend(found.into_iter().map(AccessScope::Organization));
         }
