@@ -15,9 +15,11 @@
 //! the indexes of an earlier version plus [`Snapshot::dirty`], the rows whose records changed since
 //! (or that the indexes have never seen). The engine answers clean rows from the indexes and
 //! re-checks dirty rows one by one (an *overlay*, as in log-structured stores). When the dirty set
-//! outgrows [`StoreOptions::max_dirty`], the batch that crosses it rebuilds the indexes and starts
-//! a clean overlay. Batches that renumber rows or change who holds which role — removing a user,
-//! adding or removing a grant — rebuild at once, since they would dirty many rows.
+//! outgrows [`StoreOptions::max_dirty`], a background thread rebuilds the indexes for that
+//! version while batches go on, then publishes them with only the rows changed since as dirty
+//! (a compaction); the writer waits for it only if the overlay reaches four times the limit.
+//! Batches that renumber rows or change who holds which role — removing a user, adding or
+//! removing a grant — rebuild at once, since they would dirty many rows.
 //!
 //! **Removing a user cascades**: the user's direct grants are dropped and the user is removed from
 //! team member lists (a user leaving should not require the producer to know every reference).
@@ -126,9 +128,13 @@ impl Snapshot {
 /// Tuning for a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// Most rows an overlay may hold before a batch rebuilds the indexes. Queries re-check dirty
-    /// rows one by one, so this bounds their extra cost; rebuilds are O(users log users).
+    /// Dirty rows at which the indexes are rebuilt. Queries re-check dirty rows one by one, so
+    /// this bounds their extra cost; rebuilds are O(users log users).
     pub max_dirty: u64,
+    /// Rebuild on a background thread while batches go on (the overlay keeps growing until the
+    /// new indexes are published; at four times `max_dirty` the writer waits for the rebuild in
+    /// flight). When `false`, the batch that crosses `max_dirty` rebuilds before it returns.
+    pub background: bool,
 }
 
 impl StoreOptions {
@@ -137,6 +143,7 @@ impl StoreOptions {
     pub fn for_users(users: usize) -> StoreOptions {
         StoreOptions {
             max_dirty: (users as u64 / 1000).max(1024),
+            background: true,
         }
     }
 }
@@ -214,9 +221,16 @@ pub enum Update {
 
 /// The live directory: lock-free snapshots for readers, serialized batches for writers.
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+/// What the store shares with its background rebuilds.
+struct Shared {
     current: ArcSwap<Snapshot>,
     writer: Mutex<Writer>,
     options: StoreOptions,
+    /// The background rebuild in flight, if any.
+    rebuild: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// What the writer keeps between batches so that checking a batch never scans every user.
@@ -229,6 +243,12 @@ struct Writer {
     numbers: HashMap<u64, Row>,
     /// The largest number in use.
     max_number: u64,
+    /// Rows changed by each version since the current indexes' model (for background rebuilds:
+    /// the rows changed after the rebuilt version stay dirty).
+    log: Vec<(u64, RoaringBitmap)>,
+    /// Bumped by every rebuild the writer does itself; a background rebuild started under an
+    /// older epoch is stale and dropped.
+    epoch: u64,
 }
 
 impl Writer {
@@ -238,6 +258,8 @@ impl Writer {
             logins: HashMap::with_capacity(model.users.len()),
             numbers: HashMap::with_capacity(model.users.len()),
             max_number: 0,
+            log: Vec::new(),
+            epoch: 0,
         };
         for (row, user) in model.users.iter().enumerate() {
             writer.insert(row as Row, user);
@@ -294,20 +316,37 @@ impl Store {
     pub fn with_options(model: Model, options: StoreOptions) -> Store {
         let writer = Writer::of_model(&model);
         Store {
-            current: ArcSwap::from_pointee(Snapshot::new(model)),
-            writer: Mutex::new(writer),
-            options,
+            shared: Arc::new(Shared {
+                current: ArcSwap::from_pointee(Snapshot::new(model)),
+                writer: Mutex::new(writer),
+                options,
+                rebuild: Mutex::new(None),
+            }),
         }
     }
 
     /// The current snapshot: one atomic load, never blocks, stays valid while held.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.current.load_full()
+        self.shared.current.load_full()
     }
 
     /// The current version.
     pub fn version(&self) -> u64 {
-        self.current.load().version
+        self.shared.current.load().version
+    }
+
+    /// Waits for a background rebuild in flight, if any, to publish its indexes.
+    pub fn wait_for_rebuild(&self) {
+        let handle = self
+            .shared
+            .rebuild
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            // A panicking rebuild publishes nothing; the overlay stays correct, only larger.
+            let _ = handle.join();
+        }
     }
 
     /// Applies a batch atomically and returns the new version (an empty batch changes nothing
@@ -316,8 +355,9 @@ impl Store {
     pub fn apply(&self, batch: &[Update]) -> Result<u64, LoadErrors> {
         // The writer state is only updated after a batch succeeds, so a panic mid-batch leaves
         // it as it was: a poisoned lock is safe to reuse.
-        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let base = self.current.load_full();
+        let shared = &self.shared;
+        let mut writer = shared.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let base = shared.current.load_full();
         if batch.is_empty() {
             return Ok(base.version);
         }
@@ -331,16 +371,24 @@ impl Store {
         let model = Arc::new(model);
         let mut dirty = (*base.dirty).clone();
         dirty |= &changed;
-        let snapshot = if structural || dirty.len() > self.options.max_dirty {
+        let max_dirty = shared.options.max_dirty;
+        let background = shared.options.background;
+        let rebuild_now = structural || (!background && dirty.len() > max_dirty);
+        let snapshot = if rebuild_now {
             if structural {
+                let epoch = writer.epoch;
                 *writer = Writer::of_model(&model);
+                writer.epoch = epoch;
             } else {
                 writer.update(&changed, &base.model, &model);
             }
+            writer.epoch += 1;
+            writer.log.clear();
             let index = Indexes::build(&model);
             Snapshot::indexed(version, model, Arc::new(index))
         } else {
             writer.update(&changed, &base.model, &model);
+            writer.log.push((version, changed));
             Snapshot {
                 version,
                 model,
@@ -349,8 +397,66 @@ impl Store {
                 subjects: Arc::clone(&base.subjects),
             }
         };
-        self.current.store(Arc::new(snapshot));
+        let start_background = !rebuild_now && background && snapshot.dirty.len() > max_dirty;
+        // Past four times the limit the writer waits for the rebuild in flight, so the overlay
+        // (and what every query pays for it) stays bounded when updates outpace rebuilds.
+        let over_cap = snapshot.dirty.len() > max_dirty.saturating_mul(4);
+        let snapshot = Arc::new(snapshot);
+        shared.current.store(Arc::clone(&snapshot));
+        let epoch = writer.epoch;
+        drop(writer);
+        if start_background {
+            self.start_rebuild(snapshot, epoch);
+            if over_cap {
+                self.wait_for_rebuild();
+            }
+        }
         Ok(version)
+    }
+
+    /// Starts a background rebuild of `snapshot`'s model unless one is already running.
+    fn start_rebuild(&self, snapshot: Arc<Snapshot>, epoch: u64) {
+        let mut slot = self
+            .shared
+            .rebuild
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        if let Some(done) = slot.take() {
+            let _ = done.join();
+        }
+        let shared = Arc::clone(&self.shared);
+        *slot = Some(std::thread::spawn(move || {
+            let index = Arc::new(Indexes::build(&snapshot.model));
+            shared.publish_rebuild(&snapshot, index, epoch);
+        }));
+    }
+}
+
+impl Shared {
+    /// Publishes indexes built for `built` (an earlier or the current version): the current
+    /// model with those indexes, and as dirty only the rows changed after `built`.
+    fn publish_rebuild(&self, built: &Snapshot, index: Arc<Indexes>, epoch: u64) {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.epoch != epoch {
+            return; // the writer rebuilt (or renumbered rows) meanwhile: these are stale
+        }
+        writer.log.retain(|(version, _)| *version > built.version);
+        let mut dirty = RoaringBitmap::new();
+        for (_, rows) in &writer.log {
+            dirty |= rows;
+        }
+        let current = self.current.load_full();
+        self.current.store(Arc::new(Snapshot {
+            version: current.version,
+            model: Arc::clone(&current.model),
+            index,
+            dirty: Arc::new(dirty),
+            // Grants, groups and teams only change with a rebuild by the writer (new epoch).
+            subjects: Arc::clone(&current.subjects),
+        }));
     }
 }
 

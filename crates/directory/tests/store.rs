@@ -49,7 +49,10 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
     });
     let store = Store::with_options(
         model,
-        userql_directory::store::StoreOptions { max_dirty: 3 },
+        userql_directory::store::StoreOptions {
+            max_dirty: 3,
+            background: false,
+        },
     );
     let first = store.snapshot();
     for i in 0..3 {
@@ -86,6 +89,56 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
         .index
         .flag(userql_directory::index::Flag::Admin)
         .contains(r)));
+}
+
+#[test]
+fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
+    let model = generate(&GenOptions {
+        users: 800,
+        seed: 5,
+    });
+    let ids: Vec<String> = model.users.iter().map(|u| u.id.clone()).collect();
+    let store = Store::with_options(
+        model,
+        userql_directory::store::StoreOptions {
+            max_dirty: 4,
+            background: true,
+        },
+    );
+    let first = store.snapshot();
+    for id in ids.iter().take(12) {
+        store
+            .apply(&[Update::SetState {
+                id: id.clone(),
+                state: "blocked".to_owned(),
+            }])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    store.wait_for_rebuild();
+    let after = store.snapshot();
+    assert_eq!(
+        after.version, 12,
+        "a rebuild publishes the same model version"
+    );
+    assert!(
+        !Arc::ptr_eq(&first.index, &after.index),
+        "new indexes were published"
+    );
+    assert!(
+        after.dirty.len() < 12,
+        "rows changed before the rebuilt version are clean"
+    );
+    // Clean rows from the new index plus dirty rows from the model give the model's answer.
+    let from_model: Vec<u32> = after
+        .model
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.state == State::Blocked)
+        .map(|(r, _)| r as u32)
+        .collect();
+    assert_eq!(state_rows(&after, State::Blocked), from_model);
+    assert!((0..12).all(|r| from_model.contains(&r)));
 }
 
 #[test]

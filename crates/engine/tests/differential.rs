@@ -499,10 +499,18 @@ fn cases() -> u32 {
 
 /// A store over `model` with a few random user-level updates applied as an overlay.
 fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
+    // Mostly a growing overlay; sometimes a tiny limit, rebuilt by the writer or on a background
+    // thread racing the next updates (both must publish snapshots the reference agrees with).
+    let max_dirty = if r.chance(70) {
+        u64::MAX
+    } else {
+        1 + r.below(3) as u64
+    };
     let store = Store::with_options(
         model,
         StoreOptions {
-            max_dirty: u64::MAX,
+            max_dirty,
+            background: r.chance(50),
         },
     );
     for _ in 0..1 + r.below(6) {
@@ -564,6 +572,9 @@ fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
         // Some updates are invalid (removing a membership that does not exist): the store
         // refuses them atomically and the loop goes on.
         let _ = store.apply(&[update]);
+    }
+    if r.chance(50) {
+        store.wait_for_rebuild();
     }
     store.snapshot()
 }

@@ -21,7 +21,13 @@ pub(super) fn apply(model: Model, updates: &[UpdateSpec], max_dirty: u8) -> Arc<
         1 => 3,
         _ => u64::MAX,
     };
-    let store = Store::with_options(model, StoreOptions { max_dirty });
+    let store = Store::with_options(
+        model,
+        StoreOptions {
+            max_dirty,
+            background: false,
+        },
+    );
     for spec in updates.iter().take(MAX_UPDATES) {
         let snapshot = store.snapshot();
         if let Some(update) = update(&snapshot.model, spec) {
