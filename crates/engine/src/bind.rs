@@ -395,21 +395,12 @@ pub fn nearest(written: &str, known: &[String]) -> Vec<String> {
     scored.into_iter().take(3).map(|(_, k)| k.clone()).collect()
 }
 
-/// Levenshtein distance over chars; inputs are short names, bounded by the catalogue.
+/// The catalogue's edit distance over the first 256 chars of each name (entity names come from
+/// the directory, so their length is not bounded by the catalogue).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().take(256).collect();
     let b: Vec<char> = b.chars().take(256).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+    catalogue::edit_distance(&a, &b)
 }
 
 fn unknown_entity(atom: &Atom, entity: &'static str, known: &[String]) -> Error {

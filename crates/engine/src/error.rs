@@ -35,32 +35,7 @@ impl Error {
     }
 }
 
-/// Renders `message` with `source` and a caret line under `span`, in the same layout as the
-/// syntax crate's diagnostics (codespan-reporting, no colour), so every error a user sees looks alike.
-pub fn render_caret(source: &str, span: &Range<usize>, message: &str) -> String {
-    use codespan_reporting::diagnostic::{Diagnostic, Label};
-    use codespan_reporting::files::SimpleFile;
-    use codespan_reporting::term::{self, termcolor::NoColor};
-
-    let floor = |mut i: usize| {
-        i = i.min(source.len());
-        while !source.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
-    let start = floor(span.start);
-    let end = floor(span.end).max(start);
-    let file = SimpleFile::new("query", source);
-    let diagnostic = Diagnostic::error()
-        .with_message(message)
-        .with_labels(vec![Label::primary((), start..end)]);
-    let mut out = NoColor::new(Vec::new());
-    if term::emit(&mut out, &term::Config::default(), &file, &diagnostic).is_err() {
-        return format!("error: {message}\n");
-    }
-    String::from_utf8_lossy(&out.into_inner()).into_owned()
-}
+pub use userql_syntax::render_caret;
 
 /// The kinds of request error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -370,8 +370,9 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Optimal-string-alignment distance: Levenshtein plus adjacent transpositions (`lastAcess`,
-/// `lgoin` are one edit away from what was meant).
-fn edit_distance(a: &[char], b: &[char]) -> usize {
+/// `lgoin` are one edit away from what was meant). Shared with the engine's entity suggestions,
+/// so every did-you-mean in userql measures closeness the same way.
+pub fn edit_distance(a: &[char], b: &[char]) -> usize {
     let width = b.len() + 1;
     let mut table = vec![0usize; (a.len() + 1) * width];
     for (i, row) in table.chunks_mut(width).enumerate() {

@@ -292,18 +292,22 @@ impl Error {
     /// A human diagnostic: the message, the query, and a caret line under the span. No colour, so it
     /// is stable for snapshots and safe for any terminal or log.
     pub fn render(&self, source: &str) -> String {
-        let file = SimpleFile::new("query", source);
-        let span = clamp_span(&self.span, source);
-        let diagnostic = Diagnostic::error()
-            .with_message(self.kind.to_string())
-            .with_labels(vec![Label::primary((), span)]);
-        let mut out = NoColor::new(Vec::new());
-        let config = term::Config::default();
-        if term::emit(&mut out, &config, &file, &diagnostic).is_err() {
-            return format!("error: {}", self.kind);
-        }
-        String::from_utf8_lossy(&out.into_inner()).into_owned()
+        render_caret(source, &self.span, &self.kind.to_string())
     }
+}
+
+/// Renders `message` over `source` with a caret under `span` (codespan-reporting, no colour). The
+/// engine renders its binding errors with this too, so every diagnostic a user sees looks alike.
+pub fn render_caret(source: &str, span: &Range<usize>, message: &str) -> String {
+    let file = SimpleFile::new("query", source);
+    let diagnostic = Diagnostic::error()
+        .with_message(message)
+        .with_labels(vec![Label::primary((), clamp_span(span, source))]);
+    let mut out = NoColor::new(Vec::new());
+    if term::emit(&mut out, &term::Config::default(), &file, &diagnostic).is_err() {
+        return format!("error: {message}");
+    }
+    String::from_utf8_lossy(&out.into_inner()).into_owned()
 }
 
 /// Defends `render` against an error built by hand for another text: never slice past the end or

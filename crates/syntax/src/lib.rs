@@ -18,6 +18,6 @@ mod printer;
 #[cfg(feature = "arbitrary-ast")]
 pub mod arbitrary;
 
-pub use error::{Error, ErrorKind, Expected};
+pub use error::{render_caret, Error, ErrorKind, Expected};
 pub use options::*;
 pub use parser::{parse_query, parse_query_with, Limits};
