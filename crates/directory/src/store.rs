@@ -288,19 +288,18 @@ impl Writer {
         }
     }
 
+    /// Forgets `user`'s entries, but only those still pointing at `row` (another row may have
+    /// taken the login or number in the same batch).
     fn remove(&mut self, row: Row, user: &model::User) {
-        for (map_row, key) in [
-            (self.ids.get(&user.id).copied(), 0),
-            (self.logins.get(&fold(&user.login)).copied(), 1),
-            (self.numbers.get(&user.number).copied(), 2),
-        ] {
-            if map_row == Some(row) {
-                match key {
-                    0 => self.ids.remove(&user.id),
-                    1 => self.logins.remove(&fold(&user.login)),
-                    _ => self.numbers.remove(&user.number),
-                };
-            }
+        if self.ids.get(&user.id) == Some(&row) {
+            self.ids.remove(&user.id);
+        }
+        let login = fold(&user.login);
+        if self.logins.get(&login) == Some(&row) {
+            self.logins.remove(&login);
+        }
+        if self.numbers.get(&user.number) == Some(&row) {
+            self.numbers.remove(&user.number);
         }
     }
 }
