@@ -18,7 +18,6 @@ fn directory() -> &'static (Arc<Model>, Indexes) {
         let model = generate(&GenOptions {
             users: 2_000,
             seed: 7,
-            ..GenOptions::default()
         });
         let index = Indexes::build(&model);
         (Arc::new(model), index)
