@@ -96,3 +96,26 @@ fn delete_of_a_referenced_group_names_the_references() {
     );
     insta::assert_snapshot!(message, @"change 1 (group g-troopers): still referenced by user u-tk421 (member), group g-501 (parent), team t-ds (groups)");
 }
+
+#[test]
+fn a_generated_stream_applies_without_refusal_and_saves_faithfully() {
+    use userql_directory::generate::{generate, generate_changes, GenOptions};
+    let options = GenOptions {
+        users: 400,
+        seed: 7,
+    };
+    let model = generate(&options);
+    let changes = generate_changes(&model, 1500, 7);
+    let store = Store::new(model);
+    for (i, change) in changes.iter().enumerate() {
+        if let Err(e) = store.apply_changes(std::slice::from_ref(change)) {
+            panic!("change {i} refused: {e}");
+        }
+    }
+    assert_eq!(store.version(), 1500);
+    let snap = store.snapshot();
+    let saved = save_json(&snap.model);
+    let reloaded = load_json(&saved).expect("the result loads");
+    assert_eq!(save_json(&reloaded), saved);
+    assert_eq!(reloaded, *snap.model);
+}
