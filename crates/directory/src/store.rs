@@ -324,6 +324,25 @@ impl Store {
         }
     }
 
+    /// A store whose version 0 is an existing clean snapshot (its indexes are reused; a
+    /// snapshot with an overlay is re-indexed first).
+    pub fn from_snapshot(snapshot: Arc<Snapshot>, options: StoreOptions) -> Store {
+        let snapshot = if snapshot.has_overlay() {
+            Arc::new(Snapshot::new(Model::clone(&snapshot.model)))
+        } else {
+            snapshot
+        };
+        let writer = Writer::of_model(&snapshot.model);
+        Store {
+            shared: Arc::new(Shared {
+                current: ArcSwap::new(snapshot),
+                writer: Mutex::new(writer),
+                options,
+                rebuild: Mutex::new(None),
+            }),
+        }
+    }
+
     /// The current snapshot: one atomic load, never blocks, stays valid while held.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.shared.current.load_full()
