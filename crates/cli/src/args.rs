@@ -36,6 +36,22 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Generate a synthetic directory (same seed, same bytes).
     Gen(GenArgs),
+    /// Apply changes files to a directory and write the result.
+    Apply(ApplyArgs),
+}
+
+/// `userql apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The directory file (.json, or .ndjson/.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// A changes file (userql-changes/1); repeatable, applied in order.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub changes: Vec<PathBuf>,
+    /// Where to write the directory after the changes (.json, or .ndjson/.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Where the directory comes from.
@@ -44,6 +60,10 @@ pub struct DataArgs {
     /// A directory file (.json, or .ndjson/.jsonl); without it, the built-in demo directory.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// A changes file (userql-changes/1) applied to the directory before answering; repeatable,
+    /// applied in order.
+    #[arg(long, value_name = "FILE")]
+    pub changes: Vec<PathBuf>,
 }
 
 /// Who asks, in which dialect, with which clock and request options.
@@ -149,6 +169,10 @@ pub struct GenArgs {
     /// Output file (default: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write a seeded stream of N changes for the generated directory (benchmark.md mix)
+    /// instead of the directory itself.
+    #[arg(long, value_name = "N")]
+    pub changes: Option<usize>,
 }
 
 /// `--format` of answers.

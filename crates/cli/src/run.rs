@@ -5,12 +5,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use userql_dialects::Dialect;
-use userql_directory::generate::{generate, generate_with_progress, GenOptions};
+use userql_directory::generate::{generate, generate_changes, generate_with_progress, GenOptions};
 use userql_directory::save::{save_json, save_ndjson};
 use userql_engine::Engine;
 
-use crate::args::{CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs};
-use crate::data::{self, DataError};
+use crate::args::{
+    ApplyArgs, CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs,
+};
+use crate::data::{self, ChangesError, DataError, PrepareError};
 use crate::output;
 use crate::repl;
 use crate::request::{self, Settings};
@@ -24,6 +26,9 @@ pub enum Failure {
     /// The data file could not be loaded (exit status 1).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A changes file was refused or unreadable (exit status 1).
+    #[error(transparent)]
+    Changes(#[from] ChangesError),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -38,7 +43,7 @@ impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Invalid => ExitCode::from(2),
-            Failure::Data(_) | Failure::Io { .. } => ExitCode::from(1),
+            Failure::Data(_) | Failure::Changes(_) | Failure::Io { .. } => ExitCode::from(1),
         }
     }
 
@@ -47,6 +52,15 @@ impl Failure {
         Failure::Io {
             what: what.into(),
             source,
+        }
+    }
+}
+
+impl From<PrepareError> for Failure {
+    fn from(error: PrepareError) -> Failure {
+        match error {
+            PrepareError::Data(e) => Failure::Data(e),
+            PrepareError::Changes(e) => Failure::Changes(e),
         }
     }
 }
@@ -61,6 +75,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
+        Some(Command::Apply(args)) => apply(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,7 +167,7 @@ fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
 }
 
 fn query(args: &QueryArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
@@ -185,7 +200,7 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
 }
 
 fn check(args: &CheckArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
@@ -224,7 +239,7 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
 }
 
 fn explain(args: &ExplainArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     let engine = Engine::default();
     match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {
@@ -258,16 +273,68 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
     } else {
         generate(&options)
     };
-    let bytes = match format {
-        GenFormat::Json => save_json(&model),
-        GenFormat::Ndjson => save_ndjson(&model),
+    let bytes = match (args.changes, format) {
+        (Some(count), _) => changes_file(&generate_changes(&model, count, args.seed)),
+        (None, GenFormat::Json) => save_json(&model),
+        (None, GenFormat::Ndjson) => save_ndjson(&model),
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, &bytes)
+    write_out(args.out.as_deref(), &bytes)
+}
+
+/// A changes file: the header, then one change per line.
+fn changes_file(changes: &[userql_directory::changes::Change]) -> Vec<u8> {
+    let mut out = format!(
+        "{{\"format\": \"{}\"}}\n",
+        userql_directory::changes::FORMAT
+    )
+    .into_bytes();
+    for change in changes {
+        // A `Change` is plain data; serializing it to a Vec cannot fail.
+        if serde_json::to_writer(&mut out, change).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// `userql apply`: the directory after the changes, in the format of `--out`'s extension.
+fn apply(args: &ApplyArgs) -> Result<(), Failure> {
+    let extension = args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let save = match extension.as_deref() {
+        Some("json") => save_json,
+        Some("ndjson") | Some("jsonl") => save_ndjson,
+        other => {
+            let message = format!(
+                "unknown extension {:?}: expected .json, .ndjson or .jsonl",
+                other.unwrap_or("")
+            );
+            return Err(Failure::io(
+                format!("cannot write {}", args.out.display()),
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
+            ));
+        }
+    };
+    let loaded = data::load(Some(&args.data))?;
+    let store = data::store_of(&loaded);
+    for path in &args.changes {
+        data::apply_file(&store, path)?;
+    }
+    let bytes = save(&store.snapshot().model);
+    write_out(Some(&args.out), &bytes)
+}
+
+/// Writes `bytes` to `out`, or to standard output (a closed pipe is not an error).
+fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Failure> {
+    match out {
+        Some(path) => std::fs::write(path, bytes)
             .map_err(|e| Failure::io(format!("writing {}", path.display()), e)),
         None => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(&bytes).and_then(|()| out.flush()) {
+            match out.write_all(bytes).and_then(|()| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Failure::io("writing standard output", e))
                 }
