@@ -1,6 +1,7 @@
 //! The user directory: model, loading, indexes, snapshots and updates (issue 3).
 #![deny(missing_docs)]
 
+pub mod changes;
 pub mod error;
 pub mod facts;
 pub mod generate;

@@ -30,8 +30,6 @@ fn ids<T: Clone>(
 
 /// Converts a model back into the file-format structs.
 pub fn to_raw(model: &Model) -> raw::Directory {
-    let group_id = |g: model::GroupIdx| model.groups[g.index()].id.clone();
-    let user_id = |row: model::Row| model.users[row as usize].id.clone();
     raw::Directory {
         format: raw::FORMAT.to_owned(),
         services: model
@@ -50,19 +48,7 @@ pub fn to_raw(model: &Model) -> raw::Directory {
                 name: p.name.clone(),
             })
             .collect(),
-        roles: model
-            .roles
-            .iter()
-            .map(|r| raw::Role {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                permissions: ids(
-                    &model.permissions,
-                    r.permissions.iter().map(|p| p.index()),
-                    |p| &p.id,
-                ),
-            })
-            .collect(),
+        roles: model.roles.iter().map(|r| role_to_raw(model, r)).collect(),
         organizations: model
             .organizations
             .iter()
@@ -74,41 +60,73 @@ pub fn to_raw(model: &Model) -> raw::Directory {
         projects: model
             .projects
             .iter()
-            .map(|p| raw::Project {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                key: p.key.clone(),
-                organization: p
-                    .organization
-                    .map(|o| model.organizations[o.index()].id.clone()),
-            })
+            .map(|p| project_to_raw(model, p))
             .collect(),
         groups: model
             .groups
             .iter()
-            .map(|g| raw::Group {
-                id: g.id.clone(),
-                name: g.name.clone(),
-                parent: g.parent.map(group_id),
-            })
+            .map(|g| group_to_raw(model, g))
             .collect(),
-        teams: model
-            .teams
-            .iter()
-            .map(|t| raw::Team {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                project: t.project.map(|p| model.projects[p.index()].id.clone()),
-                users: t.users.iter().map(|&u| user_id(u)).collect(),
-                groups: t.groups.iter().map(|&g| group_id(g)).collect(),
-            })
-            .collect(),
+        teams: model.teams.iter().map(|t| team_to_raw(model, t)).collect(),
         grants: model
             .grants
             .iter()
             .map(|g| grant_to_raw(model, g))
             .collect(),
         users: model.users.iter().map(|u| user_to_raw(model, u)).collect(),
+    }
+}
+
+/// One role in file form.
+pub fn role_to_raw(model: &Model, role: &model::Role) -> raw::Role {
+    raw::Role {
+        id: role.id.clone(),
+        name: role.name.clone(),
+        permissions: ids(
+            &model.permissions,
+            role.permissions.iter().map(|p| p.index()),
+            |p| &p.id,
+        ),
+    }
+}
+
+/// One project in file form.
+pub fn project_to_raw(model: &Model, project: &model::Project) -> raw::Project {
+    raw::Project {
+        id: project.id.clone(),
+        name: project.name.clone(),
+        key: project.key.clone(),
+        organization: project
+            .organization
+            .map(|o| model.organizations[o.index()].id.clone()),
+    }
+}
+
+/// One group in file form.
+pub fn group_to_raw(model: &Model, group: &model::Group) -> raw::Group {
+    raw::Group {
+        id: group.id.clone(),
+        name: group.name.clone(),
+        parent: group.parent.map(|g| model.groups[g.index()].id.clone()),
+    }
+}
+
+/// One team in file form.
+pub fn team_to_raw(model: &Model, team: &model::Team) -> raw::Team {
+    raw::Team {
+        id: team.id.clone(),
+        name: team.name.clone(),
+        project: team.project.map(|p| model.projects[p.index()].id.clone()),
+        users: team
+            .users
+            .iter()
+            .map(|&u| model.users[u as usize].id.clone())
+            .collect(),
+        groups: team
+            .groups
+            .iter()
+            .map(|&g| model.groups[g.index()].id.clone())
+            .collect(),
     }
 }
 
@@ -284,25 +302,7 @@ pub fn save_ndjson(model: &Model) -> Vec<u8> {
 }
 
 fn to_raw_teams_and_grants(model: &Model) -> (Vec<raw::Team>, Vec<raw::Grant>) {
-    let teams = model
-        .teams
-        .iter()
-        .map(|t| raw::Team {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            project: t.project.map(|p| model.projects[p.index()].id.clone()),
-            users: t
-                .users
-                .iter()
-                .map(|&u| model.users[u as usize].id.clone())
-                .collect(),
-            groups: t
-                .groups
-                .iter()
-                .map(|&g| model.groups[g.index()].id.clone())
-                .collect(),
-        })
-        .collect();
+    let teams = model.teams.iter().map(|t| team_to_raw(model, t)).collect();
     let grants = model
         .grants
         .iter()

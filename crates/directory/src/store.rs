@@ -234,9 +234,9 @@ struct Shared {
 }
 
 /// What the writer keeps between batches so that checking a batch never scans every user.
-struct Writer {
+pub(crate) struct Writer {
     /// Id → row.
-    ids: HashMap<String, Row>,
+    pub(crate) ids: HashMap<String, Row>,
     /// Case-folded login → row.
     logins: HashMap<String, Row>,
     /// Number → row.
@@ -365,15 +365,27 @@ impl Store {
     /// and returns the current version). On error nothing changes and every problem is listed,
     /// each placed as `batch[i] (user <id>)`.
     pub fn apply(&self, batch: &[Update]) -> Result<u64, LoadErrors> {
+        self.commit(batch.is_empty(), |base, writer| {
+            apply_batch(base, batch, writer)
+        })
+    }
+
+    /// Runs `apply` on the current model under the writer lock and publishes its result as the
+    /// next version (unless `empty`: then nothing runs and the current version is returned).
+    pub(crate) fn commit<E>(
+        &self,
+        empty: bool,
+        apply: impl FnOnce(&Model, &Writer) -> Result<Applied, E>,
+    ) -> Result<u64, E> {
         // The writer state is only updated after a batch succeeds, so a panic mid-batch leaves
         // it as it was: a poisoned lock is safe to reuse.
         let shared = &self.shared;
         let mut writer = shared.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let base = shared.current.load_full();
-        if batch.is_empty() {
+        if empty {
             return Ok(base.version);
         }
-        let applied = apply_batch(&base.model, batch, &writer)?;
+        let applied = apply(&base.model, &writer)?;
         let version = base.version + 1;
         let Applied {
             model,
@@ -473,61 +485,50 @@ impl Shared {
 }
 
 /// A successfully applied batch.
-struct Applied {
-    model: Model,
+pub(crate) struct Applied {
+    pub(crate) model: Model,
     /// Rows whose record was written (added, replaced or changed).
-    changed: RoaringBitmap,
+    pub(crate) changed: RoaringBitmap,
     /// Rows were renumbered or grants changed: the indexes must be rebuilt.
-    structural: bool,
+    pub(crate) structural: bool,
 }
 
 /// Applies `batch` to a copy of `base`, or returns every error.
 fn apply_batch(base: &Model, batch: &[Update], writer: &Writer) -> Result<Applied, LoadErrors> {
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
-    let mut tables = Tables::of_entities(base);
-    // Only the users this batch names are looked up (the writer's map covers the rest).
-    for update in batch {
-        for id in update.user_ids() {
-            if let Some(&row) = writer.ids.get(id) {
-                if let Some(user) = base.users.get(row as usize) {
-                    tables.users.insert(user.id.as_str(), row);
-                }
-            }
-        }
-    }
-    let mut txn = Txn {
-        checker: Checker::new(&places, &tolerated),
-        tables,
-        model: base.clone(),
-        removed: Vec::new(),
-        changed: Vec::new(),
-        written: RoaringBitmap::new(),
-        structural: false,
-        max_number: writer.max_number,
-    };
+    let named = batch.iter().flat_map(Update::user_ids);
+    let mut txn = Txn::new(base, writer, &places, &tolerated, named);
     for (index, update) in batch.iter().enumerate() {
         txn.apply(index, update);
     }
-    txn.check_uniqueness(base, writer);
+    for (index, row, field, kind) in txn.uniqueness_problems(base, writer) {
+        let kind = match kind {
+            LoadErrorKind::DuplicateLogin { login, first } => LoadErrorKind::DuplicateLogin {
+                login,
+                first: format!("user {first}"),
+            },
+            LoadErrorKind::DuplicateNumber { number, first } => LoadErrorKind::DuplicateNumber {
+                number,
+                first: format!("user {first}"),
+            },
+            other => other,
+        };
+        let id = txn.model.users[row as usize].id.clone();
+        txn.checker.error(
+            Loc {
+                kind: Kind::User,
+                index,
+                id: &id,
+            },
+            Some(field.to_owned()),
+            kind,
+        );
+    }
     if !txn.checker.errors.is_empty() {
         return Err(LoadErrors::new(txn.checker.errors));
     }
-    let Txn {
-        mut model,
-        removed,
-        written,
-        structural,
-        ..
-    } = txn;
-    if removed.iter().any(|&r| r) {
-        compact(&mut model, &removed);
-    }
-    Ok(Applied {
-        model,
-        changed: written,
-        structural,
-    })
+    Ok(txn.finish())
 }
 
 impl Update {
@@ -551,25 +552,75 @@ impl Update {
     }
 }
 
-struct Txn<'a> {
-    checker: Checker<'a>,
+/// A batch in progress over a copy of the model; shared by [`Update`] batches and
+/// [`crate::changes`] batches.
+pub(crate) struct Txn<'a> {
+    pub(crate) checker: Checker<'a>,
     /// Id tables; `users` maps ids to rows of the working `model` (removed users unmapped).
-    tables: Tables<'a>,
-    model: Model,
+    pub(crate) tables: Tables<'a>,
+    pub(crate) model: Model,
     /// Tombstones, by working row (rows are compacted only at the end so indices stay stable).
-    removed: Vec<bool>,
+    pub(crate) removed: Vec<bool>,
     /// (batch index, row) of users added or replaced, for the login and number checks.
-    changed: Vec<(usize, Row)>,
+    pub(crate) changed: Vec<(usize, Row)>,
     /// Every row whose record this batch wrote.
-    written: RoaringBitmap,
+    pub(crate) written: RoaringBitmap,
     /// Rows renumbered or grants changed.
-    structural: bool,
+    pub(crate) structural: bool,
     /// The largest number in use so far.
-    max_number: u64,
+    pub(crate) max_number: u64,
 }
 
 impl<'a> Txn<'a> {
-    fn user_row(&mut self, index: usize, id: &str) -> Option<Row> {
+    /// A transaction over a copy of `base`; `named` are the user ids the batch mentions (only
+    /// those are looked up: the writer's map covers the rest).
+    pub(crate) fn new(
+        base: &'a Model,
+        writer: &Writer,
+        places: &'a Places,
+        tolerated: &'a Tolerated,
+        named: impl Iterator<Item = &'a str>,
+    ) -> Txn<'a> {
+        let mut tables = Tables::of_entities(base);
+        for id in named {
+            if let Some(&row) = writer.ids.get(id) {
+                if let Some(user) = base.users.get(row as usize) {
+                    tables.users.insert(user.id.as_str(), row);
+                }
+            }
+        }
+        Txn {
+            checker: Checker::new(places, tolerated),
+            tables,
+            model: base.clone(),
+            removed: Vec::new(),
+            changed: Vec::new(),
+            written: RoaringBitmap::new(),
+            structural: false,
+            max_number: writer.max_number,
+        }
+    }
+
+    /// The applied batch: removed users compacted away.
+    pub(crate) fn finish(self) -> Applied {
+        let Txn {
+            mut model,
+            removed,
+            written,
+            structural,
+            ..
+        } = self;
+        if removed.iter().any(|&r| r) {
+            compact(&mut model, &removed);
+        }
+        Applied {
+            model,
+            changed: written,
+            structural,
+        }
+    }
+
+    pub(crate) fn user_row(&mut self, index: usize, id: &str) -> Option<Row> {
         let row = self.tables.users.get(id).copied();
         if row.is_none() {
             self.checker.error(
@@ -628,38 +679,16 @@ impl<'a> Txn<'a> {
                     );
                     return;
                 }
-                let (number, explicit) = match raw.number {
-                    Some(n) => (n.max(0) as u64, true),
-                    None => (self.next_number(), false),
-                };
-                if let Some(user) = self.convert(index, raw, number, explicit) {
-                    let row = self.model.users.len() as Row;
-                    self.model.users.push(user);
-                    self.tables.users.insert(&raw.id, row);
-                    self.changed.push((index, row));
-                }
+                self.add_user(index, raw);
             }
             Update::ReplaceUser(raw) => {
-                let Some(row) = self.user_row(index, &raw.id) else {
-                    return;
-                };
-                let old = &self.model.users[row as usize];
-                let (number, explicit) = match raw.number {
-                    Some(n) => (n.max(0) as u64, true),
-                    None => (old.number, old.number_explicit),
-                };
-                if let Some(user) = self.convert(index, raw, number, explicit) {
-                    self.model.users[row as usize] = user;
-                    self.changed.push((index, row));
+                if let Some(row) = self.user_row(index, &raw.id) {
+                    self.replace_user(index, row, raw);
                 }
             }
             Update::RemoveUser { id } => {
                 if let Some(row) = self.user_row(index, id) {
-                    self.tables.users.remove(id.as_str());
-                    if self.removed.len() < self.model.users.len() {
-                        self.removed.resize(self.model.users.len(), false);
-                    }
-                    self.removed[row as usize] = true;
+                    self.remove_user(id, row);
                 }
             }
             Update::SetState { id, state } => {
@@ -730,86 +759,143 @@ impl<'a> Txn<'a> {
                 user,
                 group,
                 access,
-            } => {
-                let row = self.user_row(index, user);
-                let group = self.group(index, user, group);
-                let access = match access.as_deref() {
-                    None => Some(None),
-                    Some(text) => match AccessLevel::parse(text) {
-                        Some(level) => Some(Some(level)),
-                        None => {
-                            self.checker.error(
-                                loc(user),
-                                Some("access".to_owned()),
-                                LoadErrorKind::BadAccess {
-                                    value: text.to_owned(),
-                                },
-                            );
-                            None
-                        }
-                    },
-                };
-                let (Some(row), Some(group), Some(access)) = (row, group, access) else {
-                    return;
-                };
-                let memberships = &mut self.model.users[row as usize].groups;
-                match memberships.iter_mut().find(|m| m.group == group) {
-                    Some(existing) => existing.access = access,
-                    None => memberships.push(model::Membership { group, access }),
-                }
-            }
-            Update::RemoveMembership {
-                user,
-                group: group_id,
-            } => {
-                let row = self.user_row(index, user);
-                let group = self.group(index, user, group_id);
-                let (Some(row), Some(group)) = (row, group) else {
-                    return;
-                };
-                let memberships = &mut self.model.users[row as usize].groups;
-                match memberships.iter().position(|m| m.group == group) {
-                    Some(at) => {
-                        memberships.remove(at);
-                    }
-                    None => self.checker.error(
-                        loc(user),
-                        Some("groups".to_owned()),
-                        LoadErrorKind::NotFound {
-                            what: "membership",
-                            id: format!("{user} in {group_id}"),
-                        },
-                    ),
-                }
+            } => self.add_membership(index, user, group, access.as_deref()),
+            Update::RemoveMembership { user, group } => {
+                self.remove_membership(index, user, group);
             }
             Update::AddGrant(grant) => {
                 if let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, grant) {
                     self.model.grants.push(grant);
                 }
             }
-            Update::RemoveGrant(raw_grant) => {
-                let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, raw_grant)
-                else {
-                    return;
-                };
-                match self.model.grants.position(|g| *g == grant) {
-                    Some(at) => {
-                        self.model.grants.remove(at);
-                    }
-                    None => self.checker.error(
+            Update::RemoveGrant(raw_grant) => self.remove_grant(index, raw_grant),
+        }
+    }
+
+    /// Adds a user whose id is new (the caller checked), numbering it when it has no number.
+    pub(crate) fn add_user(&mut self, index: usize, raw: &'a raw::User) {
+        let (number, explicit) = match raw.number {
+            Some(n) => (n.max(0) as u64, true),
+            None => (self.next_number(), false),
+        };
+        if let Some(user) = self.convert(index, raw, number, explicit) {
+            let row = self.model.users.len() as Row;
+            self.model.users.push(user);
+            self.tables.users.insert(&raw.id, row);
+            self.changed.push((index, row));
+        }
+    }
+
+    /// Replaces the user at `row`, keeping its number unless `raw` gives one.
+    pub(crate) fn replace_user(&mut self, index: usize, row: Row, raw: &raw::User) {
+        let old = &self.model.users[row as usize];
+        let (number, explicit) = match raw.number {
+            Some(n) => (n.max(0) as u64, true),
+            None => (old.number, old.number_explicit),
+        };
+        if let Some(user) = self.convert(index, raw, number, explicit) {
+            self.model.users[row as usize] = user;
+            self.changed.push((index, row));
+        }
+    }
+
+    /// Tombstones the user at `row` (its grants and team listings go at compaction).
+    pub(crate) fn remove_user(&mut self, id: &str, row: Row) {
+        self.tables.users.remove(id);
+        if self.removed.len() < self.model.users.len() {
+            self.removed.resize(self.model.users.len(), false);
+        }
+        self.removed[row as usize] = true;
+    }
+
+    /// Makes `user` a direct member of `group`, or changes the access of the membership.
+    pub(crate) fn add_membership(
+        &mut self,
+        index: usize,
+        user: &str,
+        group: &str,
+        access: Option<&str>,
+    ) {
+        let row = self.user_row(index, user);
+        let group = self.group(index, user, group);
+        let access = match access {
+            None => Some(None),
+            Some(text) => match AccessLevel::parse(text) {
+                Some(level) => Some(Some(level)),
+                None => {
+                    self.checker.error(
                         Loc {
-                            kind: Kind::Grant,
+                            kind: Kind::User,
                             index,
-                            id: &raw_grant.role,
+                            id: user,
                         },
-                        None,
-                        LoadErrorKind::NotFound {
-                            what: "grant",
-                            id: describe_grant(raw_grant),
+                        Some("access".to_owned()),
+                        LoadErrorKind::BadAccess {
+                            value: text.to_owned(),
                         },
-                    ),
+                    );
+                    None
                 }
+            },
+        };
+        let (Some(row), Some(group), Some(access)) = (row, group, access) else {
+            return;
+        };
+        let memberships = &mut self.model.users[row as usize].groups;
+        match memberships.iter_mut().find(|m| m.group == group) {
+            Some(existing) => existing.access = access,
+            None => memberships.push(model::Membership { group, access }),
+        }
+    }
+
+    /// Ends a direct membership (an error if there is none).
+    pub(crate) fn remove_membership(&mut self, index: usize, user: &str, group_id: &str) {
+        let row = self.user_row(index, user);
+        let group = self.group(index, user, group_id);
+        let (Some(row), Some(group)) = (row, group) else {
+            return;
+        };
+        let memberships = &mut self.model.users[row as usize].groups;
+        match memberships.iter().position(|m| m.group == group) {
+            Some(at) => {
+                memberships.remove(at);
             }
+            None => self.checker.error(
+                Loc {
+                    kind: Kind::User,
+                    index,
+                    id: user,
+                },
+                Some("groups".to_owned()),
+                LoadErrorKind::NotFound {
+                    what: "membership",
+                    id: format!("{user} in {group_id}"),
+                },
+            ),
+        }
+    }
+
+    /// Removes one grant equal to `raw_grant` (an error if there is none).
+    pub(crate) fn remove_grant(&mut self, index: usize, raw_grant: &raw::Grant) {
+        let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, raw_grant) else {
+            return;
+        };
+        match self.model.grants.position(|g| *g == grant) {
+            Some(at) => {
+                self.model.grants.remove(at);
+            }
+            None => self.checker.error(
+                Loc {
+                    kind: Kind::Grant,
+                    index,
+                    id: &raw_grant.role,
+                },
+                None,
+                LoadErrorKind::NotFound {
+                    what: "grant",
+                    id: describe_grant(raw_grant),
+                },
+            ),
         }
     }
 
@@ -860,7 +946,7 @@ impl<'a> Txn<'a> {
         self.max_number
     }
 
-    fn live(&self, row: usize) -> bool {
+    pub(crate) fn live(&self, row: usize) -> bool {
         !self.removed.get(row).copied().unwrap_or(false)
     }
 
@@ -868,9 +954,13 @@ impl<'a> Txn<'a> {
     /// live users. Checked against the writer's maps: the rows this batch wrote or removed no
     /// longer count with their old values, the written rows count with their new ones. Time is
     /// proportional to the batch, not the directory.
-    fn check_uniqueness(&mut self, base: &Model, writer: &Writer) {
+    pub(crate) fn uniqueness_problems(
+        &self,
+        base: &Model,
+        writer: &Writer,
+    ) -> Vec<(usize, Row, &'static str, LoadErrorKind)> {
         if self.changed.is_empty() {
-            return;
+            return Vec::new();
         }
         let mut stale: HashSet<Row> = self.changed.iter().map(|&(_, row)| row).collect();
         stale.extend(
@@ -899,9 +989,10 @@ impl<'a> Txn<'a> {
                 problems.push((
                     index,
                     row,
+                    "login",
                     LoadErrorKind::DuplicateLogin {
                         login: me.login.clone(),
-                        first: format!("user {}", owner_id(base, users, other)),
+                        first: owner_id(base, users, other),
                     },
                 ));
             }
@@ -916,30 +1007,16 @@ impl<'a> Txn<'a> {
                 problems.push((
                     index,
                     row,
+                    "number",
                     LoadErrorKind::DuplicateNumber {
                         number: me.number,
-                        first: format!("user {}", owner_id(base, users, other)),
+                        first: owner_id(base, users, other),
                     },
                 ));
             }
             numbers.insert(me.number, row);
         }
-        for (index, row, kind) in problems {
-            let field = match kind {
-                LoadErrorKind::DuplicateLogin { .. } => "login",
-                _ => "number",
-            };
-            let id = self.model.users[row as usize].id.clone();
-            self.checker.error(
-                Loc {
-                    kind: Kind::User,
-                    index,
-                    id: &id,
-                },
-                Some(field.to_owned()),
-                kind,
-            );
-        }
+        problems
     }
 }
 

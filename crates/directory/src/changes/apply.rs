@@ -1,0 +1,763 @@
+//! Applying a batch of [`Change`]s to the live store: every rule of `changes.md`.
+//!
+//! A batch runs in the store's transaction ([`crate::store::Txn`]) over a copy-on-write copy of
+//! the model, change by change, each checked against the would-be directory as it stands after
+//! the previous changes of the batch. Problems are collected (each with its change number and
+//! subject) and the batch is refused as a whole if there is any.
+//!
+//! - **put** inserts or replaces by id; a replaced user keeps its number unless one is given.
+//! - **patch** converts the current object to its file form, sets the listed fields (`null`
+//!   removes the field, so optional fields clear and flags fall back to `false`), and validates
+//!   the result as a put would.
+//! - **delete** of a user cascades to its grants, memberships and team listings; deleting
+//!   anything else that is still referenced is refused (`RESTRICT`), naming the references.
+//!   Deleted catalog objects are tombstoned during the batch; the model is rebuilt without
+//!   them at the end (rare, so a full pass is acceptable there).
+//! - Groups written by the batch are checked for parent cycles once the batch has run.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::error::{ChangeError, ChangeErrors, ChangeProblem};
+use super::format::{Change, EntityKind, Membership, Object, Target};
+use crate::error::LoadErrorKind;
+use crate::load::places::{Kind, Loc, Places, Style};
+use crate::load::{parse_timestamp, resolve_grant, Tolerated};
+use crate::model::{self, GroupIdx, Model, OrgIdx, Scope, Subject};
+use crate::raw;
+use crate::save;
+use crate::store::{Applied, Store, Txn, Writer};
+
+/// How many references a `RESTRICT` refusal lists before "and N more".
+const LISTED_REFERENCES: usize = 5;
+
+impl Store {
+    /// Applies one batch of changes atomically and returns the new version (an empty batch
+    /// returns the current one). A refused batch changes nothing; every problem is reported,
+    /// placed by change number and subject (`change 2 (user u-42): …`; see
+    /// [`ChangeErrors::at_line`] for changes read from a file).
+    pub fn apply_changes(&self, batch: &[Change]) -> Result<u64, ChangeErrors> {
+        self.commit(batch.is_empty(), |base, writer| {
+            apply_changes(base, batch, writer)
+        })
+    }
+}
+
+/// The user ids a change names (looked up in the writer's map before the batch runs).
+fn named_users(change: &Change) -> Vec<&str> {
+    match change {
+        Change::Put(Object::User(user)) => vec![user.id.as_str()],
+        Change::Put(Object::Team(team)) => team.users.iter().map(String::as_str).collect(),
+        Change::Put(Object::Grant(grant)) | Change::Delete(Target::Grant(grant)) => {
+            grant.user.iter().map(String::as_str).collect()
+        }
+        Change::Put(Object::Membership(m)) | Change::Delete(Target::Membership(m)) => {
+            vec![m.user.as_str()]
+        }
+        Change::Patch { kind, id, set } => {
+            let mut ids = vec![id.as_str()];
+            if *kind == EntityKind::Team {
+                if let Some(Value::Array(users)) = set.get("users") {
+                    ids.extend(users.iter().filter_map(Value::as_str));
+                }
+            }
+            ids
+        }
+        Change::Delete(Target::Entity { id, .. }) | Change::Touch { id, .. } => {
+            vec![id.as_str()]
+        }
+        Change::Put(_) => Vec::new(),
+    }
+}
+
+fn apply_changes(base: &Model, batch: &[Change], writer: &Writer) -> Result<Applied, ChangeErrors> {
+    let places = Places::identity(Style::Batch);
+    let tolerated = Tolerated::new();
+    let named = batch.iter().flat_map(named_users);
+    let mut run = Run {
+        txn: Txn::new(base, writer, &places, &tolerated, named),
+        errors: Vec::new(),
+        deleted: HashSet::new(),
+        groups_written: HashMap::new(),
+    };
+    for (index, change) in batch.iter().enumerate() {
+        run.apply(index, change);
+    }
+    run.check_cycles(batch);
+    for (index, row, field, kind) in run.txn.uniqueness_problems(base, writer) {
+        let subject = format!("user {}", run.txn.model.users[row as usize].id);
+        run.errors.push(ChangeError::of_change(
+            index + 1,
+            subject,
+            Some(field.to_owned()),
+            ChangeProblem::Directory(kind),
+        ));
+    }
+    if !run.errors.is_empty() {
+        run.errors.sort_by_key(|e| e.change);
+        return Err(ChangeErrors { errors: run.errors });
+    }
+    let Run { txn, deleted, .. } = run;
+    let applied = txn.finish();
+    if deleted.is_empty() {
+        return Ok(applied);
+    }
+    drop_deleted(applied, &deleted)
+}
+
+/// A batch in progress.
+struct Run<'a> {
+    txn: Txn<'a>,
+    errors: Vec<ChangeError>,
+    /// Catalog objects deleted by the batch (kind, position), dropped at the end.
+    deleted: HashSet<(Kind, u32)>,
+    /// Groups whose parent the batch set, and the last change that set it.
+    groups_written: HashMap<u32, usize>,
+}
+
+/// Where a problem of change `index` about `kind` `id` is (the store's checker renders it, but
+/// the place is replaced by the change's own).
+fn loc(kind: Kind, index: usize, id: &str) -> Loc<'_> {
+    Loc { kind, index, id }
+}
+
+fn kind_of(kind: EntityKind) -> Kind {
+    match kind {
+        EntityKind::User => Kind::User,
+        EntityKind::Group => Kind::Group,
+        EntityKind::Team => Kind::Team,
+        EntityKind::Project => Kind::Project,
+        EntityKind::Organization => Kind::Organization,
+        EntityKind::Role => Kind::Role,
+        EntityKind::Permission => Kind::Permission,
+        EntityKind::Service => Kind::Service,
+    }
+}
+
+impl<'a> Run<'a> {
+    fn apply(&mut self, index: usize, change: &'a Change) {
+        let before = self.txn.checker.errors.len();
+        let own_before = self.errors.len();
+        let problem = self.apply_one(index, change);
+        let subject = change.subject();
+        if let Some((field, problem)) = problem {
+            self.errors.push(ChangeError::of_change(
+                index + 1,
+                subject.clone(),
+                field,
+                problem,
+            ));
+        }
+        let found: Vec<_> = self.txn.checker.errors.drain(before..).collect();
+        let failed = !found.is_empty() || self.errors.len() > own_before;
+        for error in found {
+            self.errors.push(ChangeError::of_change(
+                index + 1,
+                subject.clone(),
+                error.field,
+                ChangeProblem::Directory(error.kind),
+            ));
+        }
+        if !failed {
+            self.record(change);
+        }
+    }
+
+    /// Notes what a successful change wrote: the user rows it changed, or that the indexes need
+    /// a rebuild (grants, user removal, catalog objects).
+    fn record(&mut self, change: &Change) {
+        let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
+        let row = match change {
+            Change::Put(Object::User(user)) => row_of(&self.txn, &user.id),
+            Change::Put(Object::Membership(m)) | Change::Delete(Target::Membership(m)) => {
+                row_of(&self.txn, &m.user)
+            }
+            Change::Patch {
+                kind: EntityKind::User,
+                id,
+                ..
+            }
+            | Change::Touch { id, .. } => row_of(&self.txn, id),
+            _ => {
+                self.txn.structural = true;
+                None
+            }
+        };
+        if let Some(row) = row {
+            self.txn.written.insert(row);
+        }
+    }
+
+    /// Applies one change; problems go to the checker, or come back as (field, problem).
+    fn apply_one(
+        &mut self,
+        index: usize,
+        change: &'a Change,
+    ) -> Option<(Option<String>, ChangeProblem)> {
+        match change {
+            Change::Put(object) => self.put(index, object),
+            Change::Patch { kind, id, set } => return self.patch(index, *kind, id, set),
+            Change::Delete(Target::Entity { kind, id }) => return self.delete(index, *kind, id),
+            Change::Delete(Target::Grant(grant)) => self.txn.remove_grant(index, grant),
+            Change::Delete(Target::Membership(Membership { user, group, .. })) => {
+                self.txn.remove_membership(index, user, group)
+            }
+            Change::Touch { id, at } => {
+                let row = self.txn.user_row(index, id)?;
+                match parse_timestamp(at) {
+                    Ok(ms) => self.txn.model.users[row as usize].last_access_at = Some(ms),
+                    Err(reason) => {
+                        let value = at.clone();
+                        let problem = LoadErrorKind::BadTimestamp { value, reason };
+                        return Some((Some("at".to_owned()), ChangeProblem::Directory(problem)));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn put(&mut self, index: usize, object: &'a Object) {
+        match object {
+            Object::User(user) => match self.txn.tables.users.get(user.id.as_str()) {
+                Some(&row) => self.txn.replace_user(index, row, user),
+                None => self.txn.add_user(index, user),
+            },
+            Object::Membership(m) => {
+                self.txn
+                    .add_membership(index, &m.user, &m.group, m.access.as_deref());
+            }
+            Object::Grant(grant) => {
+                let txn = &mut self.txn;
+                if let Some(grant) = resolve_grant(&mut txn.checker, &txn.tables, index, grant) {
+                    // Putting a grant equal to an existing one changes nothing.
+                    if txn.model.grants.position(|g| *g == grant).is_none() {
+                        txn.model.grants.push(grant);
+                    }
+                }
+            }
+            Object::Group(v) => self.put_catalog(index, object, &v.id),
+            Object::Team(v) => self.put_catalog(index, object, &v.id),
+            Object::Project(v) => self.put_catalog(index, object, &v.id),
+            Object::Role(v) => self.put_catalog(index, object, &v.id),
+            Object::Organization(v) => self.put_catalog(index, object, &v.id),
+            Object::Permission(v) => self.put_catalog(index, object, &v.id),
+            Object::Service(v) => self.put_catalog(index, object, &v.id),
+        }
+    }
+
+    /// The position a put of `kind` `id` writes: the existing object's, or a new one at the end
+    /// (registered in the id table at once, so later changes of the batch can refer to it).
+    fn slot(&mut self, index: usize, kind: Kind, id: &'a str) -> u32 {
+        if id.is_empty() {
+            self.txn.checker.error(
+                loc(kind, index, id),
+                Some("id".to_owned()),
+                LoadErrorKind::Empty,
+            );
+        }
+        let len = self.len(kind) as u32;
+        let table = self.table(kind);
+        match table.get(id) {
+            Some(&at) => at,
+            None => {
+                table.insert(id, len);
+                len
+            }
+        }
+    }
+
+    fn len(&self, kind: Kind) -> usize {
+        let model = &self.txn.model;
+        match kind {
+            Kind::Service => model.services.len(),
+            Kind::Permission => model.permissions.len(),
+            Kind::Role => model.roles.len(),
+            Kind::Organization => model.organizations.len(),
+            Kind::Project => model.projects.len(),
+            Kind::Group => model.groups.len(),
+            Kind::Team => model.teams.len(),
+            Kind::Grant => model.grants.len(),
+            Kind::User => model.users.len(),
+        }
+    }
+
+    fn table(&mut self, kind: Kind) -> &mut HashMap<&'a str, u32> {
+        let tables = &mut self.txn.tables;
+        match kind {
+            Kind::Service => &mut tables.services,
+            Kind::Permission => &mut tables.permissions,
+            Kind::Role => &mut tables.roles,
+            Kind::Organization => &mut tables.organizations,
+            Kind::Project => &mut tables.projects,
+            Kind::Group => &mut tables.groups,
+            Kind::Team => &mut tables.teams,
+            Kind::Grant | Kind::User => &mut tables.users,
+        }
+    }
+
+    /// Resolves a reference of the object being put (`field` names it in a problem).
+    fn resolve(&mut self, at: Loc<'_>, field: &str, target: Kind, id: &str) -> Option<u32> {
+        let txn = &mut self.txn;
+        txn.checker
+            .resolve(&txn.tables, at, || field.to_owned(), target, id)
+    }
+
+    fn put_group(&mut self, index: usize, group: &raw::Group, id: &'a str) {
+        let at = self.slot(index, Kind::Group, id);
+        let here = loc(Kind::Group, index, id);
+        let parent = group
+            .parent
+            .as_deref()
+            .and_then(|p| self.resolve(here, "parent", Kind::Group, p))
+            .map(GroupIdx);
+        let value = model::Group {
+            id: group.id.clone(),
+            name: group.name.clone(),
+            parent,
+        };
+        place(&mut self.txn.model.groups, at, value);
+        self.groups_written.insert(at, index);
+    }
+
+    fn put_team(&mut self, index: usize, team: &raw::Team, id: &'a str) {
+        let at = self.slot(index, Kind::Team, id);
+        let here = loc(Kind::Team, index, id);
+        let project = team
+            .project
+            .as_deref()
+            .and_then(|p| self.resolve(here, "project", Kind::Project, p))
+            .map(model::ProjectIdx);
+        let mut users = Vec::with_capacity(team.users.len());
+        for (i, user) in team.users.iter().enumerate() {
+            let field = format!("users[{i}]");
+            users.extend(self.resolve(here, &field, Kind::User, user));
+        }
+        let mut groups = Vec::with_capacity(team.groups.len());
+        for (i, group) in team.groups.iter().enumerate() {
+            let field = format!("groups[{i}]");
+            groups.extend(self.resolve(here, &field, Kind::Group, group).map(GroupIdx));
+        }
+        let value = model::Team {
+            id: team.id.clone(),
+            name: team.name.clone(),
+            project,
+            users,
+            groups,
+        };
+        place(&mut self.txn.model.teams, at, value);
+    }
+
+    fn put_project(&mut self, index: usize, project: &raw::Project, id: &'a str) {
+        let at = self.slot(index, Kind::Project, id);
+        let here = loc(Kind::Project, index, id);
+        let organization = project
+            .organization
+            .as_deref()
+            .and_then(|o| self.resolve(here, "organization", Kind::Organization, o))
+            .map(OrgIdx);
+        let value = model::Project {
+            id: project.id.clone(),
+            name: project.name.clone(),
+            key: project.key.clone(),
+            organization,
+        };
+        place(&mut self.txn.model.projects, at, value);
+    }
+
+    fn put_role(&mut self, index: usize, role: &raw::Role, id: &'a str) {
+        let at = self.slot(index, Kind::Role, id);
+        let here = loc(Kind::Role, index, id);
+        let mut permissions = Vec::with_capacity(role.permissions.len());
+        for (i, permission) in role.permissions.iter().enumerate() {
+            let field = format!("permissions[{i}]");
+            permissions.extend(
+                self.resolve(here, &field, Kind::Permission, permission)
+                    .map(model::PermissionIdx),
+            );
+        }
+        let value = model::Role {
+            id: role.id.clone(),
+            name: role.name.clone(),
+            permissions,
+        };
+        place(&mut self.txn.model.roles, at, value);
+    }
+
+    /// The position of an existing object, or a "no such" problem.
+    fn existing(&mut self, index: usize, kind: Kind, id: &str) -> Option<u32> {
+        let found = self.table(kind).get(id).copied();
+        if found.is_none() {
+            self.txn.checker.error(
+                loc(kind, index, id),
+                None,
+                LoadErrorKind::NotFound {
+                    what: kind.singular(),
+                    id: id.to_owned(),
+                },
+            );
+        }
+        found
+    }
+
+    fn patch(
+        &mut self,
+        index: usize,
+        kind: EntityKind,
+        id: &'a str,
+        set: &Map<String, Value>,
+    ) -> Option<(Option<String>, ChangeProblem)> {
+        if let Some(to) = set.get("id").filter(|v| v.as_str() != Some(id)) {
+            let problem = ChangeProblem::IdChange {
+                from: id.to_owned(),
+                to: to.to_string(),
+            };
+            return Some((Some("id".to_owned()), problem));
+        }
+        let at = self.existing(index, kind_of(kind), id)?;
+        let model = &self.txn.model;
+        let i = at as usize;
+        let patched = match kind {
+            EntityKind::User => {
+                let user = merge(&save::user_to_raw(model, &model.users[i]), set);
+                return match user {
+                    Ok(user) => {
+                        self.txn.replace_user(index, at, &user);
+                        None
+                    }
+                    Err(problem) => Some((None, problem)),
+                };
+            }
+            EntityKind::Group => {
+                merge(&save::group_to_raw(model, &model.groups[i]), set).map(Object::Group)
+            }
+            EntityKind::Team => {
+                merge(&save::team_to_raw(model, &model.teams[i]), set).map(Object::Team)
+            }
+            EntityKind::Project => {
+                merge(&save::project_to_raw(model, &model.projects[i]), set).map(Object::Project)
+            }
+            EntityKind::Role => {
+                merge(&save::role_to_raw(model, &model.roles[i]), set).map(Object::Role)
+            }
+            EntityKind::Organization => {
+                let o = &model.organizations[i];
+                let current = raw::Organization {
+                    id: o.id.clone(),
+                    name: o.name.clone(),
+                };
+                merge(&current, set).map(Object::Organization)
+            }
+            EntityKind::Permission => {
+                let p = &model.permissions[i];
+                let current = raw::Permission {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                };
+                merge(&current, set).map(Object::Permission)
+            }
+            EntityKind::Service => {
+                let s = &model.services[i];
+                let current = raw::Service {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                };
+                merge(&current, set).map(Object::Service)
+            }
+        };
+        match patched {
+            Ok(object) => {
+                self.put_catalog(index, &object, id);
+                None
+            }
+            Err(problem) => Some((None, problem)),
+        }
+    }
+
+    /// Puts a catalog object under `id` (a batch-lifetime copy of its id: the put's own, or
+    /// the patch's), registering a new id so later changes of the batch can refer to it.
+    fn put_catalog(&mut self, index: usize, object: &Object, id: &'a str) {
+        match object {
+            Object::Group(group) => self.put_group(index, group, id),
+            Object::Team(team) => self.put_team(index, team, id),
+            Object::Project(project) => self.put_project(index, project, id),
+            Object::Role(role) => self.put_role(index, role, id),
+            Object::Organization(org) => {
+                let at = self.slot(index, Kind::Organization, id);
+                let value = model::Organization {
+                    id: org.id.clone(),
+                    name: org.name.clone(),
+                };
+                place(&mut self.txn.model.organizations, at, value);
+            }
+            Object::Permission(permission) => {
+                let at = self.slot(index, Kind::Permission, id);
+                let value = model::Permission {
+                    id: permission.id.clone(),
+                    name: permission.name.clone(),
+                };
+                place(&mut self.txn.model.permissions, at, value);
+            }
+            Object::Service(service) => {
+                let at = self.slot(index, Kind::Service, id);
+                let value = model::Service {
+                    id: service.id.clone(),
+                    name: service.name.clone(),
+                };
+                place(&mut self.txn.model.services, at, value);
+            }
+            Object::User(_) | Object::Grant(_) | Object::Membership(_) => {}
+        }
+    }
+
+    fn delete(
+        &mut self,
+        index: usize,
+        kind: EntityKind,
+        id: &'a str,
+    ) -> Option<(Option<String>, ChangeProblem)> {
+        let kind = kind_of(kind);
+        let at = self.existing(index, kind, id)?;
+        if kind == Kind::User {
+            self.txn.remove_user(id, at);
+            return None;
+        }
+        let mut references = self.references(kind, at);
+        if !references.is_empty() {
+            let more = references.len().saturating_sub(LISTED_REFERENCES);
+            references.truncate(LISTED_REFERENCES);
+            return Some((None, ChangeProblem::Referenced { references, more }));
+        }
+        self.table(kind).remove(id);
+        self.deleted.insert((kind, at));
+        None
+    }
+
+    fn gone(&self, kind: Kind, at: u32) -> bool {
+        self.deleted.contains(&(kind, at))
+    }
+
+    /// Everything that still refers to catalog object `kind` at position `at`, described.
+    fn references(&self, kind: Kind, at: u32) -> Vec<String> {
+        let model = &self.txn.model;
+        let mut found = Vec::new();
+        let users = model
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(row, _)| self.txn.live(*row));
+        for (_, user) in users {
+            let hit = match kind {
+                Kind::Group => {
+                    if user.groups.iter().any(|m| m.group.0 == at) {
+                        Some("member")
+                    } else if user.enterprise_group.is_some_and(|g| g.0 == at) {
+                        Some("enterprise_group")
+                    } else {
+                        None
+                    }
+                }
+                Kind::Organization => user
+                    .organizations
+                    .iter()
+                    .any(|o| o.0 == at)
+                    .then_some("organizations"),
+                Kind::Service => {
+                    if user.licenses.iter().any(|s| s.0 == at) {
+                        Some("licenses")
+                    } else if user.origin_service.is_some_and(|s| s.0 == at) {
+                        Some("origin_service")
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            if let Some(how) = hit {
+                found.push(format!("user {} ({how})", user.id));
+            }
+        }
+        for (i, group) in model.groups.iter().enumerate() {
+            if kind == Kind::Group
+                && group.parent.is_some_and(|p| p.0 == at)
+                && !self.gone(Kind::Group, i as u32)
+            {
+                found.push(format!("group {} (parent)", group.id));
+            }
+        }
+        for (i, team) in model.teams.iter().enumerate() {
+            if self.gone(Kind::Team, i as u32) {
+                continue;
+            }
+            let hit = match kind {
+                Kind::Group => team.groups.iter().any(|g| g.0 == at).then_some("groups"),
+                Kind::Project => team.project.is_some_and(|p| p.0 == at).then_some("project"),
+                _ => None,
+            };
+            if let Some(how) = hit {
+                found.push(format!("team {} ({how})", team.id));
+            }
+        }
+        for (i, project) in model.projects.iter().enumerate() {
+            let hit = kind == Kind::Organization && project.organization.is_some_and(|o| o.0 == at);
+            if hit && !self.gone(Kind::Project, i as u32) {
+                found.push(format!("project {} (organization)", project.id));
+            }
+        }
+        for (i, role) in model.roles.iter().enumerate() {
+            let hit = kind == Kind::Permission && role.permissions.iter().any(|p| p.0 == at);
+            if hit && !self.gone(Kind::Role, i as u32) {
+                found.push(format!("role {} (permissions)", role.id));
+            }
+        }
+        for grant in model.grants.iter() {
+            if let Subject::User(row) = grant.subject {
+                if !self.txn.live(row as usize) {
+                    continue;
+                }
+            }
+            let hit = match kind {
+                Kind::Role => grant.role.0 == at,
+                Kind::Group => grant.subject == Subject::Group(GroupIdx(at)),
+                Kind::Team => grant.subject == Subject::Team(model::TeamIdx(at)),
+                Kind::Project => grant.scope == Scope::Project(model::ProjectIdx(at)),
+                Kind::Organization => grant.scope == Scope::Organization(OrgIdx(at)),
+                _ => false,
+            };
+            if hit {
+                found.push(describe_grant(model, grant));
+            }
+        }
+        found
+    }
+
+    /// Reports a parent cycle through any group the batch wrote (at the change that last
+    /// wrote a group on it).
+    fn check_cycles(&mut self, batch: &[Change]) {
+        let groups = &self.txn.model.groups;
+        let mut reported: HashSet<u32> = HashSet::new();
+        let mut written: Vec<(u32, usize)> =
+            self.groups_written.iter().map(|(&g, &i)| (g, i)).collect();
+        written.sort_by_key(|&(_, index)| index);
+        for (start, index) in written {
+            if reported.contains(&start) || self.gone(Kind::Group, start) {
+                continue;
+            }
+            let mut path = vec![start];
+            let mut current = groups.get(start as usize).and_then(|g| g.parent);
+            let mut cycle = false;
+            while let Some(next) = current {
+                if next.0 == start {
+                    cycle = true;
+                    break;
+                }
+                if path.len() > groups.len() {
+                    break; // a cycle above `start`, reported from a group on it
+                }
+                path.push(next.0);
+                current = groups.get(next.index()).and_then(|g| g.parent);
+            }
+            if !cycle {
+                continue;
+            }
+            reported.extend(path.iter().copied());
+            let ids = path
+                .iter()
+                .map(|&g| groups[g as usize].id.clone())
+                .collect();
+            self.errors.push(ChangeError::of_change(
+                index + 1,
+                batch[index].subject(),
+                Some("parent".to_owned()),
+                ChangeProblem::Directory(LoadErrorKind::GroupCycle { ids }),
+            ));
+        }
+    }
+}
+
+/// Writes `value` at `at` (an existing position, or the next one).
+fn place<T: Clone>(table: &mut crate::shared::Chunked<T>, at: u32, value: T) {
+    match table.get_mut(at as usize) {
+        Some(slot) => *slot = value,
+        None => table.push(value),
+    }
+}
+
+/// `current` with the fields of `set` replaced (`null` removes a field).
+fn merge<T: Serialize + DeserializeOwned>(
+    current: &T,
+    set: &Map<String, Value>,
+) -> Result<T, ChangeProblem> {
+    let mut object = match serde_json::to_value(current) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::new(),
+    };
+    for (field, value) in set {
+        if value.is_null() {
+            object.remove(field);
+        } else {
+            object.insert(field.clone(), value.clone());
+        }
+    }
+    serde_json::from_value(Value::Object(object)).map_err(|e| ChangeProblem::Malformed {
+        message: format!("`set`: {e}"),
+    })
+}
+
+fn describe_grant(model: &Model, grant: &model::Grant) -> String {
+    let raw = save::grant_to_raw(model, grant);
+    let subject = match (&raw.user, &raw.group, &raw.team) {
+        (Some(u), _, _) => format!("user {u}"),
+        (_, Some(g), _) => format!("group {g}"),
+        (_, _, Some(t)) => format!("team {t}"),
+        _ => String::new(),
+    };
+    let scope = match (&raw.project, &raw.organization) {
+        (Some(p), _) => format!(" in project {p}"),
+        (_, Some(o)) => format!(" in organization {o}"),
+        _ => String::new(),
+    };
+    format!("grant of role {} to {subject}{scope}", raw.role)
+}
+
+/// The model without the catalog objects the batch deleted: written out and validated again
+/// (references to them were refused, so every other reference still resolves).
+fn drop_deleted(applied: Applied, deleted: &HashSet<(Kind, u32)>) -> Result<Applied, ChangeErrors> {
+    fn keep<T>(list: &mut Vec<T>, kind: Kind, deleted: &HashSet<(Kind, u32)>) {
+        let mut at = 0u32;
+        list.retain(|_| {
+            let kept = !deleted.contains(&(kind, at));
+            at += 1;
+            kept
+        });
+    }
+    let mut raw = save::to_raw(&applied.model);
+    keep(&mut raw.services, Kind::Service, deleted);
+    keep(&mut raw.permissions, Kind::Permission, deleted);
+    keep(&mut raw.roles, Kind::Role, deleted);
+    keep(&mut raw.organizations, Kind::Organization, deleted);
+    keep(&mut raw.projects, Kind::Project, deleted);
+    keep(&mut raw.groups, Kind::Group, deleted);
+    keep(&mut raw.teams, Kind::Team, deleted);
+    let model = crate::load::validate(raw).map_err(|errors| ChangeErrors {
+        errors: errors
+            .errors
+            .into_iter()
+            .map(|e| ChangeError {
+                line: None,
+                change: None,
+                subject: None,
+                field: e.field,
+                problem: ChangeProblem::Directory(e.kind),
+            })
+            .collect(),
+    })?;
+    Ok(Applied {
+        model,
+        changed: applied.changed,
+        structural: true,
+    })
+}
