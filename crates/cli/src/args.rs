@@ -36,6 +36,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Generate a synthetic directory (same seed, same bytes).
     Gen(GenArgs),
+    /// Apply changes files to a state directory, printing `applied VERSION` per durable batch.
+    Apply(ApplyArgs),
+    /// Write a checkpoint of a state directory and start a fresh log.
+    Checkpoint(CheckpointArgs),
 }
 
 /// Where the directory comes from.
@@ -44,6 +48,10 @@ pub struct DataArgs {
     /// A directory file (.json, or .ndjson/.jsonl); without it, the built-in demo directory.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// A state directory (docs/state.md) to read instead; `--data` then seeds it if it does
+    /// not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 /// Who asks, in which dialect, with which clock and request options.
@@ -149,6 +157,31 @@ pub struct GenArgs {
     /// Output file (default: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `userql apply --state DIR [--data SEED] --changes FILE…`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The state directory the batches are made durable in.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Seeds the state directory if it does not exist yet (ignored otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// A changes file (userql-changes/1); repeatable, applied in order.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub changes: Vec<PathBuf>,
+    /// Start a background checkpoint whenever the log reaches this many bytes (default 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub checkpoint_bytes: Option<u64>,
+}
+
+/// `userql checkpoint --state DIR`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckpointArgs {
+    /// The state directory.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
 }
 
 /// `--format` of answers.

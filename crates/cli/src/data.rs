@@ -1,4 +1,5 @@
-//! Loading the directory: a file given with `--data`, or the built-in demo.
+//! Loading the directory: a state directory given with `--state`, a file given with `--data`,
+//! or the built-in demo.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,6 +9,10 @@ use userql_directory::generate;
 use userql_directory::index::Indexes;
 use userql_directory::model::Model;
 use userql_directory::{load_path, Snapshot};
+
+use crate::args::DataArgs;
+use crate::run::Failure;
+use crate::state;
 
 /// Why a directory could not be loaded (exit status 1).
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +31,18 @@ pub struct Loaded {
     pub snapshot: Arc<Snapshot>,
     /// The file name, or `demo`.
     pub label: String,
+}
+
+/// Loads the directory the flags name: `--state DIR` (recovered; `--data` seeds it if it does
+/// not exist yet), else `--data FILE`, else the demo.
+pub fn load_args(args: &DataArgs) -> Result<Loaded, Failure> {
+    match &args.state {
+        Some(dir) => Ok(Loaded {
+            snapshot: state::snapshot(dir, args.data.as_deref())?,
+            label: dir.display().to_string(),
+        }),
+        None => Ok(load(args.data.as_deref())?),
+    }
 }
 
 /// Loads `--data FILE`, or builds the demo directory without one.

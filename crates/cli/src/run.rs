@@ -14,6 +14,7 @@ use crate::data::{self, DataError};
 use crate::output;
 use crate::repl;
 use crate::request::{self, Settings};
+use crate::state::{self, StateFailure};
 
 /// What ended a subcommand other than an answer.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum Failure {
     /// The data file could not be loaded (exit status 1).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A state directory could not be used, or a batch was refused (exit status 1).
+    #[error(transparent)]
+    State(#[from] StateFailure),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -38,7 +42,7 @@ impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Invalid => ExitCode::from(2),
-            Failure::Data(_) | Failure::Io { .. } => ExitCode::from(1),
+            Failure::Data(_) | Failure::State(_) | Failure::Io { .. } => ExitCode::from(1),
         }
     }
 
@@ -61,6 +65,8 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
+        Some(Command::Apply(args)) => state::apply(&args),
+        Some(Command::Checkpoint(args)) => state::checkpoint(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,7 +158,7 @@ fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
 }
 
 fn query(args: &QueryArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
@@ -185,7 +191,7 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
 }
 
 fn check(args: &CheckArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
@@ -224,7 +230,7 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
 }
 
 fn explain(args: &ExplainArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     let engine = Engine::default();
     match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {

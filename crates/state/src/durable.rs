@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use userql_directory::changes::{Change, ChangeErrors};
 use userql_directory::model::Model;
 use userql_directory::save::save_ndjson;
 use userql_directory::store::StoreOptions;
@@ -55,6 +56,15 @@ pub trait Batch: Serialize + DeserializeOwned + Sized {
     /// Applies a batch atomically to the live store and returns the new version (the current
     /// one for an empty batch).
     fn apply(store: &Store, batch: &[Self]) -> Result<u64, Self::Error>;
+}
+
+/// The change format of changes.md: a batch is logged as the JSON array of its changes.
+impl Batch for Change {
+    type Error = ChangeErrors;
+
+    fn apply(store: &Store, batch: &[Change]) -> Result<u64, ChangeErrors> {
+        store.apply_changes(batch)
+    }
 }
 
 /// Why a batch was not applied.

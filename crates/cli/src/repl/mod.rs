@@ -22,7 +22,7 @@ pub use session::{Flow, Session};
 
 /// Runs the REPL until `:quit`, Ctrl-D or the end of the input.
 pub fn run(args: &ReplArgs) -> Result<(), Failure> {
-    let loaded = data::load(args.data.data.as_deref())?;
+    let loaded = data::load_args(&args.data)?;
     let interactive = std::io::stdin().is_terminal();
     let colour = interactive && std::io::stdout().is_terminal();
     let mut session = Session::new(loaded, args, colour);
