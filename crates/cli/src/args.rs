@@ -36,22 +36,11 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Generate a synthetic directory (same seed, same bytes).
     Gen(GenArgs),
-    /// Apply changes files to a directory and write the result.
+    /// Apply changes files: to a directory file (`--data FILE --out NEW`), or durably to a state
+    /// directory (`--state DIR`, printing `applied VERSION` per durable batch).
     Apply(ApplyArgs),
-}
-
-/// `userql apply`.
-#[derive(Debug, Clone, Args)]
-pub struct ApplyArgs {
-    /// The directory file (.json, or .ndjson/.jsonl).
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
-    /// A changes file (userql-changes/1); repeatable, applied in order.
-    #[arg(long, value_name = "FILE", required = true)]
-    pub changes: Vec<PathBuf>,
-    /// Where to write the directory after the changes (.json, or .ndjson/.jsonl).
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    /// Write a checkpoint of a state directory and start a fresh log.
+    Checkpoint(CheckpointArgs),
 }
 
 /// Where the directory comes from.
@@ -64,6 +53,10 @@ pub struct DataArgs {
     /// applied in order.
     #[arg(long, value_name = "FILE")]
     pub changes: Vec<PathBuf>,
+    /// A state directory (docs/state.md) to read instead; `--data` then seeds it if it does
+    /// not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 /// Who asks, in which dialect, with which clock and request options.
@@ -173,6 +166,42 @@ pub struct GenArgs {
     /// instead of the directory itself.
     #[arg(long, value_name = "N")]
     pub changes: Option<usize>,
+}
+
+/// `userql apply --data FILE --changes CHANGES… --out NEW`, or
+/// `userql apply --state DIR [--data SEED] --changes CHANGES…`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The state directory the batches are made durable in (then `--out` is not used).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "out",
+        conflicts_with = "out"
+    )]
+    pub state: Option<PathBuf>,
+    /// The directory file (.json, or .ndjson/.jsonl); with `--state`, it seeds a state directory
+    /// that does not exist yet (ignored otherwise).
+    #[arg(long, value_name = "FILE", required_unless_present = "state")]
+    pub data: Option<PathBuf>,
+    /// Where to write the directory after the changes (.json, or .ndjson/.jsonl; any other
+    /// extension is an error).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// A changes file (userql-changes/1); repeatable, applied in order.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub changes: Vec<PathBuf>,
+    /// Start a background checkpoint whenever the log reaches this many bytes (default 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub checkpoint_bytes: Option<u64>,
+}
+
+/// `userql checkpoint --state DIR`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckpointArgs {
+    /// The state directory.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
 }
 
 /// `--format` of answers.

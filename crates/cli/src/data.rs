@@ -1,4 +1,5 @@
-//! Loading the directory: a file given with `--data`, or the built-in demo.
+//! Loading the directory: a state directory given with `--state`, a file given with `--data`,
+//! or the built-in demo.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use userql_directory::store::StoreOptions;
 use userql_directory::{load_path, Snapshot, Store};
 
 use crate::args::DataArgs;
+use crate::run::Failure;
+use crate::state;
 
 /// Why a directory could not be loaded (exit status 1).
 #[derive(Debug, thiserror::Error)]
@@ -81,20 +84,18 @@ fn located(path: &Path, errors: &ChangeErrors) -> String {
         .join("\n")
 }
 
-/// Why `--data` plus `--changes` could not be prepared.
-#[derive(Debug, thiserror::Error)]
-pub enum PrepareError {
-    /// The directory did not load.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// A changes file was refused.
-    #[error(transparent)]
-    Changes(#[from] ChangesError),
-}
-
-/// Loads `--data` and applies every `--changes` file, in order, through a live store.
-pub fn load_args(args: &DataArgs) -> Result<Loaded, PrepareError> {
-    let loaded = load(args.data.as_deref())?;
+/// Loads the directory the flags name — `--state DIR` (recovered; `--data` seeds it if it does
+/// not exist yet), else `--data FILE`, else the demo — then applies every `--changes` file, in
+/// order, through a live store. Changes given this way live in memory only: a state directory is
+/// changed by `userql apply --state`, never by a reading subcommand.
+pub fn load_args(args: &DataArgs) -> Result<Loaded, Failure> {
+    let loaded = match &args.state {
+        Some(dir) => Loaded {
+            snapshot: state::snapshot(dir, args.data.as_deref())?,
+            label: dir.display().to_string(),
+        },
+        None => load(args.data.as_deref())?,
+    };
     if args.changes.is_empty() {
         return Ok(loaded);
     }

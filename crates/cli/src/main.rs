@@ -3,7 +3,8 @@
 //!
 //! Modules, one job each: [`args`] (the command line), [`data`] (loading a directory or the demo),
 //! [`request`] (one request through `userql_dialects`, for every dialect), [`output`] (the
-//! `--format`s), [`repl`] (the interactive loop) and [`run`] (subcommands and exit codes).
+//! `--format`s), [`repl`] (the interactive loop), [`state`] (`--state DIR`, durable state directories) and
+//! [`run`] (subcommands and exit codes).
 
 mod args;
 mod data;
@@ -11,6 +12,7 @@ mod output;
 mod repl;
 mod request;
 mod run;
+mod state;
 
 fn main() -> std::process::ExitCode {
     run::main()

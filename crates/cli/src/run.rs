@@ -12,10 +12,11 @@ use userql_engine::Engine;
 use crate::args::{
     ApplyArgs, CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs,
 };
-use crate::data::{self, ChangesError, DataError, PrepareError};
+use crate::data::{self, ChangesError, DataError};
 use crate::output;
 use crate::repl;
 use crate::request::{self, Settings};
+use crate::state::{self, StateFailure};
 
 /// What ended a subcommand other than an answer.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum Failure {
     /// A changes file was refused or unreadable (exit status 1).
     #[error(transparent)]
     Changes(#[from] ChangesError),
+    /// A state directory could not be used, or a batch was refused (exit status 1).
+    #[error(transparent)]
+    State(#[from] StateFailure),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -43,7 +47,9 @@ impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Invalid => ExitCode::from(2),
-            Failure::Data(_) | Failure::Changes(_) | Failure::Io { .. } => ExitCode::from(1),
+            Failure::Data(_) | Failure::Changes(_) | Failure::State(_) | Failure::Io { .. } => {
+                ExitCode::from(1)
+            }
         }
     }
 
@@ -52,15 +58,6 @@ impl Failure {
         Failure::Io {
             what: what.into(),
             source,
-        }
-    }
-}
-
-impl From<PrepareError> for Failure {
-    fn from(error: PrepareError) -> Failure {
-        match error {
-            PrepareError::Data(e) => Failure::Data(e),
-            PrepareError::Changes(e) => Failure::Changes(e),
         }
     }
 }
@@ -76,6 +73,7 @@ pub fn main() -> ExitCode {
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
         Some(Command::Apply(args)) => apply(&args),
+        Some(Command::Checkpoint(args)) => state::checkpoint(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -298,9 +296,16 @@ fn changes_file(changes: &[userql_directory::changes::Change]) -> Vec<u8> {
 }
 
 /// `userql apply`: the directory after the changes, in the format of `--out`'s extension.
+/// `userql apply`: durably into a state directory, or from a directory file to a new file.
 fn apply(args: &ApplyArgs) -> Result<(), Failure> {
-    let extension = args
-        .out
+    if let Some(dir) = &args.state {
+        return state::apply(dir, args);
+    }
+    // clap requires `--data` and `--out` when `--state` is missing.
+    let (Some(data), Some(out)) = (&args.data, &args.out) else {
+        return Err(Failure::Invalid);
+    };
+    let extension = out
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
@@ -313,18 +318,18 @@ fn apply(args: &ApplyArgs) -> Result<(), Failure> {
                 other.unwrap_or("")
             );
             return Err(Failure::io(
-                format!("cannot write {}", args.out.display()),
+                format!("cannot write {}", out.display()),
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
             ));
         }
     };
-    let loaded = data::load(Some(&args.data))?;
+    let loaded = data::load(Some(data))?;
     let store = data::store_of(&loaded);
     for path in &args.changes {
         data::apply_file(&store, path)?;
     }
     let bytes = save(&store.snapshot().model);
-    write_out(Some(&args.out), &bytes)
+    write_out(Some(out), &bytes)
 }
 
 /// Writes `bytes` to `out`, or to standard output (a closed pipe is not an error).

@@ -1,0 +1,141 @@
+//! Measures a state directory at scale (numbers in `benches/RESULTS.md`):
+//! durable single-change batches per second with 1 and with 8 writer threads (group commit),
+//! checkpoint time and size, and recovery time for a log of 1M changes.
+//!
+//! ```sh
+//! userql gen --users 1000000 --seed 42 --out /tmp/g1m.ndjson
+//! cargo run --release -p userql-state --example durable_bench -- /tmp/g1m.ndjson /tmp/state-bench
+//! ```
+//! The state directory (second argument) is deleted first. Optional third and fourth arguments:
+//! batches per throughput run (default 2000) and changes in the recovery log (default 1000000).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use userql_directory::changes::Change;
+use userql_state::layout::Layout;
+use userql_state::wal::{Log, HEADER_LEN};
+use userql_state::{DurableOptions, DurableStore};
+
+const OPTIONS: DurableOptions = DurableOptions {
+    store: None,
+    checkpoint_bytes: None,
+};
+
+fn touch(id: &str, i: usize) -> Change {
+    let text = format!(
+        r#"{{"op":"touch","kind":"user","id":"{id}","at":"2026-06-{:02}T{:02}:{:02}:{:02}Z"}}"#,
+        1 + (i / 86_400) % 28,
+        (i / 3600) % 24,
+        (i / 60) % 60,
+        i % 60
+    );
+    serde_json::from_str(&text).expect("a touch change")
+}
+
+fn user_ids(store: &DurableStore<Change>, count: usize) -> Vec<String> {
+    let snapshot = store.snapshot();
+    let users = &snapshot.model.users;
+    let step = (users.len() / count.max(1)).max(1);
+    (0..count)
+        .map(|i| users[(i * step) % users.len()].id.clone())
+        .collect()
+}
+
+fn throughput(store: &Arc<DurableStore<Change>>, ids: &[String], threads: usize) {
+    let fsyncs = store.fsyncs();
+    let per_thread = ids.len() / threads;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = Arc::clone(store);
+            let ids = ids[t * per_thread..(t + 1) * per_thread].to_vec();
+            std::thread::spawn(move || {
+                for (i, id) in ids.iter().enumerate() {
+                    store.apply(&[touch(id, i)]).expect("durable batch");
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("writer");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let batches = per_thread * threads;
+    println!(
+        "writers {threads}: {batches} single-change batches in {seconds:.2} s = {:.0} batches/s, {} fsyncs ({:.1} batches per fsync)",
+        batches as f64 / seconds,
+        store.fsyncs() - fsyncs,
+        batches as f64 / (store.fsyncs() - fsyncs).max(1) as f64
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(seed), Some(dir)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: durable_bench SEED.ndjson STATE_DIR [BATCHES] [LOG_CHANGES]");
+        std::process::exit(2);
+    };
+    let batches: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let log_changes: usize = args
+        .get(4)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = Path::new(dir);
+    let _ = std::fs::remove_dir_all(dir);
+
+    let started = Instant::now();
+    let store: Arc<DurableStore<Change>> =
+        Arc::new(DurableStore::open(dir, Some(Path::new(seed)), OPTIONS).expect("seeds the state"));
+    let users = store.snapshot().model.users.len();
+    println!(
+        "seed: {users} users, state directory created in {:.2} s (load + index + checkpoint 0)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let ids = user_ids(&store, batches);
+    throughput(&store, &ids, 1);
+    throughput(&store, &ids, 8);
+
+    let report = store.checkpoint().expect("checkpoint");
+    println!(
+        "checkpoint: version {}, {:.1} MB, {:.2} s total, writer blocked {:.1} ms",
+        report.version,
+        report.bytes as f64 / 1e6,
+        report.total.as_secs_f64(),
+        report.writer_blocked.as_secs_f64() * 1e3
+    );
+    let base = report.version;
+    drop(store);
+
+    // A log of `log_changes` single-change batches after the checkpoint, written straight
+    // through the log (one fsync at the end) to save the time of that many fsyncs.
+    let layout = Layout::new(dir);
+    let log = Log::open(&layout.log(base), base, base, HEADER_LEN as u64).expect("log");
+    let ids = {
+        let store: DurableStore<Change> = DurableStore::open(dir, None, OPTIONS).expect("reopen");
+        user_ids(&store, 10_000)
+    };
+    let started = Instant::now();
+    for i in 0..log_changes {
+        let batch = [touch(&ids[i % ids.len()], i)];
+        let payload = serde_json::to_vec(&batch).expect("json");
+        log.append(base + 1 + i as u64, &payload).expect("append");
+    }
+    log.sync_to(base + log_changes as u64).expect("sync");
+    println!(
+        "log: {log_changes} single-change batches, {:.1} MB, written in {:.2} s",
+        log.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    drop(log);
+
+    let started = Instant::now();
+    let store: DurableStore<Change> = DurableStore::open(dir, None, OPTIONS).expect("recovers");
+    println!(
+        "recovery: checkpoint of {users} users + {log_changes} logged changes replayed in {:.2} s (version {})",
+        started.elapsed().as_secs_f64(),
+        store.version()
+    );
+}
