@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod facts;
+#[cfg(feature = "generate")]
 pub mod generate;
 pub mod index;
 pub mod load;
