@@ -9,7 +9,10 @@ use userql_directory::generate::{generate, generate_with_progress, GenOptions};
 use userql_directory::save::{save_json, save_ndjson};
 use userql_engine::Engine;
 
-use crate::args::{CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs};
+use crate::args::{
+    CheckArgs, Cli, Command, CompletionsArgs, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs,
+    Shell,
+};
 use crate::data::{self, DataError};
 use crate::output;
 use crate::repl;
@@ -21,6 +24,9 @@ pub enum Failure {
     /// The request is invalid; the diagnostic has been printed (exit status 2).
     #[error("invalid request")]
     Invalid,
+    /// The command line asks for something that cannot be done (exit status 2).
+    #[error("{0}")]
+    Usage(String),
     /// The data file could not be loaded (exit status 1).
     #[error(transparent)]
     Data(#[from] DataError),
@@ -37,7 +43,7 @@ pub enum Failure {
 impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::Invalid => ExitCode::from(2),
+            Failure::Invalid | Failure::Usage(_) => ExitCode::from(2),
             Failure::Data(_) | Failure::Io { .. } => ExitCode::from(1),
         }
     }
@@ -61,6 +67,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
+        Some(Command::Completions(args)) => completions(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,19 +158,40 @@ fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
     best.map(|(start, end, _)| (start, end))
 }
 
+/// INPUT: the argument, or standard input when it is `-`, or missing while standard input is
+/// not a terminal (`echo 'has: 2FA' | userql query`). One trailing line end is dropped.
+fn read_input(argument: Option<&str>) -> Result<String, Failure> {
+    let from_stdin = match argument {
+        Some("-") => true,
+        Some(_) => false,
+        None => !std::io::stdin().is_terminal(),
+    };
+    if !from_stdin {
+        return Ok(argument.unwrap_or_default().to_owned());
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| Failure::io("reading INPUT from standard input", e))?;
+    let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    Ok(trimmed.to_owned())
+}
+
 fn query(args: &QueryArgs) -> Result<(), Failure> {
+    let input = read_input(args.input.as_deref())?;
     let loaded = data::load(args.data.data.as_deref())?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+    let terminal = std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if terminal {
         Format::Table
     } else {
         Format::Json
     });
-    let (answer, _) = request::run(&loaded.snapshot, &engine, &settings, &args.input);
+    let (answer, _) = request::run(&loaded.snapshot, &engine, &settings, &input);
     if let Some(error) = &answer.error {
-        eprint!("{}", diagnostic(error, &args.input));
+        eprint!("{}", diagnostic(error, &input));
         if let Some(body) = output::render_error(format, &answer) {
             emit(&body)?;
         }
@@ -171,12 +199,18 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
     }
     let mut text = output::render(format, &answer, &loaded.snapshot);
     if format == Format::Table {
-        text.push_str(&output::summary(&answer, &settings, None));
-        text.push('\n');
+        // The summary is for people: on standard output only when a person reads it there.
+        let summary = output::summary(&answer, &settings, None);
+        if terminal {
+            text.push_str(&summary);
+            text.push('\n');
+        } else {
+            eprintln!("{summary}");
+        }
     }
     emit(&text)?;
     if args.explain {
-        match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {
+        match request::explain(&loaded.snapshot, &engine, &settings, &input) {
             Ok(plan) => eprintln!("{plan}"),
             Err(message) => eprint!("explain: {message}"),
         }
@@ -185,15 +219,16 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
 }
 
 fn check(args: &CheckArgs) -> Result<(), Failure> {
+    let input = read_input(args.input.as_deref())?;
     let loaded = data::load(args.data.data.as_deref())?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
     if settings.dialect != Dialect::Hub {
-        return match request::hub_form(&loaded.snapshot, &engine, &settings, &args.input) {
+        return match request::hub_form(&loaded.snapshot, &engine, &settings, &input) {
             Ok(hub) => emit(&format!("{hub}\n")),
             Err(error) => {
-                eprint!("{}", diagnostic(&error, &args.input));
+                eprint!("{}", diagnostic(&error, &input));
                 Err(Failure::Invalid)
             }
         };
@@ -203,10 +238,10 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
         Failure::Invalid
     };
     let request =
-        request::hub_request(&engine, &settings, &args.input).map_err(|e| invalid(e.render()))?;
+        request::hub_request(&engine, &settings, &input).map_err(|e| invalid(e.render()))?;
     engine
         .bind(&loaded.snapshot, &request)
-        .map_err(|e| invalid(request::render_engine_error(&e, &args.input)))?;
+        .map_err(|e| invalid(request::render_engine_error(&e, &input)))?;
     let mut text = request.query.to_string();
     let options: Vec<String> = [
         ("fields", &settings.fields),
@@ -224,10 +259,11 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
 }
 
 fn explain(args: &ExplainArgs) -> Result<(), Failure> {
+    let input = read_input(args.input.as_deref())?;
     let loaded = data::load(args.data.data.as_deref())?;
     let settings = Settings::from(&args.request);
     let engine = Engine::default();
-    match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {
+    match request::explain(&loaded.snapshot, &engine, &settings, &input) {
         Ok(plan) => emit(&format!("{plan}\n")),
         Err(message) => {
             eprint!("{message}");
@@ -241,30 +277,31 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
         users: args.users,
         seed: args.seed,
     };
-    let format = args.format.unwrap_or_else(|| {
-        let extension = args
-            .out
-            .as_ref()
-            .and_then(|p| p.extension())
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match extension.as_deref() {
-            Some("ndjson") | Some("jsonl") => GenFormat::Ndjson,
-            _ => GenFormat::Json,
-        }
-    });
+    let format = gen_format(args)?;
     let model = if std::io::stderr().is_terminal() {
         generate_with_progress(&options)
     } else {
         generate(&options)
     };
-    let bytes = match format {
-        GenFormat::Json => save_json(&model),
-        GenFormat::Ndjson => save_ndjson(&model),
+    let bytes = {
+        let _progress = data::Progress::start(
+            format!("serialising {} users", model.users.len()),
+            model.users.len() >= data::PROGRESS_USERS,
+        );
+        match format {
+            GenFormat::Json => save_json(&model),
+            GenFormat::Ndjson => save_ndjson(&model),
+        }
     };
     match &args.out {
-        Some(path) => std::fs::write(path, &bytes)
-            .map_err(|e| Failure::io(format!("writing {}", path.display()), e)),
+        Some(path) => {
+            let _progress = data::Progress::start(
+                format!("writing {}", path.display()),
+                bytes.len() as u64 >= data::PROGRESS_BYTES,
+            );
+            std::fs::write(path, &bytes)
+                .map_err(|e| Failure::io(format!("writing {}", path.display()), e))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(&bytes).and_then(|()| out.flush()) {
@@ -275,6 +312,52 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
             }
         }
     }
+}
+
+/// The file format of `gen`: taken from `--out`'s extension, which must be one userql reads
+/// back; `--format`, when also given, must agree with it.
+fn gen_format(args: &GenArgs) -> Result<GenFormat, Failure> {
+    let Some(path) = &args.out else {
+        return Ok(args.format.unwrap_or(GenFormat::Json));
+    };
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let from_extension = match extension.as_deref() {
+        Some("json") => GenFormat::Json,
+        Some("ndjson") | Some("jsonl") => GenFormat::Ndjson,
+        _ => {
+            return Err(Failure::Usage(format!(
+                "cannot write {}: the extension must be .json, .ndjson or .jsonl",
+                path.display()
+            )))
+        }
+    };
+    match args.format {
+        Some(format) if format != from_extension => Err(Failure::Usage(format!(
+            "--format {} disagrees with the extension of {}",
+            match format {
+                GenFormat::Json => "json",
+                GenFormat::Ndjson => "ndjson",
+            },
+            path.display()
+        ))),
+        _ => Ok(from_extension),
+    }
+}
+
+fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    let shell = match args.shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut command, "userql", &mut script);
+    emit(&String::from_utf8_lossy(&script))
 }
 
 #[cfg(test)]
