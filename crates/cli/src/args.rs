@@ -1,4 +1,4 @@
-//! The command line, declared with clap: every flag of `spec/cli.md`.
+//! The command line, declared with clap: every flag of `docs/cli.md`.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! The `:` commands of the REPL (`spec/cli.md`, "The REPL").
+//! The `:` commands of the REPL (`docs/cli.md`, "The REPL").
 
 use std::path::Path;
 

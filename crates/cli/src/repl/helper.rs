@@ -149,7 +149,7 @@ mod tests {
 
     fn helper(colour: bool) -> AssistHelper {
         let model =
-            userql_directory::load_json(include_bytes!("../../../../../shared/fixtures/tiny.json"))
+            userql_directory::load_json(include_bytes!("../../../userql/tests/data/tiny.json"))
                 .expect("tiny.json is valid");
         AssistHelper {
             snapshot: Arc::new(crate::data::snapshot_of(model)),
