@@ -404,10 +404,23 @@ fn users_by_prefix(
     if typed.trim().is_empty() {
         return Vec::new();
     }
-    snapshot
-        .index
-        .prefix(field, typed)
-        .iter()
+    // The index describes clean rows only: rows changed since it was built are checked one by
+    // one, so a user added a moment ago is offered too (and a removed one is not).
+    let mut rows = snapshot.index.prefix(field, typed);
+    rows -= &*snapshot.dirty;
+    let folded = userql_directory::text::fold(typed);
+    for row in snapshot.dirty.iter() {
+        let starts = snapshot
+            .model
+            .users
+            .get(row as usize)
+            .and_then(value)
+            .is_some_and(|v| userql_directory::text::fold(v).starts_with(&folded));
+        if starts {
+            rows.insert(row);
+        }
+    }
+    rows.iter()
         .take(MAX_SUGGESTIONS)
         .filter_map(|row| snapshot.model.users.get(row as usize))
         .filter_map(|user| {

@@ -35,6 +35,7 @@ pub const MAX_SUGGESTIONS: usize = 20;
 /// The answer for one (query, caret): Hub's `queryAssist` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Assist {
     /// The query, echoed so a client can drop answers for text that has changed since.
     pub query: String,
@@ -48,6 +49,7 @@ pub struct Assist {
 
 /// One coloured range of the query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StyleRange {
     /// `field_name`, `field_value`, `operator`, `text` or `error`.
     pub style: Style,
@@ -60,6 +62,7 @@ pub struct StyleRange {
 /// The highlighting classes Hub's clients (ring-ui) know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Style {
     /// A key (`login:`) or tuple name (`access(`), with its `:`.
     FieldName,
@@ -76,6 +79,7 @@ pub enum Style {
 /// One completion, in Hub's `querySuggestItem` shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Suggestion {
     /// Glued before `option` (`{` for a value with spaces).
     pub prefix: String,
