@@ -176,7 +176,7 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
     }
     emit(&text)?;
     if args.explain {
-        match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {
+        match request::explain_answer(&loaded.snapshot, &engine, &settings, &answer, &args.input) {
             Ok(plan) => eprintln!("{plan}"),
             Err(message) => eprint!("explain: {message}"),
         }

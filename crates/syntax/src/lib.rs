@@ -11,6 +11,7 @@ pub mod ast;
 pub mod catalogue;
 mod error;
 mod lexeme;
+pub mod limits;
 pub mod options;
 pub mod parser;
 mod printer;
@@ -19,5 +20,6 @@ mod printer;
 pub mod arbitrary;
 
 pub use error::{render_caret, Error, ErrorKind, Expected};
+pub use limits::{check_tree, TreeSize};
 pub use options::*;
 pub use parser::{parse_query, parse_query_with, Limits};
