@@ -18,7 +18,7 @@ use userql_directory::index::{
 };
 use userql_directory::model::{Row, State};
 use userql_directory::Snapshot;
-use userql_engine::{execute, order, plan, project, Engine};
+use userql_engine::{execute, order, plan, project, Engine, Visibility};
 
 const USERS: usize = 100_000;
 
@@ -316,24 +316,39 @@ fn bench_execute(c: &mut Criterion) {
 
 fn bench_projection(c: &mut Criterion) {
     let data = data();
-    let model = &data.snapshot.model;
+    let snapshot: &Snapshot = &data.snapshot;
     let page: Vec<Row> = data.snapshot.index.order(SortKey::Login, false)[..20].to_vec();
     let selection =
         userql_syntax::parse_fields("id,login,name,groups(id,name),profile/email/email").ok();
     let mut group = c.benchmark_group("projection");
     group.throughput(Throughput::Elements(page.len() as u64));
     group.bench_function("page_default_fields", |b| {
-        b.iter(|| project::page_json(model, &page, 0, 20, 1000, true, None).to_string())
+        b.iter(|| {
+            project::page_json(snapshot, &page, 0, 20, 1000, Visibility::ADMIN, None).to_string()
+        })
     });
     group.bench_function("page_selected_fields", |b| {
         b.iter(|| {
-            project::page_json(model, &page, 0, 20, 1000, true, selection.as_ref()).to_string()
+            project::page_json(
+                snapshot,
+                &page,
+                0,
+                20,
+                1000,
+                Visibility::ADMIN,
+                selection.as_ref(),
+            )
+            .to_string()
         })
     });
     group.bench_function("full_user_objects", |b| {
         b.iter(|| {
             page.iter()
-                .map(|&r| project::user_json(model, r, true).to_string().len())
+                .map(|&r| {
+                    project::user_json(snapshot, r, Visibility::ADMIN)
+                        .to_string()
+                        .len()
+                })
                 .sum::<usize>()
         })
     });

@@ -10,7 +10,7 @@ use userql_directory::generate;
 use userql_directory::index::Indexes;
 use userql_directory::model::Model;
 use userql_directory::store::StoreOptions;
-use userql_directory::{load_path, Snapshot, Store};
+use userql_directory::{load_path_limited, Snapshot, Store, DEFAULT_MAX_FILE_BYTES};
 
 use crate::args::DataArgs;
 use crate::run::Failure;
@@ -35,13 +35,25 @@ pub struct Loaded {
     pub label: String,
 }
 
+/// The environment variable that changes the largest `--data` file read (bytes).
+pub const MAX_DATA_BYTES_VAR: &str = "USERQL_MAX_DATA_BYTES";
+
+/// The largest `--data` file read: `USERQL_MAX_DATA_BYTES` when it is a number, else 4 GiB.
+/// Only regular files are read at all (`--data /dev/zero` is refused before reading).
+pub fn max_data_bytes() -> u64 {
+    std::env::var(MAX_DATA_BYTES_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_FILE_BYTES)
+}
+
 /// Loads `--data FILE`, or builds the demo directory without one.
 pub fn load(path: Option<&Path>) -> Result<Loaded, DataError> {
     match path {
         Some(path) => {
             let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= PROGRESS_BYTES);
             let progress = Progress::start(format!("loading {}", path.display()), large);
-            let model = load_path(path).map_err(|errors| DataError {
+            let model = load_path_limited(path, max_data_bytes()).map_err(|errors| DataError {
                 path: path.to_path_buf(),
                 errors,
             })?;

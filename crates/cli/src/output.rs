@@ -8,6 +8,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use userql_dialects::{Answer, Dialect};
 use userql_directory::model::{Millis, Model};
 use userql_directory::Snapshot;
+use userql_engine::visibility::{Attribute, Visibility};
 
 use crate::args::Format;
 use crate::request::Settings;
@@ -22,7 +23,7 @@ pub fn render(format: Format, answer: &Answer, snapshot: &Snapshot) -> String {
         Format::Http => with_newline(answer.response.render()),
         Format::Ids => answer.ids.iter().map(|id| format!("{id}\n")).collect(),
         Format::Count => format!("{}\n", total(answer)),
-        Format::Table => table_of_ids(snapshot, &answer.ids),
+        Format::Table => table_of_ids(snapshot, &answer.ids, answer.visibility),
     }
 }
 
@@ -89,47 +90,59 @@ pub fn summary(answer: &Answer, settings: &Settings, elapsed: Option<Duration>) 
     line
 }
 
-/// A table of the users (or, for ArcGIS group operations, the groups) with these ids.
-pub fn table_of_ids(snapshot: &Snapshot, ids: &[String]) -> String {
+/// A table of the users (or, for ArcGIS group operations, the groups) with these ids, showing
+/// only what `visibility` lets the viewer see: a column the viewer may not see is left out (the
+/// engine's [`Visibility::summary`] holds nothing hidden, so the table cannot leak it).
+pub fn table_of_ids(snapshot: &Snapshot, ids: &[String], visibility: Visibility) -> String {
     if ids.is_empty() {
         return "(no rows)\n".to_owned();
     }
     let model: &Model = &snapshot.model;
     let user = |id: &str| {
         snapshot
-            .index
             .row_of_id(id)
-            .and_then(|row| model.users.get(row as usize))
+            .and_then(|row| visibility.summary(model, row))
     };
     let users = ids.iter().any(|id| user(id).is_some());
     let (header, rows): (Vec<&str>, Vec<Vec<String>>) = if users {
+        let email = visibility.may_see(Attribute::Email);
+        let activity = visibility.may_see(Attribute::Activity);
         let rows = ids
             .iter()
             .map(|id| match user(id) {
-                Some(user) => vec![
-                    user.id.clone(),
-                    user.login.clone(),
-                    user.name.clone().unwrap_or_default(),
-                    user.email.clone().unwrap_or_default(),
-                    user.state.as_str().to_owned(),
-                    date(Some(user.created_at)),
-                    date(user.last_access_at),
-                ],
+                Some(user) => {
+                    let mut row = vec![
+                        user.id.to_owned(),
+                        user.login.to_owned(),
+                        user.name.unwrap_or_default().to_owned(),
+                    ];
+                    if let Some(address) = user.email {
+                        row.push(address.unwrap_or_default().to_owned());
+                    }
+                    row.push(user.state.as_str().to_owned());
+                    if let (Some(created), Some(last_access)) = (user.created, user.last_access) {
+                        row.push(date(Some(created)));
+                        row.push(date(last_access));
+                    }
+                    row
+                }
                 None => vec![id.clone()],
             })
             .collect();
-        (
-            vec![
-                "id",
-                "login",
-                "name",
-                "email",
-                "state",
-                "created",
-                "last access",
-            ],
-            rows,
-        )
+        let header = [
+            ("id", true),
+            ("login", true),
+            ("name", true),
+            ("email", email),
+            ("state", true),
+            ("created", activity),
+            ("last access", activity),
+        ]
+        .into_iter()
+        .filter(|(_, shown)| *shown)
+        .map(|(name, _)| name)
+        .collect();
+        (header, rows)
     } else {
         let rows = ids
             .iter()

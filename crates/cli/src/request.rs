@@ -220,30 +220,47 @@ fn sort_key(field: OrderField) -> SortKey {
     }
 }
 
-/// The plan of a request. Hub: the query with its options, as the viewer. Other dialects: the
-/// filter of their Hub equivalent, evaluated as an administrator as the dialects do (their own
-/// ordering and paging are not part of the plan).
+/// The plan of a request: it is answered through its dialect, and the engine request the answer
+/// carries — the very tree the dialect built, never a printed form parsed again — is planned.
+/// Hub: the query with its options, as the viewer. Other dialects: their filter, evaluated as an
+/// administrator as the dialects do (their own ordering and paging are not part of the plan).
 pub fn explain(
     snapshot: &Snapshot,
     engine: &Engine,
     settings: &Settings,
     input: &str,
 ) -> Result<Explain, String> {
-    let (request, source) = match settings.dialect {
-        Dialect::Hub => (
-            hub_request(engine, settings, input).map_err(|e| e.render())?,
-            input.to_owned(),
-        ),
-        _ => {
-            let hub = hub_form(snapshot, engine, settings, input)
-                .map_err(|e| crate::run::diagnostic(&e, input))?;
-            let filter = hub.split("  [").next().unwrap_or("").to_owned();
-            let mut request = engine
-                .request(&filter, Viewer::Admin)
-                .map_err(|e| render_engine_error(&e, &filter))?;
-            request.now = settings.now();
-            (request, filter)
-        }
+    let (answer, _) = run(snapshot, engine, settings, input);
+    if let Some(error) = &answer.error {
+        return Err(crate::run::diagnostic(error, input));
+    }
+    explain_answer(snapshot, engine, settings, &answer, input)
+}
+
+/// The plan of an answered request (see [`explain`]); an answer that evaluated no user filter
+/// (ArcGIS group operations) plans the empty query.
+pub fn explain_answer(
+    snapshot: &Snapshot,
+    engine: &Engine,
+    settings: &Settings,
+    answer: &Answer,
+    input: &str,
+) -> Result<Explain, String> {
+    let request = answer.request.clone().unwrap_or_else(|| {
+        let mut request = Request::new(
+            userql_syntax::ast::Query {
+                expr: None,
+                span: 0..0,
+            },
+            Viewer::Admin,
+        );
+        request.now = settings.now();
+        request
+    });
+    let source = if settings.dialect == Dialect::Hub {
+        input.to_owned()
+    } else {
+        request.query.to_string()
     };
     engine
         .explain(snapshot, &request)

@@ -221,7 +221,7 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
     }
     emit(&text)?;
     if args.explain {
-        match request::explain(&loaded.snapshot, &engine, &settings, &input) {
+        match request::explain_answer(&loaded.snapshot, &engine, &settings, &answer, &input) {
             Ok(plan) => eprintln!("{plan}"),
             Err(message) => eprint!("explain: {message}"),
         }

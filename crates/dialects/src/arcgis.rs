@@ -19,7 +19,7 @@ use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 use userql_directory::index::SortKey;
 use userql_directory::model::{GroupIdx, Row};
-use userql_engine::Viewer;
+use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
 use crate::http::{HttpResponse, HTML, JSON};
@@ -294,20 +294,24 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
                 return Err(error(400, "The 'groupName' parameter is required.", format));
             }
             let wanted = strip_domain(name).to_lowercase();
-            let Some(position) = model
-                .groups
-                .iter()
-                .position(|g| g.name.to_lowercase() == wanted)
-            else {
+            let named: Vec<GroupIdx> = (0..model.groups.len() as u32)
+                .map(GroupIdx)
+                .filter(|g| model.groups[g.index()].name.to_lowercase() == wanted)
+                .collect();
+            if named.is_empty() {
                 return Err(error(
                     404,
                     &format!("Group '{name}' does not exist in the identity store."),
                     format,
                 ));
-            };
-            request
-                .clauses
-                .push(field("in", &[&model.groups[position].id]));
+            }
+            // Transitive members as `group:` over the groups and every subgroup, by id: `in:`
+            // would also take a *team* whose id equals a group's (ids are unique per kind only).
+            let ids: Vec<&str> = with_subgroups(model, &named)
+                .into_iter()
+                .map(|g| model.groups[g.index()].id.as_str())
+                .collect();
+            request.clauses.push(field("group", &ids));
         }
         Operation::GroupsForUser => {
             let name = params.last("username").unwrap_or_default().trim();
@@ -331,6 +335,30 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
     Ok(request)
 }
 
+/// The groups and all their subgroups (any depth), in directory order.
+fn with_subgroups(model: &userql_directory::model::Model, roots: &[GroupIdx]) -> Vec<GroupIdx> {
+    let mut children: Vec<Vec<GroupIdx>> = vec![Vec::new(); model.groups.len()];
+    for (i, group) in model.groups.iter().enumerate() {
+        if let Some(parent) = group.parent {
+            if let Some(list) = children.get_mut(parent.index()) {
+                list.push(GroupIdx(i as u32));
+            }
+        }
+    }
+    let mut included = vec![false; model.groups.len()];
+    let mut stack: Vec<GroupIdx> = roots.to_vec();
+    while let Some(g) = stack.pop() {
+        if std::mem::replace(&mut included[g.index()], true) {
+            continue;
+        }
+        stack.extend(children[g.index()].iter().copied());
+    }
+    (0..model.groups.len() as u32)
+        .map(GroupIdx)
+        .filter(|g| included[g.index()])
+        .collect()
+}
+
 /// The Hub form of an ArcGIS request.
 pub fn to_hub(call: &Call) -> Result<String, DialectError> {
     translate(call).map(|r| r.hub(call))
@@ -339,8 +367,10 @@ pub fn to_hub(call: &Call) -> Result<String, DialectError> {
 fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> {
     let snapshot = call.snapshot;
     let users = &snapshot.model.users;
-    let candidates: RoaringBitmap = query::rows(call, &request.clauses)
-        .map_err(|e| error(500, &format!("internal error: {e}"), request.format))?;
+    let candidates: RoaringBitmap = query::rows(call, &request.clauses).map_err(|e| {
+        DialectError::cost_bound(&e, |code, text| error(code, &text, request.format))
+            .unwrap_or_else(|| error(500, &format!("internal error: {e}"), request.format))
+    })?;
     let rows: RoaringBitmap = if request.filter.is_empty() {
         candidates
     } else {
@@ -385,6 +415,8 @@ fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> 
         total: Some(total),
         hub: Some(request.hub(call)),
         error: None,
+        request: Some(query::request(call, &request.clauses)),
+        visibility: Visibility::ADMIN,
     })
 }
 
@@ -431,6 +463,8 @@ fn groups_answer(call: &Call, request: &Request) -> Answer {
         total: Some(total),
         hub: Some(request.hub(call)),
         error: None,
+        request: None,
+        visibility: Visibility::ADMIN,
     }
 }
 

@@ -17,7 +17,7 @@ use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 use userql_directory::index::SortKey;
 use userql_directory::model::{Row, User};
-use userql_engine::Viewer;
+use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
 use crate::gitlab_dates;
@@ -74,6 +74,18 @@ pub(crate) enum OrderBy {
     UpdatedAt,
 }
 
+impl OrderBy {
+    /// The engine's sort key for the same column (for visibility decisions).
+    pub(crate) fn sort_key(self) -> SortKey {
+        match self {
+            OrderBy::Id => SortKey::Number,
+            OrderBy::Name => SortKey::Name,
+            OrderBy::Username => SortKey::Login,
+            OrderBy::UpdatedAt => SortKey::Updated,
+        }
+    }
+}
+
 /// The order of the result.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Order {
@@ -121,6 +133,14 @@ pub(crate) struct Translation {
 }
 
 impl Translation {
+    /// What the viewer may see: `UserBasic` shows neither private attributes nor dates.
+    pub(crate) fn visibility(&self) -> Visibility {
+        match self.entity {
+            Entity::Basic => Visibility::basic(false),
+            Entity::Admin | Entity::Public => Visibility::ADMIN,
+        }
+    }
+
     /// The `check` line: query and options.
     pub(crate) fn hub(&self) -> String {
         let options = match &self.paging {
@@ -341,13 +361,22 @@ pub fn answer(call: &Call, settings: &Settings) -> Answer {
     }
 }
 
-/// An engine failure on a clause this crate built (a bug, not a user error): 500.
+/// An engine failure on a clause this crate built: the cost bound's 400 (`{"error": …}`, like
+/// Grape's validation errors), else a bug: 500.
 pub(crate) fn internal(error: userql_engine::Error) -> DialectError {
-    message_error(
-        500,
-        "500 Internal Server Error",
-        format!("internal error: {error}"),
-    )
+    DialectError::cost_bound(&error, |status, text| {
+        DialectError::new(
+            HttpResponse::json(status, JSON, &json!({ "error": text })),
+            text,
+        )
+    })
+    .unwrap_or_else(|| {
+        message_error(
+            500,
+            "500 Internal Server Error",
+            format!("internal error: {error}"),
+        )
+    })
 }
 
 /// A sort key value: numbers for id/updated_at, text for name/username.
@@ -466,19 +495,47 @@ fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top:
 }
 
 /// One keyset page and the cursor of its last row when more follow.
+///
+/// A cursor carries the sort value only when the viewer may see it ([`Visibility`]); otherwise
+/// it names the row by its GitLab id alone and the value is read back from the directory, and a
+/// value a client put in such a cursor is ignored — so a cursor neither reveals a hidden value
+/// nor lets a client probe one (see [`crate::gitlab_paging`]).
 fn keyset_page(
     call: &Call,
     rows: &RoaringBitmap,
     order: &Order,
     per_page: u64,
     after: Option<&Cursor>,
-) -> (Vec<Row>, Option<Cursor>) {
+    visibility: Visibility,
+) -> Result<(Vec<Row>, Option<Cursor>), DialectError> {
     let (by, desc) = match order {
         Order::Explicit { by, desc } => (*by, *desc),
         Order::Relevance(_) => (OrderBy::Id, true),
     };
+    let visible = visibility.may_order_by(by.sort_key());
+    let position = match after {
+        None => None,
+        Some(cursor) => {
+            let key = match cursor.key.as_ref().filter(|_| visible) {
+                Some(value) => Key::from_json(value),
+                None => call
+                    .snapshot
+                    .row_of_number(cursor.number)
+                    .map(|row| Key::of(&call.snapshot.model.users[row as usize], by)),
+            };
+            match key {
+                Some(key) => Some((key, cursor.number)),
+                None => {
+                    return Err(DialectError::new(
+                        HttpResponse::json(400, JSON, &json!({ "error": "cursor is invalid" })),
+                        "cursor is invalid: it names no user of this directory",
+                    ))
+                }
+            }
+        }
+    };
     let all = sorted(call, rows, &Order::Explicit { by, desc }, usize::MAX);
-    let start = match after.and_then(|c| Key::from_json(&c.key).map(|k| (k, c.number))) {
+    let start = match position {
         None => 0,
         Some((key, number)) => all.partition_point(|(k, n, _)| {
             let ord = (k, *n).cmp(&(&key, number));
@@ -494,13 +551,13 @@ fn keyset_page(
     let more = all.len() > start + page.len();
     let next = if more {
         page.last().map(|(key, number, _)| Cursor {
-            key: key.to_json(),
+            key: visible.then(|| key.to_json()),
             number: *number,
         })
     } else {
         None
     };
-    (page.into_iter().map(|(_, _, row)| *row).collect(), next)
+    Ok((page.into_iter().map(|(_, _, row)| *row).collect(), next))
 }
 
 /// Runs a translated request and renders GitLab's response (shared with enterprise users).
@@ -551,7 +608,17 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
             )
         }
         Paging::Keyset { per_page, after } => {
-            let (page_rows, next) = keyset_page(call, &rows, &t.order, *per_page, after.as_ref());
+            let (page_rows, next) = match keyset_page(
+                call,
+                &rows,
+                &t.order,
+                *per_page,
+                after.as_ref(),
+                t.visibility(),
+            ) {
+                Ok(page) => page,
+                Err(error) => return Answer::refused(error),
+            };
             let per_page = *per_page;
             (
                 page_rows,
@@ -577,5 +644,7 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
         total: Some(total),
         hub: Some(t.hub()),
         error: None,
+        request: Some(query::request(call, &t.clauses)),
+        visibility: t.visibility(),
     }
 }

@@ -166,6 +166,8 @@ pub fn answer(call: &Call, settings: &Settings) -> Answer {
                 total: Some(1),
                 hub: Some(hub),
                 error: None,
+                request: None,
+                visibility: userql_engine::Visibility::ADMIN,
             }
         }
         Ok(Request::One(None, _)) => Answer::refused(message_error(

@@ -1,10 +1,16 @@
 //! GitLab paging: `page`/`per_page` (Kaminari) with its headers and `Link`, and keyset paging
 //! (`pagination=keyset`) with an opaque cursor.
 //!
-//! The cursor is the hex encoding of a small JSON object holding the last row's sort key and
-//! number (GitLab's own is base64 JSON; only the header mechanics must match, reference open
-//! question 9). Keyset paging is offered for every `order_by`/`sort` pair and ignores the search
-//! relevance order (it pages in the explicit order, default id descending).
+//! The cursor is the hex encoding of a small JSON object holding the last row's GitLab id and,
+//! **only when the viewer may see it**, its sort value (GitLab's own is base64 JSON; only the
+//! header mechanics must match, reference open question 9). **(decided)** Cursors are keyed on
+//! visible fields only rather than encrypted or signed: a non-admin paging by `updated_at` gets
+//! `{"id": N}`, and the server reads the value back from row N (a value a client adds is
+//! ignored), so a cursor reveals nothing the viewer cannot see and a forged one can only name a
+//! visible position; cursors stay valid across processes (the CLI is one process per request),
+//! which a per-process signing key would break. Keyset paging is offered for every
+//! `order_by`/`sort` pair and ignores the search relevance order (it pages in the explicit
+//! order, default id descending).
 
 use std::collections::BTreeMap;
 
@@ -38,11 +44,12 @@ pub(crate) enum Paging {
     },
 }
 
-/// A keyset position: the sort key of the last row shown and its number.
+/// A keyset position: the number of the last row shown and, when visible, its sort key.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cursor {
-    /// The key (a number for id/updated_at, a string for name/username).
-    pub key: Value,
+    /// The key (a number for id/updated_at, a string for name/username); `None` when the
+    /// viewer may not see it.
+    pub key: Option<Value>,
     /// The row's GitLab id (the tie-breaker).
     pub number: u64,
 }
@@ -50,7 +57,11 @@ pub(crate) struct Cursor {
 impl Cursor {
     /// The opaque text form.
     pub(crate) fn encode(&self) -> String {
-        let text = json!({"key": self.key, "id": self.number}).to_string();
+        let text = match &self.key {
+            Some(key) => json!({"key": key, "id": self.number}),
+            None => json!({"id": self.number}),
+        }
+        .to_string();
         text.bytes().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -65,7 +76,7 @@ impl Cursor {
             .collect();
         let value: Value = serde_json::from_slice(&bytes?).ok()?;
         Some(Cursor {
-            key: value.get("key")?.clone(),
+            key: value.get("key").cloned(),
             number: value.get("id")?.as_u64()?,
         })
     }
@@ -191,10 +202,15 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let cursor = Cursor {
-            key: json!("Luke Skywalker"),
+            key: Some(json!("Luke Skywalker")),
             number: 7,
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        let hidden = Cursor {
+            key: None,
+            number: 7,
+        };
+        assert_eq!(Cursor::decode(&hidden.encode()), Some(hidden));
         assert_eq!(Cursor::decode("zz"), None);
         assert_eq!(Cursor::decode("7b7d"), None);
     }

@@ -7,7 +7,7 @@
 //! the error for rendering. An unknown viewer login is answered 401 with the same error body.
 
 use serde_json::Value;
-use userql_engine::project::page_json;
+use userql_engine::project::{page_envelope, project_users};
 use userql_engine::{Error, ErrorKind, HubParams, Request};
 use userql_syntax::{format_order_by, parse_order_by};
 
@@ -57,9 +57,14 @@ fn parse(call: &Call) -> Result<Parsed, DialectError> {
             refuse(e, &source)
         })?;
     // Binding checks keys, values and the viewer's rights without evaluating.
-    call.engine
-        .bind(call.snapshot, &request)
-        .map_err(|e| refuse(e, &query_text))?;
+    call.engine.bind(call.snapshot, &request).map_err(|mut e| {
+        let source = param_text(params, &e).to_string();
+        // A refused option (an `orderBy` on a private attribute) blames the whole option text.
+        if e.field() != "query" && e.span.is_empty() {
+            e.span = 0..source.len();
+        }
+        refuse(e, &source)
+    })?;
     Ok(Parsed {
         request,
         query_text,
@@ -112,13 +117,21 @@ pub fn answer(call: &Call) -> Answer {
         Ok(page) => page,
         Err(error) => return Answer::refused(refuse(error, &parsed.query_text)),
     };
-    let body: Value = page_json(
-        &call.snapshot.model,
+    let users = match project_users(
+        call.snapshot,
         &page.rows,
+        page.visibility(),
+        parsed.request.selection.as_ref(),
+        &call.engine.deadline(),
+    ) {
+        Ok(users) => users,
+        Err(error) => return Answer::refused(refuse(error, &parsed.query_text)),
+    };
+    let body: Value = page_envelope(
+        users,
         page.skip,
         page.top,
         page.total,
-        page.admin_viewer,
         parsed.request.selection.as_ref(),
     );
     Answer {
@@ -131,5 +144,7 @@ pub fn answer(call: &Call) -> Answer {
         total: Some(page.total),
         hub: Some(describe(call, &parsed)),
         error: None,
+        visibility: page.visibility(),
+        request: Some(parsed.request),
     }
 }

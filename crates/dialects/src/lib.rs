@@ -74,7 +74,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use userql_directory::Snapshot;
-use userql_engine::{Engine, Viewer};
+use userql_engine::{Engine, Request, Viewer, Visibility};
 
 pub use http::HttpResponse;
 pub use params::parse_query_string;
@@ -169,6 +169,12 @@ pub struct Answer {
     pub hub: Option<String>,
     /// Set when the request was refused (the CLI exits with status 2).
     pub error: Option<DialectError>,
+    /// The engine request the answer evaluated (its filter as a tree, never re-parsed from
+    /// text), for EXPLAIN; `None` when refused or when no filter was evaluated.
+    pub request: Option<Request>,
+    /// What the viewer may see of the users in this answer: renderers other than the API's own
+    /// body (the CLI's table) show only that.
+    pub visibility: Visibility,
 }
 
 impl Answer {
@@ -180,6 +186,8 @@ impl Answer {
             total: None,
             hub: None,
             error: Some(error),
+            request: None,
+            visibility: Visibility::NONE,
         }
     }
 }
@@ -215,6 +223,19 @@ impl DialectError {
     /// The error response's body.
     pub fn body(&self) -> &str {
         &self.response.body
+    }
+
+    /// The API's 400 for an engine error on a tree the dialect built: the cost bound (limits,
+    /// work budget, deadline) refuses a well-formed but too large request — a client error.
+    /// Any other engine error there is a bug (`None`: the caller answers 500).
+    pub(crate) fn cost_bound(
+        error: &userql_engine::Error,
+        respond: impl FnOnce(u16, String) -> DialectError,
+    ) -> Option<DialectError> {
+        error
+            .kind
+            .is_cost_bound()
+            .then(|| respond(400, format!("request refused: {error}")))
     }
 
     /// A human diagnostic for standard error: for Hub, the input with a caret under the span.

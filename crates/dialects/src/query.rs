@@ -111,19 +111,26 @@ pub(crate) fn hub_line(clauses: &[Expr], options: &str) -> String {
     }
 }
 
-fn engine_rows(call: &Call, expr: Option<Expr>) -> Result<RoaringBitmap, userql_engine::Error> {
-    let query = Query { expr, span: 0..0 };
+/// The engine request a dialect evaluates for its clauses: their AND, as an administrator (the
+/// dialect has applied its API's visibility rules already). An [`crate::Answer`] carries it, so
+/// EXPLAIN plans this very tree instead of re-parsing a printed form.
+pub(crate) fn request(call: &Call, clauses: &[Expr]) -> Request {
+    let query = Query {
+        expr: and(clauses.to_vec()),
+        span: 0..0,
+    };
     let mut request = Request::new(query, Viewer::Admin);
     request.now = call.now;
-    call.engine.matches(call.snapshot, &request)
+    request
 }
 
-/// The rows matching every clause (every user for no clause).
+/// The rows matching every clause (every user for no clause). The engine applies the parser's
+/// limits to the tree and the cost bound, whatever built it.
 pub(crate) fn rows(call: &Call, clauses: &[Expr]) -> Result<RoaringBitmap, userql_engine::Error> {
-    match and(clauses.to_vec()) {
-        None => Ok(call.snapshot.all_rows()),
-        Some(expr) => engine_rows(call, Some(expr)),
+    if clauses.is_empty() {
+        return Ok(call.snapshot.all_rows());
     }
+    call.engine.matches(call.snapshot, &request(call, clauses))
 }
 
 #[cfg(test)]

@@ -127,11 +127,7 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
             }
         },
     };
-    let page = params
-        .last("page[number]")
-        .and_then(|t| t.trim().parse::<i64>().ok())
-        .filter(|n| *n >= 1)
-        .map_or(1, |n| n as u64);
+    let page = params.last("page[number]").map_or(1, page_number);
     let mut search = Vec::new();
     if let Some(q) = params.last("q").filter(|q| !q.trim().is_empty()) {
         search.push(or(vec![
@@ -233,12 +229,17 @@ fn included(call: &Call, rows: &[Row]) -> Vec<Value> {
 
 fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, DialectError> {
     let internal = |e: userql_engine::Error| {
-        error(
-            500,
-            "internal server error",
-            None,
-            format!("internal error: {e}"),
-        )
+        DialectError::cost_bound(&e, |status, text| {
+            error(status, "bad request", Some(&text), text.clone())
+        })
+        .unwrap_or_else(|| {
+            error(
+                500,
+                "internal server error",
+                None,
+                format!("internal error: {e}"),
+            )
+        })
     };
     let searched: RoaringBitmap = query::rows(call, &t.search).map_err(internal)?;
     let matched = if t.filters.is_empty() {
@@ -311,7 +312,32 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
         total: Some(total),
         hub: Some(t.hub()),
         error: None,
+        request: Some(query::request(
+            call,
+            &t.search
+                .iter()
+                .chain(&t.filters)
+                .cloned()
+                .collect::<Vec<_>>(),
+        )),
+        visibility: userql_engine::Visibility::ADMIN,
     })
+}
+
+/// `page[number]`: a positive integer; one too large for 64 bits is past any end (saturated,
+/// so the page is empty rather than page 1); anything else is page 1.
+fn page_number(text: &str) -> u64 {
+    let digits = text.trim();
+    let digits = digits.strip_prefix('+').unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return 1;
+    }
+    match digits.parse::<u64>() {
+        Ok(0) => 1,
+        Ok(n) => n,
+        // All digits but no u64: larger than u64::MAX (leading zeros parse fine).
+        Err(_) => u64::MAX,
+    }
 }
 
 /// Answers a TFE admin users request.

@@ -167,7 +167,7 @@ mod users {
     fn hub_form_is_a_superset_refined_by_the_glob() {
         assert_eq!(
             hub_form(Arcgis, "groupName=Rebels&filter=l", "admin").as_deref(),
-            Ok("in: g-rebels and (nameStartsWith: l or emailContains: l)  [filter: l, orderBy: login, $top: 1000]")
+            Ok("group: g-rebels, g-rogue and (nameStartsWith: l or emailContains: l)  [filter: l, orderBy: login, $top: 1000]")
         );
         assert_eq!(
             hub_form(Arcgis, "op=searchEnterpriseUsers&filter=l*e&maxCount=5", "admin").as_deref(),

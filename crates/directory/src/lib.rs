@@ -15,6 +15,6 @@ pub mod shared;
 pub mod store;
 pub mod text;
 
-pub use load::{load_json, load_ndjson, load_path};
+pub use load::{load_json, load_ndjson, load_path, load_path_limited, DEFAULT_MAX_FILE_BYTES};
 pub use roaring::RoaringBitmap as RowSet;
 pub use store::{Snapshot, Store};

@@ -10,7 +10,7 @@ use userql_directory::index::{AccessScope, Flag, PrefixField, TermField, TextFie
 use userql_directory::model::{GroupIdx, Millis, OrgIdx, RoleIdx, ServiceIdx, State, TeamIdx};
 
 /// A bound boolean expression over users.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Expr {
     /// Every user (the empty query).
     All,
@@ -28,7 +28,7 @@ pub enum Expr {
 }
 
 /// A predicate that one index answers (and that [`crate::reference`] can check row by row).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Pred {
     /// Exact term (value already folded per the field's rule, except exact fields).
     Term(TermField, String),

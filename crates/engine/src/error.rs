@@ -112,6 +112,40 @@ pub enum ErrorKind {
     /// The viewer login does not exist.
     #[error("unknown viewer '{0}'")]
     UnknownViewer(String),
+    /// The planner's work estimate exceeds the budget (see [`crate::cost`]).
+    #[error(
+        "request too costly: it would visit about {estimate} rows, the budget is {budget} — \
+         use longer words (3 characters or more), fewer values, or a narrower filter"
+    )]
+    TooCostly {
+        /// Estimated row visits.
+        estimate: u64,
+        /// The configured budget.
+        budget: u64,
+    },
+    /// The request ran past its time budget and was cancelled.
+    #[error("request cancelled: it ran past its time budget of {limit_ms} ms")]
+    TimedOut {
+        /// The budget in milliseconds.
+        limit_ms: u64,
+    },
+}
+
+impl ErrorKind {
+    /// Whether the error is the cost bound refusing or cancelling a request (a well-formed
+    /// request that is too large): every API answers it with its 400, never a 500.
+    pub fn is_cost_bound(&self) -> bool {
+        match self {
+            ErrorKind::TooCostly { .. } | ErrorKind::TimedOut { .. } => true,
+            ErrorKind::Syntax(inner) => matches!(
+                inner.kind,
+                userql_syntax::ErrorKind::TooLong { .. }
+                    | userql_syntax::ErrorKind::TooDeep { .. }
+                    | userql_syntax::ErrorKind::TooManyItems { .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 fn suggestions_text(suggestions: &[String]) -> String {

@@ -10,6 +10,7 @@
 //! row by row on what is left. Lookups of precomputed bitmaps are borrowed, not copied, until a
 //! result has to be built. Every node's actual row count and time are recorded in [`Trace`] (one
 //! `Instant::now()` per node: noise next to a bitmap operation) so EXPLAIN shows what happened.
+//! The request's deadline is checked before every operator and while verifying rows one by one.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
@@ -19,6 +20,8 @@ use userql_directory::index::{Indexes, TermField};
 use userql_directory::model::Model;
 
 use crate::bound::Pred;
+use crate::cost::Deadline;
+use crate::error::Error;
 use crate::plan::{Node, Plan};
 use crate::reference::row_local_matches;
 
@@ -29,48 +32,66 @@ pub struct Trace {
     pub nodes: Vec<(u64, Duration)>,
 }
 
-/// Evaluates a plan.
+/// Evaluates a plan (no deadline).
 pub fn execute(plan: &Plan, model: &Model, index: &Indexes) -> (RoaringBitmap, Trace) {
-    let mut trace = Trace::default();
-    let exec = Executor { model, index };
-    let rows = exec.node(&plan.root, &mut trace).into_owned();
-    (rows, trace)
+    execute_within(plan, model, index, &Deadline::never())
+        .unwrap_or_else(|_| (RoaringBitmap::new(), Trace::default()))
 }
 
-struct Executor<'a> {
+/// Evaluates a plan, giving up with [`crate::ErrorKind::TimedOut`] once the deadline has passed
+/// (checked before every operator and every [`crate::cost::CHECK_EVERY`] rows of a row loop).
+pub fn execute_within(
+    plan: &Plan,
+    model: &Model,
+    index: &Indexes,
+    deadline: &Deadline,
+) -> Result<(RoaringBitmap, Trace), Error> {
+    let mut trace = Trace::default();
+    let exec = Executor {
+        model,
+        index,
+        deadline,
+    };
+    let rows = exec.node(&plan.root, &mut trace)?.into_owned();
+    Ok((rows, trace))
+}
+
+struct Executor<'a, 'd> {
     model: &'a Model,
     index: &'a Indexes,
+    deadline: &'d Deadline,
 }
 
-impl<'a> Executor<'a> {
-    fn node(&self, node: &Node, trace: &mut Trace) -> Cow<'a, RoaringBitmap> {
+impl<'a> Executor<'a, '_> {
+    fn node(&self, node: &Node, trace: &mut Trace) -> Result<Cow<'a, RoaringBitmap>, Error> {
+        self.deadline.check()?;
         let slot = trace.nodes.len();
         trace.nodes.push((0, Duration::ZERO));
         let start = Instant::now();
         let rows: Cow<'a, RoaringBitmap> = match node {
             Node::Empty => Cow::Owned(RoaringBitmap::new()),
             Node::All { .. } => Cow::Borrowed(self.index.all()),
-            Node::Lookup { pred, .. } => self.lookup(pred),
+            Node::Lookup { pred, .. } => self.lookup(pred)?,
             Node::And {
                 inputs,
                 minus,
                 residual,
                 ..
-            } => self.and(inputs, minus, residual, trace),
+            } => self.and(inputs, minus, residual, trace)?,
             Node::Or { inputs, .. } => {
                 let mut acc = RoaringBitmap::new();
                 for input in inputs {
-                    acc |= self.node(input, trace).as_ref();
+                    acc |= self.node(input, trace)?.as_ref();
                 }
                 Cow::Owned(acc)
             }
             Node::Complement { input, .. } => {
-                let inner = self.node(input, trace);
+                let inner = self.node(input, trace)?;
                 Cow::Owned(self.index.all() - inner.as_ref())
             }
         };
         trace.nodes[slot] = (rows.len(), start.elapsed());
-        rows
+        Ok(rows)
     }
 
     fn and(
@@ -79,10 +100,10 @@ impl<'a> Executor<'a> {
         minus: &[Node],
         residual: &[(Pred, bool)],
         trace: &mut Trace,
-    ) -> Cow<'a, RoaringBitmap> {
+    ) -> Result<Cow<'a, RoaringBitmap>, Error> {
         let mut iter = inputs.iter();
         let mut acc: Cow<'a, RoaringBitmap> = match iter.next() {
-            Some(first) => self.node(first, trace),
+            Some(first) => self.node(first, trace)?,
             None => Cow::Borrowed(self.index.all()),
         };
         for input in iter {
@@ -90,7 +111,7 @@ impl<'a> Executor<'a> {
                 skip(input, trace);
                 continue;
             }
-            let next = self.node(input, trace);
+            let next = self.node(input, trace)?;
             *acc.to_mut() &= next.as_ref();
         }
         for input in minus {
@@ -98,26 +119,39 @@ impl<'a> Executor<'a> {
                 skip(input, trace);
                 continue;
             }
-            let next = self.node(input, trace);
+            let next = self.node(input, trace)?;
             *acc.to_mut() -= next.as_ref();
         }
         if !residual.is_empty() && !acc.is_empty() {
-            let kept: RoaringBitmap = acc
-                .iter()
-                .filter(|&row| {
-                    residual.iter().all(|(pred, negated)| {
-                        row_local_matches(self.model, row, pred).unwrap_or(false) != *negated
-                    })
+            let kept = self.verified(acc.iter(), |row| {
+                residual.iter().all(|(pred, negated)| {
+                    row_local_matches(self.model, row, pred).unwrap_or(false) != *negated
                 })
-                .collect();
+            })?;
             acc = Cow::Owned(kept);
         }
-        acc
+        Ok(acc)
     }
 
-    fn lookup(&self, pred: &Pred) -> Cow<'a, RoaringBitmap> {
+    /// The candidates that pass `keep`, checking the deadline as rows are touched.
+    fn verified(
+        &self,
+        candidates: impl Iterator<Item = u32>,
+        keep: impl Fn(u32) -> bool,
+    ) -> Result<RoaringBitmap, Error> {
+        let mut kept = RoaringBitmap::new();
+        for (i, row) in candidates.enumerate() {
+            self.deadline.check_at(i)?;
+            if keep(row) {
+                kept.insert(row);
+            }
+        }
+        Ok(kept)
+    }
+
+    fn lookup(&self, pred: &Pred) -> Result<Cow<'a, RoaringBitmap>, Error> {
         let ix = self.index;
-        match pred {
+        Ok(match pred {
             Pred::Term(field, value) => Cow::Owned(ix.term(*field, value)),
             Pred::Prefix(field, prefix) => Cow::Owned(ix.prefix(*field, prefix)),
             Pred::Substring(field, needle) => Cow::Owned(ix.substring(*field, needle)),
@@ -142,14 +176,11 @@ impl<'a> Executor<'a> {
                     (Some(p), _) => ix.term(TermField::AuthModuleType, p),
                     (None, _) => ix.flag(userql_directory::index::Flag::HasAuth).clone(),
                 };
-                Cow::Owned(
-                    candidates
-                        .iter()
-                        .filter(|&row| row_local_matches(self.model, row, pred).unwrap_or(false))
-                        .collect(),
-                )
+                Cow::Owned(self.verified(candidates.iter(), |row| {
+                    row_local_matches(self.model, row, pred).unwrap_or(false)
+                })?)
             }
-        }
+        })
     }
 }
 

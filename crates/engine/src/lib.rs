@@ -19,6 +19,7 @@
 pub mod assist;
 pub mod bind;
 pub mod bound;
+pub mod cost;
 pub mod error;
 #[doc(hidden)]
 pub mod execute;
@@ -30,6 +31,8 @@ pub mod overlay;
 pub mod plan;
 pub mod project;
 pub mod reference;
+pub mod sort;
+pub mod visibility;
 
 use roaring::RoaringBitmap;
 use serde_json::{json, Value};
@@ -39,10 +42,12 @@ use userql_directory::Snapshot;
 use userql_syntax::ast::Query;
 use userql_syntax::Limits;
 
+pub use cost::Deadline;
 pub use error::{Error, ErrorKind};
 pub use explain::Explain;
 pub use order::{OrderKey, PageStrategy};
 pub use userql_syntax::FieldSelection as Selection;
+pub use visibility::Visibility;
 
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
@@ -55,6 +60,11 @@ pub struct Options {
     pub default_top: u64,
     /// Unknown entity references match nothing instead of failing.
     pub lenient: bool,
+    /// The most row visits the planner may estimate for one request before refusing it
+    /// ([`cost`]).
+    pub work_budget: u64,
+    /// How long one request may run before it is cancelled ([`cost::Deadline`]).
+    pub time_budget: std::time::Duration,
 }
 
 impl Default for Options {
@@ -64,6 +74,8 @@ impl Default for Options {
             top_cap: 10_000,
             default_top: 100,
             lenient: false,
+            work_budget: cost::DEFAULT_WORK_BUDGET,
+            time_budget: cost::DEFAULT_TIME_BUDGET,
         }
     }
 }
@@ -167,6 +179,13 @@ pub struct Page {
     pub admin_viewer: bool,
 }
 
+impl Page {
+    /// What the page's viewer may see (Hub's rules).
+    pub fn visibility(&self) -> Visibility {
+        Visibility::hub(self.admin_viewer)
+    }
+}
+
 /// The query engine: stateless apart from its options; every call takes the snapshot to read.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
@@ -262,23 +281,54 @@ impl Engine {
         }
     }
 
-    /// Binds the request's query against the snapshot.
+    /// What the request's viewer may see (Hub's rules).
+    pub fn visibility(&self, snapshot: &Snapshot, viewer: &Viewer) -> Result<Visibility, Error> {
+        Ok(Visibility::hub(self.is_admin(snapshot, viewer)?))
+    }
+
+    /// Checks the request against the limits and the viewer's rights, then binds its query.
+    ///
+    /// Every request goes through here, whoever built its tree: the parser's limits are applied
+    /// again to the tree ([`userql_syntax::check_tree`]) — a dialect builds trees without
+    /// parsing — and an `orderBy` on an attribute the viewer may not see is refused.
     pub fn bind(&self, snapshot: &Snapshot, request: &Request) -> Result<bound::Expr, Error> {
+        userql_syntax::check_tree(&request.query, &self.options.limits)?;
+        let visibility = self.visibility(snapshot, &request.viewer)?;
+        visibility.check_order(&request.order)?;
         let ctx = bind::BindContext {
             model: &snapshot.model,
             index: &snapshot.index,
-            admin: self.is_admin(snapshot, &request.viewer)?,
+            admin: visibility.is_admin(),
             now: request.now,
             lenient: self.options.lenient,
         };
         bind::bind(&request.query, &ctx)
     }
 
-    /// Every matching row.
-    pub fn matches(&self, snapshot: &Snapshot, request: &Request) -> Result<RoaringBitmap, Error> {
+    /// The deadline of a request starting now.
+    pub fn deadline(&self) -> Deadline {
+        Deadline::after(self.options.time_budget)
+    }
+
+    /// Binds, plans, checks the work estimate against the budget, and executes within the
+    /// deadline.
+    fn evaluate(
+        &self,
+        snapshot: &Snapshot,
+        request: &Request,
+        deadline: &Deadline,
+    ) -> Result<(bound::Expr, plan::Plan, RoaringBitmap, execute::Trace), Error> {
         let expr = self.bind(snapshot, request)?;
         let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
-        let mut rows = execute::execute(&plan, &snapshot.model, &snapshot.index).0;
+        cost::check(&plan, &snapshot.index, self.options.work_budget)?;
+        let (rows, trace) =
+            execute::execute_within(&plan, &snapshot.model, &snapshot.index, deadline)?;
+        Ok((expr, plan, rows, trace))
+    }
+
+    /// Every matching row.
+    pub fn matches(&self, snapshot: &Snapshot, request: &Request) -> Result<RoaringBitmap, Error> {
+        let (expr, _, mut rows, _) = self.evaluate(snapshot, request, &self.deadline())?;
         overlay::apply(snapshot, &expr, &mut rows);
         Ok(rows)
     }
@@ -306,19 +356,19 @@ impl Engine {
     }
 
     fn run(&self, snapshot: &Snapshot, request: &Request) -> Result<(Page, Explain), Error> {
+        let deadline = self.deadline();
         let admin_viewer = self.is_admin(snapshot, &request.viewer)?;
-        let expr = self.bind(snapshot, request)?;
-        let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
-        let (mut rows, trace) = execute::execute(&plan, &snapshot.model, &snapshot.index);
+        let (expr, plan, mut rows, trace) = self.evaluate(snapshot, request, &deadline)?;
         let overlay_rows = overlay::apply(snapshot, &expr, &mut rows);
         let top = self.effective_top(request.top);
-        let (page_rows, strategy) = order::page(
+        let (page_rows, strategy) = order::page_within(
             snapshot,
             &rows,
             &Self::order_keys(request),
             request.skip,
             top,
-        );
+            &deadline,
+        )?;
         let total = rows.len();
         let mut explain = Explain::new(&plan, &trace, &snapshot.model, total, strategy);
         explain.overlay_rows = overlay_rows;
@@ -346,13 +396,18 @@ impl Engine {
     /// Hub's response body for a request (`userPage`).
     pub fn respond(&self, snapshot: &Snapshot, request: &Request) -> Result<Value, Error> {
         let page = self.search(snapshot, request)?;
-        Ok(project::page_json(
-            &snapshot.model,
+        let users = project::project_users(
+            snapshot,
             &page.rows,
+            page.visibility(),
+            request.selection.as_ref(),
+            &self.deadline(),
+        )?;
+        Ok(project::page_envelope(
+            users,
             page.skip,
             page.top,
             page.total,
-            page.admin_viewer,
             request.selection.as_ref(),
         ))
     }

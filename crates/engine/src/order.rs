@@ -6,14 +6,19 @@
 //!   found — expected `w · u / n` steps, best when the matches are many;
 //! - **select**: collect the matches, `select_nth_unstable` by rank to the first `w`, sort those —
 //!   `O(n + w log w)`, best when matches are few or the page is deep;
-//! - **full sort** by a comparator, only for multi-key orders whose first key has ties.
+//! - **full sort** with precomputed keys ([`crate::sort`]), only for multi-key orders whose first
+//!   key has ties: `O(m log m)`.
+//!
+//! Every loop that touches rows checks the request's [`Deadline`].
 
 use roaring::RoaringBitmap;
 use userql_directory::index::{Indexes, SortKey};
 use userql_directory::model::{Model, Row};
 use userql_directory::Snapshot;
 
-use crate::reference::sort_rows;
+use crate::cost::Deadline;
+use crate::error::Error;
+use crate::sort::{normalize, top_rows};
 
 /// One sort key and its direction (`true` = descending).
 pub type OrderKey = (SortKey, bool);
@@ -41,25 +46,51 @@ pub fn page(
     skip: u64,
     top: u64,
 ) -> (Vec<Row>, PageStrategy) {
+    page_within(snapshot, rows, order, skip, top, &Deadline::never())
+        .unwrap_or((Vec::new(), PageStrategy::Trivial))
+}
+
+/// [`page`] that gives up with [`crate::ErrorKind::TimedOut`] past the deadline.
+pub fn page_within(
+    snapshot: &Snapshot,
+    rows: &RoaringBitmap,
+    order: &[OrderKey],
+    skip: u64,
+    top: u64,
+    deadline: &Deadline,
+) -> Result<(Vec<Row>, PageStrategy), Error> {
     if snapshot.dirty.is_empty() {
-        return page_indexed(&snapshot.model, &snapshot.index, rows, order, skip, top);
+        return page_indexed_within(
+            &snapshot.model,
+            &snapshot.index,
+            rows,
+            order,
+            skip,
+            top,
+            deadline,
+        );
     }
     let n = rows.len();
     if n == 0 || top == 0 || skip >= n {
-        return (Vec::new(), PageStrategy::Trivial);
+        return Ok((Vec::new(), PageStrategy::Trivial));
     }
     let want = skip.saturating_add(top).min(n);
-    let order: Vec<OrderKey> = if order.is_empty() {
-        vec![(SortKey::Login, false)]
-    } else {
-        order.to_vec()
-    };
+    let mut order = normalize(order);
+    if order.is_empty() {
+        order.push((SortKey::Login, false));
+    }
     let clean = rows - &*snapshot.dirty;
-    let mut dirty: Vec<Row> = (rows & &*snapshot.dirty).iter().collect();
-    sort_rows(&snapshot.model, &mut dirty, &order);
-    dirty.truncate(want as usize);
-    let (clean_rows, strategy) =
-        page_indexed(&snapshot.model, &snapshot.index, &clean, &order, 0, want);
+    let dirty: Vec<Row> = (rows & &*snapshot.dirty).iter().collect();
+    let dirty = top_rows(&snapshot.model, &dirty, &order, want as usize, deadline)?;
+    let (clean_rows, strategy) = page_indexed_within(
+        &snapshot.model,
+        &snapshot.index,
+        &clean,
+        &order,
+        0,
+        want,
+        deadline,
+    )?;
     let merged = crate::overlay::merge(
         snapshot,
         clean_rows,
@@ -68,7 +99,7 @@ pub fn page(
         skip as usize,
         want as usize,
     );
-    (merged, strategy)
+    Ok((merged, strategy))
 }
 
 /// [`page`] for rows the index describes exactly (no overlay).
@@ -80,27 +111,41 @@ pub fn page_indexed(
     skip: u64,
     top: u64,
 ) -> (Vec<Row>, PageStrategy) {
+    page_indexed_within(model, index, rows, order, skip, top, &Deadline::never())
+        .unwrap_or((Vec::new(), PageStrategy::Trivial))
+}
+
+/// [`page_indexed`] that gives up past the deadline.
+pub fn page_indexed_within(
+    model: &Model,
+    index: &Indexes,
+    rows: &RoaringBitmap,
+    order: &[OrderKey],
+    skip: u64,
+    top: u64,
+    deadline: &Deadline,
+) -> Result<(Vec<Row>, PageStrategy), Error> {
     let n = rows.len();
     if n == 0 || top == 0 || skip >= n {
-        return (Vec::new(), PageStrategy::Trivial);
+        return Ok((Vec::new(), PageStrategy::Trivial));
     }
     let want = skip.saturating_add(top).min(n) as usize;
     let skip = skip as usize;
-    // A unique first key decides the whole order: later keys never break a tie.
-    let effective: &[OrderKey] = match order.first() {
-        None => &[(SortKey::Login, false)],
-        Some((SortKey::Login | SortKey::Id | SortKey::Number, _)) => &order[..1],
-        Some(_) => order,
-    };
+    // Repeated keys and keys after a unique one never break a tie.
+    let mut effective = normalize(order);
+    if effective.is_empty() {
+        effective.push((SortKey::Login, false));
+    }
     if effective.len() > 1 {
-        let mut all: Vec<Row> = rows.iter().collect();
-        sort_rows(model, &mut all, effective);
-        return (
-            all.into_iter().skip(skip).take(want - skip).collect(),
+        let all: Vec<Row> = rows.iter().collect();
+        let first = top_rows(model, &all, &effective, want, deadline)?;
+        return Ok((
+            first.into_iter().skip(skip).collect(),
             PageStrategy::FullSort,
-        );
+        ));
     }
     let (key, descending) = effective[0];
+    deadline.check()?;
     let universe = u64::from(index.user_count()).max(1);
     let walk_steps = (want as u128 * universe as u128 / n as u128) as u64;
     // A walk step (a permutation read plus a bitmap probe at a random position) costs about
@@ -110,7 +155,8 @@ pub fn page_indexed(
     if walk_steps.saturating_mul(3) <= select_cost {
         let mut out = Vec::with_capacity(want - skip);
         let mut seen = 0usize;
-        for &row in index.order(key, descending) {
+        for (step, &row) in index.order(key, descending).iter().enumerate() {
+            deadline.check_at(step)?;
             if rows.contains(row) {
                 if seen >= skip {
                     out.push(row);
@@ -121,7 +167,7 @@ pub fn page_indexed(
                 }
             }
         }
-        return (out, PageStrategy::Walk);
+        return Ok((out, PageStrategy::Walk));
     }
     let rank = index.rank(key, descending);
     let mut all: Vec<Row> = rows.iter().collect();
@@ -130,5 +176,6 @@ pub fn page_indexed(
         all.truncate(want);
     }
     all.sort_unstable_by_key(|&r| rank[r as usize]);
-    (all.into_iter().skip(skip).collect(), PageStrategy::Select)
+    deadline.check()?;
+    Ok((all.into_iter().skip(skip).collect(), PageStrategy::Select))
 }

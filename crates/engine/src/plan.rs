@@ -11,6 +11,7 @@
 //! produce, that operand becomes a *residual*: checked row by row on the few candidates instead of
 //! being materialised.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use userql_directory::index::{Indexes, PrefixField, TermField};
@@ -114,10 +115,11 @@ pub fn simplify(expr: Expr) -> Expr {
                 match item {
                     Expr::All => {}
                     Expr::Nothing => return Expr::Nothing,
-                    Expr::And(inner) => push_unique_all(&mut out, inner),
-                    other => push_unique(&mut out, other),
+                    Expr::And(inner) => out.extend(inner),
+                    other => out.push(other),
                 }
             }
+            let out = dedupe(out);
             if contradicts(&out) {
                 return Expr::Nothing;
             }
@@ -129,10 +131,11 @@ pub fn simplify(expr: Expr) -> Expr {
                 match item {
                     Expr::Nothing => {}
                     Expr::All => return Expr::All,
-                    Expr::Or(inner) => push_unique_all(&mut out, inner),
-                    other => push_unique(&mut out, other),
+                    Expr::Or(inner) => out.extend(inner),
+                    other => out.push(other),
                 }
             }
+            let out = dedupe(out);
             if contradicts(&out) {
                 return Expr::All;
             }
@@ -142,22 +145,21 @@ pub fn simplify(expr: Expr) -> Expr {
     }
 }
 
-fn push_unique(out: &mut Vec<Expr>, item: Expr) {
-    if !out.contains(&item) {
-        out.push(item);
-    }
-}
-
-fn push_unique_all(out: &mut Vec<Expr>, items: Vec<Expr>) {
-    for item in items {
-        push_unique(out, item);
-    }
+/// Drops repeated operands, keeping the first of each: O(n) expected with hashing (a request may
+/// repeat one clause thousands of times, so never a pairwise scan).
+fn dedupe(items: Vec<Expr>) -> Vec<Expr> {
+    let mut seen: HashSet<Expr> = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
 }
 
 /// `x` together with `not x` among the operands: an `and` of them is empty, an `or` is everything.
 fn contradicts(items: &[Expr]) -> bool {
+    let all: HashSet<&Expr> = items.iter().collect();
     items.iter().any(|item| match item {
-        Expr::Not(inner) => items.contains(inner),
+        Expr::Not(inner) => all.contains(&**inner),
         _ => false,
     })
 }
@@ -180,7 +182,7 @@ struct Planner<'a> {
 
 /// Whether a predicate is answered by a bitmap the index already holds (so intersecting it costs
 /// little and a residual check would not pay).
-fn precomputed(pred: &Pred) -> bool {
+pub(crate) fn precomputed(pred: &Pred) -> bool {
     matches!(
         pred,
         Pred::Flag(_)

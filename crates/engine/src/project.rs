@@ -1,14 +1,23 @@
 //! Projection: users → Hub's user JSON, the `fields` selection, and the page envelope.
 //!
 //! The full object is built per user on the page (a page is at most the `$top` cap), then cut
-//! down to the selection. Private attributes (hub-query.md "Who may ask what") are never built
-//! for a non-admin viewer, so no selection can reveal them.
+//! down to the selection; one user costs O(what reaches that user) — its groups, teams and
+//! grants come from the snapshot's per-subject index, never from a pass over every grant.
+//! Attributes the viewer may not see ([`Visibility`], hub-query.md "Who may ask what") are never
+//! built, so no selection can reveal them.
 
-use std::collections::{BTreeSet, HashSet};
+use std::cell::OnceCell;
+use std::collections::HashSet;
 
 use serde_json::{json, Map, Value};
-use userql_directory::model::{GroupIdx, Model, Row, Scope, Subject, TeamIdx};
+use userql_directory::facts::RowFacts;
+use userql_directory::model::{Model, Row, Scope};
+use userql_directory::Snapshot;
 use userql_syntax::FieldSelection as Selection;
+
+use crate::cost::Deadline;
+use crate::error::Error;
+use crate::visibility::{Attribute, Visibility};
 
 /// The fields shown when the request has no `fields`.
 pub const DEFAULT_FIELDS: &[&str] = &[
@@ -26,107 +35,93 @@ fn entity(id: &str, name: &str, kind: &str) -> Value {
     json!({"type": kind, "id": id, "name": name})
 }
 
-/// Every group the user is in, directly or through a subgroup (ancestors of direct groups).
-fn transitive_groups(model: &Model, row: Row) -> BTreeSet<GroupIdx> {
-    let mut out = BTreeSet::new();
-    for m in &model.users[row as usize].groups {
-        let mut cur = Some(m.group);
-        while let Some(g) = cur {
-            if !out.insert(g) {
-                break;
-            }
-            cur = model.groups[g.index()].parent;
-        }
-    }
-    out
-}
-
-fn teams_of(model: &Model, row: Row, groups: &BTreeSet<GroupIdx>) -> Vec<TeamIdx> {
-    model
-        .teams
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.users.contains(&row) || t.groups.iter().any(|g| groups.contains(g)))
-        .map(|(i, _)| TeamIdx(i as u32))
-        .collect()
-}
-
-fn project_roles(
-    model: &Model,
-    row: Row,
-    groups: &BTreeSet<GroupIdx>,
-    teams: &[TeamIdx],
-) -> Vec<Value> {
-    let mut seen: HashSet<(usize, String)> = HashSet::new();
+/// Hub's `projectRoles` of one user: every grant reaching the user (in directory order, read
+/// from the snapshot's per-subject index, so the cost is the user's own grants, never all of
+/// them), one entry per distinct (role, project), global grants as project `0` "Global".
+fn project_roles(snapshot: &Snapshot, row: Row, facts: &RowFacts) -> Vec<Value> {
+    let model = &snapshot.model;
+    let subjects = snapshot.subjects();
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
     let mut out = Vec::new();
-    for grant in &model.grants {
-        let reaches = match grant.subject {
-            Subject::User(r) => r == row,
-            Subject::Group(g) => groups.contains(&g),
-            Subject::Team(t) => teams.contains(&t),
-        };
-        if !reaches {
+    for id in subjects.grants_reaching(row, facts) {
+        let Some(grant) = model.grants.get(id as usize) else {
             continue;
-        }
-        let role = &model.roles[grant.role.index()];
-        let projects: Vec<(String, String)> = match grant.scope {
-            Scope::Global => vec![("0".into(), "Global".into())],
-            Scope::Project(p) => {
-                let p = &model.projects[p.index()];
-                vec![(p.id.clone(), p.name.clone())]
-            }
-            Scope::Organization(o) => model
-                .projects
-                .iter()
-                .filter(|p| p.organization == Some(o))
-                .map(|p| (p.id.clone(), p.name.clone()))
-                .collect(),
         };
-        for (pid, pname) in projects {
-            if seen.insert((grant.role.index(), pid.clone())) {
-                out.push(json!({
-                    "type": "projectRole",
-                    "role": entity(&role.id, &role.name, "role"),
-                    "project": entity(&pid, &pname, "project"),
-                }));
+        let role = &model.roles[grant.role.index()];
+        // usize::MAX stands for the global pseudo-project.
+        let projects: Vec<usize> = match grant.scope {
+            Scope::Global => vec![usize::MAX],
+            Scope::Project(p) => vec![p.index()],
+            Scope::Organization(o) => subjects.projects_of(o).iter().map(|p| p.index()).collect(),
+        };
+        for project in projects {
+            if !seen.insert((grant.role.index(), project)) {
+                continue;
             }
+            let project = match model.projects.get(project) {
+                Some(p) => entity(&p.id, &p.name, "project"),
+                None => entity("0", "Global", "project"),
+            };
+            out.push(json!({
+                "type": "projectRole",
+                "role": entity(&role.id, &role.name, "role"),
+                "project": project,
+            }));
         }
     }
     out
 }
 
-/// The full Hub user object (private attributes only for an admin viewer).
-pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
+/// The full Hub user object: private attributes only when the viewer may see them
+/// ([`Visibility`]).
+pub fn user_json(snapshot: &Snapshot, row: Row, visibility: Visibility) -> Value {
+    user_fields(snapshot, row, visibility, &|_| true)
+}
+
+/// The top-level fields of the user object that `want` names: a field not wanted is never
+/// computed (`fields=id` costs no group, team or grant lookup).
+fn user_fields(
+    snapshot: &Snapshot,
+    row: Row,
+    visibility: Visibility,
+    want: &dyn Fn(&str) -> bool,
+) -> Value {
+    let model: &Model = &snapshot.model;
     let u = &model.users[row as usize];
-    let groups = transitive_groups(model, row);
-    let teams = teams_of(model, row, &groups);
-    let mut o = Map::new();
-    o.insert("type".into(), json!("user"));
-    o.insert("id".into(), json!(u.id));
-    o.insert("login".into(), json!(u.login));
-    o.insert(
-        "name".into(),
-        json!(u.name.clone().unwrap_or_else(|| u.login.clone())),
-    );
-    o.insert(
-        "banned".into(),
-        json!(u.state == userql_directory::model::State::Banned),
-    );
-    o.insert("guest".into(), json!(u.guest));
-    o.insert("creationTime".into(), json!(u.created_at));
-    o.insert("lastAccessTime".into(), json!(u.last_access_at));
-    if admin_viewer {
-        o.insert(
-            "banReason".into(),
-            json!(u.ban.as_ref().and_then(|b| b.reason.clone())),
-        );
+    let facts_cell: OnceCell<RowFacts> = OnceCell::new();
+    let facts = || facts_cell.get_or_init(|| snapshot.subjects().facts(model, row));
+    let mut o = Fields {
+        map: Map::new(),
+        want,
+    };
+    o.put("type", || json!("user"));
+    o.put("id", || json!(u.id));
+    o.put("login", || json!(u.login));
+    o.put("name", || {
+        json!(u.name.clone().unwrap_or_else(|| u.login.clone()))
+    });
+    o.put("banned", || {
+        json!(u.state == userql_directory::model::State::Banned)
+    });
+    o.put("guest", || json!(u.guest));
+    if visibility.may_see(Attribute::Activity) {
+        o.put("creationTime", || json!(u.created_at));
+        o.put("lastAccessTime", || json!(u.last_access_at));
+    }
+    if visibility.may_see(Attribute::Security) {
+        o.put("banReason", || {
+            json!(u.ban.as_ref().and_then(|b| b.reason.clone()))
+        });
+    }
+    if visibility.may_see(Attribute::Email) {
         let email = u
             .email
             .as_ref()
             .map(|e| json!({"type": "EmailJSON", "email": e, "verified": u.email_verified}));
-        o.insert("profile".into(), json!({"email": email}));
-        o.insert(
-            "details".into(),
+        o.put("profile", || json!({"email": email}));
+    }
+    if visibility.may_see(Attribute::Security) {
+        o.put("details", || {
             Value::Array(
                 u.auth
                     .iter()
@@ -141,24 +136,22 @@ pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
                         })
                     })
                     .collect(),
-            ),
-        );
-        o.insert(
-            "sshPublicKeys".into(),
+            )
+        });
+        o.put("sshPublicKeys", || {
             Value::Array(
                 u.ssh_keys
                     .iter()
                     .map(|k| json!({"data": k.key, "fingerprint": k.fingerprint}))
                     .collect(),
-            ),
-        );
-        o.insert(
-            "twoFactorAuthentication".into(),
-            json!({"enabled": u.two_factor}),
+            )
+        });
+        o.put(
+            "twoFactorAuthentication",
+            || json!({"enabled": u.two_factor}),
         );
     }
-    o.insert(
-        "groups".into(),
+    o.put("groups", || {
         Value::Array(
             u.groups
                 .iter()
@@ -167,47 +160,44 @@ pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
                     entity(&g.id, &g.name, "userGroup")
                 })
                 .collect(),
-        ),
-    );
-    o.insert(
-        "transitiveGroups".into(),
+        )
+    });
+    o.put("transitiveGroups", || {
         Value::Array(
-            groups
+            facts()
+                .transitive_groups
                 .iter()
                 .map(|g| {
                     let g = &model.groups[g.index()];
                     entity(&g.id, &g.name, "userGroup")
                 })
                 .collect(),
-        ),
-    );
-    o.insert(
-        "teams".into(),
+        )
+    });
+    o.put("teams", || {
         Value::Array(
-            teams
+            facts()
+                .teams
                 .iter()
                 .map(|t| {
                     let t = &model.teams[t.index()];
                     entity(&t.id, &t.name, "projectTeam")
                 })
                 .collect(),
-        ),
-    );
-    o.insert(
-        "projectRoles".into(),
-        Value::Array(project_roles(model, row, &groups, &teams)),
-    );
-    o.insert(
-        "VCSUserNames".into(),
+        )
+    });
+    o.put("projectRoles", || {
+        Value::Array(project_roles(snapshot, row, facts()))
+    });
+    o.put("VCSUserNames", || {
         Value::Array(
             u.vcs_user_names
                 .iter()
                 .map(|n| json!({"name": n}))
                 .collect(),
-        ),
-    );
-    o.insert(
-        "licenses".into(),
+        )
+    });
+    o.put("licenses", || {
         Value::Array(
             u.licenses
                 .iter()
@@ -216,10 +206,24 @@ pub fn user_json(model: &Model, row: Row, admin_viewer: bool) -> Value {
                     entity(&s.id, &s.name, "service")
                 })
                 .collect(),
-        ),
-    );
-    o.insert("userType".into(), json!({"id": u.user_type}));
-    Value::Object(o)
+        )
+    });
+    o.put("userType", || json!({"id": u.user_type}));
+    Value::Object(o.map)
+}
+
+/// A user object under construction that computes only the fields wanted.
+struct Fields<'w> {
+    map: Map<String, Value>,
+    want: &'w dyn Fn(&str) -> bool,
+}
+
+impl Fields<'_> {
+    fn put(&mut self, name: &str, value: impl FnOnce() -> Value) {
+        if (self.want)(name) {
+            self.map.insert(name.to_owned(), value());
+        }
+    }
 }
 
 /// Cuts a value down to a selection. Unknown names are ignored (Hub's behaviour).
@@ -246,15 +250,19 @@ pub fn select(value: &Value, selection: &Selection) -> Value {
 
 /// One user as the response shows it: the selection, or the default fields.
 pub fn project_user(
-    model: &Model,
+    snapshot: &Snapshot,
     row: Row,
-    admin_viewer: bool,
+    visibility: Visibility,
     selection: Option<&Selection>,
 ) -> Value {
-    let full = user_json(model, row, admin_viewer);
     match selection {
-        Some(sel) => select(&full, sel),
-        None => match full {
+        Some(sel) => {
+            let full = user_fields(snapshot, row, visibility, &|name| sel.get(name).is_some());
+            select(&full, sel)
+        }
+        None => match user_fields(snapshot, row, visibility, &|name| {
+            DEFAULT_FIELDS.contains(&name)
+        }) {
             Value::Object(mut map) => {
                 map.retain(|k, _| DEFAULT_FIELDS.contains(&k.as_str()));
                 Value::Object(map)
@@ -268,18 +276,46 @@ pub fn project_user(
 /// the selection names any page-level field (`skip`, `top`, `total`), only those page-level fields
 /// appear; otherwise all do. `type` and `users` always appear.
 pub fn page_json(
-    model: &Model,
+    snapshot: &Snapshot,
     rows: &[Row],
     skip: u64,
     top: u64,
     total: u64,
-    admin_viewer: bool,
+    visibility: Visibility,
     selection: Option<&Selection>,
 ) -> Value {
-    let users: Vec<Value> = rows
-        .iter()
-        .map(|&r| project_user(model, r, admin_viewer, selection))
-        .collect();
+    let users = project_users(snapshot, rows, visibility, selection, &Deadline::never())
+        .unwrap_or_default();
+    page_envelope(users, skip, top, total, selection)
+}
+
+/// The users of a page as the response shows them, checking the deadline per user (a page of
+/// 10,000 users with every project role is a large body: a request past its time is cancelled).
+pub fn project_users(
+    snapshot: &Snapshot,
+    rows: &[Row],
+    visibility: Visibility,
+    selection: Option<&Selection>,
+    deadline: &Deadline,
+) -> Result<Vec<Value>, Error> {
+    let mut users = Vec::with_capacity(rows.len());
+    for (i, &row) in rows.iter().enumerate() {
+        if i.is_multiple_of(64) {
+            deadline.check()?;
+        }
+        users.push(project_user(snapshot, row, visibility, selection));
+    }
+    Ok(users)
+}
+
+/// Hub's `userPage` around already projected users (see [`page_json`]).
+pub fn page_envelope(
+    users: Vec<Value>,
+    skip: u64,
+    top: u64,
+    total: u64,
+    selection: Option<&Selection>,
+) -> Value {
     let mut o = Map::new();
     let show = |name: &str| selection.is_none_or(|s| s.get(name).is_some() || !has_page_names(s));
     o.insert("type".into(), json!("userPage"));

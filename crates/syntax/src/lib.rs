@@ -12,6 +12,7 @@ pub mod catalogue;
 mod error;
 pub mod lenient;
 mod lexeme;
+pub mod limits;
 pub mod options;
 pub mod parser;
 mod printer;
@@ -20,6 +21,7 @@ mod printer;
 pub mod arbitrary;
 
 pub use error::{render_caret, Error, ErrorKind, Expected};
+pub use limits::{check_tree, TreeSize};
 pub use options::*;
 pub use parser::{parse_query, parse_query_with, Limits};
 pub use printer::is_bare_safe;

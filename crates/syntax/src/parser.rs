@@ -36,7 +36,8 @@ pub struct Limits {
     /// Maximum nesting: open parentheses plus pending negations. Later phases (printer, binder,
     /// `Drop` of the tree) recurse on the tree, so keep this in the hundreds at most.
     pub max_depth: usize,
-    /// Maximum number of items (fields, tuples, words, phrases).
+    /// Maximum number of items (field values — each value of a key counts —, tuples, words,
+    /// phrases).
     pub max_items: usize,
 }
 
@@ -530,6 +531,13 @@ impl<'a> Parser<'a> {
             }
         };
         self.count_item(&expr.span)?;
+        // Each further value of one key is an item too: `loginContains: a, b, …` costs a lookup
+        // per value, exactly like `a or b or …` does.
+        if let ExprKind::Field(field) = &expr.kind {
+            for value in field.values.iter().skip(1) {
+                self.count_item(&value.span)?;
+            }
+        }
         Ok((expr, true))
     }
 

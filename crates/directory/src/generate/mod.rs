@@ -57,12 +57,18 @@ impl Default for GenOptions {
 
 /// Generates the benchmark directory (benchmark.md) deterministically.
 pub fn generate(opts: &GenOptions) -> Model {
+    if opts.users == 0 {
+        return Model::default();
+    }
     Generator::new(opts).run(None)
 }
 
 /// [`generate`] with a progress bar on stderr, for the CLI when stderr is a terminal.
 /// Produces exactly the same model as [`generate`].
 pub fn generate_with_progress(opts: &GenOptions) -> Model {
+    if opts.users == 0 {
+        return Model::default();
+    }
     let bar = ProgressBar::new(opts.users as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} generating users {bar:40} {pos}/{len} ({eta})")
