@@ -9,7 +9,9 @@ use userql_directory::generate::{generate, generate_with_progress, GenOptions};
 use userql_directory::save::{save_json, save_ndjson};
 use userql_engine::Engine;
 
-use crate::args::{CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs};
+use crate::args::{
+    CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs, ServeArgs,
+};
 use crate::data::{self, DataError};
 use crate::output;
 use crate::repl;
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
+        Some(Command::Serve(args)) => serve(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +74,23 @@ pub fn main() -> ExitCode {
             failure.exit_code()
         }
     }
+}
+
+/// `userql serve`: everything is in `userql_server`, the worked example of embedding userql.
+fn serve(args: &ServeArgs) -> Result<(), Failure> {
+    userql_server::run(userql_server::ServeOptions {
+        data: args.data.data.clone(),
+        listen: args.listen.clone(),
+        tokens: args.tokens.clone(),
+        base_url: args.base_url.clone(),
+        limits: userql_server::Limits {
+            max_body: args.max_body,
+            max_inflight: args.max_inflight as usize,
+            time_budget: std::time::Duration::from_millis(args.time_budget_ms),
+        },
+        now: args.now,
+    })
+    .map_err(|e| Failure::io("userql serve", std::io::Error::other(e.to_string())))
 }
 
 /// Writes to standard output; a closed pipe (`userql … | head`) is not an error.
