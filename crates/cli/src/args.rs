@@ -102,6 +102,8 @@ pub enum Command {
     Checkpoint(CheckpointArgs),
     /// Print a shell completion script (bash, zsh or fish) to standard output.
     Completions(CompletionsArgs),
+    /// Serve the GitLab, Terraform Enterprise, ArcGIS and Hub APIs over HTTP.
+    Serve(ServeArgs),
 }
 
 /// `userql completions`.
@@ -121,6 +123,35 @@ pub enum Shell {
     Zsh,
     /// Fish.
     Fish,
+}
+
+/// `userql serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Directory.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Tokens file `{"tokens": [{"token", "viewer"}]}`; without it, one random admin token.
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+    /// External URL used in links (default `http://ADDR`).
+    #[arg(long = "base-url", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Largest request body in bytes (413 above it).
+    #[arg(long = "max-body", value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Most requests in flight at once (503 with Retry-After above it).
+    #[arg(long = "max-inflight", value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_inflight: u32,
+    /// Time budget of one request in milliseconds.
+    #[arg(long = "time-budget-ms", value_name = "MS", default_value_t = 2000)]
+    pub time_budget_ms: u64,
+    /// The clock for relative dates and new records (RFC 3339); default: the system clock.
+    #[arg(long, value_parser = parse_now, value_name = "TIMESTAMP")]
+    pub now: Option<i64>,
 }
 
 /// Where the directory comes from.

@@ -11,7 +11,7 @@ use userql_engine::Engine;
 
 use crate::args::{
     ApplyArgs, CheckArgs, Cli, Command, CompletionsArgs, ExplainArgs, Format, GenArgs, GenFormat,
-    QueryArgs, Shell,
+    QueryArgs, ServeArgs, Shell,
 };
 use crate::data::{self, ChangesError, DataError};
 use crate::output;
@@ -79,6 +79,7 @@ pub fn main() -> ExitCode {
         Some(Command::Apply(args)) => apply(&args),
         Some(Command::Checkpoint(args)) => state::checkpoint(&args),
         Some(Command::Completions(args)) => completions(&args),
+        Some(Command::Serve(args)) => serve(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,6 +90,23 @@ pub fn main() -> ExitCode {
             failure.exit_code()
         }
     }
+}
+
+/// `userql serve`: everything is in `userql_server`, the worked example of embedding userql.
+fn serve(args: &ServeArgs) -> Result<(), Failure> {
+    userql_server::run(userql_server::ServeOptions {
+        data: args.data.data.clone(),
+        listen: args.listen.clone(),
+        tokens: args.tokens.clone(),
+        base_url: args.base_url.clone(),
+        limits: userql_server::Limits {
+            max_body: args.max_body,
+            max_inflight: args.max_inflight as usize,
+            time_budget: std::time::Duration::from_millis(args.time_budget_ms),
+        },
+        now: args.now,
+    })
+    .map_err(|e| Failure::io("userql serve", std::io::Error::other(e.to_string())))
 }
 
 /// Writes to standard output; a closed pipe (`userql … | head`) is not an error.

@@ -20,7 +20,8 @@ fn param_text<'a>(params: Params<'a>, error: &Error) -> &'a str {
     params.last(error.field()).unwrap_or_default()
 }
 
-fn refuse(error: Error, source: &str) -> DialectError {
+/// A refused Hub request: 401 for an unknown viewer, else 400, with the engine's error body.
+pub(crate) fn refuse(error: Error, source: &str) -> DialectError {
     let status = match error.kind {
         ErrorKind::UnknownViewer(_) => 401,
         _ => 400,

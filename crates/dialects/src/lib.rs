@@ -68,6 +68,7 @@ pub mod http;
 pub mod hub;
 pub mod params;
 mod query;
+pub mod route;
 pub mod tfe;
 
 use std::fmt;

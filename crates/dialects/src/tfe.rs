@@ -179,7 +179,8 @@ fn page_url(
     url
 }
 
-fn user_resource(call: &Call, row: Row) -> Value {
+/// One user as a JSON:API resource (also the admin single-user routes).
+pub(crate) fn user_resource(call: &Call, row: Row) -> Value {
     let model = &call.snapshot.model;
     let user = &model.users[row as usize];
     let orgs: Vec<Value> = user

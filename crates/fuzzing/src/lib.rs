@@ -17,6 +17,7 @@ mod fixture;
 mod load;
 mod options;
 mod query;
+mod router;
 
 use std::borrow::Cow;
 
@@ -26,6 +27,7 @@ pub use differential::{describe_differential, differential, DifferentialCase};
 pub use load::load_json;
 pub use options::{fields, order_by};
 pub use query::hub_query;
+pub use router::router;
 
 /// A target body: returns on any input, panics only on a bug.
 pub type Target = fn(&[u8]);
@@ -40,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("load_json", load_json),
     ("assist", assist),
     ("differential", differential),
+    ("router", router),
 ];
 
 /// Text targets see bytes as UTF-8 with invalid sequences replaced: parsers take `&str`, and a

@@ -1,0 +1,158 @@
+//! `/metrics` in the Prometheus text format: requests by route and status, a latency histogram,
+//! and the store's gauges (directory version, users, dirty rows).
+//!
+//! Routes are the router's templates (`GET /api/v4/users/:id`), a bounded set, so the label
+//! space stays small whatever clients send.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use userql_directory::Store;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// Counters shared by every request.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+    refused_overload: AtomicU64,
+    timed_out: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn record(&self, route: &'static str, status: u16, elapsed: Duration) {
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((route, status))
+            .or_default() += 1;
+        let seconds = elapsed.as_secs_f64();
+        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a request refused because too many were in flight.
+    pub fn overloaded(&self) {
+        self.refused_overload.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request that ran out of time.
+    pub fn timed_out(&self) {
+        self.timed_out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text.
+    pub fn render(&self, store: &Store) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP userql_requests_total Requests answered, by route and status.\n");
+        out.push_str("# TYPE userql_requests_total counter\n");
+        for ((route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let route = route.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(
+                out,
+                "userql_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP userql_request_seconds Time to answer a request.\n");
+        out.push_str("# TYPE userql_request_seconds histogram\n");
+        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "userql_request_seconds_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "userql_request_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "userql_request_seconds_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "userql_request_seconds_count {count}");
+        let snapshot = store.snapshot();
+        let gauges = [
+            (
+                "userql_refused_overload_total",
+                "counter",
+                "Requests refused with 503 because too many were in flight.",
+                self.refused_overload.load(Ordering::Relaxed),
+            ),
+            (
+                "userql_timed_out_total",
+                "counter",
+                "Requests answered 503 because they ran past the time budget.",
+                self.timed_out.load(Ordering::Relaxed),
+            ),
+            (
+                "userql_directory_version",
+                "gauge",
+                "Batches applied to the live directory.",
+                snapshot.version,
+            ),
+            (
+                "userql_directory_users",
+                "gauge",
+                "Users in the live directory.",
+                snapshot.model.users.len() as u64,
+            ),
+            (
+                "userql_directory_dirty_rows",
+                "gauge",
+                "Rows changed since the last index rebuild.",
+                snapshot.dirty.len(),
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histogram_and_gauges() {
+        let metrics = Metrics::default();
+        metrics.record("GET /api/v4/users", 200, Duration::from_millis(3));
+        metrics.record("GET /api/v4/users", 200, Duration::from_millis(30));
+        let store = Store::new(userql_directory::generate::generate(
+            &userql_directory::generate::GenOptions { users: 5, seed: 1 },
+        ));
+        let text = metrics.render(&store);
+        assert!(
+            text.contains("userql_requests_total{route=\"GET /api/v4/users\",status=\"200\"} 2")
+        );
+        assert!(text.contains("userql_request_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("userql_request_seconds_count 2"));
+        assert!(text.contains("userql_directory_users 5"));
+    }
+}
