@@ -8,6 +8,7 @@
 mod args;
 mod data;
 mod output;
+mod pg;
 mod repl;
 mod request;
 mod run;

@@ -9,9 +9,12 @@ use userql_directory::generate::{generate, generate_with_progress, GenOptions};
 use userql_directory::save::{save_json, save_ndjson};
 use userql_engine::Engine;
 
-use crate::args::{CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs};
+use crate::args::{
+    CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, PgCommand, QueryArgs,
+};
 use crate::data::{self, DataError};
 use crate::output;
+use crate::pg;
 use crate::repl;
 use crate::request::{self, Settings};
 
@@ -24,6 +27,9 @@ pub enum Failure {
     /// The data file could not be loaded (exit status 1).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The PostgreSQL backend failed: connection, server or schema (exit status 1).
+    #[error("{0}")]
+    Backend(String),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -38,7 +44,7 @@ impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Invalid => ExitCode::from(2),
-            Failure::Data(_) | Failure::Io { .. } => ExitCode::from(1),
+            Failure::Data(_) | Failure::Io { .. } | Failure::Backend(_) => ExitCode::from(1),
         }
     }
 
@@ -61,6 +67,8 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
+        Some(Command::Sql(args)) => pg::sql(&args),
+        Some(Command::Pg(PgCommand::Load(args))) => pg::load(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,6 +160,9 @@ fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
 }
 
 fn query(args: &QueryArgs) -> Result<(), Failure> {
+    if let Some(url) = pg::backend_url(&args.backend, args.data.data.is_some()) {
+        return pg::query(args, &url);
+    }
     let loaded = data::load(args.data.data.as_deref())?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
@@ -224,6 +235,9 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
 }
 
 fn explain(args: &ExplainArgs) -> Result<(), Failure> {
+    if let Some(url) = pg::backend_url(&args.backend, args.data.data.is_some()) {
+        return pg::explain(args, &url);
+    }
     let loaded = data::load(args.data.data.as_deref())?;
     let settings = Settings::from(&args.request);
     let engine = Engine::default();

@@ -182,13 +182,15 @@ impl Backend {
         request: &Request,
     ) -> Result<(PgPage, serde_json::Value), Error> {
         let page = self.search(engine, request)?;
-        let body = crate::respond::hub_page(
-            &mut self.client,
-            &self.catalog.model,
-            &page,
-            request.selection.as_ref(),
-        )?;
+        let model = self.page_model(&page.ids)?;
+        let body = crate::respond::hub_page(&model, &page, request.selection.as_ref());
         Ok((page, body))
+    }
+
+    /// The catalog plus the users `ids` (rows 0.. in that order) with their teams and grants:
+    /// everything the engine's projection reads about them.
+    pub fn page_model(&mut self, ids: &[String]) -> Result<userql_directory::model::Model, Error> {
+        crate::respond::page_model(&mut self.client, &self.catalog.model, ids)
     }
 
     /// The statement and PostgreSQL's `EXPLAIN (ANALYZE, BUFFERS)` of it.

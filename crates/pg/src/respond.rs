@@ -76,22 +76,20 @@ pub fn page_model(client: &mut Client, catalog: &Model, ids: &[String]) -> Resul
         .map_err(|e| Error::Unstorable(format!("stored records do not form a directory: {e}")))
 }
 
-/// Hub's `userPage` for a page answered by PostgreSQL.
+/// Hub's `userPage` for a page answered by PostgreSQL, over its [`page_model`].
 pub fn hub_page(
-    client: &mut Client,
-    catalog: &Model,
+    model: &Model,
     page: &crate::PgPage,
     selection: Option<&userql_engine::Selection>,
-) -> Result<Value, Error> {
-    let model = page_model(client, catalog, &page.ids)?;
+) -> Value {
     let rows: Vec<u32> = (0..model.users.len() as u32).collect();
-    Ok(userql_engine::project::page_json(
-        &model,
+    userql_engine::project::page_json(
+        model,
         &rows,
         page.skip,
         page.top,
         page.total,
         page.admin_viewer,
         selection,
-    ))
+    )
 }

@@ -126,8 +126,9 @@ CREATE TABLE users (
     f_project_bot boolean NOT NULL,
     f_banned boolean NOT NULL,
     f_has_ldap_auth boolean NOT NULL,
-    -- The user as written in the directory file (userql-directory/1), for responses.
-    doc jsonb NOT NULL
+    -- The user as written in the directory file (userql-directory/1, JSON text: key order and
+    -- escapes kept), for responses.
+    doc text NOT NULL
 );
 CREATE TABLE user_emails (
     row integer NOT NULL REFERENCES users,
