@@ -12,6 +12,12 @@
 //!   otherwise drop users without a value from `not lastAccess(…)`);
 //! - text ordering uses the "C" collation (code-point order, as Rust compares `str`), missing
 //!   values last in either direction, ties by id ascending;
+//! - an exact or substring lookup in a user's lists (emails, auth details, VCS names, SSH keys) is
+//!   `u.row = ANY(ARRAY(subquery))`: the subquery runs once on its index, its few rows (never
+//!   NULL) become an array, and the condition is an index condition on `users.row` the planner
+//!   can combine with others (a bitmap OR), where a correlated `EXISTS` would scan `users`;
+//!   memberships, teams and grants, whose row sets are large, are `u.row IN (subquery)`, a hashed
+//!   semi-join (a large array would be searched linearly per user);
 //! - PostgreSQL text cannot hold NUL, and the loader refuses directories containing it, so a
 //!   value containing NUL matches no stored text: it compiles to FALSE.
 
@@ -212,9 +218,11 @@ fn pred(b: &mut Builder, catalog: &Model, p: &Pred) {
                 TextField::PrimaryEmail => like(b, "u.email_f", true, pattern),
                 TextField::PublicEmail => like(b, "u.public_email_f", true, pattern),
                 TextField::SecondaryEmail => {
-                    b.sql("EXISTS (SELECT 1 FROM user_emails e WHERE e.row = u.row AND e.email_f LIKE ")
-                        .param(text(pattern))
-                        .sql(")");
+                    b.sql(
+                        "u.row = ANY(ARRAY(SELECT e.row FROM user_emails e WHERE e.email_f LIKE ",
+                    )
+                    .param(text(pattern))
+                    .sql("))");
                 }
             }
         }
@@ -228,7 +236,7 @@ fn pred(b: &mut Builder, catalog: &Model, p: &Pred) {
         }
         Pred::Number(lo, hi) => number(b, *lo, *hi),
         Pred::Flag(Flag::HasOwnRole) => {
-            b.sql("EXISTS (SELECT 1 FROM grants g WHERE g.user_row = u.row)");
+            b.sql("u.row IN (SELECT g.user_row FROM grants g WHERE g.user_row IS NOT NULL)");
         }
         Pred::Flag(flag) => {
             let column = FLAG_COLUMNS
@@ -239,7 +247,7 @@ fn pred(b: &mut Builder, catalog: &Model, p: &Pred) {
         }
         Pred::State(state) => equals(b, "u.state", false, text(state.as_str())),
         Pred::GroupDirect(g) => {
-            b.sql("EXISTS (SELECT 1 FROM memberships m WHERE m.row = u.row AND m.grp = ")
+            b.sql("u.row IN (SELECT m.row FROM memberships m WHERE m.grp = ")
                 .param(index(g.0))
                 .sql(")");
         }
@@ -254,13 +262,13 @@ fn pred(b: &mut Builder, catalog: &Model, p: &Pred) {
                 .sql(")");
         }
         Pred::Organization(o) => {
-            b.sql("EXISTS (SELECT 1 FROM user_organizations uo WHERE uo.row = u.row AND uo.organization = ")
+            b.sql("u.row IN (SELECT uo.row FROM user_organizations uo WHERE uo.organization = ")
                 .param(index(o.0))
                 .sql(")");
         }
         Pred::EnterpriseGroup(g) => equals(b, "u.enterprise_group", true, index(g.0)),
         Pred::OwnRole(r) => {
-            b.sql("EXISTS (SELECT 1 FROM grants g WHERE g.user_row = u.row AND g.role = ")
+            b.sql("u.row IN (SELECT g.user_row FROM grants g WHERE g.user_row IS NOT NULL AND g.role = ")
                 .param(index(r.0))
                 .sql(")");
         }
@@ -268,12 +276,12 @@ fn pred(b: &mut Builder, catalog: &Model, p: &Pred) {
         Pred::InAnyProject => in_any_project(b, catalog),
         Pred::OriginService(s) => equals(b, "u.origin_service", true, index(s.0)),
         Pred::License(s) => {
-            b.sql("EXISTS (SELECT 1 FROM user_licenses l WHERE l.row = u.row AND l.service = ")
+            b.sql("u.row IN (SELECT l.row FROM user_licenses l WHERE l.service = ")
                 .param(index(s.0))
                 .sql(")");
         }
         Pred::Identity { provider, uid } => {
-            b.sql("EXISTS (SELECT 1 FROM auth_details a WHERE a.row = u.row");
+            b.sql("u.row IN (SELECT a.row FROM auth_details a WHERE TRUE");
             if let Some(provider) = provider {
                 b.sql(" AND a.module_f = ").param(text(provider.as_str()));
             }
@@ -301,9 +309,15 @@ fn pred_text(p: &Pred) -> Option<&str> {
 fn term(b: &mut Builder, field: TermField, value: &str) {
     let folded = || text(fold(value));
     let auth = |b: &mut Builder, column: &'static str, v: Param| {
-        b.sql("EXISTS (SELECT 1 FROM auth_details a WHERE a.row = u.row AND ")
+        b.sql("u.row = ANY(ARRAY(SELECT a.row FROM auth_details a WHERE ")
             .sql(column)
             .sql(" = ")
+            .param(v)
+            .sql("))");
+    };
+    // Module values are shared by many users: a hashed semi-join, not an array.
+    let module = |b: &mut Builder, v: Param| {
+        b.sql("u.row IN (SELECT a.row FROM auth_details a WHERE a.module_f = ")
             .param(v)
             .sql(")");
     };
@@ -316,47 +330,47 @@ fn term(b: &mut Builder, field: TermField, value: &str) {
         TermField::Email => {
             b.sql("(");
             equals(b, "u.email_f", true, folded());
-            b.sql(" OR EXISTS (SELECT 1 FROM user_emails e WHERE e.row = u.row AND e.email_f = ")
+            b.sql(" OR u.row = ANY(ARRAY(SELECT e.row FROM user_emails e WHERE e.email_f = ")
                 .param(folded())
-                .sql("))");
+                .sql(")))");
         }
         TermField::AuthModule => {
             let v = b.bind(folded());
-            b.sql("EXISTS (SELECT 1 FROM auth_details a WHERE a.row = u.row AND (a.module_f = ")
+            b.sql("u.row IN (SELECT a.row FROM auth_details a WHERE a.module_f = ")
                 .placeholder(v)
                 .sql(" OR a.module_name_f = ")
                 .placeholder(v)
-                .sql("))");
+                .sql(")");
         }
-        TermField::AuthModuleType => auth(b, "a.module_f", folded()),
+        TermField::AuthModuleType => module(b, folded()),
         TermField::AuthLogin => auth(b, "a.login_f", folded()),
         TermField::AuthName => auth(b, "a.name_f", folded()),
         TermField::AuthEmail => auth(b, "a.email_f", folded()),
         TermField::AuthUid => auth(b, "a.uid", text(value)),
         TermField::GoogleId => {
-            b.sql("EXISTS (SELECT 1 FROM auth_details a WHERE a.row = u.row AND a.module = 'google' AND a.uid = ")
+            b.sql("u.row = ANY(ARRAY(SELECT a.row FROM auth_details a WHERE a.module = 'google' AND a.uid = ")
                 .param(text(value))
-                .sql(")");
+                .sql("))");
         }
         TermField::OpenId => {
-            b.sql("EXISTS (SELECT 1 FROM auth_details a WHERE a.row = u.row AND a.module = 'openid' AND a.uid = ")
+            b.sql("u.row = ANY(ARRAY(SELECT a.row FROM auth_details a WHERE a.module = 'openid' AND a.uid = ")
                 .param(text(value))
-                .sql(")");
+                .sql("))");
         }
         TermField::VcsUserName => {
-            b.sql("EXISTS (SELECT 1 FROM vcs_user_names v WHERE v.row = u.row AND v.name_f = ")
+            b.sql("u.row = ANY(ARRAY(SELECT v.row FROM vcs_user_names v WHERE v.name_f = ")
                 .param(folded())
-                .sql(")");
+                .sql("))");
         }
         TermField::SshKey => {
             let v = b.bind(text(value));
-            b.sql("EXISTS (SELECT 1 FROM ssh_keys k WHERE k.row = u.row AND (k.key = ")
+            b.sql("u.row = ANY(ARRAY(SELECT k.row FROM ssh_keys k WHERE (k.key = ")
                 .placeholder(v)
                 .sql(" OR k.blob = ")
                 .placeholder(v)
                 .sql(" OR k.fingerprint = ")
                 .placeholder(v)
-                .sql("))");
+                .sql(")))");
         }
         TermField::BanStatus => equals(b, "u.ban_status_f", true, folded()),
         TermField::UserType => equals(b, "u.user_type_f", false, text(fold_user_type(value))),
