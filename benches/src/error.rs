@@ -20,6 +20,9 @@ pub enum BenchError {
     /// Peers returned different answers; the text lists every difference.
     #[error("peers disagree:\n{0}")]
     Mismatch(String),
+    /// PostgreSQL (the cluster, the load or a statement) failed.
+    #[error("postgres: {0}")]
+    Postgres(String),
     /// Writing the report failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

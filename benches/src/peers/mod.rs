@@ -1,6 +1,7 @@
 //! The peers that answer the workload: userql itself, SQLite (B-tree indexes, and FTS5 trigrams
 //! for the substring query) and the linear scan. One trait so the harness times them alike.
 
+pub mod postgres;
 pub mod scan;
 pub mod sqlite;
 pub mod userql;

@@ -104,6 +104,11 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Serve the GitLab, Terraform Enterprise, ArcGIS and Hub APIs over HTTP.
     Serve(ServeArgs),
+    /// Print the PostgreSQL statement (and its parameters) that answers INPUT.
+    Sql(SqlArgs),
+    /// PostgreSQL backend administration.
+    #[command(subcommand)]
+    Pg(PgCommand),
 }
 
 /// `userql completions`.
@@ -152,6 +157,48 @@ pub struct ServeArgs {
     /// The clock for relative dates and new records (RFC 3339); default: the system clock.
     #[arg(long, value_parser = parse_now, value_name = "TIMESTAMP")]
     pub now: Option<i64>,
+}
+
+/// `--backend URL` and `--schema NAME`: answer from PostgreSQL instead of `--data`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BackendArgs {
+    /// libpq connection string or postgres:// URL (default: $USERQL_BACKEND when --data is not given).
+    #[arg(long, value_name = "URL")]
+    pub backend: Option<String>,
+    /// PostgreSQL schema holding the loaded directory.
+    #[arg(long, value_name = "NAME", default_value = "userql")]
+    pub schema: String,
+}
+
+/// `userql sql`.
+#[derive(Debug, Clone, Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// The request.
+    #[arg(value_name = "INPUT", default_value = "")]
+    pub input: String,
+}
+
+/// `userql pg …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PgCommand {
+    /// Create the schema and load a directory file into it (one transaction).
+    Load(PgLoadArgs),
+}
+
+/// `userql pg load`.
+#[derive(Debug, Clone, Args)]
+pub struct PgLoadArgs {
+    /// The directory file (.json, .ndjson, .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 /// Where the directory comes from.
@@ -236,6 +283,9 @@ pub struct QueryArgs {
     /// Also print the plan (to standard error, so standard output stays the response).
     #[arg(long)]
     pub explain: bool,
+    /// PostgreSQL backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Hub: the query text; other dialects: the raw query string `key=value&…`. `-`, or
     /// nothing while standard input is not a terminal: read from standard input.
     #[arg(value_name = "INPUT")]
@@ -266,6 +316,9 @@ pub struct ExplainArgs {
     /// Dialect, viewer, clock and options.
     #[command(flatten)]
     pub request: RequestArgs,
+    /// PostgreSQL backend.
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Hub: the query text; other dialects: the raw query string `key=value&…`. `-`, or
     /// nothing while standard input is not a terminal: read from standard input.
     #[arg(value_name = "INPUT")]

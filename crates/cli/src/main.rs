@@ -9,6 +9,7 @@
 mod args;
 mod data;
 mod output;
+mod pg;
 mod repl;
 mod request;
 mod run;

@@ -11,10 +11,11 @@ use userql_engine::Engine;
 
 use crate::args::{
     ApplyArgs, CheckArgs, Cli, Command, CompletionsArgs, ExplainArgs, Format, GenArgs, GenFormat,
-    QueryArgs, ServeArgs, Shell,
+    PgCommand, QueryArgs, ServeArgs, Shell,
 };
 use crate::data::{self, ChangesError, DataError};
 use crate::output;
+use crate::pg;
 use crate::repl;
 use crate::request::{self, Settings};
 use crate::state::{self, StateFailure};
@@ -37,6 +38,9 @@ pub enum Failure {
     /// A state directory could not be used, or a batch was refused (exit status 1).
     #[error(transparent)]
     State(#[from] StateFailure),
+    /// The PostgreSQL backend failed: connection, server or schema (exit status 1).
+    #[error("{0}")]
+    Backend(String),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -51,9 +55,11 @@ impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Invalid | Failure::Usage(_) => ExitCode::from(2),
-            Failure::Data(_) | Failure::Changes(_) | Failure::State(_) | Failure::Io { .. } => {
-                ExitCode::from(1)
-            }
+            Failure::Data(_)
+            | Failure::Changes(_)
+            | Failure::State(_)
+            | Failure::Io { .. }
+            | Failure::Backend(_) => ExitCode::from(1),
         }
     }
 
@@ -80,6 +86,8 @@ pub fn main() -> ExitCode {
         Some(Command::Checkpoint(args)) => state::checkpoint(&args),
         Some(Command::Completions(args)) => completions(&args),
         Some(Command::Serve(args)) => serve(&args),
+        Some(Command::Sql(args)) => pg::sql(&args),
+        Some(Command::Pg(PgCommand::Load(args))) => pg::load(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,6 +216,10 @@ fn read_input(argument: Option<&str>) -> Result<String, Failure> {
 
 fn query(args: &QueryArgs) -> Result<(), Failure> {
     let input = read_input(args.input.as_deref())?;
+    let local = args.data.data.is_some() || args.data.state.is_some();
+    if let Some(url) = pg::backend_url(&args.backend, local) {
+        return pg::query(args, &input, &url);
+    }
     let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
@@ -289,6 +301,10 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
 
 fn explain(args: &ExplainArgs) -> Result<(), Failure> {
     let input = read_input(args.input.as_deref())?;
+    let local = args.data.data.is_some() || args.data.state.is_some();
+    if let Some(url) = pg::backend_url(&args.backend, local) {
+        return pg::explain(args, &input, &url);
+    }
     let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     let engine = Engine::default();

@@ -23,7 +23,10 @@ use std::borrow::Cow;
 
 pub use assist::{assist, MAX_ASSIST_LEN};
 pub use dialect::dialect_params;
-pub use differential::{describe_differential, differential, DifferentialCase};
+pub use differential::{
+    describe_differential, differential, directory_from, request_from, DifferentialCase,
+    GeneratedRequest,
+};
 pub use load::load_json;
 pub use options::{fields, order_by};
 pub use query::hub_query;

@@ -121,3 +121,44 @@ fn request(spec: &RequestSpec, query: Query, snapshot: &Snapshot) -> Request {
         .collect();
     request
 }
+
+/// A directory decoded from bytes with the differential target's builder (every index kind gets
+/// data; names include non-ASCII text), for other backends' differential tests.
+pub fn directory_from(data: &[u8]) -> Option<userql_directory::model::Model> {
+    let spec = spec::DirectorySpec::arbitrary_take_rest(Unstructured::new(data)).ok()?;
+    Some(build::model(&spec))
+}
+
+/// A request decoded from bytes over `snapshot`, as the differential target builds them: the
+/// query text (clauses over every key, values drawn from the directory, near misses and free
+/// text), then paging, order and viewer. `request` is `None` when the text does not parse.
+#[derive(Debug, Clone)]
+pub struct GeneratedRequest {
+    /// The query text.
+    pub text: String,
+    /// Whether the engine should resolve unknown entities leniently.
+    pub lenient: bool,
+    /// The request (clock: the generator's "now").
+    pub request: Option<Request>,
+}
+
+/// See [`GeneratedRequest`].
+pub fn request_from(snapshot: &Snapshot, data: &[u8]) -> Option<GeneratedRequest> {
+    let mut input = Unstructured::new(data);
+    let query = spec::QuerySpec::arbitrary(&mut input).ok()?;
+    let spec = RequestSpec::arbitrary(&mut input).ok()?;
+    let text = render::query(&snapshot.model, &query);
+    let engine = Engine::new(Options {
+        lenient: spec.lenient,
+        ..Options::default()
+    });
+    let request = engine
+        .parse(&text)
+        .ok()
+        .map(|q| request(&spec, q, snapshot));
+    Some(GeneratedRequest {
+        text,
+        lenient: spec.lenient,
+        request,
+    })
+}

@@ -1,0 +1,234 @@
+//! The PostgreSQL backend on the command line (`sql.md`): `userql sql`, `userql pg load`, and
+//! `--backend URL` on `query` and `explain`. Connection and server errors exit 1 with the
+//! server's message; invalid requests exit 2 with the same diagnostics as in memory.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use userql_dialects::http::{HttpResponse, JSON};
+use userql_dialects::{Answer, Dialect, DialectError};
+use userql_directory::Snapshot;
+use userql_engine::{Engine, ErrorKind, HubParams, Request};
+use userql_pg::{Backend, Schema};
+
+use crate::args::{BackendArgs, ExplainArgs, Format, PgLoadArgs, QueryArgs, SqlArgs};
+use crate::data;
+use crate::output;
+use crate::request::{render_engine_error, Settings};
+use crate::run::{diagnostic, emit, Failure};
+
+/// The connection string: `--backend`, else `$USERQL_BACKEND` unless `--data` was given.
+pub fn backend_url(args: &BackendArgs, data_given: bool) -> Option<String> {
+    args.backend.clone().or_else(|| {
+        if data_given {
+            None
+        } else {
+            std::env::var("USERQL_BACKEND")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        }
+    })
+}
+
+fn backend_failure(e: userql_pg::Error) -> Failure {
+    Failure::Backend(e.to_string())
+}
+
+fn schema(args: &BackendArgs) -> Result<Schema, Failure> {
+    Schema::new(&args.schema).map_err(backend_failure)
+}
+
+fn open(url: &str, args: &BackendArgs) -> Result<Backend, Failure> {
+    Backend::connect(url, schema(args)?).map_err(backend_failure)
+}
+
+/// Dialects other than Hub are not compiled to SQL yet: refused, naming the dialect.
+fn hub_only(settings: &Settings) -> Result<(), Failure> {
+    if settings.dialect == Dialect::Hub {
+        return Ok(());
+    }
+    eprintln!(
+        "error: the PostgreSQL backend answers --dialect hub only; a {} request is refused rather than answered differently (use --data to answer it in memory)",
+        settings.dialect
+    );
+    Err(Failure::Invalid)
+}
+
+/// The text an engine error's span points into: the query or the option it is about.
+fn source_of<'a>(error: &userql_engine::Error, settings: &'a Settings, input: &'a str) -> &'a str {
+    let option = match error.field() {
+        "orderBy" => &settings.order_by,
+        "$skip" => &settings.skip,
+        "$top" => &settings.top,
+        "fields" => &settings.fields,
+        _ => return input,
+    };
+    option.as_deref().unwrap_or(input)
+}
+
+/// The refused answer for an engine error, as the Hub dialect builds it.
+fn refused(error: userql_engine::Error, source: &str) -> Answer {
+    let status = match error.kind {
+        ErrorKind::UnknownViewer(_) => 401,
+        _ => 400,
+    };
+    Answer::refused(DialectError {
+        response: HttpResponse::json(status, JSON, &userql_engine::error_body(&error)),
+        message: error.to_string(),
+        engine: Some(Box::new((error, source.to_owned()))),
+    })
+}
+
+fn request(engine: &Engine, settings: &Settings, input: &str) -> Result<Request, Box<Answer>> {
+    let params = HubParams {
+        query: Some(input),
+        order_by: settings.order_by.as_deref(),
+        skip: settings.skip.as_deref(),
+        top: settings.top.as_deref(),
+        fields: settings.fields.as_deref(),
+    };
+    engine
+        .hub_request(&params, settings.viewer.clone(), settings.now())
+        .map_err(|e| {
+            let source = source_of(&e, settings, input).to_owned();
+            Box::new(refused(e, &source))
+        })
+}
+
+/// Prints a refused request as `query` does in memory and ends with exit status 2.
+fn refuse(answer: &Answer, format: Format, input: &str) -> Result<(), Failure> {
+    if let Some(error) = &answer.error {
+        eprint!("{}", diagnostic(error, input));
+    }
+    if let Some(body) = output::render_error(format, answer) {
+        emit(&body)?;
+    }
+    Err(Failure::Invalid)
+}
+
+/// `userql query --backend URL …`.
+pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
+    let settings = Settings::from(&args.request);
+    hub_only(&settings)?;
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let engine = Engine::default();
+    let mut backend = open(url, &args.backend)?;
+    let request = match request(&engine, &settings, input) {
+        Ok(request) => request,
+        Err(answer) => return refuse(&answer, format, input),
+    };
+    let page = match backend.search(&engine, &request) {
+        Ok(page) => page,
+        Err(userql_pg::Error::Request(e)) => {
+            let source = source_of(&e, &settings, input).to_owned();
+            return refuse(&refused(e, &source), format, input);
+        }
+        Err(e) => return Err(backend_failure(e)),
+    };
+    let model = backend.page_model(&page.ids).map_err(backend_failure)?;
+    let body = userql_pg::respond::hub_page(&model, &page, request.selection.as_ref());
+    let answer = Answer {
+        response: HttpResponse::json(200, JSON, &body),
+        ids: page.ids.clone(),
+        total: Some(page.total),
+        hub: None,
+        error: None,
+    };
+    let snapshot = data::snapshot_of(model);
+    let mut text = output::render(format, &answer, &snapshot);
+    if format == Format::Table {
+        text.push_str(&output::summary(&answer, &settings, None));
+        text.push('\n');
+    }
+    emit(&text)?;
+    if args.explain {
+        let (_, plan) = backend
+            .explain(&engine, &request)
+            .map_err(backend_failure)?;
+        eprintln!("{plan}");
+    }
+    Ok(())
+}
+
+/// `userql explain --backend URL …`: the statement, then PostgreSQL's EXPLAIN (ANALYZE, BUFFERS).
+pub fn explain(args: &ExplainArgs, input: &str, url: &str) -> Result<(), Failure> {
+    let settings = Settings::from(&args.request);
+    hub_only(&settings)?;
+    let engine = Engine::default();
+    let mut backend = open(url, &args.backend)?;
+    let request = match request(&engine, &settings, input) {
+        Ok(request) => request,
+        Err(answer) => return refuse(&answer, Format::Ids, input),
+    };
+    match backend.explain(&engine, &request) {
+        Ok((statement, plan)) => emit(&format!("{statement}\n{plan}\n")),
+        Err(userql_pg::Error::Request(e)) => {
+            eprint!(
+                "{}",
+                render_engine_error(&e, source_of(&e, &settings, input))
+            );
+            Err(Failure::Invalid)
+        }
+        Err(e) => Err(backend_failure(e)),
+    }
+}
+
+/// `userql sql …`: binds against the backend's catalog when there is one, else against `--data`
+/// (or the demo directory), and prints the statement with its parameters.
+pub fn sql(args: &SqlArgs) -> Result<(), Failure> {
+    let settings = Settings::from(&args.request);
+    hub_only(&settings)?;
+    let engine = Engine::default();
+    let request = match request(&engine, &settings, &args.input) {
+        Ok(request) => request,
+        Err(answer) => return refuse(&answer, Format::Ids, &args.input),
+    };
+    let compiled = match backend_url(&args.backend, args.data.data.is_some()) {
+        Some(url) => open(&url, &args.backend)?
+            .compile(&engine, &request)
+            .map(|(statement, _)| statement),
+        None => {
+            let loaded = data::load(args.data.data.as_deref())?;
+            let snapshot: Arc<Snapshot> = loaded.snapshot;
+            match engine.is_admin(&snapshot, &request.viewer) {
+                Ok(admin) => userql_pg::compile_request(&engine, &snapshot, admin, &request),
+                Err(e) => Err(userql_pg::Error::Request(e)),
+            }
+        }
+    };
+    match compiled {
+        Ok(statement) => emit(&statement.to_string()),
+        Err(userql_pg::Error::Request(e)) => {
+            eprint!(
+                "{}",
+                render_engine_error(&e, source_of(&e, &settings, &args.input))
+            );
+            Err(Failure::Invalid)
+        }
+        Err(e) => Err(backend_failure(e)),
+    }
+}
+
+/// `userql pg load --data FILE --backend URL [--schema NAME]`.
+pub fn load(args: &PgLoadArgs) -> Result<(), Failure> {
+    let url = backend_url(&args.backend, false).ok_or_else(|| {
+        Failure::Backend("pg load needs --backend URL (or USERQL_BACKEND)".into())
+    })?;
+    let schema = schema(&args.backend)?;
+    let loaded = data::load(Some(&args.data))?;
+    let mut client = userql_pg::connect(&url).map_err(backend_failure)?;
+    let report =
+        userql_pg::load(&mut client, &schema, &loaded.snapshot.model).map_err(backend_failure)?;
+    eprintln!(
+        "loaded {} users from {} into schema {} in {:.1} s",
+        report.users,
+        loaded.label,
+        schema.name(),
+        report.elapsed.as_secs_f64()
+    );
+    Ok(())
+}

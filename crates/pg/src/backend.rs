@@ -1,0 +1,215 @@
+//! A connection to a loaded schema: binds requests against the cached catalog and answers them
+//! with one statement each.
+
+use postgres::{Client, NoTls};
+use userql_directory::text::fold;
+use userql_directory::Snapshot;
+use userql_engine::bind::{bind, BindContext};
+use userql_engine::{Engine, Error as EngineError, ErrorKind, Request, Viewer};
+
+use crate::catalog;
+use crate::compile::{statement, Paging};
+use crate::error::Error;
+use crate::schema::{Schema, SCHEMA_VERSION};
+use crate::sql::Statement;
+
+/// One page answered by PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgPage {
+    /// Every match, regardless of paging.
+    pub total: u64,
+    /// The page's user ids, in order.
+    pub ids: Vec<String>,
+    /// Rows skipped.
+    pub skip: u64,
+    /// The effective page size.
+    pub top: u64,
+    /// Whether the viewer is an administrator.
+    pub admin_viewer: bool,
+}
+
+/// The statement for a request, bound against `catalog` (a user-less snapshot or a whole
+/// directory) for a viewer whose admin status is known.
+pub fn compile(
+    engine: &Engine,
+    catalog: &Snapshot,
+    admin: bool,
+    request: &Request,
+) -> Result<Statement, Error> {
+    let ctx = BindContext {
+        model: &catalog.model,
+        index: &catalog.index,
+        admin,
+        now: request.now,
+        lenient: engine.options.lenient,
+    };
+    let filter = bind(&request.query, &ctx)?;
+    let paging = Paging {
+        order: request.order.clone(),
+        skip: request.skip,
+        top: engine.effective_top(request.top),
+    };
+    Ok(statement(&catalog.model, &filter, &paging))
+}
+
+/// A connection to one userql schema, with its catalog cached.
+pub struct Backend {
+    client: Client,
+    schema: Schema,
+    catalog: Snapshot,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a connection (a libpq connection string or `postgres://` URL).
+pub fn connect(url: &str) -> Result<Client, Error> {
+    Ok(Client::connect(url, NoTls)?)
+}
+
+impl Backend {
+    /// Connects, checks the schema version and reads the catalog.
+    pub fn connect(url: &str, schema: Schema) -> Result<Backend, Error> {
+        Backend::on(connect(url)?, schema)
+    }
+
+    /// Uses an open connection.
+    pub fn on(mut client: Client, schema: Schema) -> Result<Backend, Error> {
+        client.batch_execute(&format!("SET search_path TO {}, public", schema.quoted()))?;
+        let found = client
+            .query_opt("SELECT version FROM userql_schema_version LIMIT 1", &[])
+            .map_err(|e| Error::Schema {
+                schema: schema.name().to_owned(),
+                message: format!(
+                    "not a userql schema (load it with `userql pg load`): {}",
+                    Error::from(e)
+                ),
+            })?;
+        let version: Option<i32> = found.map(|row| row.get(0));
+        if version != Some(SCHEMA_VERSION) {
+            return Err(Error::Schema {
+                schema: schema.name().to_owned(),
+                message: format!(
+                    "schema version {version:?}, this userql reads version {SCHEMA_VERSION}; reload with `userql pg load`"
+                ),
+            });
+        }
+        let catalog = catalog::snapshot(catalog::read(&mut client)?);
+        Ok(Backend {
+            client,
+            schema,
+            catalog,
+        })
+    }
+
+    /// Re-reads the catalog (after the database changed underneath).
+    pub fn refresh(&mut self) -> Result<(), Error> {
+        self.catalog = catalog::snapshot(catalog::read(&mut self.client)?);
+        Ok(())
+    }
+
+    /// Gives the connection back (e.g. to load another directory through it).
+    pub fn into_client(self) -> Client {
+        self.client
+    }
+
+    /// The cached catalog.
+    pub fn catalog(&self) -> &Snapshot {
+        &self.catalog
+    }
+
+    /// The connection.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Whether the viewer is an administrator: the same rule as `Engine::is_admin`, with the
+    /// viewer's account looked up by folded login in the database.
+    pub fn is_admin(&mut self, viewer: &Viewer) -> Result<bool, Error> {
+        match viewer {
+            Viewer::Admin => Ok(true),
+            Viewer::Anonymous => Ok(false),
+            Viewer::Login(login) => {
+                let folded = fold(login);
+                if folded.contains('\0') {
+                    return Err(unknown_viewer(login));
+                }
+                let row = self.client.query_opt(
+                    "SELECT f_admin FROM users WHERE login_f = $1::text",
+                    &[&folded],
+                )?;
+                row.map(|r| r.get(0)).ok_or_else(|| unknown_viewer(login))
+            }
+        }
+    }
+
+    /// The statement for a request and whether the viewer is an administrator.
+    pub fn compile(
+        &mut self,
+        engine: &Engine,
+        request: &Request,
+    ) -> Result<(Statement, bool), Error> {
+        let admin = self.is_admin(&request.viewer)?;
+        Ok((compile(engine, &self.catalog, admin, request)?, admin))
+    }
+
+    /// Answers a request: total and the page's ids.
+    pub fn search(&mut self, engine: &Engine, request: &Request) -> Result<PgPage, Error> {
+        let (statement, admin) = self.compile(engine, request)?;
+        let row = self
+            .client
+            .query_one(statement.text.as_str(), &statement.args())?;
+        let total: i64 = row.get(0);
+        let ids: Vec<String> = row.get(1);
+        Ok(PgPage {
+            total: u64::try_from(total).unwrap_or(0),
+            ids,
+            skip: request.skip,
+            top: engine.effective_top(request.top),
+            admin_viewer: admin,
+        })
+    }
+
+    /// Hub's response body (`userPage`), byte for byte the engine's.
+    pub fn respond(
+        &mut self,
+        engine: &Engine,
+        request: &Request,
+    ) -> Result<(PgPage, serde_json::Value), Error> {
+        let page = self.search(engine, request)?;
+        let model = self.page_model(&page.ids)?;
+        let body = crate::respond::hub_page(&model, &page, request.selection.as_ref());
+        Ok((page, body))
+    }
+
+    /// The catalog plus the users `ids` (rows 0.. in that order) with their teams and grants:
+    /// everything the engine's projection reads about them.
+    pub fn page_model(&mut self, ids: &[String]) -> Result<userql_directory::model::Model, Error> {
+        crate::respond::page_model(&mut self.client, &self.catalog.model, ids)
+    }
+
+    /// The statement and PostgreSQL's `EXPLAIN (ANALYZE, BUFFERS)` of it.
+    pub fn explain(
+        &mut self,
+        engine: &Engine,
+        request: &Request,
+    ) -> Result<(Statement, String), Error> {
+        let (statement, _) = self.compile(engine, request)?;
+        let text = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.text);
+        let rows = self.client.query(text.as_str(), &statement.args())?;
+        let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok((statement, plan.join("\n")))
+    }
+}
+
+fn unknown_viewer(login: &str) -> Error {
+    Error::Request(EngineError::new(
+        0..0,
+        ErrorKind::UnknownViewer(login.to_owned()),
+    ))
+}

@@ -1,0 +1,507 @@
+//! Loading a directory into PostgreSQL: the whole schema and every row in one transaction, the
+//! rows with `COPY … FROM STDIN` (text format), the secondary indexes built after the data.
+//!
+//! The file has already been parsed and validated by `userql_directory` (a bad file never gets
+//! here), and anything PostgreSQL cannot store identically (text with NUL, a `number` above
+//! `i64::MAX`) aborts the transaction with an error naming the table: a failed load leaves the
+//! database exactly as it was.
+
+use std::io::{BufWriter, Write};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, Transaction};
+use userql_directory::model::{GroupIdx, Model, Scope, Subject};
+use userql_directory::save::user_to_raw;
+use userql_directory::text::{fold, fold_user_type};
+use userql_engine::reference::{flag_holds, FactSource};
+
+use crate::compile::FLAG_COLUMNS;
+use crate::error::Error;
+use crate::schema::{Schema, DDL, INDEXES, SCHEMA_VERSION};
+
+/// What a load did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Users loaded.
+    pub users: u64,
+    /// Wall time of the whole transaction.
+    pub elapsed: Duration,
+}
+
+/// One `COPY … FROM STDIN` in text format, buffered; values are escaped here.
+struct Copy<W: Write> {
+    out: BufWriter<W>,
+    table: &'static str,
+    line: u64,
+    first: bool,
+    nul: Option<u64>,
+}
+
+impl<W: Write> Copy<W> {
+    fn new(out: W, table: &'static str) -> Self {
+        Copy {
+            out: BufWriter::with_capacity(1 << 20, out),
+            table,
+            line: 1,
+            first: true,
+            nul: None,
+        }
+    }
+
+    fn sep(&mut self) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b"\t")?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn text(&mut self, value: &str) -> std::io::Result<&mut Self> {
+        self.sep()?;
+        let mut start = 0;
+        for (i, byte) in value.bytes().enumerate() {
+            let escaped: &[u8] = match byte {
+                b'\\' => b"\\\\",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                0 => {
+                    self.nul.get_or_insert(self.line);
+                    b""
+                }
+                _ => continue,
+            };
+            self.out.write_all(&value.as_bytes()[start..i])?;
+            self.out.write_all(escaped)?;
+            start = i + 1;
+        }
+        self.out.write_all(&value.as_bytes()[start..])?;
+        Ok(self)
+    }
+
+    fn opt(&mut self, value: Option<&str>) -> std::io::Result<&mut Self> {
+        match value {
+            Some(v) => self.text(v),
+            None => {
+                self.sep()?;
+                self.out.write_all(b"\\N")?;
+                Ok(self)
+            }
+        }
+    }
+
+    fn int(&mut self, value: i64) -> std::io::Result<&mut Self> {
+        self.sep()?;
+        write!(self.out, "{value}")?;
+        Ok(self)
+    }
+
+    fn opt_int(&mut self, value: Option<i64>) -> std::io::Result<&mut Self> {
+        match value {
+            Some(v) => self.int(v),
+            None => self.opt(None),
+        }
+    }
+
+    fn boolean(&mut self, value: bool) -> std::io::Result<&mut Self> {
+        self.sep()?;
+        self.out.write_all(if value { b"t" } else { b"f" })?;
+        Ok(self)
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        self.out.write_all(b"\n")?;
+        self.line += 1;
+        self.first = true;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<W, Error> {
+        if let Some(line) = self.nul {
+            return Err(Error::Unstorable(format!(
+                "text containing NUL (U+0000) in table {}, row {line}: PostgreSQL text cannot hold it",
+                self.table
+            )));
+        }
+        self.out
+            .into_inner()
+            .map_err(|e| Error::Io(e.into_error().to_string()))
+    }
+}
+
+/// Runs one COPY, feeding it the rows `write` produces.
+fn copy(
+    tx: &mut Transaction<'_>,
+    table: &'static str,
+    columns: &'static str,
+    write: impl FnOnce(&mut Copy<postgres::CopyInWriter<'_>>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let statement = format!("COPY {table} ({columns}) FROM STDIN");
+    let writer = tx.copy_in(statement.as_str())?;
+    let mut copy = Copy::new(writer, table);
+    write(&mut copy).map_err(|e| Error::Io(e.to_string()))?;
+    copy.finish()?.finish()?;
+    Ok(())
+}
+
+fn idx(i: usize) -> i64 {
+    i as i64
+}
+
+/// Creates (or replaces) the schema and loads `model` into it, in one transaction.
+pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadReport, Error> {
+    let started = Instant::now();
+    if model.users.iter().any(|u| u.number > i64::MAX as u64) {
+        return Err(Error::Unstorable(
+            "a user number above 9223372036854775807 does not fit PostgreSQL's bigint".into(),
+        ));
+    }
+    client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")?;
+    let mut tx = client.transaction()?;
+    let existing: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = $1::text",
+            &[&schema.name()],
+        )?
+        .get(0);
+    if existing > 0 {
+        let ours: Option<String> = tx
+            .query_one(
+                "SELECT to_regclass(quote_ident($1::text) || '.userql_schema_version')::text",
+                &[&schema.name()],
+            )?
+            .get(0);
+        let tables: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1::text",
+                &[&schema.name()],
+            )?
+            .get(0);
+        if ours.is_none() && tables > 0 {
+            return Err(Error::ForeignSchema(schema.name().to_owned()));
+        }
+        tx.batch_execute(&format!("DROP SCHEMA {} CASCADE", schema.quoted()))?;
+    }
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA {0}; SET LOCAL search_path TO {0}, public;",
+        schema.quoted()
+    ))?;
+    tx.batch_execute(DDL)?;
+    copy_catalog(&mut tx, model)?;
+    copy_users(&mut tx, model)?;
+    copy_relations(&mut tx, model)?;
+    tx.batch_execute(INDEXES)?;
+    tx.execute(
+        "INSERT INTO userql_schema_version (version, loaded_users) VALUES ($1::int4, $2::int8)",
+        &[&SCHEMA_VERSION, &(model.users.len() as i64)],
+    )?;
+    tx.batch_execute("ANALYZE")?;
+    tx.commit()?;
+    Ok(LoadReport {
+        users: model.users.len() as u64,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn copy_catalog(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
+    copy_named(tx, "services", m.services.iter().map(|x| (&x.id, &x.name)))?;
+    copy_named(
+        tx,
+        "permissions",
+        m.permissions.iter().map(|x| (&x.id, &x.name)),
+    )?;
+    copy_named(tx, "roles", m.roles.iter().map(|x| (&x.id, &x.name)))?;
+    copy(tx, "role_permissions", "role, permission, position", |c| {
+        for (i, r) in m.roles.iter().enumerate() {
+            let mut seen = Vec::new();
+            for (position, p) in r.permissions.iter().enumerate() {
+                if !seen.contains(p) {
+                    seen.push(*p);
+                    c.int(idx(i))?
+                        .int(idx(p.index()))?
+                        .int(idx(position))?
+                        .end()?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    copy_named(
+        tx,
+        "organizations",
+        m.organizations.iter().map(|x| (&x.id, &x.name)),
+    )?;
+    copy(tx, "projects", "idx, id, name, key, organization", |c| {
+        for (i, p) in m.projects.iter().enumerate() {
+            c.int(idx(i))?
+                .text(&p.id)?
+                .text(&p.name)?
+                .opt(p.key.as_deref())?
+                .opt_int(p.organization.map(|o| idx(o.index())))?
+                .end()?;
+        }
+        Ok(())
+    })?;
+    copy(tx, "groups", "idx, id, name, parent", |c| {
+        for (i, g) in m.groups.iter().enumerate() {
+            c.int(idx(i))?
+                .text(&g.id)?
+                .text(&g.name)?
+                .opt_int(g.parent.map(|p| idx(p.index())))?
+                .end()?;
+        }
+        Ok(())
+    })?;
+    copy(tx, "group_closure", "ancestor, descendant", |c| {
+        for (i, _) in m.groups.iter().enumerate() {
+            for ancestor in ancestors(m, GroupIdx(i as u32)) {
+                c.int(idx(ancestor.index()))?.int(idx(i))?.end()?;
+            }
+        }
+        Ok(())
+    })?;
+    copy(tx, "teams", "idx, id, name, project", |c| {
+        for (i, t) in m.teams.iter().enumerate() {
+            c.int(idx(i))?
+                .text(&t.id)?
+                .text(&t.name)?
+                .opt_int(t.project.map(|p| idx(p.index())))?
+                .end()?;
+        }
+        Ok(())
+    })?;
+    copy(tx, "team_groups", "team, grp, position", |c| {
+        for (i, t) in m.teams.iter().enumerate() {
+            let mut seen = Vec::new();
+            for (position, g) in t.groups.iter().enumerate() {
+                if !seen.contains(g) {
+                    seen.push(*g);
+                    c.int(idx(i))?
+                        .int(idx(g.index()))?
+                        .int(idx(position))?
+                        .end()?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A catalog table of `(idx, id, name)` rows, `idx` being the position.
+fn copy_named<'a>(
+    tx: &mut Transaction<'_>,
+    table: &'static str,
+    rows: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Result<(), Error> {
+    copy(tx, table, "idx, id, name", |c| {
+        for (i, (id, name)) in rows.enumerate() {
+            c.int(idx(i))?.text(id)?.text(name)?.end()?;
+        }
+        Ok(())
+    })
+}
+
+/// A group and all its ancestors (the forest is acyclic; the bound guards a corrupt model).
+pub fn ancestors(m: &Model, group: GroupIdx) -> Vec<GroupIdx> {
+    let mut out = Vec::new();
+    let mut current = Some(group);
+    while let Some(g) = current {
+        if out.contains(&g) || out.len() > m.groups.len() {
+            break;
+        }
+        out.push(g);
+        current = m.groups.get(g.index()).and_then(|x| x.parent);
+    }
+    out
+}
+
+/// No facts: every flag with a column is row-local (`HasOwnRole` is answered from `grants`).
+struct NoFacts;
+
+impl FactSource for NoFacts {
+    fn row(&self, _row: u32) -> Option<&userql_directory::facts::RowFacts> {
+        None
+    }
+}
+
+const USER_COLUMNS: &str = "row, id, number, login, login_f, name, name_f, email, email_f, \
+    public_email, public_email_f, state, user_type_f, ban_status_f, created_at, updated_at, \
+    last_access_at, origin_service, enterprise_group, f_admin, f_guest, f_external, f_two_factor, \
+    f_two_factor_capable, f_refresh_token, f_permanent_token, f_approved_resource, f_accepted_eua, \
+    f_has_email, f_verified_email, f_has_public_email, f_has_last_access, f_has_group, f_has_auth, \
+    f_has_core_auth, f_has_ssh_key, f_has_license, f_has_origin_service, f_bot, f_internal, \
+    f_human, f_project_bot, f_banned, f_has_ldap_auth, doc";
+
+fn copy_users(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
+    copy(tx, "users", USER_COLUMNS, |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            let folded = |v: &Option<String>| v.as_deref().map(fold);
+            c.int(idx(row))?
+                .text(&u.id)?
+                .int(u.number as i64)?
+                .text(&u.login)?
+                .text(&fold(&u.login))?
+                .opt(u.name.as_deref())?
+                .opt(folded(&u.name).as_deref())?
+                .opt(u.email.as_deref())?
+                .opt(folded(&u.email).as_deref())?
+                .opt(u.public_email.as_deref())?
+                .opt(folded(&u.public_email).as_deref())?
+                .text(u.state.as_str())?
+                .text(&fold_user_type(&u.user_type))?
+                .opt(
+                    u.ban
+                        .as_ref()
+                        .and_then(|b| b.status.as_deref())
+                        .map(fold)
+                        .as_deref(),
+                )?
+                .int(u.created_at)?
+                .int(u.updated_or_created())?
+                .opt_int(u.last_access_at)?
+                .opt_int(u.origin_service.map(|s| idx(s.index())))?
+                .opt_int(u.enterprise_group.map(|g| idx(g.index())))?;
+            for (flag, _) in FLAG_COLUMNS {
+                c.boolean(flag_holds(m, &NoFacts, row as u32, flag))?;
+            }
+            let doc = serde_json::to_string(&user_to_raw(m, u))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            c.text(&doc)?.end()?;
+        }
+        Ok(())
+    })
+}
+
+fn copy_relations(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
+    copy(tx, "user_emails", "row, email_f", |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            for e in &u.emails {
+                c.int(idx(row))?.text(&fold(e))?.end()?;
+            }
+        }
+        Ok(())
+    })?;
+    copy(tx, "memberships", "row, grp", |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            let mut seen = Vec::new();
+            for g in &u.groups {
+                if !seen.contains(&g.group) {
+                    seen.push(g.group);
+                    c.int(idx(row))?.int(idx(g.group.index()))?.end()?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    copy(tx, "user_organizations", "row, organization", |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            let mut seen = Vec::new();
+            for o in &u.organizations {
+                if !seen.contains(o) {
+                    seen.push(*o);
+                    c.int(idx(row))?.int(idx(o.index()))?.end()?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    copy(tx, "user_licenses", "row, service", |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            let mut seen = Vec::new();
+            for s in &u.licenses {
+                if !seen.contains(s) {
+                    seen.push(*s);
+                    c.int(idx(row))?.int(idx(s.index()))?.end()?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    copy(
+        tx,
+        "auth_details",
+        "row, module, module_f, module_name_f, login_f, name_f, email_f, uid, uid_f",
+        |c| {
+            for (row, u) in m.users.iter().enumerate() {
+                for a in &u.auth {
+                    let folded = |v: &Option<String>| v.as_deref().map(fold);
+                    c.int(idx(row))?
+                        .text(&a.module)?
+                        .text(&fold(&a.module))?
+                        .opt(folded(&a.module_name).as_deref())?
+                        .opt(folded(&a.login).as_deref())?
+                        .opt(folded(&a.name).as_deref())?
+                        .opt(folded(&a.email).as_deref())?
+                        .opt(a.uid.as_deref())?
+                        .opt(folded(&a.uid).as_deref())?
+                        .end()?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    copy(tx, "ssh_keys", "row, key, blob, fingerprint", |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            for k in &u.ssh_keys {
+                c.int(idx(row))?
+                    .text(&k.key)?
+                    .opt(k.key.split_whitespace().nth(1))?
+                    .opt(k.fingerprint.as_deref())?
+                    .end()?;
+            }
+        }
+        Ok(())
+    })?;
+    copy(tx, "vcs_user_names", "row, name_f", |c| {
+        for (row, u) in m.users.iter().enumerate() {
+            for v in &u.vcs_user_names {
+                c.int(idx(row))?.text(&fold(v))?.end()?;
+            }
+        }
+        Ok(())
+    })?;
+    copy(tx, "team_users", "team, row, position", |c| {
+        for (i, t) in m.teams.iter().enumerate() {
+            let mut seen = Vec::new();
+            for (position, row) in t.users.iter().enumerate() {
+                if !seen.contains(row) {
+                    seen.push(*row);
+                    c.int(idx(i))?
+                        .int(i64::from(*row))?
+                        .int(idx(position))?
+                        .end()?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    copy(
+        tx,
+        "grants",
+        "position, role, user_row, grp, team, project, organization",
+        |c| {
+            for (i, g) in m.grants.iter().enumerate() {
+                let (user, group, team) = match g.subject {
+                    Subject::User(r) => (Some(i64::from(r)), None, None),
+                    Subject::Group(x) => (None, Some(idx(x.index())), None),
+                    Subject::Team(t) => (None, None, Some(idx(t.index()))),
+                };
+                let (project, organization) = match g.scope {
+                    Scope::Global => (None, None),
+                    Scope::Project(p) => (Some(idx(p.index())), None),
+                    Scope::Organization(o) => (None, Some(idx(o.index()))),
+                };
+                c.int(idx(i))?
+                    .int(idx(g.role.index()))?
+                    .opt_int(user)?
+                    .opt_int(group)?
+                    .opt_int(team)?
+                    .opt_int(project)?
+                    .opt_int(organization)?
+                    .end()?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Responses with the engine's exact bytes: after the one statement that answers a request, the
+//! page's user records (stored as written, `users.doc`) and what projection shows about them
+//! (their teams, the grants that reach them) are read back into a small directory holding the
+//! cached catalog and just those users, and the engine's own projection renders it. Only the
+//! page's users ever leave the database.
+
+use std::collections::HashMap;
+
+use postgres::Client;
+use serde_json::Value;
+use userql_directory::model::Model;
+use userql_directory::raw;
+use userql_directory::save::to_raw;
+
+use crate::error::Error;
+
+/// A directory of the catalog plus the users `ids` (in that order, rows 0..n), with their team
+/// listings and every grant that can reach them.
+pub fn page_model(client: &mut Client, catalog: &Model, ids: &[String]) -> Result<Model, Error> {
+    let mut directory = to_raw(catalog);
+    let mut users: HashMap<String, raw::User> = HashMap::new();
+    for row in client.query(
+        "SELECT id, number, doc FROM users WHERE id = ANY($1::text[])",
+        &[&ids],
+    )? {
+        let id: String = row.get(0);
+        let number: i64 = row.get(1);
+        let doc: String = row.get(2);
+        let mut user: raw::User = serde_json::from_str(&doc)
+            .map_err(|e| Error::Unstorable(format!("stored record of user {id}: {e}")))?;
+        user.number = Some(number);
+        users.insert(id, user);
+    }
+    directory.users = ids.iter().filter_map(|id| users.remove(id)).collect();
+    for row in client.query(
+        "SELECT tu.team, u.id FROM team_users tu JOIN users u ON u.row = tu.row \
+         WHERE u.id = ANY($1::text[]) ORDER BY tu.team, tu.position",
+        &[&ids],
+    )? {
+        let team: i32 = row.get(0);
+        if let Some(t) = usize::try_from(team)
+            .ok()
+            .and_then(|t| directory.teams.get_mut(t))
+        {
+            t.users.push(row.get(1));
+        }
+    }
+    let name = |items: &[String], i: Option<i32>| {
+        i.and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| items.get(i).cloned())
+    };
+    let roles: Vec<String> = catalog.roles.iter().map(|r| r.id.clone()).collect();
+    let groups: Vec<String> = catalog.groups.iter().map(|g| g.id.clone()).collect();
+    let teams: Vec<String> = catalog.teams.iter().map(|t| t.id.clone()).collect();
+    let projects: Vec<String> = catalog.projects.iter().map(|p| p.id.clone()).collect();
+    let orgs: Vec<String> = catalog.organizations.iter().map(|o| o.id.clone()).collect();
+    directory.grants = client
+        .query(
+            "SELECT g.role, u.id, g.grp, g.team, g.project, g.organization FROM grants g \
+             LEFT JOIN users u ON u.row = g.user_row \
+             WHERE g.user_row IS NULL OR u.id = ANY($1::text[]) ORDER BY g.position",
+            &[&ids],
+        )?
+        .iter()
+        .map(|row| raw::Grant {
+            role: name(&roles, Some(row.get(0))).unwrap_or_default(),
+            user: row.get(1),
+            group: name(&groups, row.get(2)),
+            team: name(&teams, row.get(3)),
+            project: name(&projects, row.get(4)),
+            organization: name(&orgs, row.get(5)),
+        })
+        .collect();
+    let bytes = serde_json::to_vec(&directory).map_err(|e| Error::Io(e.to_string()))?;
+    userql_directory::load_json(&bytes)
+        .map_err(|e| Error::Unstorable(format!("stored records do not form a directory: {e}")))
+}
+
+/// Hub's `userPage` for a page answered by PostgreSQL, over its [`page_model`].
+pub fn hub_page(
+    model: &Model,
+    page: &crate::PgPage,
+    selection: Option<&userql_engine::Selection>,
+) -> Value {
+    let rows: Vec<u32> = (0..model.users.len() as u32).collect();
+    userql_engine::project::page_json(
+        model,
+        &rows,
+        page.skip,
+        page.top,
+        page.total,
+        page.admin_viewer,
+        selection,
+    )
+}
