@@ -137,6 +137,8 @@ pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
         total: Some(page.total),
         hub: None,
         error: None,
+        request: Some(request.clone()),
+        visibility: userql_engine::Visibility::hub(page.admin_viewer),
     };
     let snapshot = data::snapshot_of(model);
     let mut text = output::render(format, &answer, &snapshot);

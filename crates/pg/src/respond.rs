@@ -76,20 +76,22 @@ pub fn page_model(client: &mut Client, catalog: &Model, ids: &[String]) -> Resul
         .map_err(|e| Error::Unstorable(format!("stored records do not form a directory: {e}")))
 }
 
-/// Hub's `userPage` for a page answered by PostgreSQL, over its [`page_model`].
+/// Hub's `userPage` for a page answered by PostgreSQL, over its [`page_model`] (indexed here: it
+/// holds the page's users only, so the projection's per-user lookups stay that small).
 pub fn hub_page(
     model: &Model,
     page: &crate::PgPage,
     selection: Option<&userql_engine::Selection>,
 ) -> Value {
     let rows: Vec<u32> = (0..model.users.len() as u32).collect();
+    let snapshot = userql_directory::Snapshot::new(model.clone());
     userql_engine::project::page_json(
-        model,
+        &snapshot,
         &rows,
         page.skip,
         page.top,
         page.total,
-        page.admin_viewer,
+        userql_engine::Visibility::hub(page.admin_viewer),
         selection,
     )
 }

@@ -273,12 +273,12 @@ impl Snapshot {
             .map_err(|e| Error::Query(QueryError::new(e, query.query.clone())))?;
         let model = &self.inner.model;
         let body = userql_engine::project::page_json(
-            model,
+            &self.inner,
             &page.rows,
             page.skip,
             page.top,
             page.total,
-            page.admin_viewer,
+            page.visibility(),
             request.selection.as_ref(),
         );
         Ok(HubPage {

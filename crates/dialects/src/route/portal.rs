@@ -122,9 +122,9 @@ fn user(ctx: &Ctx, id: &str) -> Result<HttpResponse, HttpResponse> {
         .row_of_id(id)
         .ok_or_else(|| refusal(Api::Hub, 404, &format!("user '{id}' not found")))?;
     let body: Value = userql_engine::project::project_user(
-        &ctx.snapshot.model,
+        &ctx.snapshot,
         row,
-        admin,
+        userql_engine::visibility::Visibility::hub(admin),
         request.selection.as_ref(),
     );
     Ok(HttpResponse::json(200, JSON, &body))
