@@ -505,7 +505,7 @@ fn apply_batch(base: &Model, batch: &[Update], writer: &Writer) -> Result<Applie
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(Update::user_ids);
-    let mut txn = Txn::new(base, writer, &places, &tolerated, named);
+    let mut txn = Txn::new(base, writer, &places, &tolerated, named, true);
     for (index, update) in batch.iter().enumerate() {
         txn.apply(index, update);
     }
@@ -580,15 +580,22 @@ pub(crate) struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     /// A transaction over a copy of `base`; `named` are the user ids the batch mentions (only
-    /// those are looked up: the writer's map covers the rest).
+    /// those are looked up: the writer's map covers the rest). Without `catalog` the id tables
+    /// of groups, projects, roles, … stay empty: a batch that resolves no reference (sign-ins)
+    /// then costs nothing proportional to the catalog.
     pub(crate) fn new(
         base: &'a Model,
         writer: &Writer,
         places: &'a Places,
         tolerated: &'a Tolerated,
         named: impl Iterator<Item = &'a str>,
+        catalog: bool,
     ) -> Txn<'a> {
-        let mut tables = Tables::of_entities(base);
+        let mut tables = if catalog {
+            Tables::of_entities(base)
+        } else {
+            Tables::default()
+        };
         for id in named {
             if let Some(&row) = writer.ids.get(id) {
                 if let Some(user) = base.users.get(row as usize) {
