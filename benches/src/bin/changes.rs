@@ -49,6 +49,13 @@ fn table(title: &str, per_kind: &PerKind) -> String {
     out
 }
 
+/// Prints a part of the report as soon as it is measured (a long run shows progress) and keeps it.
+fn emit(report: &mut String, text: &str) {
+    print!("{text}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    report.push_str(text);
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let options = GenOptions {
@@ -62,44 +69,56 @@ fn main() -> ExitCode {
         eprintln!("no query k");
         return ExitCode::FAILURE;
     };
-    let mut report = format!(
-        "## Changes ({} users, {} changes, seed {})\n\nreader: query k `{}`\n",
-        args.users, args.changes, args.seed, reader.hub
+    let mut report = String::new();
+    emit(
+        &mut report,
+        &format!(
+            "## Changes ({} users, {} changes, seed {})\n\nreader: query k `{}`\n",
+            args.users, args.changes, args.seed, reader.hub
+        ),
     );
     let mut run = || -> Result<(), userql_benches::BenchError> {
         let idle = reader_idle(&model, &reader.hub, 50)?;
         let (userql, during) = userql_stream(&model, &changes, &reader.hub)?;
-        report.push_str(&table("userql", &userql));
-        report.push_str(&format!(
-            "\nreader (query k, count) p99: idle {} ms, during the stream {} ms ({} reads)\n",
-            format_ms(idle.p99()),
-            format_ms(during.p99()),
-            during.times.len()
-        ));
+        emit(&mut report, &table("userql", &userql));
+        emit(
+            &mut report,
+            &format!(
+                "\nreader (query k, count) p99: idle {} ms, during the stream {} ms ({} reads)\n",
+                format_ms(idle.p99()),
+                format_ms(during.p99()),
+                during.times.len()
+            ),
+        );
         if let Some(bytes) = resident_bytes() {
-            report.push_str(&format!(
-                "\nresident memory after the stream: {:.0} MiB\n",
-                bytes as f64 / (1 << 20) as f64
-            ));
+            emit(
+                &mut report,
+                &format!(
+                    "\nresident memory after the stream: {:.0} MiB\n",
+                    bytes as f64 / (1 << 20) as f64
+                ),
+            );
         }
         let batched = userql_batches(&model, &changes, args.batch)?;
-        report.push_str(&format!(
-            "\nuserql in batches of {}: {batched:.0} changes/s\n",
-            args.batch
-        ));
+        emit(
+            &mut report,
+            &format!(
+                "\nuserql in batches of {}: {batched:.0} changes/s\n",
+                args.batch
+            ),
+        );
         if !args.no_sqlite {
             let sqlite = sqlite_stream(&model, &changes)?;
-            report.push_str(&table("SQLite (one transaction per change)", &sqlite));
+            emit(
+                &mut report,
+                &table("SQLite (one transaction per change)", &sqlite),
+            );
         }
         Ok(())
     };
     match run() {
-        Ok(()) => {
-            println!("{report}");
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            println!("{report}");
             eprintln!("changes benchmark failed: {e}");
             ExitCode::FAILURE
         }
