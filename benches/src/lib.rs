@@ -14,6 +14,7 @@
 //! Criterion lives only in `benches/benches/` (a dev-dependency), never in a library crate.
 #![deny(missing_docs)]
 
+pub mod changes;
 pub mod error;
 pub mod extras;
 pub mod harness;

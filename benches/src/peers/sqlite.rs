@@ -122,6 +122,11 @@ impl Database {
         Ok(Database { conn })
     }
 
+    /// The connection, for workloads that write (the changes benchmark).
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Adds the FTS5 trigram table over login, name, primary and secondary emails (the FTS5
     /// peer's build). Secondary emails are joined with a newline, which no needle contains, so
     /// no trigram spans two values.

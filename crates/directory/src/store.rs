@@ -28,7 +28,7 @@
 //! users whose number no longer equals their position are marked explicit, so a save → load
 //! keeps every number (GitLab ids never change).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -240,9 +240,7 @@ pub(crate) struct Writer {
     /// Case-folded login → row.
     logins: HashMap<String, Row>,
     /// Number → row.
-    numbers: HashMap<u64, Row>,
-    /// The largest number in use.
-    max_number: u64,
+    numbers: BTreeMap<u64, Row>,
     /// Rows changed by each version since the current indexes' model (for background rebuilds:
     /// the rows changed after the rebuilt version stay dirty).
     log: Vec<(u64, RoaringBitmap)>,
@@ -256,8 +254,7 @@ impl Writer {
         let mut writer = Writer {
             ids: HashMap::with_capacity(model.users.len()),
             logins: HashMap::with_capacity(model.users.len()),
-            numbers: HashMap::with_capacity(model.users.len()),
-            max_number: 0,
+            numbers: BTreeMap::new(),
             log: Vec::new(),
             epoch: 0,
         };
@@ -271,7 +268,6 @@ impl Writer {
         self.ids.insert(user.id.clone(), row);
         self.logins.insert(fold(&user.login), row);
         self.numbers.insert(user.number, row);
-        self.max_number = self.max_number.max(user.number);
     }
 
     /// Brings the maps up to date for a batch that wrote `changed` without renumbering rows.
@@ -286,6 +282,11 @@ impl Writer {
                 self.insert(row, new);
             }
         }
+    }
+
+    /// The largest number in use (ordered map: exact after removals and renumberings too).
+    fn max_number(&self) -> u64 {
+        self.numbers.keys().next_back().copied().unwrap_or(0)
     }
 
     /// Forgets `user`'s entries, but only those still pointing at `row` (another row may have
@@ -517,7 +518,7 @@ fn apply_batch(base: &Model, batch: &[Update], writer: &Writer) -> Result<Applie
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(Update::user_ids);
-    let mut txn = Txn::new(base, writer, &places, &tolerated, named);
+    let mut txn = Txn::new(base, writer, &places, &tolerated, named, true);
     for (index, update) in batch.iter().enumerate() {
         txn.apply(index, update);
     }
@@ -592,15 +593,22 @@ pub(crate) struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     /// A transaction over a copy of `base`; `named` are the user ids the batch mentions (only
-    /// those are looked up: the writer's map covers the rest).
+    /// those are looked up: the writer's map covers the rest). Without `catalog` the id tables
+    /// of groups, projects, roles, … stay empty: a batch that resolves no reference (sign-ins)
+    /// then costs nothing proportional to the catalog.
     pub(crate) fn new(
         base: &'a Model,
         writer: &Writer,
         places: &'a Places,
         tolerated: &'a Tolerated,
         named: impl Iterator<Item = &'a str>,
+        catalog: bool,
     ) -> Txn<'a> {
-        let mut tables = Tables::of_entities(base);
+        let mut tables = if catalog {
+            Tables::of_entities(base)
+        } else {
+            Tables::default()
+        };
         for id in named {
             if let Some(&row) = writer.ids.get(id) {
                 if let Some(user) = base.users.get(row as usize) {
@@ -616,7 +624,7 @@ impl<'a> Txn<'a> {
             changed: Vec::new(),
             written: RoaringBitmap::new(),
             structural: false,
-            max_number: writer.max_number,
+            max_number: writer.max_number(),
         }
     }
 
@@ -794,11 +802,14 @@ impl<'a> Txn<'a> {
     /// Adds a user whose id is new (the caller checked), numbering it when it has no number.
     pub(crate) fn add_user(&mut self, index: usize, raw: &'a raw::User) {
         let (number, explicit) = match raw.number {
-            Some(n) => (n.max(0) as u64, true),
+            Some(n) => (self.claim_number(n), true),
             None => (self.next_number(), false),
         };
+        let row = self.model.users.len() as Row;
+        // A number that is not the position must be written out, or a save → load would
+        // renumber the user.
+        let explicit = explicit || number != u64::from(row) + 1;
         if let Some(user) = self.convert(index, raw, number, explicit) {
-            let row = self.model.users.len() as Row;
             self.model.users.push(user);
             self.tables.users.insert(&raw.id, row);
             self.changed.push((index, row));
@@ -809,7 +820,7 @@ impl<'a> Txn<'a> {
     pub(crate) fn replace_user(&mut self, index: usize, row: Row, raw: &raw::User) {
         let old = &self.model.users[row as usize];
         let (number, explicit) = match raw.number {
-            Some(n) => (n.max(0) as u64, true),
+            Some(n) => (self.claim_number(n), true),
             None => (old.number, old.number_explicit),
         };
         if let Some(user) = self.convert(index, raw, number, explicit) {
@@ -958,6 +969,13 @@ impl<'a> Txn<'a> {
             number,
             explicit,
         )
+    }
+
+    /// An explicit number given in the batch (later users without one are numbered above it).
+    fn claim_number(&mut self, given: i64) -> u64 {
+        let number = given.max(0) as u64;
+        self.max_number = self.max_number.max(number);
+        number
     }
 
     fn next_number(&mut self) -> u64 {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use userql_directory::changes::Change;
 use userql_directory::index::{Indexes, SortKey};
 use userql_directory::model::*;
 use userql_directory::save;
@@ -697,3 +698,285 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
 static ANSWERED: AtomicU64 = AtomicU64::new(0);
 static OVERLAID: AtomicU64 = AtomicU64::new(0);
 static SELECTIVE: AtomicU64 = AtomicU64::new(0);
+
+mod naive;
+
+/// One random change over the directory as it stands (valid or not: refusals are compared too).
+fn random_change(dir: &userql_directory::raw::Directory, r: &mut Lcg, serial: usize) -> Change {
+    use serde_json::json;
+    let user_id = |r: &mut Lcg| {
+        if dir.users.is_empty() || r.chance(5) {
+            "u-none".to_owned()
+        } else {
+            dir.users[r.below(dir.users.len())].id.clone()
+        }
+    };
+    let group_id = |r: &mut Lcg| {
+        if dir.groups.is_empty() || r.chance(5) {
+            "g-none".to_owned()
+        } else {
+            dir.groups[r.below(dir.groups.len())].id.clone()
+        }
+    };
+    let parse = |value: serde_json::Value| -> Change {
+        serde_json::from_value(value).expect("generated changes are well-formed")
+    };
+    match r.below(16) {
+        0..=3 => {
+            let at = if r.chance(95) {
+                save::format_timestamp(NOW - r.below(400) as i64 * DAY)
+            } else {
+                "noon".to_owned()
+            };
+            Change::Touch { id: user_id(r), at }
+        }
+        4 | 5 => {
+            let set = match r.below(7) {
+                0 => json!({"state": State::ALL[r.below(6)].as_str()}),
+                1 => json!({"admin": r.chance(50), "two_factor": r.chance(50)}),
+                2 => {
+                    json!({"name": if r.chance(30) { serde_json::Value::Null } else { json!(format!("Renamed Marsh {}", r.below(9))) }})
+                }
+                3 => {
+                    // Sometimes another user's login in another case (refused).
+                    let login = if !dir.users.is_empty() && r.chance(40) {
+                        dir.users[r.below(dir.users.len())].login.to_uppercase()
+                    } else {
+                        format!("fresh{serial}")
+                    };
+                    json!({"login": login})
+                }
+                4 => json!({"number": 1 + r.below(30)}),
+                5 => json!({"emails": [format!("alt{serial}@alt.example")], "email": null}),
+                _ => json!({"groups": [group_id(r)]}),
+            };
+            parse(json!({"op": "patch", "kind": "user", "id": user_id(r), "set": set}))
+        }
+        6 => {
+            let login = if !dir.users.is_empty() && r.chance(20) {
+                dir.users[r.below(dir.users.len())].login.clone()
+            } else {
+                format!("Newcomer{serial}")
+            };
+            let id = if r.chance(30) {
+                user_id(r)
+            } else {
+                format!("u-new-{serial}")
+            };
+            parse(json!({"op": "put", "kind": "user", "value": {
+                "id": id, "login": login, "name": "New Marsh",
+                "created_at": save::format_timestamp(NOW - DAY),
+                "groups": if r.chance(50) { vec![group_id(r)] } else { vec![] },
+                "state": State::ALL[r.below(6)].as_str(),
+            }}))
+        }
+        7 => parse(json!({"op": "delete", "kind": "user", "id": user_id(r)})),
+        8 | 9 => {
+            let op = if r.chance(60) { "put" } else { "delete" };
+            parse(
+                json!({"op": op, "kind": "membership", "value": {"user": user_id(r), "group": group_id(r)}}),
+            )
+        }
+        10 | 11 => {
+            if r.chance(40) && !dir.grants.is_empty() {
+                let grant = dir.grants[r.below(dir.grants.len())].clone();
+                return Change::Delete(userql_directory::changes::Target::Grant(grant));
+            }
+            let mut grant = json!({"role": if dir.roles.is_empty() { "role-x".to_owned() } else { dir.roles[r.below(dir.roles.len())].id.clone() }});
+            match r.below(3) {
+                0 => grant["group"] = json!(group_id(r)),
+                1 if !dir.teams.is_empty() => {
+                    grant["team"] = json!(dir.teams[r.below(dir.teams.len())].id)
+                }
+                _ => grant["user"] = json!(user_id(r)),
+            }
+            match r.below(3) {
+                0 if !dir.projects.is_empty() => {
+                    grant["project"] = json!(dir.projects[r.below(dir.projects.len())].id)
+                }
+                1 => grant["organization"] = json!("o-1"),
+                _ => {}
+            }
+            let op = if r.chance(80) { "put" } else { "delete" };
+            parse(json!({"op": op, "kind": "grant", "value": grant}))
+        }
+        12 => {
+            let parent = if r.chance(50) {
+                json!(group_id(r))
+            } else {
+                serde_json::Value::Null
+            };
+            let id = if r.chance(30) {
+                group_id(r)
+            } else {
+                format!("g-new-{serial}")
+            };
+            parse(
+                json!({"op": "put", "kind": "group", "value": {"id": id, "name": format!("Group {serial}"), "parent": parent}}),
+            )
+        }
+        13 => {
+            let set = if r.chance(50) {
+                json!({"parent": group_id(r)})
+            } else {
+                json!({"name": format!("Renamed Group {serial}")})
+            };
+            parse(json!({"op": "patch", "kind": "group", "id": group_id(r), "set": set}))
+        }
+        14 => {
+            let (kind, id) = match r.below(4) {
+                0 => ("group", group_id(r)),
+                1 => (
+                    "project",
+                    if dir.projects.is_empty() {
+                        "p-none".to_owned()
+                    } else {
+                        dir.projects[r.below(dir.projects.len())].id.clone()
+                    },
+                ),
+                // The query generator needs a role: the last one is never deleted.
+                2 => (
+                    "role",
+                    if dir.roles.len() < 2 {
+                        "role-none".to_owned()
+                    } else {
+                        dir.roles[r.below(dir.roles.len())].id.clone()
+                    },
+                ),
+                _ => (
+                    "team",
+                    if dir.teams.is_empty() {
+                        "t-none".to_owned()
+                    } else {
+                        dir.teams[r.below(dir.teams.len())].id.clone()
+                    },
+                ),
+            };
+            parse(json!({"op": "delete", "kind": kind, "id": id}))
+        }
+        _ => {
+            let project = if dir.projects.is_empty() {
+                serde_json::Value::Null
+            } else {
+                json!(dir.projects[r.below(dir.projects.len())].id)
+            };
+            parse(json!({"op": "put", "kind": "team", "value": {
+                "id": format!("t-{}", r.below(3)), "name": format!("Team {serial}"),
+                "project": project, "users": [user_id(r)], "groups": [group_id(r)],
+            }}))
+        }
+    }
+}
+
+#[test]
+fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
+    let mut runner = TestRunner::new(Config {
+        cases: (cases() / 4).max(1),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        arb_model(),
+        any::<u64>(),
+        0usize..4,
+        0u64..6,
+        0u64..8,
+        0usize..ORDERS.len(),
+    );
+    let accepted = AtomicU64::new(0);
+    let refused = AtomicU64::new(0);
+    runner
+        .run(&strategy, |(model, seed, depth, skip, top, order)| {
+            let mut r = Lcg(seed);
+            let max_dirty = if r.chance(50) {
+                u64::MAX
+            } else {
+                1 + r.below(3) as u64
+            };
+            let store = Store::with_options(
+                model.clone(),
+                StoreOptions {
+                    max_dirty,
+                    background: r.chance(50),
+                },
+            );
+            let mut naive = naive::Naive::new(&model);
+            let mut serial = 0;
+            for _ in 0..1 + r.below(8) {
+                let batch: Vec<Change> = (0..1 + r.below(3))
+                    .map(|_| {
+                        serial += 1;
+                        random_change(&naive.dir, &mut r, serial)
+                    })
+                    .collect();
+                let result = store.apply_changes(&batch);
+                let expected = naive.apply(&batch);
+                prop_assert_eq!(
+                    result.is_ok(),
+                    expected,
+                    "batch {:?}: store said {:?}",
+                    serde_json::to_string(&batch).unwrap_or_default(),
+                    result
+                );
+                if expected {
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if r.chance(50) {
+                store.wait_for_rebuild();
+            }
+            let snapshot = store.snapshot();
+            let reference = Snapshot::new(naive.model());
+            let fresh = Snapshot::new(
+                userql_directory::load_json(&save::save_json(&snapshot.model))
+                    .map_err(|e| TestCaseError::fail(format!("saved result does not load: {e}")))?,
+            );
+            let text = query(&reference.model, &mut r, depth);
+            let engine = Engine::new(Options {
+                lenient: true,
+                ..Options::default()
+            });
+            let parsed = engine
+                .parse(&text)
+                .map_err(|e| TestCaseError::fail(format!("{text:?} does not parse: {e}")))?;
+            let mut request = Request::new(parsed, Viewer::Admin);
+            request.now = NOW;
+            request.skip = skip;
+            request.top = if top == 7 {
+                Top::All
+            } else {
+                Top::Count(top * 3)
+            };
+            request.order = ORDERS[order].to_vec();
+            let fast = engine.search(&snapshot, &request);
+            let slow = engine.reference(&reference, &request);
+            let reloaded = engine.search(&fresh, &request);
+            match (&fast, &slow) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "query {:?}", text),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b, "query {:?}", text),
+                (a, b) => prop_assert!(
+                    false,
+                    "query {:?}: engine {:?} vs reference {:?}",
+                    text,
+                    a,
+                    b
+                ),
+            }
+            match (&fast, &reloaded) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "query {:?} after reload", text),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b, "query {:?} after reload", text),
+                (a, b) => prop_assert!(false, "query {:?}: live {:?} vs reloaded {:?}", text, a, b),
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (accepted, refused) = (accepted.into_inner(), refused.into_inner());
+    eprintln!("{accepted} batches accepted, {refused} refused");
+    assert!(
+        accepted * 10 >= (accepted + refused) * 4,
+        "only {accepted} accepted"
+    );
+    assert!(refused * 20 >= accepted + refused, "only {refused} refused");
+}

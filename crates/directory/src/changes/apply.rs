@@ -77,8 +77,10 @@ fn apply_changes(base: &Model, batch: &[Change], writer: &Writer) -> Result<Appl
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(named_users);
+    // Sign-ins resolve no reference: a batch of them needs no catalog tables.
+    let catalog = batch.iter().any(|c| !matches!(c, Change::Touch { .. }));
     let mut run = Run {
-        txn: Txn::new(base, writer, &places, &tolerated, named),
+        txn: Txn::new(base, writer, &places, &tolerated, named, catalog),
         errors: Vec::new(),
         deleted: HashSet::new(),
         groups_written: HashMap::new(),

@@ -1,0 +1,126 @@
+//! The changes workload (benchmark.md, section Changes): userql's live store vs SQLite applying
+//! the same seeded change stream. Prints a markdown report.
+//!
+//! `cargo run --release -p userql-benches --bin changes -- --users 1000000 --changes 2000`
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use userql_benches::changes::{reader_idle, sqlite_stream, userql_batches, userql_stream, PerKind};
+use userql_benches::measure::{format_ms, resident_bytes};
+use userql_benches::workload::{cases, pick_values};
+use userql_directory::generate::{generate, generate_changes, GenOptions};
+
+/// The changes benchmark.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Users to generate.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Changes in the stream.
+    #[arg(long, default_value_t = 2_000)]
+    changes: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Batch size of the batched run.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Skip SQLite.
+    #[arg(long)]
+    no_sqlite: bool,
+}
+
+fn table(title: &str, per_kind: &PerKind) -> String {
+    let mut out = format!(
+        "\n### {title}: {:.0} single-change batches/s ({} changes in {:.2} s)\n\n| kind | n | median ms | p99 ms | max ms |\n|---|---|---|---|---|\n",
+        per_kind.rate(),
+        per_kind.changes,
+        per_kind.elapsed.as_secs_f64()
+    );
+    for (kind, n, median, p99, max) in per_kind.rows() {
+        out.push_str(&format!(
+            "| {kind} | {n} | {} | {} | {} |\n",
+            format_ms(median),
+            format_ms(p99),
+            format_ms(max)
+        ));
+    }
+    out
+}
+
+/// Prints a part of the report as soon as it is measured (a long run shows progress) and keeps it.
+fn emit(report: &mut String, text: &str) {
+    print!("{text}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    report.push_str(text);
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let options = GenOptions {
+        users: args.users,
+        seed: args.seed,
+    };
+    let model = generate(&options);
+    let changes = generate_changes(&model, args.changes, args.seed);
+    let values = pick_values(&model);
+    let Some(reader) = cases(&model, &values).into_iter().find(|c| c.letter == 'k') else {
+        eprintln!("no query k");
+        return ExitCode::FAILURE;
+    };
+    let mut report = String::new();
+    emit(
+        &mut report,
+        &format!(
+            "## Changes ({} users, {} changes, seed {})\n\nreader: query k `{}`\n",
+            args.users, args.changes, args.seed, reader.hub
+        ),
+    );
+    let mut run = || -> Result<(), userql_benches::BenchError> {
+        let idle = reader_idle(&model, &reader.hub, 50)?;
+        let (userql, during) = userql_stream(&model, &changes, &reader.hub)?;
+        emit(&mut report, &table("userql", &userql));
+        emit(
+            &mut report,
+            &format!(
+                "\nreader (query k, count) p99: idle {} ms, during the stream {} ms ({} reads)\n",
+                format_ms(idle.p99()),
+                format_ms(during.p99()),
+                during.times.len()
+            ),
+        );
+        if let Some(bytes) = resident_bytes() {
+            emit(
+                &mut report,
+                &format!(
+                    "\nresident memory after the stream: {:.0} MiB\n",
+                    bytes as f64 / (1 << 20) as f64
+                ),
+            );
+        }
+        let batched = userql_batches(&model, &changes, args.batch)?;
+        emit(
+            &mut report,
+            &format!(
+                "\nuserql in batches of {}: {batched:.0} changes/s\n",
+                args.batch
+            ),
+        );
+        if !args.no_sqlite {
+            let sqlite = sqlite_stream(&model, &changes)?;
+            emit(
+                &mut report,
+                &table("SQLite (one transaction per change)", &sqlite),
+            );
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("changes benchmark failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
