@@ -36,7 +36,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Generate a synthetic directory (same seed, same bytes).
     Gen(GenArgs),
-    /// Apply changes files to a state directory, printing `applied VERSION` per durable batch.
+    /// Apply changes files: durably to a state directory (`--state`), or to a directory file
+    /// written to `--out`.
     Apply(ApplyArgs),
     /// Write a checkpoint of a state directory and start a fresh log.
     Checkpoint(CheckpointArgs),
@@ -52,6 +53,10 @@ pub struct DataArgs {
     /// not exist yet.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// A changes file (userql-changes/1) applied to the directory before answering; repeatable,
+    /// applied in order.
+    #[arg(long, value_name = "FILE")]
+    pub changes: Vec<PathBuf>,
 }
 
 /// Who asks, in which dialect, with which clock and request options.
@@ -157,22 +162,33 @@ pub struct GenArgs {
     /// Output file (default: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write a seeded stream of N changes for the generated directory (benchmark.md mix)
+    /// instead of the directory itself.
+    #[arg(long, value_name = "N")]
+    pub changes: Option<usize>,
 }
 
-/// `userql apply --state DIR [--data SEED] --changes FILE…`.
+/// `userql apply --data FILE --changes CHANGES --out NEW`, or
+/// `userql apply --state DIR [--data SEED] --changes CHANGES`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
-    /// The state directory the batches are made durable in.
-    #[arg(long, value_name = "DIR")]
-    pub state: PathBuf,
-    /// Seeds the state directory if it does not exist yet (ignored otherwise).
-    #[arg(long, value_name = "FILE")]
+    /// The directory file (.json, or .ndjson/.jsonl); with `--state`, the seed of a state
+    /// directory that does not exist yet (ignored otherwise).
+    #[arg(long, value_name = "FILE", required_unless_present = "state")]
     pub data: Option<PathBuf>,
+    /// A state directory (docs/state.md): each batch is made durable, then `applied VERSION`
+    /// is printed.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub state: Option<PathBuf>,
     /// A changes file (userql-changes/1); repeatable, applied in order.
     #[arg(long, value_name = "FILE", required = true)]
     pub changes: Vec<PathBuf>,
-    /// Start a background checkpoint whenever the log reaches this many bytes (default 64 MiB).
-    #[arg(long, value_name = "BYTES")]
+    /// Where to write the directory after the changes (.json, or .ndjson/.jsonl).
+    #[arg(long, value_name = "FILE", required_unless_present = "state")]
+    pub out: Option<PathBuf>,
+    /// With `--state`: start a background checkpoint whenever the log reaches this many bytes
+    /// (default 64 MiB).
+    #[arg(long, value_name = "BYTES", requires = "state")]
     pub checkpoint_bytes: Option<u64>,
 }
 

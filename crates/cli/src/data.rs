@@ -4,15 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use userql_directory::changes::{ChangeErrors, ChangeReader};
 use userql_directory::error::LoadErrors;
 use userql_directory::generate;
 use userql_directory::index::Indexes;
 use userql_directory::model::Model;
-use userql_directory::{load_path, Snapshot};
+use userql_directory::store::StoreOptions;
+use userql_directory::{load_path, Snapshot, Store};
 
 use crate::args::DataArgs;
-use crate::run::Failure;
-use crate::state;
+use crate::state::{self, StateFailure};
 
 /// Why a directory could not be loaded (exit status 1).
 #[derive(Debug, thiserror::Error)]
@@ -31,18 +32,6 @@ pub struct Loaded {
     pub snapshot: Arc<Snapshot>,
     /// The file name, or `demo`.
     pub label: String,
-}
-
-/// Loads the directory the flags name: `--state DIR` (recovered; `--data` seeds it if it does
-/// not exist yet), else `--data FILE`, else the demo.
-pub fn load_args(args: &DataArgs) -> Result<Loaded, Failure> {
-    match &args.state {
-        Some(dir) => Ok(Loaded {
-            snapshot: state::snapshot(dir, args.data.as_deref())?,
-            label: dir.display().to_string(),
-        }),
-        None => Ok(load(args.data.as_deref())?),
-    }
 }
 
 /// Loads `--data FILE`, or builds the demo directory without one.
@@ -69,4 +58,104 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, DataError> {
 pub fn snapshot_of(model: Model) -> Snapshot {
     let index = Indexes::build(&model);
     Snapshot::indexed(0, Arc::new(model), Arc::new(index))
+}
+
+/// Why a changes file was not (fully) applied (exit status 1). `Display` puts the file in
+/// front of every problem: `changes.ndjson: line 7, change 2 (user u-42): …`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", located(path, errors))]
+pub struct ChangesError {
+    /// The changes file.
+    pub path: PathBuf,
+    /// The problems of the refused batch (or of the unreadable line).
+    pub errors: ChangeErrors,
+    /// Batches of this file applied before the refusal.
+    pub applied: usize,
+}
+
+fn located(path: &Path, errors: &ChangeErrors) -> String {
+    let file = path.display();
+    errors
+        .errors
+        .iter()
+        .map(|e| format!("{file}: {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Why `--data` plus `--changes` could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The directory did not load.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A changes file was refused.
+    #[error(transparent)]
+    Changes(#[from] ChangesError),
+    /// The state directory could not be opened or recovered.
+    #[error(transparent)]
+    State(#[from] StateFailure),
+}
+
+/// Loads the directory the flags name — `--state DIR` (recovered; `--data` seeds it if it does
+/// not exist yet), else `--data FILE`, else the demo — and applies every `--changes` file, in
+/// order, through a live store (in memory only: a reading subcommand never writes the state).
+pub fn load_args(args: &DataArgs) -> Result<Loaded, PrepareError> {
+    let loaded = match &args.state {
+        Some(dir) => Loaded {
+            snapshot: state::snapshot(dir, args.data.as_deref())?,
+            label: dir.display().to_string(),
+        },
+        None => load(args.data.as_deref())?,
+    };
+    if args.changes.is_empty() {
+        return Ok(loaded);
+    }
+    let store = store_of(&loaded);
+    for path in &args.changes {
+        apply_file(&store, path)?;
+    }
+    store.wait_for_rebuild();
+    Ok(Loaded {
+        snapshot: store.snapshot(),
+        label: loaded.label,
+    })
+}
+
+/// A live store over a loaded directory (its indexes are reused).
+pub fn store_of(loaded: &Loaded) -> Store {
+    let options = StoreOptions::for_users(loaded.snapshot.model.users.len());
+    Store::from_snapshot(Arc::clone(&loaded.snapshot), options)
+}
+
+/// Applies the batches of one changes file, in order, streaming it; returns how many were
+/// applied. Stops at the first refused batch (or unreadable line).
+pub fn apply_file(store: &Store, path: &Path) -> Result<usize, ChangesError> {
+    let failed = |errors: ChangeErrors, applied: usize| ChangesError {
+        path: path.to_path_buf(),
+        errors,
+        applied,
+    };
+    let file = std::fs::File::open(path).map_err(|e| {
+        let problem = userql_directory::changes::ChangeProblem::Io {
+            message: e.to_string(),
+        };
+        let error = userql_directory::changes::ChangeError {
+            line: None,
+            change: None,
+            subject: None,
+            field: None,
+            problem,
+        };
+        failed(ChangeErrors::single(error), 0)
+    })?;
+    let mut applied = 0;
+    for batch in ChangeReader::new(std::io::BufReader::new(file)) {
+        let batch = batch.map_err(|errors| failed(errors, applied))?;
+        store
+            .apply_changes(&batch.changes)
+            .map_err(|errors| failed(errors.at_line(batch.line), applied))?;
+        applied += 1;
+    }
+    Ok(applied)
 }

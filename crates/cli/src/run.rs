@@ -5,12 +5,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use userql_dialects::Dialect;
-use userql_directory::generate::{generate, generate_with_progress, GenOptions};
+use userql_directory::generate::{generate, generate_changes, generate_with_progress, GenOptions};
 use userql_directory::save::{save_json, save_ndjson};
 use userql_engine::Engine;
 
-use crate::args::{CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs};
-use crate::data::{self, DataError};
+use crate::args::{
+    ApplyArgs, CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs,
+};
+use crate::data::{self, ChangesError, DataError, PrepareError};
 use crate::output;
 use crate::repl;
 use crate::request::{self, Settings};
@@ -28,6 +30,9 @@ pub enum Failure {
     /// A state directory could not be used, or a batch was refused (exit status 1).
     #[error(transparent)]
     State(#[from] StateFailure),
+    /// A changes file was refused or unreadable (exit status 1).
+    #[error(transparent)]
+    Changes(#[from] ChangesError),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -42,7 +47,9 @@ impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Invalid => ExitCode::from(2),
-            Failure::Data(_) | Failure::State(_) | Failure::Io { .. } => ExitCode::from(1),
+            Failure::Data(_) | Failure::Changes(_) | Failure::State(_) | Failure::Io { .. } => {
+                ExitCode::from(1)
+            }
         }
     }
 
@@ -51,6 +58,16 @@ impl Failure {
         Failure::Io {
             what: what.into(),
             source,
+        }
+    }
+}
+
+impl From<PrepareError> for Failure {
+    fn from(error: PrepareError) -> Failure {
+        match error {
+            PrepareError::Data(e) => Failure::Data(e),
+            PrepareError::Changes(e) => Failure::Changes(e),
+            PrepareError::State(e) => Failure::State(e),
         }
     }
 }
@@ -65,7 +82,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gen(args)) => gen(&args),
-        Some(Command::Apply(args)) => state::apply(&args),
+        Some(Command::Apply(args)) => apply(&args),
         Some(Command::Checkpoint(args)) => state::checkpoint(&args),
     };
     match result {
@@ -264,16 +281,86 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
     } else {
         generate(&options)
     };
-    let bytes = match format {
-        GenFormat::Json => save_json(&model),
-        GenFormat::Ndjson => save_ndjson(&model),
+    let bytes = match (args.changes, format) {
+        (Some(count), _) => changes_file(&generate_changes(&model, count, args.seed)),
+        (None, GenFormat::Json) => save_json(&model),
+        (None, GenFormat::Ndjson) => save_ndjson(&model),
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, &bytes)
+    write_out(args.out.as_deref(), &bytes)
+}
+
+/// A changes file: the header, then one change per line.
+fn changes_file(changes: &[userql_directory::changes::Change]) -> Vec<u8> {
+    let mut out = format!(
+        "{{\"format\": \"{}\"}}\n",
+        userql_directory::changes::FORMAT
+    )
+    .into_bytes();
+    for change in changes {
+        // A `Change` is plain data; serializing it to a Vec cannot fail.
+        if serde_json::to_writer(&mut out, change).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// `userql apply`: durably into `--state`, or into the file `--out`.
+fn apply(args: &ApplyArgs) -> Result<(), Failure> {
+    match (&args.state, &args.data, &args.out) {
+        (Some(dir), seed, _) => state::apply(dir, seed.as_deref(), args),
+        (None, Some(data), Some(out)) => apply_to_file(data, out, &args.changes),
+        _ => Err(Failure::io(
+            "apply",
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "expected --state DIR, or --data FILE and --out NEW",
+            ),
+        )),
+    }
+}
+
+/// The directory after the changes, in the format of `out`'s extension.
+fn apply_to_file(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    changes: &[std::path::PathBuf],
+) -> Result<(), Failure> {
+    let extension = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let save = match extension.as_deref() {
+        Some("json") => save_json,
+        Some("ndjson") | Some("jsonl") => save_ndjson,
+        other => {
+            let message = format!(
+                "unknown extension {:?}: expected .json, .ndjson or .jsonl",
+                other.unwrap_or("")
+            );
+            return Err(Failure::io(
+                format!("cannot write {}", out.display()),
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
+            ));
+        }
+    };
+    let loaded = data::load(Some(data))?;
+    let store = data::store_of(&loaded);
+    for path in changes {
+        data::apply_file(&store, path)?;
+    }
+    let bytes = save(&store.snapshot().model);
+    write_out(Some(out), &bytes)
+}
+
+/// Writes `bytes` to `out`, or to standard output (a closed pipe is not an error).
+fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Failure> {
+    match out {
+        Some(path) => std::fs::write(path, bytes)
             .map_err(|e| Failure::io(format!("writing {}", path.display()), e)),
         None => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(&bytes).and_then(|()| out.flush()) {
+            match out.write_all(bytes).and_then(|()| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Failure::io("writing standard output", e))
                 }

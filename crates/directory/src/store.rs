@@ -324,17 +324,23 @@ impl Store {
         }
     }
 
-    /// Wraps a validated model as `version`: a store reopened from a checkpoint of version N
-    /// goes on numbering from N, so versions mean the same before and after a restart.
-    pub fn at_version(model: Model, options: StoreOptions, version: u64) -> Store {
-        let store = Store::with_options(model, options);
-        let first = store.snapshot();
-        store.shared.current.store(Arc::new(Snapshot::indexed(
-            version,
-            Arc::clone(&first.model),
-            Arc::clone(&first.index),
-        )));
-        store
+    /// A store whose version 0 is an existing clean snapshot (its indexes are reused; a
+    /// snapshot with an overlay is re-indexed first).
+    pub fn from_snapshot(snapshot: Arc<Snapshot>, options: StoreOptions) -> Store {
+        let snapshot = if snapshot.has_overlay() {
+            Arc::new(Snapshot::new(Model::clone(&snapshot.model)))
+        } else {
+            snapshot
+        };
+        let writer = Writer::of_model(&snapshot.model);
+        Store {
+            shared: Arc::new(Shared {
+                current: ArcSwap::new(snapshot),
+                writer: Mutex::new(writer),
+                options,
+                rebuild: Mutex::new(None),
+            }),
+        }
     }
 
     /// The current snapshot: one atomic load, never blocks, stays valid while held.

@@ -40,6 +40,10 @@ const COMMANDS: &[(&str, &str)] = &[
     ),
     ("load", ":load FILE       query another directory file"),
     (
+        "apply",
+        ":apply FILE      apply a changes file to the loaded directory",
+    ),
+    (
         "stats",
         ":stats           sizes of the directory and its indexes",
     ),
@@ -67,6 +71,7 @@ pub fn execute(session: &mut Session, command: &str) -> Flow {
         "page" => page(session, argument),
         "now" => now(session, argument),
         "load" => load(session, argument),
+        "apply" => apply(session, argument),
         "stats" => stats(session),
         _ => {
             let names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
@@ -196,6 +201,44 @@ fn load(session: &mut Session, argument: &str) {
             ));
         }
         Err(e) => session.error(&format!("{e}")),
+    }
+}
+
+/// Applies a changes file through a live store over the session's directory. Batches applied
+/// before a refused one stay applied (each batch is atomic, the file is not).
+fn apply(session: &mut Session, argument: &str) {
+    if argument.is_empty() {
+        return session.error("expected :apply FILE");
+    }
+    let store = data::store_of(&session.loaded);
+    let result = data::apply_file(&store, Path::new(argument));
+    store.wait_for_rebuild();
+    session.loaded.snapshot = store.snapshot();
+    match result {
+        Ok(applied) => session.say(&format!(
+            "applied {applied} {} from {argument} ({} users)\n",
+            batches(applied),
+            session.user_count()
+        )),
+        Err(e) => {
+            if e.applied > 0 {
+                session.say(&format!(
+                    "applied {} {} from {argument} ({} users)\n",
+                    e.applied,
+                    batches(e.applied),
+                    session.user_count()
+                ));
+            }
+            session.error(&e.to_string());
+        }
+    }
+}
+
+fn batches(count: usize) -> &'static str {
+    if count == 1 {
+        "batch"
+    } else {
+        "batches"
     }
 }
 

@@ -9,7 +9,10 @@
 //! the number of distinct names, not users). About 15 small strings per user are unavoidable
 //! because the model owns them.
 
+mod changes;
 mod names;
+
+pub use changes::generate_changes;
 
 use std::collections::HashMap;
 
