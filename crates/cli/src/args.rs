@@ -1,4 +1,4 @@
-//! The command line, declared with clap: every flag of `spec/cli.md`.
+//! The command line, declared with clap: every flag of `docs/cli.md`.
 
 use std::path::PathBuf;
 
@@ -12,7 +12,8 @@ use userql_engine::Viewer;
     name = "userql",
     version,
     about = "Query a user directory in Hub's query language, or as GitLab, Terraform Enterprise or ArcGIS would",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = HELP_FOOTER
 )]
 pub struct Cli {
     /// What to do; none = `repl`.
@@ -23,24 +24,103 @@ pub struct Cli {
     pub repl: ReplArgs,
 }
 
+/// The exit statuses, shown after `--help` (one literal, used by two `concat!`s).
+macro_rules! exit_status {
+    () => {
+        "Exit status:
+  0  answered (an empty result is an answer)
+  1  unreadable or invalid data file, I/O error
+  2  invalid request or command line (the diagnostic is on standard error)"
+    };
+}
+
+/// Examples and exit statuses, after the top-level `--help`.
+pub const HELP_FOOTER: &str = concat!(
+    "Examples:
+  userql                                         REPL on the built-in demo directory
+  userql query --data dir.json 'has: 2FA and not is: banned'
+  userql query --dialect gitlab --format http 'active=true&per_page=5'
+  echo 'in: {Engineering}' | userql query --format ids
+  userql check --dialect tfe 'q=smith&filter[admin]=true'
+  userql explain 'state: active has: 2FA'
+  userql < queries.txt                           one answer a line; stops at the first bad line
+  userql gen --users 100000 --seed 42 --out big.ndjson
+  userql completions bash > /etc/bash_completion.d/userql
+
+",
+    exit_status!()
+);
+
+/// Exit statuses, after a subcommand's `--help`.
+pub const EXIT_STATUS: &str = exit_status!();
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless the `NO_COLOR` environment variable is set and not empty.
+    Auto,
+    /// Always (even into a pipe).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Interactive queries with completion, highlighting and history.
+    #[command(after_help = EXIT_STATUS)]
     Repl(ReplArgs),
     /// Answer one request and print the response.
+    #[command(after_help = EXIT_STATUS)]
     Query(QueryArgs),
     /// Parse and bind a request without evaluating it; print its canonical Hub form.
+    #[command(after_help = EXIT_STATUS)]
     Check(CheckArgs),
     /// Answer a request and print the plan with estimated and actual row counts.
+    #[command(after_help = EXIT_STATUS)]
     Explain(ExplainArgs),
     /// Generate a synthetic directory (same seed, same bytes).
     Gen(GenArgs),
-    /// Apply changes files: durably to a state directory (`--state`), or to a directory file
-    /// written to `--out`.
+    /// Apply changes files: to a directory file (`--data FILE --out NEW`), or durably to a state
+    /// directory (`--state DIR`, printing `applied VERSION` per durable batch).
     Apply(ApplyArgs),
     /// Write a checkpoint of a state directory and start a fresh log.
     Checkpoint(CheckpointArgs),
+    /// Print a shell completion script (bash, zsh or fish) to standard output.
+    Completions(CompletionsArgs),
+}
+
+/// `userql completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// Where the directory comes from.
@@ -49,14 +129,14 @@ pub struct DataArgs {
     /// A directory file (.json, or .ndjson/.jsonl); without it, the built-in demo directory.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// A state directory (docs/state.md) to read instead; `--data` then seeds it if it does
-    /// not exist yet.
-    #[arg(long, value_name = "DIR")]
-    pub state: Option<PathBuf>,
     /// A changes file (userql-changes/1) applied to the directory before answering; repeatable,
     /// applied in order.
     #[arg(long, value_name = "FILE")]
     pub changes: Vec<PathBuf>,
+    /// A state directory (docs/state.md) to read instead; `--data` then seeds it if it does
+    /// not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 /// Who asks, in which dialect, with which clock and request options.
@@ -97,6 +177,17 @@ pub struct ReplArgs {
     /// Initial output format (default: table).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Colours (highlighting, dimmed summaries): `auto` = on a terminal unless the NO_COLOR
+    /// environment variable is set; `always`; `never`. Only the REPL colours its output.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Stop with exit status 2 at the first invalid line (default when standard input is not a
+    /// terminal, so a script's mistakes are not silently skipped).
+    #[arg(long, overrides_with = "no_bail")]
+    pub bail: bool,
+    /// Report invalid lines and go on (the default on a terminal).
+    #[arg(long, overrides_with = "bail")]
+    pub no_bail: bool,
 }
 
 /// `userql query`.
@@ -114,9 +205,10 @@ pub struct QueryArgs {
     /// Also print the plan (to standard error, so standard output stays the response).
     #[arg(long)]
     pub explain: bool,
-    /// Hub: the query text; other dialects: the raw query string `key=value&…`.
-    #[arg(value_name = "INPUT", default_value = "")]
-    pub input: String,
+    /// Hub: the query text; other dialects: the raw query string `key=value&…`. `-`, or
+    /// nothing while standard input is not a terminal: read from standard input.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<String>,
 }
 
 /// `userql check`.
@@ -128,9 +220,10 @@ pub struct CheckArgs {
     /// Dialect, viewer, clock and options.
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Hub: the query text; other dialects: the raw query string.
-    #[arg(value_name = "INPUT", default_value = "")]
-    pub input: String,
+    /// Hub: the query text; other dialects: the raw query string `key=value&…`. `-`, or
+    /// nothing while standard input is not a terminal: read from standard input.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<String>,
 }
 
 /// `userql explain`.
@@ -142,9 +235,10 @@ pub struct ExplainArgs {
     /// Dialect, viewer, clock and options.
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Hub: the query text; other dialects: the raw query string.
-    #[arg(value_name = "INPUT", default_value = "")]
-    pub input: String,
+    /// Hub: the query text; other dialects: the raw query string `key=value&…`. `-`, or
+    /// nothing while standard input is not a terminal: read from standard input.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<String>,
 }
 
 /// `userql gen`.
@@ -156,7 +250,8 @@ pub struct GenArgs {
     /// RNG seed (the benchmark uses 42).
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
-    /// File format (default: from the --out extension, else json).
+    /// File format (default: from the --out extension, else json). With --out, the extension
+    /// must be .json, .ndjson or .jsonl and agree with it.
     #[arg(long, value_enum)]
     pub format: Option<GenFormat>,
     /// Output file (default: standard output).
@@ -168,27 +263,31 @@ pub struct GenArgs {
     pub changes: Option<usize>,
 }
 
-/// `userql apply --data FILE --changes CHANGES --out NEW`, or
-/// `userql apply --state DIR [--data SEED] --changes CHANGES`.
+/// `userql apply --data FILE --changes CHANGES… --out NEW`, or
+/// `userql apply --state DIR [--data SEED] --changes CHANGES…`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
-    /// The directory file (.json, or .ndjson/.jsonl); with `--state`, the seed of a state
-    /// directory that does not exist yet (ignored otherwise).
+    /// The state directory the batches are made durable in (then `--out` is not used).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "out",
+        conflicts_with = "out"
+    )]
+    pub state: Option<PathBuf>,
+    /// The directory file (.json, or .ndjson/.jsonl); with `--state`, it seeds a state directory
+    /// that does not exist yet (ignored otherwise).
     #[arg(long, value_name = "FILE", required_unless_present = "state")]
     pub data: Option<PathBuf>,
-    /// A state directory (docs/state.md): each batch is made durable, then `applied VERSION`
-    /// is printed.
-    #[arg(long, value_name = "DIR", conflicts_with = "out")]
-    pub state: Option<PathBuf>,
+    /// Where to write the directory after the changes (.json, or .ndjson/.jsonl; any other
+    /// extension is an error).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// A changes file (userql-changes/1); repeatable, applied in order.
     #[arg(long, value_name = "FILE", required = true)]
     pub changes: Vec<PathBuf>,
-    /// Where to write the directory after the changes (.json, or .ndjson/.jsonl).
-    #[arg(long, value_name = "FILE", required_unless_present = "state")]
-    pub out: Option<PathBuf>,
-    /// With `--state`: start a background checkpoint whenever the log reaches this many bytes
-    /// (default 64 MiB).
-    #[arg(long, value_name = "BYTES", requires = "state")]
+    /// Start a background checkpoint whenever the log reaches this many bytes (default 64 MiB).
+    #[arg(long, value_name = "BYTES")]
     pub checkpoint_bytes: Option<u64>,
 }
 
@@ -294,7 +393,7 @@ mod tests {
     fn double_dash_ends_options() {
         let cli = Cli::try_parse_from(["userql", "query", "--", "-is: banned"]).expect("parses");
         match cli.command {
-            Some(Command::Query(q)) => assert_eq!(q.input, "-is: banned"),
+            Some(Command::Query(q)) => assert_eq!(q.input.as_deref(), Some("-is: banned")),
             other => panic!("not a query: {other:?}"),
         }
     }

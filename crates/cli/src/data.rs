@@ -13,7 +13,8 @@ use userql_directory::store::StoreOptions;
 use userql_directory::{load_path, Snapshot, Store};
 
 use crate::args::DataArgs;
-use crate::state::{self, StateFailure};
+use crate::run::Failure;
+use crate::state;
 
 /// Why a directory could not be loaded (exit status 1).
 #[derive(Debug, thiserror::Error)]
@@ -38,12 +39,17 @@ pub struct Loaded {
 pub fn load(path: Option<&Path>) -> Result<Loaded, DataError> {
     match path {
         Some(path) => {
+            let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= PROGRESS_BYTES);
+            let progress = Progress::start(format!("loading {}", path.display()), large);
             let model = load_path(path).map_err(|errors| DataError {
                 path: path.to_path_buf(),
                 errors,
             })?;
+            progress.say(format!("indexing {} users", model.users.len()));
+            let snapshot = Arc::new(snapshot_of(model));
+            drop(progress);
             Ok(Loaded {
-                snapshot: Arc::new(snapshot_of(model)),
+                snapshot,
                 label: path.display().to_string(),
             })
         }
@@ -83,24 +89,11 @@ fn located(path: &Path, errors: &ChangeErrors) -> String {
         .join("\n")
 }
 
-/// Why `--data` plus `--changes` could not be prepared.
-#[derive(Debug, thiserror::Error)]
-pub enum PrepareError {
-    /// The directory did not load.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// A changes file was refused.
-    #[error(transparent)]
-    Changes(#[from] ChangesError),
-    /// The state directory could not be opened or recovered.
-    #[error(transparent)]
-    State(#[from] StateFailure),
-}
-
 /// Loads the directory the flags name — `--state DIR` (recovered; `--data` seeds it if it does
-/// not exist yet), else `--data FILE`, else the demo — and applies every `--changes` file, in
-/// order, through a live store (in memory only: a reading subcommand never writes the state).
-pub fn load_args(args: &DataArgs) -> Result<Loaded, PrepareError> {
+/// not exist yet), else `--data FILE`, else the demo — then applies every `--changes` file, in
+/// order, through a live store. Changes given this way live in memory only: a state directory is
+/// changed by `userql apply --state`, never by a reading subcommand.
+pub fn load_args(args: &DataArgs) -> Result<Loaded, Failure> {
     let loaded = match &args.state {
         Some(dir) => Loaded {
             snapshot: state::snapshot(dir, args.data.as_deref())?,
@@ -158,4 +151,42 @@ pub fn apply_file(store: &Store, path: &Path) -> Result<usize, ChangesError> {
         applied += 1;
     }
     Ok(applied)
+}
+
+/// Files at least this large get a progress indicator while they load or are written.
+pub const PROGRESS_BYTES: u64 = 32 << 20;
+
+/// Directories with at least this many users get one while they are serialised.
+pub const PROGRESS_USERS: usize = 100_000;
+
+/// A spinner on standard error for a long step, shown only when standard error is a terminal
+/// (never in pipes, logs or tests); cleared when dropped.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Starts a spinner saying `message` when `worth_it` and standard error is a terminal.
+    pub fn start(message: String, worth_it: bool) -> Progress {
+        use std::io::IsTerminal;
+        if !worth_it || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    /// Changes the message (the next step of the same job).
+    pub fn say(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }

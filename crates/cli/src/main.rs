@@ -1,5 +1,5 @@
 //! The `userql` binary: query a user directory in Hub's language or as GitLab, Terraform
-//! Enterprise or ArcGIS would (`spec/cli.md` is the contract).
+//! Enterprise or ArcGIS would (`docs/cli.md` describes every flag).
 //!
 //! Modules, one job each: [`args`] (the command line), [`data`] (loading a directory or the demo),
 //! [`request`] (one request through `userql_dialects`, for every dialect), [`output`] (the

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use userql_dialects::{Answer, Dialect};
 use userql_directory::model::{Millis, Model};
 use userql_directory::Snapshot;
@@ -11,7 +12,7 @@ use userql_directory::Snapshot;
 use crate::args::Format;
 use crate::request::Settings;
 
-/// The widest a table cell gets before it is cut (with `…`).
+/// The widest a table cell gets before it is cut (with `…`), in terminal columns.
 pub const MAX_CELL: usize = 32;
 
 /// A successful answer in `format`, ending with a newline (nothing at all for an empty id list).
@@ -148,17 +149,19 @@ fn date(at: Option<Millis>) -> String {
         .unwrap_or_else(|| "—".to_owned())
 }
 
-/// Lays out rows under a header in aligned columns, cutting cells longer than [`MAX_CELL`].
+/// Lays out rows under a header in aligned columns, cutting cells wider than [`MAX_CELL`].
+/// Widths are display widths (`unicode-width`): a CJK character or an emoji takes two columns, a
+/// combining mark none, so columns stay aligned on a terminal whatever the names hold.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let cut: Vec<Vec<String>> = rows
         .iter()
         .map(|row| row.iter().map(|cell| truncate(cell)).collect())
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in &cut {
         for (i, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(i) {
-                *width = (*width).max(cell.chars().count());
+                *width = (*width).max(cell.width());
             }
         }
     }
@@ -173,7 +176,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
                 .get(i)
                 .copied()
                 .unwrap_or(0)
-                .saturating_sub(cell.chars().count());
+                .saturating_sub(cell.width());
             out.push_str(&" ".repeat(pad));
         }
         out.truncate(out.trim_end().len());
@@ -191,10 +194,20 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn truncate(cell: &str) -> String {
     let cell = cell.replace(['\n', '\r', '\t'], " ");
-    if cell.chars().count() <= MAX_CELL {
+    if cell.width() <= MAX_CELL {
         return cell;
     }
-    let mut cut: String = cell.chars().take(MAX_CELL - 1).collect();
+    // Keep whole characters while they fit in MAX_CELL − 1 columns, then the ellipsis.
+    let mut cut = String::new();
+    let mut used = 0;
+    for ch in cell.chars() {
+        let width = ch.width().unwrap_or(0);
+        if used + width > MAX_CELL - 1 {
+            break;
+        }
+        used += width;
+        cut.push(ch);
+    }
     cut.push('…');
     cut
 }
@@ -216,5 +229,25 @@ mod tests {
         assert_eq!(lines[2], "u-1   Ann");
         assert!(lines[3].ends_with('…'));
         assert_eq!(lines[3].chars().count(), 6 + MAX_CELL);
+    }
+
+    #[test]
+    fn wide_characters_count_as_two_columns() {
+        let text = table(
+            &["login", "name"],
+            &[
+                vec!["li".into(), "李小龍".into()],
+                vec!["ann".into(), "Ann".into()],
+            ],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "login  name");
+        assert_eq!(lines[1], "-----  ------");
+        assert_eq!(lines[2], "li     李小龍");
+        let long = "漢".repeat(40);
+        let cut = truncate(&long);
+        // 15 wide characters (30 columns) and the ellipsis: a wide character is never split.
+        assert_eq!(cut.width(), 31, "{cut}");
+        assert!(cut.ends_with('…'));
     }
 }

@@ -10,9 +10,10 @@ use userql_directory::save::{save_json, save_ndjson};
 use userql_engine::Engine;
 
 use crate::args::{
-    ApplyArgs, CheckArgs, Cli, Command, ExplainArgs, Format, GenArgs, GenFormat, QueryArgs,
+    ApplyArgs, CheckArgs, Cli, Command, CompletionsArgs, ExplainArgs, Format, GenArgs, GenFormat,
+    QueryArgs, Shell,
 };
-use crate::data::{self, ChangesError, DataError, PrepareError};
+use crate::data::{self, ChangesError, DataError};
 use crate::output;
 use crate::repl;
 use crate::request::{self, Settings};
@@ -24,15 +25,18 @@ pub enum Failure {
     /// The request is invalid; the diagnostic has been printed (exit status 2).
     #[error("invalid request")]
     Invalid,
+    /// The command line asks for something that cannot be done (exit status 2).
+    #[error("{0}")]
+    Usage(String),
     /// The data file could not be loaded (exit status 1).
     #[error(transparent)]
     Data(#[from] DataError),
-    /// A state directory could not be used, or a batch was refused (exit status 1).
-    #[error(transparent)]
-    State(#[from] StateFailure),
     /// A changes file was refused or unreadable (exit status 1).
     #[error(transparent)]
     Changes(#[from] ChangesError),
+    /// A state directory could not be used, or a batch was refused (exit status 1).
+    #[error(transparent)]
+    State(#[from] StateFailure),
     /// Reading or writing failed (exit status 1).
     #[error("{what}: {source}")]
     Io {
@@ -46,7 +50,7 @@ pub enum Failure {
 impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::Invalid => ExitCode::from(2),
+            Failure::Invalid | Failure::Usage(_) => ExitCode::from(2),
             Failure::Data(_) | Failure::Changes(_) | Failure::State(_) | Failure::Io { .. } => {
                 ExitCode::from(1)
             }
@@ -58,16 +62,6 @@ impl Failure {
         Failure::Io {
             what: what.into(),
             source,
-        }
-    }
-}
-
-impl From<PrepareError> for Failure {
-    fn from(error: PrepareError) -> Failure {
-        match error {
-            PrepareError::Data(e) => Failure::Data(e),
-            PrepareError::Changes(e) => Failure::Changes(e),
-            PrepareError::State(e) => Failure::State(e),
         }
     }
 }
@@ -84,6 +78,7 @@ pub fn main() -> ExitCode {
         Some(Command::Gen(args)) => gen(&args),
         Some(Command::Apply(args)) => apply(&args),
         Some(Command::Checkpoint(args)) => state::checkpoint(&args),
+        Some(Command::Completions(args)) => completions(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -174,19 +169,40 @@ fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
     best.map(|(start, end, _)| (start, end))
 }
 
+/// INPUT: the argument, or standard input when it is `-`, or missing while standard input is
+/// not a terminal (`echo 'has: 2FA' | userql query`). One trailing line end is dropped.
+fn read_input(argument: Option<&str>) -> Result<String, Failure> {
+    let from_stdin = match argument {
+        Some("-") => true,
+        Some(_) => false,
+        None => !std::io::stdin().is_terminal(),
+    };
+    if !from_stdin {
+        return Ok(argument.unwrap_or_default().to_owned());
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| Failure::io("reading INPUT from standard input", e))?;
+    let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    Ok(trimmed.to_owned())
+}
+
 fn query(args: &QueryArgs) -> Result<(), Failure> {
+    let input = read_input(args.input.as_deref())?;
     let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+    let terminal = std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if terminal {
         Format::Table
     } else {
         Format::Json
     });
-    let (answer, _) = request::run(&loaded.snapshot, &engine, &settings, &args.input);
+    let (answer, _) = request::run(&loaded.snapshot, &engine, &settings, &input);
     if let Some(error) = &answer.error {
-        eprint!("{}", diagnostic(error, &args.input));
+        eprint!("{}", diagnostic(error, &input));
         if let Some(body) = output::render_error(format, &answer) {
             emit(&body)?;
         }
@@ -194,12 +210,18 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
     }
     let mut text = output::render(format, &answer, &loaded.snapshot);
     if format == Format::Table {
-        text.push_str(&output::summary(&answer, &settings, None));
-        text.push('\n');
+        // The summary is for people: on standard output only when a person reads it there.
+        let summary = output::summary(&answer, &settings, None);
+        if terminal {
+            text.push_str(&summary);
+            text.push('\n');
+        } else {
+            eprintln!("{summary}");
+        }
     }
     emit(&text)?;
     if args.explain {
-        match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {
+        match request::explain(&loaded.snapshot, &engine, &settings, &input) {
             Ok(plan) => eprintln!("{plan}"),
             Err(message) => eprint!("explain: {message}"),
         }
@@ -208,15 +230,16 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
 }
 
 fn check(args: &CheckArgs) -> Result<(), Failure> {
+    let input = read_input(args.input.as_deref())?;
     let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     warn_ignored(&settings);
     let engine = Engine::default();
     if settings.dialect != Dialect::Hub {
-        return match request::hub_form(&loaded.snapshot, &engine, &settings, &args.input) {
+        return match request::hub_form(&loaded.snapshot, &engine, &settings, &input) {
             Ok(hub) => emit(&format!("{hub}\n")),
             Err(error) => {
-                eprint!("{}", diagnostic(&error, &args.input));
+                eprint!("{}", diagnostic(&error, &input));
                 Err(Failure::Invalid)
             }
         };
@@ -226,10 +249,10 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
         Failure::Invalid
     };
     let request =
-        request::hub_request(&engine, &settings, &args.input).map_err(|e| invalid(e.render()))?;
+        request::hub_request(&engine, &settings, &input).map_err(|e| invalid(e.render()))?;
     engine
         .bind(&loaded.snapshot, &request)
-        .map_err(|e| invalid(request::render_engine_error(&e, &args.input)))?;
+        .map_err(|e| invalid(request::render_engine_error(&e, &input)))?;
     let mut text = request.query.to_string();
     let options: Vec<String> = [
         ("fields", &settings.fields),
@@ -247,10 +270,11 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
 }
 
 fn explain(args: &ExplainArgs) -> Result<(), Failure> {
+    let input = read_input(args.input.as_deref())?;
     let loaded = data::load_args(&args.data)?;
     let settings = Settings::from(&args.request);
     let engine = Engine::default();
-    match request::explain(&loaded.snapshot, &engine, &settings, &args.input) {
+    match request::explain(&loaded.snapshot, &engine, &settings, &input) {
         Ok(plan) => emit(&format!("{plan}\n")),
         Err(message) => {
             eprint!("{message}");
@@ -264,27 +288,22 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
         users: args.users,
         seed: args.seed,
     };
-    let format = args.format.unwrap_or_else(|| {
-        let extension = args
-            .out
-            .as_ref()
-            .and_then(|p| p.extension())
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match extension.as_deref() {
-            Some("ndjson") | Some("jsonl") => GenFormat::Ndjson,
-            _ => GenFormat::Json,
-        }
-    });
+    let format = gen_format(args)?;
     let model = if std::io::stderr().is_terminal() {
         generate_with_progress(&options)
     } else {
         generate(&options)
     };
-    let bytes = match (args.changes, format) {
-        (Some(count), _) => changes_file(&generate_changes(&model, count, args.seed)),
-        (None, GenFormat::Json) => save_json(&model),
-        (None, GenFormat::Ndjson) => save_ndjson(&model),
+    let bytes = {
+        let _progress = data::Progress::start(
+            format!("serialising {} users", model.users.len()),
+            model.users.len() >= data::PROGRESS_USERS,
+        );
+        match (args.changes, format) {
+            (Some(count), _) => changes_file(&generate_changes(&model, count, args.seed)),
+            (None, GenFormat::Json) => save_json(&model),
+            (None, GenFormat::Ndjson) => save_ndjson(&model),
+        }
     };
     write_out(args.out.as_deref(), &bytes)
 }
@@ -305,48 +324,22 @@ fn changes_file(changes: &[userql_directory::changes::Change]) -> Vec<u8> {
     out
 }
 
-/// `userql apply`: durably into `--state`, or into the file `--out`.
+/// `userql apply`: durably into a state directory, or from a directory file to a new file.
 fn apply(args: &ApplyArgs) -> Result<(), Failure> {
-    match (&args.state, &args.data, &args.out) {
-        (Some(dir), seed, _) => state::apply(dir, seed.as_deref(), args),
-        (None, Some(data), Some(out)) => apply_to_file(data, out, &args.changes),
-        _ => Err(Failure::io(
-            "apply",
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "expected --state DIR, or --data FILE and --out NEW",
-            ),
-        )),
+    if let Some(dir) = &args.state {
+        return state::apply(dir, args);
     }
-}
-
-/// The directory after the changes, in the format of `out`'s extension.
-fn apply_to_file(
-    data: &std::path::Path,
-    out: &std::path::Path,
-    changes: &[std::path::PathBuf],
-) -> Result<(), Failure> {
-    let extension = out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let save = match extension.as_deref() {
-        Some("json") => save_json,
-        Some("ndjson") | Some("jsonl") => save_ndjson,
-        other => {
-            let message = format!(
-                "unknown extension {:?}: expected .json, .ndjson or .jsonl",
-                other.unwrap_or("")
-            );
-            return Err(Failure::io(
-                format!("cannot write {}", out.display()),
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
-            ));
-        }
+    // clap requires `--data` and `--out` when `--state` is missing.
+    let (Some(data), Some(out)) = (&args.data, &args.out) else {
+        return Err(Failure::Invalid);
+    };
+    let save = match format_of(out)? {
+        GenFormat::Json => save_json,
+        GenFormat::Ndjson => save_ndjson,
     };
     let loaded = data::load(Some(data))?;
     let store = data::store_of(&loaded);
-    for path in changes {
+    for path in &args.changes {
         data::apply_file(&store, path)?;
     }
     let bytes = save(&store.snapshot().model);
@@ -356,8 +349,14 @@ fn apply_to_file(
 /// Writes `bytes` to `out`, or to standard output (a closed pipe is not an error).
 fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Failure> {
     match out {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| Failure::io(format!("writing {}", path.display()), e)),
+        Some(path) => {
+            let _progress = data::Progress::start(
+                format!("writing {}", path.display()),
+                bytes.len() as u64 >= data::PROGRESS_BYTES,
+            );
+            std::fs::write(path, bytes)
+                .map_err(|e| Failure::io(format!("writing {}", path.display()), e))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -368,6 +367,56 @@ fn write_out(out: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Failure>
             }
         }
     }
+}
+
+/// The file format of `gen`: taken from `--out`'s extension, which must be one userql reads
+/// back; `--format`, when also given, must agree with it.
+fn gen_format(args: &GenArgs) -> Result<GenFormat, Failure> {
+    let Some(path) = &args.out else {
+        return Ok(args.format.unwrap_or(GenFormat::Json));
+    };
+    let from_extension = format_of(path)?;
+    match args.format {
+        Some(format) if format != from_extension => Err(Failure::Usage(format!(
+            "--format {} disagrees with the extension of {}",
+            match format {
+                GenFormat::Json => "json",
+                GenFormat::Ndjson => "ndjson",
+            },
+            path.display()
+        ))),
+        _ => Ok(from_extension),
+    }
+}
+
+/// The directory format a path's extension names (`.json`, `.ndjson`, `.jsonl`); any other
+/// extension is refused, so userql never writes a file it would not read back.
+fn format_of(path: &std::path::Path) -> Result<GenFormat, Failure> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("json") => Ok(GenFormat::Json),
+        Some("ndjson") | Some("jsonl") => Ok(GenFormat::Ndjson),
+        _ => Err(Failure::Usage(format!(
+            "cannot write {}: the extension must be .json, .ndjson or .jsonl",
+            path.display()
+        ))),
+    }
+}
+
+fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    let shell = match args.shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut command, "userql", &mut script);
+    emit(&String::from_utf8_lossy(&script))
 }
 
 #[cfg(test)]

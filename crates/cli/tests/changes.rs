@@ -172,11 +172,11 @@ fn apply_refuses_an_unknown_extension() {
         .arg(&out)
         .output()
         .expect("runs");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "a usage error");
     assert_eq!(
         text(&output.stderr),
         format!(
-            "userql: cannot write {}: unknown extension \"txt\": expected .json, .ndjson or .jsonl\n",
+            "userql: cannot write {}: the extension must be .json, .ndjson or .jsonl\n",
             out.display()
         )
     );

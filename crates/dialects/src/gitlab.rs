@@ -1,10 +1,10 @@
-//! GitLab `GET /api/v4/users` (`--dialect gitlab`), spec/dialects.md "GitLab `GET /users`".
+//! GitLab `GET /api/v4/users` (`--dialect gitlab`); the mapping table is in `docs/dialects.md`.
 //!
 //! Every parameter becomes a Hub clause except two things Hub cannot say, which this module
 //! applies over the engine's row set:
 //! - `public_email` is compared **case-sensitively** by GitLab; the clause `publicEmail: v` is
 //!   case-insensitive, so the exact comparison is re-checked here;
-//! - the `search` relevance order (see [`crate::gitlab_search`]) and GitLab's tie-breaking by id in
+//! - the `search` relevance order (see the `gitlab_search` module) and GitLab's tie-breaking by id in
 //!   the direction of the sort (Hub breaks ties by id ascending) are applied here.
 //!
 //! A non-admin viewer's hidden states appear in the Hub form as `not state: blocked, banned,

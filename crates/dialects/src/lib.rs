@@ -4,8 +4,8 @@
 //! Each dialect turns one request's query-string parameters into Hub-language AST clauses (the
 //! filter, so `userql check --dialect X` can show the equivalent Hub query, see [`to_hub`]) plus
 //! order and paging, evaluates the clauses over a directory [`Snapshot`], and renders status,
-//! headers and body as the real API would ([`answer`]). The contract is `spec/dialects.md`; the
-//! research behind every rule is `reference/dialects.md`.
+//! headers and body as the real API would ([`answer`]). The mapping tables are in the
+//! repository's `docs/dialects.md`.
 //!
 //! # How filters are evaluated
 //! Clauses go to [`userql_engine::Engine::matches`] **as an administrator**: the dialect has

@@ -343,6 +343,19 @@ impl Store {
         }
     }
 
+    /// Wraps a validated model as `version`: a store reopened from a checkpoint of version N
+    /// goes on numbering from N, so versions mean the same before and after a restart.
+    pub fn at_version(model: Model, options: StoreOptions, version: u64) -> Store {
+        let store = Store::with_options(model, options);
+        let first = store.snapshot();
+        store.shared.current.store(Arc::new(Snapshot::indexed(
+            version,
+            Arc::clone(&first.model),
+            Arc::clone(&first.index),
+        )));
+        store
+    }
+
     /// The current snapshot: one atomic load, never blocks, stays valid while held.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.shared.current.load_full()

@@ -1,20 +1,9 @@
 //! Text normalisation shared by indexes and queries, so both sides fold values identically.
 
 /// Folds a name-like value for case-insensitive comparison: Unicode lowercase, surrounding
-/// whitespace trimmed, and every run of whitespace inside collapsed to one space
-/// (hub-query.md: "runs of whitespace inside braces count as one space").
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        for ch in word.chars() {
-            out.extend(ch.to_lowercase());
-        }
-    }
-    out
-}
+/// whitespace trimmed, every run of whitespace inside collapsed to one space. The rule is the query
+/// language's, defined once in the syntax crate, so indexes and queries fold identically.
+pub use userql_syntax::catalogue::fold;
 
 /// Normalises a user type for `type:` comparison: case, spaces, `_` and `-` ignored, so
 /// `{Service account}`, `service_account` and `SERVICE-ACCOUNT` are the same type.

@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "access(project: DS, with: Developer)".to_string());
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../userql/tests/data/tiny.json");
     let model = userql_directory::load_path(&path)?;
     let index = Indexes::build(&model);
     let snapshot = Snapshot::indexed(0, Arc::new(model), Arc::new(index));

@@ -1,5 +1,10 @@
 //! The executor: a plan → the set of matching rows (a compressed bitmap).
 //!
+//! It reads the snapshot's *indexes only*: rows changed since they were built
+//! (`Snapshot::dirty`) are not re-checked, so on a snapshot with pending changes its answer is
+//! stale. Hidden from the docs: callers use `Engine::matches` / `Engine::search`, which merge
+//! the overlay; it stays public for the benchmarks that time execution alone.
+//!
 //! `And` intersects its inputs most selective first, passing the running result down and stopping
 //! as soon as it is empty; then subtracts the negated operands; then checks residual predicates
 //! row by row on what is left. Lookups of precomputed bitmaps are borrowed, not copied, until a

@@ -3,7 +3,7 @@
 //! The pipeline, one type per phase: query text → [`userql_syntax::ast::Query`] →
 //! [`bound::Expr`] (typed, resolved; [`bind`]) → [`plan::Plan`] (index operations with
 //! estimates; [`plan`]) → a row set ([`execute`]) → a page ([`order`]) → JSON ([`project`]).
-//! [`reference`] is the linear-scan oracle the indexed path is tested against.
+//! [`reference`](mod@reference) is the linear-scan oracle the indexed path is tested against.
 //!
 //! ```no_run
 //! use userql_engine::{Engine, Request, Viewer};
@@ -20,10 +20,12 @@ pub mod assist;
 pub mod bind;
 pub mod bound;
 pub mod error;
+#[doc(hidden)]
 pub mod execute;
 pub mod explain;
 pub mod instant;
 pub mod order;
+#[doc(hidden)]
 pub mod overlay;
 pub mod plan;
 pub mod project;

@@ -37,7 +37,7 @@ pub const BOT_TYPES: &[&str] = &[
 pub const NON_INTERNAL_TYPES: &[&str] =
     &["human", "project_bot", "service_user", "service_account"];
 
-/// Where [`matches`] finds a user's derived facts (groups through subgroups, teams, grants).
+/// Where [`matches`](fn@matches) finds a user's derived facts (groups through subgroups, teams, grants).
 pub trait FactSource {
     /// The facts of `row`, if this source has them.
     fn row(&self, row: Row) -> Option<&RowFacts>;

@@ -463,3 +463,46 @@ fn assist_latency_on_the_demo_directory() {
         assert!(count > 0 || query.is_empty());
     }
 }
+
+/// Logins added since the indexes were built (the store's overlay) are offered like the rest.
+#[test]
+fn login_values_see_changes_not_yet_indexed() {
+    use userql_directory::raw;
+    use userql_directory::store::{Store, StoreOptions, Update};
+
+    let model = tiny().model.as_ref().clone();
+    let options = StoreOptions {
+        max_dirty: 1_000,
+        background: false,
+    };
+    let store = Store::with_options(model, options);
+    store
+        .apply(&[
+            Update::AddUser(raw::User {
+                id: "u-rey".into(),
+                login: "rey".into(),
+                created_at: "2026-01-05T08:00:00Z".into(),
+                ..raw::User::default()
+            }),
+            Update::SetState {
+                id: "u-leia".into(),
+                state: "blocked".into(),
+            },
+        ])
+        .expect("a valid batch");
+    let snapshot = store.snapshot();
+    assert!(snapshot.has_overlay(), "the change is not indexed yet");
+    let offered = |query: &str| -> Vec<String> {
+        assist(&snapshot, query, query.len())
+            .suggestions
+            .into_iter()
+            .map(|s| s.option)
+            .collect()
+    };
+    assert!(offered("login: re").contains(&"rey".to_string()));
+    assert!(
+        offered("login: le").contains(&"leia".to_string()),
+        "changed, still there"
+    );
+    assert!(offered("login: lu").contains(&"luke".to_string()));
+}

@@ -323,22 +323,18 @@ fn closed(values: &[ClosedValue], text: &str) -> Option<&'static str> {
         .map(|v| v.name)
 }
 
-/// The case- and space-insensitive form of a value: Unicode lowercase, every run of whitespace
-/// replaced by one space. The spec compares closed values and names this way; the parser uses it
-/// to decide which `is:`/`has:` items of a juxtaposition run share a key.
+/// The case- and space-insensitive form of a value: Unicode lowercase, surrounding whitespace
+/// trimmed, every run of whitespace inside replaced by one space (hub-query.md: "runs of whitespace
+/// inside braces count as one space"). The one definition of the rule: the parser uses it to decide
+/// which `is:`/`has:` items of a juxtaposition run share a key, the catalogue to compare closed
+/// values, and the directory (`userql_directory::text::fold`) to index and resolve names.
 pub fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
-    let mut in_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            if !in_space {
-                folded.push(' ');
-            }
-            in_space = true;
-        } else {
-            in_space = false;
-            folded.extend(c.to_lowercase());
+    for word in text.split_whitespace() {
+        if !folded.is_empty() {
+            folded.push(' ');
         }
+        folded.extend(word.chars().flat_map(char::to_lowercase));
     }
     folded
 }

@@ -48,6 +48,45 @@ pub(crate) fn bare_value_len(input: &str) -> usize {
     input[..run].find("..").unwrap_or(run)
 }
 
+/// What a word at the start of a unary turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Word {
+    /// `not` (any case), not followed by `:`.
+    Not,
+    /// `and` / `or` (any case), not followed by `:`.
+    Keyword,
+    /// A non-keyword glued to `(`: a tuple name.
+    Tuple,
+    /// A word followed (after optional whitespace) by `:`: a key.
+    Field,
+    /// Anything else: free text (empty words included).
+    Text,
+}
+
+/// Classifies `word` (a [`word_len`] run) by what follows it (`after`): the grammar's
+/// disambiguation rules, shared by the parser and the lenient scanner so that both read a word the
+/// same way. A keyword is never a tuple name (`and(` is `and` then a group), while a keyword
+/// followed by `:` is a key.
+pub(crate) fn classify_word(word: &str, after: &str) -> Word {
+    if word.is_empty() {
+        return Word::Text;
+    }
+    let keyword = crate::catalogue::is_keyword(word);
+    if !keyword && after.starts_with('(') {
+        return Word::Tuple;
+    }
+    if after[ws_len(after)..].starts_with(':') {
+        return Word::Field;
+    }
+    if word.eq_ignore_ascii_case("not") {
+        Word::Not
+    } else if keyword {
+        Word::Keyword
+    } else {
+        Word::Text
+    }
+}
+
 /// Reads a `{braced}` or `"quoted"` body starting at `open` (the offset of the opening delimiter in
 /// `src`). Returns the unescaped text and the offset just past the closing delimiter. Only a backslash
 /// and the closing delimiter may be escaped; anything else is a [`ErrorKind::BadEscape`].
@@ -80,6 +119,30 @@ pub(crate) fn delimited(src: &str, open: usize, close: char) -> Result<(String, 
         }
     }
     Err(Error::new(open..open + 1, unclosed))
+}
+
+/// The extent of a `{braced}` or `"quoted"` body at the start of `input` (which begins with its
+/// opening delimiter), for a scanner that must not fail: (bytes up to and including the closing
+/// delimiter, whether it was closed). A backslash escapes the next character, as in [`delimited`];
+/// on text [`delimited`] accepts, both end at the same offset.
+pub(crate) fn delimited_extent(input: &str) -> (usize, bool) {
+    let mut chars = input.char_indices();
+    let close = match chars.next() {
+        Some((_, '{')) => '}',
+        Some(_) => '"',
+        None => return (0, false),
+    };
+    let mut escaped = false;
+    for (i, c) in chars {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == close {
+            return (i + c.len_utf8(), true);
+        }
+    }
+    (input.len(), false)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 pub mod ast;
 pub mod catalogue;
 mod error;
+pub mod lenient;
 mod lexeme;
 pub mod options;
 pub mod parser;
@@ -21,3 +22,4 @@ pub mod arbitrary;
 pub use error::{render_caret, Error, ErrorKind, Expected};
 pub use options::*;
 pub use parser::{parse_query, parse_query_with, Limits};
+pub use printer::is_bare_safe;

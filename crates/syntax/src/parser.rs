@@ -24,7 +24,9 @@ use crate::ast::{
 };
 use crate::catalogue::{self, TupleInfo};
 use crate::error::{Error, ErrorKind, Expected};
-use crate::lexeme::{bare_value_len, delimited, is_bare_char, word_len, ws_len};
+use crate::lexeme::{
+    bare_value_len, classify_word, delimited, is_bare_char, word_len, ws_len, Word,
+};
 
 /// Bounds on the work one query may cause; past any of them the parse fails with a specific error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,15 +212,6 @@ fn grouping_key(expr: &Expr) -> Option<String> {
 enum ListContext {
     Field,
     Argument(&'static TupleInfo),
-}
-
-/// What a word at the start of a unary turned out to be.
-enum Word {
-    Not,
-    Keyword,
-    Tuple,
-    Field,
-    Text,
 }
 
 struct Parser<'a> {
@@ -477,27 +470,9 @@ impl<'a> Parser<'a> {
     }
 
     /// Decides what the word `src[start..start + len]` at the start of a unary is (see the
-    /// disambiguation rules in the grammar).
+    /// disambiguation rules in the grammar and [`classify_word`]).
     fn classify_word(&self, start: usize, len: usize) -> Word {
-        if len == 0 {
-            return Word::Text;
-        }
-        let word = &self.src[start..start + len];
-        let end = start + len;
-        let keyword = catalogue::is_keyword(word);
-        if !keyword && self.char_at(end) == Some('(') {
-            return Word::Tuple;
-        }
-        if self.colon_follows(end) {
-            return Word::Field;
-        }
-        if word.eq_ignore_ascii_case("not") {
-            Word::Not
-        } else if keyword {
-            Word::Keyword
-        } else {
-            Word::Text
-        }
+        classify_word(&self.src[start..start + len], &self.src[start + len..])
     }
 
     /// One item that is not a parenthesised group. Returns it and whether it may join a same-key

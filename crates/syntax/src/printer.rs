@@ -134,8 +134,9 @@ impl Display for Atom {
     }
 }
 
-/// `true` when `text` written bare in value position parses back as exactly `text`.
-pub(crate) fn is_bare_safe(text: &str) -> bool {
+/// `true` when `text` written bare in value position parses back as exactly `text`; otherwise the
+/// printer (and query assist, when it inserts a value) writes it `{braced}`.
+pub fn is_bare_safe(text: &str) -> bool {
     !text.is_empty()
         && text.chars().all(is_bare_char)
         && !text.contains("..")

@@ -1,4 +1,4 @@
-//! The `:` commands of the REPL (`spec/cli.md`, "The REPL").
+//! The `:` commands of the REPL (`docs/cli.md`, "The REPL").
 
 use std::path::Path;
 
@@ -104,7 +104,7 @@ fn dialect(session: &mut Session, argument: &str) {
             Err(e) => return session.error(&e),
         }
     }
-    session.say(&format!("dialect: {}\n", session.settings.dialect));
+    session.note(&format!("dialect: {}\n", session.settings.dialect));
 }
 
 fn viewer(session: &mut Session, argument: &str) {
@@ -114,7 +114,7 @@ fn viewer(session: &mut Session, argument: &str) {
             Err(e) => return session.error(&e),
         }
     }
-    session.say(&format!(
+    session.note(&format!(
         "viewer: {}\n",
         viewer_text(&session.settings.viewer)
     ));
@@ -127,7 +127,7 @@ fn format(session: &mut Session, argument: &str) {
             Err(_) => return session.error("expected a format: table, json, http, ids or count"),
         }
     }
-    session.say(&format!("format: {}\n", format_text(session.format)));
+    session.note(&format!("format: {}\n", format_text(session.format)));
 }
 
 fn switch(session: &mut Session, argument: &str, field: fn(&mut Session) -> &mut bool, name: &str) {
@@ -138,7 +138,7 @@ fn switch(session: &mut Session, argument: &str, field: fn(&mut Session) -> &mut
         _ => return session.error(&format!("expected :{name} on or :{name} off")),
     };
     *field(session) = value;
-    session.say(&format!("{name}: {}\n", if value { "on" } else { "off" }));
+    session.note(&format!("{name}: {}\n", if value { "on" } else { "off" }));
 }
 
 fn option(
@@ -151,7 +151,7 @@ fn option(
     let shown = field(session)
         .clone()
         .unwrap_or_else(|| "default".to_owned());
-    session.say(&format!("{name}: {shown}\n"));
+    session.note(&format!("{name}: {shown}\n"));
 }
 
 fn page(session: &mut Session, argument: &str) {
@@ -170,18 +170,18 @@ fn page(session: &mut Session, argument: &str) {
     }
     let skip = session.settings.skip.clone().unwrap_or_else(|| "0".into());
     let top = session.settings.top.clone().unwrap_or_else(|| "100".into());
-    session.say(&format!("page: skip {skip}, top {top}\n"));
+    session.note(&format!("page: skip {skip}, top {top}\n"));
 }
 
 fn now(session: &mut Session, argument: &str) {
     if argument.is_empty() {
         session.settings.now = None;
-        return session.say("now: the system clock\n");
+        return session.note("now: the system clock\n");
     }
     match parse_now(argument) {
         Ok(ms) => {
             session.settings.now = Some(ms);
-            session.say(&format!("now: {argument}\n"));
+            session.note(&format!("now: {argument}\n"));
         }
         Err(e) => session.error(&e),
     }
@@ -194,7 +194,7 @@ fn load(session: &mut Session, argument: &str) {
     match data::load(Some(Path::new(argument))) {
         Ok(loaded) => {
             session.loaded = loaded;
-            session.say(&format!(
+            session.note(&format!(
                 "loaded {} ({} users)\n",
                 session.label(),
                 session.user_count()

@@ -129,8 +129,9 @@ fn colour_of(style: Style) -> Option<&'static str> {
         Style::FieldName => Some("\x1b[36m"),
         Style::FieldValue => Some("\x1b[32m"),
         Style::Operator => Some("\x1b[35m"),
-        Style::Text => None,
         Style::Error => Some("\x1b[31;4m"),
+        // Plain text, and any style added later until it gets a colour here.
+        _ => None,
     }
 }
 
@@ -149,7 +150,7 @@ mod tests {
 
     fn helper(colour: bool) -> AssistHelper {
         let model =
-            userql_directory::load_json(include_bytes!("../../../../../shared/fixtures/tiny.json"))
+            userql_directory::load_json(include_bytes!("../../../userql/tests/data/tiny.json"))
                 .expect("tiny.json is valid");
         AssistHelper {
             snapshot: Arc::new(crate::data::snapshot_of(model)),

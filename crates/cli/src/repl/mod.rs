@@ -1,6 +1,8 @@
 //! The interactive loop. On a terminal: rustyline with history, completion and highlighting
 //! from query assist. Piped (stdin not a terminal): plain lines, no prompt, no colour, so a
-//! scripted session (`userql < script`) prints just the answers.
+//! scripted session (`userql < script`) prints just the answers; summaries, timings and command
+//! acknowledgements go to standard error when standard output is not a terminal, and the first
+//! invalid line stops the script with exit status 2 (`--bail`, unless `--no-bail`).
 
 mod commands;
 mod helper;
@@ -24,21 +26,37 @@ pub use session::{Flow, Session};
 pub fn run(args: &ReplArgs) -> Result<(), Failure> {
     let loaded = data::load_args(&args.data)?;
     let interactive = std::io::stdin().is_terminal();
-    let colour = interactive && std::io::stdout().is_terminal();
-    let mut session = Session::new(loaded, args, colour);
+    let stdout_terminal = std::io::stdout().is_terminal();
+    let colour = args.color.enabled(interactive && stdout_terminal);
+    let mut session = Session::new(loaded, args, colour, stdout_terminal);
+    let bail = if args.bail || args.no_bail {
+        args.bail
+    } else {
+        !interactive
+    };
     if interactive {
         interactive_loop(&mut session)
     } else {
-        piped_loop(&mut session)
+        piped_loop(&mut session, bail)
     }
 }
 
-fn piped_loop(session: &mut Session) -> Result<(), Failure> {
+/// Reads lines until the end of input or `:quit`; with `bail`, stops at the first line that
+/// failed (its diagnostic is already on standard error).
+fn piped_loop(session: &mut Session, bail: bool) -> Result<(), Failure> {
     let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
+    for (number, line) in stdin.lock().lines().enumerate() {
         let line = line.map_err(|e| Failure::io("reading standard input", e))?;
+        let failures = session.failures();
         if session.handle(&line) == Flow::Quit {
             break;
+        }
+        if bail && session.failures() > failures {
+            eprintln!(
+                "userql: stopped at line {} (--no-bail goes on after errors)",
+                number + 1
+            );
+            return Err(Failure::Invalid);
         }
     }
     Ok(())

@@ -31,11 +31,15 @@ pub struct Session {
     pub(super) time: bool,
     pub(super) colour: bool,
     pub(super) engine: Engine,
+    /// Whether standard output is a terminal: if not, only answers go there.
+    pub(super) stdout_terminal: bool,
+    /// Lines that failed so far (diagnostics printed), for `--bail`.
+    failures: u64,
 }
 
 impl Session {
     /// A session over `loaded`, starting from the command line's settings.
-    pub fn new(loaded: Loaded, args: &ReplArgs, colour: bool) -> Self {
+    pub fn new(loaded: Loaded, args: &ReplArgs, colour: bool, stdout_terminal: bool) -> Self {
         Session {
             loaded,
             settings: Settings::from(&args.request),
@@ -44,12 +48,19 @@ impl Session {
             time: true,
             colour,
             engine: Engine::default(),
+            stdout_terminal,
+            failures: 0,
         }
     }
 
     /// The directory being queried.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.loaded.snapshot)
+    }
+
+    /// How many lines have failed so far.
+    pub fn failures(&self) -> u64 {
+        self.failures
     }
 
     /// The current dialect.
@@ -101,20 +112,36 @@ impl Session {
         let snapshot = self.snapshot();
         let (answer, elapsed) = request::run(&snapshot, &self.engine, &self.settings, input);
         if let Some(error) = &answer.error {
-            self.error(&diagnostic(error, input));
+            let text = diagnostic(error, input);
+            self.error(&text);
             return;
         }
-        let mut text = output::render(self.format, &answer, &snapshot);
-        let summary = output::summary(&answer, &self.settings, self.time.then_some(elapsed));
-        text.push_str(&self.dim(&summary));
-        text.push('\n');
+        let text = output::render(self.format, &answer, &snapshot);
+        let mut notes = self.dim(&output::summary(
+            &answer,
+            &self.settings,
+            self.time.then_some(elapsed),
+        ));
+        notes.push('\n');
         if self.explain {
             match request::explain(&snapshot, &self.engine, &self.settings, input) {
-                Ok(plan) => text.push_str(&format!("{plan}\n")),
-                Err(message) => text.push_str(&format!("explain: {message}")),
+                Ok(plan) => notes.push_str(&format!("{plan}\n")),
+                Err(message) => notes.push_str(&format!("explain: {message}")),
             }
         }
         self.say(&text);
+        self.note(&notes);
+    }
+
+    /// Prints what is for people rather than programs (summaries, timings, plans, command
+    /// acknowledgements): to standard output on a terminal, else to standard error, so piped
+    /// output holds only answers.
+    pub(super) fn note(&self, text: &str) {
+        if self.stdout_terminal {
+            self.say(text);
+        } else {
+            eprint!("{text}");
+        }
     }
 
     fn dim(&self, text: &str) -> String {
@@ -130,8 +157,9 @@ impl Session {
         let _ = crate::run::emit(text);
     }
 
-    /// Prints a diagnostic to standard error.
-    pub(super) fn error(&self, text: &str) {
+    /// Prints a diagnostic to standard error and counts the line as failed.
+    pub(super) fn error(&mut self, text: &str) {
+        self.failures += 1;
         if text.ends_with('\n') {
             eprint!("{text}");
         } else {

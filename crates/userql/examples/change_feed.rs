@@ -1,0 +1,125 @@
+//! Keep a userql directory in sync with an application's own change feed.
+//!
+//! The application owns its users (a database, an event stream); userql serves searches over a
+//! copy. A writer thread turns the feed's events into typed [`Update`] batches — one batch per
+//! transaction, applied atomically — while request threads keep reading snapshots without ever
+//! waiting for the writer.
+//!
+//! ```sh
+//! cargo run -p userql --example change_feed
+//! ```
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use userql::{AccessLevel, Directory, HubQuery, NewUser, State, Store, Update};
+
+/// What the application's database emits: its own vocabulary, not userql's.
+enum Event {
+    SignedUp {
+        id: u64,
+        login: String,
+        name: String,
+        at: DateTime<Utc>,
+    },
+    JoinedTeam {
+        id: u64,
+        team: String,
+    },
+    Suspended {
+        id: u64,
+    },
+    Enrolled2fa {
+        id: u64,
+    },
+}
+
+fn user_id(id: u64) -> String {
+    format!("app-{id}")
+}
+
+/// One event as userql updates.
+fn updates(event: Event) -> Vec<Update> {
+    match event {
+        Event::SignedUp {
+            id,
+            login,
+            name,
+            at,
+        } => vec![Update::add_user(
+            NewUser::new(user_id(id), login, at)
+                .name(name)
+                .last_access(at),
+        )],
+        Event::JoinedTeam { id, team } => vec![Update::add_membership(
+            user_id(id),
+            team,
+            Some(AccessLevel::Developer),
+        )],
+        Event::Suspended { id } => vec![Update::set_state(user_id(id), State::Blocked)],
+        Event::Enrolled2fa { id } => vec![Update::set_two_factor(user_id(id), true)],
+    }
+}
+
+fn main() -> Result<(), userql::Error> {
+    let directory = Directory::builder()
+        .group("g-eng", "Engineering", None)
+        .group("g-web", "Web", Some("g-eng"))
+        .build()?;
+    let store = Arc::new(Store::new(directory));
+
+    // The feed: transactions of events, in commit order.
+    let (feed, transactions) = mpsc::channel::<Vec<Event>>();
+    let writer = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || -> Result<u64, userql::Error> {
+            let mut version = store.version();
+            for transaction in transactions {
+                let batch: Vec<Update> = transaction.into_iter().flat_map(updates).collect();
+                version = store.apply(&batch)?;
+            }
+            Ok(version)
+        })
+    };
+
+    let start = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+    for id in 0..200u64 {
+        let at = start + Duration::hours(id as i64);
+        let mut transaction = vec![Event::SignedUp {
+            id,
+            login: format!("user{id}"),
+            name: format!("User {id}"),
+            at,
+        }];
+        if id % 3 == 0 {
+            transaction.push(Event::JoinedTeam {
+                id,
+                team: "g-web".into(),
+            });
+        }
+        if id % 4 == 0 {
+            transaction.push(Event::Enrolled2fa { id });
+        }
+        if id % 50 == 49 {
+            transaction.push(Event::Suspended { id });
+        }
+        // Readers never wait for the writer: a search here sees some prefix of the feed.
+        let seen = store.search(&HubQuery::new(""))?.total;
+        assert!(seen <= id);
+        feed.send(transaction).expect("the writer is running");
+    }
+    drop(feed);
+    let version = writer.join().expect("the writer does not panic")?;
+
+    let query = HubQuery::new("in: Engineering and has: 2FA and state: active").now(start);
+    let page = store.search(&query)?;
+    println!(
+        "version {version}: {} users, {} of them active 2FA members of Engineering (first: {:?})",
+        store.snapshot().user_count(),
+        page.total,
+        page.ids.first()
+    );
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! The embedding contract, through the facade only: load a directory, apply changes, answer a Hub
+//! query, a GitLab request and a query-assist call, as a server author would.
+
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use userql::{
+    AccessLevel, Directory, Error, Grant, HttpRequest, HubQuery, NewUser, State, Store, Update,
+    Viewer,
+};
+
+const TINY: &[u8] = include_bytes!("data/tiny.json");
+
+fn store() -> Store {
+    Store::new(Directory::from_json(TINY).expect("the fixture is valid"))
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).expect("a JSON body")
+}
+
+#[test]
+fn loads_applies_changes_and_answers_every_kind_of_request() {
+    let store = store();
+    let created = Utc.with_ymd_and_hms(2026, 2, 1, 12, 0, 0).unwrap();
+    let version = store
+        .apply(&[
+            Update::add_user(
+                NewUser::new("u-rey", "rey", created)
+                    .name("Rey Skywalker")
+                    .two_factor(true)
+                    .group_with_access("g-jedi", AccessLevel::Developer),
+            ),
+            Update::set_state("u-han", State::Blocked),
+        ])
+        .expect("a valid batch");
+    assert_eq!(version, 1);
+
+    let page = store
+        .search(&HubQuery::new("in: g-jedi and has: 2FA").fields("login"))
+        .expect("a valid query");
+    assert!(page.ids.contains(&"u-rey".to_string()), "{:?}", page.ids);
+    assert_eq!(page.body["total"], page.total);
+
+    let gitlab = store.handle(
+        &HttpRequest::get("/api/v4/users?search=rey&per_page=5"),
+        &Viewer::admin(),
+    );
+    assert_eq!(gitlab.status(), 200);
+    let users = json(gitlab.body());
+    assert_eq!(users[0]["username"], "rey");
+    assert_eq!(gitlab.header("X-Total"), Some("1"));
+
+    let blocked = store.handle(
+        &HttpRequest::get("/api/v4/users?blocked=true"),
+        &Viewer::admin(),
+    );
+    let logins: Vec<Value> = json(blocked.body())
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|u| u["username"].clone())
+        .collect();
+    assert!(logins.contains(&Value::from("han")), "{logins:?}");
+
+    let assist = store.assist("login: re", 9);
+    assert!(
+        assist.suggestions.iter().any(|s| s.option == "rey"),
+        "{:?}",
+        assist.suggestions
+    );
+    let over_http = store.handle(
+        &HttpRequest::get("/hub/api/rest/users/queryAssist?query=has%3A%202&caret=6"),
+        &Viewer::admin(),
+    );
+    assert_eq!(over_http.status(), 200);
+    assert_eq!(json(over_http.body())["caret"], 6);
+}
+
+#[test]
+fn a_snapshot_keeps_reading_its_version() {
+    let store = store();
+    let before = store.snapshot();
+    store
+        .apply(&[Update::remove_user("u-luke")])
+        .expect("luke exists");
+    let query = HubQuery::new("login: luke");
+    assert_eq!(before.search(&query).expect("valid").total, 1);
+    assert_eq!(store.search(&query).expect("valid").total, 0);
+}
+
+#[test]
+fn a_refused_batch_changes_nothing_and_says_why() {
+    let store = store();
+    let error = store
+        .apply(&[
+            Update::set_admin("u-luke", true),
+            Update::add_membership("u-luke", "g-nowhere", None),
+        ])
+        .expect_err("an unknown group");
+    let Error::Invalid(problems) = error else {
+        panic!("expected Invalid, got {error:?}");
+    };
+    assert!(problems.to_string().contains("g-nowhere"), "{problems}");
+    assert_eq!(store.version(), 0);
+    assert_eq!(
+        store
+            .search(&HubQuery::new("is: admin"))
+            .expect("valid")
+            .total,
+        1
+    );
+}
+
+#[test]
+fn query_errors_name_the_parameter_and_span() {
+    let store = store();
+    let Err(Error::Query(error)) = store.search(&HubQuery::new("has: 2FA and lgoin: x")) else {
+        panic!("expected a query error");
+    };
+    assert_eq!(error.parameter(), "query");
+    assert_eq!(error.status(), 400);
+    assert_eq!(&error.source_text()[error.span()], "lgoin");
+    assert!(error.render().contains('^'));
+
+    let Err(Error::Query(error)) = store.search(&HubQuery::new("").order_by("shoeSize")) else {
+        panic!("expected an orderBy error");
+    };
+    assert_eq!(error.parameter(), "orderBy");
+    assert_eq!(error.body()["error_field"], "orderBy");
+
+    let Err(Error::Query(error)) = store.search(&HubQuery::new("").viewer(Viewer::login("nobody")))
+    else {
+        panic!("expected an unknown viewer");
+    };
+    assert_eq!(error.status(), 401);
+}
+
+#[test]
+fn a_directory_built_in_code_is_validated_like_a_file() {
+    let created = Utc.with_ymd_and_hms(2025, 5, 4, 0, 0, 0).unwrap();
+    let directory = Directory::builder()
+        .organization("o-1", "Rebellion")
+        .project("p-1", "Echo Base", Some("o-1"))
+        .group("g-1", "Pilots", None)
+        .role("r-dev", "Developer", &[])
+        .user(NewUser::new("u-1", "wedge", created).group("g-1"))
+        .grant(Grant::role("r-dev").to_group("g-1").in_project("p-1"))
+        .build()
+        .expect("a valid directory");
+    let store = Store::new(directory);
+    let page = store
+        .search(&HubQuery::new(
+            "access(project: {Echo Base}, with: Developer)",
+        ))
+        .expect("a valid query");
+    assert_eq!(page.ids, ["u-1"]);
+
+    let invalid = Directory::builder()
+        .user(NewUser::new("u-1", "a", created).group("g-missing"))
+        .user(NewUser::new("u-1", "b", created))
+        .build()
+        .expect_err("two problems");
+    let Error::Invalid(problems) = invalid else {
+        panic!("expected Invalid");
+    };
+    assert!(problems.len() >= 2, "{problems}");
+}
+
+#[test]
+fn http_routes_answer_as_their_api_and_refuse_others() {
+    let store = store();
+    let admin = Viewer::admin();
+    let tfe = store.handle(&HttpRequest::get("/api/v2/admin/users"), &admin);
+    assert_eq!(tfe.status(), 200);
+    assert!(tfe
+        .header("Content-Type")
+        .is_some_and(|t| t.contains("vnd.api+json")));
+    assert_eq!(
+        store
+            .handle(
+                &HttpRequest::get("/api/v2/admin/users"),
+                &Viewer::login("luke")
+            )
+            .status(),
+        404
+    );
+    let hub = store.handle(
+        &HttpRequest::get("/hub/api/rest/users?query=login:%20luke"),
+        &admin,
+    );
+    assert_eq!(json(hub.body())["total"], 1);
+    let arcgis = store.handle(
+        &HttpRequest::new("POST", "/portaladmin/security/users/searchEnterpriseUsers")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("filter=lu&f=json"),
+        &admin,
+    );
+    assert_eq!(arcgis.status(), 200);
+    assert!(arcgis.body().contains("luke"), "{}", arcgis.body());
+    assert_eq!(
+        store.handle(&HttpRequest::get("/nowhere"), &admin).status(),
+        404
+    );
+    let wrong_method = store.handle(&HttpRequest::new("DELETE", "/api/v4/users"), &admin);
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.header("Allow"), Some("GET"));
+}
+
+#[test]
+fn http_crate_conversions_keep_status_headers_and_body() {
+    let store = store();
+    let request = http::Request::get("/api/v4/users?username=luke")
+        .header("Accept", "application/json")
+        .body(Vec::<u8>::new())
+        .expect("a valid request");
+    let response: http::Response<String> = store
+        .handle(&HttpRequest::from(&request), &Viewer::admin())
+        .into();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(response.body().contains("\"username\":\"luke\""));
+}
