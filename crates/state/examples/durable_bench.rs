@@ -6,8 +6,10 @@
 //! userql gen --users 1000000 --seed 42 --out /tmp/g1m.ndjson
 //! cargo run --release -p userql-state --example durable_bench -- /tmp/g1m.ndjson /tmp/state-bench
 //! ```
-//! The state directory (second argument) is deleted first. Optional third and fourth arguments:
-//! batches per throughput run (default 2000) and changes in the recovery log (default 1000000).
+//! The state directory (second argument) is deleted first. Optional arguments: batches per
+//! throughput run (default 2000), changes in the recovery log (default 1000000), changes per
+//! logged batch (default 1), and `recovery-only` to skip seeding, throughput and checkpoint and
+//! reuse a state directory whose log is empty.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -82,7 +84,12 @@ fn main() {
         .get(4)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
+    let per_batch: usize = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     let dir = Path::new(dir);
+    if args.get(6).map(String::as_str) == Some("recovery-only") {
+        recovery(dir, log_changes, per_batch);
+        return;
+    }
     let _ = std::fs::remove_dir_all(dir);
 
     let started = Instant::now();
@@ -106,35 +113,46 @@ fn main() {
         report.total.as_secs_f64(),
         report.writer_blocked.as_secs_f64() * 1e3
     );
-    let base = report.version;
     drop(store);
+    recovery(dir, log_changes, per_batch);
+}
 
-    // A log of `log_changes` single-change batches after the checkpoint, written straight
-    // through the log (one fsync at the end) to save the time of that many fsyncs.
+/// Appends `log_changes` changes, `per_batch` to a record, to the (empty) newest log — straight
+/// through the log with one fsync at the end, to save the time of that many fsyncs — and times
+/// opening the directory: loading the checkpoint, then replaying the log.
+fn recovery(dir: &Path, log_changes: usize, per_batch: usize) {
+    let (base, ids) = {
+        let started = Instant::now();
+        let store: DurableStore<Change> = DurableStore::open(dir, None, OPTIONS).expect("reopen");
+        println!(
+            "open with an empty log (checkpoint load + index): {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        (store.version(), user_ids(&store, 10_000))
+    };
     let layout = Layout::new(dir);
     let log = Log::open(&layout.log(base), base, base, HEADER_LEN as u64).expect("log");
-    let ids = {
-        let store: DurableStore<Change> = DurableStore::open(dir, None, OPTIONS).expect("reopen");
-        user_ids(&store, 10_000)
-    };
     let started = Instant::now();
-    for i in 0..log_changes {
-        let batch = [touch(&ids[i % ids.len()], i)];
+    let records = log_changes.div_ceil(per_batch);
+    for record in 0..records {
+        let batch: Vec<Change> = (record * per_batch..((record + 1) * per_batch).min(log_changes))
+            .map(|i| touch(&ids[i % ids.len()], i))
+            .collect();
         let payload = serde_json::to_vec(&batch).expect("json");
-        log.append(base + 1 + i as u64, &payload).expect("append");
+        log.append(base + 1 + record as u64, &payload)
+            .expect("append");
     }
-    log.sync_to(base + log_changes as u64).expect("sync");
+    log.sync_to(base + records as u64).expect("sync");
     println!(
-        "log: {log_changes} single-change batches, {:.1} MB, written in {:.2} s",
+        "log: {log_changes} changes in {records} batches, {:.1} MB, written in {:.2} s",
         log.len() as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
     drop(log);
-
     let started = Instant::now();
     let store: DurableStore<Change> = DurableStore::open(dir, None, OPTIONS).expect("recovers");
     println!(
-        "recovery: checkpoint of {users} users + {log_changes} logged changes replayed in {:.2} s (version {})",
+        "recovery: checkpoint + {log_changes} logged changes ({records} batches) in {:.2} s (version {})",
         started.elapsed().as_secs_f64(),
         store.version()
     );

@@ -36,6 +36,7 @@ use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use userql_directory::changes::{Change, ChangeErrors};
+use userql_directory::index::Indexes;
 use userql_directory::model::Model;
 use userql_directory::save::save_ndjson;
 use userql_directory::store::StoreOptions;
@@ -482,10 +483,13 @@ impl Shared {
     }
 }
 
-/// The head store for a checkpoint's model.
+/// The head store for a checkpoint's model: numbering goes on from the checkpoint's version,
+/// so versions mean the same before and after a restart.
 fn head_store(model: Model, options: Option<StoreOptions>, version: u64) -> Store {
     let options = options.unwrap_or_else(|| StoreOptions::for_users(model.users.len()));
-    Store::at_version(model, options, version)
+    let index = Indexes::build(&model);
+    let snapshot = Snapshot::indexed(version, Arc::new(model), Arc::new(index));
+    Store::from_snapshot(Arc::new(snapshot), options)
 }
 
 /// Applies one logged batch during recovery; it must produce exactly the logged version.
