@@ -123,7 +123,7 @@ pub fn answer(call: &Call) -> Answer {
         &page.rows,
         page.visibility(),
         parsed.request.selection.as_ref(),
-        &call.engine.deadline(),
+        &page.deadline,
     ) {
         Ok(users) => users,
         Err(error) => return Answer::refused(refuse(error, &parsed.query_text)),

@@ -40,7 +40,7 @@ pub const CHECK_EVERY: usize = 4096;
 const WORD: u64 = 64;
 
 /// When a request must be finished.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
     at: Option<Instant>,
     budget: Duration,

@@ -177,6 +177,9 @@ pub struct Page {
     pub rows: Vec<Row>,
     /// Whether the viewer is an admin (decides what projection may show).
     pub admin_viewer: bool,
+    /// When the request that produced the page must be finished. Projecting the page shares it
+    /// (never a fresh budget), so one deadline covers the search and the response.
+    pub deadline: Deadline,
 }
 
 impl Page {
@@ -320,9 +323,11 @@ impl Engine {
     ) -> Result<(bound::Expr, plan::Plan, RoaringBitmap, execute::Trace), Error> {
         let expr = self.bind(snapshot, request)?;
         let plan = plan::plan(&expr, &snapshot.model, &snapshot.index);
-        cost::check(&plan, &snapshot.index, self.options.work_budget)?;
+        cost::check(&plan, &snapshot.index, self.options.work_budget)
+            .map_err(|e| blame_query(e, request))?;
         let (rows, trace) =
-            execute::execute_within(&plan, &snapshot.model, &snapshot.index, deadline)?;
+            execute::execute_within(&plan, &snapshot.model, &snapshot.index, deadline)
+                .map_err(|e| blame_query(e, request))?;
         Ok((expr, plan, rows, trace))
     }
 
@@ -368,7 +373,11 @@ impl Engine {
             request.skip,
             top,
             &deadline,
-        )?;
+        )
+        .map_err(|e| blame_query(e, request))?;
+        // Sorting and freeing the sort keys of a large match set check no deadline of their own:
+        // a request past its budget by then is cancelled here rather than answered.
+        deadline.check().map_err(|e| blame_query(e, request))?;
         let total = rows.len();
         let mut explain = Explain::new(&plan, &trace, &snapshot.model, total, strategy);
         explain.overlay_rows = overlay_rows;
@@ -379,6 +388,7 @@ impl Engine {
                 top,
                 rows: page_rows,
                 admin_viewer,
+                deadline,
             },
             explain,
         ))
@@ -401,7 +411,7 @@ impl Engine {
             &page.rows,
             page.visibility(),
             request.selection.as_ref(),
-            &self.deadline(),
+            &page.deadline,
         )?;
         Ok(project::page_envelope(
             users,
@@ -432,8 +442,18 @@ impl Engine {
             top,
             rows,
             admin_viewer,
+            deadline: Deadline::never(),
         })
     }
+}
+
+/// A cost-bound refusal is about the whole request, not one place in it: it spans the whole query
+/// text (empty for a tree a dialect built, which has no text).
+fn blame_query(mut error: Error, request: &Request) -> Error {
+    if error.kind.is_cost_bound() && error.span.is_empty() {
+        error.span = request.query.span.clone();
+    }
+    error
 }
 
 /// Hub's 400 body for an invalid query.
