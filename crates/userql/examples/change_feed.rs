@@ -1,12 +1,14 @@
 //! Keep a userql directory in sync with an application's own change feed.
 //!
 //! The application owns its users (a database, an event stream); userql serves searches over a
-//! copy. A writer thread turns the feed's events into typed [`Update`] batches — one batch per
+//! copy. A writer thread turns the feed's events into typed [`Change`] batches — one batch per
 //! transaction, applied atomically — while request threads keep reading snapshots without ever
-//! waiting for the writer.
+//! waiting for the writer. Run with a directory argument, the store is durable: the batches are
+//! logged in that state directory and a second run starts from where the first stopped.
 //!
 //! ```sh
 //! cargo run -p userql --example change_feed
+//! cargo run -p userql --example change_feed -- /tmp/feed-state   # durable, run it twice
 //! ```
 
 use std::sync::mpsc;
@@ -14,7 +16,11 @@ use std::sync::Arc;
 use std::thread;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use userql::{AccessLevel, Directory, HubQuery, NewUser, State, Store, Update};
+use serde_json::json;
+use userql::{AccessLevel, Change, Directory, HubQuery, Kind, NewUser, Store};
+
+/// The groups of the example as a directory file, to seed a state directory.
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/feed-seed.json");
 
 /// What the application's database emits: its own vocabulary, not userql's.
 enum Event {
@@ -40,35 +46,49 @@ fn user_id(id: u64) -> String {
     format!("app-{id}")
 }
 
-/// One event as userql updates.
-fn updates(event: Event) -> Vec<Update> {
+/// One event as userql changes.
+fn changes(event: Event) -> Vec<Change> {
     match event {
         Event::SignedUp {
             id,
             login,
             name,
             at,
-        } => vec![Update::add_user(
-            NewUser::new(user_id(id), login, at)
-                .name(name)
-                .last_access(at),
-        )],
-        Event::JoinedTeam { id, team } => vec![Update::add_membership(
+        } => vec![
+            Change::put_user(NewUser::new(user_id(id), login, at).name(name)),
+            Change::touch(user_id(id), at),
+        ],
+        Event::JoinedTeam { id, team } => vec![Change::put_membership(
             user_id(id),
             team,
             Some(AccessLevel::Developer),
         )],
-        Event::Suspended { id } => vec![Update::set_state(user_id(id), State::Blocked)],
-        Event::Enrolled2fa { id } => vec![Update::set_two_factor(user_id(id), true)],
+        Event::Suspended { id } => vec![Change::patch(
+            Kind::User,
+            user_id(id),
+            [("state", json!("blocked"))],
+        )],
+        Event::Enrolled2fa { id } => vec![Change::patch(
+            Kind::User,
+            user_id(id),
+            [("two_factor", json!(true))],
+        )],
     }
 }
 
 fn main() -> Result<(), userql::Error> {
-    let directory = Directory::builder()
-        .group("g-eng", "Engineering", None)
-        .group("g-web", "Web", Some("g-eng"))
-        .build()?;
-    let store = Arc::new(Store::new(directory));
+    let store = Arc::new(match std::env::args_os().nth(1) {
+        // A state directory, seeded on the first run from the same two groups as a file.
+        Some(dir) => Store::open_state(&dir, Some(SEED.as_ref()))?,
+        None => Store::new(
+            Directory::builder()
+                .group("g-eng", "Engineering", None)
+                .group("g-web", "Web", Some("g-eng"))
+                .build()?,
+        ),
+    });
+    // A second run against the same state directory continues the feed after the users it has.
+    let first = store.snapshot().user_count() as u64;
 
     // The feed: transactions of events, in commit order.
     let (feed, transactions) = mpsc::channel::<Vec<Event>>();
@@ -77,7 +97,7 @@ fn main() -> Result<(), userql::Error> {
         thread::spawn(move || -> Result<u64, userql::Error> {
             let mut version = store.version();
             for transaction in transactions {
-                let batch: Vec<Update> = transaction.into_iter().flat_map(updates).collect();
+                let batch: Vec<Change> = transaction.into_iter().flat_map(changes).collect();
                 version = store.apply(&batch)?;
             }
             Ok(version)
@@ -85,7 +105,7 @@ fn main() -> Result<(), userql::Error> {
     };
 
     let start = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
-    for id in 0..200u64 {
+    for id in first..first + 200 {
         let at = start + Duration::hours(id as i64);
         let mut transaction = vec![Event::SignedUp {
             id,
@@ -107,7 +127,7 @@ fn main() -> Result<(), userql::Error> {
         }
         // Readers never wait for the writer: a search here sees some prefix of the feed.
         let seen = store.search(&HubQuery::new(""))?.total;
-        assert!(seen <= id);
+        assert!(seen <= id, "{seen} users seen before user {id} signed up");
         feed.send(transaction).expect("the writer is running");
     }
     drop(feed);

@@ -1,8 +1,7 @@
 //! A validated directory, from a file, from bytes, or built in code.
 //!
-//! Durable state directories (a snapshot plus a change log, `docs/formats.md`) are opened by the
-//! state-directory support when it lands; until then a [`Directory`] is loaded whole and kept
-//! current with [`crate::Store::apply`].
+//! A [`Directory`] is loaded whole and kept current with [`crate::Store::apply`]; a durable
+//! state directory is opened by [`crate::Store::open_state`] instead.
 
 use std::path::Path;
 

@@ -2,17 +2,24 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
+
+use userql_directory::changes::ChangeErrors;
 
 /// Everything a userql call can refuse.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A directory (file, bytes or one built in code) or an update batch failed validation.
-    #[error("invalid directory or update:\n{0}")]
+    /// A directory (file, bytes or one built in code), a change or a change batch failed
+    /// validation; nothing was changed.
+    #[error("invalid directory or changes:\n{0}")]
     Invalid(Problems),
     /// A Hub query or one of its options (`orderBy`, `fields`, `$skip`, `$top`) was refused.
     #[error("{0}")]
     Query(QueryError),
+    /// A state directory could not be opened, recovered or written.
+    #[error("{0}")]
+    State(StateError),
 }
 
 /// Every problem validation found (never empty): a directory is checked as a whole, so a user
@@ -53,8 +60,13 @@ impl fmt::Display for Problems {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Problem {
-    /// Where: `users[3] (id u-vader)`, `line 17 (user u-vader)`, `batch[0]`, a file path.
+    /// Where: `users[3] (id u-vader)`, `line 17 (user u-vader)`, `change 2 (user u-42)`, a
+    /// file path.
     pub place: String,
+    /// The 1-based line of a changes file, for a change read from one ([`crate::ChangeFile`]).
+    pub line: Option<usize>,
+    /// The 1-based position of the change in its batch, for a problem of one change.
+    pub change: Option<usize>,
     /// The offending field, when the problem is in one field.
     pub field: Option<String>,
     /// What is wrong, with the offending value.
@@ -78,11 +90,86 @@ impl From<userql_directory::error::LoadErrors> for Error {
                 .into_iter()
                 .map(|e| Problem {
                     place: e.place,
+                    line: None,
+                    change: None,
                     field: e.field,
                     message: e.kind.to_string(),
                 })
                 .collect(),
         ))
+    }
+}
+
+impl From<ChangeErrors> for Error {
+    fn from(errors: ChangeErrors) -> Self {
+        Error::Invalid(Problems(
+            errors
+                .errors
+                .into_iter()
+                .map(|e| {
+                    let mut place: Vec<String> = Vec::new();
+                    place.extend(e.line.map(|line| format!("line {line}")));
+                    place.extend(e.change.map(|change| format!("change {change}")));
+                    let mut place = place.join(", ");
+                    if let Some(subject) = &e.subject {
+                        place = match place.is_empty() {
+                            true => subject.clone(),
+                            false => format!("{place} ({subject})"),
+                        };
+                    }
+                    if place.is_empty() {
+                        place = "changes".to_owned();
+                    }
+                    Problem {
+                        place,
+                        line: e.line,
+                        change: e.change,
+                        field: e.field,
+                        message: e.problem.to_string(),
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// A state directory that could not be opened, recovered or written: the message names the
+/// file (and byte offset) involved. After a failed write the store refuses further changes
+/// (readers keep the last durable version); reopen it to recover from the disk.
+#[derive(Debug, Clone)]
+pub struct StateError(Arc<userql_state::StateError>);
+
+impl StateError {
+    /// Another process holds the state directory's lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(*self.0, userql_state::StateError::Locked { .. })
+    }
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<userql_state::StateError> for Error {
+    fn from(error: userql_state::StateError) -> Self {
+        Error::State(StateError(Arc::new(error)))
+    }
+}
+
+impl From<userql_state::ApplyError<ChangeErrors>> for Error {
+    fn from(error: userql_state::ApplyError<ChangeErrors>) -> Self {
+        match error {
+            userql_state::ApplyError::Refused(errors) => errors.into(),
+            userql_state::ApplyError::State(error) => error.into(),
+        }
     }
 }
 

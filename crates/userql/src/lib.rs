@@ -10,8 +10,10 @@
 //! 1. **Get a directory**: [`Directory::open`] a `.json`/`.ndjson` file, parse bytes
 //!    ([`Directory::from_json`]), or build one in code from your own database
 //!    ([`Directory::builder`], [`NewUser`], [`Grant`]: typed values and `chrono` times).
-//! 2. **Make it live**: [`Store::new`] indexes it. Share the store (it is `Send + Sync`) between
-//!    request handlers and whatever applies changes.
+//! 2. **Make it live**: [`Store::new`] indexes it in memory; [`Store::open_state`] keeps it in a
+//!    state directory instead (seeded from a directory file, every batch logged and fsynced, the
+//!    state recovered when reopened). Share the store (it is `Send + Sync`) between request
+//!    handlers and whatever applies changes.
 //! 3. **Answer requests** from a [`Snapshot`] (one per request, so an answer reads one version):
 //!    - [`Snapshot::search`] — a Hub search from a typed [`HubQuery`], giving ids, total and Hub's
 //!      JSON body;
@@ -19,12 +21,13 @@
 //!      API's exact [`HttpResponse`] (status, headers, body);
 //!    - [`Snapshot::assist`] — completions and highlighting for a search box;
 //!    - [`Snapshot::explain`] — how a search was planned and what each step produced.
-//! 4. **Keep it in sync**: [`Store::apply`] a batch of [`Update`]s from your change feed; the
-//!    next snapshot sees all of it, current readers none of it.
+//! 4. **Keep it in sync**: [`Store::apply`] a batch of [`Change`]s from your change feed — built
+//!    in code, parsed with [`Change::from_json`] or read from a changes file with
+//!    [`ChangeFile`]; the next snapshot sees all of it, current readers none of it.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use userql::{Directory, HttpRequest, HubQuery, NewUser, Store, Update, Viewer};
+//! use userql::{Change, Directory, HttpRequest, HubQuery, NewUser, Store, Viewer};
 //!
 //! let store = Store::new(Directory::open("tests/data/tiny.json")?);
 //!
@@ -38,7 +41,7 @@
 //!
 //! // A change from the application's own database.
 //! let joined = Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
-//! store.apply(&[Update::add_user(NewUser::new("u-rey", "rey", joined).name("Rey"))])?;
+//! store.apply(&[Change::put_user(NewUser::new("u-rey", "rey", joined).name("Rey"))])?;
 //! assert_eq!(store.search(&HubQuery::new("login: rey"))?.total, 1);
 //! # Ok::<(), userql::Error>(())
 //! ```
@@ -54,6 +57,7 @@
 //!   crate's `Request` / `Response`.
 #![deny(missing_docs)]
 
+mod change;
 mod directory;
 mod error;
 mod explain;
@@ -63,17 +67,16 @@ mod http_types;
 mod hub;
 mod records;
 mod store;
-mod update;
 mod vocabulary;
 
+pub use change::{Change, ChangeBatch, ChangeFile, Kind};
 pub use directory::{Directory, DirectoryBuilder};
-pub use error::{Error, Problem, Problems, QueryError};
+pub use error::{Error, Problem, Problems, QueryError, StateError};
 pub use explain::Explain;
 pub use http::{HttpRequest, HttpResponse};
 pub use hub::{HubPage, HubQuery};
 pub use records::{Grant, NewUser};
 pub use store::{Options, Snapshot, Store};
-pub use update::Update;
 pub use userql_engine::assist::{Assist, Style, StyleRange, Suggestion};
 pub use vocabulary::{AccessLevel, State, Viewer};
 
@@ -87,7 +90,7 @@ const _: () = {
     shared::<HubPage>();
     shared::<HttpRequest>();
     shared::<HttpResponse>();
-    shared::<Update>();
+    shared::<Change>();
     shared::<Error>();
     shared::<Assist>();
     shared::<Explain>();

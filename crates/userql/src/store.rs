@@ -1,15 +1,17 @@
 //! The live directory ([`Store`]) and the immutable versions it publishes ([`Snapshot`]).
 
+use std::path::Path;
 use std::sync::Arc;
 
+use userql_directory::changes::Change as InnerChange;
 use userql_engine::{Engine, HubParams, Top};
 
+use crate::change::Change;
 use crate::directory::Directory;
 use crate::error::{Error, QueryError};
 use crate::explain::Explain;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::hub::{HubPage, HubQuery};
-use crate::update::Update;
 use crate::Assist;
 
 /// Settings of a [`Store`]: request limits and the URLs the dialects put in responses.
@@ -59,6 +61,12 @@ impl Options {
     }
 }
 
+/// Where the versions live: in memory only, or logged to a state directory.
+enum Backend {
+    Memory(userql_directory::Store),
+    Durable(userql_state::DurableStore<InnerChange>),
+}
+
 /// What every snapshot shares: the engine and the dialect settings.
 #[derive(Debug)]
 struct Shared {
@@ -66,30 +74,37 @@ struct Shared {
     dialects: userql_dialects::Settings,
 }
 
-/// The live directory: readers take lock-free [`Snapshot`]s, writers apply atomic batches.
+/// The live directory: readers take lock-free [`Snapshot`]s, writers apply atomic batches of
+/// [`Change`]s. In memory ([`Store::new`]) or durable ([`Store::open_state`]: every batch is
+/// logged and fsynced before it is acknowledged or seen).
 ///
 /// A `Store` is `Send + Sync`; share it behind an `Arc` between request handlers and the task
 /// that applies changes.
 ///
 /// ```
-/// use userql::{Directory, HubQuery, State, Store, Update};
+/// use userql::{Change, Directory, HubQuery, Kind, Store};
 ///
 /// let store = Store::new(Directory::from_json(include_bytes!("../tests/data/tiny.json"))?);
 /// let before = store.search(&HubQuery::new("state: banned"))?.total;
-/// let version = store.apply(&[Update::set_state("u-luke", State::Banned)])?;
+/// let version = store.apply(&[Change::patch(Kind::User, "u-luke", [("state", "banned".into())])])?;
 /// assert_eq!(version, 1);
 /// assert_eq!(store.search(&HubQuery::new("state: banned"))?.total, before + 1);
 /// # Ok::<(), userql::Error>(())
 /// ```
 pub struct Store {
-    inner: userql_directory::Store,
+    backend: Backend,
     shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.backend {
+            Backend::Memory(_) => None,
+            Backend::Durable(durable) => Some(durable.dir()),
+        };
         f.debug_struct("Store")
-            .field("version", &self.inner.version())
+            .field("version", &self.version())
+            .field("state", &state)
             .finish_non_exhaustive()
     }
 }
@@ -110,8 +125,60 @@ impl Store {
     /// # Ok::<(), userql::Error>(())
     /// ```
     pub fn with_options(directory: Directory, options: Options) -> Store {
+        Store::with_backend(
+            Backend::Memory(userql_directory::Store::new(directory.0)),
+            options,
+        )
+    }
+
+    /// Opens the durable store kept in the state directory `dir`, with default [`Options`].
+    ///
+    /// A new or empty `dir` is first seeded from `seed` (a directory file, `.json` or
+    /// `.ndjson`) as version 0; for a directory that holds state, `seed` is ignored and the
+    /// state is recovered: the newest checkpoint plus every logged batch after it. The store
+    /// holds the directory's lock until it is dropped (a second opener gets
+    /// [`crate::StateError::is_locked`]). Each [`Store::apply`] returns once its batch is on disk;
+    /// checkpoints are written in the background as the log grows. The on-disk layout is
+    /// described in the repository's `docs/state.md`.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use userql::{Change, HubQuery, NewUser, Store};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("userql-doc-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let store = Store::open_state(&dir, Some("tests/data/tiny.json".as_ref()))?;
+    /// store.apply(&[Change::put_user(NewUser::new("u-rey", "rey", Utc::now()))])?;
+    /// drop(store);
+    ///
+    /// let reopened = Store::open_state(&dir, None)?;
+    /// assert_eq!(reopened.version(), 1);
+    /// assert_eq!(reopened.search(&HubQuery::new("login: rey"))?.total, 1);
+    /// # drop(reopened);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), userql::Error>(())
+    /// ```
+    pub fn open_state(dir: impl AsRef<Path>, seed: Option<&Path>) -> Result<Store, Error> {
+        Store::open_state_with_options(dir, seed, Options::default())
+    }
+
+    /// [`Store::open_state`] with the given [`Options`].
+    pub fn open_state_with_options(
+        dir: impl AsRef<Path>,
+        seed: Option<&Path>,
+        options: Options,
+    ) -> Result<Store, Error> {
+        let durable = userql_state::DurableStore::open(
+            dir.as_ref(),
+            seed,
+            userql_state::DurableOptions::default(),
+        )?;
+        Ok(Store::with_backend(Backend::Durable(durable), options))
+    }
+
+    fn with_backend(backend: Backend, options: Options) -> Store {
         Store {
-            inner: userql_directory::Store::new(directory.0),
+            backend,
             shared: Arc::new(Shared {
                 engine: Engine::new(options.engine),
                 dialects: options.dialects,
@@ -129,32 +196,48 @@ impl Store {
     /// # Ok::<(), userql::Error>(())
     /// ```
     pub fn snapshot(&self) -> Snapshot {
+        let inner = match &self.backend {
+            Backend::Memory(store) => store.snapshot(),
+            Backend::Durable(store) => store.snapshot(),
+        };
         Snapshot {
-            inner: self.inner.snapshot(),
+            inner,
             shared: Arc::clone(&self.shared),
         }
     }
 
     /// The version number of the current snapshot (0, then +1 per applied batch).
     pub fn version(&self) -> u64 {
-        self.inner.version()
+        match &self.backend {
+            Backend::Memory(store) => store.version(),
+            Backend::Durable(store) => store.version(),
+        }
     }
 
-    /// Applies a batch atomically and returns the new version; a refused batch changes nothing
-    /// and reports every problem ([`Error::Invalid`]). Readers are never blocked.
+    /// Applies a batch atomically and returns the new version (the current one for an empty
+    /// batch). A refused batch changes nothing and reports every problem, numbered by change
+    /// ([`Error::Invalid`], [`crate::Problem::change`]). Readers are never blocked. On a
+    /// durable store the batch is on disk when this returns; a failed write is
+    /// [`Error::State`].
     ///
     /// ```
     /// use chrono::Utc;
-    /// use userql::{Directory, NewUser, Store, Update};
+    /// use userql::{Change, Directory, Error, Kind, NewUser, Store};
     /// let store = Store::new(Directory::builder().build()?);
-    /// store.apply(&[Update::add_user(NewUser::new("u1", "ada", Utc::now()))])?;
-    /// assert!(store.apply(&[Update::remove_user("nobody")]).is_err());
+    /// store.apply(&[Change::put_user(NewUser::new("u1", "ada", Utc::now()))])?;
+    /// let Err(Error::Invalid(problems)) = store.apply(&[Change::delete(Kind::User, "nobody")]) else {
+    ///     panic!("nobody is not a user");
+    /// };
+    /// assert_eq!(problems.iter().next().and_then(|p| p.change), Some(1));
     /// assert_eq!(store.snapshot().user_count(), 1);
     /// # Ok::<(), userql::Error>(())
     /// ```
-    pub fn apply(&self, batch: &[Update]) -> Result<u64, Error> {
-        let inner: Vec<_> = batch.iter().map(|u| u.0.clone()).collect();
-        Ok(self.inner.apply(&inner)?)
+    pub fn apply(&self, batch: &[Change]) -> Result<u64, Error> {
+        let inner: Vec<InnerChange> = batch.iter().map(|c| c.0.clone()).collect();
+        match &self.backend {
+            Backend::Memory(store) => Ok(store.apply_changes(&inner)?),
+            Backend::Durable(store) => Ok(store.apply(&inner)?),
+        }
     }
 
     /// [`Snapshot::search`] on the current snapshot.

@@ -4,8 +4,8 @@
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use userql::{
-    AccessLevel, Directory, Error, Grant, HttpRequest, HubQuery, NewUser, State, Store, Update,
-    Viewer,
+    AccessLevel, Change, ChangeFile, Directory, Error, Grant, HttpRequest, HubQuery, Kind, NewUser,
+    Store, Viewer,
 };
 
 const TINY: &[u8] = include_bytes!("data/tiny.json");
@@ -24,13 +24,13 @@ fn loads_applies_changes_and_answers_every_kind_of_request() {
     let created = Utc.with_ymd_and_hms(2026, 2, 1, 12, 0, 0).unwrap();
     let version = store
         .apply(&[
-            Update::add_user(
+            Change::put_user(
                 NewUser::new("u-rey", "rey", created)
                     .name("Rey Skywalker")
                     .two_factor(true)
                     .group_with_access("g-jedi", AccessLevel::Developer),
             ),
-            Update::set_state("u-han", State::Blocked),
+            Change::patch(Kind::User, "u-han", [("state", Value::from("blocked"))]),
         ])
         .expect("a valid batch");
     assert_eq!(version, 1);
@@ -81,7 +81,7 @@ fn a_snapshot_keeps_reading_its_version() {
     let store = store();
     let before = store.snapshot();
     store
-        .apply(&[Update::remove_user("u-luke")])
+        .apply(&[Change::delete(Kind::User, "u-luke")])
         .expect("luke exists");
     let query = HubQuery::new("login: luke");
     assert_eq!(before.search(&query).expect("valid").total, 1);
@@ -93,14 +93,18 @@ fn a_refused_batch_changes_nothing_and_says_why() {
     let store = store();
     let error = store
         .apply(&[
-            Update::set_admin("u-luke", true),
-            Update::add_membership("u-luke", "g-nowhere", None),
+            Change::patch(Kind::User, "u-luke", [("admin", Value::from(true))]),
+            Change::put_membership("u-luke", "g-nowhere", None),
         ])
         .expect_err("an unknown group");
     let Error::Invalid(problems) = error else {
         panic!("expected Invalid, got {error:?}");
     };
     assert!(problems.to_string().contains("g-nowhere"), "{problems}");
+    let problem = problems.iter().next().expect("one problem");
+    assert_eq!(problem.change, Some(2));
+    assert_eq!(problem.line, None);
+    assert!(problem.place.starts_with("change 2"), "{}", problem.place);
     assert_eq!(store.version(), 0);
     assert_eq!(
         store
@@ -219,4 +223,103 @@ fn http_crate_conversions_keep_status_headers_and_body() {
     assert_eq!(response.status(), http::StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert!(response.body().contains("\"username\":\"luke\""));
+}
+
+#[test]
+fn every_kind_of_change_applies_and_round_trips_through_json() {
+    let store = store();
+    let at = Utc.with_ymd_and_hms(2026, 4, 1, 8, 30, 0).unwrap();
+    let batch = vec![
+        Change::put_user(NewUser::new("u-rey", "rey", at)),
+        Change::put_membership("u-rey", "g-jedi", Some(AccessLevel::Maintainer)),
+        Change::put_grant(Grant::role("developer").to_user("u-rey")),
+        Change::touch("u-rey", at),
+        Change::delete_membership("u-luke", "g-jedi"),
+    ];
+    let json = Value::Array(batch.iter().map(Change::to_json).collect()).to_string();
+    assert_eq!(Change::from_json(&json).expect("its own JSON"), batch);
+    store.apply(&batch).expect("a valid batch");
+    let members = |query: &str| store.search(&HubQuery::new(query)).expect("valid").ids;
+    assert_eq!(members("login: rey and in: g-jedi"), ["u-rey"]);
+    assert!(!members("in: g-jedi").contains(&"u-luke".to_owned()));
+    assert_eq!(
+        members("lastAccess: 2026-04-01 .. 2026-04-02 and login: rey"),
+        ["u-rey"]
+    );
+
+    store
+        .apply(&[Change::delete_grant(
+            Grant::role("developer").to_user("u-rey"),
+        )])
+        .expect("the grant exists");
+    let missing = store.apply(&[Change::delete_grant(
+        Grant::role("developer").to_user("u-rey"),
+    )]);
+    assert!(matches!(missing, Err(Error::Invalid(_))), "{missing:?}");
+}
+
+#[test]
+fn a_changes_file_is_read_batch_by_batch_and_errors_name_the_line() {
+    let store = store();
+    let file = br#"{"format": "userql-changes/1"}
+{"op": "patch", "kind": "user", "id": "u-luke", "set": {"state": "banned"}}
+
+[{"op": "delete", "kind": "user", "id": "u-han"}, {"op": "touch", "kind": "user", "id": "u-leia", "at": "2026-01-01T00:00:00Z"}]
+[{"op": "delete", "kind": "user", "id": "u-x"}, {"op": "put", "kind": "user"}]
+"#;
+    let mut batches = ChangeFile::new(&file[..]);
+    for expected_line in [2, 4] {
+        let batch = batches.next().expect("a batch").expect("well-formed");
+        assert_eq!(batch.line(), expected_line);
+        store.apply(batch.changes()).expect("valid changes");
+    }
+    let Some(Err(Error::Invalid(problems))) = batches.next() else {
+        panic!("expected the malformed line 5");
+    };
+    let problem = problems.iter().next().expect("one problem");
+    assert_eq!((problem.line, problem.change), (Some(5), Some(2)));
+    assert!(problem.message.contains("value"), "{problem}");
+    assert!(batches.next().is_none(), "the reader stops at an error");
+    assert_eq!(store.version(), 2);
+
+    let not_a_change = Change::from_json("42").expect_err("not a change");
+    assert!(matches!(not_a_change, Error::Invalid(_)));
+    let bad_header = ChangeFile::new(&b"{\"format\": \"other\"}\n"[..])
+        .next()
+        .expect("one item");
+    assert!(bad_header.is_err());
+}
+
+#[test]
+fn a_state_directory_keeps_applied_batches_across_reopening() {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().join("state");
+    let seed = std::path::Path::new("tests/data/tiny.json");
+    let store = Store::open_state(&dir, Some(seed)).expect("seeded");
+    assert_eq!(store.version(), 0);
+    let joined = Utc.with_ymd_and_hms(2026, 2, 1, 12, 0, 0).unwrap();
+    let version = store
+        .apply(&[
+            Change::put_user(NewUser::new("u-rey", "rey", joined).group("g-jedi")),
+            Change::delete(Kind::User, "u-han"),
+        ])
+        .expect("a valid batch");
+    assert_eq!(version, 1);
+    let refused = store.apply(&[Change::delete(Kind::User, "u-nobody")]);
+    assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+
+    let Err(Error::State(locked)) = Store::open_state(&dir, None) else {
+        panic!("a second opener must be refused while the store is open");
+    };
+    assert!(locked.is_locked(), "{locked}");
+    drop(store);
+
+    let reopened = Store::open_state(&dir, None).expect("recovered");
+    assert_eq!(reopened.version(), 1);
+    let search = |query: &str| reopened.search(&HubQuery::new(query)).expect("valid").total;
+    assert_eq!(search("login: rey and in: g-jedi"), 1);
+    assert_eq!(search("login: han"), 0);
+
+    let unseeded = Store::open_state(temp.path().join("empty"), None);
+    assert!(matches!(unseeded, Err(Error::State(_))), "{unseeded:?}");
 }
