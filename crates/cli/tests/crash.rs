@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -187,7 +187,16 @@ fn sigkill_at_random_moments_never_loses_or_half_applies_a_batch() {
                 }
             })
         };
-        std::thread::sleep(Duration::from_micros(rng.gen_range(0..150_000)));
+        // The moment to kill: after a random number of acknowledged batches (so the stream
+        // outlasts every kill however fast the machine is) or a random delay, whichever comes
+        // first, then a little later still, so kills also land in the middle of a batch.
+        let target = applied as u64 + rng.gen_range(0..40);
+        let delay = Duration::from_micros(rng.gen_range(0..150_000));
+        let started = Instant::now();
+        while started.elapsed() < delay && last_acknowledged.load(Ordering::SeqCst) < target {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_micros(rng.gen_range(0..2_000)));
         // SIGKILL; an error means the child already exited (stream done), which is fine.
         let _ = child.kill();
         let status = child.wait().expect("wait");
