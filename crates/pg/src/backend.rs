@@ -36,6 +36,11 @@ pub fn compile(
     admin: bool,
     request: &Request,
 ) -> Result<Statement, Error> {
+    // The engine's own checks, in the engine's order: limits on the tree, then the viewer's
+    // right to the order keys — a request the engine refuses is refused here too.
+    userql_syntax::check_tree(&request.query, &engine.options.limits)
+        .map_err(userql_engine::Error::from)?;
+    userql_engine::Visibility::hub(admin).check_order(&request.order)?;
     let ctx = BindContext {
         model: &catalog.model,
         index: &catalog.index,
