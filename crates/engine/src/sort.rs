@@ -74,7 +74,7 @@ pub fn sort_rows(
 }
 
 /// The first `want` of `rows` in `order` (see [`sort_rows`]): every key computed once per row,
-/// then each chunk of [`CHUNK`] rows selects and sorts its own first `want`, and the chunks are
+/// then each chunk of `CHUNK` rows selects and sorts its own first `want`, and the chunks are
 /// merged — `O(m + chunks · want log want)` comparisons for `m` rows, with the deadline checked
 /// while keys are computed and between chunks.
 pub fn top_rows(

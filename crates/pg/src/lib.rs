@@ -4,7 +4,7 @@
 //! itself (against the catalog read back from the database: [`catalog`]), then compiled to
 //! **one parameterised statement** ([`compile`], built with the typed [`sql`] builder: values are
 //! always `$n` parameters, never SQL text) over the schema shipped here ([`schema`]), loaded with
-//! `COPY` in one transaction ([`load`]). [`Backend`] ties it together over one connection.
+//! `COPY` in one transaction ([`mod@load`]). [`Backend`] ties it together over one connection.
 //!
 //! The contract is the engine's answer: same total, same ids in the same order. The module docs
 //! of [`compile`] list how each source of divergence (case folding, `LIKE` metacharacters, NULLs,

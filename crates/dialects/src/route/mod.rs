@@ -9,10 +9,10 @@
 //! read-modify-write a user (keys, emails, profile fields) are serialised by one lock, so two
 //! concurrent key additions never lose one another.
 //!
-//! Modules, one job each: [`auth`] (tokens to viewers, credentials per API), [`refusal`] (each
+//! Modules, one job each: [`auth`] (tokens to viewers, credentials per API), [`mod@refusal`] (each
 //! API's error shapes), [`input`] (path segments and parameters from query string, form or JSON
-//! bodies), and one module per API family: [`gitlab_users`], [`gitlab_keys`],
-//! [`gitlab_enterprise`], [`tfe_admin`], [`portal`] (ArcGIS and Hub).
+//! bodies), and one module per API family: `gitlab_users`, `gitlab_keys`,
+//! `gitlab_enterprise`, `tfe_admin`, `portal` (ArcGIS and Hub).
 //!
 //! Decisions where the seed documents are silent are listed in each module's docs.
 

@@ -5,7 +5,7 @@
 //! parser's own lexemes, keeps going after every error, classes each token and remembers what was
 //! expected at the caret (a key, a value of some key, a tuple argument …). This module styles the
 //! tokens, marks entity names the directory does not know, and draws suggestions
-//! ([`candidates`]) from the key catalogue and, for entity keys, from the directory itself.
+//! (`candidates`) from the key catalogue and, for entity keys, from the directory itself.
 //!
 //! Contract (decided where Hub is silent):
 //! - All offsets (`caret`, `start`, `completionStart`, `matchingStart`, …) are **byte** offsets, as
