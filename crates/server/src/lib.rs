@@ -1,5 +1,5 @@
-//! `userql serve`: the seed APIs over HTTP (`spec/serve.md`), as a thin axum/tokio adapter
-//! around [`userql_dialects::route::Service`], which does all the routing, authentication and
+//! `userql serve`: the seed APIs over HTTP (README, "Serving the APIs over HTTP"), as a thin
+//! axum/tokio adapter around [`userql_dialects::route::Service`], which does all the routing, authentication and
 //! answering. This crate only moves bytes and enforces the server's limits:
 //!
 //! - request bodies above [`Limits::max_body`]: 413 in the API's shape;

@@ -1,5 +1,5 @@
-//! Every route of `spec/serve.md` as a plain function of the request: method, path, query,
-//! headers and body in, status, headers and body out. No HTTP library is involved, so an
+//! Every route of `userql serve` (README, "Serving the APIs over HTTP") as a plain function of
+//! the request: method, path, query, headers and body in, status, headers and body out. No HTTP library is involved, so an
 //! embedding server (axum, hyper, a test, a fuzzer) only moves bytes in and out of
 //! [`Service::handle`].
 //!
