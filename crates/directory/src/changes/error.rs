@@ -14,13 +14,7 @@ pub struct ChangeErrors {
 
 impl fmt::Display for ChangeErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.errors.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
+        crate::error::write_lines(f, &self.errors)
     }
 }
 
