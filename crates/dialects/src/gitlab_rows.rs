@@ -67,7 +67,7 @@ pub(crate) fn user_json(snapshot: &Snapshot, row: Row, entity: Entity, gitlab_ur
         return Value::Object(o);
     }
     // From the record, not the index: the row may be in the snapshot's overlay.
-    let bot = userql_engine::reference::BOT_TYPES.contains(&user.user_type.as_str());
+    let bot = userql_directory::index::Flag::Bot.of_user(user, false);
     o.insert("created_at".into(), json!(format(user.created_at)));
     o.insert("bio".into(), profile_or(user, "bio", json!("")));
     o.insert("location".into(), profile_or(user, "location", Value::Null));

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 
 use roaring::RoaringBitmap;
 use serde_json::{json, Map, Value};
-use userql_directory::index::Flag;
 use userql_directory::model::{OrgIdx, Row, State};
 use userql_engine::Viewer;
 use userql_syntax::ast::Expr;
@@ -248,7 +247,9 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
     } else {
         &searched & &query::rows(call, &t.filters).map_err(internal)?
     };
-    let index = &call.snapshot.index;
+    // The counts go through the same snapshot view as the search (indexes plus pending changes).
+    let active = query::rows(call, &[field("state", &["active"])]).map_err(internal)?;
+    let admin = query::rows(call, &[field("is", &["admin"])]).map_err(internal)?;
     let users = &call.snapshot.model.users;
     let mut ordered: Vec<(i64, u64, Row)> = matched
         .iter()
@@ -302,8 +303,8 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
             },
             "status-counts": {
                 "total": searched.len(),
-                "suspended": (&searched - index.state(State::Active)).len(),
-                "admin": (&searched & index.flag(Flag::Admin)).len(),
+                "suspended": (&searched - &active).len(),
+                "admin": (&searched & &admin).len(),
             },
         }),
     );

@@ -650,7 +650,9 @@ fn random_model(seed: u64) -> Model {
         "service_user",
         "SUPPORT-BOT",
     ];
-    let modules = ["core", "ldap", "google", "openid", "ldaps", "github"];
+    let modules = [
+        "core", "ldap", "google", "openid", "ldaps", "github", "CORE", " Ldap", "Google", "OpenID",
+    ];
     let users = (0..user_count)
         .map(|i| {
             let mut u = user(
@@ -826,11 +828,11 @@ mod oracle {
             TermField::GoogleId => u
                 .auth
                 .iter()
-                .any(|a| a.module == "google" && a.uid.as_deref() == Some(value)),
+                .any(|a| fold(&a.module) == "google" && a.uid.as_deref() == Some(value)),
             TermField::OpenId => u
                 .auth
                 .iter()
-                .any(|a| a.module == "openid" && a.uid.as_deref() == Some(value)),
+                .any(|a| fold(&a.module) == "openid" && a.uid.as_deref() == Some(value)),
             TermField::VcsUserName => u.vcs_user_names.iter().any(|v| folded_eq(v, value)),
             TermField::SshKey => u.ssh_keys.iter().any(|k| {
                 k.key == value
@@ -917,7 +919,7 @@ mod oracle {
                 .any(|g| g.subject == Subject::User(row as u32)),
             Flag::HasGroup => !u.groups.is_empty(),
             Flag::HasAuth => !u.auth.is_empty(),
-            Flag::HasCoreAuth => u.auth.iter().any(|a| a.module == "core"),
+            Flag::HasCoreAuth => u.auth.iter().any(|a| fold(&a.module) == "core"),
             Flag::HasSshKey => !u.ssh_keys.is_empty(),
             Flag::HasLicense => !u.licenses.is_empty(),
             Flag::HasOriginService => u.origin_service.is_some(),
@@ -942,7 +944,7 @@ mod oracle {
             Flag::Human => t == "human",
             Flag::ProjectBot => t == "projectbot",
             Flag::Banned => u.ban.is_some(),
-            Flag::HasLdapAuth => u.auth.iter().any(|a| a.module.starts_with("ldap")),
+            Flag::HasLdapAuth => u.auth.iter().any(|a| fold(&a.module).starts_with("ldap")),
         }
     }
 

@@ -23,7 +23,7 @@ use crate::bound::Pred;
 use crate::cost::Deadline;
 use crate::error::Error;
 use crate::plan::{Node, Plan};
-use crate::reference::row_local_matches;
+use crate::rowcheck::row_local;
 
 /// What each node produced, in pre-order (the order of [`Node::children`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -125,7 +125,7 @@ impl<'a> Executor<'a, '_> {
         if !residual.is_empty() && !acc.is_empty() {
             let kept = self.verified(acc.iter(), |row| {
                 residual.iter().all(|(pred, negated)| {
-                    row_local_matches(self.model, row, pred).unwrap_or(false) != *negated
+                    row_local(self.model, self.index, row, pred).unwrap_or(false) != *negated
                 })
             })?;
             acc = Cow::Owned(kept);
@@ -177,7 +177,7 @@ impl<'a> Executor<'a, '_> {
                     (None, _) => ix.flag(userql_directory::index::Flag::HasAuth).clone(),
                 };
                 Cow::Owned(self.verified(candidates.iter(), |row| {
-                    row_local_matches(self.model, row, pred).unwrap_or(false)
+                    row_local(self.model, self.index, row, pred).unwrap_or(false)
                 })?)
             }
         })

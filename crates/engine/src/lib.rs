@@ -3,7 +3,9 @@
 //! The pipeline, one type per phase: query text → [`userql_syntax::ast::Query`] →
 //! [`bound::Expr`] (typed, resolved; [`bind`]) → [`plan::Plan`] (index operations with
 //! estimates; [`plan`]) → a row set ([`execute`]) → a page ([`order`]) → JSON ([`project`]).
-//! [`reference`](mod@reference) is the linear-scan oracle the indexed path is tested against.
+//! Rows checked one by one (residuals, the overlay of changed rows) go through [`rowcheck`]. The
+//! linear-scan oracle the indexed path is tested against, `reference`, is built only with the
+//! non-default `reference` feature (tests, fuzzing, benchmarks): no library build contains it.
 //!
 //! ```no_run
 //! use userql_engine::{Engine, Request, Viewer};
@@ -30,7 +32,9 @@ pub mod order;
 pub mod overlay;
 pub mod plan;
 pub mod project;
+#[cfg(feature = "reference")]
 pub mod reference;
+pub mod rowcheck;
 pub mod sort;
 pub mod visibility;
 
@@ -433,7 +437,9 @@ impl Engine {
         ))
     }
 
-    /// The reference answer (linear scan, full sort): for differential tests and the benchmark.
+    /// The reference answer (linear scan, full sort): for differential tests and the benchmark
+    /// (only with the `reference` feature).
+    #[cfg(feature = "reference")]
     pub fn reference(&self, snapshot: &Snapshot, request: &Request) -> Result<Page, Error> {
         let admin_viewer = self.is_admin(snapshot, &request.viewer)?;
         let expr = self.bind(snapshot, request)?;

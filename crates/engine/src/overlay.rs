@@ -15,28 +15,10 @@ use roaring::RoaringBitmap;
 use userql_directory::model::Row;
 use userql_directory::Snapshot;
 
-use crate::bound::{Expr, Pred};
+use crate::bound::Expr;
 use crate::order::OrderKey;
-use crate::reference::{self, OneRow};
-
-/// Whether evaluating `expr` needs a user's derived facts (groups through subgroups, teams,
-/// grants), which cost a little to compute per row.
-fn needs_facts(expr: &Expr) -> bool {
-    match expr {
-        Expr::All | Expr::Nothing => false,
-        Expr::Not(e) => needs_facts(e),
-        Expr::And(es) | Expr::Or(es) => es.iter().any(needs_facts),
-        Expr::Pred(p) => matches!(
-            p,
-            Pred::GroupTransitive(_)
-                | Pred::Team(_)
-                | Pred::OwnRole(_)
-                | Pred::Access { .. }
-                | Pred::InAnyProject
-                | Pred::Flag(userql_directory::index::Flag::HasOwnRole)
-        ),
-    }
-}
+use crate::rowcheck;
+use crate::sort::compare_rows;
 
 /// Replaces the dirty rows of an indexed answer by their checked answer. Returns how many dirty
 /// rows were checked.
@@ -46,7 +28,7 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
     }
     *rows -= &*snapshot.dirty;
     let model = &snapshot.model;
-    let subjects = needs_facts(expr).then(|| snapshot.subjects());
+    let subjects = rowcheck::needs_facts(expr).then(|| snapshot.subjects());
     let no_facts = Default::default();
     for row in snapshot.dirty.iter() {
         if row as usize >= model.users.len() {
@@ -60,7 +42,7 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
             }
             None => &no_facts,
         };
-        if reference::matches(model, &OneRow { row, facts }, row, expr) {
+        if rowcheck::matches(model, &snapshot.index, facts, row, expr) {
             rows.insert(row);
         }
     }
@@ -82,7 +64,7 @@ pub fn merge(
     while out.len() < want {
         let next = match (a.peek(), b.peek()) {
             (Some(&x), Some(&y)) => {
-                if reference::compare_rows(model, x, y, order) != Ordering::Greater {
+                if compare_rows(model, x, y, order) != Ordering::Greater {
                     a.next()
                 } else {
                     b.next()

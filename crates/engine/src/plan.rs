@@ -200,7 +200,7 @@ pub(crate) fn precomputed(pred: &Pred) -> bool {
 }
 
 /// Whether a predicate can be checked on a user's own record (see
-/// [`crate::reference::row_local_matches`]).
+/// [`crate::rowcheck::row_local`]).
 fn row_local(pred: &Pred) -> bool {
     matches!(
         pred,

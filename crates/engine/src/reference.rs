@@ -1,5 +1,11 @@
 //! The reference evaluator: a deliberately simple linear scan, kept as the oracle.
 //!
+//! Test-only: built with the non-default `reference` feature (the engine's tests, the fuzzing
+//! crate and the benchmarks turn it on); no library path calls it. It keeps its own definitions
+//! of every flag, type list and module rule — an oracle must not share code with what it checks
+//! ([`crate::rowcheck`] and the directory's `Flag::of_user`) — written to the same documented case
+//! rule (`userql_directory::text`): module types compare folded, user types by `fold_user_type`.
+//!
 //! It answers a bound expression by looking at every user directly in the [`Model`] — no index —
 //! so the indexed engine can be checked against it (proptest, fuzzing, the benchmark's "linear
 //! scan" peer). Everything here is written for obviousness, not speed; the only precomputation is
@@ -111,6 +117,17 @@ pub fn matches<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, expr:
     }
 }
 
+/// Whether an auth module type is `wanted` under the case rule.
+fn module_is(module: &str, wanted: &str) -> bool {
+    fold(module) == wanted
+}
+
+/// Whether a user type is one of `types` (written in GitLab's spelling) under the case rule.
+fn type_in(user_type: &str, types: &[&str]) -> bool {
+    let user_type = fold_user_type(user_type);
+    types.iter().any(|t| fold_user_type(t) == user_type)
+}
+
 fn eq_folded(a: &str, b: &str) -> bool {
     fold(a) == fold(b)
 }
@@ -171,16 +188,16 @@ pub fn flag_holds<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, fl
         Flag::HasOwnRole => !facts_of(facts, row).own_roles.is_empty(),
         Flag::HasGroup => !u.groups.is_empty(),
         Flag::HasAuth => !u.auth.is_empty(),
-        Flag::HasCoreAuth => u.auth.iter().any(|a| a.module == "core"),
+        Flag::HasCoreAuth => u.auth.iter().any(|a| module_is(&a.module, "core")),
         Flag::HasSshKey => !u.ssh_keys.is_empty(),
         Flag::HasLicense => !u.licenses.is_empty(),
         Flag::HasOriginService => u.origin_service.is_some(),
-        Flag::Bot => BOT_TYPES.contains(&u.user_type.as_str()),
-        Flag::Internal => !NON_INTERNAL_TYPES.contains(&u.user_type.as_str()),
-        Flag::Human => u.user_type == "human",
-        Flag::ProjectBot => u.user_type == "project_bot",
+        Flag::Bot => type_in(&u.user_type, BOT_TYPES),
+        Flag::Internal => !type_in(&u.user_type, NON_INTERNAL_TYPES),
+        Flag::Human => type_in(&u.user_type, &["human"]),
+        Flag::ProjectBot => type_in(&u.user_type, &["project_bot"]),
         Flag::Banned => u.ban.is_some(),
-        Flag::HasLdapAuth => u.auth.iter().any(|a| a.module.starts_with("ldap")),
+        Flag::HasLdapAuth => u.auth.iter().any(|a| fold(&a.module).starts_with("ldap")),
     }
 }
 
@@ -215,11 +232,11 @@ fn term_matches(user: &User, row: Row, field: TermField, value: &str) -> bool {
         TermField::GoogleId => user
             .auth
             .iter()
-            .any(|a| a.module == "google" && a.uid.as_deref() == Some(value)),
+            .any(|a| module_is(&a.module, "google") && a.uid.as_deref() == Some(value)),
         TermField::OpenId => user
             .auth
             .iter()
-            .any(|a| a.module == "openid" && a.uid.as_deref() == Some(value)),
+            .any(|a| module_is(&a.module, "openid") && a.uid.as_deref() == Some(value)),
         TermField::VcsUserName => user.vcs_user_names.iter().any(|v| eq_folded(v, value)),
         TermField::SshKey => ssh_matches(user, value),
         TermField::BanStatus => user

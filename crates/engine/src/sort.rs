@@ -1,8 +1,8 @@
 //! Sorting matches by several `orderBy` keys: every key computed once per row, and only the rows
 //! a page needs are fully sorted (`O(m + w log w)` for `w` wanted rows, at most `O(m log m)`).
 //!
-//! The reference evaluator's comparator folds (allocates) both rows' keys on every comparison;
-//! here each row's keys are folded once, then the sort compares precomputed values only. Keys are
+//! Each row's keys are folded once, then the sort compares precomputed values only
+//! ([`compare_rows`], which folds per comparison, is for the overlay's merge of a few rows). Keys are
 //! normalised first: a key repeated later in the list can never break a tie (rows tied on the
 //! first occurrence have the same value), and nothing after a unique key (login, id, number) can
 //! either — so `orderBy: name, name, …` costs one key, however long the list.
@@ -53,6 +53,30 @@ fn sort_value(user: &User, key: SortKey) -> Option<SortValue> {
     }
 }
 
+/// Compares two rows by `order` as [`sort_rows`] does (for the overlay's merge of two sorted
+/// runs, which compares few rows and so computes their keys per comparison).
+pub fn compare_rows(model: &Model, a: Row, b: Row, order: &[OrderKey]) -> Ordering {
+    let (ua, ub) = (&model.users[a as usize], &model.users[b as usize]);
+    for &(key, descending) in order {
+        let ordering = compare_values(sort_value(ua, key), sort_value(ub, key), descending);
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    ua.id.cmp(&ub.id)
+}
+
+/// One key's order: values ascending or descending, no value after every value either way.
+fn compare_values<T: Ord>(x: Option<T>, y: Option<T>, descending: bool) -> Ordering {
+    match (x, y) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) if descending => y.cmp(&x),
+        (Some(x), Some(y)) => x.cmp(&y),
+    }
+}
+
 /// Rows per chunk of [`top_rows`]: the deadline is checked between chunks, so a cancelled sort
 /// stops within one chunk's work.
 const CHUNK: usize = 1 << 16;
@@ -60,8 +84,7 @@ const CHUNK: usize = 1 << 16;
 type Keyed = (Vec<Option<SortValue>>, Row);
 
 /// Sorts rows by `order` (normalised here): each key ascending or descending, users without a
-/// value after the others for that key, remaining ties by id ascending — the same order as
-/// [`crate::reference::compare_rows`].
+/// value after the others for that key, remaining ties by id ascending.
 pub fn sort_rows(
     model: &Model,
     rows: &mut [Row],
@@ -100,13 +123,7 @@ pub fn top_rows(
     }
     let compare = |(a, ra): &Keyed, (b, rb): &Keyed| {
         for ((x, y), &(_, descending)) in a.iter().zip(b).zip(&keys) {
-            let ordering = match (x, y) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) if descending => y.cmp(x),
-                (Some(x), Some(y)) => x.cmp(y),
-            };
+            let ordering = compare_values(x.as_ref(), y.as_ref(), descending);
             if ordering != Ordering::Equal {
                 return ordering;
             }

@@ -30,7 +30,10 @@ const MODULES: &[(&str, &str)] = &[
     ("core", "Hub"),
     ("ldap", "Corp LDAP"),
     ("ldapmain", "Main LDAP"),
+    ("LDAP", "Upper LDAP"),
+    ("Core", "Hub"),
     ("google", "Google"),
+    ("Google", "Google"),
     ("github", "GitHub"),
     ("openid", "OpenID"),
 ];
@@ -42,6 +45,9 @@ const TYPES: &[&str] = &[
     "project_bot",
     "ghost",
     "bot",
+    "Project-Bot",
+    "SERVICE ACCOUNT",
+    "Bot",
 ];
 
 /// A random but valid model: unique logins (case-insensitively) and numbers, an acyclic forest.

@@ -13,7 +13,6 @@ use postgres::{Client, Transaction};
 use userql_directory::model::{GroupIdx, Model, Scope, Subject};
 use userql_directory::save::user_to_raw;
 use userql_directory::text::{fold, fold_user_type};
-use userql_engine::reference::{flag_holds, FactSource};
 
 use crate::compile::FLAG_COLUMNS;
 use crate::error::Error;
@@ -315,15 +314,6 @@ pub fn ancestors(m: &Model, group: GroupIdx) -> Vec<GroupIdx> {
     out
 }
 
-/// No facts: every flag with a column is row-local (`HasOwnRole` is answered from `grants`).
-struct NoFacts;
-
-impl FactSource for NoFacts {
-    fn row(&self, _row: u32) -> Option<&userql_directory::facts::RowFacts> {
-        None
-    }
-}
-
 const USER_COLUMNS: &str = "row, id, number, login, login_f, name, name_f, email, email_f, \
     public_email, public_email_f, state, user_type_f, ban_status_f, created_at, updated_at, \
     last_access_at, origin_service, enterprise_group, f_admin, f_guest, f_external, f_two_factor, \
@@ -362,7 +352,8 @@ fn copy_users(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
                 .opt_int(u.origin_service.map(|s| idx(s.index())))?
                 .opt_int(u.enterprise_group.map(|g| idx(g.index())))?;
             for (flag, _) in FLAG_COLUMNS {
-                c.boolean(flag_holds(m, &NoFacts, row as u32, flag))?;
+                // Every flag with a column is row-local (`HasOwnRole` is answered from `grants`).
+                c.boolean(flag.of_user(u, false))?;
             }
             let doc = serde_json::to_string(&user_to_raw(m, u))
                 .map_err(|e| std::io::Error::other(e.to_string()))?;

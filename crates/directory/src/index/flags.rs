@@ -8,7 +8,7 @@ use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, RowSetBuilder};
 use crate::model::{Model, State, Subject, User};
-use crate::text::fold_user_type;
+use crate::text::{fold_user_type, folds_to, folds_with_prefix};
 
 /// A precomputed boolean property of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,9 +103,11 @@ impl Flag {
         self as usize
     }
 
-    /// Whether `user` has this flag, computed directly from the model. This is the definition
-    /// the index precomputes (and the oracle tests compare against); `has_own_role` must be
-    /// supplied because it depends on the grants, not the user record.
+    /// Whether `user` has this flag, computed directly from the model. This is *the* definition:
+    /// the index precomputes it, the engine re-checks changed rows with it and the dialects read
+    /// it (the test oracles keep their own). Module and type values follow the case rule of
+    /// [`crate::text`]. `has_own_role` must be supplied because it depends on the grants, not the
+    /// user record.
     pub fn of_user(self, user: &User, has_own_role: bool) -> bool {
         self.of_user_typed(user, &fold_user_type(&user.user_type), has_own_role)
     }
@@ -129,10 +131,7 @@ impl Flag {
             Flag::HasOwnRole => has_own_role,
             Flag::HasGroup => !user.groups.is_empty(),
             Flag::HasAuth => !user.auth.is_empty(),
-            Flag::HasCoreAuth => user
-                .auth
-                .iter()
-                .any(|a| a.module.eq_ignore_ascii_case("core")),
+            Flag::HasCoreAuth => user.auth.iter().any(|a| folds_to(&a.module, "core")),
             Flag::HasSshKey => !user.ssh_keys.is_empty(),
             Flag::HasLicense => !user.licenses.is_empty(),
             Flag::HasOriginService => user.origin_service.is_some(),
@@ -141,11 +140,10 @@ impl Flag {
             Flag::Human => user_type == "human",
             Flag::ProjectBot => user_type == "projectbot",
             Flag::Banned => user.ban.is_some(),
-            Flag::HasLdapAuth => user.auth.iter().any(|a| {
-                a.module
-                    .get(..4)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("ldap"))
-            }),
+            Flag::HasLdapAuth => user
+                .auth
+                .iter()
+                .any(|a| folds_with_prefix(&a.module, "ldap")),
         }
     }
 }

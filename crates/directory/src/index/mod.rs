@@ -73,7 +73,7 @@ use crate::model::{
     GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx, State,
     TeamIdx,
 };
-use crate::text::{fold, fold_user_type};
+use crate::text::{fold, fold_user_type, folds_to};
 
 /// Feeds every value of one field of a user to a sink (one closure per indexed field).
 type ValuesOf = dyn Fn(&crate::model::User, &mut dyn FnMut(&str));
@@ -350,7 +350,7 @@ impl Indexes {
             dict(false, &move |user, push| {
                 user.auth
                     .iter()
-                    .filter(|a| a.module.eq_ignore_ascii_case(module))
+                    .filter(|a| folds_to(&a.module, module))
                     .filter_map(|a| a.uid.as_deref())
                     .for_each(&mut *push)
             })
