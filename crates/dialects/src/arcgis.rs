@@ -19,6 +19,7 @@ use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 use userql_directory::index::SortKey;
 use userql_directory::model::{GroupIdx, Row};
+use userql_directory::text::fold;
 use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
@@ -293,10 +294,10 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
             if name.is_empty() {
                 return Err(error(400, "The 'groupName' parameter is required.", format));
             }
-            let wanted = strip_domain(name).to_lowercase();
+            let wanted = fold(strip_domain(name));
             let named: Vec<GroupIdx> = (0..model.groups.len() as u32)
                 .map(GroupIdx)
-                .filter(|g| model.groups[g.index()].name.to_lowercase() == wanted)
+                .filter(|g| fold(&model.groups[g.index()].name) == wanted)
                 .collect();
             if named.is_empty() {
                 return Err(error(

@@ -32,14 +32,14 @@ enum Request {
     One(Option<u32>, String),
 }
 
+/// The group `:id` names: id, then name (folded), by the directory's one entity resolver; the
+/// first in directory order when several groups share the name.
 fn find_group(call: &Call, reference: &str) -> Option<GroupIdx> {
-    let groups = &call.snapshot.model.groups;
-    let folded = reference.to_lowercase();
-    groups
-        .iter()
-        .position(|g| g.id == reference)
-        .or_else(|| groups.iter().position(|g| g.name.to_lowercase() == folded))
-        .map(|i| GroupIdx(i as u32))
+    call.snapshot
+        .index
+        .resolve_group(reference)
+        .into_iter()
+        .next()
 }
 
 fn translate(call: &Call) -> Result<Request, DialectError> {

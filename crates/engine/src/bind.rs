@@ -14,7 +14,7 @@ use userql_directory::index::{
 use userql_directory::model::{Millis, Model, RoleIdx, State};
 use userql_directory::text::{fold, fold_user_type};
 use userql_syntax::ast::{self, Atom, ExprKind, ValueKind};
-use userql_syntax::catalogue;
+use userql_syntax::catalogue::{self, KeyKind, TupleKind};
 
 use crate::bound::{Expr, Pred};
 use crate::error::{Error, ErrorKind};
@@ -33,35 +33,6 @@ pub struct BindContext<'a> {
     /// Unknown entities match nothing instead of failing.
     pub lenient: bool,
 }
-
-/// Keys a non-admin viewer may not filter on.
-const PRIVATE_KEYS: &[&str] = &[
-    "email",
-    "authModule",
-    "authLogin",
-    "authName",
-    "authEmail",
-    "googleID",
-    "openID",
-    "sshPublicKey",
-    "banStatus",
-    "identity",
-    "emailContains",
-];
-
-/// `has:` values a non-admin viewer may not filter on.
-const PRIVATE_HAS: &[&str] = &[
-    "2FA",
-    "email",
-    "verifiedEmail",
-    "authMethod",
-    "login",
-    "sshPublicKey",
-    "approved resource",
-    "refresh token",
-    "permanent token",
-    "ldapIdentity",
-];
 
 /// Binds a parsed query.
 pub fn bind(query: &ast::Query, ctx: &BindContext<'_>) -> Result<Expr, Error> {
@@ -119,7 +90,7 @@ fn err(span: &std::ops::Range<usize>, kind: ErrorKind) -> Error {
 }
 
 fn forbid_private(key: &ast::Name, ctx: &BindContext<'_>) -> Result<(), Error> {
-    if !ctx.admin && PRIVATE_KEYS.contains(&key.normalized.as_str()) {
+    if !ctx.admin && catalogue::is_private_key(&key.normalized) {
         return Err(err(
             &key.span,
             ErrorKind::Forbidden {
@@ -158,188 +129,166 @@ fn term(field: TermField, atom: &Atom) -> Expr {
 }
 
 fn bind_value(key: &ast::Name, value: &ast::Value, ctx: &BindContext<'_>) -> Result<Expr, Error> {
-    let name = key.normalized.as_str();
-    match name {
-        "created" => return time_value(key, value, TimeColumn::Created, ctx),
-        "lastAccess" => return time_value(key, value, TimeColumn::LastAccess, ctx),
-        "number" => return number_value(key, value),
-        _ => {}
-    }
-    let atom = single(key, value)?;
-    let expr = match name {
-        "id" => term(TermField::Id, atom),
-        "login" => term(TermField::Login, atom),
-        "loginStartsWith" => Expr::Pred(Pred::Prefix(PrefixField::Login, fold(&atom.text))),
-        "name" => term(TermField::Name, atom),
-        "nameStartsWith" => {
-            let prefix = fold(&atom.text);
+    // The catalogue says what the key means; an unknown one is reported on its value.
+    let Some(info) = catalogue::field_info(&key.normalized) else {
+        let atom = single(key, value)?;
+        return Err(err(
+            &key.span,
+            ErrorKind::BadValue {
+                key: key.normalized.clone(),
+                value: atom.text.clone(),
+                expected: "a key that can be used as a field".into(),
+            },
+        ));
+    };
+    // Ranges are allowed for some kinds only: the others ask for their single atom.
+    let atom = || single(key, value);
+    let expr = match info.kind {
+        KeyKind::Created => time_value(key, value, TimeColumn::Created, ctx)?,
+        KeyKind::LastAccess => time_value(key, value, TimeColumn::LastAccess, ctx)?,
+        KeyKind::Number => number_value(key, value)?,
+        KeyKind::Id => term(TermField::Id, atom()?),
+        KeyKind::Login => term(TermField::Login, atom()?),
+        KeyKind::LoginStartsWith => {
+            Expr::Pred(Pred::Prefix(PrefixField::Login, fold(&atom()?.text)))
+        }
+        KeyKind::Name => term(TermField::Name, atom()?),
+        KeyKind::NameStartsWith => {
+            let prefix = fold(&atom()?.text);
             Expr::or(vec![
                 Expr::Pred(Pred::Prefix(PrefixField::Name, prefix.clone())),
                 Expr::Pred(Pred::Prefix(PrefixField::Login, prefix)),
             ])
         }
-        "email" => term(TermField::Email, atom),
-        "loginContains" => Expr::Pred(Pred::Substring(TextField::Login, fold(&atom.text))),
-        "nameContains" => Expr::Pred(Pred::Substring(TextField::Name, fold(&atom.text))),
-        "emailContains" => Expr::Pred(Pred::Substring(TextField::PrimaryEmail, fold(&atom.text))),
-        "publicEmail" => term(TermField::PublicEmail, atom),
-        "after" => {
-            let period = period_of(key, atom, ctx)?;
+        KeyKind::Email => term(TermField::Email, atom()?),
+        KeyKind::LoginContains => {
+            Expr::Pred(Pred::Substring(TextField::Login, fold(&atom()?.text)))
+        }
+        KeyKind::NameContains => Expr::Pred(Pred::Substring(TextField::Name, fold(&atom()?.text))),
+        KeyKind::EmailContains => Expr::Pred(Pred::Substring(
+            TextField::PrimaryEmail,
+            fold(&atom()?.text),
+        )),
+        KeyKind::PublicEmail => term(TermField::PublicEmail, atom()?),
+        KeyKind::After => {
+            let period = period_of(key, atom()?, ctx)?;
             Expr::Pred(Pred::Time(
                 TimeColumn::Created,
                 Bound::Included(period.end),
                 Bound::Unbounded,
             ))
         }
-        "before" => {
-            let period = period_of(key, atom, ctx)?;
+        KeyKind::Before => {
+            let period = period_of(key, atom()?, ctx)?;
             Expr::Pred(Pred::Time(
                 TimeColumn::Created,
                 Bound::Unbounded,
                 Bound::Excluded(period.start),
             ))
         }
-        "vcsUserName" => term(TermField::VcsUserName, atom),
-        "ownRole" => resolve_any(
-            atom,
+        KeyKind::VcsUserName => term(TermField::VcsUserName, atom()?),
+        KeyKind::OwnRole => resolve_any(
+            atom()?,
             "role",
             ctx,
             |r| ctx.index.resolve_role(r),
             role_names,
             Pred::OwnRole,
         )?,
-        "group" => resolve_any(
-            atom,
+        KeyKind::Group => resolve_any(
+            atom()?,
             "group",
             ctx,
             |r| ctx.index.resolve_group(r),
             group_names,
             Pred::GroupDirect,
         )?,
-        "in" => bind_in(atom, ctx)?,
-        "team" => resolve_any(
-            atom,
+        KeyKind::In => bind_in(atom()?, ctx)?,
+        KeyKind::Team => resolve_any(
+            atom()?,
             "team",
             ctx,
             |r| ctx.index.resolve_team(r),
             team_names,
             Pred::Team,
         )?,
-        "organization" => resolve_any(
-            atom,
+        KeyKind::Organization => resolve_any(
+            atom()?,
             "organization",
             ctx,
             |r| ctx.index.resolve_organization(r),
             org_names,
             Pred::Organization,
         )?,
-        "enterpriseGroup" => resolve_any(
-            atom,
+        KeyKind::EnterpriseGroup => resolve_any(
+            atom()?,
             "group",
             ctx,
             |r| ctx.index.resolve_group(r),
             group_names,
             Pred::EnterpriseGroup,
         )?,
-        "authModule" => term(TermField::AuthModule, atom),
-        "authLogin" => term(TermField::AuthLogin, atom),
-        "authName" => term(TermField::AuthName, atom),
-        "authEmail" => term(TermField::AuthEmail, atom),
-        "googleID" => term(TermField::GoogleId, atom),
-        "openID" => term(TermField::OpenId, atom),
-        "originService" => resolve_any(
-            atom,
+        KeyKind::AuthModule => term(TermField::AuthModule, atom()?),
+        KeyKind::AuthLogin => term(TermField::AuthLogin, atom()?),
+        KeyKind::AuthName => term(TermField::AuthName, atom()?),
+        KeyKind::AuthEmail => term(TermField::AuthEmail, atom()?),
+        KeyKind::GoogleId => term(TermField::GoogleId, atom()?),
+        KeyKind::OpenId => term(TermField::OpenId, atom()?),
+        KeyKind::OriginService => resolve_any(
+            atom()?,
             "service",
             ctx,
             |r| ctx.index.resolve_service(r),
             service_names,
             Pred::OriginService,
         )?,
-        "hasLicense" => resolve_any(
-            atom,
+        KeyKind::HasLicense => resolve_any(
+            atom()?,
             "service",
             ctx,
             |r| ctx.index.resolve_service(r),
             service_names,
             Pred::License,
         )?,
-        "sshPublicKey" => term(TermField::SshKey, atom),
-        "banStatus" => term(TermField::BanStatus, atom),
-        "type" => Expr::Pred(Pred::Term(TermField::UserType, fold_user_type(&atom.text))),
-        "is" => bind_is(key, atom, ctx)?,
-        "has" => bind_has(key, atom, ctx)?,
-        "state" => {
-            let folded = fold(&atom.text);
+        KeyKind::SshPublicKey => term(TermField::SshKey, atom()?),
+        KeyKind::BanStatus => term(TermField::BanStatus, atom()?),
+        KeyKind::Type => Expr::Pred(Pred::Term(
+            TermField::UserType,
+            fold_user_type(&atom()?.text),
+        )),
+        KeyKind::Is => bind_is(key, atom()?, ctx)?,
+        KeyKind::Has => bind_has(key, atom()?, ctx)?,
+        KeyKind::State => {
+            let folded = fold(&atom()?.text);
             match State::parse(&folded) {
                 Some(state) => Expr::Pred(Pred::State(state)),
                 None => {
                     let names: Vec<&str> = State::ALL.iter().map(|s| s.as_str()).collect();
                     return Err(err(
-                        &atom.span,
+                        &atom()?.span,
                         ErrorKind::UnknownValue {
                             key: "state".into(),
-                            value: atom.text.clone(),
+                            value: atom()?.text.clone(),
                             expected: names.join(", "),
-                            suggestion: catalogue::suggest(&atom.text, &names).map(str::to_string),
+                            suggestion: catalogue::suggest(&atom()?.text, &names)
+                                .map(str::to_string),
                         },
                     ));
                 }
             }
-        }
-        other => {
-            return Err(err(
-                &key.span,
-                ErrorKind::BadValue {
-                    key: other.to_string(),
-                    value: atom.text.clone(),
-                    expected: "a key that can be used as a field".into(),
-                },
-            ))
         }
     };
     Ok(expr)
 }
 
 fn bind_in(atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, Error> {
-    // `in:` resolves among groups and teams together: the first level (id, then name) with a match
-    // in either kind wins.
-    let reference = atom.text.as_str();
-    let folded = fold(reference);
-    let by_id_groups: Vec<_> = ctx
-        .model
-        .groups
-        .iter()
-        .enumerate()
-        .filter(|(_, g)| g.id == reference)
-        .map(|(i, _)| Pred::GroupTransitive(userql_directory::model::GroupIdx(i as u32)))
+    // `in:` resolves among groups and teams together (the index's one resolver decides the level).
+    let (groups, teams) = ctx.index.resolve_group_or_team(&atom.text);
+    let preds: Vec<Pred> = groups
+        .into_iter()
+        .map(Pred::GroupTransitive)
+        .chain(teams.into_iter().map(Pred::Team))
         .collect();
-    let by_id_teams: Vec<_> = ctx
-        .model
-        .teams
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.id == reference)
-        .map(|(i, _)| Pred::Team(userql_directory::model::TeamIdx(i as u32)))
-        .collect();
-    let mut preds: Vec<Pred> = by_id_groups.into_iter().chain(by_id_teams).collect();
-    if preds.is_empty() {
-        preds = ctx
-            .model
-            .groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| fold(&g.name) == folded)
-            .map(|(i, _)| Pred::GroupTransitive(userql_directory::model::GroupIdx(i as u32)))
-            .chain(
-                ctx.model
-                    .teams
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| fold(&t.name) == folded)
-                    .map(|(i, _)| Pred::Team(userql_directory::model::TeamIdx(i as u32))),
-            )
-            .collect();
-    }
     if preds.is_empty() {
         if ctx.lenient {
             return Ok(Expr::Nothing);
@@ -578,7 +527,7 @@ fn bind_is(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, 
 fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr, Error> {
     let allowed: Vec<&'static str> = catalogue::HAS_VALUES.iter().map(|v| v.name).collect();
     let value = closed_value("has", atom, &allowed)?;
-    if !ctx.admin && PRIVATE_HAS.contains(&value) {
+    if !ctx.admin && catalogue::is_private_has(value) {
         let shown = if value.contains(' ') {
             format!("has: {{{value}}}")
         } else {
@@ -615,14 +564,14 @@ fn bind_has(key: &ast::Name, atom: &Atom, ctx: &BindContext<'_>) -> Result<Expr,
 
 fn bind_tuple(tuple: &ast::Tuple, ctx: &BindContext<'_>) -> Result<Expr, Error> {
     forbid_private(&tuple.name, ctx)?;
-    match tuple.name.normalized.as_str() {
-        "access" => bind_access(tuple, ctx),
-        "lastAccess" => bind_last_access(tuple, ctx),
-        "identity" => bind_identity(tuple),
-        other => Err(err(
+    match catalogue::tuple_info(&tuple.name.normalized).map(|t| t.kind) {
+        Some(TupleKind::Access) => bind_access(tuple, ctx),
+        Some(TupleKind::LastAccess) => bind_last_access(tuple, ctx),
+        Some(TupleKind::Identity) => bind_identity(tuple),
+        None => Err(err(
             &tuple.name.span,
             ErrorKind::BadValue {
-                key: other.to_string(),
+                key: tuple.name.normalized.clone(),
                 value: String::new(),
                 expected: "access(…), lastAccess(…) or identity(…)".into(),
             },

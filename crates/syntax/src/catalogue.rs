@@ -6,15 +6,108 @@
 //! read the same source of truth. Lookups are case-insensitive and return the canonical spelling,
 //! which is what [`crate::ast::Name::normalized`] holds.
 
+/// What a field key means: one variant per key, so that the binder matches on it exhaustively
+/// and a key added to [`FIELD_KEYS`] does not compile until the binder gives it a meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// `id:`.
+    Id,
+    /// `loginStartsWith:`.
+    LoginStartsWith,
+    /// `name:`.
+    Name,
+    /// `nameStartsWith:`.
+    NameStartsWith,
+    /// `email:`.
+    Email,
+    /// `after:`.
+    After,
+    /// `before:`.
+    Before,
+    /// `lastAccess:`.
+    LastAccess,
+    /// `created:`.
+    Created,
+    /// `vcsUserName:`.
+    VcsUserName,
+    /// `ownRole:`.
+    OwnRole,
+    /// `group:`.
+    Group,
+    /// `in:`.
+    In,
+    /// `team:`.
+    Team,
+    /// `authName:`.
+    AuthName,
+    /// `authEmail:`.
+    AuthEmail,
+    /// `googleID:`.
+    GoogleId,
+    /// `openID:`.
+    OpenId,
+    /// `originService:`.
+    OriginService,
+    /// `sshPublicKey:`.
+    SshPublicKey,
+    /// `hasLicense:`.
+    HasLicense,
+    /// `banStatus:`.
+    BanStatus,
+    /// `type:`.
+    Type,
+    /// `is:`.
+    Is,
+    /// `has:`.
+    Has,
+    /// `state:`.
+    State,
+    /// `publicEmail:`.
+    PublicEmail,
+    /// `organization:`.
+    Organization,
+    /// `enterpriseGroup:`.
+    EnterpriseGroup,
+    /// `number:`.
+    Number,
+    /// `loginContains:`.
+    LoginContains,
+    /// `nameContains:`.
+    NameContains,
+    /// `emailContains:`.
+    EmailContains,
+    /// `login:`.
+    Login,
+    /// `authModule:`.
+    AuthModule,
+    /// `authLogin:`.
+    AuthLogin,
+}
+
+/// What a tuple means (see [`KeyKind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TupleKind {
+    /// `access(…)`.
+    Access,
+    /// `lastAccess(…)`.
+    LastAccess,
+    /// `identity(…)`.
+    Identity,
+}
+
 /// A field key (`key: value`): its canonical spelling and the other spellings that mean it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldKey {
+    /// What the key means (the binder dispatches on it).
+    pub kind: KeyKind,
     /// The canonical spelling (`login`, `authModule`, `googleID`).
     pub name: &'static str,
     /// Other accepted spellings, folded onto `name` by the parser (`username` → `login`).
     pub aliases: &'static [&'static str],
     /// `true` for userql extensions beyond Hub; query assist marks them as such.
     pub extension: bool,
+    /// `true` when only an administrator may filter on it (the binder refuses it for others).
+    pub private: bool,
     /// One line for query assist: what the key matches.
     pub description: &'static str,
 }
@@ -22,12 +115,16 @@ pub struct FieldKey {
 /// A tuple (`name(arg: value, …)`): its canonical spelling and argument names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TupleInfo {
+    /// What the tuple means (the binder dispatches on it).
+    pub kind: TupleKind,
     /// The canonical spelling (`access`, `lastAccess`, `identity`).
     pub name: &'static str,
     /// The canonical argument names, in the order query assist offers them.
     pub arguments: &'static [&'static str],
     /// `true` for userql extensions beyond Hub.
     pub extension: bool,
+    /// `true` when only an administrator may use it.
+    pub private: bool,
     /// One line for query assist.
     pub description: &'static str,
 }
@@ -39,23 +136,33 @@ pub struct ClosedValue {
     pub name: &'static str,
     /// `true` for userql extensions beyond Hub.
     pub extension: bool,
+    /// `true` when only an administrator may filter on it (`has: 2FA`, …).
+    pub private: bool,
 }
 
-const fn key(name: &'static str, description: &'static str) -> FieldKey {
+const fn key(kind: KeyKind, name: &'static str, description: &'static str) -> FieldKey {
     FieldKey {
+        kind,
         name,
         aliases: &[],
         extension: false,
+        private: false,
         description,
     }
 }
 
-const fn ext_key(name: &'static str, description: &'static str) -> FieldKey {
+const fn ext_key(kind: KeyKind, name: &'static str, description: &'static str) -> FieldKey {
     FieldKey {
-        name,
-        aliases: &[],
         extension: true,
-        description,
+        ..key(kind, name, description)
+    }
+}
+
+/// A key only an administrator may filter on.
+const fn private_key(kind: KeyKind, name: &'static str, description: &'static str) -> FieldKey {
+    FieldKey {
+        private: true,
+        ..key(kind, name, description)
     }
 }
 
@@ -63,99 +170,176 @@ const fn hub(name: &'static str) -> ClosedValue {
     ClosedValue {
         name,
         extension: false,
+        private: false,
     }
 }
 
 const fn ext(name: &'static str) -> ClosedValue {
     ClosedValue {
-        name,
         extension: true,
+        ..hub(name)
     }
 }
 
-/// Every field key, Hub's and the extensions, in the spec's order.
+/// A closed value only an administrator may filter on.
+const fn private(value: ClosedValue) -> ClosedValue {
+    ClosedValue {
+        private: true,
+        ..value
+    }
+}
+
+/// Every field key, Hub's and the extensions, in the spec's order. `private` keys are the ones
+/// hub-query.md reserves for administrators; the binder reads the flag from here.
 pub const FIELD_KEYS: &[FieldKey] = &[
-    key("id", "whose id is the value"),
+    key(KeyKind::Id, "id", "whose id is the value"),
     FieldKey {
+        kind: KeyKind::Login,
         name: "login",
         aliases: &["username"],
         extension: false,
+        private: false,
         description: "whose login is the value",
     },
-    key("loginStartsWith", "whose login starts with the value"),
-    key("name", "whose full name is the value"),
     key(
+        KeyKind::LoginStartsWith,
+        "loginStartsWith",
+        "whose login starts with the value",
+    ),
+    key(KeyKind::Name, "name", "whose full name is the value"),
+    key(
+        KeyKind::NameStartsWith,
         "nameStartsWith",
         "whose full name or login starts with the value",
     ),
-    key("email", "whose primary or a secondary email is the value"),
-    key("after", "created after the instant"),
-    key("before", "created before the instant"),
-    ext_key("lastAccess", "last accessed inside the range"),
-    ext_key("created", "created inside the range"),
-    key("vcsUserName", "with that VCS user name"),
+    private_key(
+        KeyKind::Email,
+        "email",
+        "whose primary or a secondary email is the value",
+    ),
+    key(KeyKind::After, "after", "created after the instant"),
+    key(KeyKind::Before, "before", "created before the instant"),
+    ext_key(
+        KeyKind::LastAccess,
+        "lastAccess",
+        "last accessed inside the range",
+    ),
+    ext_key(KeyKind::Created, "created", "created inside the range"),
     key(
+        KeyKind::VcsUserName,
+        "vcsUserName",
+        "with that VCS user name",
+    ),
+    key(
+        KeyKind::OwnRole,
         "ownRole",
         "holding the role by a grant made to the user itself",
     ),
-    key("group", "direct members of the group"),
+    key(KeyKind::Group, "group", "direct members of the group"),
     key(
+        KeyKind::In,
         "in",
         "members of the group or its subgroups, or of the team",
     ),
-    key("team", "members of the team"),
+    key(KeyKind::Team, "team", "members of the team"),
     FieldKey {
+        kind: KeyKind::AuthModule,
         name: "authModule",
         aliases: &["authMethod"],
         extension: false,
+        private: true,
         description: "with an auth detail of that module",
     },
     FieldKey {
+        kind: KeyKind::AuthLogin,
         name: "authLogin",
         aliases: &["authUsername"],
         extension: false,
+        private: true,
         description: "with an auth detail whose login is the value",
     },
-    key(
+    private_key(
+        KeyKind::AuthName,
         "authName",
         "with an auth detail whose full name is the value",
     ),
-    key("authEmail", "with an auth detail whose email is the value"),
-    key(
+    private_key(
+        KeyKind::AuthEmail,
+        "authEmail",
+        "with an auth detail whose email is the value",
+    ),
+    private_key(
+        KeyKind::GoogleId,
         "googleID",
         "with a Google auth detail whose uid is the value",
     ),
-    key(
+    private_key(
+        KeyKind::OpenId,
         "openID",
         "with an OpenID auth detail whose uid is the value",
     ),
-    key("originService", "imported from the service"),
     key(
+        KeyKind::OriginService,
+        "originService",
+        "imported from the service",
+    ),
+    private_key(
+        KeyKind::SshPublicKey,
         "sshPublicKey",
         "with an SSH key whose text, blob or fingerprint is the value",
     ),
-    key("hasLicense", "holding a license for the service"),
-    key("banStatus", "banned, with that ban status"),
-    key("type", "of that user type"),
-    key("is", "in that state (banned, guest, …)"),
-    key("has", "having that property (2FA, email, …)"),
-    ext_key("state", "in that account state"),
-    ext_key("publicEmail", "whose public email is the value"),
-    ext_key("organization", "members of the organization"),
-    ext_key("enterpriseGroup", "members of the enterprise group"),
-    ext_key("number", "whose number is the value or inside the range"),
+    key(
+        KeyKind::HasLicense,
+        "hasLicense",
+        "holding a license for the service",
+    ),
+    private_key(
+        KeyKind::BanStatus,
+        "banStatus",
+        "banned, with that ban status",
+    ),
+    key(KeyKind::Type, "type", "of that user type"),
+    key(KeyKind::Is, "is", "in that state (banned, guest, …)"),
+    key(KeyKind::Has, "has", "having that property (2FA, email, …)"),
+    ext_key(KeyKind::State, "state", "in that account state"),
     ext_key(
+        KeyKind::PublicEmail,
+        "publicEmail",
+        "whose public email is the value",
+    ),
+    ext_key(
+        KeyKind::Organization,
+        "organization",
+        "members of the organization",
+    ),
+    ext_key(
+        KeyKind::EnterpriseGroup,
+        "enterpriseGroup",
+        "members of the enterprise group",
+    ),
+    ext_key(
+        KeyKind::Number,
+        "number",
+        "whose number is the value or inside the range",
+    ),
+    ext_key(
+        KeyKind::LoginContains,
         "loginContains",
         "whose login contains the value (GitLab search, TFE q)",
     ),
     ext_key(
+        KeyKind::NameContains,
         "nameContains",
         "whose full name contains the value (GitLab search)",
     ),
-    ext_key(
-        "emailContains",
-        "whose primary email contains the value (TFE q)",
-    ),
+    FieldKey {
+        extension: true,
+        ..private_key(
+            KeyKind::EmailContains,
+            "emailContains",
+            "whose primary email contains the value (TFE q)",
+        )
+    },
 ];
 
 /// Every tuple with its arguments. `role` and `permission` are spellings of `with` that also say
@@ -163,21 +347,27 @@ pub const FIELD_KEYS: &[FieldKey] = &[
 /// the same argument slot (see [`argument_slot`]).
 pub const TUPLES: &[TupleInfo] = &[
     TupleInfo {
+        kind: TupleKind::Access,
         name: "access",
         arguments: &["project", "organization", "with", "role", "permission"],
         extension: false,
+        private: false,
         description: "holding a role or permission in a project or organization",
     },
     TupleInfo {
+        kind: TupleKind::LastAccess,
         name: "lastAccess",
         arguments: &["after", "before"],
         extension: false,
+        private: false,
         description: "last accessed inside the bounds",
     },
     TupleInfo {
+        kind: TupleKind::Identity,
         name: "identity",
         arguments: &["provider", "uid"],
         extension: true,
+        private: true,
         description: "with an external identity from the provider",
     },
 ];
@@ -199,20 +389,20 @@ pub const HAS_VALUES: &[ClosedValue] = &[
     hub("lastAccess"),
     hub("ownRole"),
     hub("group"),
-    hub("2FA"),
-    hub("authMethod"),
-    hub("email"),
-    hub("verifiedEmail"),
+    private(hub("2FA")),
+    private(hub("authMethod")),
+    private(hub("email")),
+    private(hub("verifiedEmail")),
     hub("originService"),
-    hub("login"),
-    hub("sshPublicKey"),
+    private(hub("login")),
+    private(hub("sshPublicKey")),
     hub("license"),
-    hub("approved resource"),
-    hub("refresh token"),
-    hub("permanent token"),
+    private(hub("approved resource")),
+    private(hub("refresh token")),
+    private(hub("permanent token")),
     hub("accepted end-user agreement"),
     ext("publicEmail"),
-    ext("ldapIdentity"),
+    private(ext("ldapIdentity")),
     ext("projectRole"),
 ];
 
@@ -337,6 +527,27 @@ pub fn fold(text: &str) -> String {
         folded.extend(word.chars().flat_map(char::to_lowercase));
     }
     folded
+}
+
+/// The catalogue entry of a field key by its canonical name (what `Name::normalized` holds).
+pub fn field_info(name: &str) -> Option<&'static FieldKey> {
+    FIELD_KEYS.iter().find(|k| k.name == name)
+}
+
+/// The catalogue entry of a tuple by its canonical name.
+pub fn tuple_info(name: &str) -> Option<&'static TupleInfo> {
+    TUPLES.iter().find(|t| t.name == name)
+}
+
+/// Whether only an administrator may use the key or tuple with this canonical name.
+pub fn is_private_key(name: &str) -> bool {
+    FIELD_KEYS.iter().any(|k| k.private && k.name == name)
+        || TUPLES.iter().any(|t| t.private && t.name == name)
+}
+
+/// Whether only an administrator may filter on this canonical `has:` value.
+pub fn is_private_has(value: &str) -> bool {
+    HAS_VALUES.iter().any(|v| v.private && v.name == value)
 }
 
 /// The candidate closest to `word` by edit distance (case-insensitive), if it is close enough to be

@@ -1022,6 +1022,28 @@ impl Indexes {
             .collect()
     }
 
+    /// Groups and teams matching a reference together (`in:`): the first level (id, then name)
+    /// with a match in either kind decides, and every match of both kinds at that level counts.
+    pub fn resolve_group_or_team(&self, reference: &str) -> (Vec<GroupIdx>, Vec<TeamIdx>) {
+        let groups = self.groups.resolve_level(reference);
+        let teams = self.teams.resolve_level(reference);
+        let first = match (&groups, &teams) {
+            (Some((g, _)), Some((t, _))) => (*g).min(*t),
+            (Some((level, _)), None) | (None, Some((level, _))) => *level,
+            (None, None) => return (Vec::new(), Vec::new()),
+        };
+        let at = |found: Option<(resolve::Level, Vec<u32>)>| {
+            found
+                .filter(|(level, _)| *level == first)
+                .map(|(_, positions)| positions)
+                .unwrap_or_default()
+        };
+        (
+            at(groups).into_iter().map(GroupIdx).collect(),
+            at(teams).into_iter().map(TeamIdx).collect(),
+        )
+    }
+
     /// Roles matching a reference: id exact, then name (folded).
     pub fn resolve_role(&self, reference: &str) -> Vec<RoleIdx> {
         self.roles

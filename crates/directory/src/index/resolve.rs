@@ -8,6 +8,17 @@ use std::collections::HashMap;
 
 use crate::text::fold;
 
+/// Which part of an entity a reference matched, in the order they are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    /// The exact id.
+    Id,
+    /// The folded key.
+    Key,
+    /// The folded name.
+    Name,
+}
+
 /// Lookup tables for one entity kind; values are positions in the owning table.
 #[derive(Debug, Default)]
 pub(crate) struct EntityLookup {
@@ -43,15 +54,25 @@ impl EntityLookup {
 
     /// Positions matching `reference` at the first level that matches any (ascending).
     pub(crate) fn resolve(&self, reference: &str) -> Vec<u32> {
+        self.resolve_level(reference)
+            .map(|(_, found)| found)
+            .unwrap_or_default()
+    }
+
+    /// [`EntityLookup::resolve`] with the level that matched (`None`: no level did), so that
+    /// references resolving among two kinds at once (`in:` groups and teams) take the first level
+    /// matching in either.
+    pub(crate) fn resolve_level(&self, reference: &str) -> Option<(Level, Vec<u32>)> {
         if let Some(found) = self.by_id.get(reference) {
-            return found.clone();
+            return Some((Level::Id, found.clone()));
         }
         let folded = fold(reference);
-        self.by_key
+        if let Some(found) = self.by_key.get(folded.as_str()) {
+            return Some((Level::Key, found.clone()));
+        }
+        self.by_name
             .get(folded.as_str())
-            .or_else(|| self.by_name.get(folded.as_str()))
-            .cloned()
-            .unwrap_or_default()
+            .map(|found| (Level::Name, found.clone()))
     }
 
     pub(crate) fn len(&self) -> usize {

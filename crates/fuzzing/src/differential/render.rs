@@ -3,6 +3,7 @@
 
 use userql_directory::index::SortKey;
 use userql_directory::model::Model;
+use userql_syntax::catalogue;
 
 use super::build::{MODULES, TYPES};
 use super::spec::{ClauseSpec, QuerySpec, ValueSpec};
@@ -122,6 +123,11 @@ fn time(spec: &ValueSpec) -> String {
     }
 }
 
+/// One closed value of the catalogue (`is:`, `has:`, `state:`).
+fn closed(values: &[catalogue::ClosedValue], pick: usize) -> &str {
+    values[pick % values.len()].name
+}
+
 fn clause(m: &Model, c: &ClauseSpec) -> String {
     let pick = usize::from(c.pick);
     let user = (!m.users.is_empty()).then(|| &m.users[pick % m.users.len().max(1)]);
@@ -198,53 +204,10 @@ fn clause(m: &Model, c: &ClauseSpec) -> String {
                 TYPES[pick % TYPES.len()]
             ][pick % 5])
         ),
-        28 => format!(
-            "is: {}",
-            [
-                "banned",
-                "guest",
-                "supporting2FA",
-                "admin",
-                "external",
-                "bot",
-                "internal",
-                "suspended"
-            ][pick % 8]
-        ),
-        29 => format!(
-            "has: {}",
-            braced(
-                [
-                    "lastAccess",
-                    "ownRole",
-                    "group",
-                    "2FA",
-                    "authMethod",
-                    "email",
-                    "verifiedEmail",
-                    "originService",
-                    "login",
-                    "sshPublicKey",
-                    "license",
-                    "approved resource",
-                    "refresh token",
-                    "permanent token",
-                    "accepted end-user agreement",
-                    "publicEmail",
-                ][pick % 16]
-            )
-        ),
-        30 => format!(
-            "state: {}",
-            [
-                "active",
-                "blocked",
-                "ldap_blocked",
-                "deactivated",
-                "banned",
-                "blocked_pending_approval"
-            ][pick % 6]
-        ),
+        // Closed values straight from the catalogue: a value added there is fuzzed here.
+        28 => format!("is: {}", closed(catalogue::IS_VALUES, pick)),
+        29 => format!("has: {}", braced(closed(catalogue::HAS_VALUES, pick))),
+        30 => format!("state: {}", closed(catalogue::STATE_VALUES, pick)),
         31 => format!(
             "identity(provider: {}, uid: {})",
             MODULES[pick % MODULES.len()].0,
