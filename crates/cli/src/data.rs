@@ -1,11 +1,10 @@
 //! Loading the directory: a state directory given with `--state`, a file given with `--data`,
 //! or the built-in demo.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use userql_directory::changes::{ChangeErrors, ChangeReader};
-use userql_directory::error::LoadErrors;
 use userql_directory::generate;
 use userql_directory::index::Indexes;
 use userql_directory::model::Model;
@@ -13,18 +12,8 @@ use userql_directory::store::StoreOptions;
 use userql_directory::{load_path_limited, Snapshot, Store, DEFAULT_MAX_FILE_BYTES};
 
 use crate::args::DataArgs;
-use crate::run::Failure;
+use crate::failure::{ChangesError, DataError, Failure};
 use crate::state;
-
-/// Why a directory could not be loaded (exit status 1).
-#[derive(Debug, thiserror::Error)]
-#[error("cannot load {}:\n{errors}", path.display())]
-pub struct DataError {
-    /// The file.
-    pub path: PathBuf,
-    /// Every problem found, each with its place.
-    pub errors: LoadErrors,
-}
 
 /// A loaded directory and what to call it in messages.
 #[derive(Debug, Clone)]
@@ -76,29 +65,6 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, DataError> {
 pub fn snapshot_of(model: Model) -> Snapshot {
     let index = Indexes::build(&model);
     Snapshot::indexed(0, Arc::new(model), Arc::new(index))
-}
-
-/// Why a changes file was not (fully) applied (exit status 1). `Display` puts the file in
-/// front of every problem: `changes.ndjson: line 7, change 2 (user u-42): …`.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", located(path, errors))]
-pub struct ChangesError {
-    /// The changes file.
-    pub path: PathBuf,
-    /// The problems of the refused batch (or of the unreadable line).
-    pub errors: ChangeErrors,
-    /// Batches of this file applied before the refusal.
-    pub applied: usize,
-}
-
-fn located(path: &Path, errors: &ChangeErrors) -> String {
-    let file = path.display();
-    errors
-        .errors
-        .iter()
-        .map(|e| format!("{file}: {e}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Loads the directory the flags name — `--state DIR` (recovered; `--data` seeds it if it does

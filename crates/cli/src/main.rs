@@ -8,6 +8,7 @@
 
 mod args;
 mod data;
+mod failure;
 mod output;
 mod pg;
 mod repl;

@@ -13,9 +13,10 @@ use userql_pg::{Backend, Schema};
 
 use crate::args::{BackendArgs, ExplainArgs, Format, PgLoadArgs, QueryArgs, SqlArgs};
 use crate::data;
+use crate::failure::render_engine_error;
+use crate::failure::{diagnostic, emit, Failure};
 use crate::output;
-use crate::request::{render_engine_error, Settings};
-use crate::run::{diagnostic, emit, Failure};
+use crate::request::Settings;
 
 /// The connection string: `--backend`, else `$USERQL_BACKEND` unless `--data` was given.
 pub fn backend_url(args: &BackendArgs, data_given: bool) -> Option<String> {

@@ -161,18 +161,7 @@ impl Invalid {
 
     /// The human diagnostic.
     pub fn render(&self) -> String {
-        render_engine_error(&self.error, &self.source)
-    }
-}
-
-/// An engine error for standard error: with the text and a caret when it is about the text;
-/// a plain line when it is about the request as a whole (an unknown `--viewer`).
-pub fn render_engine_error(error: &userql_engine::Error, source: &str) -> String {
-    match &error.kind {
-        userql_engine::ErrorKind::UnknownViewer(_) => {
-            format!("error: {error} (--viewer takes admin, anonymous or a login)\n")
-        }
-        _ => error.render(source),
+        crate::failure::render_engine_error(&self.error, &self.source)
     }
 }
 
@@ -232,7 +221,7 @@ pub fn explain(
 ) -> Result<Explain, String> {
     let (answer, _) = run(snapshot, engine, settings, input);
     if let Some(error) = &answer.error {
-        return Err(crate::run::diagnostic(error, input));
+        return Err(crate::failure::diagnostic(error, input));
     }
     explain_answer(snapshot, engine, settings, &answer, input)
 }
@@ -265,5 +254,5 @@ pub fn explain_answer(
     engine
         .explain(snapshot, &request)
         .map(|(_, explain)| explain)
-        .map_err(|e| render_engine_error(&e, &source))
+        .map_err(|e| crate::failure::render_engine_error(&e, &source))
 }

@@ -13,64 +13,13 @@ use crate::args::{
     ApplyArgs, CheckArgs, Cli, Command, CompletionsArgs, ExplainArgs, Format, GenArgs, GenFormat,
     PgCommand, QueryArgs, ServeArgs, Shell,
 };
-use crate::data::{self, ChangesError, DataError};
+use crate::data;
+use crate::failure::{diagnostic, emit, Failure};
 use crate::output;
 use crate::pg;
 use crate::repl;
 use crate::request::{self, Settings};
-use crate::state::{self, StateFailure};
-
-/// What ended a subcommand other than an answer.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// The request is invalid; the diagnostic has been printed (exit status 2).
-    #[error("invalid request")]
-    Invalid,
-    /// The command line asks for something that cannot be done (exit status 2).
-    #[error("{0}")]
-    Usage(String),
-    /// The data file could not be loaded (exit status 1).
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// A changes file was refused or unreadable (exit status 1).
-    #[error(transparent)]
-    Changes(#[from] ChangesError),
-    /// A state directory could not be used, or a batch was refused (exit status 1).
-    #[error(transparent)]
-    State(#[from] StateFailure),
-    /// The PostgreSQL backend failed: connection, server or schema (exit status 1).
-    #[error("{0}")]
-    Backend(String),
-    /// Reading or writing failed (exit status 1).
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being read or written.
-        what: String,
-        /// Why it failed.
-        source: std::io::Error,
-    },
-}
-
-impl Failure {
-    fn exit_code(&self) -> ExitCode {
-        match self {
-            Failure::Invalid | Failure::Usage(_) => ExitCode::from(2),
-            Failure::Data(_)
-            | Failure::Changes(_)
-            | Failure::State(_)
-            | Failure::Io { .. }
-            | Failure::Backend(_) => ExitCode::from(1),
-        }
-    }
-
-    /// An I/O failure while doing `what`.
-    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Failure::Io {
-            what: what.into(),
-            source,
-        }
-    }
-}
+use crate::state;
 
 /// Parses the command line, runs it, and maps the outcome to an exit status.
 pub fn main() -> ExitCode {
@@ -117,17 +66,6 @@ fn serve(args: &ServeArgs) -> Result<(), Failure> {
     .map_err(|e| Failure::io("userql serve", std::io::Error::other(e.to_string())))
 }
 
-/// Writes to standard output; a closed pipe (`userql … | head`) is not an error.
-pub fn emit(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::io("writing standard output", e))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn warn_ignored(settings: &Settings) {
     let ignored = settings.ignored_options();
     if !ignored.is_empty() {
@@ -136,63 +74,6 @@ fn warn_ignored(settings: &Settings) {
             ignored.join(", ")
         );
     }
-}
-
-/// The diagnostic of a refused request: for Hub the input with a caret under the span; for
-/// other APIs the message naming the param, then the input with a caret under that param.
-pub fn diagnostic(error: &userql_dialects::DialectError, input: &str) -> String {
-    let mut text = match &error.engine {
-        Some(engine) => {
-            let (engine_error, source) = &**engine;
-            request::render_engine_error(engine_error, source)
-        }
-        None => error.render(),
-    };
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    if error.engine.is_none() {
-        text.push_str(&format!("  | {input}\n"));
-        if let Some((start, end)) = blamed_param(&error.message, input) {
-            let indent = input[..start].chars().count();
-            let width = input[start..end].chars().count().max(1);
-            text.push_str(&format!(
-                "  | {}{}\n",
-                " ".repeat(indent),
-                "^".repeat(width)
-            ));
-        }
-    }
-    text
-}
-
-/// The `key=value` segment of a raw query string whose key the message names (as a whole word;
-/// the longest such key wins, so `user_id` beats `id`), as a byte range of `input`.
-fn blamed_param(message: &str, input: &str) -> Option<(usize, usize)> {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    let names = |key: &str| {
-        message.match_indices(key).any(|(at, _)| {
-            let before = message[..at].chars().next_back();
-            let after = message[at + key.len()..].chars().next();
-            !before.is_some_and(is_word) && !after.is_some_and(is_word)
-        })
-    };
-    let mut best: Option<(usize, usize, usize)> = None;
-    let mut start = 0;
-    for segment in input.split('&') {
-        let end = start + segment.len();
-        let raw_key = segment.split('=').next().unwrap_or("");
-        let key = userql_dialects::params::decode_component(raw_key);
-        let longer = match best {
-            Some((_, _, len)) => key.len() > len,
-            None => true,
-        };
-        if !key.is_empty() && longer && names(&key) {
-            best = Some((start, end, key.len()));
-        }
-        start = end + 1;
-    }
-    best.map(|(start, end, _)| (start, end))
 }
 
 /// INPUT: the argument, or standard input when it is `-`, or missing while standard input is
@@ -282,7 +163,7 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
         request::hub_request(&engine, &settings, &input).map_err(|e| invalid(e.render()))?;
     engine
         .bind(&loaded.snapshot, &request)
-        .map_err(|e| invalid(request::render_engine_error(&e, &input)))?;
+        .map_err(|e| invalid(crate::failure::render_engine_error(&e, &input)))?;
     let mut text = request.query.to_string();
     let options: Vec<String> = [
         ("fields", &settings.fields),
@@ -451,20 +332,4 @@ fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
     };
     clap_complete::generate(shell, &mut command, "userql", &mut script);
     emit(&String::from_utf8_lossy(&script))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::blamed_param;
-
-    #[test]
-    fn the_named_param_is_blamed() {
-        let input = "id=5&per_page=0&user_id=x";
-        assert_eq!(
-            blamed_param("per_page has a value not allowed", input),
-            Some((5, 15))
-        );
-        assert_eq!(blamed_param("user_id is invalid", input), Some((16, 25)));
-        assert_eq!(blamed_param("something else", input), None);
-    }
 }

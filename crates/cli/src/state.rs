@@ -8,26 +8,10 @@ use std::sync::Arc;
 
 use userql_directory::changes::{Change, ChangeReader};
 use userql_directory::Snapshot;
-use userql_state::{ApplyError, DurableOptions, DurableStore, StateError};
+use userql_state::{ApplyError, DurableOptions, DurableStore};
 
 use crate::args::{ApplyArgs, CheckpointArgs};
-use crate::run::{emit, Failure};
-
-/// Why `--state` work stopped (exit status 1).
-#[derive(Debug, thiserror::Error)]
-pub enum StateFailure {
-    /// The state directory could not be opened, recovered or written.
-    #[error(transparent)]
-    State(#[from] StateError),
-    /// A batch was refused: nothing of it was applied, the batches before it are durable.
-    #[error("{file}: {errors}")]
-    Refused {
-        /// The changes file.
-        file: String,
-        /// Every problem, each naming its line and change.
-        errors: String,
-    },
-}
+use crate::failure::{emit, Failure, StateFailure};
 
 /// Opens (or seeds) a state directory and prints what recovery repaired.
 pub fn open(

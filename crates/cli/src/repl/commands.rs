@@ -51,6 +51,19 @@ const COMMANDS: &[(&str, &str)] = &[
     ("quit", ":quit            leave (also Ctrl-D)"),
 ];
 
+/// Handles one input line: nothing for a blank line or a `#` comment, a `:` command, or a request.
+pub fn handle(session: &mut Session, line: &str) -> Flow {
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Flow::Continue;
+    }
+    if let Some(command) = trimmed.strip_prefix(':') {
+        return execute(session, command);
+    }
+    session.query(trimmed);
+    Flow::Continue
+}
+
 /// Runs `command` (the line without its `:`).
 pub fn execute(session: &mut Session, command: &str) -> Flow {
     let (name, argument) = match command.split_once(char::is_whitespace) {

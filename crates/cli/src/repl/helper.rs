@@ -13,7 +13,7 @@ use userql_dialects::Dialect;
 use userql_directory::Snapshot;
 use userql_engine::assist::{assist, Style};
 
-use super::Session;
+use super::session::Session;
 
 /// Completes and colours Hub queries; other dialects' query strings and `:` commands are left
 /// plain.

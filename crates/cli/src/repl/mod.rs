@@ -18,7 +18,7 @@ use rustyline::Editor;
 
 use crate::args::ReplArgs;
 use crate::data;
-use crate::run::Failure;
+use crate::failure::Failure;
 
 pub use session::{Flow, Session};
 
@@ -48,7 +48,7 @@ fn piped_loop(session: &mut Session, bail: bool) -> Result<(), Failure> {
     for (number, line) in stdin.lock().lines().enumerate() {
         let line = line.map_err(|e| Failure::io("reading standard input", e))?;
         let failures = session.failures();
-        if session.handle(&line) == Flow::Quit {
+        if commands::handle(session, &line) == Flow::Quit {
             break;
         }
         if bail && session.failures() > failures {
@@ -98,7 +98,7 @@ fn interactive_loop(session: &mut Session) -> Result<(), Failure> {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
-                let flow = session.handle(&line);
+                let flow = commands::handle(session, &line);
                 if let Some(helper) = editor.helper_mut() {
                     helper.follow(session);
                 }

@@ -1,4 +1,4 @@
-//! The REPL's state and what one line does: a query, or a `:` command (see [`super::commands`]).
+//! The REPL's state and what one line does: a query, or a `:` command (`:` commands are `super::commands`).
 
 use std::sync::Arc;
 
@@ -6,12 +6,11 @@ use userql_dialects::Dialect;
 use userql_directory::Snapshot;
 use userql_engine::Engine;
 
-use super::commands;
 use crate::args::{Format, ReplArgs};
 use crate::data::Loaded;
+use crate::failure::diagnostic;
 use crate::output;
 use crate::request::{self, Settings};
-use crate::run::diagnostic;
 
 /// Whether the loop goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,20 +94,8 @@ impl Session {
         }
     }
 
-    /// Handles one input line.
-    pub fn handle(&mut self, line: &str) -> Flow {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            return Flow::Continue;
-        }
-        if let Some(command) = trimmed.strip_prefix(':') {
-            return commands::execute(self, command);
-        }
-        self.query(trimmed);
-        Flow::Continue
-    }
-
-    fn query(&mut self, input: &str) {
+    /// Answers one request line and prints the answer (or its diagnostic).
+    pub fn query(&mut self, input: &str) {
         let snapshot = self.snapshot();
         let (answer, elapsed) = request::run(&snapshot, &self.engine, &self.settings, input);
         if let Some(error) = &answer.error {
@@ -154,7 +141,7 @@ impl Session {
 
     /// Prints to standard output (a closed pipe is ignored: the REPL just ends its output).
     pub(super) fn say(&self, text: &str) {
-        let _ = crate::run::emit(text);
+        let _ = crate::failure::emit(text);
     }
 
     /// Prints a diagnostic to standard error and counts the line as failed.
