@@ -12,11 +12,11 @@
 use std::cmp::Ordering;
 
 use roaring::RoaringBitmap;
+use userql_directory::index::SortKey;
 use userql_directory::model::Row;
 use userql_directory::Snapshot;
 
 use crate::bound::Expr;
-use crate::order::OrderKey;
 use crate::rowcheck;
 use crate::sort::compare_rows;
 
@@ -54,7 +54,7 @@ pub fn merge(
     snapshot: &Snapshot,
     clean: Vec<Row>,
     dirty: Vec<Row>,
-    order: &[OrderKey],
+    order: &[(SortKey, bool)],
     skip: usize,
     want: usize,
 ) -> Vec<Row> {
