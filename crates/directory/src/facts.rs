@@ -87,6 +87,18 @@ impl Subjects {
         }
     }
 
+    /// How many grants of `role` at `scope` `subject` has (equal grants may repeat in a file).
+    pub(crate) fn count_grants(&self, subject: Subject, role: RoleIdx, scope: Scope) -> usize {
+        let held = match subject {
+            Subject::User(row) => self.user_grants.get(&row),
+            Subject::Group(g) => self.group_grants.get(&g),
+            Subject::Team(t) => self.team_grants.get(&t),
+        };
+        held.map_or(0, |held| {
+            held.iter().filter(|&&h| h == (role, scope)).count()
+        })
+    }
+
     /// Records one more grant of `role` at `scope` to `subject` (the live store's writer keeps
     /// its copy current this way; [`Subjects::grants_reaching`] is not maintained by it).
     pub(crate) fn grant_added(&mut self, subject: Subject, role: RoleIdx, scope: Scope) {

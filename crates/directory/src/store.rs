@@ -710,6 +710,9 @@ pub(crate) struct Txn<'a> {
     pub(crate) structural: bool,
     /// Grants and catalog objects this batch changed, for in-place index updates.
     pub(crate) ops: Vec<IndexOp>,
+    /// Grants by subject as of the base version (the writer's), for existence checks that do
+    /// not scan every grant.
+    held: &'a Subjects,
     /// The largest number in use so far.
     pub(crate) max_number: u64,
 }
@@ -721,7 +724,7 @@ impl<'a> Txn<'a> {
     /// then costs nothing proportional to the catalog.
     pub(crate) fn new(
         base: &'a Model,
-        writer: &Writer,
+        writer: &'a Writer,
         places: &'a Places,
         tolerated: &'a Tolerated,
         named: impl Iterator<Item = &'a str>,
@@ -748,6 +751,7 @@ impl<'a> Txn<'a> {
             written: RoaringBitmap::new(),
             structural: false,
             ops: Vec::new(),
+            held: &writer.subjects,
             max_number: writer.max_number(),
         }
     }
@@ -1031,6 +1035,22 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// Whether the working model has a grant equal to `grant`: the base version's count plus
+    /// this batch's additions minus its removals, O(the subject's grants + the batch).
+    pub(crate) fn has_grant(&self, grant: &model::Grant) -> bool {
+        let mut count = self
+            .held
+            .count_grants(grant.subject, grant.role, grant.scope) as i64;
+        for op in &self.ops {
+            match op {
+                IndexOp::GrantAdded(g) if g == grant => count += 1,
+                IndexOp::GrantRemoved(g) if g == grant => count -= 1,
+                _ => {}
+            }
+        }
+        count > 0
+    }
+
     /// Adds a resolved grant.
     pub(crate) fn add_grant(&mut self, grant: model::Grant) {
         self.grant_changed(IndexOp::GrantAdded(grant));
@@ -1053,7 +1073,12 @@ impl<'a> Txn<'a> {
         let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, raw_grant) else {
             return;
         };
-        match self.model.grants.position(|g| *g == grant) {
+        let found = if self.has_grant(&grant) {
+            self.model.grants.position(|g| *g == grant)
+        } else {
+            None
+        };
+        match found {
             Some(at) => {
                 self.model.grants.remove(at);
                 self.grant_changed(IndexOp::GrantRemoved(grant));

@@ -238,7 +238,7 @@ impl<'a> Run<'a> {
                 let txn = &mut self.txn;
                 if let Some(grant) = resolve_grant(&mut txn.checker, &txn.tables, index, grant) {
                     // Putting a grant equal to an existing one changes nothing.
-                    if txn.model.grants.position(|g| *g == grant).is_none() {
+                    if !txn.has_grant(&grant) {
                         txn.add_grant(grant);
                     }
                 }
