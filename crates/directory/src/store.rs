@@ -290,6 +290,15 @@ pub(crate) enum IndexOp {
         /// The structure and access parts must be rebuilt too.
         members: bool,
     },
+    /// A group was added under a parent: the forest's lists change, no member set does.
+    GroupAdded,
+    /// A project was added (at the end of the projects).
+    ProjectAdded {
+        /// Its position.
+        project: model::ProjectIdx,
+        /// Its organization.
+        organization: Option<model::OrgIdx>,
+    },
 }
 
 /// Applies `ops` to `index` given the model and subjects as they stand *after* all of them
@@ -301,11 +310,25 @@ fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Sub
     let members = ops
         .iter()
         .any(|op| matches!(op, IndexOp::Catalog { members: true }));
-    if ops.iter().any(|op| matches!(op, IndexOp::Catalog { .. })) {
+    let catalog = |op: &IndexOp| !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_));
+    if ops.iter().any(catalog) {
         index.catalog_changed(model, members);
     }
     if members {
         return;
+    }
+    if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
+        index.groups_added(model);
+    }
+    // Catalog first: the grants of the batch then see the final projects.
+    for op in ops {
+        if let IndexOp::ProjectAdded {
+            project,
+            organization,
+        } = op
+        {
+            index.project_added(*project, *organization);
+        }
     }
     for op in ops {
         match op {
@@ -313,7 +336,7 @@ fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Sub
             IndexOp::GrantRemoved(grant) => {
                 index.grant_removed(grant, |row| subjects.facts(model, row));
             }
-            IndexOp::Catalog { .. } => {}
+            _ => {}
         }
     }
 }
@@ -350,7 +373,7 @@ impl Writer {
                 IndexOp::GrantRemoved(g) => {
                     self.subjects.grant_removed(g.subject, g.role, g.scope);
                 }
-                IndexOp::Catalog { .. } => {}
+                _ => {}
             }
         }
     }

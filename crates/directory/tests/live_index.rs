@@ -358,9 +358,14 @@ fn random_change(snap: &Snapshot, r: &mut Lcg, serial: usize) -> Change {
                 parse(json!({"op": "patch", "kind": "role", "id": role,
                     "set": {"name": format!("Role {serial}")}}))
             } else {
+                let organization = if r.chance(50) && !model.organizations.is_empty() {
+                    json!(model.organizations[r.below(model.organizations.len())].id)
+                } else {
+                    json!(null)
+                };
                 parse(json!({"op": "put", "kind": "project", "value": {
                     "id": format!("p-live-{serial}"), "name": format!("Live {serial}"),
-                    "key": format!("LV{serial}")}}))
+                    "key": format!("LV{serial}"), "organization": organization}}))
             }
         }
     }

@@ -323,14 +323,16 @@ impl<'a> Run<'a> {
             name: group.name.clone(),
             parent,
         };
-        // A renamed group keeps its members; a new one without parent has none yet.
-        let members = self
-            .txn
-            .model
-            .groups
-            .get(at as usize)
-            .map_or(parent.is_some(), |old| old.parent != parent);
-        self.txn.ops.push(IndexOp::Catalog { members });
+        // A renamed group keeps its members; a new one has none yet (under a parent it changes
+        // the forest's lists only); a moved one changes its ancestors' member sets.
+        let op = match self.txn.model.groups.get(at as usize) {
+            None if parent.is_some() => IndexOp::GroupAdded,
+            None => IndexOp::Catalog { members: false },
+            Some(old) => IndexOp::Catalog {
+                members: old.parent != parent,
+            },
+        };
+        self.txn.ops.push(op);
         place(&mut self.txn.model.groups, at, value);
         self.groups_written.insert(at, index);
     }
@@ -385,13 +387,16 @@ impl<'a> Run<'a> {
             organization,
         };
         // Projects feed the access part (their organization, "in any project").
-        let members = self
-            .txn
-            .model
-            .projects
-            .get(at as usize)
-            .is_none_or(|old| old.organization != value.organization);
-        self.txn.ops.push(IndexOp::Catalog { members });
+        let op = match self.txn.model.projects.get(at as usize) {
+            None => IndexOp::ProjectAdded {
+                project: model::ProjectIdx(at),
+                organization,
+            },
+            Some(old) => IndexOp::Catalog {
+                members: old.organization != organization,
+            },
+        };
+        self.txn.ops.push(op);
         place(&mut self.txn.model.projects, at, value);
     }
 

@@ -202,6 +202,27 @@ impl AccessIndex {
         }
     }
 
+    /// A project was added at position `project` (ignored unless it is the next one: a replay
+    /// onto indexes that already have it). The first project puts global holders "in a
+    /// project"; the first of an organization does the same for the organization's holders.
+    pub(crate) fn project_added(&mut self, project: ProjectIdx, organization: Option<OrgIdx>) {
+        if project.index() != self.project_org.len() {
+            return;
+        }
+        let first = self.project_org.is_empty();
+        let first_of_org = organization.is_some_and(|o| !self.project_org.contains(&Some(o)));
+        Arc::make_mut(&mut self.project_org).push(organization);
+        if first {
+            let global = Arc::clone(&self.any_role.global);
+            *Arc::make_mut(&mut self.in_any_project) |= &*global;
+        }
+        if let Some(org) = organization.filter(|_| first_of_org) {
+            if let Some(held) = self.any_role.organizations.get(&org).cloned() {
+                *Arc::make_mut(&mut self.in_any_project) |= &*held;
+            }
+        }
+    }
+
     /// A grant of `role` at `scope` was added; `users` are its subject's members now (one row
     /// for a grant to a user, `direct`). Copies only the bitmaps it writes.
     pub(crate) fn grant_added(

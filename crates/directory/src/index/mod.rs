@@ -574,6 +574,16 @@ impl Indexes {
         }
     }
 
+    /// Groups were added under parents (without members): the forest's lists only.
+    pub(crate) fn groups_added(&mut self, model: &Model) {
+        Arc::make_mut(&mut self.structure).groups_added(model);
+    }
+
+    /// A project was added at position `project` (the next one).
+    pub(crate) fn project_added(&mut self, project: ProjectIdx, organization: Option<OrgIdx>) {
+        Arc::make_mut(&mut self.access).project_added(project, organization);
+    }
+
     /// Whether two indexes share their per-user columns (a live change never copies them).
     pub fn shares_columns(&self, other: &Indexes) -> bool {
         Arc::ptr_eq(&self.columns, &other.columns)
