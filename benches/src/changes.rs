@@ -83,14 +83,28 @@ impl PerKind {
     }
 }
 
+/// Index heap bytes (the sum of [`userql_directory::index::Indexes::stats`]) of the live store
+/// after the stream, and of indexes built from scratch for the same resulting directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Footprint {
+    /// The live snapshot's indexes (parts updated in place, plus the overlay's base).
+    pub live: u64,
+    /// A fresh build over the final model.
+    pub fresh: u64,
+}
+
+fn index_bytes(index: &userql_directory::index::Indexes) -> u64 {
+    index.stats().iter().map(|s| s.bytes).sum()
+}
+
 /// userql: each change its own batch through [`Store::apply_changes`], while a reader thread
-/// answers `reader` (Hub text) in a loop; returns the per-kind times and the reader's
-/// latencies during the stream.
+/// answers `reader` (Hub text) in a loop; returns the per-kind times, the reader's latencies
+/// during the stream, and the index footprint after it versus a fresh build.
 pub fn userql_stream(
     model: &Model,
     changes: &[Change],
     reader: &str,
-) -> Result<(PerKind, Samples), BenchError> {
+) -> Result<(PerKind, Samples, Footprint), BenchError> {
     let store = Store::new(model.clone());
     let engine = Engine::default();
     let mut request: Request = engine
@@ -123,7 +137,12 @@ pub fn userql_stream(
     })
     .map(|per_kind| {
         let times = reads.into_inner().unwrap_or_default();
-        (per_kind, Samples { times })
+        let snapshot = store.snapshot();
+        let footprint = Footprint {
+            live: index_bytes(&snapshot.index),
+            fresh: index_bytes(&userql_directory::index::Indexes::build(&snapshot.model)),
+        };
+        (per_kind, Samples { times }, footprint)
     })
 }
 

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
     );
     let mut run = || -> Result<(), userql_benches::BenchError> {
         let idle = reader_idle(&model, &reader.hub, 50)?;
-        let (userql, during) = userql_stream(&model, &changes, &reader.hub)?;
+        let (userql, during, footprint) = userql_stream(&model, &changes, &reader.hub)?;
         emit(&mut report, &table("userql", &userql));
         emit(
             &mut report,
@@ -99,6 +99,15 @@ fn main() -> ExitCode {
                 ),
             );
         }
+        emit(
+            &mut report,
+            &format!(
+                "\nindex heap after the stream: {:.1} MiB live vs {:.1} MiB fresh build ({:+.1} %)\n",
+                footprint.live as f64 / (1 << 20) as f64,
+                footprint.fresh as f64 / (1 << 20) as f64,
+                (footprint.live as f64 / footprint.fresh.max(1) as f64 - 1.0) * 100.0
+            ),
+        );
         let batched = userql_batches(&model, &changes, args.batch)?;
         emit(
             &mut report,

@@ -78,6 +78,41 @@ impl Subjects {
         subjects
     }
 
+    /// The (role, scope) list of a grant's subject, for the writer's incremental updates.
+    fn held_by(&mut self, subject: Subject) -> &mut Vec<(RoleIdx, Scope)> {
+        match subject {
+            Subject::User(row) => self.user_grants.entry(row).or_default(),
+            Subject::Group(g) => self.group_grants.entry(g).or_default(),
+            Subject::Team(t) => self.team_grants.entry(t).or_default(),
+        }
+    }
+
+    /// How many grants of `role` at `scope` `subject` has (equal grants may repeat in a file).
+    pub(crate) fn count_grants(&self, subject: Subject, role: RoleIdx, scope: Scope) -> usize {
+        let held = match subject {
+            Subject::User(row) => self.user_grants.get(&row),
+            Subject::Group(g) => self.group_grants.get(&g),
+            Subject::Team(t) => self.team_grants.get(&t),
+        };
+        held.map_or(0, |held| {
+            held.iter().filter(|&&h| h == (role, scope)).count()
+        })
+    }
+
+    /// Records one more grant of `role` at `scope` to `subject` (the live store's writer keeps
+    /// its copy current this way; [`Subjects::grants_reaching`] is not maintained by it).
+    pub(crate) fn grant_added(&mut self, subject: Subject, role: RoleIdx, scope: Scope) {
+        self.held_by(subject).push((role, scope));
+    }
+
+    /// Forgets one grant of `role` at `scope` to `subject` (one of equal grants, if several).
+    pub(crate) fn grant_removed(&mut self, subject: Subject, role: RoleIdx, scope: Scope) {
+        let held = self.held_by(subject);
+        if let Some(at) = held.iter().position(|&h| h == (role, scope)) {
+            held.swap_remove(at);
+        }
+    }
+
     /// Indices into `model.grants` of every grant reaching a user whose facts are `facts`
     /// (made to the user, to one of its transitive groups or to one of its teams), ascending:
     /// O(what reaches the user), never a pass over all grants.

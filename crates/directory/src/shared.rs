@@ -114,14 +114,25 @@ impl<T: Clone> Chunked<T> {
         self.len += 1;
     }
 
-    /// Removes the element at `i`, shifting the rest (O(n): rebuilds the chunks).
+    /// Removes the element at `i`, shifting the rest: the chunks before `i`'s stay shared, the
+    /// ones from it on are rebuilt (O(n − i)).
     pub fn remove(&mut self, i: usize) -> Option<T> {
         if i >= self.len {
             return None;
         }
-        let mut all = self.to_vec();
-        let removed = all.remove(i);
-        *self = Chunked::from(all);
+        let per = chunk_len::<T>();
+        let first = i / per;
+        let mut tail: Vec<T> = self.chunks[first..]
+            .iter()
+            .flat_map(|c| c.iter().cloned())
+            .collect();
+        let removed = tail.remove(i - first * per);
+        // Every chunk but the last is full, so the kept prefix ends on a chunk boundary.
+        self.chunks.truncate(first);
+        self.len = first * per;
+        for value in tail {
+            self.push(value);
+        }
         Some(removed)
     }
 
@@ -269,5 +280,24 @@ mod tests {
             9,
             "pushing copies only the last chunk"
         );
+    }
+
+    #[test]
+    fn remove_shifts_like_a_vector_and_keeps_earlier_chunks_shared() {
+        let chunk = chunk_len::<u64>();
+        let original: Chunked<u64> = (0..5 * chunk as u64 + 3).collect();
+        for at in [0, chunk - 1, chunk, 3 * chunk + 7, 5 * chunk + 2] {
+            let mut copy = original.clone();
+            let mut plain = original.to_vec();
+            assert_eq!(copy.remove(at), Some(plain.remove(at)));
+            assert_eq!(copy.to_vec(), plain);
+            assert_eq!(copy.len(), plain.len());
+            assert_eq!(copy.shared_chunks(&original), at / chunk);
+            copy.push(9);
+            plain.push(9);
+            assert_eq!(copy.to_vec(), plain);
+        }
+        let mut copy = original.clone();
+        assert_eq!(copy.remove(copy.len()), None);
     }
 }

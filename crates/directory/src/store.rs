@@ -18,8 +18,23 @@
 //! outgrows [`StoreOptions::max_dirty`], a background thread rebuilds the indexes for that
 //! version while batches go on, then publishes them with only the rows changed since as dirty
 //! (a compaction); the writer waits for it only if the overlay reaches four times the limit.
-//! Batches that renumber rows or change who holds which role — removing a user, adding or
-//! removing a grant — rebuild at once, since they would dirty many rows.
+//!
+//! **Grants and catalog objects in place.** [`Indexes`] is a handful of shared parts (per-user
+//! columns, structure, access, entity lookups), and inside the access part every holder bitmap is
+//! shared too. A batch that adds or removes grants clones the parts it writes (pointer copies)
+//! and copies only the bitmaps it changes: a grant added ORs its subject's members into its
+//! role's holders at its scope (and the any-role, own-role and "in a project" aggregations); a
+//! grant removed re-derives, for the users it reached only, what they still hold through every
+//! remaining grant (the writer keeps grants by subject current, [`crate::facts::Subjects`]), so
+//! removing one of several paths is exact. Catalog puts rebuild the entity lookups
+//! (O(catalog)); those that change membership structure (a group moved, a team's listing or a
+//! role's permissions changed, a project added or moved) also rebuild the structure and access
+//! parts, O(users + grants) but without the per-user columns. These changes are logged and
+//! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
+//! user also dirties the user's row (its own-role flag is a per-user column).
+//!
+//! **Still synchronous**: removing a user renumbers rows (the model is compacted), and deleting
+//! a catalog object renumbers that catalog; both rebuild every index before the batch returns.
 //!
 //! **Removing a user cascades**: the user's direct grants are dropped and the user is removed from
 //! team member lists (a user leaving should not require the producer to know every reference).
@@ -57,7 +72,7 @@ pub struct Snapshot {
     /// other row is described exactly by `index`. Empty right after a rebuild.
     pub dirty: Arc<RoaringBitmap>,
     /// Grants and teams by subject, built on first use; shared by every snapshot over the same
-    /// indexes (grants, groups and teams only change with a rebuild).
+    /// grants, groups and teams (a batch changing those starts a new one).
     subjects: Arc<OnceLock<Subjects>>,
 }
 
@@ -241,12 +256,89 @@ pub(crate) struct Writer {
     logins: HashMap<String, Row>,
     /// Number → row.
     numbers: BTreeMap<u64, Row>,
-    /// Rows changed by each version since the current indexes' model (for background rebuilds:
-    /// the rows changed after the rebuilt version stay dirty).
-    log: Vec<(u64, RoaringBitmap)>,
+    /// What each version changed since the current indexes' model (for background rebuilds:
+    /// the rows changed after the rebuilt version stay dirty, its index changes are replayed).
+    log: Vec<Logged>,
+    /// Grants and team listings by subject, current as of the last published version: what a
+    /// grant removal asks to know whether a user still holds the role through another path.
+    subjects: Subjects,
     /// Bumped by every rebuild the writer does itself; a background rebuild started under an
     /// older epoch is stale and dropped.
     epoch: u64,
+}
+
+/// One version's changes, kept until a rebuild covers them.
+struct Logged {
+    version: u64,
+    /// Rows whose record the version wrote.
+    rows: RoaringBitmap,
+    /// The index changes it made in place.
+    ops: Vec<IndexOp>,
+}
+
+/// A change a batch made to the indexes in place (instead of dirtying rows): replayed, in
+/// order, onto indexes rebuilt in the background for an earlier version.
+#[derive(Debug, Clone)]
+pub(crate) enum IndexOp {
+    /// A grant was added.
+    GrantAdded(model::Grant),
+    /// A grant was removed.
+    GrantRemoved(model::Grant),
+    /// Catalog objects were written; `members` when group, team, role or project membership
+    /// structure changed (not only names).
+    Catalog {
+        /// The structure and access parts must be rebuilt too.
+        members: bool,
+    },
+    /// A group was added under a parent: the forest's lists change, no member set does.
+    GroupAdded,
+    /// A project was added (at the end of the projects).
+    ProjectAdded {
+        /// Its position.
+        project: model::ProjectIdx,
+        /// Its organization.
+        organization: Option<model::OrgIdx>,
+    },
+}
+
+/// Applies `ops` to `index` given the model and subjects as they stand *after* all of them
+/// (exact: a removal keeps a user that any grant of the final directory still reaches, and an
+/// addition only adds users the final directory's grant reaches). Catalog changes to members
+/// rebuild the structure and access parts once from the final model, which already holds every
+/// grant of the batch.
+fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Subjects) {
+    let members = ops
+        .iter()
+        .any(|op| matches!(op, IndexOp::Catalog { members: true }));
+    let catalog = |op: &IndexOp| !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_));
+    if ops.iter().any(catalog) {
+        index.catalog_changed(model, members);
+    }
+    if members {
+        return;
+    }
+    if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
+        index.groups_added(model);
+    }
+    // Catalog first: the grants of the batch then see the final projects.
+    for op in ops {
+        if let IndexOp::ProjectAdded {
+            project,
+            organization,
+        } = op
+        {
+            index.project_added(*project, *organization);
+        }
+    }
+    for op in ops {
+        match op {
+            IndexOp::GrantAdded(grant) => index.grant_added(grant),
+            IndexOp::GrantRemoved(grant) => {
+                index.grant_removed(grant, |row| subjects.facts(model, row));
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Writer {
@@ -256,12 +348,34 @@ impl Writer {
             logins: HashMap::with_capacity(model.users.len()),
             numbers: BTreeMap::new(),
             log: Vec::new(),
+            subjects: Subjects::build(model),
             epoch: 0,
         };
         for (row, user) in model.users.iter().enumerate() {
             writer.insert(row as Row, user);
         }
         writer
+    }
+
+    /// Brings the grant maps up to date for a batch's index changes.
+    fn apply_ops(&mut self, ops: &[IndexOp], model: &Model) {
+        if ops
+            .iter()
+            .any(|op| matches!(op, IndexOp::Catalog { members: true }))
+        {
+            // Teams or groups changed: O(grants + teams), on the (rare) catalog path only.
+            self.subjects = Subjects::build(model);
+            return;
+        }
+        for op in ops {
+            match op {
+                IndexOp::GrantAdded(g) => self.subjects.grant_added(g.subject, g.role, g.scope),
+                IndexOp::GrantRemoved(g) => {
+                    self.subjects.grant_removed(g.subject, g.role, g.scope);
+                }
+                _ => {}
+            }
+        }
     }
 
     fn insert(&mut self, row: Row, user: &model::User) {
@@ -411,6 +525,7 @@ impl Store {
             model,
             changed,
             structural,
+            ops,
         } = applied;
         let model = Arc::new(model);
         let mut dirty = (*base.dirty).clone();
@@ -425,6 +540,7 @@ impl Store {
                 writer.epoch = epoch;
             } else {
                 writer.update(&changed, &base.model, &model);
+                writer.apply_ops(&ops, &model);
             }
             writer.epoch += 1;
             writer.log.clear();
@@ -432,13 +548,27 @@ impl Store {
             Snapshot::indexed(version, model, Arc::new(index))
         } else {
             writer.update(&changed, &base.model, &model);
-            writer.log.push((version, changed));
+            // Grants and catalog objects are updated in place, in parts shared copy-on-write
+            // with the previous snapshot; the per-user columns are never copied.
+            let (index, subjects) = if ops.is_empty() {
+                (Arc::clone(&base.index), Arc::clone(&base.subjects))
+            } else {
+                writer.apply_ops(&ops, &model);
+                let mut index = Indexes::clone(&base.index);
+                apply_ops(&mut index, &ops, &model, &writer.subjects);
+                (Arc::new(index), Arc::new(OnceLock::new()))
+            };
+            writer.log.push(Logged {
+                version,
+                rows: changed,
+                ops,
+            });
             Snapshot {
                 version,
                 model,
-                index: Arc::clone(&base.index),
+                index,
                 dirty: Arc::new(dirty),
-                subjects: Arc::clone(&base.subjects),
+                subjects,
             }
         };
         let start_background = !rebuild_now && background && snapshot.dirty.len() > max_dirty;
@@ -487,18 +617,29 @@ impl Shared {
         if writer.epoch != epoch {
             return; // the writer rebuilt (or renumbered rows) meanwhile: these are stale
         }
-        writer.log.retain(|(version, _)| *version > built.version);
+        writer.log.retain(|logged| logged.version > built.version);
         let mut dirty = RoaringBitmap::new();
-        for (_, rows) in &writer.log {
-            dirty |= rows;
+        let mut ops = Vec::new();
+        for logged in &writer.log {
+            dirty |= &logged.rows;
+            ops.extend(logged.ops.iter().cloned());
         }
         let current = self.current.load_full();
+        // The index changes made since `built` (grants, catalog) are replayed onto the rebuilt
+        // indexes against the current model: O(those changes).
+        let index = if ops.is_empty() {
+            index
+        } else {
+            let mut index = Indexes::clone(&index);
+            apply_ops(&mut index, &ops, &current.model, &writer.subjects);
+            Arc::new(index)
+        };
         self.current.store(Arc::new(Snapshot {
             version: current.version,
             model: Arc::clone(&current.model),
             index,
             dirty: Arc::new(dirty),
-            // Grants, groups and teams only change with a rebuild by the writer (new epoch).
+            // The grants and teams by subject describe the model, not the indexes.
             subjects: Arc::clone(&current.subjects),
         }));
     }
@@ -509,8 +650,11 @@ pub(crate) struct Applied {
     pub(crate) model: Model,
     /// Rows whose record was written (added, replaced or changed).
     pub(crate) changed: RoaringBitmap,
-    /// Rows were renumbered or grants changed: the indexes must be rebuilt.
+    /// Rows were renumbered (a user removed) or catalog objects deleted: the indexes must be
+    /// rebuilt.
     pub(crate) structural: bool,
+    /// Index changes made in place, in batch order.
+    pub(crate) ops: Vec<IndexOp>,
 }
 
 /// Applies `batch` to a copy of `base`, or returns every error.
@@ -585,8 +729,13 @@ pub(crate) struct Txn<'a> {
     pub(crate) changed: Vec<(usize, Row)>,
     /// Every row whose record this batch wrote.
     pub(crate) written: RoaringBitmap,
-    /// Rows renumbered or grants changed.
+    /// Rows renumbered or catalog objects deleted.
     pub(crate) structural: bool,
+    /// Grants and catalog objects this batch changed, for in-place index updates.
+    pub(crate) ops: Vec<IndexOp>,
+    /// Grants by subject as of the base version (the writer's), for existence checks that do
+    /// not scan every grant.
+    held: &'a Subjects,
     /// The largest number in use so far.
     pub(crate) max_number: u64,
 }
@@ -598,7 +747,7 @@ impl<'a> Txn<'a> {
     /// then costs nothing proportional to the catalog.
     pub(crate) fn new(
         base: &'a Model,
-        writer: &Writer,
+        writer: &'a Writer,
         places: &'a Places,
         tolerated: &'a Tolerated,
         named: impl Iterator<Item = &'a str>,
@@ -624,6 +773,8 @@ impl<'a> Txn<'a> {
             changed: Vec::new(),
             written: RoaringBitmap::new(),
             structural: false,
+            ops: Vec::new(),
+            held: &writer.subjects,
             max_number: writer.max_number(),
         }
     }
@@ -635,15 +786,18 @@ impl<'a> Txn<'a> {
             removed,
             written,
             structural,
+            ops,
             ..
         } = self;
-        if removed.iter().any(|&r| r) {
+        let renumbered = removed.iter().any(|&r| r);
+        if renumbered {
             compact(&mut model, &removed);
         }
         Applied {
             model,
             changed: written,
-            structural,
+            structural: structural || renumbered,
+            ops,
         }
     }
 
@@ -674,9 +828,8 @@ impl<'a> Txn<'a> {
             return;
         }
         match update {
-            Update::RemoveUser { .. } | Update::AddGrant(_) | Update::RemoveGrant(_) => {
-                self.structural = true;
-            }
+            Update::RemoveUser { .. } => self.structural = true,
+            Update::AddGrant(_) | Update::RemoveGrant(_) => {}
             _ => {
                 for id in update.user_ids() {
                     if let Some(&row) = self.tables.users.get(id) {
@@ -792,7 +945,7 @@ impl<'a> Txn<'a> {
             }
             Update::AddGrant(grant) => {
                 if let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, grant) {
-                    self.model.grants.push(grant);
+                    self.add_grant(grant);
                 }
             }
             Update::RemoveGrant(raw_grant) => self.remove_grant(index, raw_grant),
@@ -905,14 +1058,53 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// Whether the working model has a grant equal to `grant`: the base version's count plus
+    /// this batch's additions minus its removals, O(the subject's grants + the batch).
+    pub(crate) fn has_grant(&self, grant: &model::Grant) -> bool {
+        let mut count = self
+            .held
+            .count_grants(grant.subject, grant.role, grant.scope) as i64;
+        for op in &self.ops {
+            match op {
+                IndexOp::GrantAdded(g) if g == grant => count += 1,
+                IndexOp::GrantRemoved(g) if g == grant => count -= 1,
+                _ => {}
+            }
+        }
+        count > 0
+    }
+
+    /// Adds a resolved grant.
+    pub(crate) fn add_grant(&mut self, grant: model::Grant) {
+        self.grant_changed(IndexOp::GrantAdded(grant));
+        self.model.grants.push(grant);
+    }
+
+    /// Records a grant change. A grant to a user also dirties the user's row: the per-user
+    /// flags (`has:role`-like facts of the user itself) are columns, re-checked by the overlay.
+    fn grant_changed(&mut self, op: IndexOp) {
+        if let IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) = &op {
+            if let Subject::User(row) = grant.subject {
+                self.written.insert(row);
+            }
+        }
+        self.ops.push(op);
+    }
+
     /// Removes one grant equal to `raw_grant` (an error if there is none).
     pub(crate) fn remove_grant(&mut self, index: usize, raw_grant: &raw::Grant) {
         let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, raw_grant) else {
             return;
         };
-        match self.model.grants.position(|g| *g == grant) {
+        let found = if self.has_grant(&grant) {
+            self.model.grants.position(|g| *g == grant)
+        } else {
+            None
+        };
+        match found {
             Some(at) => {
                 self.model.grants.remove(at);
+                self.grant_changed(IndexOp::GrantRemoved(grant));
             }
             None => self.checker.error(
                 Loc {

@@ -211,11 +211,13 @@ fn batch_applies_and_bumps_the_version() {
         .map(|u| (u.login.as_str(), u.state, u.number));
     assert_eq!(new, Some(("newbie", State::Blocked, 301)));
     assert!(after.model.users[1].admin);
-    // A grant changed, so the indexes were rebuilt for this version: no overlay.
-    assert_eq!(after.index.user_count(), 301);
-    assert!(after.dirty.is_empty());
+    // A grant changed the access part in place; the per-user columns are shared with version
+    // 0, and the new and changed rows (the grantee too) form the overlay.
+    assert!(after.index.shares_columns(&before.index));
+    assert_eq!(after.index.user_count(), 300);
+    assert_eq!(after.dirty.iter().collect::<Vec<_>>(), [1, 300]);
     assert_eq!(after.row_of_login("NEWBIE"), Some(300));
-    // Without a grant the new and changed rows form an overlay over version 1's indexes.
+    // Without a grant the indexes are version 1's, and the overlay grows.
     store
         .apply(&[
             Update::AddUser(new_user("u-new2", "newbie2")),
@@ -227,7 +229,7 @@ fn batch_applies_and_bumps_the_version() {
         .unwrap_or_else(|e| panic!("{e}"));
     let overlay = store.snapshot();
     assert!(Arc::ptr_eq(&overlay.index, &after.index));
-    assert_eq!(overlay.dirty.iter().collect::<Vec<_>>(), [2, 301]);
+    assert_eq!(overlay.dirty.iter().collect::<Vec<_>>(), [1, 2, 300, 301]);
     assert_eq!(overlay.row_of_login("Newbie2"), Some(301));
     assert_eq!(overlay.row_of_id("u-new2"), Some(301));
     // The old snapshot is untouched.

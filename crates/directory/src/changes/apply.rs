@@ -29,7 +29,7 @@ use crate::load::{parse_timestamp, resolve_grant, Tolerated};
 use crate::model::{self, GroupIdx, Model, OrgIdx, Scope, Subject};
 use crate::raw;
 use crate::save;
-use crate::store::{Applied, Store, Txn, Writer};
+use crate::store::{Applied, IndexOp, Store, Txn, Writer};
 
 /// How many references a `RESTRICT` refusal lists before "and N more".
 const LISTED_REFERENCES: usize = 5;
@@ -169,7 +169,8 @@ impl<'a> Run<'a> {
     }
 
     /// Notes what a successful change wrote: the user rows it changed, or that the indexes need
-    /// a rebuild (grants, user removal, catalog objects).
+    /// a rebuild (user removal, catalog deletions). Grants and catalog puts record their index
+    /// changes themselves ([`Txn::ops`]).
     fn record(&mut self, change: &Change) {
         let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
         let row = match change {
@@ -183,7 +184,8 @@ impl<'a> Run<'a> {
                 ..
             }
             | Change::Touch { id, .. } => row_of(&self.txn, id),
-            _ => {
+            Change::Put(_) | Change::Patch { .. } | Change::Delete(Target::Grant(_)) => None,
+            Change::Delete(Target::Entity { .. }) => {
                 self.txn.structural = true;
                 None
             }
@@ -236,8 +238,8 @@ impl<'a> Run<'a> {
                 let txn = &mut self.txn;
                 if let Some(grant) = resolve_grant(&mut txn.checker, &txn.tables, index, grant) {
                     // Putting a grant equal to an existing one changes nothing.
-                    if txn.model.grants.position(|g| *g == grant).is_none() {
-                        txn.model.grants.push(grant);
+                    if !txn.has_grant(&grant) {
+                        txn.add_grant(grant);
                     }
                 }
             }
@@ -321,6 +323,16 @@ impl<'a> Run<'a> {
             name: group.name.clone(),
             parent,
         };
+        // A renamed group keeps its members; a new one has none yet (under a parent it changes
+        // the forest's lists only); a moved one changes its ancestors' member sets.
+        let op = match self.txn.model.groups.get(at as usize) {
+            None if parent.is_some() => IndexOp::GroupAdded,
+            None => IndexOp::Catalog { members: false },
+            Some(old) => IndexOp::Catalog {
+                members: old.parent != parent,
+            },
+        };
+        self.txn.ops.push(op);
         place(&mut self.txn.model.groups, at, value);
         self.groups_written.insert(at, index);
     }
@@ -350,6 +362,13 @@ impl<'a> Run<'a> {
             users,
             groups,
         };
+        let members = self
+            .txn
+            .model
+            .teams
+            .get(at as usize)
+            .is_none_or(|old| old.users != value.users || old.groups != value.groups);
+        self.txn.ops.push(IndexOp::Catalog { members });
         place(&mut self.txn.model.teams, at, value);
     }
 
@@ -367,6 +386,17 @@ impl<'a> Run<'a> {
             key: project.key.clone(),
             organization,
         };
+        // Projects feed the access part (their organization, "in any project").
+        let op = match self.txn.model.projects.get(at as usize) {
+            None => IndexOp::ProjectAdded {
+                project: model::ProjectIdx(at),
+                organization,
+            },
+            Some(old) => IndexOp::Catalog {
+                members: old.organization != organization,
+            },
+        };
+        self.txn.ops.push(op);
         place(&mut self.txn.model.projects, at, value);
     }
 
@@ -386,6 +416,13 @@ impl<'a> Run<'a> {
             name: role.name.clone(),
             permissions,
         };
+        let members = self
+            .txn
+            .model
+            .roles
+            .get(at as usize)
+            .is_none_or(|old| old.permissions != value.permissions);
+        self.txn.ops.push(IndexOp::Catalog { members });
         place(&mut self.txn.model.roles, at, value);
     }
 
@@ -493,6 +530,7 @@ impl<'a> Run<'a> {
                     id: org.id.clone(),
                     name: org.name.clone(),
                 };
+                self.txn.ops.push(IndexOp::Catalog { members: false });
                 place(&mut self.txn.model.organizations, at, value);
             }
             Object::Permission(permission) => {
@@ -501,6 +539,7 @@ impl<'a> Run<'a> {
                     id: permission.id.clone(),
                     name: permission.name.clone(),
                 };
+                self.txn.ops.push(IndexOp::Catalog { members: false });
                 place(&mut self.txn.model.permissions, at, value);
             }
             Object::Service(service) => {
@@ -509,6 +548,7 @@ impl<'a> Run<'a> {
                     id: service.id.clone(),
                     name: service.name.clone(),
                 };
+                self.txn.ops.push(IndexOp::Catalog { members: false });
                 place(&mut self.txn.model.services, at, value);
             }
             Object::User(_) | Object::Grant(_) | Object::Membership(_) => {}
@@ -761,5 +801,6 @@ fn drop_deleted(applied: Applied, deleted: &HashSet<(Kind, u32)>) -> Result<Appl
         model,
         changed: applied.changed,
         structural: true,
+        ops: Vec::new(),
     })
 }

@@ -52,6 +52,7 @@ mod structure;
 mod trigram;
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 pub use roaring::RoaringBitmap;
 
@@ -69,9 +70,10 @@ use resolve::EntityLookup;
 use structure::Structure;
 use trigram::TextIndex;
 
+use crate::facts::RowFacts;
 use crate::model::{
-    GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx, State,
-    TeamIdx,
+    Grant, GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx,
+    State, Subject, TeamIdx,
 };
 use crate::text::{fold, fold_user_type, folds_to};
 
@@ -220,12 +222,27 @@ pub struct IndexStats {
     pub bytes: u64,
 }
 
-/// Every index over one [`Model`]; immutable once built (orders fill in lazily, thread-safely).
-#[derive(Debug, Default)]
+/// Every index over one [`Model`], in shared parts: cloning is a few reference-count bumps, and
+/// a live change replaces only the part it touches (copy-on-write, see [`crate::store`]). Orders
+/// fill in lazily, thread-safely.
+#[derive(Debug, Default, Clone)]
 pub struct Indexes {
+    /// Per-user columns: dictionaries, trigrams, sorted columns, categories, flags, orders.
+    columns: Arc<Columns>,
+    /// Membership structure.
+    structure: Arc<Structure>,
+    /// Grants resolved to holders.
+    access: Arc<AccessIndex>,
+    /// Entity references.
+    lookups: Arc<Lookups>,
+    empty: RoaringBitmap,
+}
+
+/// The per-user part of [`Indexes`] (changes only with a rebuild; changed rows are an overlay).
+#[derive(Debug, Default)]
+struct Columns {
     user_count: u32,
     all: RoaringBitmap,
-    empty: RoaringBitmap,
     /// Raw ids; entries are in row order, one per row.
     id: Dict,
     /// Rows in id order (`id_order[rank] = row`).
@@ -252,16 +269,77 @@ pub struct Indexes {
     updated: SortedValues<Millis>,
     numbers: SortedValues<u64>,
     flags: FlagSets,
-    structure: Structure,
-    access: AccessIndex,
     orders: Orders,
-    projects: EntityLookup,
-    organizations: EntityLookup,
-    groups: EntityLookup,
-    teams: EntityLookup,
-    roles: EntityLookup,
-    permissions: EntityLookup,
-    services: EntityLookup,
+}
+
+/// Entity lookups per kind (rebuilt, O(catalog), when the catalog changes).
+#[derive(Debug, Default)]
+pub(crate) struct Lookups {
+    pub(crate) projects: EntityLookup,
+    pub(crate) organizations: EntityLookup,
+    pub(crate) groups: EntityLookup,
+    pub(crate) teams: EntityLookup,
+    pub(crate) roles: EntityLookup,
+    pub(crate) permissions: EntityLookup,
+    pub(crate) services: EntityLookup,
+}
+
+impl Lookups {
+    /// Id, key and name maps of every catalog kind: O(catalog), independent of the users.
+    pub(crate) fn build(model: &Model) -> Lookups {
+        let projects = EntityLookup::build(
+            model
+                .projects
+                .iter()
+                .map(|p| (p.id.as_str(), p.key.as_deref(), p.name.as_str())),
+        );
+        let organizations = EntityLookup::build(
+            model
+                .organizations
+                .iter()
+                .map(|o| (o.id.as_str(), None, o.name.as_str())),
+        );
+        let groups = EntityLookup::build(
+            model
+                .groups
+                .iter()
+                .map(|g| (g.id.as_str(), None, g.name.as_str())),
+        );
+        let teams = EntityLookup::build(
+            model
+                .teams
+                .iter()
+                .map(|t| (t.id.as_str(), None, t.name.as_str())),
+        );
+        let roles = EntityLookup::build(
+            model
+                .roles
+                .iter()
+                .map(|r| (r.id.as_str(), None, r.name.as_str())),
+        );
+        let permissions = EntityLookup::build(
+            model
+                .permissions
+                .iter()
+                .map(|p| (p.id.as_str(), None, p.name.as_str())),
+        );
+        let services = EntityLookup::build(
+            model
+                .services
+                .iter()
+                .map(|s| (s.id.as_str(), None, s.name.as_str())),
+        );
+
+        Lookups {
+            projects,
+            organizations,
+            groups,
+            teams,
+            roles,
+            permissions,
+            services,
+        }
+    }
 }
 
 impl Indexes {
@@ -419,128 +497,136 @@ impl Indexes {
         let structure = Structure::build(model);
         let access = AccessIndex::build(model, &structure);
 
-        let projects = EntityLookup::build(
-            model
-                .projects
-                .iter()
-                .map(|p| (p.id.as_str(), p.key.as_deref(), p.name.as_str())),
-        );
-        let organizations = EntityLookup::build(
-            model
-                .organizations
-                .iter()
-                .map(|o| (o.id.as_str(), None, o.name.as_str())),
-        );
-        let groups = EntityLookup::build(
-            model
-                .groups
-                .iter()
-                .map(|g| (g.id.as_str(), None, g.name.as_str())),
-        );
-        let teams = EntityLookup::build(
-            model
-                .teams
-                .iter()
-                .map(|t| (t.id.as_str(), None, t.name.as_str())),
-        );
-        let roles = EntityLookup::build(
-            model
-                .roles
-                .iter()
-                .map(|r| (r.id.as_str(), None, r.name.as_str())),
-        );
-        let permissions = EntityLookup::build(
-            model
-                .permissions
-                .iter()
-                .map(|p| (p.id.as_str(), None, p.name.as_str())),
-        );
-        let services = EntityLookup::build(
-            model
-                .services
-                .iter()
-                .map(|s| (s.id.as_str(), None, s.name.as_str())),
-        );
-
         Indexes {
-            user_count,
-            all,
+            columns: Arc::new(Columns {
+                user_count,
+                all,
+                id,
+                id_order,
+                login,
+                name,
+                primary_email,
+                secondary_email,
+                public_email,
+                auth_login,
+                auth_name,
+                auth_email,
+                auth_uid,
+                google_id,
+                open_id,
+                vcs_user_name,
+                ssh_key,
+                auth_module_type,
+                auth_module_name,
+                ban_status,
+                user_type,
+                created,
+                last_access,
+                updated,
+                numbers,
+                flags,
+                orders: Orders::default(),
+            }),
+            structure: Arc::new(structure),
+            access: Arc::new(access),
+            lookups: Arc::new(Lookups::build(model)),
             empty: RoaringBitmap::new(),
-            id,
-            id_order,
-            login,
-            name,
-            primary_email,
-            secondary_email,
-            public_email,
-            auth_login,
-            auth_name,
-            auth_email,
-            auth_uid,
-            google_id,
-            open_id,
-            vcs_user_name,
-            ssh_key,
-            auth_module_type,
-            auth_module_name,
-            ban_status,
-            user_type,
-            created,
-            last_access,
-            updated,
-            numbers,
-            flags,
-            structure,
-            access,
-            orders: Orders::default(),
-            projects,
-            organizations,
-            groups,
-            teams,
-            roles,
-            permissions,
-            services,
         }
+    }
+
+    /// The users a grant to `subject` reaches according to these indexes: exact for every row
+    /// whose record the indexes describe (a changed row is re-checked by the overlay anyway).
+    fn subject_users(&self, subject: Subject) -> RoaringBitmap {
+        match subject {
+            Subject::User(row) => RoaringBitmap::from_iter([row]),
+            Subject::Group(g) => self.group_transitive(g).clone(),
+            Subject::Team(t) => self.team_members(t).clone(),
+        }
+    }
+
+    /// A live change added `grant`: its subject's members now hold its role at its scope.
+    /// Copies only the access bitmaps it writes; O(subject's members).
+    pub(crate) fn grant_added(&mut self, grant: &Grant) {
+        let users = self.subject_users(grant.subject);
+        let direct = matches!(grant.subject, Subject::User(_));
+        Arc::make_mut(&mut self.access).grant_added(grant.role, grant.scope, &users, direct);
+    }
+
+    /// A live change removed `grant`. `still` gives a user's facts after the removal; a user
+    /// leaves a holder set only when no remaining grant keeps it there. O(subject's members ×
+    /// what reaches each of them).
+    pub(crate) fn grant_removed(&mut self, grant: &Grant, still: impl Fn(Row) -> RowFacts) {
+        let users = self.subject_users(grant.subject);
+        let facts: Vec<(Row, RowFacts)> = users.iter().map(|row| (row, still(row))).collect();
+        Arc::make_mut(&mut self.access).grant_removed(grant.role, grant.scope, &facts);
+    }
+
+    /// A live change wrote catalog objects: the entity lookups are rebuilt (O(catalog)); with
+    /// `members` (a group moved, a team's listing or a role's permissions changed, a project
+    /// added or moved to another organization), so are the structure and access parts, O(users
+    /// + grants) but without the dictionaries, trigrams and sorted columns of a full build.
+    pub(crate) fn catalog_changed(&mut self, model: &Model, members: bool) {
+        self.lookups = Arc::new(Lookups::build(model));
+        if members {
+            let structure = Structure::build(model);
+            self.access = Arc::new(AccessIndex::build(model, &structure));
+            self.structure = Arc::new(structure);
+        }
+    }
+
+    /// Groups were added under parents (without members): the forest's lists only.
+    pub(crate) fn groups_added(&mut self, model: &Model) {
+        Arc::make_mut(&mut self.structure).groups_added(model);
+    }
+
+    /// A project was added at position `project` (the next one).
+    pub(crate) fn project_added(&mut self, project: ProjectIdx, organization: Option<OrgIdx>) {
+        Arc::make_mut(&mut self.access).project_added(project, organization);
+    }
+
+    /// Whether two indexes share their per-user columns (a live change never copies them).
+    pub fn shares_columns(&self, other: &Indexes) -> bool {
+        Arc::ptr_eq(&self.columns, &other.columns)
     }
 
     /// The distinct values of a low-cardinality field as the directory spells them, sorted (for
     /// query assist; `:stats`).
     pub fn category_values(&self, category: Category) -> Vec<&str> {
         let categories = match category {
-            Category::AuthModuleType => &self.auth_module_type,
-            Category::AuthModuleName => &self.auth_module_name,
-            Category::UserType => &self.user_type,
-            Category::BanStatus => &self.ban_status,
+            Category::AuthModuleType => &self.columns.auth_module_type,
+            Category::AuthModuleName => &self.columns.auth_module_name,
+            Category::UserType => &self.columns.user_type,
+            Category::BanStatus => &self.columns.ban_status,
         };
         categories.spellings().collect()
     }
 
     /// Number of users (rows are `0..user_count`).
     pub fn user_count(&self) -> u32 {
-        self.user_count
+        self.columns.user_count
     }
 
     /// Every row: the universe for negations and the empty query.
     pub fn all(&self) -> &RoaringBitmap {
-        &self.all
+        &self.columns.all
     }
 
     /// The dictionary behind a term field, when it is one.
     fn term_dict(&self, field: TermField) -> Option<&Dict> {
         Some(match field {
-            TermField::Id => &self.id,
-            TermField::Login => self.login.dict(),
-            TermField::PrimaryEmail => self.primary_email.dict(),
-            TermField::PublicEmail => self.public_email.dict(),
-            TermField::Name => self.name.dict(),
-            TermField::AuthLogin => &self.auth_login,
-            TermField::AuthName => &self.auth_name,
-            TermField::AuthEmail => &self.auth_email,
-            TermField::AuthUid => &self.auth_uid,
-            TermField::GoogleId => &self.google_id,
-            TermField::OpenId => &self.open_id,
-            TermField::VcsUserName => &self.vcs_user_name,
-            TermField::SshKey => &self.ssh_key,
+            TermField::Id => &self.columns.id,
+            TermField::Login => self.columns.login.dict(),
+            TermField::PrimaryEmail => self.columns.primary_email.dict(),
+            TermField::PublicEmail => self.columns.public_email.dict(),
+            TermField::Name => self.columns.name.dict(),
+            TermField::AuthLogin => &self.columns.auth_login,
+            TermField::AuthName => &self.columns.auth_name,
+            TermField::AuthEmail => &self.columns.auth_email,
+            TermField::AuthUid => &self.columns.auth_uid,
+            TermField::GoogleId => &self.columns.google_id,
+            TermField::OpenId => &self.columns.open_id,
+            TermField::VcsUserName => &self.columns.vcs_user_name,
+            TermField::SshKey => &self.columns.ssh_key,
             TermField::Email
             | TermField::AuthModule
             | TermField::AuthModuleType
@@ -573,14 +659,14 @@ impl Indexes {
         }
         match field {
             TermField::Email => {
-                let primary = self.primary_email.dict();
-                let secondary = self.secondary_email.dict();
+                let primary = self.columns.primary_email.dict();
+                let secondary = self.columns.secondary_email.dict();
                 primary.rows(primary.equal_range(&value))
                     | secondary.rows(secondary.equal_range(&value))
             }
             TermField::AuthModule => {
-                let by_type = self.auth_module_type.get(&value);
-                let by_name = self.auth_module_name.get(&value);
+                let by_type = self.columns.auth_module_type.get(&value);
+                let by_name = self.columns.auth_module_name.get(&value);
                 match (by_type, by_name) {
                     (Some(a), Some(b)) => a | b,
                     (Some(a), None) | (None, Some(a)) => a.clone(),
@@ -600,9 +686,9 @@ impl Indexes {
 
     fn categories(&self, field: TermField, value: &str) -> Option<&RoaringBitmap> {
         match field {
-            TermField::AuthModuleType => self.auth_module_type.get(value),
-            TermField::BanStatus => self.ban_status.get(value),
-            TermField::UserType => self.user_type.get(value),
+            TermField::AuthModuleType => self.columns.auth_module_type.get(value),
+            TermField::BanStatus => self.columns.ban_status.get(value),
+            TermField::UserType => self.columns.user_type.get(value),
             _ => None,
         }
     }
@@ -615,39 +701,41 @@ impl Indexes {
         if let Some(dict) = self.term_dict(field) {
             return dict.count_equal(dict.equal_range(&normalised));
         }
-        let count = match field {
-            TermField::Email => {
-                self.term_count(TermField::PrimaryEmail, value)
-                    + self
-                        .secondary_email
-                        .dict()
-                        .count_equal(self.secondary_email.dict().equal_range(&normalised))
-            }
-            TermField::AuthModule => {
-                self.auth_module_type
-                    .get(&normalised)
-                    .map_or(0, RoaringBitmap::len)
-                    + self
-                        .auth_module_name
+        let count =
+            match field {
+                TermField::Email => {
+                    self.term_count(TermField::PrimaryEmail, value)
+                        + self.columns.secondary_email.dict().count_equal(
+                            self.columns.secondary_email.dict().equal_range(&normalised),
+                        )
+                }
+                TermField::AuthModule => {
+                    self.columns
+                        .auth_module_type
                         .get(&normalised)
                         .map_or(0, RoaringBitmap::len)
-            }
-            TermField::OriginService => self
-                .resolve_service(&normalised)
-                .into_iter()
-                .map(|service| self.origin_service(service).len())
-                .sum(),
-            _ => self
-                .categories(field, &normalised)
-                .map_or(0, RoaringBitmap::len),
-        };
-        count.min(u64::from(self.user_count))
+                        + self
+                            .columns
+                            .auth_module_name
+                            .get(&normalised)
+                            .map_or(0, RoaringBitmap::len)
+                }
+                TermField::OriginService => self
+                    .resolve_service(&normalised)
+                    .into_iter()
+                    .map(|service| self.origin_service(service).len())
+                    .sum(),
+                _ => self
+                    .categories(field, &normalised)
+                    .map_or(0, RoaringBitmap::len),
+            };
+        count.min(u64::from(self.columns.user_count))
     }
 
     fn prefix_dict(&self, field: PrefixField) -> &Dict {
         match field {
-            PrefixField::Login => self.login.dict(),
-            PrefixField::Name => self.name.dict(),
+            PrefixField::Login => self.columns.login.dict(),
+            PrefixField::Name => self.columns.name.dict(),
         }
     }
 
@@ -666,11 +754,11 @@ impl Indexes {
 
     fn text(&self, field: TextField) -> &TextIndex {
         match field {
-            TextField::Login => &self.login,
-            TextField::Name => &self.name,
-            TextField::PrimaryEmail => &self.primary_email,
-            TextField::SecondaryEmail => &self.secondary_email,
-            TextField::PublicEmail => &self.public_email,
+            TextField::Login => &self.columns.login,
+            TextField::Name => &self.columns.name,
+            TextField::PrimaryEmail => &self.columns.primary_email,
+            TextField::SecondaryEmail => &self.columns.secondary_email,
+            TextField::PublicEmail => &self.columns.public_email,
         }
     }
 
@@ -694,9 +782,9 @@ impl Indexes {
 
     fn time_column(&self, column: TimeColumn) -> &SortedValues<Millis> {
         match column {
-            TimeColumn::Created => &self.created,
-            TimeColumn::LastAccess => &self.last_access,
-            TimeColumn::Updated => &self.updated,
+            TimeColumn::Created => &self.columns.created,
+            TimeColumn::LastAccess => &self.columns.last_access,
+            TimeColumn::Updated => &self.columns.updated,
         }
     }
 
@@ -724,28 +812,33 @@ impl Indexes {
 
     /// Rows whose GitLab number lies within the bounds.
     pub fn number_range(&self, lo: Bound<u64>, hi: Bound<u64>) -> RoaringBitmap {
-        self.numbers.rows(self.numbers.range(lo, hi))
+        self.columns
+            .numbers
+            .rows(self.columns.numbers.range(lo, hi))
     }
 
     /// Exact size of [`Indexes::number_range`].
     pub fn number_range_count(&self, lo: Bound<u64>, hi: Bound<u64>) -> u64 {
-        self.numbers.range(lo, hi).len() as u64
+        self.columns.numbers.range(lo, hi).len() as u64
     }
 
     /// The user with GitLab number `n` (numbers are unique).
     pub fn number(&self, n: u64) -> Option<Row> {
-        let range = self.numbers.range(Bound::Included(n), Bound::Included(n));
-        (!range.is_empty()).then(|| self.numbers.sorted_rows()[range.start])
+        let range = self
+            .columns
+            .numbers
+            .range(Bound::Included(n), Bound::Included(n));
+        (!range.is_empty()).then(|| self.columns.numbers.sorted_rows()[range.start])
     }
 
     /// Rows with a flag.
     pub fn flag(&self, flag: Flag) -> &RoaringBitmap {
-        self.flags.flag(flag)
+        self.columns.flags.flag(flag)
     }
 
     /// Rows in an account state.
     pub fn state(&self, state: State) -> &RoaringBitmap {
-        self.flags.state(state)
+        self.columns.flags.state(state)
     }
 
     fn set_at<'a>(&'a self, sets: &'a [RoaringBitmap], index: usize) -> &'a RoaringBitmap {
@@ -817,7 +910,7 @@ impl Indexes {
 
     /// Upper bound of [`Indexes::access`] (exact when a single precomputed bitmap answers).
     pub fn access_estimate(&self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> u64 {
-        self.access.estimate(scope, roles, self.user_count)
+        self.access.estimate(scope, roles, self.columns.user_count)
     }
 
     /// Users holding some role in at least one project: a project grant, a grant to an
@@ -828,9 +921,9 @@ impl Indexes {
     }
 
     fn permutation(&self, key: SortKey, descending: bool) -> &Permutation {
-        self.orders.get(key, descending, || {
+        self.columns.orders.get(key, descending, || {
             self.keyed_rows(key)
-                .into_permutation(&self.id_order, descending)
+                .into_permutation(&self.columns.id_order, descending)
         })
     }
 
@@ -856,14 +949,14 @@ impl Indexes {
             }
         }
         match key {
-            SortKey::Login => from_dict(self.login.dict()),
-            SortKey::Name => from_dict(self.name.dict()),
-            SortKey::Email => from_dict(self.primary_email.dict()),
-            SortKey::Id => from_dict(&self.id),
-            SortKey::Created => from_values(&self.created),
-            SortKey::LastAccess => from_values(&self.last_access),
-            SortKey::Updated => from_values(&self.updated),
-            SortKey::Number => from_values(&self.numbers),
+            SortKey::Login => from_dict(self.columns.login.dict()),
+            SortKey::Name => from_dict(self.columns.name.dict()),
+            SortKey::Email => from_dict(self.columns.primary_email.dict()),
+            SortKey::Id => from_dict(&self.columns.id),
+            SortKey::Created => from_values(&self.columns.created),
+            SortKey::LastAccess => from_values(&self.columns.last_access),
+            SortKey::Updated => from_values(&self.columns.updated),
+            SortKey::Number => from_values(&self.columns.numbers),
         }
     }
 
@@ -889,29 +982,33 @@ impl Indexes {
                 bytes,
             })
         };
-        add("all", self.all.len(), bitmap_bytes(&self.all));
+        add(
+            "all",
+            self.columns.all.len(),
+            bitmap_bytes(&self.columns.all),
+        );
         add(
             "terms.id",
-            self.id.entries().len() as u64,
-            self.id.heap_bytes() + 4 * self.id_order.capacity() as u64,
+            self.columns.id.entries().len() as u64,
+            self.columns.id.heap_bytes() + 4 * self.columns.id_order.capacity() as u64,
         );
         let texts = [
-            ("terms.login", "trigrams.login", &self.login),
-            ("terms.name", "trigrams.name", &self.name),
+            ("terms.login", "trigrams.login", &self.columns.login),
+            ("terms.name", "trigrams.name", &self.columns.name),
             (
                 "terms.primary_email",
                 "trigrams.primary_email",
-                &self.primary_email,
+                &self.columns.primary_email,
             ),
             (
                 "terms.secondary_email",
                 "trigrams.secondary_email",
-                &self.secondary_email,
+                &self.columns.secondary_email,
             ),
             (
                 "terms.public_email",
                 "trigrams.public_email",
-                &self.public_email,
+                &self.columns.public_email,
             ),
         ];
         for (term_name, trigram_name, text) in texts {
@@ -924,59 +1021,65 @@ impl Indexes {
             add(trigram_name, trigrams, bytes);
         }
         let dicts = [
-            ("terms.auth_login", &self.auth_login),
-            ("terms.auth_name", &self.auth_name),
-            ("terms.auth_email", &self.auth_email),
-            ("terms.auth_uid", &self.auth_uid),
-            ("terms.google_id", &self.google_id),
-            ("terms.open_id", &self.open_id),
-            ("terms.vcs_user_name", &self.vcs_user_name),
-            ("terms.ssh_key", &self.ssh_key),
+            ("terms.auth_login", &self.columns.auth_login),
+            ("terms.auth_name", &self.columns.auth_name),
+            ("terms.auth_email", &self.columns.auth_email),
+            ("terms.auth_uid", &self.columns.auth_uid),
+            ("terms.google_id", &self.columns.google_id),
+            ("terms.open_id", &self.columns.open_id),
+            ("terms.vcs_user_name", &self.columns.vcs_user_name),
+            ("terms.ssh_key", &self.columns.ssh_key),
         ];
         for (name, dict) in dicts {
             add(name, dict.entries().len() as u64, dict.heap_bytes());
         }
         let categories = [
-            ("categories.auth_module_type", &self.auth_module_type),
-            ("categories.auth_module_name", &self.auth_module_name),
-            ("categories.ban_status", &self.ban_status),
-            ("categories.user_type", &self.user_type),
+            (
+                "categories.auth_module_type",
+                &self.columns.auth_module_type,
+            ),
+            (
+                "categories.auth_module_name",
+                &self.columns.auth_module_name,
+            ),
+            ("categories.ban_status", &self.columns.ban_status),
+            ("categories.user_type", &self.columns.user_type),
         ];
         for (name, set) in categories {
             add(name, set.len() as u64, set.heap_bytes());
         }
         let columns = [
-            ("ordered.created", &self.created),
-            ("ordered.last_access", &self.last_access),
-            ("ordered.updated", &self.updated),
+            ("ordered.created", &self.columns.created),
+            ("ordered.last_access", &self.columns.last_access),
+            ("ordered.updated", &self.columns.updated),
         ];
         for (name, column) in columns {
             add(name, column.len() as u64, column.heap_bytes());
         }
         add(
             "ordered.number",
-            self.numbers.len() as u64,
-            self.numbers.heap_bytes(),
+            self.columns.numbers.len() as u64,
+            self.columns.numbers.heap_bytes(),
         );
         add(
             "flags",
             (Flag::ALL.len() + State::ALL.len()) as u64,
-            self.flags.heap_bytes(),
+            self.columns.flags.heap_bytes(),
         );
         let (entries, bytes) = self.structure.stats();
         add("structure", entries, bytes);
         let (entries, bytes) = self.access.stats();
         add("access", entries, bytes);
-        let (built, bytes) = self.orders.stats();
+        let (built, bytes) = self.columns.orders.stats();
         add("orders", built, bytes);
         let lookups = [
-            &self.projects,
-            &self.organizations,
-            &self.groups,
-            &self.teams,
-            &self.roles,
-            &self.permissions,
-            &self.services,
+            &self.lookups.projects,
+            &self.lookups.organizations,
+            &self.lookups.groups,
+            &self.lookups.teams,
+            &self.lookups.roles,
+            &self.lookups.permissions,
+            &self.lookups.services,
         ];
         add(
             "entities",
@@ -988,7 +1091,8 @@ impl Indexes {
 
     /// Projects matching a reference: id exact, then key (folded), then name (folded).
     pub fn resolve_project(&self, reference: &str) -> Vec<ProjectIdx> {
-        self.projects
+        self.lookups
+            .projects
             .resolve(reference)
             .into_iter()
             .map(ProjectIdx)
@@ -997,7 +1101,8 @@ impl Indexes {
 
     /// Organizations matching a reference: id exact, then name (folded).
     pub fn resolve_organization(&self, reference: &str) -> Vec<OrgIdx> {
-        self.organizations
+        self.lookups
+            .organizations
             .resolve(reference)
             .into_iter()
             .map(OrgIdx)
@@ -1006,7 +1111,8 @@ impl Indexes {
 
     /// Groups matching a reference: id exact, then name (folded).
     pub fn resolve_group(&self, reference: &str) -> Vec<GroupIdx> {
-        self.groups
+        self.lookups
+            .groups
             .resolve(reference)
             .into_iter()
             .map(GroupIdx)
@@ -1015,7 +1121,8 @@ impl Indexes {
 
     /// Teams matching a reference: id exact, then name (folded).
     pub fn resolve_team(&self, reference: &str) -> Vec<TeamIdx> {
-        self.teams
+        self.lookups
+            .teams
             .resolve(reference)
             .into_iter()
             .map(TeamIdx)
@@ -1046,7 +1153,8 @@ impl Indexes {
 
     /// Roles matching a reference: id exact, then name (folded).
     pub fn resolve_role(&self, reference: &str) -> Vec<RoleIdx> {
-        self.roles
+        self.lookups
+            .roles
             .resolve(reference)
             .into_iter()
             .map(RoleIdx)
@@ -1055,7 +1163,8 @@ impl Indexes {
 
     /// Permissions matching a reference: id exact, then name (folded).
     pub fn resolve_permission(&self, reference: &str) -> Vec<PermissionIdx> {
-        self.permissions
+        self.lookups
+            .permissions
             .resolve(reference)
             .into_iter()
             .map(PermissionIdx)
@@ -1064,7 +1173,8 @@ impl Indexes {
 
     /// Services matching a reference: id exact, then name (folded).
     pub fn resolve_service(&self, reference: &str) -> Vec<ServiceIdx> {
-        self.services
+        self.lookups
+            .services
             .resolve(reference)
             .into_iter()
             .map(ServiceIdx)
@@ -1073,12 +1183,12 @@ impl Indexes {
 
     /// The user with this id (exact).
     pub fn row_of_id(&self, id: &str) -> Option<Row> {
-        self.id.first_row(id)
+        self.columns.id.first_row(id)
     }
 
     /// The user with this login (folded; logins are unique case-insensitively).
     pub fn row_of_login(&self, login: &str) -> Option<Row> {
-        self.login.dict().first_row(&fold(login))
+        self.columns.login.dict().first_row(&fold(login))
     }
 }
 

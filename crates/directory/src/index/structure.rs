@@ -7,23 +7,26 @@
 //! groups first, each OR-ed into its parent), so the cost is one bitmap union per group rather
 //! than one walk per user. Ancestor and descendant lists are flat ragged arrays.
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, Ragged, RowSetBuilder};
 use crate::model::{GroupIdx, Model, Row};
 
-/// Per-entity member bitmaps and the group forest.
-#[derive(Debug, Default)]
+/// Per-entity member bitmaps and the group forest, each list shared between versions (a live
+/// change replaces one list without copying the others).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Structure {
-    pub(crate) group_direct: Vec<RoaringBitmap>,
-    pub(crate) group_transitive: Vec<RoaringBitmap>,
-    pub(crate) group_ancestors: Ragged<GroupIdx>,
-    pub(crate) group_descendants: Ragged<GroupIdx>,
-    pub(crate) team_members: Vec<RoaringBitmap>,
-    pub(crate) org_members: Vec<RoaringBitmap>,
-    pub(crate) enterprise_users: Vec<RoaringBitmap>,
-    pub(crate) licenses: Vec<RoaringBitmap>,
-    pub(crate) origin_services: Vec<RoaringBitmap>,
+    pub(crate) group_direct: Arc<Vec<RoaringBitmap>>,
+    pub(crate) group_transitive: Arc<Vec<RoaringBitmap>>,
+    pub(crate) group_ancestors: Arc<Ragged<GroupIdx>>,
+    pub(crate) group_descendants: Arc<Ragged<GroupIdx>>,
+    pub(crate) team_members: Arc<Vec<RoaringBitmap>>,
+    pub(crate) org_members: Arc<Vec<RoaringBitmap>>,
+    pub(crate) enterprise_users: Arc<Vec<RoaringBitmap>>,
+    pub(crate) licenses: Arc<Vec<RoaringBitmap>>,
+    pub(crate) origin_services: Arc<Vec<RoaringBitmap>>,
 }
 
 impl Structure {
@@ -67,12 +70,7 @@ impl Structure {
         let origin_services = finish(origin_services);
 
         let ancestors = ancestor_chains(model);
-        let mut descendants: Vec<Vec<GroupIdx>> = vec![Vec::new(); group_count];
-        for (group, chain) in ancestors.iter().enumerate() {
-            for ancestor in chain {
-                descendants[ancestor.index()].push(GroupIdx(group as u32));
-            }
-        }
+        let descendants = descendant_lists(&ancestors);
 
         // Deepest first: when a group is OR-ed into its parent, all its descendants are in it.
         let mut group_transitive = group_direct.clone();
@@ -106,16 +104,25 @@ impl Structure {
             .collect();
 
         Structure {
-            group_direct,
-            group_transitive,
-            group_ancestors: Ragged::from_lists(ancestors),
-            group_descendants: Ragged::from_lists(descendants),
-            team_members,
-            org_members,
-            enterprise_users,
-            licenses,
-            origin_services,
+            group_direct: Arc::new(group_direct),
+            group_transitive: Arc::new(group_transitive),
+            group_ancestors: Arc::new(Ragged::from_lists(ancestors)),
+            group_descendants: Arc::new(Ragged::from_lists(descendants)),
+            team_members: Arc::new(team_members),
+            org_members: Arc::new(org_members),
+            enterprise_users: Arc::new(enterprise_users),
+            licenses: Arc::new(licenses),
+            origin_services: Arc::new(origin_services),
         }
+    }
+
+    /// Groups were added (without members yet): only the forest's ancestor and descendant
+    /// lists change, O(groups × depth); no member bitmap is touched.
+    pub(crate) fn groups_added(&mut self, model: &Model) {
+        let ancestors = ancestor_chains(model);
+        let descendants = descendant_lists(&ancestors);
+        self.group_ancestors = Arc::new(Ragged::from_lists(ancestors));
+        self.group_descendants = Arc::new(Ragged::from_lists(descendants));
     }
 
     /// (member entries over all per-entity bitmaps, approximate heap bytes).
@@ -123,12 +130,12 @@ impl Structure {
         let sets = self
             .group_direct
             .iter()
-            .chain(&self.group_transitive)
-            .chain(&self.team_members)
-            .chain(&self.org_members)
-            .chain(&self.enterprise_users)
-            .chain(&self.licenses)
-            .chain(&self.origin_services);
+            .chain(self.group_transitive.iter())
+            .chain(self.team_members.iter())
+            .chain(self.org_members.iter())
+            .chain(self.enterprise_users.iter())
+            .chain(self.licenses.iter())
+            .chain(self.origin_services.iter());
         let (mut entries, mut bytes) = (0, 0);
         for set in sets {
             entries += set.len();
@@ -137,6 +144,17 @@ impl Structure {
         bytes += self.group_ancestors.heap_bytes() + self.group_descendants.heap_bytes();
         (entries, bytes)
     }
+}
+
+/// For every group, its descendants, ascending (from the ancestor chains).
+fn descendant_lists(ancestors: &[Vec<GroupIdx>]) -> Vec<Vec<GroupIdx>> {
+    let mut descendants: Vec<Vec<GroupIdx>> = vec![Vec::new(); ancestors.len()];
+    for (group, chain) in ancestors.iter().enumerate() {
+        for ancestor in chain {
+            descendants[ancestor.index()].push(GroupIdx(group as u32));
+        }
+    }
+    descendants
 }
 
 fn add(sets: &mut [RowSetBuilder], index: usize, row: Row) {

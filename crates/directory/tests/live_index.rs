@@ -1,0 +1,532 @@
+//! Live index maintenance: after any sequence of batches, the indexes a snapshot carries (updated
+//! in place for grants and catalog objects, shared for everything else) answer every lookup
+//! exactly like indexes built from scratch on the snapshot's model — for every row the indexes
+//! claim to describe (rows outside [`Snapshot::dirty`]); dirty rows are the overlay's business.
+
+use std::ops::Bound;
+
+use serde_json::json;
+use userql_directory::changes::{Change, Target};
+use userql_directory::generate::{generate, generate_changes, GenOptions};
+use userql_directory::index::{
+    AccessScope, Flag, Indexes, PrefixField, RoaringBitmap, TermField, TextField, TimeColumn,
+};
+use userql_directory::model::{
+    GroupIdx, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, ServiceIdx, State, TeamIdx,
+};
+use userql_directory::save::grant_to_raw;
+use userql_directory::store::StoreOptions;
+use userql_directory::{load_json, Snapshot, Store};
+
+/// Tiny deterministic generator (the test is a pure function of its seeds).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// Asserts that `live` and `fresh` agree on every row outside `dirty`.
+fn same(what: &str, live: &RoaringBitmap, fresh: &RoaringBitmap, dirty: &RoaringBitmap) {
+    let (live, fresh) = (live - dirty, fresh - dirty);
+    assert_eq!(
+        live,
+        fresh,
+        "{what}: live only {:?}, fresh only {:?}",
+        (&live - &fresh).iter().take(5).collect::<Vec<_>>(),
+        (&fresh - &live).iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// Every lookup of the live snapshot's indexes against a fresh build of its model.
+fn check(snap: &Snapshot) {
+    let fresh = Indexes::build(&snap.model);
+    let live = &snap.index;
+    let dirty = &*snap.dirty;
+    let model = &snap.model;
+
+    // Access: every scope, any role and each role alone, and every pair of roles.
+    let mut scopes = vec![AccessScope::Any];
+    scopes.extend((0..model.projects.len() as u32).map(|p| AccessScope::Project(ProjectIdx(p))));
+    scopes.extend(
+        (0..model.organizations.len() as u32).map(|o| AccessScope::Organization(OrgIdx(o))),
+    );
+    let roles: Vec<RoleIdx> = (0..model.roles.len() as u32).map(RoleIdx).collect();
+    for &scope in &scopes {
+        let what = format!("access({scope:?}, any)");
+        same(
+            &what,
+            &live.access(scope, None),
+            &fresh.access(scope, None),
+            dirty,
+        );
+        for role in &roles {
+            let what = format!("access({scope:?}, {role:?})");
+            let one = std::slice::from_ref(role);
+            same(
+                &what,
+                &live.access(scope, Some(one)),
+                &fresh.access(scope, Some(one)),
+                dirty,
+            );
+        }
+    }
+    for &role in &roles {
+        same(
+            &format!("own_role({role:?})"),
+            live.own_role(role),
+            fresh.own_role(role),
+            dirty,
+        );
+    }
+    same(
+        "in_any_project",
+        live.in_any_project(),
+        fresh.in_any_project(),
+        dirty,
+    );
+    for p in 0..model.permissions.len() as u32 {
+        assert_eq!(
+            live.roles_with_permission(PermissionIdx(p)),
+            fresh.roles_with_permission(PermissionIdx(p)),
+            "roles with permission {p}"
+        );
+    }
+
+    // Structure.
+    for g in (0..model.groups.len() as u32).map(GroupIdx) {
+        same(
+            &format!("group_direct({g:?})"),
+            live.group_direct(g),
+            fresh.group_direct(g),
+            dirty,
+        );
+        same(
+            &format!("group_transitive({g:?})"),
+            live.group_transitive(g),
+            fresh.group_transitive(g),
+            dirty,
+        );
+        same(
+            &format!("enterprise_users({g:?})"),
+            live.enterprise_users(g),
+            fresh.enterprise_users(g),
+            dirty,
+        );
+        assert_eq!(live.group_ancestors(g), fresh.group_ancestors(g), "{g:?}");
+        assert_eq!(
+            live.group_descendants(g),
+            fresh.group_descendants(g),
+            "{g:?}"
+        );
+    }
+    for t in (0..model.teams.len() as u32).map(TeamIdx) {
+        same(
+            &format!("team_members({t:?})"),
+            live.team_members(t),
+            fresh.team_members(t),
+            dirty,
+        );
+    }
+    for o in (0..model.organizations.len() as u32).map(OrgIdx) {
+        same(
+            &format!("org_members({o:?})"),
+            live.org_members(o),
+            fresh.org_members(o),
+            dirty,
+        );
+    }
+    for s in (0..model.services.len() as u32).map(ServiceIdx) {
+        same("license", live.license(s), fresh.license(s), dirty);
+        same(
+            "origin_service",
+            live.origin_service(s),
+            fresh.origin_service(s),
+            dirty,
+        );
+    }
+
+    // Entity lookups: every id and name of every kind.
+    let mut names: Vec<String> = Vec::new();
+    names.extend(
+        model
+            .groups
+            .iter()
+            .flat_map(|g| [g.id.clone(), g.name.clone()]),
+    );
+    names.extend(
+        model
+            .teams
+            .iter()
+            .flat_map(|t| [t.id.clone(), t.name.clone()]),
+    );
+    names.extend(model.projects.iter().flat_map(|p| {
+        [p.id.clone(), p.name.clone()]
+            .into_iter()
+            .chain(p.key.clone())
+    }));
+    names.extend(
+        model
+            .roles
+            .iter()
+            .flat_map(|r| [r.id.clone(), r.name.clone()]),
+    );
+    names.extend(
+        model
+            .organizations
+            .iter()
+            .flat_map(|o| [o.id.clone(), o.name.clone()]),
+    );
+    names.extend(
+        model
+            .permissions
+            .iter()
+            .flat_map(|p| [p.id.clone(), p.name.clone()]),
+    );
+    names.extend(
+        model
+            .services
+            .iter()
+            .flat_map(|s| [s.id.clone(), s.name.clone()]),
+    );
+    names.push("no such thing".to_owned());
+    for name in &names {
+        assert_eq!(
+            live.resolve_group(name),
+            fresh.resolve_group(name),
+            "{name}"
+        );
+        assert_eq!(live.resolve_team(name), fresh.resolve_team(name), "{name}");
+        assert_eq!(
+            live.resolve_project(name),
+            fresh.resolve_project(name),
+            "{name}"
+        );
+        assert_eq!(live.resolve_role(name), fresh.resolve_role(name), "{name}");
+        assert_eq!(
+            live.resolve_organization(name),
+            fresh.resolve_organization(name),
+            "{name}"
+        );
+        assert_eq!(
+            live.resolve_permission(name),
+            fresh.resolve_permission(name),
+            "{name}"
+        );
+        assert_eq!(
+            live.resolve_service(name),
+            fresh.resolve_service(name),
+            "{name}"
+        );
+    }
+
+    // Per-user columns: terms, prefixes, substrings, ranges, flags and states of a sample of
+    // users (shared, never copied, by the live path: clean rows must still match).
+    for row in (0..model.users.len()).step_by(7) {
+        let user = &model.users[row];
+        let prefix: String = user.login.chars().take(2).collect();
+        let needle: String = user.login.chars().skip(1).take(3).collect();
+        same(
+            "term login",
+            &live.term(TermField::Login, &user.login),
+            &fresh.term(TermField::Login, &user.login),
+            dirty,
+        );
+        same(
+            "term id",
+            &live.term(TermField::Id, &user.id),
+            &fresh.term(TermField::Id, &user.id),
+            dirty,
+        );
+        same(
+            "prefix login",
+            &live.prefix(PrefixField::Login, &prefix),
+            &fresh.prefix(PrefixField::Login, &prefix),
+            dirty,
+        );
+        same(
+            "substring login",
+            &live.substring(TextField::Login, &needle),
+            &fresh.substring(TextField::Login, &needle),
+            dirty,
+        );
+        let at = user.created_at;
+        same(
+            "created range",
+            &live.time_range(TimeColumn::Created, Bound::Included(at), Bound::Unbounded),
+            &fresh.time_range(TimeColumn::Created, Bound::Included(at), Bound::Unbounded),
+            dirty,
+        );
+    }
+    for flag in Flag::ALL {
+        same(
+            &format!("flag {flag:?}"),
+            live.flag(flag),
+            fresh.flag(flag),
+            dirty,
+        );
+    }
+    for state in State::ALL {
+        same(
+            &format!("state {state:?}"),
+            live.state(state),
+            fresh.state(state),
+            dirty,
+        );
+    }
+}
+
+/// A random grant change (put or delete of an existing grant) or catalog change over the
+/// directory as it stands.
+fn random_change(snap: &Snapshot, r: &mut Lcg, serial: usize) -> Change {
+    let model = &snap.model;
+    let parse = |value: serde_json::Value| -> Change {
+        serde_json::from_value(value).expect("generated changes are well-formed")
+    };
+    let group = |r: &mut Lcg| model.groups[r.below(model.groups.len())].id.clone();
+    match r.below(10) {
+        0..=2 if !model.grants.is_empty() => {
+            let grant = &model.grants[r.below(model.grants.len())];
+            Change::Delete(Target::Grant(grant_to_raw(model, grant)))
+        }
+        0..=5 => {
+            let role = &model.roles[r.below(model.roles.len())].id;
+            let mut grant = json!({ "role": role });
+            match r.below(3) {
+                0 => grant["group"] = json!(group(r)),
+                1 if !model.teams.is_empty() => {
+                    grant["team"] = json!(model.teams[r.below(model.teams.len())].id)
+                }
+                _ => grant["user"] = json!(model.users[r.below(model.users.len())].id),
+            }
+            match r.below(3) {
+                0 if !model.projects.is_empty() => {
+                    grant["project"] = json!(model.projects[r.below(model.projects.len())].id)
+                }
+                1 if !model.organizations.is_empty() => {
+                    let org = &model.organizations[r.below(model.organizations.len())];
+                    grant["organization"] = json!(org.id)
+                }
+                _ => {}
+            }
+            parse(json!({"op": "put", "kind": "grant", "value": grant}))
+        }
+        6 => {
+            let user = &model.users[r.below(model.users.len())].id;
+            let op = if r.chance(60) { "put" } else { "delete" };
+            parse(
+                json!({"op": op, "kind": "membership", "value": {"user": user, "group": group(r)}}),
+            )
+        }
+        7 => {
+            // A rename, a move (possibly refused as a cycle), or a new group.
+            let id = group(r);
+            match r.below(3) {
+                0 => parse(json!({"op": "patch", "kind": "group", "id": id,
+                    "set": {"name": format!("Renamed {serial}")}})),
+                1 => parse(json!({"op": "patch", "kind": "group", "id": id,
+                    "set": {"parent": group(r)}})),
+                _ => parse(json!({"op": "put", "kind": "group", "value": {
+                    "id": format!("g-live-{serial}"), "name": format!("Live {serial}"),
+                    "parent": if r.chance(50) { json!(group(r)) } else { json!(null) }}})),
+            }
+        }
+        8 => {
+            let user = &model.users[r.below(model.users.len())].id;
+            parse(json!({"op": "delete", "kind": "user", "id": user}))
+        }
+        _ => {
+            if r.chance(50) && !model.roles.is_empty() {
+                let role = &model.roles[r.below(model.roles.len())].id;
+                parse(json!({"op": "patch", "kind": "role", "id": role,
+                    "set": {"name": format!("Role {serial}")}}))
+            } else {
+                let organization = if r.chance(50) && !model.organizations.is_empty() {
+                    json!(model.organizations[r.below(model.organizations.len())].id)
+                } else {
+                    json!(null)
+                };
+                parse(json!({"op": "put", "kind": "project", "value": {
+                    "id": format!("p-live-{serial}"), "name": format!("Live {serial}"),
+                    "key": format!("LV{serial}"), "organization": organization}}))
+            }
+        }
+    }
+}
+
+fn run(seed: u64, options: StoreOptions, batches: usize) {
+    let model = generate(&GenOptions {
+        users: 300,
+        seed: 11 + seed,
+    });
+    let store = Store::with_options(model, options);
+    let mut r = Lcg(seed);
+    let mut serial = 0;
+    let mut accepted = 0;
+    for _ in 0..batches {
+        let snap = store.snapshot();
+        let batch: Vec<Change> = (0..1 + r.below(4))
+            .map(|_| {
+                serial += 1;
+                random_change(&snap, &mut r, serial)
+            })
+            .collect();
+        accepted += usize::from(store.apply_changes(&batch).is_ok());
+        if r.chance(20) {
+            store.wait_for_rebuild();
+        }
+        check(&store.snapshot());
+    }
+    assert!(
+        accepted * 2 > batches,
+        "only {accepted} of {batches} accepted"
+    );
+    store.wait_for_rebuild();
+    check(&store.snapshot());
+}
+
+#[test]
+fn live_indexes_match_a_fresh_build_without_rebuilds() {
+    for seed in 0..3 {
+        let options = StoreOptions {
+            max_dirty: u64::MAX,
+            background: false,
+        };
+        run(seed, options, 40);
+    }
+}
+
+#[test]
+fn live_indexes_match_a_fresh_build_with_background_rebuilds() {
+    for seed in 3..6 {
+        let options = StoreOptions {
+            max_dirty: 4,
+            background: true,
+        };
+        run(seed, options, 40);
+    }
+}
+
+#[test]
+fn live_indexes_match_a_fresh_build_with_synchronous_rebuilds() {
+    let options = StoreOptions {
+        max_dirty: 4,
+        background: false,
+    };
+    run(6, options, 40);
+}
+
+#[test]
+fn a_generated_change_stream_keeps_the_indexes_exact() {
+    let model = generate(&GenOptions {
+        users: 400,
+        seed: 3,
+    });
+    let changes = generate_changes(&model, 600, 3);
+    let store = Store::with_options(
+        model,
+        StoreOptions {
+            max_dirty: 64,
+            background: true,
+        },
+    );
+    for (i, chunk) in changes.chunks(25).enumerate() {
+        if let Err(e) = store.apply_changes(chunk) {
+            panic!("chunk {i} refused: {e}");
+        }
+        check(&store.snapshot());
+    }
+}
+
+/// Parses one batch written as JSON lines (without the header).
+fn batch(lines: &str) -> Vec<Change> {
+    let text = format!("{{\"format\": \"userql-changes/1\"}}\n{lines}");
+    userql_directory::changes::read_changes(text.as_bytes())
+        .expect("well-formed changes")
+        .into_iter()
+        .flat_map(|b| b.changes)
+        .collect()
+}
+
+/// Users holding a role through two paths (a grant to a group they are in transitively and a
+/// grant to a team listing that group) keep it when one path goes and lose it when both go;
+/// users reached by one path only lose it at once.
+#[test]
+fn removing_one_of_two_paths_keeps_the_role() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/seeds/load_json/tiny.json"
+    ))
+    .expect("fixture");
+    let store = Store::with_options(
+        load_json(&bytes).expect("valid fixture"),
+        StoreOptions {
+            max_dirty: u64::MAX,
+            background: false,
+        },
+    );
+    store
+        .apply_changes(&batch(
+            r#"{"op":"put","kind":"role","value":{"id":"r-live","name":"Live"}}"#,
+        ))
+        .expect("applies");
+    let snap = store.snapshot();
+    let row = |id: &str| snap.row_of_id(id).expect("tiny user");
+    let (finn, tk421, vader) = (row("u-finn"), row("u-tk421"), row("u-vader"));
+    let role = snap.index.resolve_role("r-live")[0];
+    let holders = |store: &Store| {
+        let snap = store.snapshot();
+        check(&snap);
+        assert!(
+            snap.dirty.is_empty(),
+            "grants to groups and teams dirty no row"
+        );
+        snap.index.access(AccessScope::Any, Some(&[role]))
+    };
+    let to_army = r#"{"op":"put","kind":"grant","value":{"role":"r-live","group":"g-army"}}"#;
+    let to_team = r#"{"op":"put","kind":"grant","value":{"role":"r-live","team":"t-ds"}}"#;
+    let before = holders(&store);
+    assert!(before.is_empty());
+
+    store
+        .apply_changes(&batch(&format!("{to_army}\n{to_team}")))
+        .expect("applies");
+    let both = holders(&store);
+    assert!(both.contains(finn) && both.contains(tk421) && both.contains(vader));
+
+    store
+        .apply_changes(&batch(&to_army.replace("\"put\"", "\"delete\"")))
+        .expect("applies");
+    let team_only = holders(&store);
+    assert!(team_only.contains(finn), "finn still holds it through t-ds");
+    assert!(
+        team_only.contains(tk421),
+        "tk421 still holds it through t-ds"
+    );
+    assert!(
+        !team_only.contains(vader),
+        "vader held it through g-army only"
+    );
+
+    store
+        .apply_changes(&batch(&to_team.replace("\"put\"", "\"delete\"")))
+        .expect("applies");
+    assert_eq!(holders(&store), before);
+}
