@@ -5,7 +5,7 @@
 //!
 //! Reads go through the dialects ([`crate::answer_with`]), so a server answers exactly what
 //! `userql query --format http` prints. Writes become batches of `userql-changes/1` changes
-//! ([`edits`]) applied through the [`LiveStore`] the service was given — in memory or durable —
+//! (module `edits`) applied through the [`LiveStore`] the service was given — in memory or durable —
 //! and a write is acknowledged only after its batch is applied (and durable, when the store is),
 //! so the next read sees it. Writes that
 //! read-modify-write a user (keys, emails, profile fields) are serialised by one lock, so two
