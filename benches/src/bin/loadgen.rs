@@ -8,6 +8,9 @@
 //! setting `bio`, and block/unblock through `POST /users/:id/block|unblock`). It prints, per
 //! route, the requests, requests/s and p50 / p99 latency as a Markdown table.
 //!
+//! Before the HTTP phases it times each read route in process (`Store::serve`, one thread, no
+//! HTTP), so the report separates the engine's cost per request from the server's overhead.
+//!
 //! `cargo run --release -p userql-benches --bin loadgen -- --users 1000000`
 
 use std::collections::BTreeMap;
@@ -18,11 +21,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use userql_dialects::route::{Clock, Service, ServiceOptions, Tokens};
-use userql_dialects::Settings;
-use userql_directory::generate::{generate, GenOptions, GEN_NOW_MS};
-use userql_directory::Store;
-use userql_engine::{Engine, Options};
+use userql::{Directory, HttpRequest, Options, Store, Tokens};
+use userql_directory::generate::GEN_NOW_MS;
 use userql_server::{app, serve, Limits};
 
 const TOKEN: &str = "loadgen-admin";
@@ -148,6 +148,42 @@ async fn exchange(
 
 type Samples = BTreeMap<&'static str, (Vec<Duration>, u64)>;
 
+/// Times each read route through `Store::serve` directly: at most 200 calls or 3 s per route.
+fn profile(store: &Store, users: usize) {
+    println!("\n### in process (Store::serve, one thread, no HTTP)\n");
+    println!("| route | calls | p50 ms | p99 ms | one core, req/s |");
+    println!("|---|---|---|---|---|");
+    let kinds = 6;
+    for kind in 0..kinds {
+        let mut times = Vec::new();
+        let started = Instant::now();
+        let mut label = "";
+        for call in 0..200u64 {
+            if started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+            let route = reads(users, call * kinds + kind);
+            label = route.label;
+            let request = HttpRequest::new(route.method, &route.target)
+                .header("PRIVATE-TOKEN", TOKEN)
+                .header("Authorization", &format!("Bearer {TOKEN}"));
+            let sent = Instant::now();
+            let served = store.serve(&request);
+            times.push(sent.elapsed());
+            std::hint::black_box(served);
+        }
+        times.sort();
+        let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
+        println!(
+            "| {label} | {} | {:.3} | {:.3} | {:.0} |",
+            times.len(),
+            percentile(&times, 0.50),
+            percentile(&times, 0.99),
+            if mean > 0.0 { 1.0 / mean } else { 0.0 }
+        );
+    }
+}
+
 /// One phase: `connections` workers share a request counter; each stops at the count or deadline.
 async fn phase(addr: std::net::SocketAddr, args: &Args, write_percent: u64) -> (Samples, Duration) {
     let counter = Arc::new(AtomicU64::new(0));
@@ -245,24 +281,24 @@ fn report(title: &str, samples: Samples, elapsed: Duration) {
 fn main() {
     let args = Args::parse();
     let started = Instant::now();
-    let model = generate(&GenOptions {
-        users: args.users,
-        seed: 42,
-    });
-    let store = Store::new(model);
+    let limits = Limits {
+        max_inflight: 1024,
+        ..Limits::default()
+    };
+    let now = chrono::DateTime::from_timestamp_millis(GEN_NOW_MS).unwrap_or_default();
+    // The server's configuration, as `userql serve` sets it: tokens, clock, and the engine's
+    // time budget equal to the server's.
+    let store = Store::with_options(
+        Directory::generate(args.users, 42),
+        Options::default()
+            .tokens(Tokens::admin(TOKEN))
+            .now(now)
+            .time_budget(limits.time_budget),
+    );
     eprintln!(
         "generated and indexed {} users in {:.1} s",
         args.users,
         started.elapsed().as_secs_f64()
-    );
-    let service = Service::new(
-        store,
-        ServiceOptions {
-            tokens: Tokens::admin(TOKEN),
-            settings: Settings::default(),
-            clock: Clock::Fixed(GEN_NOW_MS),
-            engine: Engine::new(Options::default()),
-        },
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -286,11 +322,12 @@ fn main() {
             std::process::exit(1);
         };
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let limits = Limits {
-            max_inflight: 1024,
-            ..Limits::default()
-        };
-        let server = tokio::spawn(serve(listener, app(Arc::new(service), limits), async {
+        println!(
+            "users: {}, workers: {}, max in flight: {}, time budget: {:?}",
+            args.users, limits.workers, limits.max_inflight, limits.time_budget
+        );
+        profile(&store, args.users);
+        let server = tokio::spawn(serve(listener, app(Arc::new(store), limits), async {
             let _ = stop_rx.await;
         }));
         println!(

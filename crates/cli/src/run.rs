@@ -51,8 +51,17 @@ pub fn main() -> ExitCode {
 
 /// `userql serve`: everything is in `userql_server`, the worked example of embedding userql.
 fn serve(args: &ServeArgs) -> Result<(), Failure> {
+    if !args.data.changes.is_empty() {
+        return Err(Failure::io(
+            "userql serve",
+            std::io::Error::other(
+                "--changes is not taken by serve: apply changes through the write routes, or with `userql apply --state DIR` before serving",
+            ),
+        ));
+    }
     userql_server::run(userql_server::ServeOptions {
         data: args.data.data.clone(),
+        state: args.data.state.clone(),
         listen: args.listen.clone(),
         tokens: args.tokens.clone(),
         base_url: args.base_url.clone(),
@@ -60,6 +69,7 @@ fn serve(args: &ServeArgs) -> Result<(), Failure> {
             max_body: args.max_body,
             max_inflight: args.max_inflight as usize,
             time_budget: std::time::Duration::from_millis(args.time_budget_ms),
+            ..userql_server::Limits::default()
         },
         now: args.now,
     })

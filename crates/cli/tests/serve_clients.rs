@@ -5,26 +5,17 @@
 //! `listening on http://ADDR`, runs `serve_clients/clients_test.py` against it, then stops the
 //! server with SIGTERM and checks that it exits 0 (graceful shutdown).
 
-use std::io::{BufRead, BufReader};
+mod serve_common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
+
+use serve_common::Server;
 
 use userql_directory::generate;
 use userql_directory::model::State;
 
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve_clients");
-
-/// Kills the server if the test fails before stopping it.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The virtual environment with the pinned clients, installed if needed.
 fn venv() -> PathBuf {
@@ -66,36 +57,6 @@ fn user_login() -> String {
     login.expect("the demo directory has an active non-admin user")
 }
 
-/// Starts the server and returns it with its URL.
-fn start(tokens: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_userql"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
-        .arg(tokens)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("userql serve starts");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (tx, rx) = mpsc::channel();
-    // Keep draining standard error so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                let _ = tx.send(url.to_string());
-            } else {
-                eprintln!("server: {line}");
-            }
-        }
-    });
-    let server = Server(child);
-    let url = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the server prints `listening on http://ADDR`");
-    (server, url)
-}
-
 #[test]
 fn real_clients_work_against_userql_serve() {
     let venv = venv();
@@ -114,7 +75,8 @@ fn real_clients_work_against_userql_serve() {
         .to_string(),
     )
     .expect("write tokens");
-    let (mut server, url) = start(&tokens);
+    let server = Server::start(&tokens, &[]);
+    let url = server.url.clone();
 
     let output = Command::new(venv.join("bin/python"))
         .arg(Path::new(SUITE).join("clients_test.py"))
@@ -130,13 +92,7 @@ fn real_clients_work_against_userql_serve() {
     assert!(output.status.success(), "client checks failed:\n{stdout}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 
-    let pid = server.0.id().to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = server.0.wait().expect("the server exits");
+    let exit = server.stop("TERM");
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

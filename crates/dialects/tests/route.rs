@@ -19,7 +19,7 @@ fn service() -> Service {
     tokens.insert("vader-token", Viewer::Login("vader".into()));
     tokens.insert("palpatine-token", Viewer::Login("palpatine".into()));
     Service::new(
-        Store::new(model),
+        std::sync::Arc::new(Store::new(model)),
         ServiceOptions {
             tokens,
             settings: Settings::default(),

@@ -54,7 +54,7 @@ pub fn router(data: &[u8]) {
         headers.push(("PRIVATE-TOKEN".into(), token.into()));
     }
     let service = Service::new(
-        Store::new((*fixture::snapshot().model).clone()),
+        std::sync::Arc::new(Store::new((*fixture::snapshot().model).clone())),
         ServiceOptions {
             tokens,
             settings: Settings::default(),

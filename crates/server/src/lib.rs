@@ -1,14 +1,18 @@
-//! `userql serve`: the seed APIs over HTTP (README, "Serving the APIs over HTTP"), as a thin
-//! axum/tokio adapter around [`userql_dialects::route::Service`], which does all the routing, authentication and
-//! answering. This crate only moves bytes and enforces the server's limits:
+//! `userql serve`: the seed APIs over HTTP (README, "Serving the APIs over HTTP"), built on the
+//! `userql` library exactly as an embedding server would use it: a [`userql::Store`] (in memory
+//! or durable) answers every route through [`userql::Store::serve`]; this crate only moves bytes
+//! and enforces the server's limits:
 //!
 //! - request bodies above [`Limits::max_body`]: 413 in the API's shape;
 //! - more than [`Limits::max_inflight`] requests at once: 503 with `Retry-After`;
-//! - a request that runs past [`Limits::time_budget`] (reading its body included): 503 with
-//!   `Retry-After` in the API's shape; the answer is abandoned (a write that was already under
-//!   way still completes, atomically, as a batch does);
-//! - every request is answered on the blocking pool (`spawn_blocking`), never on the async
-//!   workers, so a large batch or a slow query never stalls the accept loop;
+//! - a bounded pool of [`Limits::workers`] (one per core by default) answers requests, never
+//!   the async workers, so a large batch or a slow query never stalls the accept loop, and
+//!   abandoned work cannot pile up on an unbounded blocking pool;
+//! - a request that runs past [`Limits::time_budget`] (waiting for a worker and reading its
+//!   body included): 503 with `Retry-After` in the API's shape. The store's engine is given the
+//!   same budget, so a search that is abandoned also stops; a request whose budget ran out
+//!   while it waited for a worker is not started; a write already under way still completes,
+//!   atomically, as a batch does;
 //! - `/healthz` and `/metrics` (Prometheus text);
 //! - one structured `tracing` line per request (method, route, status, microseconds, API);
 //! - graceful shutdown: stop accepting, let requests in flight finish (at most
@@ -31,8 +35,7 @@ use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use userql_dialects::route::{self, refusal, Api, Service};
-use userql_dialects::HttpResponse;
+use userql::{api_of, HttpRequest, HttpResponse, Refusal, Store};
 
 pub use metrics::Metrics;
 pub use run::{run, ServeError, ServeOptions};
@@ -51,8 +54,12 @@ pub struct Limits {
     pub max_body: usize,
     /// Most requests in flight at once (default 256).
     pub max_inflight: usize,
-    /// Time budget of one request (default 2 s).
+    /// Time budget of one request (default 2 s). Give the store the same budget
+    /// ([`userql::Options::time_budget`]) so that abandoned searches stop too.
     pub time_budget: Duration,
+    /// Requests answered at once (default: one per core). More only adds contention: the
+    /// work is CPU-bound.
+    pub workers: usize,
 }
 
 impl Default for Limits {
@@ -61,24 +68,29 @@ impl Default for Limits {
             max_body: 1 << 20,
             max_inflight: 256,
             time_budget: Duration::from_secs(2),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }
 
 /// What every request shares.
 struct Shared {
-    service: Arc<Service>,
+    store: Arc<Store>,
     limits: Limits,
+    /// Admission: at most `max_inflight` requests past the door.
     inflight: Semaphore,
+    /// The worker pool: at most `workers` requests being answered.
+    workers: Arc<Semaphore>,
     metrics: Metrics,
 }
 
-/// The axum application over a service.
-pub fn app(service: Arc<Service>, limits: Limits) -> Router {
+/// The axum application over a store (whose [`userql::Options::tokens`] say who may ask).
+pub fn app(store: Arc<Store>, limits: Limits) -> Router {
     let shared = Arc::new(Shared {
-        service,
+        store,
         limits,
-        inflight: Semaphore::new(limits.max_inflight),
+        inflight: Semaphore::new(limits.max_inflight.max(1)),
+        workers: Arc::new(Semaphore::new(limits.workers.max(1))),
         metrics: Metrics::default(),
     });
     Router::new().fallback(handle).with_state(shared)
@@ -112,10 +124,12 @@ pub async fn serve(
 
 /// Turns the router's response into axum's.
 fn to_axum(response: HttpResponse) -> Response<Body> {
-    let mut out = Response::new(Body::from(response.body));
-    *out.status_mut() =
-        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in response.headers {
+    let status =
+        StatusCode::from_u16(response.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers().to_vec();
+    let mut out = Response::new(Body::from(response.into_body()));
+    *out.status_mut() = status;
+    for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
@@ -131,7 +145,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     let started = Instant::now();
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
-    let api = Api::of_path(&path);
+    let api = api_of(&path);
     let header_bytes: usize = request
         .headers()
         .iter()
@@ -140,69 +154,65 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     let (route, response) = match path.as_str() {
         _ if header_bytes > MAX_HEADER_BYTES => (
             "headers too large",
-            refusal::refusal(
-                api,
-                431,
-                &format!("the request headers exceed {MAX_HEADER_BYTES} bytes"),
-            ),
+            Refusal::HeadersTooLarge(MAX_HEADER_BYTES).response(&path),
         ),
         "/healthz" => ("GET /healthz", health(&shared)),
         "/metrics" => (
             "GET /metrics",
-            HttpResponse::new(
-                200,
-                "text/plain; version=0.0.4",
-                shared.metrics.render(shared.service.store()),
-            ),
+            shared.metrics.response(&shared.store.stats()),
         ),
         _ => match shared.inflight.try_acquire() {
             Err(_) => {
                 shared.metrics.overloaded();
-                ("overloaded", refusal::overloaded(api))
+                ("overloaded", Refusal::Overloaded.response(&path))
             }
             Ok(_permit) => {
-                let budget = shared.limits.time_budget;
-                match tokio::time::timeout(budget, answer(&shared, request)).await {
-                    Ok(routed) => routed,
-                    Err(_) => {
+                let deadline = started + shared.limits.time_budget;
+                match tokio::time::timeout_at(deadline.into(), answer(&shared, request, deadline))
+                    .await
+                {
+                    Ok(Some(routed)) => routed,
+                    Ok(None) | Err(_) => {
                         shared.metrics.timed_out();
-                        ("timed out", refusal::timeout(api))
+                        ("timed out", Refusal::TimedOut.response(&path))
                     }
                 }
             }
         },
     };
     let elapsed = started.elapsed();
-    shared.metrics.record(route, response.status, elapsed);
+    shared.metrics.record(route, response.status(), elapsed);
     tracing::info!(
         method = %method,
         route,
         path = %path,
-        status = response.status,
+        status = response.status(),
         micros = elapsed.as_micros() as u64,
-        api = api.as_str(),
+        api,
         "request"
     );
     to_axum(response)
 }
 
 fn health(shared: &Shared) -> HttpResponse {
-    let snapshot = shared.service.store().snapshot();
-    HttpResponse::json(
-        200,
-        "application/json",
-        &serde_json::json!({
-            "status": "ok",
-            "version": snapshot.version,
-            "users": snapshot.model.users.len(),
-        }),
-    )
+    let stats = shared.store.stats();
+    let body = serde_json::json!({
+        "status": "ok",
+        "version": stats.version,
+        "users": stats.users,
+    });
+    HttpResponse::new(200, "application/json", body.to_string())
 }
 
-/// Reads the body within the limit and answers on the blocking pool.
-async fn answer(shared: &Arc<Shared>, request: Request<Body>) -> (&'static str, HttpResponse) {
+/// Reads the body within the limit, waits for a worker, and answers on it. `None` when the
+/// deadline passed before a worker was free (the request is then not started).
+async fn answer(
+    shared: &Arc<Shared>,
+    request: Request<Body>,
+    deadline: Instant,
+) -> Option<(&'static str, HttpResponse)> {
     let (parts, body) = request.into_parts();
-    let api = Api::of_path(parts.uri.path());
+    let path = parts.uri.path().to_string();
     let max = shared.limits.max_body;
     let declared = parts
         .headers
@@ -210,38 +220,38 @@ async fn answer(shared: &Arc<Shared>, request: Request<Body>) -> (&'static str, 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return ("body too large", refusal::too_large(api, max));
+        return Some(("body too large", Refusal::BodyTooLarge(max).response(&path)));
     }
     let Ok(body) = to_bytes(body, max).await else {
-        return ("body too large", refusal::too_large(api, max));
+        return Some(("body too large", Refusal::BodyTooLarge(max).response(&path)));
     };
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().unwrap_or("").to_string();
-    let service = Arc::clone(&shared.service);
+    let target = match parts.uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.clone(),
+    };
+    let mut http = HttpRequest::new(parts.method.as_str(), &target).body(body.to_vec());
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            http = http.header(name.as_str(), value);
+        }
+    }
+    // The permit moves into the worker: a request abandoned at its deadline keeps its worker
+    // busy until its (engine-bounded) work ends, so the pool is never oversubscribed.
+    let permit = Arc::clone(&shared.workers).acquire_owned().await.ok()?;
+    let store = Arc::clone(&shared.store);
     let work = tokio::task::spawn_blocking(move || {
-        let routed = service.handle(&route::Request {
-            method: &method,
-            path: &path,
-            query: &query,
-            headers: &headers,
-            body: &body,
-        });
-        (routed.route, routed.response)
+        let _permit = permit;
+        if Instant::now() >= deadline {
+            return None;
+        }
+        let served = store.serve(&http);
+        Some((served.route(), served.into_response()))
     });
     match work.await {
         Ok(answer) => answer,
         Err(error) => {
             tracing::error!(%error, "request handler failed");
-            (
-                "panicked",
-                refusal::refusal(api, 500, "internal server error"),
-            )
+            Some(("panicked", Refusal::Internal.response(&path)))
         }
     }
 }

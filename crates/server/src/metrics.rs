@@ -1,5 +1,5 @@
 //! `/metrics` in the Prometheus text format: requests by route and status, a latency histogram,
-//! and the store's gauges (directory version, users, dirty rows).
+//! and the store's gauges (directory version, users, dirty rows, last index rebuild).
 //!
 //! Routes are the router's templates (`GET /api/v4/users/:id`), a bounded set, so the label
 //! space stays small whatever clients send.
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use userql_directory::Store;
+use userql::{HttpResponse, Stats};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -58,8 +58,13 @@ impl Metrics {
         self.timed_out.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The `/metrics` response.
+    pub fn response(&self, stats: &Stats) -> HttpResponse {
+        HttpResponse::new(200, "text/plain; version=0.0.4", self.render(stats))
+    }
+
     /// The exposition text.
-    pub fn render(&self, store: &Store) -> String {
+    pub fn render(&self, stats: &Stats) -> String {
         let mut out = String::new();
         out.push_str("# HELP userql_requests_total Requests answered, by route and status.\n");
         out.push_str("# TYPE userql_requests_total counter\n");
@@ -92,7 +97,10 @@ impl Metrics {
             self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "userql_request_seconds_count {count}");
-        let snapshot = store.snapshot();
+        let last_rebuild = stats
+            .last_rebuild
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let gauges = [
             (
                 "userql_refused_overload_total",
@@ -110,19 +118,31 @@ impl Metrics {
                 "userql_directory_version",
                 "gauge",
                 "Batches applied to the live directory.",
-                snapshot.version,
+                stats.version,
             ),
             (
                 "userql_directory_users",
                 "gauge",
                 "Users in the live directory.",
-                snapshot.model.users.len() as u64,
+                stats.users as u64,
             ),
             (
                 "userql_directory_dirty_rows",
                 "gauge",
                 "Rows changed since the last index rebuild.",
-                snapshot.dirty.len(),
+                stats.dirty_rows,
+            ),
+            (
+                "userql_index_rebuilds_total",
+                "counter",
+                "Index rebuilds since the server started.",
+                stats.rebuilds,
+            ),
+            (
+                "userql_index_last_rebuild_timestamp_seconds",
+                "gauge",
+                "When the current indexes were published (Unix time; the start, before any rebuild).",
+                last_rebuild,
             ),
         ];
         for (name, kind, help, value) in gauges {
@@ -144,15 +164,15 @@ mod tests {
         let metrics = Metrics::default();
         metrics.record("GET /api/v4/users", 200, Duration::from_millis(3));
         metrics.record("GET /api/v4/users", 200, Duration::from_millis(30));
-        let store = Store::new(userql_directory::generate::generate(
-            &userql_directory::generate::GenOptions { users: 5, seed: 1 },
-        ));
-        let text = metrics.render(&store);
+        let store = userql::Store::new(userql::Directory::generate(5, 1));
+        let text = metrics.render(&store.stats());
         assert!(
             text.contains("userql_requests_total{route=\"GET /api/v4/users\",status=\"200\"} 2")
         );
         assert!(text.contains("userql_request_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("userql_request_seconds_count 2"));
         assert!(text.contains("userql_directory_users 5"));
+        assert!(text.contains("userql_index_rebuilds_total 0"));
+        assert!(text.contains("\nuserql_index_last_rebuild_timestamp_seconds "));
     }
 }

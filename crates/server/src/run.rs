@@ -1,5 +1,6 @@
-//! The `userql serve` command: load the directory, read or make tokens, bind, print
-//! `listening on http://ADDR` to standard error once ready, serve until SIGINT or SIGTERM.
+//! The `userql serve` command: open the store (a directory file or the demo in memory, or a
+//! durable state directory), read or make tokens, bind, print `listening on http://ADDR` to
+//! standard error once ready, serve until SIGINT or SIGTERM, then close the store.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,19 +8,19 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::net::TcpListener;
-use userql_dialects::route::{Clock, Service, ServiceOptions, Tokens, TokensError};
-use userql_dialects::Settings;
-use userql_directory::error::LoadErrors;
-use userql_directory::{generate, load_path, Store};
-use userql_engine::{Engine, Options};
+use userql::{Directory, Options, Store, Tokens};
 
 use crate::{app, serve, Limits};
 
 /// Everything `userql serve` takes.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The directory file; `None` = the built-in demo directory.
+    /// The directory file; `None` = the built-in demo directory. With `state`, it only seeds a
+    /// state directory that holds no state yet.
     pub data: Option<PathBuf>,
+    /// The state directory: writes are logged and fsynced before they are acknowledged, and
+    /// survive restarts. `None` = writes live in memory only.
+    pub state: Option<PathBuf>,
     /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free port).
     pub listen: String,
     /// The tokens file; `None` = one random admin token, printed at start.
@@ -36,6 +37,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             data: None,
+            state: None,
             listen: "127.0.0.1:8080".into(),
             tokens: None,
             base_url: None,
@@ -49,12 +51,18 @@ impl Default for ServeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The directory file could not be loaded.
-    #[error("cannot load {}:\n{errors}", path.display())]
+    #[error("cannot load {}:\n{source}", path.display())]
     Data {
         /// The file.
         path: PathBuf,
         /// Every problem found.
-        errors: LoadErrors,
+        source: userql::Error,
+    },
+    /// The state directory could not be opened, seeded or recovered.
+    #[error("{source}")]
+    State {
+        /// Why.
+        source: userql::Error,
     },
     /// The tokens file could not be read.
     #[error("cannot read tokens file {}: {source}", path.display())]
@@ -70,7 +78,7 @@ pub enum ServeError {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: TokensError,
+        source: userql::Error,
     },
     /// Binding, the runtime or serving failed.
     #[error("{what}: {source}")]
@@ -118,6 +126,44 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// Opens the store the options name, with the server's settings.
+fn open_store(options: &ServeOptions, settings: Options) -> Result<Store, ServeError> {
+    let Some(state) = &options.state else {
+        let directory = match &options.data {
+            Some(path) => Directory::open(path).map_err(|source| ServeError::Data {
+                path: path.clone(),
+                source,
+            })?,
+            None => Directory::demo(),
+        };
+        eprintln!("no --state: writes live in memory only and are lost when the server stops");
+        return Ok(Store::with_options(directory, settings));
+    };
+    let opened = Store::open_state_with_options(state, options.data.as_deref(), settings.clone());
+    match opened {
+        // A new state directory and no --data: seed it with the demo directory.
+        Err(userql::Error::State(e)) if e.is_not_seeded() && options.data.is_none() => {
+            let seed = tempfile_path(state);
+            std::fs::write(&seed, Directory::demo().to_ndjson())
+                .map_err(io(format!("cannot write {}", seed.display())))?;
+            let opened = Store::open_state_with_options(state, Some(&seed), settings);
+            let _ = std::fs::remove_file(&seed);
+            opened
+        }
+        other => other,
+    }
+    .map_err(|source| ServeError::State { source })
+}
+
+/// A scratch file beside the state directory for the demo seed.
+fn tempfile_path(state: &std::path::Path) -> PathBuf {
+    let name = format!(".userql-demo-seed-{}.ndjson", std::process::id());
+    state
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from(&name), |p| p.join(&name))
+}
+
 /// Runs `userql serve` to completion (until a signal).
 pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     let _ = tracing_subscriber::fmt()
@@ -128,13 +174,6 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
-    let model = match &options.data {
-        Some(path) => load_path(path).map_err(|errors| ServeError::Data {
-            path: path.clone(),
-            errors,
-        })?,
-        None => generate::demo(),
-    };
     let tokens = match &options.tokens {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ServeError::TokensFile {
@@ -156,7 +195,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(io("cannot start the async runtime"))?;
-    runtime.block_on(async move {
+    let store = runtime.block_on(async {
         let listener = TcpListener::bind(&options.listen)
             .await
             .map_err(io(format!("cannot listen on {}", options.listen)))?;
@@ -169,29 +208,40 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
             .to_string();
-        let service = Service::new(
-            Store::new(model),
-            ServiceOptions {
-                tokens,
-                settings: Settings {
-                    gitlab_url: base.clone(),
-                    tfe_url: base,
-                    ..Settings::default()
-                },
-                clock: options.now.map_or(Clock::System, Clock::Fixed),
-                engine: Engine::new(Options::default()),
-            },
-        );
-        eprintln!("no --state: writes live in memory only and are lost when the server stops");
+        let mut settings = Options::default()
+            .gitlab_url(base.clone())
+            .tfe_url(base)
+            .tokens(tokens)
+            .time_budget(options.limits.time_budget);
+        if let Some(now) = options
+            .now
+            .and_then(chrono::DateTime::from_timestamp_millis)
+        {
+            settings = settings.now(now);
+        }
+        // Loading a large directory or recovering a state directory is blocking work.
+        let opening = options.clone();
+        let store = tokio::task::spawn_blocking(move || open_store(&opening, settings))
+            .await
+            .map_err(|e| ServeError::Io {
+                what: "opening the store failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        let store = Arc::new(store);
         eprintln!("listening on http://{addr}");
         serve(
             listener,
-            app(Arc::new(service), options.limits),
+            app(Arc::clone(&store), options.limits),
             shutdown_signal(),
         )
         .await
-        .map_err(io("serving failed"))
+        .map_err(io("serving failed"))?;
+        Ok::<_, ServeError>(store)
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
+    // Every acknowledged batch is already fsynced; closing the store releases the state
+    // directory's lock (a write still running past the grace period finishes first, as the
+    // store is shared with it).
+    drop(store);
     Ok(())
 }

@@ -7,11 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use userql_dialects::route::{Clock, Service, ServiceOptions, Tokens};
-use userql_dialects::Settings;
-use userql_directory::generate::{generate, GenOptions};
-use userql_directory::Store;
-use userql_engine::{Engine, Options, Viewer};
+use userql::{Directory, Options, Store, Tokens, Viewer};
 use userql_server::{app, serve, Limits};
 
 const ADMIN: &str = "admin-token";
@@ -19,15 +15,11 @@ const ADMIN: &str = "admin-token";
 /// Starts a server on a free port with these limits; it runs until the test process ends.
 fn start(limits: Limits) -> SocketAddr {
     let mut tokens = Tokens::admin(ADMIN);
-    tokens.insert("ghost-token", Viewer::Login("nobody-by-this-login".into()));
-    let service = Service::new(
-        Store::new(generate(&GenOptions { users: 60, seed: 7 })),
-        ServiceOptions {
-            tokens,
-            settings: Settings::default(),
-            clock: Clock::Fixed(1_781_524_800_000),
-            engine: Engine::new(Options::default()),
-        },
+    tokens.insert("ghost-token", Viewer::login("nobody-by-this-login"));
+    let now = chrono::DateTime::from_timestamp_millis(1_781_524_800_000).expect("a valid instant");
+    let store = Store::with_options(
+        Directory::generate(60, 7),
+        Options::default().tokens(tokens).now(now),
     );
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -43,7 +35,7 @@ fn start(limits: Limits) -> SocketAddr {
             tx.send(listener.local_addr().expect("addr")).expect("send");
             let _ = serve(
                 listener,
-                app(Arc::new(service), limits),
+                app(Arc::new(store), limits),
                 std::future::pending(),
             )
             .await;
@@ -87,6 +79,7 @@ fn small_limits() -> Limits {
         max_body: 1024,
         max_inflight: 64,
         time_budget: Duration::from_millis(500),
+        ..Limits::default()
     }
 }
 
@@ -218,6 +211,7 @@ fn too_many_requests_in_flight_get_503_with_retry_after() {
         max_body: 1024,
         max_inflight: 1,
         time_budget: Duration::from_secs(3),
+        ..Limits::default()
     });
     // Holds the only permit while its body trickles in.
     let mut holder = TcpStream::connect(addr).expect("connect");

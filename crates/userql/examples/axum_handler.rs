@@ -1,10 +1,13 @@
-//! Embed userql in an axum server: every GitLab, TFE, ArcGIS and Hub search route answered from
-//! one live directory, with the viewer resolved from the request's token by the application.
+//! Embed userql in an axum server: every GitLab, TFE, ArcGIS and Hub route — searches, single
+//! users and writes — answered from one live directory, with the viewer resolved from the
+//! request's token by the application. (`Store::serve` resolves API tokens itself instead, as
+//! `userql serve` does.)
 //!
 //! ```sh
 //! cargo run -p userql --example axum_handler
 //! curl -H 'PRIVATE-TOKEN: admin-token' 'http://127.0.0.1:3000/api/v4/users?search=luke'
 //! curl 'http://127.0.0.1:3000/hub/api/rest/users/queryAssist?query=has:%202&caret=6'
+//! curl -X POST -H 'PRIVATE-TOKEN: admin-token' 'http://127.0.0.1:3000/api/v4/users/7/block'
 //! ```
 //! `USERQL_LISTEN` changes the address (port 0 picks a free port).
 
@@ -42,11 +45,10 @@ async fn answer(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     let viewer = viewer_of(request.headers());
-    // One snapshot per request: the whole answer reads one version of the directory.
-    store
-        .snapshot()
-        .handle(&HttpRequest::from(&request), &viewer)
-        .into()
+    // Each answer reads one version of the directory; a write returns once its batch is
+    // applied. (Answering is CPU work: a busy server runs it off the async workers, as
+    // `userql serve` does.)
+    store.handle(&HttpRequest::from(&request), &viewer).into()
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -84,6 +84,31 @@ impl Directory {
         })
     }
 
+    /// The built-in demo directory: 3,000 synthetic users (fixed seed) in which every Hub query
+    /// key has matches. Feature `demo`.
+    ///
+    /// ```
+    /// assert_eq!(userql::Directory::demo().user_count(), 3_000);
+    /// ```
+    #[cfg(feature = "demo")]
+    pub fn demo() -> Directory {
+        Directory(userql_directory::generate::demo())
+    }
+
+    /// The synthetic benchmark directory with `users` users (and groups, projects, roles,
+    /// grants in proportion), the same for the same `seed`: for load tests and demos at
+    /// scale. Feature `demo`.
+    ///
+    /// ```
+    /// assert_eq!(userql::Directory::generate(200, 42).user_count(), 200);
+    /// ```
+    #[cfg(feature = "demo")]
+    pub fn generate(users: usize, seed: u64) -> Directory {
+        Directory(userql_directory::generate::generate(
+            &userql_directory::generate::GenOptions { users, seed },
+        ))
+    }
+
     /// How many users it holds.
     pub fn user_count(&self) -> usize {
         self.0.users.len()

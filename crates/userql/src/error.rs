@@ -20,6 +20,9 @@ pub enum Error {
     /// A state directory could not be opened, recovered or written.
     #[error("{0}")]
     State(StateError),
+    /// A tokens file ([`crate::Tokens::from_json`]) is not valid; the text says why.
+    #[error("{0}")]
+    Tokens(String),
 }
 
 /// Every problem validation found (never empty): a directory is checked as a whole, so a user
@@ -143,6 +146,11 @@ impl StateError {
     /// Another process holds the state directory's lock.
     pub fn is_locked(&self) -> bool {
         matches!(*self.0, userql_state::StateError::Locked { .. })
+    }
+
+    /// The state directory holds no state yet and no seed was given to start it from.
+    pub fn is_not_seeded(&self) -> bool {
+        matches!(*self.0, userql_state::StateError::NotSeeded { .. })
     }
 }
 

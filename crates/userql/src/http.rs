@@ -13,9 +13,13 @@
 //! | `GET /hub/api/rest/users/queryAssist` | Hub query assist (`query`, `caret`) |
 //!
 //! A route that exists with another method is a `405` with `Allow`; any other path a `404`.
-//! Who asks is passed explicitly: resolving tokens to viewers is the embedding server's job.
-//! Single-user reads and writes (`GET /users/:id`, `POST /users`, …) are served by the
-//! reference server's router; this entry point answers the searches above.
+//!
+//! Those are the searches, which [`Snapshot::handle`] answers on one version. The store answers
+//! every route of the APIs, reads and writes — single users (`GET /api/v4/users/:id`,
+//! `GET /api/v2/admin/users/:id`, …), `POST`/`PUT`/`DELETE` of users, state actions (block, ban,
+//! suspend, grant admin, …), SSH keys and emails, enterprise users' 2FA reset — each write as one
+//! atomic batch of changes: [`crate::Store::handle`] as a viewer the application names,
+//! [`crate::Store::serve`] as the viewer of the request's API token.
 
 use userql_dialects::{Call, Dialect};
 
@@ -94,6 +98,17 @@ impl HttpRequest {
         &self.body
     }
 
+    /// The router's view of this request.
+    pub(crate) fn as_route(&self) -> userql_dialects::route::Request<'_> {
+        userql_dialects::route::Request {
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            headers: &self.headers,
+            body: &self.body,
+        }
+    }
+
     fn header_value(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -111,6 +126,21 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// A response with this status, `Content-Type` and body: for an embedding server's own
+    /// routes (health checks, metrics), answered alongside userql's.
+    ///
+    /// ```
+    /// let ok = userql::HttpResponse::new(200, "text/plain", "ok");
+    /// assert_eq!((ok.status(), ok.header("content-type"), ok.body()), (200, Some("text/plain"), "ok"));
+    /// ```
+    pub fn new(status: u16, content_type: &str, body: impl Into<String>) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -312,8 +342,6 @@ impl Snapshot {
                     engine: self.engine(),
                     snapshot: self.inner(),
                 };
-                // The coordinator's router replaces this call when single-user routes and
-                // writes land in the dialects crate.
                 userql_dialects::answer_with(&call, self.dialect_settings())
                     .response
                     .into()

@@ -53,6 +53,8 @@
 //! - `preserve-order` (default): JSON bodies keep each API's field order. It switches on
 //!   `serde_json/preserve_order` for the whole build, as Cargo unifies features; turn default
 //!   features off if your own code relies on sorted `serde_json` maps.
+//! - `demo`: [`Directory::demo`] and [`Directory::generate`], synthetic directories for demos
+//!   and load tests.
 //! - `http`: `From` conversions between [`HttpRequest`] / [`HttpResponse`] and the `http`
 //!   crate's `Request` / `Response`.
 #![deny(missing_docs)]
@@ -66,6 +68,7 @@ mod http;
 mod http_types;
 mod hub;
 mod records;
+mod serve;
 mod store;
 mod vocabulary;
 
@@ -76,7 +79,8 @@ pub use explain::Explain;
 pub use http::{HttpRequest, HttpResponse};
 pub use hub::{HubPage, HubQuery};
 pub use records::{Grant, NewUser};
-pub use store::{Options, Snapshot, Store};
+pub use serve::{api_of, Refusal, Served, Tokens};
+pub use store::{Options, Snapshot, Stats, Store};
 pub use userql_engine::assist::{Assist, Style, StyleRange, Suggestion};
 pub use vocabulary::{AccessLevel, State, Viewer};
 
@@ -94,4 +98,6 @@ const _: () = {
     shared::<Error>();
     shared::<Assist>();
     shared::<Explain>();
+    shared::<Tokens>();
+    shared::<Served>();
 };

@@ -1,9 +1,12 @@
 //! The live directory ([`Store`]) and the immutable versions it publishes ([`Snapshot`]).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
-use userql_directory::changes::Change as InnerChange;
+use chrono::{DateTime, Utc};
+use userql_dialects::route::{self, LiveStore, WriteError};
+use userql_directory::changes::{Change as InnerChange, ChangeErrors};
 use userql_engine::{Engine, HubParams, Top};
 
 use crate::change::Change;
@@ -12,6 +15,7 @@ use crate::error::{Error, QueryError};
 use crate::explain::Explain;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::hub::{HubPage, HubQuery};
+use crate::serve::{Served, Tokens};
 use crate::Assist;
 
 /// Settings of a [`Store`]: request limits and the URLs the dialects put in responses.
@@ -27,6 +31,8 @@ use crate::Assist;
 pub struct Options {
     engine: userql_engine::Options,
     dialects: userql_dialects::Settings,
+    tokens: Tokens,
+    now: Option<DateTime<Utc>>,
 }
 
 impl Options {
@@ -59,6 +65,28 @@ impl Options {
         self.dialects.tfe_url = url.into();
         self
     }
+
+    /// How long one search may run before it is cancelled (default 2 s): past it the engine
+    /// stops touching rows and the request is answered with the API's time-out error. A server
+    /// sets it to its own per-request budget, so that abandoned work really stops.
+    pub fn time_budget(mut self, budget: Duration) -> Options {
+        self.engine.time_budget = budget;
+        self
+    }
+
+    /// The API tokens [`Store::serve`] accepts, and the viewers they act as.
+    pub fn tokens(mut self, tokens: Tokens) -> Options {
+        self.tokens = tokens;
+        self
+    }
+
+    /// Answers HTTP requests as if it were `now` (relative dates such as `last-access: -7d`,
+    /// and the `created_at` of users made by `POST` routes): reproducible answers for tests.
+    /// Default: the system clock at each request.
+    pub fn now(mut self, now: DateTime<Utc>) -> Options {
+        self.now = Some(now);
+        self
+    }
 }
 
 /// Where the versions live: in memory only, or logged to a state directory.
@@ -72,6 +100,73 @@ enum Backend {
 struct Shared {
     engine: Engine,
     dialects: userql_dialects::Settings,
+}
+
+/// The backend and what the store has seen of its index rebuilds; shared with the router.
+struct Inner {
+    backend: Backend,
+    rebuilds: Mutex<Rebuilds>,
+}
+
+/// The indexes the snapshots read, as last seen: a new `Arc` means the indexes were rebuilt.
+#[derive(Debug, Clone, Copy)]
+struct Rebuilds {
+    /// Address of the current indexes (compared only, never dereferenced).
+    index: usize,
+    /// When the current indexes were first seen.
+    seen_at: SystemTime,
+    /// Rebuilds seen since the store was opened.
+    count: u64,
+}
+
+impl Inner {
+    fn snapshot(&self) -> Arc<userql_directory::Snapshot> {
+        match &self.backend {
+            Backend::Memory(store) => store.snapshot(),
+            Backend::Durable(store) => store.snapshot(),
+        }
+    }
+
+    fn apply(&self, batch: &[InnerChange]) -> Result<u64, userql_state::ApplyError<ChangeErrors>> {
+        let version = match &self.backend {
+            Backend::Memory(store) => store
+                .apply_changes(batch)
+                .map_err(userql_state::ApplyError::Refused)?,
+            Backend::Durable(store) => store.apply(batch)?,
+        };
+        self.observe();
+        Ok(version)
+    }
+
+    /// Notes a rebuild if the current snapshot reads other indexes than last time.
+    fn observe(&self) -> Rebuilds {
+        let index = Arc::as_ptr(&self.snapshot().index) as usize;
+        let mut seen = self.rebuilds.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.index != index {
+            *seen = Rebuilds {
+                index,
+                seen_at: SystemTime::now(),
+                count: seen.count + 1,
+            };
+        }
+        *seen
+    }
+}
+
+/// The router's view of the store: every write route is one batch through [`Inner::apply`].
+struct Live(Arc<Inner>);
+
+impl LiveStore for Live {
+    fn snapshot(&self) -> Arc<userql_directory::Snapshot> {
+        self.0.snapshot()
+    }
+
+    fn apply(&self, batch: &[InnerChange]) -> Result<u64, WriteError> {
+        self.0.apply(batch).map_err(|error| match error {
+            userql_state::ApplyError::Refused(errors) => WriteError::Refused(errors),
+            userql_state::ApplyError::State(error) => WriteError::Failed(error.to_string()),
+        })
+    }
 }
 
 /// The live directory: readers take lock-free [`Snapshot`]s, writers apply atomic batches of
@@ -92,13 +187,15 @@ struct Shared {
 /// # Ok::<(), userql::Error>(())
 /// ```
 pub struct Store {
-    backend: Backend,
+    inner: Arc<Inner>,
     shared: Arc<Shared>,
+    /// Every HTTP route of the APIs (reads and writes), over `inner`.
+    router: route::Service,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match &self.backend {
+        let state = match &self.inner.backend {
             Backend::Memory(_) => None,
             Backend::Durable(durable) => Some(durable.dir()),
         };
@@ -177,12 +274,37 @@ impl Store {
     }
 
     fn with_backend(backend: Backend, options: Options) -> Store {
-        Store {
+        let engine = Engine::new(options.engine);
+        let index = match &backend {
+            Backend::Memory(store) => store.snapshot(),
+            Backend::Durable(store) => store.snapshot(),
+        };
+        let inner = Arc::new(Inner {
             backend,
+            rebuilds: Mutex::new(Rebuilds {
+                index: Arc::as_ptr(&index.index) as usize,
+                seen_at: SystemTime::now(),
+                count: 0,
+            }),
+        });
+        let router = route::Service::new(
+            Arc::new(Live(Arc::clone(&inner))),
+            route::ServiceOptions {
+                tokens: options.tokens.0,
+                settings: options.dialects.clone(),
+                clock: options.now.map_or(route::Clock::System, |now| {
+                    route::Clock::Fixed(now.timestamp_millis())
+                }),
+                engine: engine.clone(),
+            },
+        );
+        Store {
+            inner,
             shared: Arc::new(Shared {
-                engine: Engine::new(options.engine),
+                engine,
                 dialects: options.dialects,
             }),
+            router,
         }
     }
 
@@ -196,19 +318,15 @@ impl Store {
     /// # Ok::<(), userql::Error>(())
     /// ```
     pub fn snapshot(&self) -> Snapshot {
-        let inner = match &self.backend {
-            Backend::Memory(store) => store.snapshot(),
-            Backend::Durable(store) => store.snapshot(),
-        };
         Snapshot {
-            inner,
+            inner: self.inner.snapshot(),
             shared: Arc::clone(&self.shared),
         }
     }
 
     /// The version number of the current snapshot (0, then +1 per applied batch).
     pub fn version(&self) -> u64 {
-        match &self.backend {
+        match &self.inner.backend {
             Backend::Memory(store) => store.version(),
             Backend::Durable(store) => store.version(),
         }
@@ -234,9 +352,29 @@ impl Store {
     /// ```
     pub fn apply(&self, batch: &[Change]) -> Result<u64, Error> {
         let inner: Vec<InnerChange> = batch.iter().map(|c| c.0.clone()).collect();
-        match &self.backend {
-            Backend::Memory(store) => Ok(store.apply_changes(&inner)?),
-            Backend::Durable(store) => Ok(store.apply(&inner)?),
+        Ok(self.inner.apply(&inner)?)
+    }
+
+    /// What a health check or a metrics page shows: version, users, rows not yet in the
+    /// indexes, and the last index rebuild.
+    ///
+    /// ```
+    /// # let store = userql::Store::new(userql::Directory::from_json(include_bytes!("../tests/data/tiny.json"))?);
+    /// let stats = store.stats();
+    /// assert_eq!(stats.version, 0);
+    /// assert!(stats.users > 0);
+    /// assert_eq!(stats.dirty_rows, 0);
+    /// # Ok::<(), userql::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let rebuilds = self.inner.observe();
+        let snapshot = self.inner.snapshot();
+        Stats {
+            version: snapshot.version,
+            users: snapshot.model.users.len(),
+            dirty_rows: snapshot.dirty.len(),
+            last_rebuild: rebuilds.seen_at,
+            rebuilds: rebuilds.count,
         }
     }
 
@@ -245,9 +383,52 @@ impl Store {
         self.snapshot().search(query)
     }
 
-    /// [`Snapshot::handle`] on the current snapshot.
+    /// Answers an HTTP-shaped request on any route of the APIs — reads and writes (the
+    /// [`crate::http`](crate::HttpRequest) module lists them) — as `viewer`, whatever
+    /// credentials the request carries: for an application that authenticates requests
+    /// itself. A write is answered once its batch is applied (and durable, on a durable
+    /// store). Never panics; refusals are the API's own error responses.
+    ///
+    /// ```
+    /// use userql::{Directory, HttpRequest, Store, Viewer};
+    /// let store = Store::new(Directory::from_json(include_bytes!("../tests/data/tiny.json"))?);
+    /// let block = HttpRequest::new("POST", "/api/v4/users/7/block");
+    /// assert_eq!(store.handle(&block, &Viewer::admin()).status(), 201);
+    /// let luke = store.handle(&HttpRequest::get("/api/v4/users/7"), &Viewer::admin());
+    /// assert!(luke.body().contains(r#""state":"blocked""#));
+    /// # Ok::<(), userql::Error>(())
+    /// ```
     pub fn handle(&self, request: &HttpRequest, viewer: &crate::Viewer) -> HttpResponse {
-        self.snapshot().handle(request, viewer)
+        self.router
+            .handle_as(&request.as_route(), viewer.0.clone())
+            .response
+            .into()
+    }
+
+    /// Answers an HTTP-shaped request on any route of the APIs, its viewer found from its
+    /// credentials (`PRIVATE-TOKEN`, `Authorization: Bearer`, ArcGIS `token=`) and the
+    /// [`Options::tokens`]; no credentials = anonymous, an unknown token gets the API's
+    /// refusal. This is the whole of a server's request handling: `userql serve` only adds
+    /// HTTP, limits and logging around it.
+    ///
+    /// ```
+    /// use userql::{Directory, HttpRequest, Options, Store, Tokens};
+    /// let directory = Directory::from_json(include_bytes!("../tests/data/tiny.json"))?;
+    /// let store = Store::with_options(directory, Options::default().tokens(Tokens::admin("s3cret")));
+    ///
+    /// let create = HttpRequest::new("POST", "/api/v4/users")
+    ///     .header("PRIVATE-TOKEN", "s3cret")
+    ///     .header("Content-Type", "application/json")
+    ///     .body(r#"{"username": "rey", "name": "Rey", "email": "rey@example.com"}"#);
+    /// let served = store.serve(&create);
+    /// assert_eq!((served.route(), served.response().status()), ("POST /api/v4/users", 201));
+    ///
+    /// let stranger = HttpRequest::get("/api/v4/users").header("PRIVATE-TOKEN", "guess");
+    /// assert_eq!(store.serve(&stranger).response().status(), 401);
+    /// # Ok::<(), userql::Error>(())
+    /// ```
+    pub fn serve(&self, request: &HttpRequest) -> Served {
+        Served::from(self.router.handle(&request.as_route()))
     }
 
     /// [`Snapshot::assist`] on the current snapshot.
@@ -259,6 +440,25 @@ impl Store {
     pub fn explain(&self, query: &HubQuery) -> Result<Explain, Error> {
         self.snapshot().explain(query)
     }
+}
+
+/// A store's figures for health checks and metrics ([`Store::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The current version.
+    pub version: u64,
+    /// Users in the current version.
+    pub users: usize,
+    /// Rows changed since the indexes were built (searches re-check them one by one; a
+    /// rebuild folds them back into the indexes).
+    pub dirty_rows: u64,
+    /// When the store first saw its current indexes: the last rebuild (or the opening of the
+    /// store, before any rebuild). Rebuilds run in the background, so this is when the rebuilt
+    /// indexes were published, within one write or one `stats` call.
+    pub last_rebuild: SystemTime,
+    /// Index rebuilds seen since the store was opened.
+    pub rebuilds: u64,
 }
 
 /// One immutable version of the directory, with everything needed to answer requests on it.

@@ -207,7 +207,7 @@ fn http_routes_answer_as_their_api_and_refuse_others() {
     );
     let wrong_method = store.handle(&HttpRequest::new("DELETE", "/api/v4/users"), &admin);
     assert_eq!(wrong_method.status(), 405);
-    assert_eq!(wrong_method.header("Allow"), Some("GET"));
+    assert_eq!(wrong_method.header("Allow"), Some("GET, POST"));
 }
 
 #[test]
@@ -322,4 +322,49 @@ fn a_state_directory_keeps_applied_batches_across_reopening() {
 
     let unseeded = Store::open_state(temp.path().join("empty"), None);
     assert!(matches!(unseeded, Err(Error::State(_))), "{unseeded:?}");
+}
+
+/// A write route through `Store::serve`: one batch of changes, visible to the next read, and on
+/// disk for a durable store (reopened, the write is still there).
+#[test]
+fn writes_through_serve_are_batches_on_memory_and_durable_stores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seed = dir.path().join("tiny.json");
+    std::fs::write(&seed, TINY).expect("write seed");
+    let state = dir.path().join("state");
+    let options = || userql::Options::default().tokens(userql::Tokens::admin("root"));
+    let block = HttpRequest::new("POST", "/api/v4/users/7/block").header("PRIVATE-TOKEN", "root");
+    let add_key = HttpRequest::new("POST", "/api/v4/users/7/keys")
+        .header("PRIVATE-TOKEN", "root")
+        .header("Content-Type", "application/json")
+        .body(r#"{"title": "laptop", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl luke@laptop"}"#);
+    let memory = Store::with_options(Directory::from_json(TINY).expect("valid"), options());
+    let durable =
+        Store::open_state_with_options(&state, Some(&seed), options()).expect("opens the state");
+    for store in [&memory, &durable] {
+        let served = store.serve(&block);
+        assert_eq!(
+            (served.route(), served.response().status(), served.api()),
+            ("POST /api/v4/users/:id/block", 201, "gitlab")
+        );
+        let key = store.serve(&add_key);
+        assert_eq!(key.response().status(), 201, "{}", key.response().body());
+        assert_eq!(store.version(), 2, "one batch per write");
+        assert_eq!(store.stats().version, 2);
+        let luke = store.handle(&HttpRequest::get("/api/v4/users/7"), &Viewer::admin());
+        assert_eq!(json(luke.body())["state"], "blocked");
+    }
+    drop(durable);
+    let reopened = Store::open_state(&state, None).expect("recovers");
+    let keys = reopened.handle(&HttpRequest::get("/api/v4/users/7/keys"), &Viewer::admin());
+    let titles = json(keys.body());
+    let titles: Vec<&str> = titles
+        .as_array()
+        .expect("a list of keys")
+        .iter()
+        .filter_map(|k| k["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"laptop"), "{}", keys.body());
+    let luke = reopened.handle(&HttpRequest::get("/api/v4/users/7"), &Viewer::admin());
+    assert_eq!(json(luke.body())["state"], "blocked");
 }

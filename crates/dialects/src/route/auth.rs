@@ -18,9 +18,18 @@ use super::Request;
 use crate::http::HttpResponse;
 
 /// The tokens a server accepts.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Tokens {
     by_token: HashMap<String, Viewer>,
+}
+
+/// Shows how many tokens there are, never the tokens themselves.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("count", &self.by_token.len())
+            .finish()
+    }
 }
 
 /// Why a tokens file was refused.

@@ -5,8 +5,6 @@
 //! the group's owner, user an enterprise user of the group), so it refuses exactly what the read
 //! refuses.
 
-use userql_directory::store::Update;
-
 use super::gitlab_users::{message, read_params, store_error};
 use super::refusal::Api;
 use super::{not_allowed, Ctx};
@@ -38,8 +36,11 @@ pub(crate) fn route(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, Ht
             "PATCH /api/v4/groups/:id/enterprise_users/:user_id/disable_two_factor",
             disable_two_factor(ctx, group, user).unwrap_or_else(|e| e),
         ),
-        (_, ["groups", _, "enterprise_users", ..]) if segs.len() <= 5 => {
-            ("enterprise_users", not_allowed(Api::Gitlab))
+        (_, ["groups", _, "enterprise_users", _, "disable_two_factor"]) => {
+            ("enterprise_users", not_allowed(Api::Gitlab, "PATCH"))
+        }
+        (_, ["groups", _, "enterprise_users", ..]) if segs.len() <= 4 => {
+            ("enterprise_users", not_allowed(Api::Gitlab, "GET"))
         }
         _ => ("not found", message(404, "404 Not Found")),
     }
@@ -75,7 +76,13 @@ fn disable_two_factor(ctx: &Ctx, group: &str, user: &str) -> Result<HttpResponse
                     "400 Bad request - The user does not have two-factor authentication enabled.",
                 ));
             }
-            Ok((vec![Update::SetTwoFactor { id, enabled: false }], ()))
+            Ok((
+                vec![super::edits::patch_user(
+                    &id,
+                    [("two_factor", false.into())],
+                )],
+                (),
+            ))
         },
         store_error,
     )?;

@@ -23,10 +23,10 @@ use sha2::{Digest, Sha256};
 use userql_directory::model::{Row, User};
 use userql_directory::raw;
 use userql_directory::save::user_to_raw;
-use userql_directory::store::Update;
 use userql_directory::text::fold;
 use userql_directory::Snapshot;
 
+use super::edits;
 use super::gitlab_users::{email_owner, message, require_admin, store_error, user_row, who, Who};
 use super::refusal::Api;
 use super::{not_allowed, Ctx};
@@ -102,7 +102,8 @@ pub(crate) fn route(
         ("POST", None) => add(ctx, &owner, kind),
         ("GET" | "HEAD", Some(item)) => show(ctx, &owner, kind, item),
         ("DELETE", Some(item)) => remove(ctx, &owner, kind, item),
-        _ => Ok(not_allowed(Api::Gitlab)),
+        (_, None) => Ok(not_allowed(Api::Gitlab, "GET, POST")),
+        (_, Some(_)) => Ok(not_allowed(Api::Gitlab, "GET, DELETE")),
     };
     Some((template, result.unwrap_or_else(|e| e)))
 }
@@ -252,12 +253,16 @@ fn add(ctx: &Ctx, owner: &Owner, kind: Kind) -> Result<HttpResponse, HttpRespons
         |snapshot| {
             let row = owner_row(ctx, snapshot, owner)?;
             let model_user = &snapshot.model.users[row as usize];
-            let mut user: raw::User = user_to_raw(&snapshot.model, model_user);
+            let before: raw::User = user_to_raw(&snapshot.model, model_user);
+            let mut user = before.clone();
             let created = match kind {
                 Kind::Keys => add_key(ctx, snapshot, model_user, &mut user)?,
                 Kind::Emails => add_email(ctx, snapshot, &mut user)?,
             };
-            Ok((vec![Update::ReplaceUser(user)], created))
+            Ok((
+                edits::diff_user(&before, &user).into_iter().collect(),
+                created,
+            ))
         },
         store_error,
     )?;
@@ -328,7 +333,8 @@ fn remove(ctx: &Ctx, owner: &Owner, kind: Kind, item: &str) -> Result<HttpRespon
     ctx.write(
         |snapshot| {
             let row = owner_row(ctx, snapshot, owner)?;
-            let mut user = user_to_raw(&snapshot.model, &snapshot.model.users[row as usize]);
+            let original = user_to_raw(&snapshot.model, &snapshot.model.users[row as usize]);
+            let mut user = original.clone();
             let before = (user.ssh_keys.len(), user.emails.len());
             match kind {
                 Kind::Keys => user
@@ -339,7 +345,7 @@ fn remove(ctx: &Ctx, owner: &Owner, kind: Kind, item: &str) -> Result<HttpRespon
             if before == (user.ssh_keys.len(), user.emails.len()) {
                 return Err(kind.not_found());
             }
-            Ok((vec![Update::ReplaceUser(user)], ()))
+            Ok((edits::diff_user(&original, &user).into_iter().collect(), ()))
         },
         store_error,
     )?;

@@ -23,13 +23,14 @@
 //!   200 predates it).
 
 use serde_json::{json, Map, Value};
+use userql_directory::changes::Change;
 use userql_directory::model::{Row, State};
 use userql_directory::raw;
 use userql_directory::save::{format_timestamp, user_to_raw};
-use userql_directory::store::Update;
 use userql_directory::Snapshot;
 use userql_engine::Viewer;
 
+use super::edits;
 use super::refusal::{refusal, Api};
 use super::{not_allowed, Ctx};
 use crate::gitlab_rows::{user_json, Entity};
@@ -106,17 +107,20 @@ pub(crate) fn route(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, Ht
     let outcome = match (method, segs) {
         ("GET" | "HEAD", ["users"]) => return ("GET /api/v4/users", list(ctx)),
         ("POST", ["users"]) => ("POST /api/v4/users", create(ctx)),
-        (_, ["users"]) => ("/api/v4/users", Ok(not_allowed(Api::Gitlab))),
+        (_, ["users"]) => ("/api/v4/users", Ok(not_allowed(Api::Gitlab, "GET, POST"))),
         ("GET" | "HEAD", ["users", id]) => ("GET /api/v4/users/:id", show(ctx, id)),
         ("PUT", ["users", id]) => ("PUT /api/v4/users/:id", modify(ctx, id)),
         ("DELETE", ["users", id]) => ("DELETE /api/v4/users/:id", delete(ctx, id)),
-        (_, ["users", _]) => ("/api/v4/users/:id", Ok(not_allowed(Api::Gitlab))),
+        (_, ["users", _]) => (
+            "/api/v4/users/:id",
+            Ok(not_allowed(Api::Gitlab, "GET, PUT, DELETE")),
+        ),
         ("POST" | "PUT", ["users", id, action]) => match Action::parse(action) {
             Some(action) => (action.route(), act(ctx, id, action, method == "POST")),
             None => ("not found", Ok(message(404, "404 Not Found"))),
         },
         ("GET" | "HEAD", ["user"]) => ("GET /api/v4/user", current(ctx)),
-        (_, ["user"]) => ("/api/v4/user", Ok(not_allowed(Api::Gitlab))),
+        (_, ["user"]) => ("/api/v4/user", Ok(not_allowed(Api::Gitlab, "GET"))),
         _ => ("not found", Ok(message(404, "404 Not Found"))),
     };
     (outcome.0, outcome.1.unwrap_or_else(|e| e))
@@ -328,7 +332,7 @@ fn set_fields(
 }
 
 /// A store refusal of a batch this module built: 400 with the store's message.
-pub(crate) fn store_error(errors: &userql_directory::error::LoadErrors) -> HttpResponse {
+pub(crate) fn store_error(errors: &userql_directory::changes::ChangeErrors) -> HttpResponse {
     message(400, &format!("400 Bad request - {errors}"))
 }
 
@@ -361,7 +365,7 @@ fn create(ctx: &Ctx) -> Result<HttpResponse, HttpResponse> {
             }))
             .map_err(|e| message(500, &format!("500 Internal Server Error - {e}")))?;
             set_fields(ctx, snapshot, &mut user, None)?;
-            Ok((vec![Update::AddUser(user)], id))
+            Ok((vec![edits::put_user(user)], id))
         },
         store_error,
     )?;
@@ -376,10 +380,14 @@ fn modify(ctx: &Ctx, id: &str) -> Result<HttpResponse, HttpResponse> {
     let (after, user_id) = ctx.write(
         |snapshot| {
             let row = user_row(snapshot, id)?;
-            let mut user = user_to_raw(&snapshot.model, &snapshot.model.users[row as usize]);
+            let before = user_to_raw(&snapshot.model, &snapshot.model.users[row as usize]);
+            let mut user = before.clone();
             set_fields(ctx, snapshot, &mut user, Some(row))?;
             let user_id = user.id.clone();
-            Ok((vec![Update::ReplaceUser(user)], user_id))
+            Ok((
+                edits::diff_user(&before, &user).into_iter().collect(),
+                user_id,
+            ))
         },
         store_error,
     )?;
@@ -395,7 +403,7 @@ fn delete(ctx: &Ctx, id: &str) -> Result<HttpResponse, HttpResponse> {
         |snapshot| {
             let row = user_row(snapshot, id)?;
             let id = snapshot.model.users[row as usize].id.clone();
-            Ok((vec![Update::RemoveUser { id }], ()))
+            Ok((vec![edits::delete_user(&id)], ()))
         },
         store_error,
     )?;
@@ -442,18 +450,13 @@ impl Action {
         self,
         user: &userql_directory::model::User,
         now: i64,
-    ) -> Result<Option<Update>, HttpResponse> {
+    ) -> Result<Option<Change>, HttpResponse> {
         let internal = !matches!(
             user.user_type.as_str(),
             "human" | "project_bot" | "service_user" | "service_account"
         );
-        let id = user.id.clone();
-        let set = |state: &str| {
-            Ok(Some(Update::SetState {
-                id: id.clone(),
-                state: state.into(),
-            }))
-        };
+        let id = user.id.as_str();
+        let set = |state: &str| Ok(Some(edits::set_state(id, state)));
         let forbidden = |why: &str| Err(message(403, &format!("403 Forbidden - {why}")));
         match (self, user.state) {
             (Action::Block, State::LdapBlocked) => {
@@ -468,18 +471,13 @@ impl Action {
             (Action::Unblock, State::Deactivated) => {
                 forbidden("Deactivated users cannot be unblocked by the API")
             }
-            (Action::Unblock, State::Banned) => Ok(Some(Update::Unban { id })),
+            (Action::Unblock, State::Banned) => Ok(Some(edits::unban(id))),
             (Action::Unblock, State::Active) => Ok(None),
             (Action::Unblock, _) => set("active"),
             (Action::Ban, State::Banned) => Ok(None),
-            (Action::Ban, State::Active) => Ok(Some(Update::Ban {
-                id,
-                status: None,
-                reason: None,
-                at: Some(format_timestamp(now)),
-            })),
+            (Action::Ban, State::Active) => Ok(Some(edits::ban(id, format_timestamp(now)))),
             (Action::Ban, _) => Err(message(403, "You cannot ban blocked users.")),
-            (Action::Unban, State::Banned) => Ok(Some(Update::Unban { id })),
+            (Action::Unban, State::Banned) => Ok(Some(edits::unban(id))),
             (Action::Unban, _) => Err(message(403, "You cannot unban active users.")),
             (Action::Deactivate, State::Deactivated) => Ok(None),
             (Action::Deactivate, _) if internal => {

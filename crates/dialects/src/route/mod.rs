@@ -4,8 +4,10 @@
 //! [`Service::handle`].
 //!
 //! Reads go through the dialects ([`crate::answer_with`]), so a server answers exactly what
-//! `userql query --format http` prints. Writes become [`Update`] batches on the live [`Store`];
-//! a write is acknowledged only after its batch is applied, so the next read sees it. Writes that
+//! `userql query --format http` prints. Writes become batches of `userql-changes/1` changes
+//! (module `edits`) applied through the [`LiveStore`] the service was given — in memory or durable —
+//! and a write is acknowledged only after its batch is applied (and durable, when the store is),
+//! so the next read sees it. Writes that
 //! read-modify-write a user (keys, emails, profile fields) are serialised by one lock, so two
 //! concurrent key additions never lose one another.
 //!
@@ -17,22 +19,24 @@
 //! Decisions where the seed documents are silent are listed in each module's docs.
 
 pub mod auth;
+mod edits;
 mod gitlab_enterprise;
 mod gitlab_keys;
 mod gitlab_users;
 pub mod input;
+mod live;
 mod portal;
 pub mod refusal;
 mod tfe_admin;
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use userql_directory::error::LoadErrors;
-use userql_directory::store::Update;
-use userql_directory::{Snapshot, Store};
+use userql_directory::changes::{Change, ChangeErrors};
+use userql_directory::Snapshot;
 use userql_engine::{Engine, Viewer};
 
 pub use auth::{Tokens, TokensError};
+pub use live::{LiveStore, WriteError};
 pub use refusal::{refusal, Api};
 
 use crate::http::HttpResponse;
@@ -110,7 +114,7 @@ pub struct ServiceOptions {
 
 /// The routes of `serve.md` over one live store.
 pub struct Service {
-    store: Store,
+    store: Arc<dyn LiveStore>,
     options: ServiceOptions,
     /// Serialises read-modify-write batches (see the module docs).
     writes: Mutex<()>,
@@ -120,6 +124,8 @@ pub struct Service {
 pub(crate) struct Ctx<'a> {
     /// The service.
     pub service: &'a Service,
+    /// The API the path belongs to (for the shape of storage failures).
+    pub api: Api,
     /// The snapshot the request reads.
     pub snapshot: std::sync::Arc<Snapshot>,
     /// Who asks.
@@ -151,10 +157,13 @@ impl<'a> Ctx<'a> {
     /// Applies one batch built from the latest snapshot, under the write lock: `build` sees the
     /// snapshot current at lock time and returns the batch (or a refusal). Returns the snapshot
     /// after the batch.
+    ///
+    /// A store that fails to persist the batch answers 500 in the API's shape: nothing was
+    /// acknowledged.
     pub fn write<T>(
         &self,
-        build: impl FnOnce(&Snapshot) -> Result<(Vec<Update>, T), HttpResponse>,
-        on_store_error: impl FnOnce(&LoadErrors) -> HttpResponse,
+        build: impl FnOnce(&Snapshot) -> Result<(Vec<Change>, T), HttpResponse>,
+        on_store_error: impl FnOnce(&ChangeErrors) -> HttpResponse,
     ) -> Result<(std::sync::Arc<Snapshot>, T), HttpResponse> {
         let _guard = self
             .service
@@ -164,18 +173,24 @@ impl<'a> Ctx<'a> {
         let before = self.service.store.snapshot();
         let (batch, extra) = build(&before)?;
         if !batch.is_empty() {
-            self.service
-                .store
-                .apply(&batch)
-                .map_err(|e| on_store_error(&e))?;
+            self.service.store.apply(&batch).map_err(|e| match e {
+                WriteError::Refused(errors) => on_store_error(&errors),
+                // Only administrators write, so the reason (an I/O error) may be shown.
+                WriteError::Failed(why) => refusal(
+                    self.api,
+                    500,
+                    &format!("500 Internal Server Error - the change could not be stored: {why}"),
+                ),
+            })?;
         }
         Ok((self.service.store.snapshot(), extra))
     }
 }
 
 impl Service {
-    /// A service over a live store.
-    pub fn new(store: Store, options: ServiceOptions) -> Service {
+    /// A service over a live store (in memory or durable: anything that implements
+    /// [`LiveStore`]).
+    pub fn new(store: Arc<dyn LiveStore>, options: ServiceOptions) -> Service {
         Service {
             store,
             options,
@@ -184,8 +199,8 @@ impl Service {
     }
 
     /// The live store (for health and metrics).
-    pub fn store(&self) -> &Store {
-        &self.store
+    pub fn store(&self) -> &dyn LiveStore {
+        &*self.store
     }
 
     /// The options.
@@ -193,8 +208,19 @@ impl Service {
         &self.options
     }
 
-    /// Answers one request. Never panics on any input; every refusal has its API's shape.
+    /// Answers one request, its viewer found from its credentials and the service's
+    /// [`Tokens`]. Never panics on any input; every refusal has its API's shape.
     pub fn handle(&self, request: &Request) -> Routed {
+        self.route(request, None)
+    }
+
+    /// Answers one request as `viewer`, whatever credentials it carries: for an embedding
+    /// application that authenticates requests itself.
+    pub fn handle_as(&self, request: &Request, viewer: Viewer) -> Routed {
+        self.route(request, Some(viewer))
+    }
+
+    fn route(&self, request: &Request, viewer: Option<Viewer>) -> Routed {
         let Some(segments) = input::segments(request.path) else {
             let api = Api::of_path(request.path);
             return Routed {
@@ -204,15 +230,18 @@ impl Service {
             };
         };
         let api = Api::of_segments(&segments);
-        let viewer = match auth::viewer(api, request, &segments, &self.options.tokens) {
-            Ok(viewer) => viewer,
-            Err(response) => {
-                return Routed {
-                    api,
-                    route: "unknown token",
-                    response,
+        let viewer = match viewer {
+            Some(viewer) => viewer,
+            None => match auth::viewer(api, request, &segments, &self.options.tokens) {
+                Ok(viewer) => viewer,
+                Err(response) => {
+                    return Routed {
+                        api,
+                        route: "unknown token",
+                        response,
+                    }
                 }
-            }
+            },
         };
         let input = match Input::read(request) {
             Ok(input) => input,
@@ -226,6 +255,7 @@ impl Service {
         };
         let ctx = Ctx {
             service: self,
+            api,
             snapshot: self.store.snapshot(),
             viewer,
             input,
@@ -262,7 +292,8 @@ fn gitlab(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, HttpResponse
     }
 }
 
-/// A method the route does not take: each API's 405 (GitLab: `405 Not Allowed`).
-pub(crate) fn not_allowed(api: Api) -> HttpResponse {
-    refusal(api, 405, "405 Method Not Allowed")
+/// A method the route does not take: each API's 405 (GitLab: `405 Not Allowed`), with the
+/// `Allow` header HTTP requires (`allow`: the methods the route takes).
+pub(crate) fn not_allowed(api: Api, allow: &str) -> HttpResponse {
+    refusal(api, 405, "405 Method Not Allowed").with_header("Allow", allow)
 }

@@ -42,7 +42,7 @@ pub(crate) fn arcgis(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, H
         }
     };
     if !matches!(method, "GET" | "HEAD" | "POST") {
-        return (route, not_allowed(Api::Arcgis));
+        return (route, not_allowed(Api::Arcgis, "GET, POST"));
     }
     let mut params: Vec<(String, String)> = ctx
         .input
@@ -58,7 +58,7 @@ pub(crate) fn arcgis(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, H
 /// Hub: `segs` are the segments after `/hub/api/rest/users`.
 pub(crate) fn hub(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, HttpResponse) {
     if !matches!(method, "GET" | "HEAD") {
-        return ("hub", not_allowed(Api::Hub));
+        return ("hub", not_allowed(Api::Hub, "GET"));
     }
     match segs {
         [] => {

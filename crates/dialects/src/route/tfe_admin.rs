@@ -19,10 +19,10 @@ use std::collections::HashMap;
 
 use serde_json::json;
 use userql_directory::model::{Row, Scope, State, Subject};
-use userql_directory::store::Update;
 use userql_directory::Snapshot;
 use userql_engine::Viewer;
 
+use super::edits;
 use super::refusal::{tfe, Api};
 use super::{not_allowed, Ctx};
 use crate::http::{HttpResponse, JSON_API};
@@ -60,7 +60,12 @@ pub(crate) fn route(ctx: &Ctx, method: &str, segs: &[&str]) -> (&'static str, Ht
             Some(action) => (action.route(), act(ctx, id, action)),
             None => ("not found", Err(not_found())),
         },
-        (_, [] | [_] | [_, "actions", _]) => ("/api/v2/admin/users", Ok(not_allowed(Api::Tfe))),
+        (_, []) => ("/api/v2/admin/users", Ok(not_allowed(Api::Tfe, "GET"))),
+        (_, [_]) => (
+            "/api/v2/admin/users",
+            Ok(not_allowed(Api::Tfe, "GET, DELETE")),
+        ),
+        (_, [_, "actions", _]) => ("/api/v2/admin/users", Ok(not_allowed(Api::Tfe, "POST"))),
         _ => ("not found", Err(not_found())),
     };
     (route, result.unwrap_or_else(|e| e))
@@ -87,7 +92,7 @@ fn show(ctx: &Ctx, id: &str) -> Result<HttpResponse, HttpResponse> {
 }
 
 /// A store refusal: 422 with the store's message.
-fn store_error(errors: &userql_directory::error::LoadErrors) -> HttpResponse {
+fn store_error(errors: &userql_directory::changes::ChangeErrors) -> HttpResponse {
     tfe(422, "unprocessable entity", Some(&errors.to_string()))
 }
 
@@ -133,7 +138,7 @@ fn delete(ctx: &Ctx, id: &str) -> Result<HttpResponse, HttpResponse> {
                     )),
                 ));
             }
-            Ok((vec![Update::RemoveUser { id: id.to_string() }], ()))
+            Ok((vec![edits::delete_user(id)], ()))
         },
         store_error,
     )?;
@@ -182,22 +187,22 @@ fn act(ctx: &Ctx, id: &str, action: Action) -> Result<HttpResponse, HttpResponse
         |snapshot| {
             let row = snapshot.row_of_id(id).ok_or_else(not_found)?;
             let user = &snapshot.model.users[row as usize];
-            let id = user.id.clone();
+            let id = user.id.as_str();
             let update = match action {
-                Action::Suspend if user.state == State::Active => Some(Update::SetState {
-                    id,
-                    state: "blocked".into(),
-                }),
+                Action::Suspend if user.state == State::Active => {
+                    Some(edits::set_state(id, "blocked"))
+                }
                 Action::Suspend => None,
-                Action::Unsuspend if user.state == State::Banned => Some(Update::Unban { id }),
-                Action::Unsuspend if user.state != State::Active => Some(Update::SetState {
-                    id,
-                    state: "active".into(),
-                }),
+                Action::Unsuspend if user.state == State::Banned => Some(edits::unban(id)),
+                Action::Unsuspend if user.state != State::Active => {
+                    Some(edits::set_state(id, "active"))
+                }
                 Action::Unsuspend => None,
-                Action::GrantAdmin => Some(Update::SetAdmin { id, admin: true }),
-                Action::RevokeAdmin => Some(Update::SetAdmin { id, admin: false }),
-                Action::DisableTwoFactor => Some(Update::SetTwoFactor { id, enabled: false }),
+                Action::GrantAdmin => Some(edits::patch_user(id, [("admin", true.into())])),
+                Action::RevokeAdmin => Some(edits::patch_user(id, [("admin", false.into())])),
+                Action::DisableTwoFactor => {
+                    Some(edits::patch_user(id, [("two_factor", false.into())]))
+                }
                 Action::Impersonate => {
                     let own = me.is_some_and(|r| ctx.snapshot.model.users[r as usize].id == id);
                     if own || user.user_type == "service_account" {
