@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use roaring::RoaringBitmap;
 use serde_json::{json, Map, Value};
+use userql_directory::index::SortKey;
 use userql_directory::model::{OrgIdx, Row, State};
 use userql_engine::Viewer;
 use userql_syntax::ast::Expr;
@@ -250,20 +251,17 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
     // The counts go through the same snapshot view as the search (indexes plus pending changes).
     let active = query::rows(call, &[field("state", &["active"])]).map_err(internal)?;
     let admin = query::rows(call, &[field("is", &["admin"])]).map_err(internal)?;
-    let users = &call.snapshot.model.users;
-    let mut ordered: Vec<(i64, u64, Row)> = matched
-        .iter()
-        .map(|r| (users[r as usize].created_at, users[r as usize].number, r))
-        .collect();
-    ordered.sort_unstable();
     let total = matched.len();
-    let skip = usize::try_from((t.page - 1).saturating_mul(t.size)).unwrap_or(usize::MAX);
-    let rows: Vec<Row> = ordered
-        .iter()
-        .skip(skip)
-        .take(t.size as usize)
-        .map(|(_, _, r)| *r)
-        .collect();
+    // Creation time, ties by number: the engine walks the creation-order permutation and sorts
+    // only the rows a page needs (numbers are unique, so the id tie-break never applies).
+    let skip = (t.page - 1).saturating_mul(t.size);
+    let (rows, _) = userql_engine::order::page(
+        call.snapshot,
+        &matched,
+        &[(SortKey::Created, false), (SortKey::Number, false)],
+        skip,
+        t.size,
+    );
     let total_pages = total.div_ceil(t.size);
     let others: BTreeMap<String, String> = Params::new(&call.params)
         .last_values()
@@ -310,7 +308,10 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
     );
     Ok(Answer {
         response: HttpResponse::json(200, JSON_API, &Value::Object(doc)),
-        ids: rows.iter().map(|&r| users[r as usize].id.clone()).collect(),
+        ids: rows
+            .iter()
+            .map(|&r| call.snapshot.model.users[r as usize].id.clone())
+            .collect(),
         total: Some(total),
         hub: Some(t.hub()),
         error: None,

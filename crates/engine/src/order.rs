@@ -115,6 +115,41 @@ pub fn page_indexed(
         .unwrap_or((Vec::new(), PageStrategy::Trivial))
 }
 
+/// The matches that can be among the first `want` of an order whose first key is `first`: walking
+/// that key's permutation, every match up to the `want`-th, plus the matches tied with it on the
+/// first key (only later keys can order those). Every other match has a worse first key than
+/// `want` candidates do, so sorting the candidates by every key gives the page — without
+/// computing keys for, or sorting, every match (TFE's creation order, GitLab's `updated_at`,
+/// Hub's `orderBy` with several keys).
+fn first_key_candidates(
+    model: &Model,
+    index: &Indexes,
+    rows: &RoaringBitmap,
+    first: OrderKey,
+    want: usize,
+    deadline: &Deadline,
+) -> Result<Vec<Row>, Error> {
+    let (key, descending) = first;
+    let mut candidates = Vec::with_capacity(want);
+    let mut boundary: Option<Row> = None;
+    for (step, &row) in index.order(key, descending).iter().enumerate() {
+        deadline.check_at(step)?;
+        if !rows.contains(row) {
+            continue;
+        }
+        if let Some(last) = boundary {
+            if !crate::sort::same_value(model, key, last, row) {
+                break;
+            }
+        }
+        candidates.push(row);
+        if candidates.len() == want {
+            boundary = Some(row);
+        }
+    }
+    Ok(candidates)
+}
+
 /// [`page_indexed`] that gives up past the deadline.
 pub fn page_indexed_within(
     model: &Model,
@@ -136,14 +171,6 @@ pub fn page_indexed_within(
     if effective.is_empty() {
         effective.push((SortKey::Login, false));
     }
-    if effective.len() > 1 {
-        let all: Vec<Row> = rows.iter().collect();
-        let first = top_rows(model, &all, &effective, want, deadline)?;
-        return Ok((
-            first.into_iter().skip(skip).collect(),
-            PageStrategy::FullSort,
-        ));
-    }
     let (key, descending) = effective[0];
     deadline.check()?;
     let universe = u64::from(index.user_count()).max(1);
@@ -152,7 +179,22 @@ pub fn page_indexed_within(
     // three times what collecting one match and selecting by rank does (benches/RESULTS.md:
     // query k at 0.4 % density was 2.5–3× slower walking).
     let select_cost = n + (want as u64) * 8;
-    if walk_steps.saturating_mul(3) <= select_cost {
+    let walk = walk_steps.saturating_mul(3) <= select_cost;
+    if effective.len() > 1 {
+        let candidates: Vec<Row> = if walk {
+            first_key_candidates(model, index, rows, (key, descending), want, deadline)?
+        } else {
+            rows.iter().collect()
+        };
+        let first = top_rows(model, &candidates, &effective, want, deadline)?;
+        let strategy = if walk {
+            PageStrategy::Walk
+        } else {
+            PageStrategy::FullSort
+        };
+        return Ok((first.into_iter().skip(skip).collect(), strategy));
+    }
+    if walk {
         let mut out = Vec::with_capacity(want - skip);
         let mut seen = 0usize;
         for (step, &row) in index.order(key, descending).iter().enumerate() {

@@ -77,6 +77,18 @@ fn compare_values<T: Ord>(x: Option<T>, y: Option<T>, descending: bool) -> Order
     }
 }
 
+/// Whether two rows have the same value for `key` (both without one counts as the same): the
+/// ties of one key, as [`top_rows`] compares them.
+pub(crate) fn same_value(model: &Model, key: SortKey, a: Row, b: Row) -> bool {
+    let value = |row: Row| {
+        model
+            .users
+            .get(row as usize)
+            .and_then(|user| sort_value(user, key))
+    };
+    value(a) == value(b)
+}
+
 /// Rows per chunk of [`top_rows`]: the deadline is checked between chunks, so a cancelled sort
 /// stops within one chunk's work.
 const CHUNK: usize = 1 << 16;

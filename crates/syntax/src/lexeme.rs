@@ -23,11 +23,23 @@ pub(crate) fn is_word_char(c: char) -> bool {
     is_bare_char(c) && c != ':'
 }
 
-fn take_chars(input: &str, pred: fn(char) -> bool) -> usize {
-    let scanned: IResult<&str, &str> = take_while(pred)(input);
+/// Bytes at the start of `input` whose chars all satisfy `pred`. Queries are mostly ASCII, where a
+/// byte is a whole char and needs no UTF-8 decoding: that prefix is scanned bytewise, and nom's
+/// char scanner takes over at the first non-ASCII byte (measured: the char-by-char scan was a
+/// tenth of the parser's instructions on the corpus).
+fn take_chars(input: &str, pred: impl Fn(char) -> bool + Copy) -> usize {
+    let bytes = input.as_bytes();
+    let ascii = bytes
+        .iter()
+        .position(|&b| !b.is_ascii() || !pred(char::from(b)))
+        .unwrap_or(bytes.len());
+    if bytes.get(ascii).is_none_or(u8::is_ascii) {
+        return ascii;
+    }
+    let scanned: IResult<&str, &str> = take_while(pred)(&input[ascii..]);
     match scanned {
-        Ok((_, taken)) => taken.len(),
-        Err(_) => 0,
+        Ok((_, taken)) => ascii + taken.len(),
+        Err(_) => ascii,
     }
 }
 
@@ -45,7 +57,10 @@ pub(crate) fn word_len(input: &str) -> usize {
 pub(crate) fn bare_value_len(input: &str) -> usize {
     let run = take_chars(input, is_bare_char);
     // `..` ends a bare value so that `2024..2025` is a range without spaces.
-    input[..run].find("..").unwrap_or(run)
+    input.as_bytes()[..run]
+        .windows(2)
+        .position(|pair| pair == b"..")
+        .unwrap_or(run)
 }
 
 /// What a word at the start of a unary turned out to be.

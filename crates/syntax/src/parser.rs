@@ -19,6 +19,8 @@
 use std::collections::HashMap;
 use std::mem;
 
+use smallvec::SmallVec;
+
 use crate::ast::{
     Atom, Bound, Expr, ExprKind, Field, Name, Query, Quoting, Span, Tuple, Value, ValueKind,
 };
@@ -93,6 +95,18 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     index
 }
 
+/// Operands of one precedence level. Most queries have a handful, kept inline: the parser's own
+/// bookkeeping allocated more than the tree it built (measured with callgrind on the corpus).
+type Operands = SmallVec<[Expr; 4]>;
+/// A juxtaposition run: the unaries, with whether each may join a same-key group.
+type Run = SmallVec<[(Expr, bool); 4]>;
+/// Offsets of `not`/`-` keywords awaiting their operand.
+type Negations = SmallVec<[usize; 2]>;
+
+/// Runs up to this long are grouped by comparing keys pairwise; longer ones through a hash map,
+/// so a run of 1,024 items stays linear.
+const LINEAR_RUN: usize = 16;
+
 /// One open parenthesis level (the bottom frame is the whole query): the operands collected so far
 /// at each precedence level.
 #[derive(Default)]
@@ -100,15 +114,15 @@ struct Frame {
     /// Offset of the `(`; `None` for the whole query.
     open: Option<usize>,
     /// Offsets of the `not`/`-` written before the `(`, applied when the group closes.
-    negations_before: Vec<usize>,
+    negations_before: Negations,
     /// Finished operands of the `or` chain.
-    or_operands: Vec<Expr>,
+    or_operands: Operands,
     /// Finished operands of the current `and` chain.
-    and_operands: Vec<Expr>,
+    and_operands: Operands,
     /// The unaries of the current juxtaposition run, with whether each may join a same-key group.
-    run: Vec<(Expr, bool)>,
+    run: Run,
     /// Offsets of the `not`/`-` read since the last operand.
-    negations: Vec<usize>,
+    negations: Negations,
 }
 
 impl Frame {
@@ -121,35 +135,35 @@ impl Frame {
 
     /// Ends the juxtaposition run: its groups join the `and` chain (flattened, see [`group_run`]).
     fn end_run(&mut self) {
-        let run = mem::take(&mut self.run);
-        self.and_operands.extend(group_run(run));
+        group_run(&mut self.run, &mut self.and_operands);
     }
 
     /// Ends the `and` chain: it becomes one operand of the `or` chain.
     fn end_and(&mut self) {
         self.end_run();
-        let operands = mem::take(&mut self.and_operands);
-        if let Some(expr) = combine(operands, ExprKind::And) {
+        if let Some(expr) = combine(&mut self.and_operands, ExprKind::And) {
             self.or_operands.push(expr);
         }
     }
 
     /// Ends the frame: the whole `or_expr`, or `None` when nothing was written.
-    fn finish(mut self) -> Option<Expr> {
+    /// Leaves the frame empty, in place (frames are large: moving one costs more than it saves).
+    fn finish(&mut self) -> Option<Expr> {
         self.end_and();
-        combine(self.or_operands, ExprKind::Or)
+        combine(&mut self.or_operands, ExprKind::Or)
     }
 }
 
-/// One operand stays itself; several become `make(operands)` spanning them all.
-fn combine(mut operands: Vec<Expr>, make: fn(Vec<Expr>) -> ExprKind) -> Option<Expr> {
+/// One operand stays itself; several become `make(operands)` spanning them all. Leaves
+/// `operands` empty.
+fn combine(operands: &mut Operands, make: fn(Vec<Expr>) -> ExprKind) -> Option<Expr> {
     match operands.len() {
         0 => None,
         1 => operands.pop(),
         _ => {
             let span = operands[0].span.start..operands[operands.len() - 1].span.end;
             Some(Expr {
-                kind: make(operands),
+                kind: make(operands.drain(..).collect()),
                 span,
             })
         }
@@ -157,52 +171,88 @@ fn combine(mut operands: Vec<Expr>, make: fn(Vec<Expr>) -> ExprKind) -> Option<E
 }
 
 /// Groups a juxtaposition run by Hub's rule: same key → `Or`, groups AND-ed in order of first
-/// appearance. Returns the groups; the caller AND-s them (flattening them into an `and` chain).
+/// appearance. Pushes the groups onto `out`, the `and` chain they flatten into.
 ///
 /// `juxt = unary { ws unary }`
-fn group_run(run: Vec<(Expr, bool)>) -> Vec<Expr> {
-    // Most runs are one item: skip the grouping map.
-    if run.len() == 1 {
-        return run.into_iter().map(|(expr, _)| expr).collect();
+/// Leaves `run` empty.
+fn group_run(run: &mut Run, out: &mut Operands) {
+    // Most runs are one item: nothing to group.
+    if run.len() <= 1 {
+        out.extend(run.drain(..).map(|(expr, _)| expr));
+        return;
     }
-    let mut groups: Vec<Vec<Expr>> = Vec::with_capacity(run.len());
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    for (expr, groupable) in run {
-        let key = if groupable { grouping_key(&expr) } else { None };
-        match key {
-            Some(key) => match by_key.get(&key) {
-                Some(&index) => groups[index].push(expr),
-                None => {
-                    by_key.insert(key, groups.len());
-                    groups.push(vec![expr]);
-                }
-            },
-            None => groups.push(vec![expr]),
+    let count = run.len();
+    // `leader[i]`: the first item of item i's group.
+    let leaders: SmallVec<[usize; 8]> = {
+        let keys: SmallVec<[Option<GroupKey>; 8]> = run
+            .iter()
+            .map(|(expr, groupable)| groupable.then(|| grouping_key(expr)).flatten())
+            .collect();
+        let mut first: HashMap<&GroupKey, usize> = HashMap::new();
+        keys.iter()
+            .enumerate()
+            .map(|(i, key)| match key {
+                None => i,
+                Some(key) if count <= LINEAR_RUN => keys[..i]
+                    .iter()
+                    .position(|earlier| earlier.as_ref() == Some(key))
+                    .unwrap_or(i),
+                Some(key) => *first.entry(key).or_insert(i),
+            })
+            .collect()
+    };
+    // Chain each group's members (first to last), then emit the groups in order of their leaders.
+    const END: usize = usize::MAX;
+    let mut next: SmallVec<[usize; 8]> = smallvec::smallvec![END; count];
+    let mut last: SmallVec<[usize; 8]> = (0..count).collect();
+    for (item, &leader) in leaders.iter().enumerate() {
+        if leader != item {
+            next[last[leader]] = item;
+            last[leader] = item;
         }
     }
-    groups
-        .into_iter()
-        .filter_map(|group| combine(group, ExprKind::Or))
-        .collect()
+    let mut items: SmallVec<[Option<Expr>; 8]> = run.drain(..).map(|(e, _)| Some(e)).collect();
+    for leader in 0..count {
+        if leaders[leader] != leader {
+            continue;
+        }
+        let mut group = Operands::new();
+        let mut member = leader;
+        while member != END {
+            group.extend(items[member].take());
+            member = next[member];
+        }
+        out.extend(combine(&mut group, ExprKind::Or));
+    }
 }
 
 /// The key under which an item joins others of its run: the canonical field key (for `is:`/`has:`
 /// with the folded values, so `is: admin is: external` stays an AND), or the tuple name. Text,
 /// phrases, negations and groups have none: each is a group of its own.
-fn grouping_key(expr: &Expr) -> Option<String> {
+#[derive(PartialEq, Eq, Hash)]
+enum GroupKey<'a> {
+    /// A field key; the folded values only for `is:`/`has:` (empty otherwise).
+    Field(&'a str, Vec<String>),
+    /// A tuple name.
+    Tuple(&'a str),
+}
+
+fn grouping_key(expr: &Expr) -> Option<GroupKey<'_>> {
     match &expr.kind {
         ExprKind::Field(field) => {
             let key = field.key.normalized.as_str();
-            let mut grouping = format!("field:{key}");
-            if key == "is" || key == "has" {
-                for value in &field.values {
-                    grouping.push('\u{0}');
-                    grouping.push_str(&catalogue::fold(&value.to_string()));
-                }
-            }
-            Some(grouping)
+            let values = if key == "is" || key == "has" {
+                field
+                    .values
+                    .iter()
+                    .map(|value| catalogue::fold(&value.to_string()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Some(GroupKey::Field(key, values))
         }
-        ExprKind::Tuple(tuple) => Some(format!("tuple:{}", tuple.name.normalized)),
+        ExprKind::Tuple(tuple) => Some(GroupKey::Tuple(&tuple.name.normalized)),
         _ => None,
     }
 }
@@ -292,7 +342,7 @@ impl<'a> Parser<'a> {
 
     /// Wraps `expr` in the negations written before it (the last one innermost) and releases the
     /// depth they held.
-    fn negate(&mut self, mut expr: Expr, negations: Vec<usize>) -> Expr {
+    fn negate(&mut self, mut expr: Expr, negations: Negations) -> Expr {
         for start in negations.into_iter().rev() {
             let span = start..expr.span.end;
             expr = Expr {
@@ -311,7 +361,7 @@ impl<'a> Parser<'a> {
     /// `unary = ( "not" ws | "-" ) unary | item`,
     /// `item = "(" ws or_expr ws ")" | tuple | field | phrase | text`
     fn parse_or_expr(&mut self) -> Result<Option<Expr>, Error> {
-        let mut stack: Vec<Frame> = vec![Frame::default()];
+        let mut stack: SmallVec<[Frame; 2]> = smallvec::smallvec![Frame::default()];
         let mut want_operand = true;
         loop {
             self.skip_ws();
@@ -387,8 +437,7 @@ impl<'a> Parser<'a> {
                     if let Some(open) = frame.open {
                         return Err(Error::new(open..open + 1, ErrorKind::UnclosedParen));
                     }
-                    let finished = stack.pop().and_then(Frame::finish);
-                    return Ok(finished);
+                    return Ok(frame.finish());
                 }
                 Some(')') => {
                     let Some(open) = frame.open else {
@@ -398,11 +447,11 @@ impl<'a> Parser<'a> {
                         ));
                     };
                     self.pos += 1;
-                    let Some(mut group) = stack.pop() else {
-                        return Ok(None);
-                    };
-                    let negations = mem::take(&mut group.negations_before);
-                    let Some(mut inner) = group.finish() else {
+                    let negations = mem::take(&mut frame.negations_before);
+                    let inner = frame.finish();
+                    // Dropped in place: popping would move the whole frame out first.
+                    stack.truncate(stack.len().saturating_sub(1));
+                    let Some(mut inner) = inner else {
                         return Err(Error::new(open..self.pos, ErrorKind::EmptyParens));
                     };
                     self.depth -= 1;
@@ -829,6 +878,57 @@ mod tests {
                 expr: Some(expr), ..
             }) => expr,
             other => panic!("{text:?} gave {other:?}"),
+        }
+    }
+
+    /// Runs are grouped pairwise up to [`LINEAR_RUN`] items and through a map beyond: both ways
+    /// must give Hub's grouping (same key → `or`, groups in order of first appearance).
+    #[test]
+    fn long_and_short_runs_group_alike() {
+        for items in [2, 3, LINEAR_RUN, LINEAR_RUN + 1, 60] {
+            let keys = ["login", "is", "name", "is"];
+            let values = ["a", "admin", "b", "Admin"];
+            let text: Vec<String> = (0..items)
+                .map(|i| {
+                    format!(
+                        "{}: {}{}",
+                        keys[i % 4],
+                        values[i % 4],
+                        if i % 4 == 1 || i % 4 == 3 {
+                            String::new()
+                        } else {
+                            i.to_string()
+                        }
+                    )
+                })
+                .collect();
+            let printed = expr(&text.join(" ")).to_string();
+            // `is: admin` and `is: Admin` fold alike, so they share a group; logins and names
+            // form one group each.
+            let mut groups: Vec<Vec<String>> = Vec::new();
+            let mut order: Vec<&str> = Vec::new();
+            for (i, item) in text.iter().enumerate() {
+                let group = match i % 4 {
+                    0 => "login",
+                    2 => "name",
+                    _ => "is",
+                };
+                match order.iter().position(|g| *g == group) {
+                    Some(at) => groups[at].push(item.clone()),
+                    None => {
+                        order.push(group);
+                        groups.push(vec![item.clone()]);
+                    }
+                }
+            }
+            let expected = expr(
+                &groups
+                    .iter()
+                    .map(|g| format!("({})", g.join(" or ")))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            );
+            assert_eq!(expr(&text.join(" ")), expected, "{items} items: {printed}");
         }
     }
 

@@ -1132,8 +1132,8 @@ impl Indexes {
     /// Groups and teams matching a reference together (`in:`): the first level (id, then name)
     /// with a match in either kind decides, and every match of both kinds at that level counts.
     pub fn resolve_group_or_team(&self, reference: &str) -> (Vec<GroupIdx>, Vec<TeamIdx>) {
-        let groups = self.groups.resolve_level(reference);
-        let teams = self.teams.resolve_level(reference);
+        let groups = self.lookups.groups.resolve_level(reference);
+        let teams = self.lookups.teams.resolve_level(reference);
         let first = match (&groups, &teams) {
             (Some((g, _)), Some((t, _))) => (*g).min(*t),
             (Some((level, _)), None) | (None, Some((level, _))) => *level,
