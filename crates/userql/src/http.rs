@@ -14,14 +14,18 @@
 //!
 //! A route that exists with another method is a `405` with `Allow`; any other path a `404`.
 //!
-//! Those are the searches, which [`Snapshot::handle`] answers on one version. The store answers
+//! Those are the searches, which [`Snapshot::handle`] answers on one version (through the same
+//! router as the store; a write route there is refused with the API's 500, since one version
+//! cannot change). The store answers
 //! every route of the APIs, reads and writes — single users (`GET /api/v4/users/:id`,
 //! `GET /api/v2/admin/users/:id`, …), `POST`/`PUT`/`DELETE` of users, state actions (block, ban,
 //! suspend, grant admin, …), SSH keys and emails, enterprise users' 2FA reset — each write as one
 //! atomic batch of changes: [`crate::Store::handle`] as a viewer the application names,
 //! [`crate::Store::serve`] as the viewer of the request's API token.
 
-use userql_dialects::{Call, Dialect};
+use std::sync::Arc;
+
+use userql_dialects::route::{self, LiveStore, WriteError};
 
 use crate::store::Snapshot;
 use crate::vocabulary::Viewer;
@@ -108,13 +112,6 @@ impl HttpRequest {
             body: &self.body,
         }
     }
-
-    fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// A complete response: status, headers in sending order, body.
@@ -168,14 +165,6 @@ impl HttpResponse {
     pub fn into_body(self) -> String {
         self.body
     }
-
-    fn json(status: u16, body: &serde_json::Value) -> HttpResponse {
-        HttpResponse::from(userql_dialects::HttpResponse::json(
-            status,
-            userql_dialects::http::JSON,
-            body,
-        ))
-    }
 }
 
 impl From<userql_dialects::HttpResponse> for HttpResponse {
@@ -186,87 +175,6 @@ impl From<userql_dialects::HttpResponse> for HttpResponse {
             body: inner.body,
         }
     }
-}
-
-/// Where a path goes.
-enum Route {
-    /// A dialect search, with parameters taken from the path (they win over the query string).
-    Search {
-        dialect: Dialect,
-        path_params: Vec<(String, String)>,
-        post: bool,
-    },
-    /// Hub query assist.
-    Assist,
-}
-
-const ARCGIS_OPERATIONS: [&str; 5] = [
-    "groups/getUsersWithinEnterpriseGroup",
-    "users/searchEnterpriseUsers",
-    "groups/searchEnterpriseGroups",
-    "groups/getEnterpriseGroupsForUser",
-    "groups/getEnterpriseGroupsForUsers",
-];
-
-fn route(path: &str) -> Option<Route> {
-    let path = path.strip_suffix('/').unwrap_or(path);
-    let search = |dialect| {
-        Some(Route::Search {
-            dialect,
-            path_params: Vec::new(),
-            post: false,
-        })
-    };
-    match path {
-        "/api/v4/users" => return search(Dialect::Gitlab),
-        "/api/v2/admin/users" => return search(Dialect::Tfe),
-        "/hub/api/rest/users" => return search(Dialect::Hub),
-        "/hub/api/rest/users/queryAssist" => return Some(Route::Assist),
-        _ => {}
-    }
-    if let Some(group) = path
-        .strip_prefix("/api/v4/groups/")
-        .and_then(|rest| rest.strip_suffix("/enterprise_users"))
-        .filter(|group| !group.is_empty() && !group.contains('/'))
-    {
-        return Some(Route::Search {
-            dialect: Dialect::GitlabEnterprise,
-            path_params: vec![(
-                "id".into(),
-                userql_dialects::params::decode_component(group),
-            )],
-            post: false,
-        });
-    }
-    let (prefix, operation) = ARCGIS_OPERATIONS
-        .iter()
-        .find_map(|op| Some((path.strip_suffix(op)?, *op)))?;
-    let prefix = prefix.strip_suffix("/security/")?;
-    let segments: Vec<&str> = prefix.split('/').collect();
-    // `/portaladmin` or `/:context/admin/orgs/:orgID`.
-    let arcgis_prefix = matches!(segments.as_slice(), ["", "portaladmin"])
-        || matches!(segments.as_slice(), ["", context, "admin", "orgs", org] if !context.is_empty() && !org.is_empty());
-    arcgis_prefix.then(|| Route::Search {
-        dialect: Dialect::Arcgis,
-        path_params: vec![(
-            "op".into(),
-            operation.rsplit('/').next().unwrap_or(operation).to_owned(),
-        )],
-        post: true,
-    })
-}
-
-fn not_found() -> HttpResponse {
-    HttpResponse::json(404, &serde_json::json!({"message": "404 Not Found"}))
-}
-
-fn method_not_allowed(allow: &str) -> HttpResponse {
-    let mut response = HttpResponse::json(
-        405,
-        &serde_json::json!({"message": "405 Method Not Allowed"}),
-    );
-    response.headers.push(("Allow".into(), allow.into()));
-    response
 }
 
 impl Snapshot {
@@ -284,117 +192,37 @@ impl Snapshot {
     /// # Ok::<(), userql::Error>(())
     /// ```
     pub fn handle(&self, request: &HttpRequest, viewer: &Viewer) -> HttpResponse {
-        let Some(route) = route(request.path()) else {
-            return not_found();
-        };
-        let method = request.method();
-        match route {
-            Route::Assist => {
-                if method != "GET" {
-                    return method_not_allowed("GET");
-                }
-                let params = userql_dialects::parse_query_string(request.query());
-                let last = |name: &str| {
-                    params
-                        .iter()
-                        .rev()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.as_str())
-                };
-                let query = last("query").unwrap_or("");
-                let caret = last("caret")
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(query.len());
-                let assist = self.assist(query, caret);
-                match serde_json::to_value(&assist) {
-                    Ok(body) => HttpResponse::json(200, &body),
-                    Err(_) => HttpResponse::json(
-                        500,
-                        &serde_json::json!({"message": "500 Internal Server Error"}),
-                    ),
-                }
-            }
-            Route::Search {
-                dialect,
-                path_params,
-                post,
-            } => {
-                let allowed = if post { "GET, POST" } else { "GET" };
-                let is_post = method == "POST";
-                if method != "GET" && !(post && is_post) {
-                    return method_not_allowed(allowed);
-                }
-                let mut params = userql_dialects::parse_query_string(request.query());
-                let form = request
-                    .header_value("Content-Type")
-                    .is_none_or(|t| t.starts_with("application/x-www-form-urlencoded"));
-                if is_post && form {
-                    params.extend(userql_dialects::parse_query_string(
-                        &String::from_utf8_lossy(request.body_bytes()),
-                    ));
-                }
-                params.extend(path_params);
-                let call = Call {
-                    dialect,
-                    params,
-                    viewer: viewer.0.clone(),
-                    now: chrono::Utc::now().timestamp_millis(),
-                    engine: self.engine(),
-                    snapshot: self.inner(),
-                };
-                userql_dialects::answer_with(&call, self.dialect_settings())
-                    .response
-                    .into()
-            }
-        }
+        // The store's own router over this one version: the routes, parameters and refusals
+        // are written once (`userql_dialects::route`), and a write finds a store that cannot
+        // change.
+        let router = route::Service::new(
+            Arc::new(Frozen(Arc::clone(self.inner_arc()))),
+            route::ServiceOptions {
+                tokens: route::Tokens::default(),
+                settings: self.dialect_settings().clone(),
+                clock: route::Clock::System,
+                engine: self.engine().clone(),
+            },
+        );
+        router
+            .handle_as(&request.as_route(), viewer.0.clone())
+            .response
+            .into()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// One version as the router's store: it reads, and refuses every write (writes go through
+/// [`crate::Store`], which publishes new versions).
+struct Frozen(Arc<userql_directory::Snapshot>);
 
-    fn dialect_of(path: &str) -> Option<Dialect> {
-        match route(path)? {
-            Route::Search { dialect, .. } => Some(dialect),
-            Route::Assist => None,
-        }
+impl LiveStore for Frozen {
+    fn snapshot(&self) -> Arc<userql_directory::Snapshot> {
+        Arc::clone(&self.0)
     }
 
-    #[test]
-    fn routes_name_their_dialect() {
-        assert_eq!(dialect_of("/api/v4/users"), Some(Dialect::Gitlab));
-        assert_eq!(dialect_of("/api/v4/users/"), Some(Dialect::Gitlab));
-        assert_eq!(
-            dialect_of("/api/v4/groups/g-1/enterprise_users"),
-            Some(Dialect::GitlabEnterprise)
-        );
-        assert_eq!(dialect_of("/api/v2/admin/users"), Some(Dialect::Tfe));
-        assert_eq!(
-            dialect_of("/portaladmin/security/users/searchEnterpriseUsers"),
-            Some(Dialect::Arcgis)
-        );
-        assert_eq!(
-            dialect_of("/arcgis/admin/orgs/o1/security/groups/searchEnterpriseGroups"),
-            Some(Dialect::Arcgis)
-        );
-        assert_eq!(dialect_of("/hub/api/rest/users"), Some(Dialect::Hub));
-        assert!(matches!(
-            route("/hub/api/rest/users/queryAssist"),
-            Some(Route::Assist)
-        ));
-    }
-
-    #[test]
-    fn unknown_paths_have_no_route() {
-        for path in [
-            "/",
-            "/api/v4/groups//enterprise_users",
-            "/api/v4/groups/a/b/enterprise_users",
-            "/x/security/users/searchEnterpriseUsers",
-            "/portaladmin/security/users/deleteEverything",
-        ] {
-            assert!(route(path).is_none(), "{path}");
-        }
+    fn apply(&self, _: &[userql_directory::changes::Change]) -> Result<u64, WriteError> {
+        Err(WriteError::Failed(
+            "a snapshot is one version and cannot change: send writes to the store".into(),
+        ))
     }
 }

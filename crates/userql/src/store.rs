@@ -497,7 +497,7 @@ impl Snapshot {
         &self.shared.dialects
     }
 
-    pub(crate) fn inner(&self) -> &userql_directory::Snapshot {
+    pub(crate) fn inner_arc(&self) -> &Arc<userql_directory::Snapshot> {
         &self.inner
     }
 
