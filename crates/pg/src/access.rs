@@ -2,10 +2,13 @@
 //! `inAnyProject` are one index lookup instead of expanding group and team grants per query.
 //!
 //! It is derived data, kept exact inside the transaction that changes what it derives from: the
-//! loader builds it once; a change batch refreshes the rows of the users it wrote when only
-//! user-level facts changed (records, memberships, grants to users), and rebuilds it whole when
-//! a grant to a group or team, the group forest, or a team's listing changed — those can reach
-//! any number of users, and a rebuild is one `INSERT … SELECT DISTINCT` over the view.
+//! loader builds it once ([`rebuild`]); a change batch recomputes the rows of every user it can
+//! have reached ([`refresh`]) — the users it wrote or deleted, the subjects of user grants it
+//! added or removed, and the transitive members (before and after the batch) of groups and teams
+//! it wrote or granted to. Renumbered catalog positions reach it through `ON UPDATE CASCADE`.
+//! A batch that grants to a group holding most of the directory therefore refreshes most rows;
+//! a whole rebuild is never done by a batch (at 100k users it takes minutes with the indexes in
+//! place).
 
 use postgres::GenericClient;
 

@@ -37,7 +37,7 @@ use userql_directory::{raw, save};
 use crate::error::Error;
 use crate::load::{
     copy_catalog_rows, copy_grants, copy_group_closure, copy_team_users, copy_user_relations,
-    copy_users, CatalogTable, RowKey,
+    copy_users, CatalogTable,
 };
 use crate::respond::{slice_of_rows, Slice};
 
@@ -299,8 +299,24 @@ fn write(
             "a user number above 9223372036854775807 does not fit PostgreSQL's bigint".into(),
         ));
     }
+    // Whose access the batch can change beyond the users it wrote: the transitive members of
+    // groups it wrote or granted to, and the members of teams it wrote or granted to — before
+    // and after, since membership paths may be what changed.
+    let (dropped, added) = grant_difference(old, after, batch);
+    let mut groups = changed_ids(old, after, CatalogTable::Groups);
+    let mut teams = changed_ids(old, after, CatalogTable::Teams);
+    teams.extend(touched_teams.iter().cloned());
+    let old_grants = dropped.iter().map(|&g| (old, &old.grants[g]));
+    for (model, grant) in old_grants.chain(added.iter().map(|&g| (after, &after.grants[g]))) {
+        match grant.subject {
+            Subject::Group(g) => groups.push(model.groups[g.index()].id.clone()),
+            Subject::Team(t) => teams.push(model.teams[t.index()].id.clone()),
+            Subject::User(_) => {}
+        }
+    }
+    let mut reached = members(tx, &groups, &teams)?;
+
     // Catalog: deletions (then renumbering), then every new or changed object.
-    let mut rebuild_access = false;
     let mut groups_changed = false;
     for table in CatalogTable::ALL {
         let kept: HashSet<&str> = (0..table.len(after))
@@ -311,7 +327,6 @@ fn write(
         if !deleted.is_empty() {
             delete_catalog(tx, table, &deleted, true)?;
             renumber(tx, table)?;
-            rebuild_access = true;
         }
         let changed: Vec<usize> = (0..table.len(after))
             .filter(|&i| {
@@ -322,14 +337,12 @@ fn write(
         if !changed.is_empty() {
             delete_catalog(tx, table, &int_list(changed.iter().copied()), false)?;
             copy_catalog_rows(tx, after, table, &changed)?;
-            rebuild_access |= table == CatalogTable::Teams;
         }
         groups_changed |=
             table == CatalogTable::Groups && !(deleted.is_empty() && changed.is_empty());
     }
     // Foreign keys are checked at commit, so the closure can go after the groups it names.
     if groups_changed {
-        rebuild_access = true;
         tx.batch_execute("DELETE FROM group_closure")?;
         copy_group_closure(tx, after)?;
     }
@@ -389,10 +402,12 @@ fn write(
     let key = |row: u32| keys.get(row as usize).copied();
 
     // Listings of the teams the batch wrote (the slice holds each of them whole).
-    let touched: Vec<usize> = touched_teams
+    let mut touched: Vec<usize> = touched_teams
         .iter()
         .filter_map(|id| position_of(after, CatalogTable::Teams, id))
         .collect();
+    touched.sort_unstable();
+    touched.dedup();
     if !touched.is_empty() {
         let positions = int_list(touched.iter().copied());
         tx.execute(
@@ -400,11 +415,9 @@ fn write(
             &[&positions],
         )?;
         copy_team_users(tx, after, &touched, &key)?;
-        rebuild_access = true;
     }
 
     // Grants, by sequence: the batch only removes grants and appends new ones.
-    let (dropped, added) = grant_difference(old, after, batch);
     let dropped_positions: Vec<i32> = dropped.iter().map(|&k| before.grant_positions[k]).collect();
     tx.execute(
         "DELETE FROM grants WHERE position = ANY($1::int4[])",
@@ -423,25 +436,54 @@ fn write(
     copy_grants(tx, after, &new_grants, &key)?;
     let mut holders: Vec<i32> = cleared;
     let old_key = |row: u32| before.rows.get(row as usize).copied();
-    let changed_grants = dropped
-        .iter()
-        .map(|&g| (&old.grants[g], &old_key as RowKey<'_>));
-    let new_grants = added
-        .iter()
-        .map(|&g| (&after.grants[g], &key as RowKey<'_>));
-    for (grant, key) in changed_grants.chain(new_grants) {
-        match grant.subject {
-            Subject::User(row) => holders.extend(key(row)),
-            Subject::Group(_) | Subject::Team(_) => rebuild_access = true,
+    for &g in &dropped {
+        if let Subject::User(row) = old.grants[g].subject {
+            holders.extend(old_key(row));
         }
     }
-    if rebuild_access {
-        crate::access::rebuild(tx)
-    } else {
-        holders.sort_unstable();
-        holders.dedup();
-        crate::access::refresh(tx, &holders)
+    for &g in &added {
+        if let Subject::User(row) = after.grants[g].subject {
+            holders.extend(key(row));
+        }
     }
+    holders.append(&mut reached);
+    holders.append(&mut members(tx, &groups, &teams)?);
+    holders.sort_unstable();
+    holders.dedup();
+    crate::access::refresh(tx, &holders)
+}
+
+/// Ids of the objects of `table` the batch deleted, added or changed.
+fn changed_ids(old: &Model, after: &Model, table: CatalogTable) -> Vec<String> {
+    let deleted = (0..table.len(old))
+        .filter(|&i| position_of(after, table, catalog_id(old, table, i)).is_none())
+        .map(|i| catalog_id(old, table, i).to_owned());
+    let written = (0..table.len(after))
+        .filter(|&i| {
+            position_of(old, table, catalog_id(after, table, i))
+                .is_none_or(|j| catalog_value(old, table, j) != catalog_value(after, table, i))
+        })
+        .map(|i| catalog_id(after, table, i).to_owned());
+    deleted.chain(written).collect()
+}
+
+/// The rows of the transitive members of `groups` and the members of `teams`, as stored now.
+fn members(
+    tx: &mut Transaction<'_>,
+    groups: &[String],
+    teams: &[String],
+) -> Result<Vec<i32>, Error> {
+    if groups.is_empty() && teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = tx.query(
+        "SELECT m.row FROM groups g JOIN group_closure c ON c.ancestor = g.idx
+             JOIN memberships m ON m.grp = c.descendant WHERE g.id = ANY($1::text[])
+         UNION SELECT tm.row FROM teams t JOIN team_members tm ON tm.team = t.idx
+             WHERE t.id = ANY($2::text[])",
+        &[&groups, &teams],
+    )?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 fn position_of(m: &Model, table: CatalogTable, id: &str) -> Option<usize> {

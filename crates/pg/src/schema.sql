@@ -220,13 +220,13 @@ CREATE VIEW grant_holders AS
 
 -- `grant_holders` materialised, without duplicates: one row per (user, role, scope) the user
 -- holds by any path. `access(…)` and `inAnyProject` are one index lookup here instead of
--- expanding group and team grants per query. Kept exact by the loader and by every change batch
--- (per user for user-level changes, in full when grants to groups or teams, the group forest or
--- team listings change). No foreign keys: it is derived data, rebuilt in the same transaction.
+-- expanding group and team grants per query. Kept exact by the loader and by every change batch,
+-- which recomputes the rows of the users it can have reached (those it wrote, the members of
+-- groups and teams it wrote or granted to); renumbered catalog positions cascade into it.
 CREATE TABLE access (
     row integer NOT NULL,
-    role integer NOT NULL,
-    project integer,
-    organization integer,
+    role integer NOT NULL REFERENCES roles ON UPDATE CASCADE DEFERRABLE,
+    project integer REFERENCES projects ON UPDATE CASCADE DEFERRABLE,
+    organization integer REFERENCES organizations ON UPDATE CASCADE DEFERRABLE,
     CONSTRAINT access_unique UNIQUE NULLS NOT DISTINCT (row, role, project, organization)
 );
