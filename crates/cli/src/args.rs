@@ -348,21 +348,26 @@ pub struct GenArgs {
 }
 
 /// `userql apply --data FILE --changes CHANGES… --out NEW`, or
-/// `userql apply --state DIR [--data SEED] --changes CHANGES…`.
+/// `userql apply --state DIR [--data SEED] --changes CHANGES…`, or
+/// `userql apply --backend URL [--schema NAME] --changes CHANGES…`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     /// The state directory the batches are made durable in (then `--out` is not used).
     #[arg(
         long,
         value_name = "DIR",
-        required_unless_present = "out",
+        required_unless_present_any = ["out", "backend"],
         conflicts_with = "out"
     )]
     pub state: Option<PathBuf>,
     /// The directory file (.json, or .ndjson/.jsonl); with `--state`, it seeds a state directory
     /// that does not exist yet (ignored otherwise).
-    #[arg(long, value_name = "FILE", required_unless_present = "state")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["state", "backend"])]
     pub data: Option<PathBuf>,
+    /// A loaded PostgreSQL schema to apply the batches to, one transaction each (printing
+    /// `applied N` per committed batch); `--schema NAME` picks the schema (default userql).
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Where to write the directory after the changes (.json, or .ndjson/.jsonl; any other
     /// extension is an error).
     #[arg(long, value_name = "FILE")]

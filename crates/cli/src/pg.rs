@@ -11,10 +11,12 @@ use userql_directory::Snapshot;
 use userql_engine::{Engine, ErrorKind, HubParams, Request};
 use userql_pg::{Backend, Schema};
 
-use crate::args::{BackendArgs, ExplainArgs, Format, PgLoadArgs, QueryArgs, SqlArgs};
+use crate::args::{
+    ApplyArgs, BackendArgs, DataArgs, ExplainArgs, Format, PgLoadArgs, QueryArgs, SqlArgs,
+};
 use crate::data;
 use crate::failure::render_engine_error;
-use crate::failure::{diagnostic, emit, Failure};
+use crate::failure::{diagnostic, emit, ChangesError, Failure};
 use crate::output;
 use crate::request::Settings;
 
@@ -107,8 +109,19 @@ fn refuse(answer: &Answer, format: Format, input: &str) -> Result<(), Failure> {
     Err(Failure::Invalid)
 }
 
+/// `--changes` would change the database as a side effect of reading it: refused.
+fn no_changes(data: &DataArgs) -> Result<(), Failure> {
+    if data.changes.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Usage(
+        "--changes cannot be combined with --backend: apply them first with `userql apply --backend URL --changes FILE`".into(),
+    ))
+}
+
 /// `userql query --backend URL …`.
 pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
+    no_changes(&args.data)?;
     let settings = Settings::from(&args.request);
     hub_only(&settings)?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -159,6 +172,7 @@ pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
 
 /// `userql explain --backend URL …`: the statement, then PostgreSQL's EXPLAIN (ANALYZE, BUFFERS).
 pub fn explain(args: &ExplainArgs, input: &str, url: &str) -> Result<(), Failure> {
+    no_changes(&args.data)?;
     let settings = Settings::from(&args.request);
     hub_only(&settings)?;
     let engine = Engine::default();
@@ -233,5 +247,35 @@ pub fn load(args: &PgLoadArgs) -> Result<(), Failure> {
         schema.name(),
         report.elapsed.as_secs_f64()
     );
+    Ok(())
+}
+
+/// `userql apply --backend URL [--schema NAME] --changes FILE…`: each batch of each file in one
+/// transaction, `applied N` printed (flushed) as each commits. A refused batch stops with the
+/// store's message placed by file, line and change; the batches before it stay applied.
+pub fn apply(args: &ApplyArgs, url: &str) -> Result<(), Failure> {
+    let mut backend = open(url, &args.backend)?;
+    for path in &args.changes {
+        let file =
+            std::fs::File::open(path).map_err(|e| Failure::io(path.display().to_string(), e))?;
+        let batches = userql_directory::changes::ChangeReader::new(std::io::BufReader::new(file));
+        for (applied, batch) in batches.enumerate() {
+            let refused = |errors, applied| {
+                Failure::Changes(ChangesError {
+                    path: path.clone(),
+                    errors,
+                    applied,
+                })
+            };
+            let batch = batch.map_err(|errors| refused(errors, applied))?;
+            match backend.apply_changes(&batch.changes) {
+                Ok(version) => emit(&format!("applied {version}\n"))?,
+                Err(userql_pg::Error::Refused(errors)) => {
+                    return Err(refused(errors.at_line(batch.line), applied))
+                }
+                Err(e) => return Err(backend_failure(e)),
+            }
+        }
+    }
     Ok(())
 }

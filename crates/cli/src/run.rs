@@ -251,6 +251,9 @@ fn changes_file(changes: &[userql_directory::changes::Change]) -> Vec<u8> {
 
 /// `userql apply`: durably into a state directory, or from a directory file to a new file.
 fn apply(args: &ApplyArgs) -> Result<(), Failure> {
+    if let Some(url) = &args.backend.backend {
+        return pg::apply(args, url);
+    }
     if let Some(dir) = &args.state {
         return state::apply(dir, args);
     }

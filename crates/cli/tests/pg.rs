@@ -29,16 +29,22 @@ fn stdout(command: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-#[test]
-fn backend_answers_like_data() {
-    let Some(cluster) = for_test() else {
-        return;
-    };
+/// A throwaway cluster with tiny.json loaded by `userql pg load`, and its URL.
+fn tiny_cluster() -> Option<(userql_pg::cluster::Cluster, String)> {
+    let cluster = for_test()?;
     let url = cluster.url();
     userql()
         .args(["pg", "load", "--data", &tiny(), "--backend", &url])
         .assert()
         .success();
+    Some((cluster, url))
+}
+
+#[test]
+fn backend_answers_like_data() {
+    let Some((_cluster, url)) = tiny_cluster() else {
+        return;
+    };
     for (format, query, extra) in [
         ("ids", "in: {Imperial Army}", vec![]),
         ("count", "has: 2FA or is: banned", vec![]),
@@ -189,5 +195,83 @@ fn connection_and_schema_errors_exit_1_with_the_message() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `userql apply --backend`: one transaction per batch, `applied N` per commit, the store's
+/// refusal (file, line, change) with exit status 1 and nothing of the refused batch written;
+/// afterwards the backend answers as `--data … --changes …` does in memory.
+#[test]
+fn apply_backend_changes_like_the_store() {
+    let Some((_cluster, url)) = tiny_cluster() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("userql-pg-apply-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("good.ndjson");
+    std::fs::write(
+        &good,
+        concat!(
+            "{\"format\": \"userql-changes/1\"}\n",
+            "{\"op\": \"touch\", \"kind\": \"user\", \"id\": \"u-vader\", \"at\": \"2026-06-15T11:00:00Z\"}\n",
+            "[{\"op\": \"delete\", \"kind\": \"membership\", \"value\": {\"user\": \"u-vader\", \"group\": \"g-army\"}},",
+            " {\"op\": \"put\", \"kind\": \"user\", \"value\": {\"id\": \"u-new\", \"login\": \"newbie\", \"created_at\": \"2026-01-01T00:00:00Z\", \"groups\": [\"g-navy\"]}}]\n",
+        ),
+    )
+    .expect("writes");
+    let bad = dir.join("bad.ndjson");
+    std::fs::write(
+        &bad,
+        concat!(
+            "{\"format\": \"userql-changes/1\"}\n",
+            "[{\"op\": \"delete\", \"kind\": \"user\", \"id\": \"u-tarkin\"}, {\"op\": \"patch\", \"kind\": \"user\", \"id\": \"u-piett\", \"set\": {\"login\": \"VADER\"}}]\n",
+        ),
+    )
+    .expect("writes");
+    let (good, bad) = (good.display().to_string(), bad.display().to_string());
+    let applied = stdout(userql().args(["apply", "--backend", &url, "--changes", &good]));
+    assert_eq!(applied, "applied 1\napplied 2\n");
+    let refused = userql()
+        .args(["apply", "--backend", &url, "--changes", &bad])
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    let in_memory = userql()
+        .args(["query", "--data", &tiny(), "--changes", &bad, "x"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        String::from_utf8_lossy(&in_memory.stderr),
+        "the same refusal as in memory"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("line 2, change 2"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    for query in [
+        "",
+        "in: {Imperial Navy}",
+        "in: {Imperial Army}",
+        "lastAccess: today",
+    ] {
+        let common = ["query", "--format", "json", "--now", NOW];
+        let expected = stdout(userql().args(common).args([
+            "--data",
+            &tiny(),
+            "--changes",
+            &good,
+            "--",
+            query,
+        ]));
+        let actual = stdout(userql().args(common).args(["--backend", &url, "--", query]));
+        assert_eq!(actual, expected, "{query:?}");
+    }
+    let mixed = userql()
+        .args(["query", "--backend", &url, "--changes", &good, "x"])
+        .output()
+        .expect("runs");
+    assert_eq!(mixed.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -118,6 +118,17 @@ impl Backend {
         Ok(())
     }
 
+    /// Applies one change batch in one transaction (see [`crate::changes`]) and re-reads the
+    /// catalog; returns the schema's batch count. A refused batch changes nothing.
+    pub fn apply_changes(
+        &mut self,
+        batch: &[userql_directory::changes::Change],
+    ) -> Result<u64, Error> {
+        let version = crate::changes::apply(&mut self.client, batch)?;
+        self.refresh()?;
+        Ok(version)
+    }
+
     /// Gives the connection back (e.g. to load another directory through it).
     pub fn into_client(self) -> Client {
         self.client

@@ -436,9 +436,10 @@ fn number(b: &mut Builder, lo: Bound<u64>, hi: Bound<u64>) {
 
 /// `access(…)`: the user is among the holders of one of `roles` (any role when `None`) through a
 /// grant whose scope covers `scope` (a global grant covers everything; an organization grant
-/// covers the organization and its projects).
+/// covers the organization and its projects). Holders come from the materialised `access` table
+/// (see [`crate::access`]), indexed by role and by scope.
 fn access(b: &mut Builder, catalog: &Model, scope: AccessScope, roles: Option<&[RoleIdx]>) {
-    b.sql("u.row IN (SELECT h.row FROM grant_holders h WHERE TRUE");
+    b.sql("u.row IN (SELECT h.row FROM access h WHERE TRUE");
     if let Some(roles) = roles {
         b.sql(" AND h.role = ANY(")
             .param(Param::IntArray(roles.iter().map(|r| r.0 as i32).collect()))
@@ -476,9 +477,11 @@ fn in_any_project(b: &mut Builder, catalog: &Model) {
         .collect();
     owning.sort_unstable();
     owning.dedup();
-    b.sql("u.row IN (SELECT h.row FROM grant_holders h WHERE h.project IS NOT NULL OR h.organization = ANY(")
-        .param(Param::IntArray(owning))
-        .sql(") OR (h.project IS NULL AND h.organization IS NULL))");
+    b.sql(
+        "u.row IN (SELECT h.row FROM access h WHERE h.project IS NOT NULL OR h.organization = ANY(",
+    )
+    .param(Param::IntArray(owning))
+    .sql(") OR (h.project IS NULL AND h.organization IS NULL))");
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A change batch was refused (nothing was written): every problem, placed by change.
+    #[error(transparent)]
+    Refused(userql_directory::changes::ChangeErrors),
     /// Writing COPY data failed.
     #[error("COPY: {0}")]
     Io(String),

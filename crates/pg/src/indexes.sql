@@ -37,3 +37,7 @@ CREATE INDEX grants_user ON grants (user_row, role);
 CREATE INDEX grants_grp ON grants (grp, role);
 CREATE INDEX grants_team ON grants (team, role);
 CREATE INDEX grants_role ON grants (role, project, organization);
+CREATE INDEX access_role ON access (role, row);
+CREATE INDEX access_project ON access (project, role, row) WHERE project IS NOT NULL;
+CREATE INDEX access_organization ON access (organization, role, row) WHERE organization IS NOT NULL;
+CREATE INDEX access_global ON access (role, row) WHERE project IS NULL AND organization IS NULL;

@@ -5,6 +5,8 @@
 //! **one parameterised statement** ([`compile`], built with the typed [`sql`] builder: values are
 //! always `$n` parameters, never SQL text) over the schema shipped here ([`schema`]), loaded with
 //! `COPY` in one transaction ([`mod@load`]). [`Backend`] ties it together over one connection.
+//! Change batches apply one transaction each, with the in-memory store's refusals
+//! ([`changes`]); `access(…)` reads a materialised table kept exact by both ([`access`]).
 //!
 //! The contract is the engine's answer: same total, same ids in the same order. The module docs
 //! of [`compile`] list how each source of divergence (case folding, `LIKE` metacharacters, NULLs,
@@ -12,8 +14,10 @@
 //! are refused by the CLI with an error naming the dialect (see docs/postgresql.md).
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod backend;
 pub mod catalog;
+pub mod changes;
 pub mod cluster;
 pub mod compile;
 pub mod error;

@@ -187,8 +187,14 @@ pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadR
     ))?;
     tx.batch_execute(DDL)?;
     copy_catalog(&mut tx, model)?;
-    copy_users(&mut tx, model)?;
-    copy_relations(&mut tx, model)?;
+    let users = all_users(model);
+    copy_users(&mut tx, model, &users)?;
+    copy_user_relations(&mut tx, model, &users)?;
+    let teams: Vec<usize> = (0..model.teams.len()).collect();
+    copy_team_users(&mut tx, model, &teams, &|row| Some(row as i32))?;
+    let grants: Vec<(i32, usize)> = (0..model.grants.len()).map(|i| (i as i32, i)).collect();
+    copy_grants(&mut tx, model, &grants, &|row| Some(row as i32))?;
+    crate::access::rebuild(&mut tx)?;
     tx.batch_execute(INDEXES)?;
     tx.execute(
         "INSERT INTO userql_schema_version (version, loaded_users) VALUES ($1::int4, $2::int8)",
@@ -202,16 +208,156 @@ pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadR
     })
 }
 
+/// A catalog table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CatalogTable {
+    /// `services`.
+    Services,
+    /// `permissions`.
+    Permissions,
+    /// `roles` (and `role_permissions`).
+    Roles,
+    /// `organizations`.
+    Organizations,
+    /// `projects`.
+    Projects,
+    /// `groups`.
+    Groups,
+    /// `teams` (and `team_groups`).
+    Teams,
+}
+
+impl CatalogTable {
+    /// Every catalog table, referenced tables first.
+    pub const ALL: [CatalogTable; 7] = [
+        CatalogTable::Services,
+        CatalogTable::Permissions,
+        CatalogTable::Roles,
+        CatalogTable::Organizations,
+        CatalogTable::Projects,
+        CatalogTable::Groups,
+        CatalogTable::Teams,
+    ];
+
+    /// The table's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CatalogTable::Services => "services",
+            CatalogTable::Permissions => "permissions",
+            CatalogTable::Roles => "roles",
+            CatalogTable::Organizations => "organizations",
+            CatalogTable::Projects => "projects",
+            CatalogTable::Groups => "groups",
+            CatalogTable::Teams => "teams",
+        }
+    }
+
+    /// How many objects of this table `m` holds.
+    pub fn len(self, m: &Model) -> usize {
+        match self {
+            CatalogTable::Services => m.services.len(),
+            CatalogTable::Permissions => m.permissions.len(),
+            CatalogTable::Roles => m.roles.len(),
+            CatalogTable::Organizations => m.organizations.len(),
+            CatalogTable::Projects => m.projects.len(),
+            CatalogTable::Groups => m.groups.len(),
+            CatalogTable::Teams => m.teams.len(),
+        }
+    }
+}
+
 fn copy_catalog(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
-    copy_named(tx, "services", m.services.iter().map(|x| (&x.id, &x.name)))?;
-    copy_named(
-        tx,
-        "permissions",
-        m.permissions.iter().map(|x| (&x.id, &x.name)),
-    )?;
-    copy_named(tx, "roles", m.roles.iter().map(|x| (&x.id, &x.name)))?;
+    for table in CatalogTable::ALL {
+        let all: Vec<usize> = (0..table.len(m)).collect();
+        copy_catalog_rows(tx, m, table, &all)?;
+    }
+    copy_group_closure(tx, m)
+}
+
+/// Writes the objects at `positions` of one catalog table (with a role's permissions, a team's
+/// groups).
+pub fn copy_catalog_rows(
+    tx: &mut Transaction<'_>,
+    m: &Model,
+    table: CatalogTable,
+    positions: &[usize],
+) -> Result<(), Error> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    let named = |items: &[(&String, &String)]| -> Vec<(usize, String, String)> {
+        positions
+            .iter()
+            .map(|&i| (i, items[i].0.clone(), items[i].1.clone()))
+            .collect()
+    };
+    match table {
+        CatalogTable::Services => {
+            let items: Vec<_> = m.services.iter().map(|x| (&x.id, &x.name)).collect();
+            copy_named(tx, "services", named(&items))
+        }
+        CatalogTable::Permissions => {
+            let items: Vec<_> = m.permissions.iter().map(|x| (&x.id, &x.name)).collect();
+            copy_named(tx, "permissions", named(&items))
+        }
+        CatalogTable::Roles => {
+            let items: Vec<_> = m.roles.iter().map(|x| (&x.id, &x.name)).collect();
+            copy_named(tx, "roles", named(&items))?;
+            copy_role_permissions(tx, m, positions)
+        }
+        CatalogTable::Organizations => {
+            let items: Vec<_> = m.organizations.iter().map(|x| (&x.id, &x.name)).collect();
+            copy_named(tx, "organizations", named(&items))
+        }
+        CatalogTable::Projects => copy(tx, "projects", "idx, id, name, key, organization", |c| {
+            for &i in positions {
+                let p = &m.projects[i];
+                c.int(idx(i))?
+                    .text(&p.id)?
+                    .text(&p.name)?
+                    .opt(p.key.as_deref())?
+                    .opt_int(p.organization.map(|o| idx(o.index())))?
+                    .end()?;
+            }
+            Ok(())
+        }),
+        CatalogTable::Groups => copy(tx, "groups", "idx, id, name, parent", |c| {
+            for &i in positions {
+                let g = &m.groups[i];
+                c.int(idx(i))?
+                    .text(&g.id)?
+                    .text(&g.name)?
+                    .opt_int(g.parent.map(|p| idx(p.index())))?
+                    .end()?;
+            }
+            Ok(())
+        }),
+        CatalogTable::Teams => {
+            copy(tx, "teams", "idx, id, name, project", |c| {
+                for &i in positions {
+                    let t = &m.teams[i];
+                    c.int(idx(i))?
+                        .text(&t.id)?
+                        .text(&t.name)?
+                        .opt_int(t.project.map(|p| idx(p.index())))?
+                        .end()?;
+                }
+                Ok(())
+            })?;
+            copy_team_groups(tx, m, positions)
+        }
+    }
+}
+
+/// Writes the permissions of the roles at positions `roles`.
+pub fn copy_role_permissions(
+    tx: &mut Transaction<'_>,
+    m: &Model,
+    roles: &[usize],
+) -> Result<(), Error> {
     copy(tx, "role_permissions", "role, permission, position", |c| {
-        for (i, r) in m.roles.iter().enumerate() {
+        for &i in roles {
+            let r = &m.roles[i];
             let mut seen = Vec::new();
             for (position, p) in r.permissions.iter().enumerate() {
                 if !seen.contains(p) {
@@ -224,33 +370,11 @@ fn copy_catalog(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
             }
         }
         Ok(())
-    })?;
-    copy_named(
-        tx,
-        "organizations",
-        m.organizations.iter().map(|x| (&x.id, &x.name)),
-    )?;
-    copy(tx, "projects", "idx, id, name, key, organization", |c| {
-        for (i, p) in m.projects.iter().enumerate() {
-            c.int(idx(i))?
-                .text(&p.id)?
-                .text(&p.name)?
-                .opt(p.key.as_deref())?
-                .opt_int(p.organization.map(|o| idx(o.index())))?
-                .end()?;
-        }
-        Ok(())
-    })?;
-    copy(tx, "groups", "idx, id, name, parent", |c| {
-        for (i, g) in m.groups.iter().enumerate() {
-            c.int(idx(i))?
-                .text(&g.id)?
-                .text(&g.name)?
-                .opt_int(g.parent.map(|p| idx(p.index())))?
-                .end()?;
-        }
-        Ok(())
-    })?;
+    })
+}
+
+/// Writes the whole group closure (every group with each of its ancestors, itself included).
+pub fn copy_group_closure(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
     copy(tx, "group_closure", "ancestor, descendant", |c| {
         for (i, _) in m.groups.iter().enumerate() {
             for ancestor in ancestors(m, GroupIdx(i as u32)) {
@@ -258,19 +382,14 @@ fn copy_catalog(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
             }
         }
         Ok(())
-    })?;
-    copy(tx, "teams", "idx, id, name, project", |c| {
-        for (i, t) in m.teams.iter().enumerate() {
-            c.int(idx(i))?
-                .text(&t.id)?
-                .text(&t.name)?
-                .opt_int(t.project.map(|p| idx(p.index())))?
-                .end()?;
-        }
-        Ok(())
-    })?;
+    })
+}
+
+/// Writes the groups of the teams at positions `teams`.
+pub fn copy_team_groups(tx: &mut Transaction<'_>, m: &Model, teams: &[usize]) -> Result<(), Error> {
     copy(tx, "team_groups", "team, grp, position", |c| {
-        for (i, t) in m.teams.iter().enumerate() {
+        for &i in teams {
+            let t = &m.teams[i];
             let mut seen = Vec::new();
             for (position, g) in t.groups.iter().enumerate() {
                 if !seen.contains(g) {
@@ -286,15 +405,15 @@ fn copy_catalog(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
     })
 }
 
-/// A catalog table of `(idx, id, name)` rows, `idx` being the position.
-fn copy_named<'a>(
+/// A catalog table of `(idx, id, name)` rows.
+fn copy_named(
     tx: &mut Transaction<'_>,
     table: &'static str,
-    rows: impl Iterator<Item = (&'a String, &'a String)>,
+    rows: Vec<(usize, String, String)>,
 ) -> Result<(), Error> {
     copy(tx, table, "idx, id, name", |c| {
-        for (i, (id, name)) in rows.enumerate() {
-            c.int(idx(i))?.text(id)?.text(name)?.end()?;
+        for (i, id, name) in &rows {
+            c.int(idx(*i))?.text(id)?.text(name)?.end()?;
         }
         Ok(())
     })
@@ -322,11 +441,21 @@ const USER_COLUMNS: &str = "row, id, number, login, login_f, name, name_f, email
     f_has_core_auth, f_has_ssh_key, f_has_license, f_has_origin_service, f_bot, f_internal, \
     f_human, f_project_bot, f_banned, f_has_ldap_auth, doc";
 
-fn copy_users(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
+/// The users to write: (`users.row`, row in the model).
+pub type UserRows<'a> = &'a [(i32, usize)];
+
+/// Every user of `m`, each at its model row.
+fn all_users(m: &Model) -> Vec<(i32, usize)> {
+    (0..m.users.len()).map(|row| (row as i32, row)).collect()
+}
+
+/// Writes the `users` rows of `rows`.
+pub fn copy_users(tx: &mut Transaction<'_>, m: &Model, rows: UserRows<'_>) -> Result<(), Error> {
     copy(tx, "users", USER_COLUMNS, |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             let folded = |v: &Option<String>| v.as_deref().map(fold);
-            c.int(idx(row))?
+            c.int(i64::from(key))?
                 .text(&u.id)?
                 .int(u.number as i64)?
                 .text(&u.login)?
@@ -363,46 +492,56 @@ fn copy_users(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
     })
 }
 
-fn copy_relations(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
+/// Writes the per-user tables (emails, memberships, organizations, licenses, auth details, SSH
+/// keys, VCS names) of `rows`.
+pub fn copy_user_relations(
+    tx: &mut Transaction<'_>,
+    m: &Model,
+    rows: UserRows<'_>,
+) -> Result<(), Error> {
     copy(tx, "user_emails", "row, email_f", |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             for e in &u.emails {
-                c.int(idx(row))?.text(&fold(e))?.end()?;
+                c.int(i64::from(key))?.text(&fold(e))?.end()?;
             }
         }
         Ok(())
     })?;
     copy(tx, "memberships", "row, grp", |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             let mut seen = Vec::new();
             for g in &u.groups {
                 if !seen.contains(&g.group) {
                     seen.push(g.group);
-                    c.int(idx(row))?.int(idx(g.group.index()))?.end()?;
+                    c.int(i64::from(key))?.int(idx(g.group.index()))?.end()?;
                 }
             }
         }
         Ok(())
     })?;
     copy(tx, "user_organizations", "row, organization", |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             let mut seen = Vec::new();
             for o in &u.organizations {
                 if !seen.contains(o) {
                     seen.push(*o);
-                    c.int(idx(row))?.int(idx(o.index()))?.end()?;
+                    c.int(i64::from(key))?.int(idx(o.index()))?.end()?;
                 }
             }
         }
         Ok(())
     })?;
     copy(tx, "user_licenses", "row, service", |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             let mut seen = Vec::new();
             for s in &u.licenses {
                 if !seen.contains(s) {
                     seen.push(*s);
-                    c.int(idx(row))?.int(idx(s.index()))?.end()?;
+                    c.int(i64::from(key))?.int(idx(s.index()))?.end()?;
                 }
             }
         }
@@ -413,10 +552,11 @@ fn copy_relations(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
         "auth_details",
         "row, module, module_f, module_name_f, login_f, name_f, email_f, uid, uid_f",
         |c| {
-            for (row, u) in m.users.iter().enumerate() {
+            for &(key, row) in rows {
+                let u = &m.users[row];
                 for a in &u.auth {
                     let folded = |v: &Option<String>| v.as_deref().map(fold);
-                    c.int(idx(row))?
+                    c.int(i64::from(key))?
                         .text(&a.module)?
                         .text(&fold(&a.module))?
                         .opt(folded(&a.module_name).as_deref())?
@@ -432,9 +572,10 @@ fn copy_relations(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
         },
     )?;
     copy(tx, "ssh_keys", "row, key, blob, fingerprint", |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             for k in &u.ssh_keys {
-                c.int(idx(row))?
+                c.int(i64::from(key))?
                     .text(&k.key)?
                     .opt(k.key.split_whitespace().nth(1))?
                     .opt(k.fingerprint.as_deref())?
@@ -444,36 +585,63 @@ fn copy_relations(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
         Ok(())
     })?;
     copy(tx, "vcs_user_names", "row, name_f", |c| {
-        for (row, u) in m.users.iter().enumerate() {
+        for &(key, row) in rows {
+            let u = &m.users[row];
             for v in &u.vcs_user_names {
-                c.int(idx(row))?.text(&fold(v))?.end()?;
+                c.int(i64::from(key))?.text(&fold(v))?.end()?;
             }
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+/// The `users.row` of a model row, when the model row is one being written.
+pub type RowKey<'a> = &'a dyn Fn(u32) -> Option<i32>;
+
+/// Writes the listings of the teams at model positions `teams` (users through `key`).
+pub fn copy_team_users(
+    tx: &mut Transaction<'_>,
+    m: &Model,
+    teams: &[usize],
+    key: RowKey<'_>,
+) -> Result<(), Error> {
     copy(tx, "team_users", "team, row, position", |c| {
-        for (i, t) in m.teams.iter().enumerate() {
+        for &i in teams {
+            let t = &m.teams[i];
             let mut seen = Vec::new();
             for (position, row) in t.users.iter().enumerate() {
+                let Some(user) = key(*row) else { continue };
                 if !seen.contains(row) {
                     seen.push(*row);
                     c.int(idx(i))?
-                        .int(i64::from(*row))?
+                        .int(i64::from(user))?
                         .int(idx(position))?
                         .end()?;
                 }
             }
         }
         Ok(())
-    })?;
+    })
+}
+
+/// Writes the grants of the model positions in `grants` as (`grants.position`, model position),
+/// users through `key`.
+pub fn copy_grants(
+    tx: &mut Transaction<'_>,
+    m: &Model,
+    grants: &[(i32, usize)],
+    key: RowKey<'_>,
+) -> Result<(), Error> {
     copy(
         tx,
         "grants",
         "position, role, user_row, grp, team, project, organization",
         |c| {
-            for (i, g) in m.grants.iter().enumerate() {
+            for &(position, i) in grants {
+                let g = &m.grants[i];
                 let (user, group, team) = match g.subject {
-                    Subject::User(r) => (Some(i64::from(r)), None, None),
+                    Subject::User(r) => (key(r).map(i64::from), None, None),
                     Subject::Group(x) => (None, Some(idx(x.index())), None),
                     Subject::Team(t) => (None, None, Some(idx(t.index()))),
                 };
@@ -482,7 +650,7 @@ fn copy_relations(tx: &mut Transaction<'_>, m: &Model) -> Result<(), Error> {
                     Scope::Project(p) => (Some(idx(p.index())), None),
                     Scope::Organization(o) => (None, Some(idx(o.index()))),
                 };
-                c.int(idx(i))?
+                c.int(i64::from(position))?
                     .int(idx(g.role.index()))?
                     .opt_int(user)?
                     .opt_int(group)?

@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 
-use postgres::Client;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient};
 use serde_json::Value;
 use userql_directory::model::Model;
 use userql_directory::raw;
@@ -17,25 +18,75 @@ use crate::error::Error;
 /// A directory of the catalog plus the users `ids` (in that order, rows 0..n), with their team
 /// listings and every grant that can reach them.
 pub fn page_model(client: &mut Client, catalog: &Model, ids: &[String]) -> Result<Model, Error> {
-    let mut directory = to_raw(catalog);
-    let mut users: HashMap<String, raw::User> = HashMap::new();
-    for row in client.query(
-        "SELECT id, number, doc FROM users WHERE id = ANY($1::text[])",
-        &[&ids],
+    let mut users: HashMap<String, (i32, raw::User)> = HashMap::new();
+    for stored in stored_users(
+        client,
+        "SELECT row, id, number, doc FROM users WHERE id = ANY($1::text[])",
+        &ids,
     )? {
-        let id: String = row.get(0);
-        let number: i64 = row.get(1);
-        let doc: String = row.get(2);
+        users.insert(stored.1.id.clone(), stored);
+    }
+    let users = ids.iter().filter_map(|id| users.remove(id)).collect();
+    Ok(slice(client, catalog, users)?.model)
+}
+
+/// Part of a stored directory: the catalog, some users and what references them.
+#[derive(Debug)]
+pub struct Slice {
+    /// The catalog, the users (in the order asked), their team listings, every grant to a
+    /// group or team and every grant to one of these users.
+    pub model: Model,
+    /// The `users.row` of each user of `model`, by model row.
+    pub rows: Vec<i32>,
+    /// The `grants.position` of each grant of `model`, by model position.
+    pub grant_positions: Vec<i32>,
+}
+
+/// The users of `rows` (in row order, so their relative order is the store's) as a [`Slice`].
+pub fn slice_of_rows(
+    client: &mut impl GenericClient,
+    catalog: &Model,
+    rows: &[i32],
+) -> Result<Slice, Error> {
+    let users = stored_users(
+        client,
+        "SELECT row, id, number, doc FROM users WHERE row = ANY($1::int4[]) ORDER BY row",
+        &rows,
+    )?;
+    slice(client, catalog, users)
+}
+
+/// Users read back from their stored records, with their rows.
+fn stored_users(
+    client: &mut impl GenericClient,
+    query: &str,
+    key: &(dyn ToSql + Sync),
+) -> Result<Vec<(i32, raw::User)>, Error> {
+    let mut users = Vec::new();
+    for row in client.query(query, &[key])? {
+        let id: String = row.get(1);
+        let number: i64 = row.get(2);
+        let doc: String = row.get(3);
         let mut user: raw::User = serde_json::from_str(&doc)
             .map_err(|e| Error::Unstorable(format!("stored record of user {id}: {e}")))?;
         user.number = Some(number);
-        users.insert(id, user);
+        users.push((row.get(0), user));
     }
-    directory.users = ids.iter().filter_map(|id| users.remove(id)).collect();
+    Ok(users)
+}
+
+fn slice(
+    client: &mut impl GenericClient,
+    catalog: &Model,
+    users: Vec<(i32, raw::User)>,
+) -> Result<Slice, Error> {
+    let mut directory = to_raw(catalog);
+    let (rows, users): (Vec<i32>, Vec<raw::User>) = users.into_iter().unzip();
+    directory.users = users;
     for row in client.query(
         "SELECT tu.team, u.id FROM team_users tu JOIN users u ON u.row = tu.row \
-         WHERE u.id = ANY($1::text[]) ORDER BY tu.team, tu.position",
-        &[&ids],
+         WHERE tu.row = ANY($1::int4[]) ORDER BY tu.team, tu.position",
+        &[&rows],
     )? {
         let team: i32 = row.get(0);
         if let Some(t) = usize::try_from(team)
@@ -54,26 +105,35 @@ pub fn page_model(client: &mut Client, catalog: &Model, ids: &[String]) -> Resul
     let teams: Vec<String> = catalog.teams.iter().map(|t| t.id.clone()).collect();
     let projects: Vec<String> = catalog.projects.iter().map(|p| p.id.clone()).collect();
     let orgs: Vec<String> = catalog.organizations.iter().map(|o| o.id.clone()).collect();
+    let mut grant_positions = Vec::new();
     directory.grants = client
         .query(
-            "SELECT g.role, u.id, g.grp, g.team, g.project, g.organization FROM grants g \
+            "SELECT g.role, u.id, g.grp, g.team, g.project, g.organization, g.position FROM grants g \
              LEFT JOIN users u ON u.row = g.user_row \
-             WHERE g.user_row IS NULL OR u.id = ANY($1::text[]) ORDER BY g.position",
-            &[&ids],
+             WHERE g.user_row IS NULL OR g.user_row = ANY($1::int4[]) ORDER BY g.position",
+            &[&rows],
         )?
         .iter()
-        .map(|row| raw::Grant {
-            role: name(&roles, Some(row.get(0))).unwrap_or_default(),
-            user: row.get(1),
-            group: name(&groups, row.get(2)),
-            team: name(&teams, row.get(3)),
-            project: name(&projects, row.get(4)),
-            organization: name(&orgs, row.get(5)),
+        .map(|row| {
+            grant_positions.push(row.get(6));
+            raw::Grant {
+                role: name(&roles, Some(row.get(0))).unwrap_or_default(),
+                user: row.get(1),
+                group: name(&groups, row.get(2)),
+                team: name(&teams, row.get(3)),
+                project: name(&projects, row.get(4)),
+                organization: name(&orgs, row.get(5)),
+            }
         })
         .collect();
     let bytes = serde_json::to_vec(&directory).map_err(|e| Error::Io(e.to_string()))?;
-    userql_directory::load_json(&bytes)
-        .map_err(|e| Error::Unstorable(format!("stored records do not form a directory: {e}")))
+    let model = userql_directory::load_json(&bytes)
+        .map_err(|e| Error::Unstorable(format!("stored records do not form a directory: {e}")))?;
+    Ok(Slice {
+        model,
+        rows,
+        grant_positions,
+    })
 }
 
 /// Hub's `userPage` for a page answered by PostgreSQL, over its [`page_model`] (indexed here: it

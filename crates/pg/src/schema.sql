@@ -1,4 +1,4 @@
--- userql PostgreSQL schema, version 1 (see userql_schema_version).
+-- userql PostgreSQL schema, version 2 (see userql_schema_version).
 --
 -- Created by `userql pg load` inside one transaction, in the schema named on the command line
 -- (`--schema`, default `userql`), which is on the search_path for every statement userql runs.
@@ -10,13 +10,15 @@
 -- collation: byte order, which for UTF-8 is code-point order, exactly Rust's `str` ordering.
 --
 -- Citus: `users` and every per-user table (`user_emails`, `memberships`, `user_organizations`,
--- `user_licenses`, `auth_details`, `ssh_keys`, `vcs_user_names`) are distributed on `row` and
+-- `user_licenses`, `auth_details`, `ssh_keys`, `vcs_user_names`, `access`) are distributed on `row` and
 -- co-located; the catalog (services … teams, `group_closure`, `team_groups`, `team_users`,
 -- `grants`) are reference tables. See docs/postgresql.md.
 
 CREATE TABLE userql_schema_version (
     version integer NOT NULL,
-    loaded_users bigint NOT NULL
+    loaded_users bigint NOT NULL,
+    -- Change batches applied since the load (`userql apply --backend`), the store's version.
+    batches bigint NOT NULL DEFAULT 0
 );
 
 -- Catalog: small, read by the binder (and cached by the backend).
@@ -36,8 +38,8 @@ CREATE TABLE roles (
     name text NOT NULL
 );
 CREATE TABLE role_permissions (
-    role integer NOT NULL REFERENCES roles,
-    permission integer NOT NULL REFERENCES permissions,
+    role integer NOT NULL REFERENCES roles ON UPDATE CASCADE DEFERRABLE,
+    permission integer NOT NULL REFERENCES permissions ON UPDATE CASCADE DEFERRABLE,
     position integer NOT NULL,
     PRIMARY KEY (role, permission)
 );
@@ -51,35 +53,37 @@ CREATE TABLE projects (
     id text COLLATE "C" NOT NULL UNIQUE,
     name text NOT NULL,
     key text,
-    organization integer REFERENCES organizations
+    organization integer REFERENCES organizations ON UPDATE CASCADE DEFERRABLE
 );
 CREATE TABLE groups (
     idx integer PRIMARY KEY,
     id text COLLATE "C" NOT NULL UNIQUE,
     name text NOT NULL,
-    parent integer REFERENCES groups
+    parent integer REFERENCES groups ON UPDATE CASCADE DEFERRABLE
 );
 -- Every (ancestor, descendant) pair of the group forest, a group being its own ancestor:
 -- `in: G` is one join closure(ancestor = G) → memberships(group = descendant).
 CREATE TABLE group_closure (
-    ancestor integer NOT NULL REFERENCES groups,
-    descendant integer NOT NULL REFERENCES groups,
+    ancestor integer NOT NULL REFERENCES groups ON UPDATE CASCADE DEFERRABLE,
+    descendant integer NOT NULL REFERENCES groups ON UPDATE CASCADE DEFERRABLE,
     PRIMARY KEY (ancestor, descendant)
 );
 CREATE TABLE teams (
     idx integer PRIMARY KEY,
     id text COLLATE "C" NOT NULL UNIQUE,
     name text NOT NULL,
-    project integer REFERENCES projects
+    project integer REFERENCES projects ON UPDATE CASCADE DEFERRABLE
 );
 CREATE TABLE team_groups (
-    team integer NOT NULL REFERENCES teams,
-    grp integer NOT NULL REFERENCES groups,
+    team integer NOT NULL REFERENCES teams ON UPDATE CASCADE DEFERRABLE,
+    grp integer NOT NULL REFERENCES groups ON UPDATE CASCADE DEFERRABLE,
     position integer NOT NULL,
     PRIMARY KEY (team, grp)
 );
 
--- Users: one row per user; `row` is the user's position in the directory file.
+-- Users: one row per user. `row` is a stable key in directory order: the position in the loaded
+-- file, and for users added by change batches one past the largest in use (rows of deleted users
+-- are not reused), so ordering by `row` is the in-memory store's row order.
 CREATE TABLE users (
     row integer PRIMARY KEY,
     id text COLLATE "C" NOT NULL UNIQUE,
@@ -98,8 +102,8 @@ CREATE TABLE users (
     created_at bigint NOT NULL,
     updated_at bigint NOT NULL,
     last_access_at bigint,
-    origin_service integer REFERENCES services,
-    enterprise_group integer REFERENCES groups,
+    origin_service integer REFERENCES services ON UPDATE CASCADE DEFERRABLE,
+    enterprise_group integer REFERENCES groups ON UPDATE CASCADE DEFERRABLE,
     -- Flags, each computed by the loader with the engine's own definition (hub-query.md).
     f_admin boolean NOT NULL,
     f_guest boolean NOT NULL,
@@ -131,26 +135,26 @@ CREATE TABLE users (
     doc text NOT NULL
 );
 CREATE TABLE user_emails (
-    row integer NOT NULL REFERENCES users,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
     email_f text COLLATE "C" NOT NULL
 );
 CREATE TABLE memberships (
-    row integer NOT NULL REFERENCES users,
-    grp integer NOT NULL REFERENCES groups,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
+    grp integer NOT NULL REFERENCES groups ON UPDATE CASCADE DEFERRABLE,
     PRIMARY KEY (row, grp)
 );
 CREATE TABLE user_organizations (
-    row integer NOT NULL REFERENCES users,
-    organization integer NOT NULL REFERENCES organizations,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
+    organization integer NOT NULL REFERENCES organizations ON UPDATE CASCADE DEFERRABLE,
     PRIMARY KEY (row, organization)
 );
 CREATE TABLE user_licenses (
-    row integer NOT NULL REFERENCES users,
-    service integer NOT NULL REFERENCES services,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
+    service integer NOT NULL REFERENCES services ON UPDATE CASCADE DEFERRABLE,
     PRIMARY KEY (row, service)
 );
 CREATE TABLE auth_details (
-    row integer NOT NULL REFERENCES users,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
     module text COLLATE "C" NOT NULL,
     module_f text COLLATE "C" NOT NULL,
     module_name_f text COLLATE "C",
@@ -161,30 +165,30 @@ CREATE TABLE auth_details (
     uid_f text COLLATE "C"
 );
 CREATE TABLE ssh_keys (
-    row integer NOT NULL REFERENCES users,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
     key text COLLATE "C" NOT NULL,
     blob text COLLATE "C",
     fingerprint text COLLATE "C"
 );
 CREATE TABLE vcs_user_names (
-    row integer NOT NULL REFERENCES users,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
     name_f text COLLATE "C" NOT NULL
 );
 CREATE TABLE team_users (
-    team integer NOT NULL REFERENCES teams,
-    row integer NOT NULL REFERENCES users,
+    team integer NOT NULL REFERENCES teams ON UPDATE CASCADE DEFERRABLE,
+    row integer NOT NULL REFERENCES users DEFERRABLE,
     position integer NOT NULL,
     PRIMARY KEY (team, row)
 );
 -- Grants: exactly one subject, at most one scope (directory.md), enforced here too.
 CREATE TABLE grants (
     position integer PRIMARY KEY,
-    role integer NOT NULL REFERENCES roles,
-    user_row integer REFERENCES users,
-    grp integer REFERENCES groups,
-    team integer REFERENCES teams,
-    project integer REFERENCES projects,
-    organization integer REFERENCES organizations,
+    role integer NOT NULL REFERENCES roles ON UPDATE CASCADE DEFERRABLE,
+    user_row integer REFERENCES users DEFERRABLE,
+    grp integer REFERENCES groups ON UPDATE CASCADE DEFERRABLE,
+    team integer REFERENCES teams ON UPDATE CASCADE DEFERRABLE,
+    project integer REFERENCES projects ON UPDATE CASCADE DEFERRABLE,
+    organization integer REFERENCES organizations ON UPDATE CASCADE DEFERRABLE,
     CHECK (num_nonnulls(user_row, grp, team) = 1),
     CHECK (num_nonnulls(project, organization) <= 1)
 );
@@ -199,7 +203,8 @@ CREATE VIEW team_members AS
     JOIN memberships m ON m.grp = c.descendant;
 
 -- Who holds which role where: grants to the user, to a group they are in (transitively), to a
--- team they are in. `project`/`organization` both NULL = global.
+-- team they are in. `project`/`organization` both NULL = global. The definition of `access`,
+-- and what `access::refresh_*` recompute it from.
 CREATE VIEW grant_holders AS
     SELECT g.role, g.project, g.organization, g.user_row AS row
     FROM grants g WHERE g.user_row IS NOT NULL
@@ -212,3 +217,16 @@ CREATE VIEW grant_holders AS
     SELECT g.role, g.project, g.organization, tm.row
     FROM grants g
     JOIN team_members tm ON tm.team = g.team;
+
+-- `grant_holders` materialised, without duplicates: one row per (user, role, scope) the user
+-- holds by any path. `access(…)` and `inAnyProject` are one index lookup here instead of
+-- expanding group and team grants per query. Kept exact by the loader and by every change batch,
+-- which recomputes the rows of the users it can have reached (those it wrote, the members of
+-- groups and teams it wrote or granted to); renumbered catalog positions cascade into it.
+CREATE TABLE access (
+    row integer NOT NULL,
+    role integer NOT NULL REFERENCES roles ON UPDATE CASCADE DEFERRABLE,
+    project integer REFERENCES projects ON UPDATE CASCADE DEFERRABLE,
+    organization integer REFERENCES organizations ON UPDATE CASCADE DEFERRABLE,
+    CONSTRAINT access_unique UNIQUE NULLS NOT DISTINCT (row, role, project, organization)
+);

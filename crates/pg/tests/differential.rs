@@ -7,9 +7,9 @@
 mod common;
 
 use common::*;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use userql_engine::{Engine, Options, Request, Top, Viewer};
+use userql_engine::{Engine, Request, Top, Viewer};
 use userql_pg::{Backend, Schema};
 
 const DIRECTORIES: usize = 50;
@@ -66,10 +66,7 @@ fn random_directories_and_requests_match_the_engine() {
     let Some(cluster) = userql_pg::cluster::for_test() else {
         return;
     };
-    let seed = std::env::var("USERQL_PG_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(17u64);
+    let seed = seed();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut client = userql_pg::connect(&cluster.url()).expect("connects");
     let schema = Schema::default();
@@ -78,22 +75,8 @@ fn random_directories_and_requests_match_the_engine() {
     let mut errors = 0usize;
     let mut users = 0usize;
     for directory in 0..DIRECTORIES {
-        // Every other directory comes from the benchmark generator (realistic proportions); the
-        // rest from the fuzz builder, whose `arbitrary` lists continue while a byte is odd: bias
-        // the bytes odd so the lists (users, grants, groups…) are long, not one item on average.
-        let model = if directory % 2 == 0 {
-            userql_directory::generate::generate(&userql_directory::generate::GenOptions {
-                users: rng.gen_range(40..400),
-                seed: rng.gen(),
-            })
-        } else {
-            let bytes: Vec<u8> = (0..rng.gen_range(2000..8000))
-                .map(|_| rng.gen::<u8>() | u8::from(rng.gen_bool(0.9)))
-                .collect();
-            match userql_fuzzing::directory_from(&bytes) {
-                Some(model) => model,
-                None => continue,
-            }
+        let Some(model) = random_directory(&mut rng, directory, 40..400) else {
+            continue;
         };
         userql_pg::load(&mut client, &schema, &model)
             .unwrap_or_else(|e| panic!("directory {directory} (seed {seed}) loads: {e}"));
@@ -101,18 +84,10 @@ fn random_directories_and_requests_match_the_engine() {
         users += model.users.len();
         let snapshot = snapshot(model);
         for _ in 0..REQUESTS_PER_DIRECTORY {
-            let bytes: Vec<u8> = (0..rng.gen_range(8..400)).map(|_| rng.gen()).collect();
-            let Some(generated) = userql_fuzzing::request_from(&snapshot, &bytes) else {
+            let Some((engine, request, text)) = random_request(&mut rng, &snapshot, 400) else {
                 continue;
             };
-            let Some(request) = generated.request else {
-                continue;
-            };
-            let engine = Engine::new(Options {
-                lenient: generated.lenient,
-                ..Options::default()
-            });
-            compare(&mut backend, &snapshot, &engine, &request, &generated.text);
+            compare(&mut backend, &snapshot, &engine, &request, &text);
             match engine.search(&snapshot, &request) {
                 Ok(page) if page.total > 0 => matched_some += 1,
                 Ok(_) => {}

@@ -63,3 +63,54 @@ pub fn pg_outcome(engine: &Engine, backend: &mut Backend, request: &Request) -> 
         Err(e) => panic!("PostgreSQL failed on {:?}: {e}", request.query),
     }
 }
+
+/// `USERQL_PG_SEED`, default 17.
+pub fn seed() -> u64 {
+    std::env::var("USERQL_PG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(17)
+}
+
+/// A random directory: the benchmark generator (realistic proportions, `users` users) for even
+/// `n`, the fuzz builder otherwise — whose `arbitrary` lists continue while a byte is odd, so the
+/// bytes are biased odd to make the lists (users, grants, groups…) long, not one item on average.
+/// `None` when the fuzz bytes build no directory.
+pub fn random_directory(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    n: usize,
+    users: std::ops::Range<usize>,
+) -> Option<Model> {
+    use rand::Rng;
+    if n.is_multiple_of(2) {
+        return Some(userql_directory::generate::generate(
+            &userql_directory::generate::GenOptions {
+                users: rng.gen_range(users),
+                seed: rng.gen(),
+            },
+        ));
+    }
+    let bytes: Vec<u8> = (0..rng.gen_range(2000..8000))
+        .map(|_| rng.gen::<u8>() | u8::from(rng.gen_bool(0.9)))
+        .collect();
+    userql_fuzzing::directory_from(&bytes)
+}
+
+/// A random request over `snapshot` from the fuzzing crate's differential builder, with the
+/// engine its `lenient` flag asks for; `None` when the bytes make no request.
+pub fn random_request(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    snapshot: &Snapshot,
+    max_bytes: usize,
+) -> Option<(Engine, Request, String)> {
+    use rand::Rng;
+    let bytes: Vec<u8> = (0..rng.gen_range(8..max_bytes))
+        .map(|_| rng.gen())
+        .collect();
+    let generated = userql_fuzzing::request_from(snapshot, &bytes)?;
+    let engine = Engine::new(userql_engine::Options {
+        lenient: generated.lenient,
+        ..userql_engine::Options::default()
+    });
+    Some((engine, generated.request?, generated.text))
+}
