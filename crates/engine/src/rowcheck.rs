@@ -4,8 +4,8 @@
 //! residual checks and identity verification ([`crate::execute`]), the overlay, which re-checks
 //! the rows changed since the indexes were built ([`crate::overlay`]), and the dialects that read
 //! a record directly. They all use this module, and this module uses the directory's own
-//! definitions: [`Flag::of_user`] for every `is:`/`has:` fact (the definition the index
-//! precomputes), [`fold`] / [`fold_user_type`] / [`folds_to`] for the one case rule
+//! definitions: [`Flag::of_user`](userql_directory::index::Flag::of_user) for every
+//! `is:`/`has:` fact (the definition the index precomputes), [`fold`] / [`fold_user_type`] / [`folds_to`] for the one case rule
 //! ([`userql_directory::text`]), the index's own service resolver. So a row answers the same
 //! whether it is clean (answered by the index) or dirty (checked here).
 //!
