@@ -8,7 +8,7 @@ const NOW: &str = "2026-06-15T12:00:00Z";
 
 fn tiny() -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/tiny.json")
+        .join("../userql/tests/data/tiny.json")
         .display()
         .to_string()
 }

@@ -12,7 +12,7 @@ use userql_engine::{Engine, Options, Viewer};
 
 fn service() -> Service {
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../userql/tests/data/tiny.json");
     let model = userql_directory::load_json(&std::fs::read(path).expect("tiny.json"))
         .expect("tiny.json is valid");
     let mut tokens = Tokens::admin("root");

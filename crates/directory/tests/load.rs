@@ -6,7 +6,7 @@ use userql_directory::model::{AccessLevel, State};
 use userql_directory::save::{save_json, save_ndjson};
 use userql_directory::{load_json, load_ndjson, load_path};
 
-const TINY: &str = include_str!("../../../../shared/fixtures/tiny.json");
+const TINY: &str = include_str!("../../userql/tests/data/tiny.json");
 
 fn tiny() -> userql_directory::model::Model {
     match load_json(TINY.as_bytes()) {

@@ -12,7 +12,7 @@ fn tiny() -> &'static Snapshot {
     SNAPSHOT.get_or_init(|| {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/tiny.json"
+            "/../userql/tests/data/tiny.json"
         );
         let bytes = std::fs::read(path).expect("tiny.json is readable");
         let model = load_json(&bytes).expect("tiny.json is valid");

@@ -16,7 +16,7 @@ pub const NOW: i64 = 1_781_524_800_000;
 
 pub fn tiny() -> Snapshot {
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../userql/tests/data/tiny.json");
     let bytes = std::fs::read(path).expect("tiny.json is readable");
     let model = userql_directory::load_json(&bytes).expect("tiny.json is valid");
     let index = Indexes::build(&model);

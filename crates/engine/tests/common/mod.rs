@@ -11,7 +11,7 @@ use userql_engine::{Engine, Request, Viewer};
 pub const NOW: i64 = 1_781_524_800_000;
 
 pub fn tiny_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tiny.json")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../userql/tests/data/tiny.json")
 }
 
 pub fn tiny() -> Snapshot {
