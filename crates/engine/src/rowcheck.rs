@@ -5,8 +5,9 @@
 //! the rows changed since the indexes were built ([`crate::overlay`]), and the dialects that read
 //! a record directly. They all use this module, and this module uses the directory's own
 //! definitions: [`Flag::of_user`](userql_directory::index::Flag::of_user) for every
-//! `is:`/`has:` fact (the definition the index precomputes), [`fold`] / [`fold_user_type`] / [`folds_to`] for the one case rule
-//! ([`userql_directory::text`]), the index's own service resolver. So a row answers the same
+//! `is:`/`has:` fact (the definition the index precomputes), [`fold`] / [`fold_user_type`] /
+//! [`folds_to`] for the one case rule ([`userql_directory::text`]), the index's own service
+//! resolver. So a row answers the same
 //! whether it is clean (answered by the index) or dirty (checked here).
 //!
 //! The reference evaluator (`crate::reference`, built only with the `reference` feature for
