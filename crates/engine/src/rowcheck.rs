@@ -7,8 +7,8 @@
 //! definitions: [`Flag::of_user`](userql_directory::index::Flag::of_user) for every
 //! `is:`/`has:` fact (the definition the index precomputes), [`fold`] / [`fold_user_type`] /
 //! [`folds_to`] for the one case rule ([`userql_directory::text`]), the index's own service
-//! resolver. So a row answers the same
-//! whether it is clean (answered by the index) or dirty (checked here).
+//! resolver. So a row answers the same whether it is clean (answered by the index) or dirty
+//! (checked here).
 //!
 //! The reference evaluator (`crate::reference`, built only with the `reference` feature for
 //! tests and fuzzing) deliberately shares none of this: an oracle must not share code with what
