@@ -99,7 +99,7 @@ pub(crate) fn clause(search: &Search, emails: EmailScope) -> Expr {
 
 /// GitLab's relevance bucket: 0 public email equal, 1 login equal, 2 name equal, 3 the rest.
 pub(crate) fn priority(user: &User, query: &str) -> u8 {
-    let equal = |value: Option<&str>| value.is_some_and(|v| v.to_lowercase() == query);
+    let equal = |value: Option<&str>| value.is_some_and(|v| lowercase_equals(v, query));
     if equal(user.public_email.as_deref()) {
         0
     } else if equal(Some(&user.login)) {
@@ -111,9 +111,45 @@ pub(crate) fn priority(user: &User, query: &str) -> u8 {
     }
 }
 
+/// `value.to_lowercase() == lowered`, without allocating for ASCII values (this runs for every
+/// match of a search, three times). Other values take `to_lowercase`, whose result can depend on
+/// context (a final sigma), so no per-char shortcut is exact for them.
+fn lowercase_equals(value: &str, lowered: &str) -> bool {
+    if value.is_ascii() {
+        value.len() == lowered.len()
+            && value
+                .bytes()
+                .zip(lowered.bytes())
+                .all(|(v, l)| v.to_ascii_lowercase() == l)
+    } else {
+        value.to_lowercase() == lowered
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowercase_equality_matches_to_lowercase() {
+        for value in ["Luke", "luke", "LUKE ", "Ölaf", "ΟΔΥΣΣΕΥΣ", "", "a\u{130}"] {
+            for lowered in [
+                "luke",
+                "luke ",
+                "ölaf",
+                "οδυσσευς",
+                "οδυσσεύς",
+                "",
+                "ai\u{307}",
+            ] {
+                assert_eq!(
+                    lowercase_equals(value, lowered),
+                    value.to_lowercase() == lowered,
+                    "{value:?} vs {lowered:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn strips_one_at_and_lowercases() {
