@@ -18,7 +18,7 @@ use userql_directory::Snapshot;
 
 use crate::cost::Deadline;
 use crate::error::Error;
-use crate::sort::{normalize, top_rows};
+use crate::sort::{key_value, normalize, top_rows, SortValue};
 
 /// One sort key and its direction (`true` = descending).
 pub type OrderKey = (SortKey, bool);
@@ -131,20 +131,21 @@ fn first_key_candidates(
 ) -> Result<Vec<Row>, Error> {
     let (key, descending) = first;
     let mut candidates = Vec::with_capacity(want);
-    let mut boundary: Option<Row> = None;
+    // The `want`-th match's first-key value, computed once: every later match is compared to it.
+    let mut boundary: Option<Option<SortValue>> = None;
     for (step, &row) in index.order(key, descending).iter().enumerate() {
         deadline.check_at(step)?;
         if !rows.contains(row) {
             continue;
         }
-        if let Some(last) = boundary {
-            if !crate::sort::same_value(model, key, last, row) {
+        if let Some(last) = &boundary {
+            if key_value(model, key, row) != *last {
                 break;
             }
         }
         candidates.push(row);
         if candidates.len() == want {
-            boundary = Some(row);
+            boundary = Some(key_value(model, key, row));
         }
     }
     Ok(candidates)

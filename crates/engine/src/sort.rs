@@ -35,7 +35,7 @@ pub fn normalize(order: &[OrderKey]) -> Vec<OrderKey> {
 
 /// One precomputed sort value.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum SortValue {
+pub(crate) enum SortValue {
     Int(i64),
     Text(String),
 }
@@ -77,16 +77,13 @@ fn compare_values<T: Ord>(x: Option<T>, y: Option<T>, descending: bool) -> Order
     }
 }
 
-/// Whether two rows have the same value for `key` (both without one counts as the same): the
-/// ties of one key, as [`top_rows`] compares them.
-pub(crate) fn same_value(model: &Model, key: SortKey, a: Row, b: Row) -> bool {
-    let value = |row: Row| {
-        model
-            .users
-            .get(row as usize)
-            .and_then(|user| sort_value(user, key))
-    };
-    value(a) == value(b)
+/// A row's value for one key, as [`top_rows`] compares it (`None`: the user has no value, or
+/// no such row). Two rows tie on `key` when their values are equal.
+pub(crate) fn key_value(model: &Model, key: SortKey, row: Row) -> Option<SortValue> {
+    model
+        .users
+        .get(row as usize)
+        .and_then(|user| sort_value(user, key))
 }
 
 /// Rows per chunk of [`top_rows`]: the deadline is checked between chunks, so a cancelled sort
