@@ -9,6 +9,7 @@ use userql_dialects::http::{HttpResponse, JSON};
 use userql_dialects::{Answer, Dialect, DialectError};
 use userql_directory::Snapshot;
 use userql_engine::{Engine, ErrorKind, HubParams, Request};
+use userql_pg::dialect::DialectRequest;
 use userql_pg::{Backend, Schema};
 
 use crate::args::{
@@ -45,16 +46,135 @@ fn open(url: &str, args: &BackendArgs) -> Result<Backend, Failure> {
     Backend::connect(url, schema(args)?).map_err(backend_failure)
 }
 
-/// Dialects other than Hub are not compiled to SQL yet: refused, naming the dialect.
-fn hub_only(settings: &Settings) -> Result<(), Failure> {
-    if settings.dialect == Dialect::Hub {
-        return Ok(());
+/// A request of another dialect than Hub, as the PostgreSQL backend takes it.
+fn dialect_request(settings: &Settings, input: &str) -> DialectRequest {
+    DialectRequest {
+        dialect: settings.dialect,
+        params: settings.params(input),
+        viewer: settings.viewer.clone(),
+        now: settings.now(),
     }
-    eprintln!(
-        "error: the PostgreSQL backend answers --dialect hub only; a {} request is refused rather than answered differently (use --data to answer it in memory)",
-        settings.dialect
-    );
-    Err(Failure::Invalid)
+}
+
+/// A backend error: a construct PostgreSQL cannot answer identically is refused (exit 2, naming
+/// it); anything else is the server's (exit 1).
+fn dialect_failure(e: userql_pg::Error) -> Failure {
+    match e {
+        userql_pg::Error::Unsupported(_) => {
+            eprintln!("error: {e}; answer it in memory with --data");
+            Failure::Invalid
+        }
+        other => backend_failure(other),
+    }
+}
+
+/// `query --backend URL --dialect D` for a dialect other than Hub.
+fn dialect_query(
+    args: &QueryArgs,
+    settings: &Settings,
+    input: &str,
+    url: &str,
+) -> Result<(), Failure> {
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let engine = Engine::default();
+    let mut backend = open(url, &args.backend)?;
+    let answer = userql_pg::dialect::answer(
+        &mut backend,
+        &engine,
+        dialect_request(settings, input),
+        &userql_dialects::Settings::default(),
+    )
+    .map_err(dialect_failure)?;
+    if answer.error.is_some() {
+        return refuse(&answer, format, input);
+    }
+    let model = backend.page_model(&answer.ids).map_err(backend_failure)?;
+    let snapshot = data::snapshot_of(model);
+    let mut text = output::render(format, &answer, &snapshot);
+    if format == Format::Table {
+        text.push_str(&output::summary(&answer, settings, None));
+        text.push('\n');
+    }
+    emit(&text)?;
+    if args.explain {
+        eprint!("{}", dialect_plans(&mut backend, &engine, settings, input)?);
+    }
+    Ok(())
+}
+
+/// Each statement of a dialect request followed by its `EXPLAIN (ANALYZE, BUFFERS)`.
+fn dialect_plans(
+    backend: &mut Backend,
+    engine: &Engine,
+    settings: &Settings,
+    input: &str,
+) -> Result<String, Failure> {
+    let request = dialect_request(settings, input);
+    let context =
+        userql_pg::dialect::backend_context(backend, &request).map_err(backend_failure)?;
+    let (answer, statements) = userql_pg::dialect::statements(
+        engine,
+        backend.catalog(),
+        &context,
+        request,
+        &userql_dialects::Settings::default(),
+    )
+    .map_err(dialect_failure)?;
+    if let Some(error) = &answer.error {
+        eprint!("{}", diagnostic(error, input));
+        return Err(Failure::Invalid);
+    }
+    let mut text = String::new();
+    if statements.is_empty() {
+        text.push_str("-- no statement: answered from the catalog\n");
+    }
+    for statement in statements {
+        let plan = backend
+            .explain_statement(&statement)
+            .map_err(backend_failure)?;
+        text.push_str(&format!("{statement}\n{plan}\n"));
+    }
+    Ok(text)
+}
+
+/// `userql sql --dialect D` for a dialect other than Hub: the statements its answer runs.
+fn dialect_sql(args: &SqlArgs, settings: &Settings) -> Result<(), Failure> {
+    let engine = Engine::default();
+    let request = dialect_request(settings, &args.input);
+    let dialect_settings = userql_dialects::Settings::default();
+    let compiled = match backend_url(&args.backend, args.data.data.is_some()) {
+        Some(url) => {
+            let mut backend = open(&url, &args.backend)?;
+            let context = userql_pg::dialect::backend_context(&mut backend, &request)
+                .map_err(backend_failure)?;
+            userql_pg::dialect::statements(
+                &engine,
+                backend.catalog(),
+                &context,
+                request,
+                &dialect_settings,
+            )
+        }
+        None => {
+            let loaded = data::load(args.data.data.as_deref())?;
+            let snapshot: &Snapshot = &loaded.snapshot;
+            userql_pg::dialect::statements(&engine, snapshot, snapshot, request, &dialect_settings)
+        }
+    };
+    let (answer, statements) = compiled.map_err(dialect_failure)?;
+    if let Some(error) = &answer.error {
+        eprint!("{}", diagnostic(error, &args.input));
+        return Err(Failure::Invalid);
+    }
+    if statements.is_empty() {
+        return emit("-- no statement: answered from the catalog\n");
+    }
+    let text: Vec<String> = statements.iter().map(ToString::to_string).collect();
+    emit(&text.join("\n"))
 }
 
 /// The text an engine error's span points into: the query or the option it is about.
@@ -123,7 +243,9 @@ fn no_changes(data: &DataArgs) -> Result<(), Failure> {
 pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
     no_changes(&args.data)?;
     let settings = Settings::from(&args.request);
-    hub_only(&settings)?;
+    if settings.dialect != Dialect::Hub {
+        return dialect_query(args, &settings, input, url);
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -174,9 +296,11 @@ pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
 pub fn explain(args: &ExplainArgs, input: &str, url: &str) -> Result<(), Failure> {
     no_changes(&args.data)?;
     let settings = Settings::from(&args.request);
-    hub_only(&settings)?;
     let engine = Engine::default();
     let mut backend = open(url, &args.backend)?;
+    if settings.dialect != Dialect::Hub {
+        return emit(&dialect_plans(&mut backend, &engine, &settings, input)?);
+    }
     let request = match request(&engine, &settings, input) {
         Ok(request) => request,
         Err(answer) => return refuse(&answer, Format::Ids, input),
@@ -198,7 +322,9 @@ pub fn explain(args: &ExplainArgs, input: &str, url: &str) -> Result<(), Failure
 /// (or the demo directory), and prints the statement with its parameters.
 pub fn sql(args: &SqlArgs) -> Result<(), Failure> {
     let settings = Settings::from(&args.request);
-    hub_only(&settings)?;
+    if settings.dialect != Dialect::Hub {
+        return dialect_sql(args, &settings);
+    }
     let engine = Engine::default();
     let request = match request(&engine, &settings, &args.input) {
         Ok(request) => request,

@@ -125,20 +125,113 @@ fn backend_answers_like_data() {
         plan.contains("Buffers:") && plan.contains("Execution Time"),
         "{plan}"
     );
-    // Other dialects are refused, naming the dialect.
-    let refused = userql()
-        .args([
-            "query",
-            "--backend",
-            &url,
-            "--dialect",
+    // Every dialect: the same output and exit status as in memory (answers and API errors).
+    for (dialect, viewer, input) in [
+        ("gitlab", "admin", "search=smi"),
+        ("gitlab", "luke", "search=Luke&per_page=2&page=2"),
+        (
             "gitlab",
-            "active=true",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("gitlab"));
+            "admin",
+            "order_by=username&sort=asc&per_page=3&pagination=keyset",
+        ),
+        ("gitlab", "admin", "public_email=luke@example.com"),
+        ("gitlab", "anonymous", "active=true"),
+        ("gitlab-enterprise", "admin", "id=Rebellion&search=a"),
+        (
+            "tfe",
+            "admin",
+            "q=a&filter[admin]=false&page[size]=2&include=organizations",
+        ),
+        ("tfe", "luke", "q=a"),
+        (
+            "arcgis",
+            "admin",
+            "op=searchEnterpriseUsers&filter=d*r&maxCount=2",
+        ),
+        (
+            "arcgis",
+            "admin",
+            "op=getEnterpriseGroupsForUser&username=luke",
+        ),
+        ("arcgis", "admin", "op=searchEnterpriseGroups&filter=*"),
+    ] {
+        for format in ["http", "ids", "table"] {
+            let args = [
+                "query",
+                "--format",
+                format,
+                "--now",
+                NOW,
+                "--dialect",
+                dialect,
+                "--viewer",
+                viewer,
+                "--",
+                input,
+            ];
+            let expected = userql()
+                .args(["--data", &tiny()])
+                .args(args)
+                .output()
+                .expect("runs");
+            let actual = userql()
+                .args(["--backend", &url])
+                .args(args)
+                .output()
+                .expect("runs");
+            assert_eq!(
+                actual.status.code(),
+                expected.status.code(),
+                "{dialect} {input:?}: {}",
+                String::from_utf8_lossy(&actual.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&actual.stdout),
+                String::from_utf8_lossy(&expected.stdout),
+                "{dialect} {format} {input:?}"
+            );
+        }
+    }
+    // A dialect's statement: GitLab's relevance order as a CASE over the lower-cased columns.
+    let sql = stdout(userql().args([
+        "sql",
+        "--backend",
+        &url,
+        "--dialect",
+        "gitlab",
+        "--",
+        "search=smi",
+    ]));
+    assert!(
+        sql.contains("CASE WHEN") && sql.contains("u.login_l = $"),
+        "{sql}"
+    );
+    let offline = stdout(userql().args([
+        "sql",
+        "--data",
+        &tiny(),
+        "--dialect",
+        "arcgis",
+        "--",
+        "op=searchEnterpriseUsers&filter=a_*",
+    ]));
+    assert!(
+        offline.contains("u.login_l LIKE $") && offline.contains(r"'a\_%'"),
+        "{offline}"
+    );
+    let plan = stdout(userql().args([
+        "explain",
+        "--backend",
+        &url,
+        "--dialect",
+        "tfe",
+        "--",
+        "q=a",
+    ]));
+    assert!(
+        plan.contains("count(*)") && plan.contains("Execution Time"),
+        "{plan}"
+    );
 }
 
 #[test]

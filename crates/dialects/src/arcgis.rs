@@ -15,7 +15,6 @@
 //!   Order: login (group name) case-insensitively. `f`: `json` (compact; also the default here,
 //!   a decision — the real portal defaults to `html`), `pjson` (indented), `html` (a table).
 
-use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 use userql_directory::index::SortKey;
 use userql_directory::model::{GroupIdx, Row};
@@ -26,7 +25,8 @@ use userql_syntax::ast::Expr;
 use crate::http::{HttpResponse, HTML, JSON};
 use crate::params::Params;
 use crate::query::{self, and, field, or};
-use crate::{Answer, Call, DialectError};
+use crate::source::{Failure, Fetch, Residue, RowOrder, RowSource, SourceError, Window};
+use crate::{Answer, Api, Call, DialectError, NamedUser, Settings, Translated};
 
 /// `maxCount` when absent or invalid.
 pub const DEFAULT_MAX_COUNT: u64 = 1000;
@@ -206,6 +206,8 @@ struct Request {
     max_count: u64,
     user: Option<Row>,
     clauses: Vec<Expr>,
+    /// The Hub form (filled once translated).
+    hub: String,
 }
 
 impl Request {
@@ -286,6 +288,7 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
         max_count,
         user: None,
         clauses: Vec::new(),
+        hub: String::new(),
     };
     let model = &call.snapshot.model;
     match op {
@@ -333,6 +336,7 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
     if matches!(op, Operation::UsersWithinGroup | Operation::SearchUsers) {
         request.clauses.extend(filter_clause(&request.filter));
     }
+    request.hub = request.hub(call);
     Ok(request)
 }
 
@@ -362,41 +366,45 @@ fn with_subgroups(model: &userql_directory::model::Model, roots: &[GroupIdx]) ->
 
 /// The Hub form of an ArcGIS request.
 pub fn to_hub(call: &Call) -> Result<String, DialectError> {
-    translate(call).map(|r| r.hub(call))
+    crate::to_hub(call)
 }
 
-fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> {
-    let snapshot = call.snapshot;
-    let users = &snapshot.model.users;
-    let candidates: RoaringBitmap = query::rows(call, &request.clauses).map_err(|e| {
-        DialectError::cost_bound(&e, |code, text| error(code, &text, request.format))
-            .unwrap_or_else(|| error(500, &format!("internal error: {e}"), request.format))
-    })?;
-    let rows: RoaringBitmap = if request.filter.is_empty() {
-        candidates
-    } else {
-        candidates
-            .iter()
-            .filter(|&r| {
-                let u = &users[r as usize];
-                glob_matches(&request.filter, &u.login)
-                    || u.name
-                        .as_deref()
-                        .is_some_and(|n| glob_matches(&request.filter, n))
-                    || u.email
-                        .as_deref()
-                        .is_some_and(|e| glob_matches(&request.filter, e))
-            })
-            .collect()
+fn users_answer<'a>(
+    call: &Call<'a>,
+    request: &Request,
+    source: &mut dyn RowSource<'a>,
+) -> Result<Answer, Failure> {
+    let filter = query::request(call, &request.clauses);
+    let fetch = Fetch {
+        filter: filter.clone(),
+        residue: Residue {
+            exact_public_email: None,
+            glob: (!request.filter.is_empty()).then(|| request.filter.clone()),
+        },
+        order: RowOrder::Engine(vec![(SortKey::Login, false)]),
+        window: Window::Offset {
+            skip: 0,
+            top: request.max_count,
+        },
+        counts: Vec::new(),
     };
-    let total = rows.len();
-    let (page, _) = userql_engine::order::page(
-        snapshot,
-        &rows,
-        &[(SortKey::Login, false)],
-        0,
-        request.max_count,
-    );
+    let fetched = match source.fetch(&fetch) {
+        Ok(fetched) => fetched,
+        Err(SourceError::Engine(e)) => {
+            return Ok(Answer::refused(
+                DialectError::cost_bound(&e, |code, text| error(code, &text, request.format))
+                    .unwrap_or_else(|| error(500, &format!("internal error: {e}"), request.format)),
+            ))
+        }
+        Err(SourceError::Failure(failure)) => return Err(failure),
+        Err(SourceError::CursorInvalid) => {
+            return Err(Failure::Unsupported(
+                "a keyset cursor in an ArcGIS request".into(),
+            ))
+        }
+    };
+    let users = &fetched.view.model.users;
+    let page = &fetched.rows;
     let items: Vec<Value> = page
         .iter()
         .map(|&r| {
@@ -409,14 +417,14 @@ fn users_answer(call: &Call, request: &Request) -> Result<Answer, DialectError> 
             })
         })
         .collect();
-    let body = json!({"users": items, "hasMore": total > page.len() as u64});
+    let body = json!({"users": items, "hasMore": fetched.total > page.len() as u64});
     Ok(Answer {
         response: render(&body, request.format),
         ids: page.iter().map(|&r| users[r as usize].id.clone()).collect(),
-        total: Some(total),
-        hub: Some(request.hub(call)),
+        total: Some(fetched.total),
+        hub: Some(request.hub.clone()),
         error: None,
-        request: Some(query::request(call, &request.clauses)),
+        request: Some(filter),
         visibility: Visibility::ADMIN,
     })
 }
@@ -462,25 +470,60 @@ fn groups_answer(call: &Call, request: &Request) -> Answer {
             .map(|g| model.groups[g.index()].id.clone())
             .collect(),
         total: Some(total),
-        hub: Some(request.hub(call)),
+        hub: Some(request.hub.clone()),
         error: None,
         request: None,
         visibility: Visibility::ADMIN,
     }
 }
 
+/// ArcGIS portal admin enterprise-identity-store operations.
+#[derive(Debug, Clone, Copy)]
+pub struct ArcgisApi;
+
+impl Api for ArcgisApi {
+    fn translate(
+        &self,
+        call: &Call,
+        _settings: &Settings,
+    ) -> Result<Box<dyn Translated>, DialectError> {
+        Ok(Box::new(translate(call)?))
+    }
+
+    /// `getEnterpriseGroupsForUser` names a user by login (`username`, domain stripped).
+    fn named_users(&self, params: &[(String, String)]) -> Vec<NamedUser> {
+        Params::new(params)
+            .last("username")
+            .map(|name| NamedUser::Login(strip_domain(name.trim()).to_string()))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Translated for Request {
+    fn hub(&self) -> String {
+        self.hub.clone()
+    }
+
+    fn answer<'a>(
+        &self,
+        call: &Call<'a>,
+        _settings: &Settings,
+        source: &mut dyn RowSource<'a>,
+    ) -> Result<Answer, Failure> {
+        match self.op {
+            Operation::UsersWithinGroup | Operation::SearchUsers => {
+                users_answer(call, self, source)
+            }
+            // Groups are catalog: answered from the call's snapshot, whatever the source.
+            Operation::SearchGroups | Operation::GroupsForUser => Ok(groups_answer(call, self)),
+        }
+    }
+}
+
 /// Answers an ArcGIS operation.
 pub fn answer(call: &Call) -> Answer {
-    let request = match translate(call) {
-        Ok(request) => request,
-        Err(error) => return Answer::refused(error),
-    };
-    match request.op {
-        Operation::UsersWithinGroup | Operation::SearchUsers => {
-            users_answer(call, &request).unwrap_or_else(Answer::refused)
-        }
-        Operation::SearchGroups | Operation::GroupsForUser => groups_answer(call, &request),
-    }
+    crate::answer(call)
 }
 
 #[cfg(test)]

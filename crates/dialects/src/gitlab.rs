@@ -11,24 +11,24 @@
 //! ldap_blocked`. A viewer login that is not in the directory is answered 401
 //! `{"message":"401 Unauthorized"}` (an unknown token).
 
-use std::cmp::Ordering;
-
-use roaring::RoaringBitmap;
 use serde_json::{json, Value};
-use userql_directory::index::SortKey;
-use userql_directory::model::{Row, User};
+use userql_directory::model::Row;
 use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
 use crate::gitlab_dates;
 use crate::gitlab_paging::{self, Cursor, Paging};
-use crate::gitlab_rows::{display_name, user_json, Entity};
+use crate::gitlab_rows::{user_json, Entity};
 use crate::gitlab_search::{self, EmailScope, Search};
 use crate::gitlab_values::{message_error, Validation};
 use crate::http::{HttpResponse, JSON};
 use crate::params::Params;
 use crate::query::{self, field, not, nothing, range, tuple};
-use crate::{Answer, Call, DialectError, Settings};
+use crate::source::{
+    Failure, Fetch, GitlabKey, KeyValue, Position, Residue, RowOrder, RowSource, SourceError,
+    Window,
+};
+use crate::{Answer, Api, Call, DialectError, Settings, Translated};
 
 /// The path `Link` headers point at.
 pub const USERS_PATH: &str = "/api/v4/users";
@@ -75,13 +75,13 @@ pub(crate) enum OrderBy {
 }
 
 impl OrderBy {
-    /// The engine's sort key for the same column (for visibility decisions).
-    pub(crate) fn sort_key(self) -> SortKey {
+    /// The row source's key for the same column.
+    pub(crate) fn key(self) -> GitlabKey {
         match self {
-            OrderBy::Id => SortKey::Number,
-            OrderBy::Name => SortKey::Name,
-            OrderBy::Username => SortKey::Login,
-            OrderBy::UpdatedAt => SortKey::Updated,
+            OrderBy::Id => GitlabKey::Number,
+            OrderBy::Name => GitlabKey::DisplayName,
+            OrderBy::Username => GitlabKey::LoweredLogin,
+            OrderBy::UpdatedAt => GitlabKey::Updated,
         }
     }
 }
@@ -115,6 +115,17 @@ impl Order {
             Order::Relevance(_) => "searchRelevance, name, number".into(),
         }
     }
+
+    /// The row source's order.
+    fn row_order(&self) -> RowOrder {
+        match self {
+            Order::Explicit { by, desc } => RowOrder::Gitlab {
+                key: by.key(),
+                desc: *desc,
+            },
+            Order::Relevance(query) => RowOrder::Relevance(query.clone()),
+        }
+    }
 }
 
 /// A validated request, ready to run.
@@ -130,6 +141,8 @@ pub(crate) struct Translation {
     pub paging: Paging,
     /// Row entity.
     pub entity: Entity,
+    /// The endpoint path (`Link` headers).
+    pub path: String,
 }
 
 impl Translation {
@@ -345,20 +358,47 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
         order,
         paging,
         entity: if admin { Entity::Admin } else { Entity::Basic },
+        path: USERS_PATH.to_string(),
     })
 }
 
+/// GitLab `GET /users`.
+#[derive(Debug, Clone, Copy)]
+pub struct GitlabApi;
+
+impl Api for GitlabApi {
+    fn translate(
+        &self,
+        call: &Call,
+        _settings: &Settings,
+    ) -> Result<Box<dyn Translated>, DialectError> {
+        Ok(Box::new(translate(call)?))
+    }
+}
+
+impl Translated for Translation {
+    fn hub(&self) -> String {
+        Translation::hub(self)
+    }
+
+    fn answer<'a>(
+        &self,
+        call: &Call<'a>,
+        settings: &Settings,
+        source: &mut dyn RowSource<'a>,
+    ) -> Result<Answer, Failure> {
+        execute(call, settings, self, source)
+    }
+}
+
 /// The Hub form of a `GET /users` request.
-pub fn to_hub(call: &Call, _settings: &Settings) -> Result<String, DialectError> {
-    translate(call).map(|t| t.hub())
+pub fn to_hub(call: &Call, settings: &Settings) -> Result<String, DialectError> {
+    crate::to_hub_with(call, settings)
 }
 
 /// Answers `GET /users`.
 pub fn answer(call: &Call, settings: &Settings) -> Answer {
-    match translate(call) {
-        Ok(translation) => execute(call, settings, &translation, USERS_PATH),
-        Err(error) => Answer::refused(error),
-    }
+    crate::answer_with(call, settings)
 }
 
 /// An engine failure on a clause this crate built: the cost bound's 400 (`{"error": …}`, like
@@ -379,272 +419,165 @@ pub(crate) fn internal(error: userql_engine::Error) -> DialectError {
     })
 }
 
-/// A sort key value: numbers for id/updated_at, text for name/username.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Number(i64),
-    Text(String),
-}
-
-impl Key {
-    fn of(user: &User, by: OrderBy) -> Key {
-        match by {
-            OrderBy::Id => Key::Number(user.number as i64),
-            OrderBy::Name => Key::Text(display_name(user).to_string()),
-            OrderBy::Username => Key::Text(user.login.to_lowercase()),
-            OrderBy::UpdatedAt => Key::Number(user.updated_or_created()),
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        match self {
-            Key::Number(n) => json!(n),
-            Key::Text(t) => json!(t),
-        }
-    }
-
-    fn from_json(value: &Value) -> Option<Key> {
-        match value {
-            Value::Number(n) => n.as_i64().map(Key::Number),
-            Value::String(s) => Some(Key::Text(s.clone())),
-            _ => None,
-        }
+fn key_json(value: &KeyValue) -> Value {
+    match value {
+        KeyValue::Number(n) => json!(n),
+        KeyValue::Text(t) => json!(t),
     }
 }
 
-/// Every match in order (a full sort: used for non-default orders and keyset paging).
-/// `rows` in `order`; only the first `want` are guaranteed sorted (the rest follow in no
-/// particular order): a page needs a top-k selection, not a sort of every match.
-fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order, want: usize) -> Vec<(Key, u64, Row)> {
-    fn top<T: Ord>(items: &mut [T], want: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
-        if want == 0 {
-            return;
-        }
-        if want < items.len() {
-            items.select_nth_unstable_by(want - 1, &cmp);
-            items[..want].sort_by(&cmp);
-        } else {
-            items.sort_by(&cmp);
-        }
-    }
-    let users = &call.snapshot.model.users;
-    match order {
-        Order::Explicit { by, desc } => {
-            let mut keyed: Vec<(Key, u64, Row)> = rows
-                .iter()
-                .map(|r| {
-                    (
-                        Key::of(&users[r as usize], *by),
-                        users[r as usize].number,
-                        r,
-                    )
-                })
-                .collect();
-            top(&mut keyed, want, |a, b| {
-                let ord = (&a.0, a.1).cmp(&(&b.0, b.1));
-                if *desc {
-                    ord.reverse()
-                } else {
-                    ord
-                }
-            });
-            keyed
-        }
-        Order::Relevance(query) => {
-            let mut keyed: Vec<(u8, &str, u64, Row)> = rows
-                .iter()
-                .map(|r| {
-                    let u = &users[r as usize];
-                    (
-                        gitlab_search::priority(u, query),
-                        display_name(u),
-                        u.number,
-                        r,
-                    )
-                })
-                .collect();
-            top(&mut keyed, want, |a, b| a.cmp(b));
-            keyed
-                .into_iter()
-                .map(|(_, _, number, row)| (Key::Number(number as i64), number, row))
-                .collect()
-        }
+fn key_from_json(value: &Value) -> Option<KeyValue> {
+    match value {
+        Value::Number(n) => n.as_i64().map(KeyValue::Number),
+        Value::String(s) => Some(KeyValue::Text(s.clone())),
+        _ => None,
     }
 }
 
-/// One offset page.
-fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top: u64) -> Vec<Row> {
-    if let Order::Explicit {
-        by: OrderBy::Id,
-        desc,
-    } = order
-    {
-        // Numbers are unique: the index's permutation is already GitLab's order.
-        let snapshot = call.snapshot;
-        return userql_engine::order::page(snapshot, rows, &[(SortKey::Number, *desc)], skip, top)
-            .0;
-    }
-    let want = usize::try_from(skip.saturating_add(top)).unwrap_or(usize::MAX);
-    sorted(call, rows, order, want)
-        .into_iter()
-        .take(want)
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(top).unwrap_or(usize::MAX))
-        .map(|(_, _, row)| row)
-        .collect()
+fn cursor_invalid() -> DialectError {
+    DialectError::new(
+        HttpResponse::json(400, JSON, &json!({ "error": "cursor is invalid" })),
+        "cursor is invalid: it names no user of this directory",
+    )
 }
 
-/// One keyset page and the cursor of its last row when more follow.
+/// The order and window of a request's page.
 ///
-/// A cursor carries the sort value only when the viewer may see it ([`Visibility`]); otherwise
-/// it names the row by its GitLab id alone and the value is read back from the directory, and a
-/// value a client put in such a cursor is ignored — so a cursor neither reveals a hidden value
-/// nor lets a client probe one (see [`crate::gitlab_paging`]).
-fn keyset_page(
-    call: &Call,
-    rows: &RoaringBitmap,
-    order: &Order,
-    per_page: u64,
-    after: Option<&Cursor>,
-    visibility: Visibility,
-) -> Result<(Vec<Row>, Option<Cursor>), DialectError> {
-    let (by, desc) = match order {
-        Order::Explicit { by, desc } => (*by, *desc),
-        Order::Relevance(_) => (OrderBy::Id, true),
-    };
-    let visible = visibility.may_order_by(by.sort_key());
-    let position = match after {
-        None => None,
-        Some(cursor) => {
-            let key = match cursor.key.as_ref().filter(|_| visible) {
-                Some(value) => Key::from_json(value),
-                None => call
-                    .snapshot
-                    .row_of_number(cursor.number)
-                    .map(|row| Key::of(&call.snapshot.model.users[row as usize], by)),
+/// A keyset cursor carries the sort value only when the viewer may see it ([`Visibility`]);
+/// otherwise it names the row by its GitLab id alone and the value is read back from the
+/// directory, and a value a client put in such a cursor is ignored — so a cursor neither reveals
+/// a hidden value nor lets a client probe one (see [`crate::gitlab_paging`]). `None`: the
+/// cursor's value is not a key.
+fn window(t: &Translation) -> Option<(RowOrder, Window)> {
+    match &t.paging {
+        Paging::Offset { page, per_page } => Some((
+            t.order.row_order(),
+            Window::Offset {
+                skip: (page - 1).saturating_mul(*per_page),
+                top: *per_page,
+            },
+        )),
+        Paging::Keyset { per_page, after } => {
+            // Keyset paging ignores the relevance order: id descending.
+            let (key, desc) = match &t.order {
+                Order::Explicit { by, desc } => (by.key(), *desc),
+                Order::Relevance(_) => (GitlabKey::Number, true),
             };
-            match key {
-                Some(key) => Some((key, cursor.number)),
-                None => {
-                    return Err(DialectError::new(
-                        HttpResponse::json(400, JSON, &json!({ "error": "cursor is invalid" })),
-                        "cursor is invalid: it names no user of this directory",
-                    ))
-                }
-            }
+            let visible = t.visibility().may_order_by(key.sort_key());
+            let position = match after {
+                None => Position::Start,
+                Some(cursor) => match cursor.key.as_ref().filter(|_| visible) {
+                    Some(value) => Position::After(key_from_json(value)?, cursor.number),
+                    None => Position::AfterRow(cursor.number),
+                },
+            };
+            Some((
+                RowOrder::Gitlab { key, desc },
+                Window::Keyset {
+                    position,
+                    limit: *per_page,
+                },
+            ))
         }
-    };
-    let all = sorted(call, rows, &Order::Explicit { by, desc }, usize::MAX);
-    let start = match position {
-        None => 0,
-        Some((key, number)) => all.partition_point(|(k, n, _)| {
-            let ord = (k, *n).cmp(&(&key, number));
-            if desc {
-                ord == Ordering::Greater || ord == Ordering::Equal
-            } else {
-                ord != Ordering::Greater
-            }
-        }),
-    };
-    let per_page = usize::try_from(per_page).unwrap_or(usize::MAX);
-    let page: Vec<&(Key, u64, Row)> = all.iter().skip(start).take(per_page).collect();
-    let more = all.len() > start + page.len();
-    let next = if more {
-        page.last().map(|(key, number, _)| Cursor {
-            key: visible.then(|| key.to_json()),
-            number: *number,
-        })
-    } else {
-        None
-    };
-    Ok((page.into_iter().map(|(_, _, row)| *row).collect(), next))
+    }
 }
 
 /// Runs a translated request and renders GitLab's response (shared with enterprise users).
-pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &str) -> Answer {
+pub(crate) fn execute<'a>(
+    call: &Call<'a>,
+    settings: &Settings,
+    t: &Translation,
+    source: &mut dyn RowSource<'a>,
+) -> Result<Answer, Failure> {
     if let Paging::Offset { page, per_page } = t.paging {
         if page.saturating_mul(per_page) > settings.offset_limit {
             let message = format!(
                 "Offset pagination has a maximum allowed offset of {} for requests that return objects of type User. Remaining records can be retrieved using keyset pagination.",
                 settings.offset_limit
             );
-            return Answer::refused(message_error(405, &message, message.clone()));
+            return Ok(Answer::refused(message_error(
+                405,
+                &message,
+                message.clone(),
+            )));
         }
     }
-    let mut rows = match query::rows(call, &t.clauses) {
-        Ok(rows) => rows,
-        Err(error) => return Answer::refused(internal(error)),
+    let request = query::request(call, &t.clauses);
+    let planned = window(t);
+    let (order, window) = planned.clone().unwrap_or((
+        RowOrder::Gitlab {
+            key: GitlabKey::Number,
+            desc: true,
+        },
+        Window::Offset { skip: 0, top: 0 },
+    ));
+    let fetch = Fetch {
+        filter: request.clone(),
+        residue: Residue {
+            exact_public_email: t.exact_public_email.clone(),
+            glob: None,
+        },
+        order,
+        window,
+        counts: Vec::new(),
     };
-    if let Some(email) = &t.exact_public_email {
-        let users = &call.snapshot.model.users;
-        rows = rows
-            .iter()
-            .filter(|&r| users[r as usize].public_email.as_deref() == Some(email.as_str()))
-            .collect();
-    }
-    let total = rows.len();
-    let base = format!("{}{path}", settings.gitlab_url);
+    let fetched = match source.fetch(&fetch) {
+        // A cursor value that is no key: refused after the filter's own errors.
+        Ok(_) if planned.is_none() => return Ok(Answer::refused(cursor_invalid())),
+        Ok(fetched) => fetched,
+        Err(SourceError::Engine(error)) => return Ok(Answer::refused(internal(error))),
+        Err(SourceError::CursorInvalid) => return Ok(Answer::refused(cursor_invalid())),
+        Err(SourceError::Failure(failure)) => return Err(failure),
+    };
+    let view = &fetched.view;
+    let total = fetched.total;
+    let base = format!("{}{}", settings.gitlab_url, t.path);
     let link_params = Params::new(&call.params).last_values();
-    let (page_rows, headers): (Vec<Row>, Box<dyn Fn(HttpResponse) -> HttpResponse>) = match &t
-        .paging
-    {
-        Paging::Offset { page, per_page } => {
-            let skip = (page - 1).saturating_mul(*per_page);
-            let page_rows = offset_page(call, &rows, &t.order, skip, *per_page);
-            let (page, per_page, limit) = (*page, *per_page, settings.count_limit);
-            (
-                page_rows,
-                Box::new(move |r| {
-                    gitlab_paging::offset_headers(
-                        r,
-                        &base,
-                        &link_params,
-                        page,
-                        per_page,
-                        total,
-                        limit,
-                    )
-                }),
-            )
-        }
-        Paging::Keyset { per_page, after } => {
-            let (page_rows, next) = match keyset_page(
-                call,
-                &rows,
-                &t.order,
-                *per_page,
-                after.as_ref(),
-                t.visibility(),
-            ) {
-                Ok(page) => page,
-                Err(error) => return Answer::refused(error),
-            };
-            let per_page = *per_page;
-            (
-                page_rows,
-                Box::new(move |r| {
-                    gitlab_paging::keyset_headers(r, &base, &link_params, per_page, next.as_ref())
-                }),
-            )
-        }
-    };
     let body = Value::Array(
-        page_rows
+        fetched
+            .rows
             .iter()
-            .map(|&r| user_json(call.snapshot, r, t.entity, &settings.gitlab_url))
+            .map(|&r| user_json(view, r, t.entity, &settings.gitlab_url))
             .collect(),
     );
-    let response = headers(HttpResponse::json(200, JSON, &body));
-    Answer {
+    let mut response = HttpResponse::json(200, JSON, &body);
+    response = match (&t.paging, &fetch.order) {
+        (Paging::Offset { page, per_page }, _) => gitlab_paging::offset_headers(
+            response,
+            &base,
+            &link_params,
+            *page,
+            *per_page,
+            total,
+            settings.count_limit,
+        ),
+        (Paging::Keyset { per_page, .. }, order) => {
+            let next = fetched.rows.last().filter(|_| fetched.more).map(|&row| {
+                let user = &view.model.users[row as usize];
+                let key = match order {
+                    RowOrder::Gitlab { key, .. } => Some(*key),
+                    _ => None,
+                }
+                .filter(|key| t.visibility().may_order_by(key.sort_key()));
+                Cursor {
+                    key: key.map(|key| key_json(&KeyValue::of(user, key))),
+                    number: user.number,
+                }
+            });
+            gitlab_paging::keyset_headers(response, &base, &link_params, *per_page, next.as_ref())
+        }
+    };
+    Ok(Answer {
         response,
-        ids: page_rows
+        ids: fetched
+            .rows
             .iter()
-            .map(|&r| call.snapshot.model.users[r as usize].id.clone())
+            .map(|&r| view.model.users[r as usize].id.clone())
             .collect(),
         total: Some(total),
         hub: Some(t.hub()),
         error: None,
-        request: Some(query::request(call, &t.clauses)),
+        request: Some(request),
         visibility: t.visibility(),
-    }
+    })
 }

@@ -23,11 +23,12 @@ use crate::gitlab_values::{message_error, Validation};
 use crate::http::{HttpResponse, JSON};
 use crate::params::{encode_component, Params};
 use crate::query::{self, field};
-use crate::{Answer, Call, DialectError, Settings};
+use crate::source::{Failure, RowSource};
+use crate::{Answer, Api, Call, DialectError, NamedUser, Settings, Translated};
 
 enum Request {
     /// The list.
-    List(Translation, String),
+    List(Translation),
     /// One user: its row, and the Hub form.
     One(Option<u32>, String),
 }
@@ -131,50 +132,87 @@ fn translate(call: &Call) -> Result<Request, DialectError> {
         "/api/v4/groups/{}/enterprise_users",
         encode_component(reference)
     );
-    Ok(Request::List(
-        Translation {
-            clauses,
-            exact_public_email: None,
-            order: Order::Explicit {
-                by: OrderBy::Id,
-                desc: true,
-            },
-            paging,
-            entity: Entity::Public,
+    Ok(Request::List(Translation {
+        clauses,
+        exact_public_email: None,
+        order: Order::Explicit {
+            by: OrderBy::Id,
+            desc: true,
         },
+        paging,
+        entity: Entity::Public,
         path,
-    ))
+    }))
+}
+
+/// GitLab enterprise users of a group.
+#[derive(Debug, Clone, Copy)]
+pub struct EnterpriseApi;
+
+impl Api for EnterpriseApi {
+    fn translate(
+        &self,
+        call: &Call,
+        _settings: &Settings,
+    ) -> Result<Box<dyn Translated>, DialectError> {
+        Ok(Box::new(translate(call)?))
+    }
+
+    /// `user_id` names a user by GitLab id.
+    fn named_users(&self, params: &[(String, String)]) -> Vec<NamedUser> {
+        Params::new(params)
+            .last("user_id")
+            .and_then(|id| id.trim().parse::<u64>().ok())
+            .map(NamedUser::Number)
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Translated for Request {
+    fn hub(&self) -> String {
+        match self {
+            Request::List(t) => t.hub(),
+            Request::One(_, hub) => hub.clone(),
+        }
+    }
+
+    fn answer<'a>(
+        &self,
+        call: &Call<'a>,
+        settings: &Settings,
+        source: &mut dyn RowSource<'a>,
+    ) -> Result<Answer, Failure> {
+        match self {
+            Request::List(t) => execute(call, settings, t, source),
+            Request::One(Some(row), hub) => {
+                let body: Value =
+                    user_json(call.snapshot, *row, Entity::Public, &settings.gitlab_url);
+                Ok(Answer {
+                    response: HttpResponse::json(200, JSON, &body),
+                    ids: vec![call.snapshot.model.users[*row as usize].id.clone()],
+                    total: Some(1),
+                    hub: Some(hub.clone()),
+                    error: None,
+                    request: None,
+                    visibility: userql_engine::Visibility::ADMIN,
+                })
+            }
+            Request::One(None, _) => Ok(Answer::refused(message_error(
+                404,
+                "404 Not found",
+                "user_id: not an enterprise user of this group",
+            ))),
+        }
+    }
 }
 
 /// The Hub form of an enterprise-users request.
-pub fn to_hub(call: &Call, _settings: &Settings) -> Result<String, DialectError> {
-    translate(call).map(|request| match request {
-        Request::List(t, _) => t.hub(),
-        Request::One(_, hub) => hub,
-    })
+pub fn to_hub(call: &Call, settings: &Settings) -> Result<String, DialectError> {
+    crate::to_hub_with(call, settings)
 }
 
 /// Answers an enterprise-users request.
 pub fn answer(call: &Call, settings: &Settings) -> Answer {
-    match translate(call) {
-        Ok(Request::List(t, path)) => execute(call, settings, &t, &path),
-        Ok(Request::One(Some(row), hub)) => {
-            let body: Value = user_json(call.snapshot, row, Entity::Public, &settings.gitlab_url);
-            Answer {
-                response: HttpResponse::json(200, JSON, &body),
-                ids: vec![call.snapshot.model.users[row as usize].id.clone()],
-                total: Some(1),
-                hub: Some(hub),
-                error: None,
-                request: None,
-                visibility: userql_engine::Visibility::ADMIN,
-            }
-        }
-        Ok(Request::One(None, _)) => Answer::refused(message_error(
-            404,
-            "404 Not found",
-            "user_id: not an enterprise user of this group",
-        )),
-        Err(error) => Answer::refused(error),
-    }
+    crate::answer_with(call, settings)
 }

@@ -6,14 +6,13 @@
 //! errors of kind `Option` whose span points into the option's own text, which is kept beside
 //! the error for rendering. An unknown viewer login is answered 401 with the same error body.
 
-use serde_json::Value;
-use userql_engine::project::{page_envelope, project_users};
 use userql_engine::{Error, ErrorKind, HubParams, Request};
 use userql_syntax::{format_order_by, parse_order_by};
 
 use crate::http::{HttpResponse, JSON};
 use crate::params::Params;
-use crate::{Answer, Call, DialectError};
+use crate::source::{Failure, RowSource, SourceError};
+use crate::{Answer, Call, DialectError, Settings, Translated};
 
 /// The Hub REST param an option error's `field()` names.
 fn param_text<'a>(params: Params<'a>, error: &Error) -> &'a str {
@@ -38,6 +37,8 @@ pub(crate) fn refuse(error: Error, source: &str) -> DialectError {
 struct Parsed {
     request: Request,
     query_text: String,
+    /// The canonical form (filled once parsed).
+    hub: String,
 }
 
 fn parse(call: &Call) -> Result<Parsed, DialectError> {
@@ -69,6 +70,7 @@ fn parse(call: &Call) -> Result<Parsed, DialectError> {
     Ok(Parsed {
         request,
         query_text,
+        hub: String::new(),
     })
 }
 
@@ -103,49 +105,63 @@ fn params_order(call: &Call) -> Vec<userql_syntax::OrderKey> {
         .unwrap_or_default()
 }
 
+/// Hub's own REST options.
+#[derive(Debug, Clone, Copy)]
+pub struct HubApi;
+
+impl crate::Api for HubApi {
+    fn translate(
+        &self,
+        call: &Call,
+        _settings: &Settings,
+    ) -> Result<Box<dyn Translated>, DialectError> {
+        let mut parsed = parse(call)?;
+        parsed.hub = describe(call, &parsed);
+        Ok(Box::new(parsed))
+    }
+}
+
+impl Translated for Parsed {
+    fn hub(&self) -> String {
+        self.hub.clone()
+    }
+
+    fn answer<'a>(
+        &self,
+        _call: &Call<'a>,
+        _settings: &Settings,
+        source: &mut dyn RowSource<'a>,
+    ) -> Result<Answer, Failure> {
+        let rows = match source.hub(&self.request) {
+            Ok(rows) => rows,
+            Err(SourceError::Failure(failure)) => return Err(failure),
+            Err(SourceError::Engine(error)) => {
+                return Ok(Answer::refused(refuse(error, &self.query_text)))
+            }
+            Err(SourceError::CursorInvalid) => {
+                return Err(Failure::Unsupported(
+                    "a keyset cursor in a Hub request".into(),
+                ))
+            }
+        };
+        Ok(Answer {
+            response: HttpResponse::json(200, JSON, &rows.body),
+            ids: rows.ids,
+            total: Some(rows.total),
+            hub: Some(self.hub.clone()),
+            error: None,
+            visibility: rows.visibility,
+            request: Some(self.request.clone()),
+        })
+    }
+}
+
 /// The canonical Hub form of the request.
 pub fn to_hub(call: &Call) -> Result<String, DialectError> {
-    parse(call).map(|parsed| describe(call, &parsed))
+    crate::to_hub_with(call, &Settings::default())
 }
 
 /// Answers a Hub request.
 pub fn answer(call: &Call) -> Answer {
-    let parsed = match parse(call) {
-        Ok(parsed) => parsed,
-        Err(error) => return Answer::refused(error),
-    };
-    let page = match call.engine.search(call.snapshot, &parsed.request) {
-        Ok(page) => page,
-        Err(error) => return Answer::refused(refuse(error, &parsed.query_text)),
-    };
-    let users = match project_users(
-        call.snapshot,
-        &page.rows,
-        page.visibility(),
-        parsed.request.selection.as_ref(),
-        &page.deadline,
-    ) {
-        Ok(users) => users,
-        Err(error) => return Answer::refused(refuse(error, &parsed.query_text)),
-    };
-    let body: Value = page_envelope(
-        users,
-        page.skip,
-        page.top,
-        page.total,
-        parsed.request.selection.as_ref(),
-    );
-    Answer {
-        response: HttpResponse::json(200, JSON, &body),
-        ids: page
-            .rows
-            .iter()
-            .map(|&r| call.snapshot.model.users[r as usize].id.clone())
-            .collect(),
-        total: Some(page.total),
-        hub: Some(describe(call, &parsed)),
-        error: None,
-        visibility: page.visibility(),
-        request: Some(parsed.request),
-    }
+    crate::answer_with(call, &Settings::default())
 }

@@ -69,6 +69,7 @@ pub mod hub;
 pub mod params;
 mod query;
 pub mod route;
+pub mod source;
 pub mod tfe;
 
 use std::fmt;
@@ -79,6 +80,7 @@ use userql_engine::{Engine, Request, Viewer, Visibility};
 
 pub use http::HttpResponse;
 pub use params::parse_query_string;
+pub use source::{Failure, MemorySource, RowSource};
 
 /// Which API a request is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -273,21 +275,99 @@ impl Default for Settings {
     }
 }
 
+/// A user a translation looks up besides the viewer: a source that does not hold the whole
+/// directory in memory (PostgreSQL) reads these into the [`Call::snapshot`] it passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedUser {
+    /// By login (folded, as [`Snapshot::row_of_login`] compares).
+    Login(String),
+    /// By GitLab id (the user's number).
+    Number(u64),
+}
+
+/// One API: how its params become a translated request. Implemented once per dialect; the
+/// only dispatch on [`Dialect`] is [`Dialect::api`].
+pub trait Api: Sync {
+    /// Parses and validates the params, applies the API's access and visibility rules, and
+    /// resolves names against `call.snapshot` (catalog, viewer and [`Api::named_users`]).
+    fn translate(
+        &self,
+        call: &Call,
+        settings: &Settings,
+    ) -> Result<Box<dyn Translated>, DialectError>;
+
+    /// The users [`Api::translate`] looks up besides the viewer.
+    fn named_users(&self, _params: &[(String, String)]) -> Vec<NamedUser> {
+        Vec::new()
+    }
+}
+
+/// A validated request: its Hub form, and its answer from any [`RowSource`].
+pub trait Translated {
+    /// The equivalent Hub query plus options in brackets (what [`to_hub`] returns).
+    fn hub(&self) -> String;
+
+    /// Fetches the rows from `source` and renders the API's response. `Err` only when the
+    /// source failed or refused; every API error is an [`Answer`].
+    fn answer<'a>(
+        &self,
+        call: &Call<'a>,
+        settings: &Settings,
+        source: &mut dyn RowSource<'a>,
+    ) -> Result<Answer, Failure>;
+}
+
+impl Dialect {
+    /// The dialect's implementation.
+    pub fn api(self) -> &'static dyn Api {
+        match self {
+            Dialect::Hub => &hub::HubApi,
+            Dialect::Gitlab => &gitlab::GitlabApi,
+            Dialect::GitlabEnterprise => &gitlab_enterprise::EnterpriseApi,
+            Dialect::Tfe => &tfe::TfeApi,
+            Dialect::Arcgis => &arcgis::ArcgisApi,
+        }
+    }
+}
+
+/// The users a request of `dialect` names besides the viewer (see [`NamedUser`]).
+pub fn named_users(dialect: Dialect, params: &[(String, String)]) -> Vec<NamedUser> {
+    dialect.api().named_users(params)
+}
+
+/// Translates a request (see [`Api::translate`]).
+pub fn translate(call: &Call, settings: &Settings) -> Result<Box<dyn Translated>, DialectError> {
+    call.dialect.api().translate(call, settings)
+}
+
+/// Answers a request from `source`: `Err` only when the source failed or refused.
+pub fn answer_from<'a>(
+    call: &Call<'a>,
+    settings: &Settings,
+    source: &mut dyn RowSource<'a>,
+) -> Result<Answer, Failure> {
+    match translate(call, settings) {
+        Ok(translated) => translated.answer(call, settings, source),
+        Err(error) => Ok(Answer::refused(error)),
+    }
+}
+
 /// Answers a request with the default [`Settings`]. Never panics; a refused request is an
 /// [`Answer`] with `error` set and the API's error response.
 pub fn answer(call: &Call) -> Answer {
     answer_with(call, &Settings::default())
 }
 
-/// Answers a request with explicit settings.
+/// Answers a request with explicit settings, from the in-memory engine over `call.snapshot`.
 pub fn answer_with(call: &Call, settings: &Settings) -> Answer {
-    match call.dialect {
-        Dialect::Hub => hub::answer(call),
-        Dialect::Gitlab => gitlab::answer(call, settings),
-        Dialect::GitlabEnterprise => gitlab_enterprise::answer(call, settings),
-        Dialect::Tfe => tfe::answer(call, settings),
-        Dialect::Arcgis => arcgis::answer(call),
-    }
+    answer_from(call, settings, &mut MemorySource::new(call)).unwrap_or_else(|failure| {
+        // The in-memory source neither fails nor refuses; answered as a server error if it did.
+        let message = failure.to_string();
+        Answer::refused(DialectError::new(
+            HttpResponse::json(500, http::JSON, &serde_json::json!({ "message": message })),
+            message,
+        ))
+    })
 }
 
 /// The equivalent Hub-language query (canonical print) plus options in brackets, e.g.
@@ -297,13 +377,7 @@ pub fn to_hub(call: &Call) -> Result<String, DialectError> {
     to_hub_with(call, &Settings::default())
 }
 
-/// [`to_hub`] with explicit settings.
+/// [`to_hub`] with explicit settings: a view of the translated request.
 pub fn to_hub_with(call: &Call, settings: &Settings) -> Result<String, DialectError> {
-    match call.dialect {
-        Dialect::Hub => hub::to_hub(call),
-        Dialect::Gitlab => gitlab::to_hub(call, settings),
-        Dialect::GitlabEnterprise => gitlab_enterprise::to_hub(call, settings),
-        Dialect::Tfe => tfe::to_hub(call),
-        Dialect::Arcgis => arcgis::to_hub(call),
-    }
+    translate(call, settings).map(|translated| translated.hub())
 }

@@ -7,7 +7,6 @@
 //! (`loginContains`, `nameContains`, `emailContains`, `has: ldapIdentity`, `has: projectRole`)
 //! are ordinary keys of the language.
 
-use roaring::RoaringBitmap;
 use userql_engine::{Request, Viewer};
 use userql_syntax::ast::{
     Atom, Bound, Expr, ExprKind, Field, Name, Query, Tuple, Value, ValueKind,
@@ -122,15 +121,6 @@ pub(crate) fn request(call: &Call, clauses: &[Expr]) -> Request {
     let mut request = Request::new(query, Viewer::Admin);
     request.now = call.now;
     request
-}
-
-/// The rows matching every clause (every user for no clause). The engine applies the parser's
-/// limits to the tree and the cost bound, whatever built it.
-pub(crate) fn rows(call: &Call, clauses: &[Expr]) -> Result<RoaringBitmap, userql_engine::Error> {
-    if clauses.is_empty() {
-        return Ok(call.snapshot.all_rows());
-    }
-    call.engine.matches(call.snapshot, &request(call, clauses))
 }
 
 #[cfg(test)]

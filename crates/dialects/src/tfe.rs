@@ -16,17 +16,18 @@
 
 use std::collections::BTreeMap;
 
-use roaring::RoaringBitmap;
 use serde_json::{json, Map, Value};
 use userql_directory::index::SortKey;
 use userql_directory::model::{OrgIdx, Row, State};
+use userql_directory::Snapshot;
 use userql_engine::Viewer;
 use userql_syntax::ast::Expr;
 
 use crate::http::{HttpResponse, JSON_API};
 use crate::params::{encode_component, Params};
 use crate::query::{self, field, not, or};
-use crate::{Answer, Call, DialectError, Settings};
+use crate::source::{Failure, Fetch, Residue, RowOrder, RowSource, SourceError, Window};
+use crate::{Answer, Api, Call, DialectError, Settings, Translated};
 
 /// The endpoint path.
 pub const PATH: &str = "/api/v2/admin/users";
@@ -157,7 +158,7 @@ fn translate(call: &Call) -> Result<Translation, DialectError> {
 
 /// The Hub form of a TFE request.
 pub fn to_hub(call: &Call) -> Result<String, DialectError> {
-    translate(call).map(|t| t.hub())
+    crate::to_hub(call)
 }
 
 fn page_url(
@@ -180,8 +181,8 @@ fn page_url(
 }
 
 /// One user as a JSON:API resource (also the admin single-user routes).
-pub(crate) fn user_resource(call: &Call, row: Row) -> Value {
-    let model = &call.snapshot.model;
+pub(crate) fn user_resource(snapshot: &Snapshot, row: Row) -> Value {
+    let model = &snapshot.model;
     let user = &model.users[row as usize];
     let orgs: Vec<Value> = user
         .organizations
@@ -205,8 +206,8 @@ pub(crate) fn user_resource(call: &Call, row: Row) -> Value {
     })
 }
 
-fn included(call: &Call, rows: &[Row]) -> Vec<Value> {
-    let model = &call.snapshot.model;
+fn included(snapshot: &Snapshot, rows: &[Row]) -> Vec<Value> {
+    let model = &snapshot.model;
     let mut seen: Vec<OrgIdx> = Vec::new();
     for &row in rows {
         for org in &model.users[row as usize].organizations {
@@ -228,7 +229,12 @@ fn included(call: &Call, rows: &[Row]) -> Vec<Value> {
         .collect()
 }
 
-fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, DialectError> {
+fn run<'a>(
+    call: &Call<'a>,
+    settings: &Settings,
+    t: &Translation,
+    source: &mut dyn RowSource<'a>,
+) -> Result<Answer, Failure> {
     let internal = |e: userql_engine::Error| {
         DialectError::cost_bound(&e, |status, text| {
             error(status, "bad request", Some(&text), text.clone())
@@ -242,26 +248,44 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
             )
         })
     };
-    let searched: RoaringBitmap = query::rows(call, &t.search).map_err(internal)?;
-    let matched = if t.filters.is_empty() {
-        searched.clone()
-    } else {
-        &searched & &query::rows(call, &t.filters).map_err(internal)?
+    let request = query::request(call, &t.clauses());
+    // The status counts: `q` alone, its suspended (not active) and its admin users — through
+    // the same source, so the same snapshot view (indexes plus pending changes) as the search.
+    let counted = |extra: Option<Expr>| {
+        let mut clauses = t.search.clone();
+        clauses.extend(extra);
+        query::request(call, &clauses)
     };
-    // The counts go through the same snapshot view as the search (indexes plus pending changes).
-    let active = query::rows(call, &[field("state", &["active"])]).map_err(internal)?;
-    let admin = query::rows(call, &[field("is", &["admin"])]).map_err(internal)?;
-    let total = matched.len();
     // Creation time, ties by number: the engine walks the creation-order permutation and sorts
     // only the rows a page needs (numbers are unique, so the id tie-break never applies).
-    let skip = (t.page - 1).saturating_mul(t.size);
-    let (rows, _) = userql_engine::order::page(
-        call.snapshot,
-        &matched,
-        &[(SortKey::Created, false), (SortKey::Number, false)],
-        skip,
-        t.size,
-    );
+    let fetch = Fetch {
+        filter: request.clone(),
+        residue: Residue::default(),
+        order: RowOrder::Engine(vec![(SortKey::Created, false), (SortKey::Number, false)]),
+        window: Window::Offset {
+            skip: (t.page - 1).saturating_mul(t.size),
+            top: t.size,
+        },
+        counts: vec![
+            counted(None),
+            counted(Some(not(field("state", &["active"])))),
+            counted(Some(field("is", &["admin"]))),
+        ],
+    };
+    let fetched = match source.fetch(&fetch) {
+        Ok(fetched) => fetched,
+        Err(SourceError::Engine(e)) => return Ok(Answer::refused(internal(e))),
+        Err(SourceError::Failure(failure)) => return Err(failure),
+        Err(SourceError::CursorInvalid) => {
+            return Err(Failure::Unsupported(
+                "a keyset cursor in a TFE request".into(),
+            ))
+        }
+    };
+    let view = &fetched.view;
+    let rows = &fetched.rows;
+    let total = fetched.total;
+    let count = |i: usize| fetched.counts.get(i).copied().unwrap_or(0);
     let total_pages = total.div_ceil(t.size);
     let others: BTreeMap<String, String> = Params::new(&call.params)
         .last_values()
@@ -274,10 +298,10 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
     let mut doc = Map::new();
     doc.insert(
         "data".into(),
-        Value::Array(rows.iter().map(|&r| user_resource(call, r)).collect()),
+        Value::Array(rows.iter().map(|&r| user_resource(view, r)).collect()),
     );
     if t.include_organizations {
-        doc.insert("included".into(), Value::Array(included(call, &rows)));
+        doc.insert("included".into(), Value::Array(included(view, rows)));
     }
     doc.insert(
         "links".into(),
@@ -300,9 +324,9 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
                 "total-count": total,
             },
             "status-counts": {
-                "total": searched.len(),
-                "suspended": (&searched - &active).len(),
-                "admin": (&searched & &admin).len(),
+                "total": count(0),
+                "suspended": count(1),
+                "admin": count(2),
             },
         }),
     );
@@ -310,19 +334,12 @@ fn run(call: &Call, settings: &Settings, t: &Translation) -> Result<Answer, Dial
         response: HttpResponse::json(200, JSON_API, &Value::Object(doc)),
         ids: rows
             .iter()
-            .map(|&r| call.snapshot.model.users[r as usize].id.clone())
+            .map(|&r| view.model.users[r as usize].id.clone())
             .collect(),
         total: Some(total),
         hub: Some(t.hub()),
         error: None,
-        request: Some(query::request(
-            call,
-            &t.search
-                .iter()
-                .chain(&t.filters)
-                .cloned()
-                .collect::<Vec<_>>(),
-        )),
+        request: Some(request),
         visibility: userql_engine::Visibility::ADMIN,
     })
 }
@@ -343,10 +360,36 @@ fn page_number(text: &str) -> u64 {
     }
 }
 
+/// Terraform Enterprise admin users.
+#[derive(Debug, Clone, Copy)]
+pub struct TfeApi;
+
+impl Api for TfeApi {
+    fn translate(
+        &self,
+        call: &Call,
+        _settings: &Settings,
+    ) -> Result<Box<dyn Translated>, DialectError> {
+        Ok(Box::new(translate(call)?))
+    }
+}
+
+impl Translated for Translation {
+    fn hub(&self) -> String {
+        Translation::hub(self)
+    }
+
+    fn answer<'a>(
+        &self,
+        call: &Call<'a>,
+        settings: &Settings,
+        source: &mut dyn RowSource<'a>,
+    ) -> Result<Answer, Failure> {
+        run(call, settings, self, source)
+    }
+}
+
 /// Answers a TFE admin users request.
 pub fn answer(call: &Call, settings: &Settings) -> Answer {
-    match translate(call).and_then(|t| run(call, settings, &t)) {
-        Ok(answer) => answer,
-        Err(error) => Answer::refused(error),
-    }
+    crate::answer_with(call, settings)
 }

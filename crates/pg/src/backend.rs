@@ -139,6 +139,19 @@ impl Backend {
         &self.catalog
     }
 
+    /// The connection and the cached catalog at once.
+    pub fn client_and_catalog(&mut self) -> (&mut Client, &Snapshot) {
+        (&mut self.client, &self.catalog)
+    }
+
+    /// PostgreSQL's `EXPLAIN (ANALYZE, BUFFERS)` of a statement.
+    pub fn explain_statement(&mut self, statement: &Statement) -> Result<String, Error> {
+        let text = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.text);
+        let rows = self.client.query(text.as_str(), &statement.args())?;
+        let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(plan.join("\n"))
+    }
+
     /// The connection.
     pub fn client(&mut self) -> &mut Client {
         &mut self.client
@@ -216,10 +229,8 @@ impl Backend {
         request: &Request,
     ) -> Result<(Statement, String), Error> {
         let (statement, _) = self.compile(engine, request)?;
-        let text = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.text);
-        let rows = self.client.query(text.as_str(), &statement.args())?;
-        let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        Ok((statement, plan.join("\n")))
+        let plan = self.explain_statement(&statement)?;
+        Ok((statement, plan))
     }
 }
 

@@ -98,7 +98,7 @@ fn clamp(n: u64) -> i64 {
 }
 
 /// Writes the ORDER BY list: each key, then id ascending.
-fn order(b: &mut Builder, keys: &[OrderKey]) {
+pub(crate) fn order(b: &mut Builder, keys: &[OrderKey]) {
     let default = [(SortKey::Login, false)];
     let keys = if keys.is_empty() { &default[..] } else { keys };
     for &(key, descending) in keys {
@@ -121,7 +121,7 @@ fn order(b: &mut Builder, keys: &[OrderKey]) {
     b.sql("u.id ASC");
 }
 
-fn expr(b: &mut Builder, catalog: &Model, e: &Expr) {
+pub(crate) fn expr(b: &mut Builder, catalog: &Model, e: &Expr) {
     match e {
         Expr::All => {
             b.sql("TRUE");

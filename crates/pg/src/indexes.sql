@@ -41,3 +41,8 @@ CREATE INDEX access_role ON access (role, row);
 CREATE INDEX access_project ON access (project, role, row) WHERE project IS NOT NULL;
 CREATE INDEX access_organization ON access (organization, role, row) WHERE organization IS NOT NULL;
 CREATE INDEX access_global ON access (role, row) WHERE project IS NULL AND organization IS NULL;
+-- The dialects' lower-cased copies: GitLab's `username` order, ArcGIS globs (LIKE).
+CREATE INDEX users_login_l ON users (login_l, number);
+CREATE INDEX users_login_l_trgm ON users USING gin (login_l gin_trgm_ops);
+CREATE INDEX users_name_l_trgm ON users USING gin (name_l gin_trgm_ops);
+CREATE INDEX users_email_l_trgm ON users USING gin (email_l gin_trgm_ops);

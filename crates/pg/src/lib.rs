@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod changes;
 pub mod cluster;
 pub mod compile;
+pub mod dialect;
 pub mod error;
 pub mod load;
 pub mod respond;
@@ -27,6 +28,7 @@ pub mod schema;
 pub mod sql;
 
 pub use backend::{compile as compile_request, connect, Backend, PgPage};
+pub use dialect::PgSource;
 pub use error::Error;
 pub use load::{load, LoadReport};
 pub use schema::Schema;

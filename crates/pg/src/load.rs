@@ -434,7 +434,7 @@ pub fn ancestors(m: &Model, group: GroupIdx) -> Vec<GroupIdx> {
 }
 
 const USER_COLUMNS: &str = "row, id, number, login, login_f, name, name_f, email, email_f, \
-    public_email, public_email_f, state, user_type_f, ban_status_f, created_at, updated_at, \
+    public_email, public_email_f, login_l, name_l, email_l, public_email_l, state, user_type_f, ban_status_f, created_at, updated_at, \
     last_access_at, origin_service, enterprise_group, f_admin, f_guest, f_external, f_two_factor, \
     f_two_factor_capable, f_refresh_token, f_permanent_token, f_approved_resource, f_accepted_eua, \
     f_has_email, f_verified_email, f_has_public_email, f_has_last_access, f_has_group, f_has_auth, \
@@ -455,6 +455,7 @@ pub fn copy_users(tx: &mut Transaction<'_>, m: &Model, rows: UserRows<'_>) -> Re
         for &(key, row) in rows {
             let u = &m.users[row];
             let folded = |v: &Option<String>| v.as_deref().map(fold);
+            let lowered = |v: &Option<String>| v.as_deref().map(str::to_lowercase);
             c.int(i64::from(key))?
                 .text(&u.id)?
                 .int(u.number as i64)?
@@ -466,6 +467,10 @@ pub fn copy_users(tx: &mut Transaction<'_>, m: &Model, rows: UserRows<'_>) -> Re
                 .opt(folded(&u.email).as_deref())?
                 .opt(u.public_email.as_deref())?
                 .opt(folded(&u.public_email).as_deref())?
+                .text(&u.login.to_lowercase())?
+                .opt(lowered(&u.name).as_deref())?
+                .opt(lowered(&u.email).as_deref())?
+                .opt(lowered(&u.public_email).as_deref())?
                 .text(u.state.as_str())?
                 .text(&fold_user_type(&u.user_type))?
                 .opt(

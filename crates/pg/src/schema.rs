@@ -4,7 +4,7 @@
 use crate::error::Error;
 
 /// The schema version this crate writes and reads (`userql_schema_version.version`).
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Tables and views (created before the data is copied in).
 pub const DDL: &str = include_str!("schema.sql");

@@ -1,4 +1,4 @@
--- userql PostgreSQL schema, version 2 (see userql_schema_version).
+-- userql PostgreSQL schema, version 3 (see userql_schema_version).
 --
 -- Created by `userql pg load` inside one transaction, in the schema named on the command line
 -- (`--schema`, default `userql`), which is on the search_path for every statement userql runs.
@@ -8,6 +8,9 @@
 -- of whitespace collapsed), so PostgreSQL never folds anything itself and the answers cannot
 -- depend on the server's locale. Every text column that is compared or ordered uses the "C"
 -- collation: byte order, which for UTF-8 is code-point order, exactly Rust's `str` ordering.
+-- The dialects compare some text lower-cased but not whitespace-collapsed (GitLab's search
+-- relevance and `username` order, ArcGIS globs): those values are stored a third time (`*_l`),
+-- lower-cased by the loader with Rust's `to_lowercase`.
 --
 -- Citus: `users` and every per-user table (`user_emails`, `memberships`, `user_organizations`,
 -- `user_licenses`, `auth_details`, `ssh_keys`, `vcs_user_names`, `access`) are distributed on `row` and
@@ -96,6 +99,10 @@ CREATE TABLE users (
     email_f text COLLATE "C",
     public_email text,
     public_email_f text COLLATE "C",
+    login_l text COLLATE "C" NOT NULL,
+    name_l text COLLATE "C",
+    email_l text COLLATE "C",
+    public_email_l text COLLATE "C",
     state text COLLATE "C" NOT NULL,
     user_type_f text COLLATE "C" NOT NULL,
     ban_status_f text COLLATE "C",

@@ -81,7 +81,7 @@ fn resource(ctx: &Ctx, snapshot: &Snapshot, row: Row) -> HttpResponse {
         snapshot,
         ..ctx.call(Dialect::Tfe, Vec::new())
     };
-    let data = crate::tfe::user_resource(&call, row);
+    let data = crate::tfe::user_resource(call.snapshot, row);
     HttpResponse::json(200, JSON_API, &json!({ "data": data }))
 }
 
