@@ -7,6 +7,13 @@
 //! headers and body as the real API would ([`answer`]). The mapping tables are in the
 //! repository's `docs/dialects.md`.
 //!
+//! # One trait, one seam
+//! Each dialect implements [`Api`]: params → a [`Translated`] request (its Hub form is
+//! [`Translated::hub`], never re-parsed text), whose answer asks a [`RowSource`] for rows — a
+//! [`source::Fetch`] of filter, residue, order, window and extra counts — and renders the API's
+//! response from them. [`MemorySource`] answers from the call's snapshot; the PostgreSQL backend
+//! (`userql_pg::PgSource`) answers the same fetch with one statement ([`answer_from`]).
+//!
 //! # How filters are evaluated
 //! Clauses go to [`userql_engine::Engine::matches`] **as an administrator**: the dialect has
 //! already applied its API's own visibility rules (GitLab's hidden states, the enterprise owner
@@ -14,8 +21,9 @@
 //! treats as private (an enterprise-group owner searches private emails). The Hub extensions
 //! `loginContains`, `nameContains`, `emailContains`, `has: ldapIdentity` and `has: projectRole`
 //! are evaluated here from the directory indexes (the same bitmaps the binder uses), so the crate
-//! works whether or not the engine's binder knows them yet. What no Hub clause can express is
-//! applied by the dialect over the engine's row set; each module's docs list those cases.
+//! works whether or not the engine's binder knows them yet. What no Hub clause can express is the
+//! fetch's residue and order ([`source::Residue`], [`source::RowOrder`]), applied by the source
+//! over the filter's rows; each module's docs list those cases.
 //!
 //! # Quirks reproduced (users' clients depend on them)
 //! GitLab `GET /users` ([`gitlab`]):

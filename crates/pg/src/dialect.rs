@@ -525,3 +525,122 @@ impl<'a> RowSource<'a> for CompileSource<'a> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use userql_dialects::arcgis::glob_matches;
+    use userql_dialects::source::Residue;
+    use userql_syntax::ast::Query;
+
+    /// `LIKE` over a lower-cased text, for the patterns [`glob_pattern`] writes (`%` any run,
+    /// `\` escaping the next character, no `_` wildcard since it is always escaped).
+    fn like(pattern: &str, text: &str) -> bool {
+        let mut pieces: Vec<String> = vec![String::new()];
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => pieces.last_mut().unwrap().extend(chars.next()),
+                '%' => pieces.push(String::new()),
+                other => pieces.last_mut().unwrap().push(other),
+            }
+        }
+        let glob = pieces.join("*");
+        // Same semantics once the pattern has a `*`; without one it is a whole-string match.
+        if pieces.len() == 1 {
+            return text == glob;
+        }
+        glob_matches(&glob, text)
+    }
+
+    #[test]
+    fn glob_patterns_escape_literals_and_keep_the_prefix_rule() {
+        assert_eq!(glob_pattern("Lu"), "lu%");
+        assert_eq!(glob_pattern("*UKE"), "%uke");
+        assert_eq!(glob_pattern("a_b*%c\\"), "a\\_b%\\%c\\\\");
+        assert_eq!(glob_pattern("**"), "%%");
+        assert_eq!(glob_pattern(""), "%");
+        for pattern in [
+            "lu", "*uke", "l*e", "a*a", "aa*aa", "*", "Σ*", "a_*", "%", "*\\*",
+        ] {
+            for text in [
+                "luke", "lukes", "aa", "aaa", "σας", "a_b", "ab", "%x", "\\x\\",
+            ] {
+                assert_eq!(
+                    like(&glob_pattern(pattern), text),
+                    glob_matches(pattern, text),
+                    "{pattern:?} on {text:?}"
+                );
+            }
+        }
+    }
+
+    fn fetch(order: RowOrder, window: Window) -> Fetch {
+        let query = Query {
+            expr: None,
+            span: 0..0,
+        };
+        let mut filter = Request::new(query, Viewer::Admin);
+        filter.now = 0;
+        Fetch {
+            filter,
+            residue: Residue {
+                exact_public_email: Some("Luke@Example.com".into()),
+                glob: Some("d*r".into()),
+            },
+            order,
+            window,
+            counts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn gitlab_relevance_and_keyset_statements() {
+        let engine = Engine::default();
+        let catalog = Snapshot::new(Model::default());
+        let relevance = fetch_statement(
+            &engine,
+            &catalog,
+            &fetch(
+                RowOrder::Relevance("luke".into()),
+                Window::Offset { skip: 20, top: 10 },
+            ),
+        )
+        .expect("compiles");
+        insta::assert_snapshot!("relevance", relevance.to_string());
+        let keyset = fetch_statement(
+            &engine,
+            &catalog,
+            &fetch(
+                RowOrder::Gitlab {
+                    key: GitlabKey::DisplayName,
+                    desc: true,
+                },
+                Window::Keyset {
+                    position: Position::AfterRow(7),
+                    limit: 5,
+                },
+            ),
+        )
+        .expect("compiles");
+        insta::assert_snapshot!("keyset_read_back", keyset.to_string());
+        let refused = fetch_statement(
+            &engine,
+            &catalog,
+            &fetch(
+                RowOrder::Gitlab {
+                    key: GitlabKey::LoweredLogin,
+                    desc: false,
+                },
+                Window::Keyset {
+                    position: Position::After(KeyValue::Text("a\0".into()), 1),
+                    limit: 5,
+                },
+            ),
+        );
+        assert!(
+            matches!(&refused, Err(Error::Unsupported(c)) if c.contains("NUL")),
+            "{refused:?}"
+        );
+    }
+}

@@ -10,8 +10,8 @@
 //!
 //! The contract is the engine's answer: same total, same ids in the same order. The module docs
 //! of [`compile`] list how each source of divergence (case folding, `LIKE` metacharacters, NULLs,
-//! collation, NUL) is closed. The Hub language is covered in full; requests in the other dialects
-//! are refused by the CLI with an error naming the dialect (see docs/postgresql.md).
+//! collation, NUL) is closed. The Hub language is covered in full, and every other dialect through
+//! the dialects' row-source seam ([`dialect`]; see docs/postgresql.md).
 #![deny(missing_docs)]
 
 pub mod access;
