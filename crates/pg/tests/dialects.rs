@@ -1,4 +1,4 @@
-//! Differential over every dialect: random directories × random GitLab, GitLab enterprise, TFE
+//! Differential over every dialect: random directories × random Hub, GitLab, GitLab enterprise, TFE
 //! and ArcGIS requests (params drawn from the directory's own values, case-changed, cut into
 //! substrings, with `%`, `_`, `\`, non-ASCII text, quoted phrases, invalid values, keyset
 //! cursors taken from real answers and forged ones), answered by PostgreSQL exactly as by the
@@ -20,7 +20,7 @@ use userql_pg::dialect::DialectRequest;
 use userql_pg::{Backend, Schema};
 
 const DIRECTORIES: usize = 16;
-const REQUESTS_PER_DIRECTORY: usize = 130;
+const REQUESTS_PER_DIRECTORY: usize = 160;
 
 /// Text that must be taken literally or folded exactly.
 const SPECIAL: &[&str] = &[
@@ -305,6 +305,33 @@ fn tfe(rng: &mut ChaCha8Rng, v: &Vocabulary) -> Vec<(String, String)> {
     params
 }
 
+/// Hub's REST options, through the same seam (`RowSource::hub`).
+fn hub(rng: &mut ChaCha8Rng, v: &Vocabulary) -> Vec<(String, String)> {
+    let mut params = vec![("query".to_string(), v.text(rng))];
+    if rng.gen_bool(0.5) {
+        params.push((
+            "orderBy".into(),
+            small(
+                rng,
+                &["login", "name desc", "creationTime", "lastAccessTime desc"],
+            ),
+        ));
+    }
+    if rng.gen_bool(0.5) {
+        params.push(("$top".into(), small(rng, &["1", "3", "10"])));
+    }
+    if rng.gen_bool(0.3) {
+        params.push(("$skip".into(), small(rng, &["0", "2", "5"])));
+    }
+    if rng.gen_bool(0.2) {
+        params.push((
+            "fields".into(),
+            small(rng, &["id,login", "id,name,groups(name)"]),
+        ));
+    }
+    params
+}
+
 fn arcgis(rng: &mut ChaCha8Rng, v: &Vocabulary) -> Vec<(String, String)> {
     let op = small(
         rng,
@@ -448,7 +475,7 @@ fn every_dialect_answers_as_the_engine() {
     let mut client = userql_pg::connect(&cluster.url()).expect("connects");
     let schema = Schema::default();
     let engine = Engine::default();
-    let mut compared = [0usize; 4];
+    let mut compared = [0usize; 5];
     let mut ok_with_rows = 0usize;
     for directory in 0..DIRECTORIES {
         let Some(model) = random_directory(&mut rng, directory, 30..300) else {
@@ -460,12 +487,13 @@ fn every_dialect_answers_as_the_engine() {
         let vocabulary = Vocabulary::of(&model);
         let snapshot = snapshot(model);
         for _ in 0..REQUESTS_PER_DIRECTORY {
-            let which = rng.gen_range(0..4);
+            let which = rng.gen_range(0..5);
             let (dialect, params) = match which {
                 0 => (Dialect::Gitlab, gitlab(&mut rng, &vocabulary)),
                 1 => (Dialect::GitlabEnterprise, enterprise(&mut rng, &vocabulary)),
                 2 => (Dialect::Tfe, tfe(&mut rng, &vocabulary)),
-                _ => (Dialect::Arcgis, arcgis(&mut rng, &vocabulary)),
+                3 => (Dialect::Arcgis, arcgis(&mut rng, &vocabulary)),
+                _ => (Dialect::Hub, hub(&mut rng, &vocabulary)),
             };
             let case = Case {
                 dialect,
@@ -496,7 +524,7 @@ fn every_dialect_answers_as_the_engine() {
     }
     let total: usize = compared.iter().sum();
     eprintln!(
-        "{total} dialect cases compared (GitLab, enterprise, TFE, ArcGIS: {compared:?}), \
+        "{total} dialect cases compared (GitLab, enterprise, TFE, ArcGIS, Hub: {compared:?}), \
          {ok_with_rows} answered with rows (seed {seed})"
     );
     assert!(total >= 2000, "only {total} cases");
