@@ -11,18 +11,17 @@
 //! ldap_blocked`. A viewer login that is not in the directory is answered 401
 //! `{"message":"401 Unauthorized"}` (an unknown token).
 
-use std::cmp::Ordering;
-
 use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 use userql_directory::index::SortKey;
-use userql_directory::model::{Row, User};
+use userql_directory::model::Row;
 use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
 use crate::gitlab_dates;
+use crate::gitlab_order::{self, Key};
 use crate::gitlab_paging::{self, Cursor, Paging};
-use crate::gitlab_rows::{display_name, user_json, Entity};
+use crate::gitlab_rows::{user_json, Entity};
 use crate::gitlab_search::{self, EmailScope, Search};
 use crate::gitlab_values::{message_error, Validation};
 use crate::http::{HttpResponse, JSON};
@@ -379,119 +378,31 @@ pub(crate) fn internal(error: userql_engine::Error) -> DialectError {
     })
 }
 
-/// A sort key value: numbers for id/updated_at, text for name/username.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Number(i64),
-    Text(String),
-}
-
-impl Key {
-    fn of(user: &User, by: OrderBy) -> Key {
-        match by {
-            OrderBy::Id => Key::Number(user.number as i64),
-            OrderBy::Name => Key::Text(display_name(user).to_string()),
-            OrderBy::Username => Key::Text(user.login.to_lowercase()),
-            OrderBy::UpdatedAt => Key::Number(user.updated_or_created()),
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        match self {
-            Key::Number(n) => json!(n),
-            Key::Text(t) => json!(t),
-        }
-    }
-
-    fn from_json(value: &Value) -> Option<Key> {
-        match value {
-            Value::Number(n) => n.as_i64().map(Key::Number),
-            Value::String(s) => Some(Key::Text(s.clone())),
-            _ => None,
-        }
-    }
-}
-
-/// Every match in order (a full sort: used for non-default orders and keyset paging).
-/// `rows` in `order`; only the first `want` are guaranteed sorted (the rest follow in no
-/// particular order): a page needs a top-k selection, not a sort of every match.
-fn sorted(call: &Call, rows: &RoaringBitmap, order: &Order, want: usize) -> Vec<(Key, u64, Row)> {
-    fn top<T: Ord>(items: &mut [T], want: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
-        if want == 0 {
-            return;
-        }
-        if want < items.len() {
-            items.select_nth_unstable_by(want - 1, &cmp);
-            items[..want].sort_by(&cmp);
-        } else {
-            items.sort_by(&cmp);
-        }
-    }
-    let users = &call.snapshot.model.users;
-    match order {
-        Order::Explicit { by, desc } => {
-            let mut keyed: Vec<(Key, u64, Row)> = rows
-                .iter()
-                .map(|r| {
-                    (
-                        Key::of(&users[r as usize], *by),
-                        users[r as usize].number,
-                        r,
-                    )
-                })
-                .collect();
-            top(&mut keyed, want, |a, b| {
-                let ord = (&a.0, a.1).cmp(&(&b.0, b.1));
-                if *desc {
-                    ord.reverse()
-                } else {
-                    ord
-                }
-            });
-            keyed
-        }
-        Order::Relevance(query) => {
-            let mut keyed: Vec<(u8, &str, u64, Row)> = rows
-                .iter()
-                .map(|r| {
-                    let u = &users[r as usize];
-                    (
-                        gitlab_search::priority(u, query),
-                        display_name(u),
-                        u.number,
-                        r,
-                    )
-                })
-                .collect();
-            top(&mut keyed, want, |a, b| a.cmp(b));
-            keyed
-                .into_iter()
-                .map(|(_, _, number, row)| (Key::Number(number as i64), number, row))
-                .collect()
-        }
-    }
-}
-
 /// One offset page.
 fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top: u64) -> Vec<Row> {
-    if let Order::Explicit {
-        by: OrderBy::Id,
-        desc,
-    } = order
-    {
+    let snapshot = call.snapshot;
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    let top = usize::try_from(top).unwrap_or(usize::MAX);
+    match order {
         // Numbers are unique: the index's permutation is already GitLab's order.
-        let snapshot = call.snapshot;
-        return userql_engine::order::page(snapshot, rows, &[(SortKey::Number, *desc)], skip, top)
-            .0;
+        Order::Explicit {
+            by: OrderBy::Id,
+            desc,
+        } => {
+            userql_engine::order::page(
+                snapshot,
+                rows,
+                &[(SortKey::Number, *desc)],
+                skip as u64,
+                top as u64,
+            )
+            .0
+        }
+        Order::Explicit { by, desc } => {
+            gitlab_order::page(snapshot, rows, *by, *desc, None, skip, top)
+        }
+        Order::Relevance(query) => gitlab_search::relevance_page(snapshot, rows, query, skip, top),
     }
-    let want = usize::try_from(skip.saturating_add(top)).unwrap_or(usize::MAX);
-    sorted(call, rows, order, want)
-        .into_iter()
-        .take(want)
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(top).unwrap_or(usize::MAX))
-        .map(|(_, _, row)| row)
-        .collect()
 }
 
 /// One keyset page and the cursor of its last row when more follow.
@@ -499,7 +410,9 @@ fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top:
 /// A cursor carries the sort value only when the viewer may see it ([`Visibility`]); otherwise
 /// it names the row by its GitLab id alone and the value is read back from the directory, and a
 /// value a client put in such a cursor is ignored — so a cursor neither reveals a hidden value
-/// nor lets a client probe one (see [`crate::gitlab_paging`]).
+/// nor lets a client probe one (see [`crate::gitlab_paging`]). The page is walked from the
+/// cursor's position in the order's permutation ([`gitlab_order::page`]), one row more than
+/// asked to learn whether another page follows.
 fn keyset_page(
     call: &Call,
     rows: &RoaringBitmap,
@@ -513,6 +426,7 @@ fn keyset_page(
         Order::Relevance(_) => (OrderBy::Id, true),
     };
     let visible = visibility.may_order_by(by.sort_key());
+    let users = &call.snapshot.model.users;
     let position = match after {
         None => None,
         Some(cursor) => {
@@ -521,7 +435,7 @@ fn keyset_page(
                 None => call
                     .snapshot
                     .row_of_number(cursor.number)
-                    .map(|row| Key::of(&call.snapshot.model.users[row as usize], by)),
+                    .map(|row| Key::of(&users[row as usize], by)),
             };
             match key {
                 Some(key) => Some((key, cursor.number)),
@@ -534,30 +448,30 @@ fn keyset_page(
             }
         }
     };
-    let all = sorted(call, rows, &Order::Explicit { by, desc }, usize::MAX);
-    let start = match position {
-        None => 0,
-        Some((key, number)) => all.partition_point(|(k, n, _)| {
-            let ord = (k, *n).cmp(&(&key, number));
-            if desc {
-                ord == Ordering::Greater || ord == Ordering::Equal
-            } else {
-                ord != Ordering::Greater
-            }
-        }),
-    };
     let per_page = usize::try_from(per_page).unwrap_or(usize::MAX);
-    let page: Vec<&(Key, u64, Row)> = all.iter().skip(start).take(per_page).collect();
-    let more = all.len() > start + page.len();
+    let mut page = gitlab_order::page(
+        call.snapshot,
+        rows,
+        by,
+        desc,
+        position.as_ref(),
+        0,
+        per_page.saturating_add(1),
+    );
+    let more = page.len() > per_page;
+    page.truncate(per_page);
     let next = if more {
-        page.last().map(|(key, number, _)| Cursor {
-            key: visible.then(|| key.to_json()),
-            number: *number,
+        page.last().map(|&row| {
+            let user = &users[row as usize];
+            Cursor {
+                key: visible.then(|| Key::of(user, by).to_json()),
+                number: user.number,
+            }
         })
     } else {
         None
     };
-    Ok((page.into_iter().map(|(_, _, row)| *row).collect(), next))
+    Ok((page, next))
 }
 
 /// Runs a translated request and renders GitLab's response (shared with enterprise users).
