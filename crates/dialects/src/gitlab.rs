@@ -15,11 +15,12 @@ use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 use userql_directory::index::SortKey;
 use userql_directory::model::Row;
+use userql_engine::order::PageStrategy;
 use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
 use crate::gitlab_dates;
-use crate::gitlab_order::{self, Key};
+use crate::gitlab_order::{self, Key, PagePath};
 use crate::gitlab_paging::{self, Cursor, Paging};
 use crate::gitlab_rows::{user_json, Entity};
 use crate::gitlab_search::{self, EmailScope, Search};
@@ -378,8 +379,14 @@ pub(crate) fn internal(error: userql_engine::Error) -> DialectError {
     })
 }
 
-/// One offset page.
-fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top: u64) -> Vec<Row> {
+/// One offset page and how it was ordered.
+fn offset_page(
+    call: &Call,
+    rows: &RoaringBitmap,
+    order: &Order,
+    skip: u64,
+    top: u64,
+) -> (Vec<Row>, PagePath) {
     let snapshot = call.snapshot;
     let skip = usize::try_from(skip).unwrap_or(usize::MAX);
     let top = usize::try_from(top).unwrap_or(usize::MAX);
@@ -389,23 +396,32 @@ fn offset_page(call: &Call, rows: &RoaringBitmap, order: &Order, skip: u64, top:
             by: OrderBy::Id,
             desc,
         } => {
-            userql_engine::order::page(
+            let (rows, strategy) = userql_engine::order::page(
                 snapshot,
                 rows,
                 &[(SortKey::Number, *desc)],
                 skip as u64,
                 top as u64,
-            )
-            .0
+            );
+            let path = match strategy {
+                PageStrategy::Trivial => PagePath::Trivial,
+                PageStrategy::Walk => PagePath::Walk,
+                // Numbers are unique: the engine never sorts more than the page by comparator.
+                PageStrategy::Select | PageStrategy::FullSort => PagePath::Select,
+            };
+            (rows, path)
         }
         Order::Explicit { by, desc } => {
             gitlab_order::page(snapshot, rows, *by, *desc, None, skip, top)
         }
-        Order::Relevance(query) => gitlab_search::relevance_page(snapshot, rows, query, skip, top),
+        Order::Relevance(query) => {
+            let (rows, _, path) = gitlab_search::relevance_page(snapshot, rows, query, skip, top);
+            (rows, path)
+        }
     }
 }
 
-/// One keyset page and the cursor of its last row when more follow.
+/// One keyset page, the cursor of its last row when more follow, and how it was ordered.
 ///
 /// A cursor carries the sort value only when the viewer may see it ([`Visibility`]); otherwise
 /// it names the row by its GitLab id alone and the value is read back from the directory, and a
@@ -420,7 +436,7 @@ fn keyset_page(
     per_page: u64,
     after: Option<&Cursor>,
     visibility: Visibility,
-) -> Result<(Vec<Row>, Option<Cursor>), DialectError> {
+) -> Result<(Vec<Row>, Option<Cursor>, PagePath), DialectError> {
     let (by, desc) = match order {
         Order::Explicit { by, desc } => (*by, *desc),
         Order::Relevance(_) => (OrderBy::Id, true),
@@ -449,7 +465,7 @@ fn keyset_page(
         }
     };
     let per_page = usize::try_from(per_page).unwrap_or(usize::MAX);
-    let mut page = gitlab_order::page(
+    let (mut page, path) = gitlab_order::page(
         call.snapshot,
         rows,
         by,
@@ -471,7 +487,61 @@ fn keyset_page(
     } else {
         None
     };
-    Ok((page, next))
+    Ok((page, next, path))
+}
+
+/// The matches of a translated request: the engine's rows, then `public_email` compared exactly.
+fn matches(call: &Call, t: &Translation) -> Result<RoaringBitmap, DialectError> {
+    let rows = query::rows(call, &t.clauses).map_err(internal)?;
+    Ok(match &t.exact_public_email {
+        Some(email) => {
+            let users = &call.snapshot.model.users;
+            rows.iter()
+                .filter(|&r| users[r as usize].public_email.as_deref() == Some(email.as_str()))
+                .collect()
+        }
+        None => rows,
+    })
+}
+
+/// How a `GET /users` request's page is ordered, e.g. `relevance: 2 exact-tier rows, rest by
+/// name (walk)` or `keyset by updated_at desc (walk)`: the ordering half of its plan (the engine's
+/// EXPLAIN of [`Answer::request`] is the matching half), for regression tests that a request
+/// still pages from an order rather than sorting every match.
+pub fn page_path(call: &Call) -> Result<String, DialectError> {
+    let t = translate(call)?;
+    let rows = matches(call, &t)?;
+    let by_name = |by: OrderBy| match by {
+        OrderBy::Id => "id",
+        OrderBy::Name => "name",
+        OrderBy::Username => "username",
+        OrderBy::UpdatedAt => "updated_at",
+    };
+    let direction = |desc: bool| if desc { "desc" } else { "asc" };
+    Ok(match (&t.paging, &t.order) {
+        (Paging::Keyset { per_page, after }, order) => {
+            let visibility = t.visibility();
+            let (_, _, path) =
+                keyset_page(call, &rows, order, *per_page, after.as_ref(), visibility)?;
+            let (by, desc) = match order {
+                Order::Explicit { by, desc } => (*by, *desc),
+                Order::Relevance(_) => (OrderBy::Id, true),
+            };
+            format!("keyset by {} {} ({path})", by_name(by), direction(desc))
+        }
+        (Paging::Offset { page, per_page }, Order::Relevance(query)) => {
+            let skip = usize::try_from((page - 1).saturating_mul(*per_page)).unwrap_or(usize::MAX);
+            let top = usize::try_from(*per_page).unwrap_or(usize::MAX);
+            let (_, exact, path) =
+                gitlab_search::relevance_page(call.snapshot, &rows, query, skip, top);
+            format!("relevance: {exact} exact-tier rows, rest by name ({path})")
+        }
+        (Paging::Offset { page, per_page }, order @ Order::Explicit { by, desc }) => {
+            let skip = (page - 1).saturating_mul(*per_page);
+            let (_, path) = offset_page(call, &rows, order, skip, *per_page);
+            format!("offset by {} {} ({path})", by_name(*by), direction(*desc))
+        }
+    })
 }
 
 /// Runs a translated request and renders GitLab's response (shared with enterprise users).
@@ -485,17 +555,10 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
             return Answer::refused(message_error(405, &message, message.clone()));
         }
     }
-    let mut rows = match query::rows(call, &t.clauses) {
+    let rows = match matches(call, t) {
         Ok(rows) => rows,
-        Err(error) => return Answer::refused(internal(error)),
+        Err(error) => return Answer::refused(error),
     };
-    if let Some(email) = &t.exact_public_email {
-        let users = &call.snapshot.model.users;
-        rows = rows
-            .iter()
-            .filter(|&r| users[r as usize].public_email.as_deref() == Some(email.as_str()))
-            .collect();
-    }
     let total = rows.len();
     let base = format!("{}{path}", settings.gitlab_url);
     let link_params = Params::new(&call.params).last_values();
@@ -504,7 +567,7 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
     {
         Paging::Offset { page, per_page } => {
             let skip = (page - 1).saturating_mul(*per_page);
-            let page_rows = offset_page(call, &rows, &t.order, skip, *per_page);
+            let (page_rows, _) = offset_page(call, &rows, &t.order, skip, *per_page);
             let (page, per_page, limit) = (*page, *per_page, settings.count_limit);
             (
                 page_rows,
@@ -522,7 +585,7 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
             )
         }
         Paging::Keyset { per_page, after } => {
-            let (page_rows, next) = match keyset_page(
+            let (page_rows, next, _) = match keyset_page(
                 call,
                 &rows,
                 &t.order,

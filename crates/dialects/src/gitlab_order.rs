@@ -65,6 +65,28 @@ impl Key {
     }
 }
 
+/// How a GitLab page was ordered: shown by [`crate::gitlab::page_path`] so a test can check that
+/// no request falls back to sorting every match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagePath {
+    /// Nothing to order (no match, or the page is past the end).
+    Trivial,
+    /// Walked the permutation until the page was full.
+    Walk,
+    /// Selected the matches by rank in the permutation.
+    Select,
+}
+
+impl std::fmt::Display for PagePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PagePath::Trivial => "trivial",
+            PagePath::Walk => "walk",
+            PagePath::Select => "select",
+        })
+    }
+}
+
 /// A position in an order: the key and GitLab id of the row a keyset page starts after.
 pub(crate) type Position = (Key, u64);
 
@@ -202,10 +224,15 @@ fn boundary(perm: &Permutation, overlay: &RoaringBitmap, before: impl Fn(Row) ->
 }
 
 /// Up to `want` rows of `clean` (no overlay row) in the span's direction.
-fn clean_page(perm: &Permutation, clean: &RoaringBitmap, span: &Span, want: usize) -> Vec<Row> {
+fn clean_page(
+    perm: &Permutation,
+    clean: &RoaringBitmap,
+    span: &Span,
+    want: usize,
+) -> (Vec<Row>, PagePath) {
     let n = clean.len();
     if n == 0 || want == 0 || span.lo >= span.hi {
-        return Vec::new();
+        return (Vec::new(), PagePath::Trivial);
     }
     let universe = perm.order.len().max(1) as u128;
     let walk_steps = (want as u128 * universe / u128::from(n)) as u64;
@@ -213,7 +240,7 @@ fn clean_page(perm: &Permutation, clean: &RoaringBitmap, span: &Span, want: usiz
     if walk_steps.saturating_mul(3) <= n + (want as u64) * 8 {
         let slice = &perm.order[span.lo..span.hi];
         let keep = |row: &&Row| clean.contains(**row);
-        return if span.desc {
+        let rows = if span.desc {
             slice
                 .iter()
                 .rev()
@@ -224,6 +251,7 @@ fn clean_page(perm: &Permutation, clean: &RoaringBitmap, span: &Span, want: usiz
         } else {
             slice.iter().filter(keep).take(want).copied().collect()
         };
+        return (rows, PagePath::Walk);
     }
     let (lo, hi) = (span.lo as u32, span.hi as u32);
     let mut ranked: Vec<u32> = clean
@@ -237,10 +265,11 @@ fn clean_page(perm: &Permutation, clean: &RoaringBitmap, span: &Span, want: usiz
         ranked.truncate(want);
     }
     ranked.sort_unstable();
-    ranked
+    let rows = ranked
         .into_iter()
         .map(|r| perm.order[(if span.desc { u32::MAX - r } else { r }) as usize])
-        .collect()
+        .collect();
+    (rows, PagePath::Select)
 }
 
 /// Rows `skip .. skip + top` of `rows` in `by` order (descending when `desc`), ties by GitLab id
@@ -254,10 +283,10 @@ pub(crate) fn page(
     after: Option<&Position>,
     skip: usize,
     top: usize,
-) -> Vec<Row> {
+) -> (Vec<Row>, PagePath) {
     let want = skip.saturating_add(top).min(rows.len() as usize);
     if want == 0 || skip >= want {
-        return Vec::new();
+        return (Vec::new(), PagePath::Trivial);
     }
     let cells = cells_of(snapshot);
     let perm = cells.cells[slot(by)].get_or_init(|| Permutation::build(snapshot, by));
@@ -301,9 +330,9 @@ pub(crate) fn page(
             ordering
         }
     };
-    let clean_rows = clean_page(perm, &clean, &span, want);
+    let (clean_rows, path) = clean_page(perm, &clean, &span, want);
     if dirty.is_empty() {
-        return clean_rows.into_iter().skip(skip).collect();
+        return (clean_rows.into_iter().skip(skip).collect(), path);
     }
     let mut dirty: Vec<Row> = dirty
         .into_iter()
@@ -319,10 +348,8 @@ pub(crate) fn page(
         })
         .collect();
     dirty.sort_by(|&a, &b| directed(a, b));
-    merge(clean_rows, dirty, directed, want)
-        .into_iter()
-        .skip(skip)
-        .collect()
+    let merged = merge(clean_rows, dirty, directed, want);
+    (merged.into_iter().skip(skip).collect(), path)
 }
 
 /// The first `want` rows of two sorted runs.

@@ -16,7 +16,7 @@ use userql_directory::Snapshot;
 use userql_syntax::ast::Expr;
 
 use crate::gitlab::OrderBy;
-use crate::gitlab_order;
+use crate::gitlab_order::{self, PagePath};
 use crate::gitlab_rows::display_name;
 use crate::query::{and, field, nothing, or};
 
@@ -120,7 +120,8 @@ pub(crate) fn priority(user: &User, query: &str) -> u8 {
 }
 
 /// Rows `skip .. skip + top` of `rows` in relevance order: [`priority`] ascending, then the
-/// displayed name (byte order), then the GitLab id.
+/// displayed name (byte order), then the GitLab id; with the number of exact-tier rows and how
+/// the rest was paged.
 ///
 /// A row of tiers 0–2 has the query, lower-cased, as its public email, login or name, so its
 /// folded value is the folded query and the term dictionaries hold it (rows the indexes describe
@@ -132,7 +133,7 @@ pub(crate) fn relevance_page(
     query: &str,
     skip: usize,
     top: usize,
-) -> Vec<Row> {
+) -> (Vec<Row>, usize, PagePath) {
     let index = &snapshot.index;
     let users = &snapshot.model.users;
     let mut candidates = index.term(TermField::PublicEmail, query)
@@ -155,11 +156,12 @@ pub(crate) fn relevance_page(
         .skip(skip)
         .take(top)
         .collect();
+    let mut path = PagePath::Trivial;
     if page.len() < top {
         let ranked: RoaringBitmap = tiers.iter().map(|&(_, _, _, row)| row).collect();
         let rest = rows - &ranked;
         let rest_skip = skip.saturating_sub(tiers.len());
-        page.extend(gitlab_order::page(
+        let (rest_page, rest_path) = gitlab_order::page(
             snapshot,
             &rest,
             OrderBy::Name,
@@ -167,9 +169,11 @@ pub(crate) fn relevance_page(
             None,
             rest_skip,
             top - page.len(),
-        ));
+        );
+        page.extend(rest_page);
+        path = rest_path;
     }
-    page
+    (page, tiers.len(), path)
 }
 
 /// `value.to_lowercase() == lowered`, without allocating for ASCII values (this runs for every
