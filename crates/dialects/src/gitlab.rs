@@ -12,7 +12,7 @@
 //! `{"message":"401 Unauthorized"}` (an unknown token).
 
 use roaring::RoaringBitmap;
-use serde_json::{json, Value};
+use serde_json::json;
 use userql_directory::index::SortKey;
 use userql_directory::model::Row;
 use userql_engine::order::PageStrategy;
@@ -22,7 +22,7 @@ use userql_syntax::ast::Expr;
 use crate::gitlab_dates;
 use crate::gitlab_order::{self, Key, PagePath};
 use crate::gitlab_paging::{self, Cursor, Paging};
-use crate::gitlab_rows::{user_json, Entity};
+use crate::gitlab_rows::{users_json, Entity};
 use crate::gitlab_search::{self, EmailScope, Search};
 use crate::gitlab_values::{message_error, Validation};
 use crate::http::{HttpResponse, JSON};
@@ -605,13 +605,8 @@ pub(crate) fn execute(call: &Call, settings: &Settings, t: &Translation, path: &
             )
         }
     };
-    let body = Value::Array(
-        page_rows
-            .iter()
-            .map(|&r| user_json(call.snapshot, r, t.entity, &settings.gitlab_url))
-            .collect(),
-    );
-    let response = headers(HttpResponse::json(200, JSON, &body));
+    let body = users_json(call.snapshot, &page_rows, t.entity, &settings.gitlab_url);
+    let response = headers(HttpResponse::new(200, JSON, body));
     Answer {
         response,
         ids: page_rows
