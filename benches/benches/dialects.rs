@@ -12,7 +12,7 @@ use userql_directory::Snapshot;
 use userql_engine::{Engine, Viewer};
 
 /// Named requests per dialect: the benchmark's c/e/f variants plus typical lookups.
-const REQUESTS: [(&str, Dialect, &str); 9] = [
+const REQUESTS: [(&str, Dialect, &str); 12] = [
     ("gitlab_search", Dialect::Gitlab, "search=smi"),
     (
         "gitlab_active_2fa",
@@ -38,6 +38,21 @@ const REQUESTS: [(&str, Dialect, &str); 9] = [
         "f=json&filter=mar&maxCount=20",
     ),
     ("gitlab_enterprise", Dialect::GitlabEnterprise, "search=smi"),
+    (
+        "gitlab_keyset_id",
+        Dialect::Gitlab,
+        "active=true&pagination=keyset&per_page=20",
+    ),
+    (
+        "gitlab_keyset_name",
+        Dialect::Gitlab,
+        "active=true&pagination=keyset&order_by=name&sort=asc&per_page=20",
+    ),
+    (
+        "gitlab_order_updated",
+        Dialect::Gitlab,
+        "active=true&order_by=updated_at&page=3",
+    ),
 ];
 
 fn snapshot() -> &'static Arc<Snapshot> {

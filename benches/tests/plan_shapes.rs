@@ -12,6 +12,7 @@
 
 use userql_benches::peers::userql::UserqlPeer;
 use userql_benches::workload::{cases, pick_values, DIALECT_CASES};
+use userql_dialects::gitlab::page_path;
 use userql_dialects::{answer, parse_query_string, Call, Dialect};
 use userql_directory::generate::{generate, GenOptions, GEN_NOW_MS};
 use userql_directory::Snapshot;
@@ -189,4 +190,84 @@ fn dialect_rows_use_their_indexes() {
 
 fn to_strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// GitLab requests whose order is not the engine's (relevance, `order_by` name / username /
+/// updated_at, keyset pages) and how their page must be ordered: walked from GitLab's own
+/// permutation for broad filters, selected by rank for narrow ones — never by sorting every match.
+/// `#` stands for the number of exact-tier rows (data-dependent).
+const GITLAB_PAGES: [(&str, &str); 7] = [
+    (
+        "search=smi",
+        "relevance: # exact-tier rows, rest by name (walk)",
+    ),
+    // A deep page of a broad filter: selecting 800 by rank is cheaper than walking.
+    (
+        "search=smi&page=40",
+        "relevance: # exact-tier rows, rest by name (select)",
+    ),
+    ("search=smi&pagination=keyset", "keyset by id desc (walk)"),
+    (
+        "active=true&pagination=keyset&order_by=name&sort=asc",
+        "keyset by name asc (walk)",
+    ),
+    (
+        "active=true&pagination=keyset&order_by=updated_at",
+        "keyset by updated_at desc (walk)",
+    ),
+    (
+        "active=true&order_by=username&page=3",
+        "offset by username desc (walk)",
+    ),
+    (
+        "admins=true&order_by=name&sort=asc",
+        "offset by name asc (select)",
+    ),
+];
+
+#[test]
+fn gitlab_pages_come_from_orders() {
+    let (snapshot, _) = setup();
+    let engine = Engine::default();
+    for (query_string, expected) in GITLAB_PAGES {
+        let mut call = Call {
+            dialect: Dialect::Gitlab,
+            params: parse_query_string(query_string),
+            viewer: Viewer::Admin,
+            now: GEN_NOW_MS,
+            engine: &engine,
+            snapshot: &snapshot,
+        };
+        let path = match page_path(&call) {
+            Ok(path) => path,
+            Err(e) => panic!("{query_string}: {e:?}"),
+        };
+        let shape: String = path
+            .split(' ')
+            .map(|word| {
+                if word.parse::<u64>().is_ok() {
+                    "#"
+                } else {
+                    word
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(shape, expected, "`{query_string}`");
+        // A keyset request's second page starts from the cursor's position in the same order.
+        if query_string.contains("keyset") {
+            let first = answer(&call);
+            let cursor = first
+                .response
+                .header("X-Next-Cursor")
+                .unwrap_or_else(|| panic!("`{query_string}`: a second page"))
+                .to_owned();
+            call.params.push(("cursor".into(), cursor));
+            let second = match page_path(&call) {
+                Ok(path) => path,
+                Err(e) => panic!("{query_string} page 2: {e:?}"),
+            };
+            assert_eq!(second, expected, "`{query_string}` page 2");
+        }
+    }
 }

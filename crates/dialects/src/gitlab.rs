@@ -18,15 +18,15 @@ use userql_syntax::ast::Expr;
 
 use crate::gitlab_dates;
 use crate::gitlab_paging::{self, Cursor, Paging};
-use crate::gitlab_rows::{user_json, Entity};
+use crate::gitlab_rows::{users_json, Entity};
 use crate::gitlab_search::{self, EmailScope, Search};
 use crate::gitlab_values::{message_error, Validation};
 use crate::http::{HttpResponse, JSON};
 use crate::params::Params;
 use crate::query::{self, field, not, nothing, range, tuple};
 use crate::source::{
-    Failure, Fetch, GitlabKey, KeyValue, Position, Residue, RowOrder, RowSource, SourceError,
-    Window,
+    Failure, Fetch, GitlabKey, KeyValue, MemorySource, Position, Residue, RowOrder, RowSource,
+    SourceError, Window,
 };
 use crate::{Answer, Api, Call, DialectError, Settings, Translated};
 
@@ -482,6 +482,44 @@ fn window(t: &Translation) -> Option<(RowOrder, Window)> {
     }
 }
 
+/// How a `GET /users` request's page is ordered, e.g. `relevance: 2 exact-tier rows, rest by
+/// name (walk)` or
+/// `keyset by updated_at desc (walk)`: the ordering half of its plan (the engine's EXPLAIN of
+/// [`Answer::request`] is the matching half), for regression tests that a request still pages
+/// from an order rather than sorting every match. Answered by the in-memory source.
+pub fn page_path(call: &Call) -> Result<String, DialectError> {
+    let t = translate(call)?;
+    let mut source = MemorySource::new(call);
+    let answer = execute(call, &Settings::default(), &t, &mut source)
+        .map_err(|failure| message_error(500, "500 Internal Server Error", failure.to_string()))?;
+    if let Some(error) = answer.error {
+        return Err(error);
+    }
+    let path = source
+        .last_path()
+        .map_or_else(|| "none".to_owned(), |path| path.to_string());
+    let by_name = |by: OrderBy| match by {
+        OrderBy::Id => "id",
+        OrderBy::Name => "name",
+        OrderBy::Username => "username",
+        OrderBy::UpdatedAt => "updated_at",
+    };
+    let direction = |desc: bool| if desc { "desc" } else { "asc" };
+    Ok(match (&t.paging, &t.order) {
+        (Paging::Keyset { .. }, Order::Explicit { by, desc }) => {
+            format!("keyset by {} {} ({path})", by_name(*by), direction(*desc))
+        }
+        (Paging::Keyset { .. }, Order::Relevance(_)) => format!("keyset by id desc ({path})"),
+        (Paging::Offset { .. }, Order::Relevance(_)) => format!(
+            "relevance: {} exact-tier rows, rest by name ({path})",
+            source.last_exact_tier()
+        ),
+        (Paging::Offset { .. }, Order::Explicit { by, desc }) => {
+            format!("offset by {} {} ({path})", by_name(*by), direction(*desc))
+        }
+    })
+}
+
 /// Runs a translated request and renders GitLab's response (shared with enterprise users).
 pub(crate) fn execute<'a>(
     call: &Call<'a>,
@@ -533,14 +571,8 @@ pub(crate) fn execute<'a>(
     let total = fetched.total;
     let base = format!("{}{}", settings.gitlab_url, t.path);
     let link_params = Params::new(&call.params).last_values();
-    let body = Value::Array(
-        fetched
-            .rows
-            .iter()
-            .map(|&r| user_json(view, r, t.entity, &settings.gitlab_url))
-            .collect(),
-    );
-    let mut response = HttpResponse::json(200, JSON, &body);
+    let body = users_json(view, &fetched.rows, t.entity, &settings.gitlab_url);
+    let mut response = HttpResponse::new(200, JSON, body);
     response = match (&t.paging, &fetch.order) {
         (Paging::Offset { page, per_page }, _) => gitlab_paging::offset_headers(
             response,

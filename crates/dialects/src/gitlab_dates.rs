@@ -4,7 +4,7 @@
 //! with an optional zone `Z`, `±HH:MM`, `±HHMM` or `±HH` (none = UTC). Ruby's `DateTime.parse`
 //! accepts much more; this is the documented subset (reference open question 5).
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 
 /// Parses a GitLab date parameter into epoch milliseconds.
 pub(crate) fn parse(text: &str) -> Option<i64> {
@@ -89,22 +89,61 @@ fn parse_zone(zone: &str) -> Option<i32> {
 }
 
 /// Epoch milliseconds as GitLab prints timestamps: `2021-09-10T12:48:22.381Z`.
+///
+/// Written field by field rather than through a `strftime` pattern, which is parsed again on
+/// every call (a user row prints several dates: the pattern's parsing was the largest single cost
+/// of rendering a page). Years outside 0..=9999, which `%Y` prints with a sign, take the pattern.
 pub(crate) fn format(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
+    let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    )
 }
 
 /// The UTC day of an instant: `2026-06-15` (GitLab `last_activity_on`).
 pub(crate) fn format_day(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+    let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%d").to_string();
+    }
+    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_like_the_strftime_patterns() {
+        for ms in [
+            0,
+            1_781_524_800_000,
+            1_631_278_102_381,
+            -1,
+            -62_135_596_800_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            8_210_266_876_799_999,
+        ] {
+            let t = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+            assert_eq!(format(ms), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            assert_eq!(format_day(ms), t.format("%Y-%m-%d").to_string());
+        }
+    }
 
     #[test]
     fn accepts_dates_and_date_times_with_zones() {

@@ -4,13 +4,21 @@
 //! are searched) OR every kept term `nameContains` OR every kept term `loginContains`; with no
 //! term of three characters, `name: q or login: q` (whole-string, case-insensitive). Emails are
 //! compared case-insensitively (reference open question 6). What is *not* expressible in Hub is
-//! the relevance order (exact public email, then login, then name, then the rest); the dialect
-//! applies it with [`priority`].
+//! the relevance order (exact public email, then login, then name, then the rest, each by name
+//! then id); the dialect applies it with [`relevance_page`] from the indexes: the few rows of the
+//! exact tiers come from the term dictionaries, the rest from the name permutation
+//! ([`crate::gitlab_order`]) — no match is ranked one by one.
 
-use userql_directory::model::User;
+use roaring::RoaringBitmap;
+use userql_directory::index::TermField;
+use userql_directory::model::{Row, User};
+use userql_directory::Snapshot;
 use userql_syntax::ast::Expr;
 
+use crate::gitlab_order::{self, PagePath};
+use crate::gitlab_rows::display_name;
 use crate::query::{and, field, nothing, or};
+use crate::source::GitlabKey;
 
 /// Which email the exact-address branch compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +117,63 @@ pub(crate) fn priority(user: &User, query: &str) -> u8 {
     } else {
         3
     }
+}
+
+/// Rows `skip .. skip + top` of `rows` in relevance order: [`priority`] ascending, then the
+/// displayed name (byte order), then the GitLab id; with the number of exact-tier rows and how
+/// the rest was paged.
+///
+/// A row of tiers 0–2 has the query, lower-cased, as its public email, login or name, so its
+/// folded value is the folded query and the term dictionaries hold it (rows the indexes describe
+/// exactly; the overlay's rows are checked one by one): those few rows are ranked by record, and
+/// every other match is tier 3, paged from the name order without touching its record.
+pub(crate) fn relevance_page(
+    snapshot: &Snapshot,
+    rows: &RoaringBitmap,
+    query: &str,
+    skip: usize,
+    top: usize,
+) -> (Vec<Row>, usize, PagePath) {
+    let index = &snapshot.index;
+    let users = &snapshot.model.users;
+    let mut candidates = index.term(TermField::PublicEmail, query)
+        | index.term(TermField::Login, query)
+        | index.term(TermField::Name, query);
+    candidates |= &*snapshot.dirty;
+    candidates &= rows;
+    let mut tiers: Vec<(u8, &str, u64, Row)> = candidates
+        .iter()
+        .filter_map(|row| {
+            let user = &users[row as usize];
+            let tier = priority(user, query);
+            (tier < 3).then(|| (tier, display_name(user), user.number, row))
+        })
+        .collect();
+    tiers.sort_unstable();
+    let mut page: Vec<Row> = tiers
+        .iter()
+        .map(|&(_, _, _, row)| row)
+        .skip(skip)
+        .take(top)
+        .collect();
+    let mut path = PagePath::Trivial;
+    if page.len() < top {
+        let ranked: RoaringBitmap = tiers.iter().map(|&(_, _, _, row)| row).collect();
+        let rest = rows - &ranked;
+        let rest_skip = skip.saturating_sub(tiers.len());
+        let (rest_page, rest_path) = gitlab_order::page(
+            snapshot,
+            &rest,
+            GitlabKey::DisplayName,
+            false,
+            None,
+            rest_skip,
+            top - page.len(),
+        );
+        page.extend(rest_page);
+        path = rest_path;
+    }
+    (page, tiers.len(), path)
 }
 
 /// `value.to_lowercase() == lowered`, without allocating for ASCII values (this runs for every

@@ -68,6 +68,7 @@ pub mod arcgis;
 pub mod gitlab;
 mod gitlab_dates;
 pub mod gitlab_enterprise;
+pub(crate) mod gitlab_order;
 mod gitlab_paging;
 mod gitlab_rows;
 mod gitlab_search;

@@ -9,7 +9,6 @@
 //! changes); the PostgreSQL backend answers the same `Fetch` with one statement. The dialect then
 //! renders the API's response from the rows, wherever they came from.
 
-use std::cmp::Ordering;
 use std::ops::Deref;
 
 use roaring::RoaringBitmap;
@@ -17,10 +16,12 @@ use serde_json::Value;
 use userql_directory::index::SortKey;
 use userql_directory::model::{Row, User};
 use userql_directory::Snapshot;
+use userql_engine::order::PageStrategy;
 use userql_engine::project::{page_envelope, project_users};
 use userql_engine::{OrderKey, Request, Visibility};
 
 use crate::arcgis::glob_matches;
+use crate::gitlab_order::{self, PagePath};
 use crate::gitlab_rows::display_name;
 use crate::gitlab_search;
 use crate::Call;
@@ -243,12 +244,18 @@ pub trait RowSource<'a> {
 #[derive(Debug)]
 pub struct MemorySource<'c, 'a> {
     call: &'c Call<'a>,
+    path: Option<PagePath>,
+    exact_tier: usize,
 }
 
 impl<'c, 'a> MemorySource<'c, 'a> {
     /// A source reading `call.snapshot` with `call.engine`.
     pub fn new(call: &'c Call<'a>) -> Self {
-        MemorySource { call }
+        MemorySource {
+            call,
+            path: None,
+            exact_tier: 0,
+        }
     }
 
     fn rows(&self, request: &Request) -> Result<RoaringBitmap, userql_engine::Error> {
@@ -278,108 +285,77 @@ fn residue_passes(residue: &Residue, user: &User) -> bool {
     true
 }
 
-/// The first `want` of `items` sorted by `cmp` (the rest follow in no particular order): a page
-/// needs a top-k selection, not a sort of every match.
-fn top<T>(items: &mut [T], want: usize, cmp: impl Fn(&T, &T) -> Ordering) {
-    if want == 0 {
-        return;
-    }
-    if want < items.len() {
-        items.select_nth_unstable_by(want - 1, &cmp);
-        items[..want].sort_by(&cmp);
-    } else {
-        items.sort_by(&cmp);
-    }
-}
-
-/// `rows` keyed in a GitLab order, the first `want` sorted.
-fn gitlab_sorted(
-    snapshot: &Snapshot,
-    rows: &RoaringBitmap,
-    key: GitlabKey,
-    desc: bool,
-    want: usize,
-) -> Vec<(KeyValue, u64, Row)> {
-    let users = &snapshot.model.users;
-    let mut keyed: Vec<(KeyValue, u64, Row)> = rows
-        .iter()
-        .map(|r| {
-            let user = &users[r as usize];
-            (KeyValue::of(user, key), user.number, r)
-        })
-        .collect();
-    top(&mut keyed, want, |a, b| {
-        let ord = (&a.0, a.1).cmp(&(&b.0, b.1));
-        if desc {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    keyed
-}
-
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 impl MemorySource<'_, '_> {
-    fn offset(&self, rows: &RoaringBitmap, order: &RowOrder, skip: u64, top_n: u64) -> Vec<Row> {
+    /// How the last fetched page was ordered (see [`crate::gitlab::page_path`]).
+    pub fn last_path(&self) -> Option<PagePath> {
+        self.path
+    }
+
+    /// How many rows of the last relevance-ordered fetch were in GitLab's exact-match tiers.
+    pub fn last_exact_tier(&self) -> usize {
+        self.exact_tier
+    }
+
+    fn offset(
+        &mut self,
+        rows: &RoaringBitmap,
+        order: &RowOrder,
+        skip: u64,
+        top_n: u64,
+    ) -> (Vec<Row>, PagePath) {
         let snapshot = self.call.snapshot;
-        let want = to_usize(skip.saturating_add(top_n));
-        let window = |sorted: Vec<Row>| -> Vec<Row> {
-            sorted
-                .into_iter()
-                .take(want)
-                .skip(to_usize(skip))
-                .take(to_usize(top_n))
-                .collect()
+        let engine_page = |keys: &[OrderKey]| {
+            let (rows, strategy) = userql_engine::order::page(snapshot, rows, keys, skip, top_n);
+            let path = match strategy {
+                PageStrategy::Trivial => PagePath::Trivial,
+                PageStrategy::Walk => PagePath::Walk,
+                PageStrategy::Select | PageStrategy::FullSort => PagePath::Select,
+            };
+            (rows, path)
         };
         match order {
-            RowOrder::Engine(keys) => {
-                userql_engine::order::page(snapshot, rows, keys, skip, top_n).0
-            }
+            RowOrder::Engine(keys) => engine_page(keys),
             // Numbers are unique: the index's permutation is already GitLab's order.
             RowOrder::Gitlab {
                 key: GitlabKey::Number,
                 desc,
-            } => {
-                userql_engine::order::page(snapshot, rows, &[(SortKey::Number, *desc)], skip, top_n)
-                    .0
-            }
-            RowOrder::Gitlab { key, desc } => window(
-                gitlab_sorted(snapshot, rows, *key, *desc, want)
-                    .into_iter()
-                    .map(|(_, _, row)| row)
-                    .collect(),
+            } => engine_page(&[(SortKey::Number, *desc)]),
+            RowOrder::Gitlab { key, desc } => gitlab_order::page(
+                snapshot,
+                rows,
+                *key,
+                *desc,
+                None,
+                to_usize(skip),
+                to_usize(top_n),
             ),
             RowOrder::Relevance(query) => {
-                let users = &snapshot.model.users;
-                let mut keyed: Vec<(u8, &str, u64, Row)> = rows
-                    .iter()
-                    .map(|r| {
-                        let u = &users[r as usize];
-                        (
-                            gitlab_search::priority(u, query),
-                            display_name(u),
-                            u.number,
-                            r,
-                        )
-                    })
-                    .collect();
-                top(&mut keyed, want, |a, b| a.cmp(b));
-                window(keyed.into_iter().map(|(_, _, _, row)| row).collect())
+                let (rows, exact, path) = gitlab_search::relevance_page(
+                    snapshot,
+                    rows,
+                    query,
+                    to_usize(skip),
+                    to_usize(top_n),
+                );
+                self.exact_tier = exact;
+                (rows, path)
             }
         }
     }
 
+    /// A keyset page walked from the cursor's position in the order's permutation, one row
+    /// more than asked to learn whether another page follows.
     fn keyset(
         &self,
         rows: &RoaringBitmap,
         order: &RowOrder,
         position: &Position,
         limit: u64,
-    ) -> Result<(Vec<Row>, bool), SourceError> {
+    ) -> Result<(Vec<Row>, bool, PagePath), SourceError> {
         let RowOrder::Gitlab { key, desc } = *order else {
             return Err(
                 Failure::Unsupported("keyset paging outside GitLab's orders".into()).into(),
@@ -399,26 +375,19 @@ impl MemorySource<'_, '_> {
                 ))
             }
         };
-        let all = gitlab_sorted(snapshot, rows, key, desc, usize::MAX);
-        let start = match position {
-            None => 0,
-            Some((value, number)) => all.partition_point(|(k, n, _)| {
-                let ord = (k, *n).cmp(&(&value, number));
-                if desc {
-                    ord != Ordering::Less
-                } else {
-                    ord != Ordering::Greater
-                }
-            }),
-        };
-        let page: Vec<Row> = all
-            .iter()
-            .skip(start)
-            .take(to_usize(limit))
-            .map(|(_, _, row)| *row)
-            .collect();
-        let more = all.len() > start + page.len();
-        Ok((page, more))
+        let limit = to_usize(limit);
+        let (mut page, path) = gitlab_order::page(
+            snapshot,
+            rows,
+            key,
+            desc,
+            position.as_ref(),
+            0,
+            limit.saturating_add(1),
+        );
+        let more = page.len() > limit;
+        page.truncate(limit);
+        Ok((page, more, path))
     }
 }
 
@@ -437,12 +406,16 @@ impl<'a> RowSource<'a> for MemorySource<'_, 'a> {
             .iter()
             .map(|request| self.rows(request).map(|rows| rows.len()))
             .collect::<Result<Vec<u64>, _>>()?;
-        let (page, more) = match &fetch.window {
-            Window::Offset { skip, top } => (self.offset(&rows, &fetch.order, *skip, *top), false),
+        let (page, more, path) = match &fetch.window {
+            Window::Offset { skip, top } => {
+                let (page, path) = self.offset(&rows, &fetch.order, *skip, *top);
+                (page, false, path)
+            }
             Window::Keyset { position, limit } => {
                 self.keyset(&rows, &fetch.order, position, *limit)?
             }
         };
+        self.path = Some(path);
         Ok(Fetched {
             total: rows.len(),
             view: PageView::Borrowed(self.call.snapshot),
