@@ -154,14 +154,14 @@ fn user_spec(r: &mut Lcg) -> UserSpec {
     }
 }
 
-/// A query tree of at most `depth` levels (a clause at each level with odds 35 %), rendered by
+/// A query tree of at most `depth` levels (a clause at each level with odds 45 %), rendered by
 /// the shared builder: clauses over every key and tuple of the catalogue.
 fn query(m: &Model, r: &mut Lcg, depth: usize) -> String {
     userql_testkit::query(m, &query_spec(r, depth))
 }
 
 fn query_spec(r: &mut Lcg, depth: usize) -> QuerySpec {
-    if depth == 0 || r.chance(35) {
+    if depth == 0 || r.chance(45) {
         // Mostly the entity's own value (hits), some slices (prefixes and near misses).
         let value = match r.below(20) {
             0..=13 => ValueSpec::Exact {
