@@ -8,7 +8,7 @@ use std::sync::Arc;
 use userql_dialects::http::{HttpResponse, JSON};
 use userql_dialects::{Answer, Dialect, DialectError};
 use userql_directory::Snapshot;
-use userql_engine::{Engine, ErrorKind, HubParams, Request};
+use userql_engine::{Engine, ErrorKind, Request};
 use userql_pg::dialect::DialectRequest;
 use userql_pg::{Backend, Schema};
 
@@ -177,18 +177,6 @@ fn dialect_sql(args: &SqlArgs, settings: &Settings) -> Result<(), Failure> {
     emit(&text.join("\n"))
 }
 
-/// The text an engine error's span points into: the query or the option it is about.
-fn source_of<'a>(error: &userql_engine::Error, settings: &'a Settings, input: &'a str) -> &'a str {
-    let option = match error.field() {
-        "orderBy" => &settings.order_by,
-        "$skip" => &settings.skip,
-        "$top" => &settings.top,
-        "fields" => &settings.fields,
-        _ => return input,
-    };
-    option.as_deref().unwrap_or(input)
-}
-
 /// The refused answer for an engine error, as the Hub dialect builds it.
 fn refused(error: userql_engine::Error, source: &str) -> Answer {
     let status = match error.kind {
@@ -203,17 +191,14 @@ fn refused(error: userql_engine::Error, source: &str) -> Answer {
 }
 
 fn request(engine: &Engine, settings: &Settings, input: &str) -> Result<Request, Box<Answer>> {
-    let params = HubParams {
-        query: Some(input),
-        order_by: settings.order_by.as_deref(),
-        skip: settings.skip.as_deref(),
-        top: settings.top.as_deref(),
-        fields: settings.fields.as_deref(),
-    };
     engine
-        .hub_request(&params, settings.viewer.clone(), settings.now())
+        .hub_request(
+            &settings.hub_params(input),
+            settings.viewer.clone(),
+            settings.now(),
+        )
         .map_err(|e| {
-            let source = source_of(&e, settings, input).to_owned();
+            let source = settings.source_of(&e, input).to_owned();
             Box::new(refused(e, &source))
         })
 }
@@ -260,7 +245,7 @@ pub fn query(args: &QueryArgs, input: &str, url: &str) -> Result<(), Failure> {
     let page = match backend.search(&engine, &request) {
         Ok(page) => page,
         Err(userql_pg::Error::Request(e)) => {
-            let source = source_of(&e, &settings, input).to_owned();
+            let source = settings.source_of(&e, input).to_owned();
             return refuse(&refused(e, &source), format, input);
         }
         Err(e) => return Err(backend_failure(e)),
@@ -308,10 +293,7 @@ pub fn explain(args: &ExplainArgs, input: &str, url: &str) -> Result<(), Failure
     match backend.explain(&engine, &request) {
         Ok((statement, plan)) => emit(&format!("{statement}\n{plan}\n")),
         Err(userql_pg::Error::Request(e)) => {
-            eprint!(
-                "{}",
-                render_engine_error(&e, source_of(&e, &settings, input))
-            );
+            eprint!("{}", render_engine_error(&e, settings.source_of(&e, input)));
             Err(Failure::Invalid)
         }
         Err(e) => Err(backend_failure(e)),
@@ -348,7 +330,7 @@ pub fn sql(args: &SqlArgs) -> Result<(), Failure> {
         Err(userql_pg::Error::Request(e)) => {
             eprint!(
                 "{}",
-                render_engine_error(&e, source_of(&e, &settings, &args.input))
+                render_engine_error(&e, settings.source_of(&e, &args.input))
             );
             Err(Failure::Invalid)
         }

@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use userql_dialects::{answer, parse_query_string, to_hub, Answer, Call, Dialect, DialectError};
-use userql_directory::index::SortKey;
 use userql_directory::Snapshot;
-use userql_engine::{Engine, Explain, Request, Top, Viewer};
-use userql_syntax::{parse_fields, parse_order_by, parse_skip, parse_top, OrderField};
+use userql_engine::{Engine, Explain, HubParams, Request, Viewer};
+use userql_syntax::parse_skip;
 
 use crate::args::RequestArgs;
 
@@ -93,6 +92,29 @@ impl Settings {
         }
     }
 
+    /// Hub's REST parameters for the query `input` with the options that were set.
+    pub fn hub_params<'a>(&'a self, input: &'a str) -> HubParams<'a> {
+        HubParams {
+            query: Some(input),
+            order_by: self.order_by.as_deref(),
+            skip: self.skip.as_deref(),
+            top: self.top.as_deref(),
+            fields: self.fields.as_deref(),
+        }
+    }
+
+    /// The text an engine error's span points into: the option it is about, or the query.
+    pub fn source_of<'a>(&'a self, error: &userql_engine::Error, input: &'a str) -> &'a str {
+        let option = match error.field() {
+            "orderBy" => &self.order_by,
+            "$skip" => &self.skip,
+            "$top" => &self.top,
+            "fields" => &self.fields,
+            _ => return input,
+        };
+        option.as_deref().unwrap_or(input)
+    }
+
     /// The `$skip` in effect for Hub (for "rows a–b" in summaries); 0 when unset or invalid.
     pub fn hub_skip(&self) -> u64 {
         self.skip
@@ -139,74 +161,6 @@ pub fn hub_form(
         snapshot,
     };
     to_hub(&call)
-}
-
-/// Why a request could not be turned into an engine request: the error and the text its span
-/// points into (the query, or the option's value).
-#[derive(Debug)]
-pub struct Invalid {
-    /// The engine's error (boxed: it is large, and rare).
-    pub error: Box<userql_engine::Error>,
-    /// The text the span points into.
-    pub source: String,
-}
-
-impl Invalid {
-    fn new(error: impl Into<userql_engine::Error>, source: &str) -> Self {
-        Invalid {
-            error: Box::new(error.into()),
-            source: source.to_owned(),
-        }
-    }
-
-    /// The human diagnostic.
-    pub fn render(&self) -> String {
-        crate::failure::render_engine_error(&self.error, &self.source)
-    }
-}
-
-/// The engine request for a Hub query with the settings' options (EXPLAIN and `check`).
-pub fn hub_request(engine: &Engine, settings: &Settings, query: &str) -> Result<Request, Invalid> {
-    let mut request = engine
-        .request(query, settings.viewer.clone())
-        .map_err(|e| Invalid::new(e, query))?;
-    request.now = settings.now();
-    if let Some(text) = &settings.order_by {
-        let keys = parse_order_by(text).map_err(|e| Invalid::new(e, text))?;
-        request.order = keys
-            .into_iter()
-            .map(|k| {
-                (
-                    sort_key(k.field),
-                    k.direction == userql_syntax::Direction::Desc,
-                )
-            })
-            .collect();
-    }
-    if let Some(text) = &settings.skip {
-        request.skip = parse_skip(text).map_err(|e| Invalid::new(e, text))?;
-    }
-    if let Some(text) = &settings.top {
-        request.top = match parse_top(text).map_err(|e| Invalid::new(e, text))? {
-            userql_syntax::Top::All => Top::All,
-            userql_syntax::Top::Count(n) => Top::Count(n),
-        };
-    }
-    if let Some(text) = &settings.fields {
-        request.selection = Some(parse_fields(text).map_err(|e| Invalid::new(e, text))?);
-    }
-    Ok(request)
-}
-
-fn sort_key(field: OrderField) -> SortKey {
-    match field {
-        OrderField::Login => SortKey::Login,
-        OrderField::Name => SortKey::Name,
-        OrderField::CreationTime => SortKey::Created,
-        OrderField::LastAccessTime => SortKey::LastAccess,
-        OrderField::Id => SortKey::Id,
-        OrderField::Email => SortKey::Email,
-    }
 }
 
 /// The plan of a request: it is answered through its dialect, and the engine request the answer

@@ -165,15 +165,19 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
             }
         };
     }
-    let invalid = |text: String| {
-        eprint!("{text}");
+    let invalid = |error: userql_engine::Error| {
+        let source = settings.source_of(&error, &input);
+        eprint!("{}", crate::failure::render_engine_error(&error, source));
         Failure::Invalid
     };
-    let request =
-        request::hub_request(&engine, &settings, &input).map_err(|e| invalid(e.render()))?;
-    engine
-        .bind(&loaded.snapshot, &request)
-        .map_err(|e| invalid(crate::failure::render_engine_error(&e, &input)))?;
+    let request = engine
+        .hub_request(
+            &settings.hub_params(&input),
+            settings.viewer.clone(),
+            settings.now(),
+        )
+        .map_err(invalid)?;
+    engine.bind(&loaded.snapshot, &request).map_err(invalid)?;
     let mut text = request.query.to_string();
     let options: Vec<String> = [
         ("fields", &settings.fields),

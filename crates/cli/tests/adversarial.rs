@@ -1,19 +1,9 @@
 //! Issue 11's reproductions through the binary: what a non-admin viewer sees in every format and
 //! in the REPL, `explain` of dialect requests, hostile `--data` files and `gen --users 0`.
 
-use assert_cmd::Command;
+mod common;
 
-fn tiny() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/seeds/load_json/tiny.json"
-    )
-    .to_owned()
-}
-
-fn userql() -> Command {
-    Command::cargo_bin("userql").expect("the binary is built")
-}
+use common::{tiny, userql};
 
 /// Runs `userql ARGS` (with `stdin` when given) → (status, stdout, stderr).
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
@@ -22,12 +12,7 @@ fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     if let Some(input) = stdin {
         command.write_stdin(input);
     }
-    let output = command.output().expect("runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::run(&mut command)
 }
 
 #[test]

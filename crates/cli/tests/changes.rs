@@ -2,36 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod common;
 
-const NOW: &str = "2026-06-15T12:00:00Z";
-
-fn tiny() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/seeds/load_json/tiny.json"
-    )
-    .to_owned()
-}
-
-fn userql() -> Command {
-    Command::cargo_bin("userql").expect("the binary is built")
-}
+use common::{temp_path, text, tiny, userql, NOW};
 
 /// Writes a changes file (header + `lines`) under the test's temporary directory.
 fn changes_file(name: &str, lines: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("changes-{}-{name}", std::process::id()));
-    std::fs::write(
-        &path,
-        format!("{{\"format\": \"userql-changes/1\"}}\n{lines}"),
-    )
-    .expect("writes");
-    path
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    common::changes_file(temp_path("changes", name), lines)
 }
 
 /// `userql query --data tiny --changes F… --format ids QUERY` → (status, stdout, stderr)
@@ -41,12 +18,7 @@ fn query(changes: &[&Path], query: &str) -> (i32, String, String) {
     for path in changes {
         command.arg("--changes").arg(path);
     }
-    let output = command.arg(query).output().expect("runs");
-    (
-        output.status.code().unwrap_or(-1),
-        text(&output.stdout),
-        text(&output.stderr),
-    )
+    common::run(command.arg(query))
 }
 
 const SIGN_IN_AND_BLOCK: &str = r#"

@@ -2,42 +2,15 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use assert_cmd::Command;
+use common::{on_tiny, stdout_of, tiny, userql};
 use predicates::prelude::*;
 use serde_json::Value;
 
-const NOW: &str = "2026-06-15T12:00:00Z";
-
-fn tiny() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../userql/tests/data/tiny.json"
-    )
-    .to_owned()
-}
-
-fn userql() -> Command {
-    Command::cargo_bin("userql").expect("the binary is built")
-}
-
-/// `userql <sub> --data tiny.json --now NOW <args…>`
-fn on_tiny(subcommand: &str, args: &[&str]) -> Command {
-    let mut command = userql();
-    command
-        .args([subcommand, "--data", &tiny(), "--now", NOW])
-        .args(args);
-    command
-}
-
-fn stdout_of(command: &mut Command) -> String {
-    let output = command.output().expect("runs");
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
+fn temp_path(name: &str) -> PathBuf {
+    common::temp_path("cli", name)
 }
 
 fn ids(args: &[&str]) -> Vec<String> {
@@ -51,10 +24,6 @@ fn ids(args: &[&str]) -> Vec<String> {
 
 fn json_of(command: &mut Command) -> Value {
     serde_json::from_str(&stdout_of(command)).expect("JSON on stdout")
-}
-
-fn temp_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}-{name}", std::process::id()))
 }
 
 mod query_formats {

@@ -4,28 +4,21 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use assert_cmd::Command;
+use common::{tiny, NOW};
 use predicates::prelude::*;
 
-const NOW: &str = "2026-06-15T12:00:00Z";
-
-fn tiny() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../userql/tests/data/tiny.json"
-    )
-    .to_owned()
-}
-
+/// The binary with `NO_COLOR` unset: the colour tests set it themselves.
 fn userql() -> Command {
-    let mut command = Command::cargo_bin("userql").expect("the binary is built");
+    let mut command = common::userql();
     command.env_remove("NO_COLOR");
     command
 }
 
 fn temp_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("conventions-{}-{name}", std::process::id()))
+    common::temp_path("conventions", name)
 }
 
 mod piped_output {

@@ -1,33 +1,10 @@
 //! `userql sql`, `userql pg load` and `--backend` against a throwaway PostgreSQL cluster: the
 //! same answers (ids, counts, response bytes, exit statuses) as with `--data`.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{stdout_of as stdout, tiny, userql, NOW};
 use userql_pg::cluster::for_test;
-
-const NOW: &str = "2026-06-15T12:00:00Z";
-
-fn tiny() -> String {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../userql/tests/data/tiny.json")
-        .display()
-        .to_string()
-}
-
-fn userql() -> Command {
-    let mut command = Command::cargo_bin("userql").expect("the binary is built");
-    command.env_remove("USERQL_BACKEND");
-    command
-}
-
-fn stdout(command: &mut Command) -> String {
-    let out = command.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
 
 /// A throwaway cluster with tiny.json loaded by `userql pg load`, and its URL.
 fn tiny_cluster() -> Option<(userql_pg::cluster::Cluster, String)> {

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod common;
+
+use common::userql;
 use userql_directory::changes::Change;
 use userql_state::{DurableOptions, DurableStore};
 
@@ -12,19 +14,9 @@ const SEED: &str = concat!(
     "/../../fuzz/seeds/load_json/tiny.json"
 );
 
-fn userql() -> Command {
-    Command::cargo_bin("userql").expect("the userql binary")
-}
-
 fn changes(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {
-    let path = dir.join(name);
-    let mut text = String::from("{\"format\": \"userql-changes/1\"}\n");
-    for line in lines {
-        text.push_str(line);
-        text.push('\n');
-    }
-    std::fs::write(&path, text).expect("changes file");
-    path
+    let body: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    common::changes_file(dir.join(name), &body)
 }
 
 const BLOCK_LUKE: &str =

@@ -252,6 +252,95 @@ mod invalid {
     }
 }
 
+/// The fast readers (one pass for JSON, newline-split chunks on threads for NDJSON) and the
+/// tolerant readers they fall back to must agree: same model, and every error located as before.
+mod fast_path {
+    use super::*;
+    use userql_directory::generate::{generate, GenOptions};
+
+    /// A directory whose NDJSON body is several MiB, so it is split across threads.
+    fn large() -> userql_directory::model::Model {
+        generate(&GenOptions {
+            users: 3_000,
+            seed: 7,
+        })
+    }
+
+    #[test]
+    fn a_split_ndjson_file_loads_the_same_model_as_its_json() {
+        let model = large();
+        let ndjson = save_ndjson(&model);
+        assert!(ndjson.len() > 2 << 20, "{} bytes: not split", ndjson.len());
+        assert_eq!(load_ndjson(&ndjson).ok().as_ref(), Some(&model));
+        assert_eq!(load_json(&save_json(&model)).ok().as_ref(), Some(&model));
+    }
+
+    #[test]
+    fn an_error_deep_in_a_split_file_names_its_line() {
+        let text = String::from_utf8(save_ndjson(&large())).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let last = lines.len();
+        let mut broken: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        // A typo in the last line, which is in the last chunk.
+        broken[last - 1] = broken[last - 1].replacen("\"login\"", "\"logn\"", 1);
+        let errors = match load_ndjson(broken.join("\n").as_bytes()) {
+            Ok(_) => panic!("expected errors"),
+            Err(errors) => errors,
+        };
+        assert_eq!(errors.errors.len(), 1, "{errors}");
+        assert!(
+            errors.errors[0]
+                .place
+                .starts_with(&format!("line {last} (user ")),
+            "{errors}"
+        );
+        assert_eq!(
+            errors.errors[0].kind,
+            LoadErrorKind::UnknownField {
+                name: "logn".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn validation_errors_of_a_split_file_name_the_line() {
+        let text = String::from_utf8(save_ndjson(&large())).unwrap_or_default();
+        let last = text.lines().count();
+        let line = r#"{"kind":"user","id":"u-late","login":"late","created_at":"2020-01-01T00:00:00Z","groups":["g-none"]}"#;
+        let errors = match load_ndjson(format!("{text}{line}\n").as_bytes()) {
+            Ok(_) => panic!("expected errors"),
+            Err(errors) => errors,
+        };
+        insta::assert_snapshot!(
+            errors.to_string().replace(&(last + 1).to_string(), "N"),
+            @r#"line N (user u-late), field `groups[0]`: unknown group id "g-none""#
+        );
+    }
+
+    #[test]
+    fn kind_anywhere_in_the_object_and_blank_lines_are_read() {
+        let text = concat!(
+            "\n  \n{\"format\": \"userql-directory/1\"}\r\n",
+            "{\"id\":\"g-a\",\"kind\":\"group\",\"name\":\"A\"}\n",
+            "\n",
+            "{\"kind\":\"user\",\"id\":\"u-1\",\"login\":\"one\",\"created_at\":\"2020-01-01T00:00:00Z\",\"groups\":[\"g-a\"]}\r\n",
+        );
+        let model = load_ndjson(text.as_bytes()).map_err(|e| e.to_string());
+        let model = model.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(model.groups[0].id, "g-a");
+        assert_eq!(model.users[0].groups.len(), 1);
+        let json = save_json(&model);
+        assert_eq!(load_json(&json).ok(), Some(model));
+    }
+
+    #[test]
+    fn duplicate_and_unknown_top_level_keys_still_reach_the_tolerant_reader() {
+        let json = doc(ARMY, "", VADER).replacen("\"roles\"", "\"users\": [], \"roles\"", 1);
+        let errors = errors_of(&json);
+        insta::assert_snapshot!(errors.to_string(), @"document, field `users`: duplicate key `users`");
+    }
+}
+
 mod robustness {
     use super::*;
 

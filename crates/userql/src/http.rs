@@ -1,6 +1,7 @@
 //! Dialect answers from an HTTP-shaped request: method, path, query string, headers and body in;
 //! status, headers and body out — with no HTTP library required (see the `http` feature for
-//! conversions to and from the `http` crate's types).
+//! conversions to and from the `http` crate's types). A leaf module: the store and the snapshot
+//! answer with these types, and nothing here depends on them.
 //!
 //! # Routes
 //! | route | answered as |
@@ -14,21 +15,13 @@
 //!
 //! A route that exists with another method is a `405` with `Allow`; any other path a `404`.
 //!
-//! Those are the searches, which [`Snapshot::handle`] answers on one version (through the same
-//! router as the store; a write route there is refused with the API's 500, since one version
-//! cannot change). The store answers
-//! every route of the APIs, reads and writes — single users (`GET /api/v4/users/:id`,
-//! `GET /api/v2/admin/users/:id`, …), `POST`/`PUT`/`DELETE` of users, state actions (block, ban,
-//! suspend, grant admin, …), SSH keys and emails, enterprise users' 2FA reset — each write as one
-//! atomic batch of changes: [`crate::Store::handle`] as a viewer the application names,
+//! Those are the searches, which [`crate::Snapshot::handle`] answers on one version (through
+//! the same router as the store; a write route there is refused with the API's 500, since one
+//! version cannot change). The store answers every route of the APIs, reads and writes — single
+//! users (`GET /api/v4/users/:id`, `GET /api/v2/admin/users/:id`, …), `POST`/`PUT`/`DELETE` of
+//! users, state actions (block, ban, suspend, grant admin, …), SSH keys and emails, enterprise
+//! users' 2FA reset — each write as one atomic batch of changes: [`crate::Store::handle`] as a viewer the application names,
 //! [`crate::Store::serve`] as the viewer of the request's API token.
-
-use std::sync::Arc;
-
-use userql_dialects::route::{self, LiveStore, WriteError};
-
-use crate::store::Snapshot;
-use crate::vocabulary::Viewer;
 
 /// A request as an HTTP server received it.
 ///
@@ -174,55 +167,5 @@ impl From<userql_dialects::HttpResponse> for HttpResponse {
             headers: inner.headers,
             body: inner.body,
         }
-    }
-}
-
-impl Snapshot {
-    /// Answers an HTTP-shaped request the way the API behind its route does (module docs list
-    /// the routes), as `viewer`. Never panics; refusals are the API's own error responses.
-    ///
-    /// ```
-    /// use userql::{Directory, HttpRequest, Store, Viewer};
-    /// let store = Store::new(Directory::from_json(include_bytes!("../tests/data/tiny.json"))?);
-    /// let response = store
-    ///     .snapshot()
-    ///     .handle(&HttpRequest::get("/api/v4/users?active=true&per_page=2"), &Viewer::admin());
-    /// assert_eq!(response.status(), 200);
-    /// assert!(response.header("X-Total").is_some());
-    /// # Ok::<(), userql::Error>(())
-    /// ```
-    pub fn handle(&self, request: &HttpRequest, viewer: &Viewer) -> HttpResponse {
-        // The store's own router over this one version: the routes, parameters and refusals
-        // are written once (`userql_dialects::route`), and a write finds a store that cannot
-        // change.
-        let router = route::Service::new(
-            Arc::new(Frozen(Arc::clone(self.inner_arc()))),
-            route::ServiceOptions {
-                tokens: route::Tokens::default(),
-                settings: self.dialect_settings().clone(),
-                clock: route::Clock::System,
-                engine: self.engine().clone(),
-            },
-        );
-        router
-            .handle_as(&request.as_route(), viewer.0.clone())
-            .response
-            .into()
-    }
-}
-
-/// One version as the router's store: it reads, and refuses every write (writes go through
-/// [`crate::Store`], which publishes new versions).
-struct Frozen(Arc<userql_directory::Snapshot>);
-
-impl LiveStore for Frozen {
-    fn snapshot(&self) -> Arc<userql_directory::Snapshot> {
-        Arc::clone(&self.0)
-    }
-
-    fn apply(&self, _: &[userql_directory::changes::Change]) -> Result<u64, WriteError> {
-        Err(WriteError::Failed(
-            "a snapshot is one version and cannot change: send writes to the store".into(),
-        ))
     }
 }

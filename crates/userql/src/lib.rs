@@ -63,6 +63,7 @@ mod change;
 mod directory;
 mod error;
 mod explain;
+mod frozen;
 mod http;
 #[cfg(feature = "http")]
 mod http_types;

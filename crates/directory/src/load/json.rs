@@ -1,4 +1,5 @@
-//! The whole-document JSON reader: split into borrowed raw values, then one object at a time.
+//! The tolerant whole-document JSON reader: split into borrowed raw values, then one object at a
+//! time, so every object's problems are found and located (used when [`super::onepass`] gives up).
 
 use std::fmt;
 
@@ -133,15 +134,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub(super) fn load(bytes: &[u8]) -> Result<Model, LoadErrors> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        LoadErrors::single(
-            "document",
-            LoadErrorKind::Io {
-                message: format!("not UTF-8: {e}"),
-            },
-        )
-    })?;
+pub(super) fn load(text: &str) -> Result<Model, LoadErrors> {
     let top: TopLevel = serde_json::from_str(text).map_err(|e| {
         let kind = if e.is_syntax() || e.is_eof() {
             syntax_error(&e, 0)

@@ -1,4 +1,5 @@
-//! The NDJSON reader: a format header line, then one object per line tagged with `kind`.
+//! The tolerant NDJSON reader: a format header line, then one object per line tagged with `kind`,
+//! every line's problems found and located (used when [`super::split`] gives up).
 //!
 //! Objects may come in any order; references are resolved once the whole input is read.
 //! Blank lines are ignored. Every error names its 1-based line.
@@ -63,15 +64,7 @@ impl Reader {
     }
 }
 
-pub(super) fn load(bytes: &[u8]) -> Result<Model, LoadErrors> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        LoadErrors::single(
-            "document",
-            LoadErrorKind::Io {
-                message: format!("not UTF-8: {e}"),
-            },
-        )
-    })?;
+pub(super) fn load(text: &str) -> Result<Model, LoadErrors> {
     let mut reader = Reader {
         errors: Vec::new(),
         tolerated: Tolerated::new(),

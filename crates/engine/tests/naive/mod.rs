@@ -120,7 +120,10 @@ fn apply_one(dir: &mut raw::Directory, change: &Change, max_number: &mut i64) ->
                 }
                 None => {
                     if user.number.is_none() {
-                        user.number = Some(*max_number + 1);
+                        // One more than the largest number in use (changes.md), which an
+                        // earlier patch in the same batch may have raised.
+                        let in_use = dir.users.iter().filter_map(|u| u.number).max();
+                        user.number = Some((*max_number).max(in_use.unwrap_or(0)) + 1);
                     }
                     dir.users.push(user);
                 }

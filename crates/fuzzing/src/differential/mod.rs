@@ -3,14 +3,14 @@
 //!
 //! The input is structure: [`spec::Case`] describes a directory (users, groups, projects, roles,
 //! teams, grants — every index kind gets data), a query tree whose leaves are clauses over every
-//! key (values drawn from the directory itself, near misses, or free text the fuzzer controls), and
+//! key of the catalogue (values drawn from the directory itself, near misses, or free text the
+//! fuzzer controls) — both built by `userql_testkit`, the builder the engine's differential test
+//! uses too — and
 //! paging, order, viewer and leniency, and optional live updates applied through a `Store` (so
 //! the engine's overlay path — dirty rows re-checked and merged into pages — and the rebuild path
 //! are compared too). Any difference between `Engine::search` and
 //! `Engine::reference` — rows, order, total, or the error — is a bug in the engine's fast path.
 
-mod build;
-mod render;
 mod spec;
 mod updates;
 
@@ -25,7 +25,7 @@ use userql_syntax::ast::Query;
 use spec::{Case, RequestSpec};
 
 /// The clock every case runs at (the generator's "now"), so relative instants are reproducible.
-const NOW: i64 = userql_directory::generate::GEN_NOW_MS;
+const NOW: i64 = userql_testkit::NOW;
 
 /// Decodes a case from the bytes and fails on any engine/reference difference.
 pub fn differential(data: &[u8]) {
@@ -56,8 +56,8 @@ pub fn describe_differential(data: &[u8]) -> Option<DifferentialCase> {
 
 fn run(data: &[u8]) -> Option<DifferentialCase> {
     let case = Case::arbitrary_take_rest(Unstructured::new(data)).ok()?;
-    let model = build::model(&case.directory);
-    let text = render::query(&model, &case.query);
+    let model = userql_testkit::model(&case.directory);
+    let text = userql_testkit::query(&model, &case.query);
     let snapshot = if case.updates.is_empty() {
         let index = Indexes::build(&model);
         Arc::new(Snapshot::indexed(0, Arc::new(model), Arc::new(index)))
@@ -117,7 +117,7 @@ fn request(spec: &RequestSpec, query: Query, snapshot: &Snapshot) -> Request {
         .order
         .iter()
         .take(3)
-        .map(|&(key, descending)| (render::sort_key(key), descending))
+        .map(|&(key, descending)| (userql_testkit::sort_key(key), descending))
         .collect();
     request
 }
@@ -125,8 +125,7 @@ fn request(spec: &RequestSpec, query: Query, snapshot: &Snapshot) -> Request {
 /// A directory decoded from bytes with the differential target's builder (every index kind gets
 /// data; names include non-ASCII text), for other backends' differential tests.
 pub fn directory_from(data: &[u8]) -> Option<userql_directory::model::Model> {
-    let spec = spec::DirectorySpec::arbitrary_take_rest(Unstructured::new(data)).ok()?;
-    Some(build::model(&spec))
+    userql_testkit::model_from(data)
 }
 
 /// A request decoded from bytes over `snapshot`, as the differential target builds them: the
@@ -145,9 +144,9 @@ pub struct GeneratedRequest {
 /// See [`GeneratedRequest`].
 pub fn request_from(snapshot: &Snapshot, data: &[u8]) -> Option<GeneratedRequest> {
     let mut input = Unstructured::new(data);
-    let query = spec::QuerySpec::arbitrary(&mut input).ok()?;
+    let query = userql_testkit::QuerySpec::arbitrary(&mut input).ok()?;
     let spec = RequestSpec::arbitrary(&mut input).ok()?;
-    let text = render::query(&snapshot.model, &query);
+    let text = userql_testkit::query(&snapshot.model, &query);
     let engine = Engine::new(Options {
         lenient: spec.lenient,
         ..Options::default()

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use userql_directory::model::*;
 
-use super::spec::{DirectorySpec, UserSpec};
-use super::NOW;
+use crate::spec::{DirectorySpec, UserSpec};
+use crate::NOW;
 
 /// Table caps: small directories keep each case fast and still give every index several values.
 const MAX_USERS: usize = 24;
@@ -19,29 +19,38 @@ const DAY: i64 = 86_400_000;
 
 /// Names with case folding and accent traps (`Émile`, `Zoë`, `ß`, dotted `İ`), shared prefixes
 /// (`Mar`/`mark`/`Marsh`) and a quote.
-pub(super) const FIRST: &[&str] = &[
+pub(crate) const FIRST: &[&str] = &[
     "Ann", "anna", "Bob", "Émile", "Zoë", "Mar", "mark", "Li", "Ola", "İlker", "Straße",
 ];
-pub(super) const LAST: &[&str] = &[
+pub(crate) const LAST: &[&str] = &[
     "Smith", "smithers", "Marsh", "Ng", "O'Neil", "Dupré", "Lee", "STRASSE",
 ];
-pub(super) const MODULES: &[(&str, &str)] = &[
+/// Auth modules (id, name), with the same module in several cases: the case rule of module
+/// values is one of the rules a fast path can get wrong.
+pub(crate) const MODULES: &[(&str, &str)] = &[
     ("core", "Hub"),
     ("ldap", "Corp LDAP"),
     ("ldapmain", "Main LDAP"),
+    ("LDAP", "Upper LDAP"),
+    ("Core", "Hub"),
     ("google", "Google"),
+    ("Google", "Google"),
     ("github", "GitHub"),
     ("openid", "OpenID"),
 ];
-pub(super) const TYPES: &[&str] = &[
+/// User types, some in a case or spelling the `type:` and `is: bot` rules must fold.
+pub(crate) const TYPES: &[&str] = &[
     "human",
     "service_account",
     "project_bot",
     "ghost",
     "bot",
     "support_bot",
+    "Project-Bot",
+    "SERVICE ACCOUNT",
+    "Bot",
 ];
-pub(super) const BAN_STATUSES: &[&str] = &["permanent", "Temporary", "", "temporary"];
+pub(crate) const BAN_STATUSES: &[&str] = &["permanent", "Temporary", "", "temporary"];
 
 fn pick<'a>(items: &[&'a str], index: u8) -> &'a str {
     items[usize::from(index) % items.len()]
@@ -55,7 +64,8 @@ fn bit(mask: u32, position: usize) -> bool {
     position < 32 && mask & (1 << position) != 0
 }
 
-pub(super) fn model(spec: &DirectorySpec) -> Model {
+/// The valid model a [`DirectorySpec`] stands for.
+pub fn model(spec: &DirectorySpec) -> Model {
     let mut m = Model {
         services: vec![
             Service {
