@@ -33,17 +33,31 @@
 //! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
 //! user also dirties the user's row (its own-role flag is a per-user column).
 //!
-//! **Still synchronous**: removing a user renumbers rows (the model is compacted), and deleting
-//! a catalog object renumbers that catalog; both rebuild every index before the batch returns.
+//! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
+//! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
+//! answer (the engine re-checks dirty rows against the model, where a hole matches nothing), and
+//! [`Snapshot::all_rows`] (the universe of `not` queries and counts) excludes holes. The cascade is
+//! incremental: the user's direct grants are removed as grant removals (exact in the access
+//! index, one pass over the grants only when the user holds any directly), its team listings
+//! are dropped from the model (O(its teams)), its memberships go with its record. A put may
+//! reuse a deleted user's id, login and number; it gets a new row.
 //!
-//! **Removing a user cascades**: the user's direct grants are dropped and the user is removed from
-//! team member lists (a user leaving should not require the producer to know every reference).
+//! **Compaction**: none on the writer's path and none in the background. A background rebuild
+//! produces indexes without the holes (they are then clean and absent from every index); the
+//! slots themselves stay until the directory is next loaded: a save writes no holes (numbers
+//! that the missing rows would shift are written out), so a checkpoint reload is compact. A hole
+//! costs one null pointer per row.
 //!
-//! **Numbers are stable.** A user added without `number` gets max(number) + 1; after removals,
-//! users whose number no longer equals their position are marked explicit, so a save → load
-//! keeps every number (GitLab ids never change).
+//! **Still synchronous**: deleting a catalog object renumbers that catalog (and, through a
+//! revalidation of the saved form, compacts user rows); it rebuilds every index before the batch
+//! returns ([`Store::writer_rebuilds`] counts these).
+//!
+//! **Numbers are stable.** A user added without `number` gets max(number) + 1 over the live
+//! users; a save writes every number that differs from the user's position in the file, so a
+//! save → load keeps every number (GitLab ids never change).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -106,9 +120,7 @@ impl Snapshot {
 
     /// Every row of the model.
     pub fn all_rows(&self) -> RoaringBitmap {
-        let mut all = RoaringBitmap::new();
-        all.insert_range(0..self.model.users.len() as u32);
-        all
+        self.model.users.live_rows()
     }
 
     /// The row of the user with this login (case-insensitive), overlay included.
@@ -246,6 +258,8 @@ struct Shared {
     options: StoreOptions,
     /// The background rebuild in flight, if any.
     rebuild: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Index rebuilds run on the writer's path (see [`Store::writer_rebuilds`]).
+    writer_rebuilds: AtomicU64,
 }
 
 /// What the writer keeps between batches so that checking a batch never scans every user.
@@ -344,15 +358,15 @@ fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Sub
 impl Writer {
     fn of_model(model: &Model) -> Writer {
         let mut writer = Writer {
-            ids: HashMap::with_capacity(model.users.len()),
-            logins: HashMap::with_capacity(model.users.len()),
+            ids: HashMap::with_capacity(model.users.count()),
+            logins: HashMap::with_capacity(model.users.count()),
             numbers: BTreeMap::new(),
             log: Vec::new(),
             subjects: Subjects::build(model),
             epoch: 0,
         };
-        for (row, user) in model.users.iter().enumerate() {
-            writer.insert(row as Row, user);
+        for (row, user) in model.users.iter() {
+            writer.insert(row, user);
         }
         writer
     }
@@ -422,7 +436,7 @@ impl Writer {
 impl Store {
     /// Wraps a validated model as version 0 (builds its indexes), with default options.
     pub fn new(model: Model) -> Store {
-        let options = StoreOptions::for_users(model.users.len());
+        let options = StoreOptions::for_users(model.users.count());
         Store::with_options(model, options)
     }
 
@@ -435,6 +449,7 @@ impl Store {
                 writer: Mutex::new(writer),
                 options,
                 rebuild: Mutex::new(None),
+                writer_rebuilds: AtomicU64::new(0),
             }),
         }
     }
@@ -454,6 +469,7 @@ impl Store {
                 writer: Mutex::new(writer),
                 options,
                 rebuild: Mutex::new(None),
+                writer_rebuilds: AtomicU64::new(0),
             }),
         }
     }
@@ -479,6 +495,13 @@ impl Store {
     /// The current version.
     pub fn version(&self) -> u64 {
         self.shared.current.load().version
+    }
+
+    /// How many times a batch rebuilt every index before returning (a catalog deletion, or the
+    /// overlay passing its limit without background rebuilds). User deletions, grants and
+    /// catalog puts never do.
+    pub fn writer_rebuilds(&self) -> u64 {
+        self.shared.writer_rebuilds.load(Ordering::Relaxed)
     }
 
     /// Waits for a background rebuild in flight, if any, to publish its indexes.
@@ -544,6 +567,7 @@ impl Store {
             }
             writer.epoch += 1;
             writer.log.clear();
+            shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
             let index = Indexes::build(&model);
             Snapshot::indexed(version, model, Arc::new(index))
         } else {
@@ -723,8 +747,8 @@ pub(crate) struct Txn<'a> {
     /// Id tables; `users` maps ids to rows of the working `model` (removed users unmapped).
     pub(crate) tables: Tables<'a>,
     pub(crate) model: Model,
-    /// Tombstones, by working row (rows are compacted only at the end so indices stay stable).
-    pub(crate) removed: Vec<bool>,
+    /// Rows of users this batch deleted (holes in `model.users`).
+    pub(crate) removed: RoaringBitmap,
     /// (batch index, row) of users added or replaced, for the login and number checks.
     pub(crate) changed: Vec<(usize, Row)>,
     /// Every row whose record this batch wrote.
@@ -769,7 +793,7 @@ impl<'a> Txn<'a> {
             checker: Checker::new(places, tolerated),
             tables,
             model: base.clone(),
-            removed: Vec::new(),
+            removed: RoaringBitmap::new(),
             changed: Vec::new(),
             written: RoaringBitmap::new(),
             structural: false,
@@ -779,24 +803,19 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// The applied batch: removed users compacted away.
+    /// The applied batch (deleted users stay holes: rows never move on the writer's path).
     pub(crate) fn finish(self) -> Applied {
         let Txn {
-            mut model,
-            removed,
+            model,
             written,
             structural,
             ops,
             ..
         } = self;
-        let renumbered = removed.iter().any(|&r| r);
-        if renumbered {
-            compact(&mut model, &removed);
-        }
         Applied {
             model,
             changed: written,
-            structural: structural || renumbered,
+            structural,
             ops,
         }
     }
@@ -828,8 +847,8 @@ impl<'a> Txn<'a> {
             return;
         }
         match update {
-            Update::RemoveUser { .. } => self.structural = true,
-            Update::AddGrant(_) | Update::RemoveGrant(_) => {}
+            // Deletion records its own writes (the row, its grants).
+            Update::RemoveUser { .. } | Update::AddGrant(_) | Update::RemoveGrant(_) => {}
             _ => {
                 for id in update.user_ids() {
                     if let Some(&row) = self.tables.users.get(id) {
@@ -958,12 +977,12 @@ impl<'a> Txn<'a> {
             Some(n) => (self.claim_number(n), true),
             None => (self.next_number(), false),
         };
-        let row = self.model.users.len() as Row;
+        let row = self.model.users.slots() as Row;
         // A number that is not the position must be written out, or a save → load would
-        // renumber the user.
+        // renumber the user (a save also writes those that holes moved).
         let explicit = explicit || number != u64::from(row) + 1;
         if let Some(user) = self.convert(index, raw, number, explicit) {
-            self.model.users.push(user);
+            let row = self.model.users.push(user);
             self.tables.users.insert(&raw.id, row);
             self.changed.push((index, row));
         }
@@ -977,18 +996,61 @@ impl<'a> Txn<'a> {
             None => (old.number, old.number_explicit),
         };
         if let Some(user) = self.convert(index, raw, number, explicit) {
-            self.model.users[row as usize] = user;
+            self.model.users.set(row as usize, user);
             self.changed.push((index, row));
         }
     }
 
-    /// Tombstones the user at `row` (its grants and team listings go at compaction).
+    /// Deletes the user at `row`: its row becomes a hole (no renumbering) and is dirty, so the
+    /// overlay hides it from every indexed answer until a rebuild drops it. Its direct grants
+    /// are removed as grant removals (exact in the access index), its team listings dropped
+    /// from the model (the team member sets in the index only name it while it is dirty).
+    /// O(the user's grants and teams), plus one pass over the grants when it holds any directly.
     pub(crate) fn remove_user(&mut self, id: &str, row: Row) {
         self.tables.users.remove(id);
-        if self.removed.len() < self.model.users.len() {
-            self.removed.resize(self.model.users.len(), false);
+        if !self.model.users.remove(row) {
+            return;
         }
-        self.removed[row as usize] = true;
+        self.removed.insert(row);
+        self.written.insert(row);
+        let subject = Subject::User(row);
+        let granted_in_batch = self
+            .ops
+            .iter()
+            .any(|op| matches!(op, IndexOp::GrantAdded(g) if g.subject == subject));
+        if granted_in_batch || self.held.has_grants(subject) {
+            while let Some(at) = self.model.grants.position(|g| g.subject == subject) {
+                if let Some(grant) = self.model.grants.remove(at) {
+                    self.grant_changed(IndexOp::GrantRemoved(grant));
+                }
+            }
+        }
+        // A team written by this batch may list the user without the base version knowing.
+        let teams_written = self
+            .ops
+            .iter()
+            .any(|op| matches!(op, IndexOp::Catalog { .. }));
+        let teams: Vec<usize> = if teams_written {
+            (0..self.model.teams.len()).collect()
+        } else {
+            self.held
+                .teams_of_user(row)
+                .iter()
+                .map(|t| t.index())
+                .collect()
+        };
+        for at in teams {
+            let lists = self
+                .model
+                .teams
+                .get(at)
+                .is_some_and(|team| team.users.contains(&row));
+            if lists {
+                if let Some(team) = self.model.teams.get_mut(at) {
+                    team.users.retain(|&r| r != row);
+                }
+            }
+        }
     }
 
     /// Makes `user` a direct member of `group`, or changes the access of the membership.
@@ -1176,7 +1238,7 @@ impl<'a> Txn<'a> {
     }
 
     pub(crate) fn live(&self, row: usize) -> bool {
-        !self.removed.get(row).copied().unwrap_or(false)
+        self.model.users.is_live(row as Row)
     }
 
     /// Logins (case-insensitive) and numbers of added/replaced users must stay unique among the
@@ -1192,11 +1254,7 @@ impl<'a> Txn<'a> {
             return Vec::new();
         }
         let mut stale: HashSet<Row> = self.changed.iter().map(|&(_, row)| row).collect();
-        stale.extend(
-            (0..self.removed.len())
-                .filter(|&r| !self.live(r))
-                .map(|r| r as Row),
-        );
+        stale.extend(self.removed.iter());
         let users = &self.model.users;
         let mut logins: HashMap<String, Row> = HashMap::new();
         let mut numbers: HashMap<u64, Row> = HashMap::new();
@@ -1250,7 +1308,7 @@ impl<'a> Txn<'a> {
 }
 
 /// The id of the user at `row` (working model first: it may be a user added by this batch).
-fn owner_id(base: &Model, users: &crate::shared::Chunked<model::User>, row: Row) -> String {
+fn owner_id(base: &Model, users: &model::Users, row: Row) -> String {
     users
         .get(row as usize)
         .or_else(|| base.users.get(row as usize))
@@ -1272,49 +1330,4 @@ fn describe_grant(grant: &raw::Grant) -> String {
         }
     }
     parts.join(", ")
-}
-
-/// Drops removed users and every row reference to them, renumbers rows, and marks numbers
-/// explicit where they no longer equal the position.
-fn compact(model: &mut Model, removed: &[bool]) {
-    if removed.iter().any(|&r| r) {
-        let mut new_row = Vec::with_capacity(model.users.len());
-        let mut next = 0u32;
-        for row in 0..model.users.len() {
-            if removed.get(row).copied().unwrap_or(false) {
-                new_row.push(None);
-            } else {
-                new_row.push(Some(next));
-                next += 1;
-            }
-        }
-        let mut row = 0;
-        model.users.retain(|_| {
-            let keep = new_row[row].is_some();
-            row += 1;
-            keep
-        });
-        model.grants.retain_mut(|grant| match grant.subject {
-            Subject::User(r) => match new_row[r as usize] {
-                Some(n) => {
-                    grant.subject = Subject::User(n);
-                    true
-                }
-                None => false,
-            },
-            _ => true,
-        });
-        for team in model.teams.iter_mut() {
-            team.users = team
-                .users
-                .iter()
-                .filter_map(|&r| new_row[r as usize])
-                .collect();
-        }
-    }
-    for (position, user) in model.users.iter_mut().enumerate() {
-        if !user.number_explicit && user.number != position as u64 + 1 {
-            user.number_explicit = true;
-        }
-    }
 }

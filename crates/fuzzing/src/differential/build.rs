@@ -150,7 +150,7 @@ pub(super) fn model(spec: &DirectorySpec) -> Model {
         }
         m.users.push(user_of(i, user, login, groups));
     }
-    let users = m.users.len();
+    let users = m.users.slots();
     m.teams = spec
         .teams
         .iter()

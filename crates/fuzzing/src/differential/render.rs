@@ -130,7 +130,8 @@ fn closed(values: &[catalogue::ClosedValue], pick: usize) -> &str {
 
 fn clause(m: &Model, c: &ClauseSpec) -> String {
     let pick = usize::from(c.pick);
-    let user = (!m.users.is_empty()).then(|| &m.users[pick % m.users.len().max(1)]);
+    let count = m.users.count().max(1);
+    let user = m.users.records().nth(pick % count);
     let login = user.map_or("nobody", |u| u.login.as_str());
     let name = user.and_then(|u| u.name.as_deref()).unwrap_or("No Name");
     let email = user.and_then(|u| u.email.as_deref()).unwrap_or("x@y.z");
@@ -220,7 +221,8 @@ fn clause(m: &Model, c: &ClauseSpec) -> String {
             v(login),
             braced(
                 &m.users
-                    .first()
+                    .records()
+                    .next()
                     .map_or("x", |u| u.login.as_str())
                     .to_lowercase()
             )
