@@ -117,7 +117,7 @@ pub fn update_throughput(
     let stop = AtomicBool::new(false);
     let reads = AtomicU64::new(0);
     let slowest = AtomicU64::new(0);
-    let users = model.users.len().max(1);
+    let users = model.users.count().max(1);
     std::thread::scope(|scope| {
         scope.spawn(|| {
             while !stop.load(Ordering::Relaxed) {

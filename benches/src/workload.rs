@@ -43,12 +43,16 @@ pub struct Case {
 /// every choice breaks ties by the lowest index so runs are comparable.
 pub fn pick_values(model: &Model) -> Values {
     let users = &model.users;
-    let login = if users.iter().any(|u| u.login == SPEC_LOGIN) || users.len() < 2 {
+    let login = if users.records().any(|u| u.login == SPEC_LOGIN) || users.count() < 2 {
         SPEC_LOGIN.to_owned()
     } else {
-        users[users.len() * 2 / 3].login.clone()
+        users
+            .records()
+            .nth(users.count() * 2 / 3)
+            .map(|u| u.login.clone())
+            .unwrap_or_default()
     };
-    let spec_email_exists = users.iter().any(|u| {
+    let spec_email_exists = users.records().any(|u| {
         u.email
             .iter()
             .chain(u.emails.iter())
@@ -58,9 +62,9 @@ pub fn pick_values(model: &Model) -> Values {
         SPEC_EMAIL.to_owned()
     } else {
         users
-            .iter()
-            .skip(users.len() / 3)
-            .chain(users.iter())
+            .records()
+            .skip(users.count() / 3)
+            .chain(users.records())
             .find_map(|u| u.email.as_ref())
             .map_or_else(|| SPEC_EMAIL.to_owned(), |e| e.to_uppercase())
     };
@@ -81,7 +85,7 @@ pub fn pick_values(model: &Model) -> Values {
         }
     };
     let mut direct = vec![0usize; model.groups.len()];
-    for user in users {
+    for user in users.records() {
         for membership in &user.groups {
             direct[membership.group.index()] += 1;
         }

@@ -139,7 +139,7 @@ impl Database {
             let mut insert = self.conn.prepare(
                 "INSERT INTO users_fts(rowid, login, name, email, emails) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (row, user) in model.users.iter().enumerate() {
+            for (row, user) in model.users.iter().map(|(r, u)| (r as usize, u)) {
                 let emails = (!user.emails.is_empty()).then(|| user.emails.join("\n"));
                 insert.execute(params![
                     row as i64, user.login, user.name, user.email, emails
@@ -166,7 +166,7 @@ fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
     let mut email = conn.prepare("INSERT INTO user_emails VALUES (?1, ?2)")?;
     let mut auth = conn.prepare("INSERT INTO auth VALUES (?1, ?2, ?3)")?;
     let mut member = conn.prepare("INSERT INTO memberships VALUES (?1, ?2)")?;
-    for (row, u) in model.users.iter().enumerate() {
+    for (row, u) in model.users.iter().map(|(r, u)| (r as usize, u)) {
         let row = row as i64;
         user.execute(params![
             row,

@@ -46,7 +46,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, DataError> {
                 path: path.to_path_buf(),
                 errors,
             })?;
-            progress.say(format!("indexing {} users", model.users.len()));
+            progress.say(format!("indexing {} users", model.users.count()));
             let snapshot = Arc::new(snapshot_of(model));
             drop(progress);
             Ok(Loaded {
@@ -95,7 +95,7 @@ pub fn load_args(args: &DataArgs) -> Result<Loaded, Failure> {
 
 /// A live store over a loaded directory (its indexes are reused).
 pub fn store_of(loaded: &Loaded) -> Store {
-    let options = StoreOptions::for_users(loaded.snapshot.model.users.len());
+    let options = StoreOptions::for_users(loaded.snapshot.model.users.count());
     Store::from_snapshot(Arc::clone(&loaded.snapshot), options)
 }
 

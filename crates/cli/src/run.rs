@@ -225,8 +225,8 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
     };
     let bytes = {
         let _progress = data::Progress::start(
-            format!("serialising {} users", model.users.len()),
-            model.users.len() >= data::PROGRESS_USERS,
+            format!("serialising {} users", model.users.count()),
+            model.users.count() >= data::PROGRESS_USERS,
         );
         match (args.changes, format) {
             (Some(count), _) => changes_file(&generate_changes(&model, count, args.seed)),

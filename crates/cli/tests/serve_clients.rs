@@ -51,7 +51,7 @@ fn user_login() -> String {
     let model = generate::demo();
     let login = model
         .users
-        .iter()
+        .records()
         .find(|u| u.state == State::Active && !u.admin && u.user_type == "human")
         .map(|u| u.login.clone());
     login.expect("the demo directory has an active non-admin user")

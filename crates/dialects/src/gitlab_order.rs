@@ -105,9 +105,17 @@ impl Permutation {
             GitlabKey::Updated => SortKey::Updated,
         };
         let mut order = index.order(seed, false).to_vec();
+        // Users deleted since the indexes were built are holes: they match nothing.
+        order.retain(|&row| users.is_live(row));
         if by == GitlabKey::LoweredLogin {
-            // One lower-cased copy per login, not one per comparison.
-            let keys: Vec<Cow<'_, str>> = users.iter().map(|u| lowered(&u.login)).collect();
+            // One lower-cased copy per login, not one per comparison (holes: empty).
+            let keys: Vec<Cow<'_, str>> = (0..users.slots())
+                .map(|row| {
+                    users
+                        .get(row)
+                        .map_or(Cow::Borrowed(""), |u| lowered(&u.login))
+                })
+                .collect();
             order.sort_by(|&a, &b| {
                 keys[a as usize]
                     .cmp(&keys[b as usize])
@@ -116,7 +124,7 @@ impl Permutation {
         } else {
             order.sort_by(|&a, &b| compare_users(&users[a as usize], &users[b as usize], by));
         }
-        let mut rank = vec![0u32; order.len()];
+        let mut rank = vec![0u32; users.slots()];
         for (position, &row) in order.iter().enumerate() {
             rank[row as usize] = position as u32;
         }

@@ -246,7 +246,7 @@ mod tests {
         let model = userql_directory::load_json(&bytes).expect("tiny.json is valid");
         let index = Indexes::build(&model);
         let snapshot = Snapshot::indexed(0, Arc::new(model), Arc::new(index));
-        let rows: Vec<Row> = (0..snapshot.model.users.len() as Row).collect();
+        let rows: Vec<Row> = (0..snapshot.model.users.slots() as Row).collect();
         assert!(rows.len() > 5);
         for entity in [Entity::Basic, Entity::Admin, Entity::Public] {
             let values: Vec<Value> = rows

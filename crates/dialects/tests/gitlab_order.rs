@@ -42,7 +42,7 @@ const QUERIES: [&str; 5] = ["smi", "mark smith", "smith", "mark@smith.example", 
 fn directory(users: usize, seed: u64) -> Snapshot {
     let mut model = generate(&GenOptions { users, seed });
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for user in model.users.iter_mut() {
+    for user in model.users.records_mut() {
         user.name = match rng.gen_range(0..12) {
             0 => None,
             n => Some(NAMES[(n - 1) % NAMES.len()].to_string()),
@@ -76,7 +76,7 @@ fn with_overlay(snapshot: Snapshot, seed: u64) -> Arc<Snapshot> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let mut batch = Vec::new();
     for _ in 0..5 {
-        let row = rng.gen_range(0..before.model.users.len());
+        let row = rng.gen_range(0..before.model.users.slots());
         let mut raw = user_to_raw(&before.model, &before.model.users[row]);
         raw.name = Some(NAMES[rng.gen_range(0..NAMES.len())].to_string());
         batch.push(Update::ReplaceUser(raw));

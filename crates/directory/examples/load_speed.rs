@@ -40,7 +40,7 @@ fn main() {
         match &loaded {
             Ok(model) => println!(
                 "load {} users in {took:.2?}: {:.0} MB/s",
-                model.users.len(),
+                model.users.count(),
                 megabytes / took.as_secs_f64()
             ),
             Err(errors) => {

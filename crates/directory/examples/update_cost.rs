@@ -24,7 +24,7 @@ fn main() {
         .snapshot()
         .model
         .users
-        .iter()
+        .records()
         .map(|u| u.id.clone())
         .collect();
     let mut rebuild_time = std::time::Duration::ZERO;

@@ -99,6 +99,21 @@ impl Subjects {
         })
     }
 
+    /// Whether `subject` holds any grant directly.
+    pub(crate) fn has_grants(&self, subject: Subject) -> bool {
+        let held = match subject {
+            Subject::User(row) => self.user_grants.get(&row),
+            Subject::Group(g) => self.group_grants.get(&g),
+            Subject::Team(t) => self.team_grants.get(&t),
+        };
+        held.is_some_and(|held| !held.is_empty())
+    }
+
+    /// The teams listing user `row` directly.
+    pub(crate) fn teams_of_user(&self, row: Row) -> &[TeamIdx] {
+        self.teams_of_user.get(&row).map_or(&[], Vec::as_slice)
+    }
+
     /// Records one more grant of `role` at `scope` to `subject` (the live store's writer keeps
     /// its copy current this way; [`Subjects::grants_reaching`] is not maintained by it).
     pub(crate) fn grant_added(&mut self, subject: Subject, role: RoleIdx, scope: Scope) {

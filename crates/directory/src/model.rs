@@ -7,6 +7,11 @@
 //! A `Model` only ever comes out of validation, so its invariants hold: ids unique per kind, logins
 //! unique case-insensitively, numbers unique, the group forest acyclic, every index in range.
 
+use std::fmt;
+use std::ops::{Index, IndexMut};
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
 use crate::shared::Chunked;
@@ -81,8 +86,196 @@ pub struct Model {
     pub teams: Chunked<Team>,
     /// Role grants (shared between snapshots, see [`Chunked`]).
     pub grants: Chunked<Grant>,
-    /// Users; a user's position is its [`Row`] (shared between snapshots, see [`Chunked`]).
-    pub users: Chunked<User>,
+    /// Users by [`Row`]; a deleted user leaves a hole (see [`Users`]).
+    pub users: Users,
+}
+
+/// The users of a model, by [`Row`], with *holes* where users were deleted.
+///
+/// The live store deletes a user by tombstoning its row instead of renumbering every row after
+/// it (which would invalidate every index). Rows are therefore stable for the life of a store;
+/// a hole is never reused, and a save writes no holes (the next load numbers rows densely).
+///
+/// The API is shaped so that the compiler finds every reader that must know about holes:
+/// there is no `len` (use [`Users::slots`] to size per-row arrays, [`Users::count`] for how many
+/// users exist), [`Users::iter`] yields `(row, user)` for live rows only, and [`Users::get`]
+/// answers `None` for a hole. Indexing (`users[row]`) is for rows taken from an answer or an
+/// index, which never name a hole; it panics on one, like an out-of-range index.
+///
+/// Slots are shared, copy-on-write chunks ([`Chunked`]) of `Arc`s: a batch that writes one user
+/// copies one chunk of pointers and that user's record, never the other records.
+#[derive(Clone, Default)]
+pub struct Users {
+    slots: Chunked<Option<Arc<User>>>,
+    /// Rows of deleted users.
+    holes: Arc<RoaringBitmap>,
+}
+
+impl Users {
+    /// No users.
+    pub fn new() -> Users {
+        Users::default()
+    }
+
+    /// One past the largest row ever used: every row is below it (holes included). Size per-row
+    /// arrays with this.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// How many users exist (holes excluded).
+    pub fn count(&self) -> usize {
+        self.slots.len() - self.holes.len() as usize
+    }
+
+    /// Whether there is no user (there may be holes).
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    /// The user at `row`; `None` for a hole or past the end.
+    pub fn get(&self, row: usize) -> Option<&User> {
+        self.slots.get(row).and_then(Option::as_deref)
+    }
+
+    /// The user at `row`, for writing (copies its chunk's pointers if shared, and the record
+    /// itself if another snapshot holds it).
+    pub fn get_mut(&mut self, row: usize) -> Option<&mut User> {
+        self.slots
+            .get_mut(row)
+            .and_then(Option::as_mut)
+            .map(Arc::make_mut)
+    }
+
+    /// Appends a user at a new row and returns the row.
+    pub fn push(&mut self, user: User) -> Row {
+        let row = self.slots.len() as Row;
+        self.slots.push(Some(Arc::new(user)));
+        row
+    }
+
+    /// Replaces the user at `row` (a hole stays a hole: returns `false`).
+    pub fn set(&mut self, row: usize, user: User) -> bool {
+        match self.slots.get_mut(row) {
+            Some(slot @ Some(_)) => {
+                *slot = Some(Arc::new(user));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Deletes the user at `row`, leaving a hole; returns whether there was one.
+    pub fn remove(&mut self, row: Row) -> bool {
+        match self.slots.get_mut(row as usize) {
+            Some(slot @ Some(_)) => {
+                *slot = None;
+                Arc::make_mut(&mut self.holes).insert(row);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `row` holds a user.
+    pub fn is_live(&self, row: Row) -> bool {
+        self.get(row as usize).is_some()
+    }
+
+    /// The rows of deleted users.
+    pub fn holes(&self) -> &RoaringBitmap {
+        &self.holes
+    }
+
+    /// Every live row.
+    pub fn live_rows(&self) -> RoaringBitmap {
+        let mut all = RoaringBitmap::new();
+        all.insert_range(0..self.slots.len() as u32);
+        all -= &*self.holes;
+        all
+    }
+
+    /// Every user with its row, in row order, holes skipped.
+    pub fn iter(&self) -> impl Iterator<Item = (Row, &User)> + Clone + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(row, slot)| slot.as_deref().map(|user| (row as Row, user)))
+    }
+
+    /// Every user in row order, holes skipped (for readers that need no row).
+    pub fn records(&self) -> impl DoubleEndedIterator<Item = &User> + Clone + '_ {
+        self.slots.iter().filter_map(Option::as_deref)
+    }
+
+    /// Every user in row order, for writing (copies every shared chunk and record).
+    pub fn records_mut(&mut self) -> impl Iterator<Item = &mut User> + '_ {
+        self.slots
+            .iter_mut()
+            .filter_map(|slot| slot.as_mut().map(Arc::make_mut))
+    }
+
+    /// Reserves room for `additional` more users' chunk pointers.
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+    }
+
+    /// How many chunks of slots this shares with `other` (tests and stats).
+    pub fn shared_chunks(&self, other: &Users) -> usize {
+        self.slots.shared_chunks(&other.slots)
+    }
+}
+
+impl From<Vec<User>> for Users {
+    fn from(users: Vec<User>) -> Users {
+        users.into_iter().collect()
+    }
+}
+
+impl FromIterator<User> for Users {
+    fn from_iter<I: IntoIterator<Item = User>>(iter: I) -> Users {
+        Users {
+            slots: iter.into_iter().map(|u| Some(Arc::new(u))).collect(),
+            holes: Arc::default(),
+        }
+    }
+}
+
+impl Index<usize> for Users {
+    type Output = User;
+
+    fn index(&self, row: usize) -> &User {
+        match self.get(row) {
+            Some(user) => user,
+            None => panic!(
+                "row {row} is a hole or out of bounds ({} slots)",
+                self.slots()
+            ),
+        }
+    }
+}
+
+impl IndexMut<usize> for Users {
+    fn index_mut(&mut self, row: usize) -> &mut User {
+        let slots = self.slots();
+        match self.get_mut(row) {
+            Some(user) => user,
+            None => panic!("row {row} is a hole or out of bounds ({slots} slots)"),
+        }
+    }
+}
+
+/// Two user tables are equal when they hold the same users at the same rows.
+impl PartialEq for Users {
+    fn eq(&self, other: &Users) -> bool {
+        self.slots() == other.slots() && self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Users {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 /// A service (YouTrack, Hub, …).

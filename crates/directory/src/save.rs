@@ -73,7 +73,7 @@ pub fn to_raw(model: &Model) -> raw::Directory {
             .iter()
             .map(|g| grant_to_raw(model, g))
             .collect(),
-        users: model.users.iter().map(|u| user_to_raw(model, u)).collect(),
+        users: saved_users(model).collect(),
     }
 }
 
@@ -149,6 +149,23 @@ pub fn grant_to_raw(model: &Model, grant: &model::Grant) -> raw::Grant {
         Scope::Project(p) => out.project = Some(model.projects[p.index()].id.clone()),
     }
     out
+}
+
+/// The live users in file form, in row order. A save writes no holes, so a user after a deleted
+/// one lands at a smaller position than its row: its number is written out whenever it differs
+/// from the position the reader will give it (GitLab ids never change across a save → load).
+fn saved_users(model: &Model) -> impl Iterator<Item = raw::User> + '_ {
+    model
+        .users
+        .records()
+        .enumerate()
+        .map(move |(position, user)| {
+            let mut out = user_to_raw(model, user);
+            if out.number.is_none() && user.number != position as u64 + 1 {
+                out.number = Some(user.number as i64);
+            }
+            out
+        })
 }
 
 /// One user in file form.
@@ -295,8 +312,8 @@ pub fn save_ndjson(model: &Model) -> Vec<u8> {
     let full = to_raw_teams_and_grants(model);
     full.0.iter().for_each(|o| push_line(&mut out, "team", o));
     full.1.iter().for_each(|o| push_line(&mut out, "grant", o));
-    for user in &model.users {
-        push_line(&mut out, "user", &user_to_raw(model, user));
+    for user in saved_users(model) {
+        push_line(&mut out, "user", &user);
     }
     out
 }

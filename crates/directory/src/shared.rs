@@ -115,24 +115,23 @@ impl<T: Clone> Chunked<T> {
     }
 
     /// Removes the element at `i`, shifting the rest: the chunks before `i`'s stay shared, the
-    /// ones from it on are rebuilt (O(n − i)).
+    /// ones from it on are copied once and shifted by one (O(n − i), chunk-wise memory moves;
+    /// every chunk but the last stays full, so indexing stays a division).
     pub fn remove(&mut self, i: usize) -> Option<T> {
         if i >= self.len {
             return None;
         }
         let per = chunk_len::<T>();
         let first = i / per;
-        let mut tail: Vec<T> = self.chunks[first..]
-            .iter()
-            .flat_map(|c| c.iter().cloned())
-            .collect();
-        let removed = tail.remove(i - first * per);
-        // Every chunk but the last is full, so the kept prefix ends on a chunk boundary.
-        self.chunks.truncate(first);
-        self.len = first * per;
-        for value in tail {
-            self.push(value);
+        let removed = Arc::make_mut(&mut self.chunks[first]).remove(i % per);
+        for c in first + 1..self.chunks.len() {
+            let head = Arc::make_mut(&mut self.chunks[c]).remove(0);
+            Arc::make_mut(&mut self.chunks[c - 1]).push(head);
         }
+        if self.chunks.last().is_some_and(|c| c.is_empty()) {
+            self.chunks.pop();
+        }
+        self.len -= 1;
         Some(removed)
     }
 

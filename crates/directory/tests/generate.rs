@@ -6,7 +6,7 @@ use userql_directory::model::{Model, State};
 use userql_directory::save::{save_json, to_raw};
 
 fn share(model: &Model, pred: impl Fn(&userql_directory::model::User) -> bool) -> f64 {
-    model.users.iter().filter(|u| pred(u)).count() as f64 / model.users.len() as f64
+    model.users.records().filter(|u| pred(u)).count() as f64 / model.users.count() as f64
 }
 
 fn near(value: f64, target: f64, tolerance: f64) -> bool {
@@ -40,10 +40,11 @@ fn generated_model_passes_validation() {
 #[test]
 fn demo_is_valid_and_covers_rare_keys() {
     let model = demo();
-    assert_eq!(model.users.len(), 3000);
+    assert_eq!(model.users.count(), 3000);
     let again = validate(to_raw(&model)).map_err(|e| e.to_string());
     assert_eq!(again.as_ref(), Ok(&model));
-    let any = |pred: &dyn Fn(&userql_directory::model::User) -> bool| model.users.iter().any(pred);
+    let any =
+        |pred: &dyn Fn(&userql_directory::model::User) -> bool| model.users.records().any(pred);
     assert!(
         any(&|u| u
             .auth
@@ -92,7 +93,7 @@ fn proportions_at_20k_users() {
         users: 20_000,
         seed: 42,
     });
-    assert_eq!(model.users.len(), 20_000);
+    assert_eq!(model.users.count(), 20_000);
     assert!(near(
         share(&model, |u| u.state == State::Active),
         0.90,
@@ -127,15 +128,15 @@ fn proportions_at_20k_users() {
         0.10,
         0.02
     ));
-    assert_eq!(model.users.iter().filter(|u| u.guest).count(), 1);
+    assert_eq!(model.users.records().filter(|u| u.guest).count(), 1);
     let module = |m: &str| share(&model, |u| u.auth.first().is_some_and(|a| a.module == m));
     assert!(near(module("core"), 0.40, 0.02));
     assert!(near(module("ldap"), 0.20, 0.02));
     assert!(near(module("google"), 0.15, 0.02));
     assert!(near(module("jba"), 0.02, 0.01));
     // Times: within ten years, never after "now", skewed recent.
-    assert!(model.users.iter().all(|u| u.created_at <= GEN_NOW_MS));
-    assert!(model.users.iter().all(|u| u
+    assert!(model.users.records().all(|u| u.created_at <= GEN_NOW_MS));
+    assert!(model.users.records().all(|u| u
         .last_access_at
         .is_none_or(|t| t >= u.created_at && t <= GEN_NOW_MS)));
     let recent = share(&model, |u| u.created_at > GEN_NOW_MS - 5 * 365 * 86_400_000);
@@ -151,13 +152,13 @@ fn proportions_at_20k_users() {
     let smi = share(&model, |u| u.login.contains("smi"));
     assert!(smi > 0.02, "smi share {smi}");
     // Direct grants: 40 % of users have none.
-    let mut with_grant = vec![false; model.users.len()];
+    let mut with_grant = vec![false; model.users.count()];
     for grant in &model.grants {
         if let userql_directory::model::Subject::User(row) = grant.subject {
             with_grant[row as usize] = true;
         }
     }
-    let none = with_grant.iter().filter(|g| !**g).count() as f64 / model.users.len() as f64;
+    let none = with_grant.iter().filter(|g| !**g).count() as f64 / model.users.count() as f64;
     assert!(near(none, 0.40, 0.03), "no grants: {none}");
 }
 
@@ -177,10 +178,10 @@ fn benchmark_lookups_exist_at_one_million() {
         started.elapsed(),
         model.grants.len()
     );
-    assert!(model.users.iter().any(|u| u.login == "petra.hernandez1"));
+    assert!(model.users.records().any(|u| u.login == "petra.hernandez1"));
     assert!(model
         .users
-        .iter()
+        .records()
         .any(|u| u.email.as_deref() == Some("timothy.herrera6@example.com")));
 
     let started = std::time::Instant::now();

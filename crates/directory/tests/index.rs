@@ -787,7 +787,7 @@ mod oracle {
             model
                 .users
                 .iter()
-                .enumerate()
+                .map(|(r, u)| (r as usize, u))
                 .filter(|(_, u)| keep(u))
                 .map(|(row, _)| row as Row),
         )
@@ -1050,7 +1050,7 @@ mod oracle {
     }
 
     pub fn order(model: &Model, key: SortKey, descending: bool) -> Vec<Row> {
-        let mut rows: Vec<Row> = (0..model.users.len() as u32).collect();
+        let mut rows: Vec<Row> = (0..model.users.count() as u32).collect();
         rows.sort_by(|&a, &b| {
             let (ua, ub) = (&model.users[a as usize], &model.users[b as usize]);
             let by_id = ua.id.cmp(&ub.id);
@@ -1070,7 +1070,7 @@ mod oracle {
 
 /// Values worth querying: every value present in the model, variants of them, and noise.
 fn probe_values(model: &Model, pick: impl Fn(&User) -> Vec<String>) -> Vec<String> {
-    let mut values: Vec<String> = model.users.iter().flat_map(pick).collect();
+    let mut values: Vec<String> = model.users.records().flat_map(pick).collect();
     let variants: Vec<String> = values
         .iter()
         .flat_map(|v| {
@@ -1141,7 +1141,7 @@ fn bounds(values: &[i64]) -> Vec<Bound<i64>> {
 
 fn check_model(model: &Model) -> Result<(), TestCaseError> {
     let index = Indexes::build(model);
-    let n = model.users.len() as u32;
+    let n = model.users.count() as u32;
     prop_assert_eq!(index.user_count(), n);
     prop_assert_eq!(index.all(), &set_of(0..n));
 
@@ -1165,7 +1165,7 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
             }
         }
     }
-    for (row, u) in model.users.iter().enumerate() {
+    for (row, u) in model.users.iter().map(|(r, u)| (r as usize, u)) {
         prop_assert_eq!(index.row_of_id(&u.id), Some(row as Row));
         prop_assert_eq!(
             index.row_of_login(&u.login.to_ascii_uppercase()),
@@ -1233,7 +1233,7 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
     ] {
         let values: Vec<i64> = model
             .users
-            .iter()
+            .records()
             .filter_map(|u| oracle::time(u, column))
             .collect();
         let all_bounds = bounds(&values);
@@ -1247,7 +1247,7 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
             }
         }
     }
-    let numbers: Vec<i64> = model.users.iter().map(|u| u.number as i64).collect();
+    let numbers: Vec<i64> = model.users.records().map(|u| u.number as i64).collect();
     for lo in bounds(&numbers) {
         for hi in bounds(&numbers) {
             let to_u64 = |b: Bound<i64>| match b {
@@ -1680,7 +1680,7 @@ fn wide_time_and_prefix_ranges_on_a_large_directory_match_a_scan() {
             let expected: RoaringBitmap = model
                 .users
                 .iter()
-                .enumerate()
+                .map(|(r, u)| (r as usize, u))
                 .filter(|(_, u)| {
                     let value = match column {
                         TimeColumn::Created => Some(u.created_at),
@@ -1703,7 +1703,7 @@ fn wide_time_and_prefix_ranges_on_a_large_directory_match_a_scan() {
             let expected: RoaringBitmap = model
                 .users
                 .iter()
-                .enumerate()
+                .map(|(r, u)| (r as usize, u))
                 .filter(|(_, u)| match field {
                     PrefixField::Login => fold(&u.login).starts_with(prefix),
                     PrefixField::Name => {

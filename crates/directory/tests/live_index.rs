@@ -239,8 +239,7 @@ fn check(snap: &Snapshot) {
 
     // Per-user columns: terms, prefixes, substrings, ranges, flags and states of a sample of
     // users (shared, never copied, by the live path: clean rows must still match).
-    for row in (0..model.users.len()).step_by(7) {
-        let user = &model.users[row];
+    for (_, user) in model.users.iter().step_by(7) {
         let prefix: String = user.login.chars().take(2).collect();
         let needle: String = user.login.chars().skip(1).take(3).collect();
         same(
@@ -314,7 +313,7 @@ fn random_change(snap: &Snapshot, r: &mut Lcg, serial: usize) -> Change {
                 1 if !model.teams.is_empty() => {
                     grant["team"] = json!(model.teams[r.below(model.teams.len())].id)
                 }
-                _ => grant["user"] = json!(model.users[r.below(model.users.len())].id),
+                _ => grant["user"] = json!(live_user(model, r.below(model.users.count())).id),
             }
             match r.below(3) {
                 0 if !model.projects.is_empty() => {
@@ -329,7 +328,7 @@ fn random_change(snap: &Snapshot, r: &mut Lcg, serial: usize) -> Change {
             parse(json!({"op": "put", "kind": "grant", "value": grant}))
         }
         6 => {
-            let user = &model.users[r.below(model.users.len())].id;
+            let user = &live_user(model, r.below(model.users.count())).id;
             let op = if r.chance(60) { "put" } else { "delete" };
             parse(
                 json!({"op": op, "kind": "membership", "value": {"user": user, "group": group(r)}}),
@@ -349,7 +348,7 @@ fn random_change(snap: &Snapshot, r: &mut Lcg, serial: usize) -> Change {
             }
         }
         8 => {
-            let user = &model.users[r.below(model.users.len())].id;
+            let user = &live_user(model, r.below(model.users.count())).id;
             parse(json!({"op": "delete", "kind": "user", "id": user}))
         }
         _ => {
@@ -529,4 +528,13 @@ fn removing_one_of_two_paths_keeps_the_role() {
         .apply_changes(&batch(&to_team.replace("\"put\"", "\"delete\"")))
         .expect("applies");
     assert_eq!(holders(&store), before);
+}
+
+/// The `n`th user still in the directory (deleted users leave holes in the rows).
+fn live_user(model: &userql_directory::model::Model, n: usize) -> &userql_directory::model::User {
+    model
+        .users
+        .records()
+        .nth(n)
+        .expect("n is below the user count")
 }

@@ -47,7 +47,7 @@ mod loading {
     #[test]
     fn tiny_fixture_loads_with_defaults_filled_in() {
         let model = tiny();
-        assert_eq!(model.users.len(), 20);
+        assert_eq!(model.users.count(), 20);
         let vader = &model.users[1];
         assert_eq!(vader.login, "vader");
         assert_eq!(vader.number, 66);
@@ -59,7 +59,7 @@ mod loading {
         let tarkin = &model.users[2];
         assert_eq!(tarkin.state, State::Active);
         assert_eq!(tarkin.user_type, "human");
-        assert_eq!(model.users.iter().filter(|u| u.guest).count(), 1);
+        assert_eq!(model.users.records().filter(|u| u.guest).count(), 1);
     }
 
     #[test]
@@ -67,7 +67,7 @@ mod loading {
         let model = tiny();
         let finn = model
             .users
-            .iter()
+            .records()
             .find(|u| u.id == "u-finn")
             .map(|u| u.created_at);
         // 2024-12-19T18:00:00+01:00 == 17:00Z

@@ -97,7 +97,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
         users: 800,
         seed: 5,
     });
-    let ids: Vec<String> = model.users.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = model.users.records().map(|u| u.id.clone()).collect();
     let store = Store::with_options(
         model,
         userql_directory::store::StoreOptions {
@@ -133,7 +133,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
         .model
         .users
         .iter()
-        .enumerate()
+        .map(|(r, u)| (r as usize, u))
         .filter(|(_, u)| u.state == State::Blocked)
         .map(|(r, _)| r as u32)
         .collect();
@@ -143,20 +143,15 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
 
 #[test]
 fn a_single_user_update_shares_every_other_chunk() {
-    let store = store(5000);
+    let store = store(20_000);
     let before = store.snapshot();
-    let id = before.model.users[4100].id.clone(); // some chunk in the middle
+    let id = before.model.users[9000].id.clone(); // some chunk in the middle
     store
         .apply(&[Update::SetTwoFactor { id, enabled: true }])
         .unwrap_or_else(|e| panic!("{e}"));
     let after = store.snapshot();
-    let chunks = after
-        .model
-        .users
-        .len()
-        .div_ceil(userql_directory::shared::chunk_len::<
-            userql_directory::model::User,
-        >());
+    let chunks = after.model.users.shared_chunks(&after.model.users);
+    assert!(chunks > 1);
     assert_eq!(
         after.model.users.shared_chunks(&before.model.users),
         chunks - 1
@@ -203,10 +198,11 @@ fn batch_applies_and_bumps_the_version() {
     assert_eq!(version, Ok(1));
     let after = store.snapshot();
     assert_eq!(after.version, 1);
-    assert_eq!(after.model.users.len(), before.model.users.len() + 1);
+    assert_eq!(after.model.users.count(), before.model.users.count() + 1);
     let new = after
         .model
         .users
+        .records()
         .last()
         .map(|u| (u.login.as_str(), u.state, u.number));
     assert_eq!(new, Some(("newbie", State::Blocked, 301)));
@@ -233,7 +229,7 @@ fn batch_applies_and_bumps_the_version() {
     assert_eq!(overlay.row_of_login("Newbie2"), Some(301));
     assert_eq!(overlay.row_of_id("u-new2"), Some(301));
     // The old snapshot is untouched.
-    assert_eq!(before.model.users.len(), 300);
+    assert_eq!(before.model.users.count(), 300);
     // The new model is still a valid directory.
     let revalidated = load::validate(to_raw(&after.model)).map_err(|e| e.to_string());
     assert_eq!(revalidated.as_ref(), Ok(&*after.model));
@@ -279,29 +275,50 @@ fn removing_a_user_cascades_to_grants_and_teams_and_keeps_numbers() {
     let before = store.snapshot();
     let team_user = before.model.teams[0].users[0];
     let victim = before.model.users[team_user as usize].id.clone();
-    let last = before.model.users.last().map(|u| (u.id.clone(), u.number));
+    let last = before
+        .model
+        .users
+        .records()
+        .last()
+        .map(|u| (u.id.clone(), u.number));
     store
         .apply(&[Update::RemoveUser { id: victim.clone() }])
         .map_err(|e| e.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
     let after = store.snapshot();
-    assert!(after.model.users.iter().all(|u| u.id != victim));
-    let rows = after.model.users.len() as u32;
+    assert!(after.model.users.records().all(|u| u.id != victim));
+    // The row stays a hole (no renumbering); nothing refers to it any more.
+    let users = &after.model.users;
+    assert!(!users.is_live(team_user));
+    assert_eq!(users.holes().iter().collect::<Vec<_>>(), vec![team_user]);
+    assert_eq!(users.count() + 1, before.model.users.count());
     assert!(after
         .model
         .teams
         .iter()
-        .all(|t| t.users.iter().all(|&r| r < rows)));
+        .all(|t| t.users.iter().all(|&r| users.is_live(r))));
     assert!(after
         .model
         .grants
         .iter()
-        .all(|g| !matches!(g.subject, Subject::User(r) if r >= rows)));
+        .all(|g| !matches!(g.subject, Subject::User(r) if !users.is_live(r))));
     // Numbers never change, and survive a save → load.
-    let last_after = after.model.users.last().map(|u| (u.id.clone(), u.number));
+    let last_after = after
+        .model
+        .users
+        .records()
+        .last()
+        .map(|u| (u.id.clone(), u.number));
     assert_eq!(last, last_after);
-    let reloaded = load::validate(to_raw(&after.model)).map_err(|e| e.to_string());
-    assert_eq!(reloaded.as_ref(), Ok(&*after.model));
+    // A save writes no holes: the reload has dense rows, the same file and the same numbers.
+    let reloaded = load::validate(to_raw(&after.model)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(to_raw(&reloaded), to_raw(&after.model));
+    let last_reloaded = reloaded
+        .users
+        .records()
+        .last()
+        .map(|u| (u.id.clone(), u.number));
+    assert_eq!(last, last_reloaded);
 }
 
 #[test]
@@ -364,7 +381,7 @@ fn readers_see_consistent_snapshots_while_a_writer_applies_batches() {
                             .model
                             .users
                             .iter()
-                            .enumerate()
+                            .map(|(r, u)| (r as usize, u))
                             .filter(|(_, u)| u.state == state)
                             .map(|(r, _)| r as u32)
                             .collect();
@@ -378,13 +395,13 @@ fn readers_see_consistent_snapshots_while_a_writer_applies_batches() {
                     // Rows the indexes have never seen are always in the overlay.
                     let indexed = snap.index.user_count();
                     assert!(
-                        (indexed..snap.model.users.len() as u32).all(|r| snap.dirty.contains(r))
+                        (indexed..snap.model.users.count() as u32).all(|r| snap.dirty.contains(r))
                     );
                     // Every snapshot has exactly the users the writer had added by its version.
                     let added = snap
                         .model
                         .users
-                        .iter()
+                        .records()
                         .filter(|u| u.id.starts_with("u-added-"))
                         .count();
                     assert_eq!(added as u64, snap.version);
@@ -449,7 +466,7 @@ fn measure_single_user_batches_per_second() {
         .snapshot()
         .model
         .users
-        .iter()
+        .records()
         .map(|u| u.id.clone())
         .collect();
     let started = Instant::now();

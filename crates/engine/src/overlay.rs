@@ -31,7 +31,8 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
     let subjects = rowcheck::needs_facts(expr).then(|| snapshot.subjects());
     let no_facts = Default::default();
     for row in snapshot.dirty.iter() {
-        if row as usize >= model.users.len() {
+        // A deleted user (a hole) matches nothing; its indexed entries were just removed.
+        if !model.users.is_live(row) {
             continue;
         }
         let computed;

@@ -166,7 +166,7 @@ fn contradicts(items: &[Expr]) -> bool {
 
 /// Plans a bound expression against the indexes.
 pub fn plan(expr: &Expr, model: &Model, index: &Indexes) -> Plan {
-    let universe = model.users.len() as u64;
+    let universe = model.users.count() as u64;
     let planner = Planner { index, universe };
     let simplified = simplify(expr.clone());
     Plan {

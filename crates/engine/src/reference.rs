@@ -60,7 +60,7 @@ impl Facts {
     pub fn new(model: &Model) -> Facts {
         let subjects = Subjects::build(model);
         Facts {
-            rows: (0..model.users.len() as Row)
+            rows: (0..model.users.slots() as Row)
                 .map(|row| subjects.facts(model, row))
                 .collect(),
         }
@@ -100,7 +100,10 @@ fn facts_of<F: FactSource + ?Sized>(facts: &F, row: Row) -> &RowFacts {
 
 /// Every row matching `expr`, in row order.
 pub fn evaluate<F: FactSource + ?Sized>(model: &Model, facts: &F, expr: &Expr) -> Vec<Row> {
-    (0..model.users.len() as Row)
+    model
+        .users
+        .iter()
+        .map(|(row, _)| row)
         .filter(|&row| matches(model, facts, row, expr))
         .collect()
 }

@@ -73,7 +73,11 @@ pub fn pred_matches(
     if let Some(answer) = row_local(model, index, row, pred) {
         return answer;
     }
-    let user = &model.users[row as usize];
+    // A deleted user (a hole, still named by indexes built before the deletion) matches
+    // nothing; the overlay re-checks it as a dirty row anyway.
+    let Some(user) = model.users.get(row as usize) else {
+        return false;
+    };
     match pred {
         Pred::Flag(flag) => flag.of_user(user, !facts.own_roles.is_empty()),
         Pred::GroupTransitive(g) => facts.transitive_groups.contains(g),
@@ -96,7 +100,9 @@ pub fn pred_matches(
 /// the `has: ownRole` flag, group closure, teams, grants). The executor uses this for residual
 /// checks on few candidates and to verify identity candidates.
 pub fn row_local(model: &Model, index: &Indexes, row: Row, pred: &Pred) -> Option<bool> {
-    let user = &model.users[row as usize];
+    let Some(user) = model.users.get(row as usize) else {
+        return Some(false); // a hole: see `pred_matches`
+    };
     Some(match pred {
         Pred::Term(field, value) => term(index, user, *field, value),
         Pred::Prefix(PrefixField::Login, p) => fold(&user.login).starts_with(p.as_str()),

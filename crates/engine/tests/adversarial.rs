@@ -39,7 +39,7 @@ fn item_4_a_page_reads_each_users_own_grants_only() {
     let snapshot = generated(2_000);
     let model = &snapshot.model;
     let subjects = snapshot.subjects();
-    for row in (0..model.users.len() as u32).step_by(37) {
+    for row in (0..model.users.count() as u32).step_by(37) {
         let facts = subjects.facts(model, row);
         // Counted work: the grants visited are exactly those reaching the user.
         let visited = subjects.grants_reaching(row, &facts);

@@ -674,7 +674,7 @@ fn sorted_by_login(snapshot: &userql_directory::Snapshot, ids: &[&str]) -> Vec<S
             snapshot
                 .model
                 .users
-                .iter()
+                .records()
                 .find(|u| u.id == *id)
                 .unwrap_or_else(|| panic!("no user {id}"))
         })

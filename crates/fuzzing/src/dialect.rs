@@ -24,7 +24,7 @@ pub fn dialect_params(data: &[u8]) {
         2 => snapshot
             .model
             .users
-            .iter()
+            .records()
             .find(|u| !u.admin)
             .map_or(Viewer::Anonymous, |u| Viewer::Login(u.login.clone())),
         _ => Viewer::Login("no-such-viewer".to_owned()),

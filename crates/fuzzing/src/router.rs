@@ -39,7 +39,7 @@ pub fn router(data: &[u8]) {
     let user = fixture::snapshot()
         .model
         .users
-        .iter()
+        .records()
         .find(|u| !u.admin)
         .map(|u| u.login.clone())
         .unwrap_or_default();

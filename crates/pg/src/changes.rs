@@ -294,7 +294,7 @@ fn write(
     touched_teams: &[String],
 ) -> Result<(), Error> {
     let old = &before.model;
-    if after.users.iter().any(|u| u.number > i64::MAX as u64) {
+    if after.users.records().any(|u| u.number > i64::MAX as u64) {
         return Err(Error::Unstorable(
             "a user number above 9223372036854775807 does not fit PostgreSQL's bigint".into(),
         ));
@@ -351,18 +351,19 @@ fn write(
     let old_rows: HashMap<&str, usize> = old
         .users
         .iter()
-        .enumerate()
-        .map(|(i, u)| (u.id.as_str(), i))
+        .map(|(row, u)| (u.id.as_str(), row as usize))
         .collect();
     let mut next_row: i32 = tx
         .query_one("SELECT coalesce(max(row) + 1, 0) FROM users", &[])?
         .get(0);
-    let mut keys: Vec<i32> = Vec::with_capacity(after.users.len());
+    // The stored row of each model row (`None` for a hole: a deleted user).
+    let mut keys: Vec<Option<i32>> = vec![None; after.users.slots()];
     let mut written: Vec<(i32, usize)> = Vec::new();
-    for (i, user) in after.users.iter().enumerate() {
+    for (row, user) in after.users.iter() {
+        let i = row as usize;
         match old_rows.get(user.id.as_str()) {
             Some(&j) => {
-                keys.push(before.rows[j]);
+                keys[i] = Some(before.rows[j]);
                 let was = &old.users[j];
                 if was.number != user.number
                     || serde_json::to_value(save::user_to_raw(old, was)).ok()
@@ -372,19 +373,18 @@ fn write(
                 }
             }
             None => {
-                keys.push(next_row);
+                keys[i] = Some(next_row);
                 written.push((next_row, i));
                 next_row += 1;
             }
         }
     }
-    let kept: HashSet<&str> = after.users.iter().map(|u| u.id.as_str()).collect();
+    let kept: HashSet<&str> = after.users.records().map(|u| u.id.as_str()).collect();
     let removed: Vec<i32> = old
         .users
         .iter()
-        .enumerate()
         .filter(|(_, u)| !kept.contains(u.id.as_str()))
-        .map(|(j, _)| before.rows[j])
+        .map(|(j, _)| before.rows[j as usize])
         .collect();
     let mut cleared: Vec<i32> = removed.clone();
     cleared.extend(written.iter().map(|&(key, _)| key));
@@ -399,7 +399,7 @@ fn write(
     tx.execute("DELETE FROM users WHERE row = ANY($1::int4[])", &[&cleared])?;
     copy_users(tx, after, &written)?;
     copy_user_relations(tx, after, &written)?;
-    let key = |row: u32| keys.get(row as usize).copied();
+    let key = |row: u32| keys.get(row as usize).copied().flatten();
 
     // Listings of the teams the batch wrote (the slice holds each of them whole).
     let mut touched: Vec<usize> = touched_teams

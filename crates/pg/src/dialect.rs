@@ -391,7 +391,7 @@ impl<'a> RowSource<'a> for PgSource<'_> {
             ids.truncate(limit);
         }
         let model = self.backend.page_model(&ids).map_err(source_error)?;
-        let rows = (0..model.users.len() as u32).collect();
+        let rows = (0..model.users.slots() as u32).collect();
         Ok(Fetched {
             total: u64::try_from(total).unwrap_or(0),
             view: PageView::Owned(Box::new(Snapshot::new(model))),

@@ -150,7 +150,7 @@ fn idx(i: usize) -> i64 {
 /// Creates (or replaces) the schema and loads `model` into it, in one transaction.
 pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadReport, Error> {
     let started = Instant::now();
-    if model.users.iter().any(|u| u.number > i64::MAX as u64) {
+    if model.users.records().any(|u| u.number > i64::MAX as u64) {
         return Err(Error::Unstorable(
             "a user number above 9223372036854775807 does not fit PostgreSQL's bigint".into(),
         ));
@@ -198,12 +198,12 @@ pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadR
     tx.batch_execute(INDEXES)?;
     tx.execute(
         "INSERT INTO userql_schema_version (version, loaded_users) VALUES ($1::int4, $2::int8)",
-        &[&SCHEMA_VERSION, &(model.users.len() as i64)],
+        &[&SCHEMA_VERSION, &(model.users.count() as i64)],
     )?;
     tx.batch_execute("ANALYZE")?;
     tx.commit()?;
     Ok(LoadReport {
-        users: model.users.len() as u64,
+        users: model.users.count() as u64,
         elapsed: started.elapsed(),
     })
 }
@@ -444,9 +444,12 @@ const USER_COLUMNS: &str = "row, id, number, login, login_f, name, name_f, email
 /// The users to write: (`users.row`, row in the model).
 pub type UserRows<'a> = &'a [(i32, usize)];
 
-/// Every user of `m`, each at its model row.
+/// Every user of `m`, each at its model row (deleted rows, holes, are skipped).
 fn all_users(m: &Model) -> Vec<(i32, usize)> {
-    (0..m.users.len()).map(|row| (row as i32, row)).collect()
+    m.users
+        .iter()
+        .map(|(row, _)| (row as i32, row as usize))
+        .collect()
 }
 
 /// Writes the `users` rows of `rows`.

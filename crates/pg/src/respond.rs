@@ -143,7 +143,7 @@ pub fn hub_page(
     page: &crate::PgPage,
     selection: Option<&userql_engine::Selection>,
 ) -> Value {
-    let rows: Vec<u32> = (0..model.users.len() as u32).collect();
+    let rows: Vec<u32> = model.users.iter().map(|(row, _)| row).collect();
     let snapshot = userql_directory::Snapshot::new(model.clone());
     userql_engine::project::page_json(
         &snapshot,

@@ -158,7 +158,7 @@ fn normalised(model: &Model) -> Value {
         let mut seen = std::collections::HashSet::new();
         team.groups.retain(|g| seen.insert(g.clone()));
     }
-    for (user, stored) in raw.users.iter_mut().zip(model.users.iter()) {
+    for (user, stored) in raw.users.iter_mut().zip(model.users.records()) {
         user.number = i64::try_from(stored.number).ok();
     }
     serde_json::to_value(raw).expect("serialises")
@@ -227,7 +227,12 @@ fn random_batches_apply_as_in_the_store() {
                 refused += 1;
             }
             let snapshot = store.snapshot();
-            let ids: Vec<String> = snapshot.model.users.iter().map(|u| u.id.clone()).collect();
+            let ids: Vec<String> = snapshot
+                .model
+                .users
+                .records()
+                .map(|u| u.id.clone())
+                .collect();
             let stored = backend.page_model(&ids).expect("reads back");
             let (stored, memory) = (normalised(&stored), normalised(&snapshot.model));
             for key in [

@@ -66,7 +66,7 @@ impl Vocabulary {
     fn of(model: &Model) -> Vocabulary {
         let mut texts: Vec<String> = SPECIAL.iter().map(|s| s.to_string()).collect();
         let mut identities = Vec::new();
-        for user in model.users.iter().take(60) {
+        for user in model.users.records().take(60) {
             texts.push(user.login.clone());
             texts.extend(user.name.clone());
             texts.extend(user.email.clone());
@@ -91,7 +91,7 @@ impl Vocabulary {
         Vocabulary {
             top_groups,
             texts,
-            numbers: model.users.iter().map(|u| u.number).collect(),
+            numbers: model.users.records().map(|u| u.number).collect(),
             groups,
             identities,
         }
@@ -383,7 +383,7 @@ fn viewer(rng: &mut ChaCha8Rng, model: &Model) -> Viewer {
     ) -> Viewer {
         let candidates: Vec<&String> = model
             .users
-            .iter()
+            .records()
             .filter(|u| pick(u))
             .map(|u| &u.login)
             .collect();
@@ -460,7 +460,7 @@ fn compare(backend: &mut Backend, snapshot: &Snapshot, engine: &Engine, case: &C
         case.dialect,
         case.params,
         case.viewer,
-        snapshot.model.users.len()
+        snapshot.model.users.count()
     );
     expected
 }

@@ -57,7 +57,7 @@ fn compare(
     assert_eq!(
         actual, expected,
         "PostgreSQL (left) and engine (right) differ on {text:?}, viewer {:?}, order {:?}, skip {}, top {:?}, over {} users",
-        request.viewer, request.order, request.skip, request.top, snapshot.model.users.len()
+        request.viewer, request.order, request.skip, request.top, snapshot.model.users.count()
     );
 }
 
@@ -81,7 +81,7 @@ fn random_directories_and_requests_match_the_engine() {
         userql_pg::load(&mut client, &schema, &model)
             .unwrap_or_else(|e| panic!("directory {directory} (seed {seed}) loads: {e}"));
         let mut backend = Backend::on(client, schema.clone()).expect("opens");
-        users += model.users.len();
+        users += model.users.count();
         let snapshot = snapshot(model);
         for _ in 0..REQUESTS_PER_DIRECTORY {
             let Some((engine, request, text)) = random_request(&mut rng, &snapshot, 400) else {

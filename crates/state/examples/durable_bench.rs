@@ -39,9 +39,10 @@ fn touch(id: &str, i: usize) -> Change {
 fn user_ids(store: &DurableStore<Change>, count: usize) -> Vec<String> {
     let snapshot = store.snapshot();
     let users = &snapshot.model.users;
-    let step = (users.len() / count.max(1)).max(1);
+    let live: Vec<&str> = users.records().map(|u| u.id.as_str()).collect();
+    let step = (live.len() / count.max(1)).max(1);
     (0..count)
-        .map(|i| users[(i * step) % users.len()].id.clone())
+        .map(|i| live[(i * step) % live.len()].to_owned())
         .collect()
 }
 
@@ -95,7 +96,7 @@ fn main() {
     let started = Instant::now();
     let store: Arc<DurableStore<Change>> =
         Arc::new(DurableStore::open(dir, Some(Path::new(seed)), OPTIONS).expect("seeds the state"));
-    let users = store.snapshot().model.users.len();
+    let users = store.snapshot().model.users.count();
     println!(
         "seed: {users} users, state directory created in {:.2} s (load + index + checkpoint 0)",
         started.elapsed().as_secs_f64()

@@ -486,7 +486,7 @@ impl Shared {
 /// The head store for a checkpoint's model: numbering goes on from the checkpoint's version,
 /// so versions mean the same before and after a restart.
 fn head_store(model: Model, options: Option<StoreOptions>, version: u64) -> Store {
-    let options = options.unwrap_or_else(|| StoreOptions::for_users(model.users.len()));
+    let options = options.unwrap_or_else(|| StoreOptions::for_users(model.users.count()));
     let index = Indexes::build(&model);
     let snapshot = Snapshot::indexed(version, Arc::new(model), Arc::new(index));
     Store::from_snapshot(Arc::new(snapshot), options)

@@ -160,7 +160,7 @@ pub fn model(spec: &DirectorySpec) -> Model {
         }
         m.users.push(user_of(i, user, login, groups));
     }
-    let users = m.users.len();
+    let users = m.users.slots();
     m.teams = spec
         .teams
         .iter()

@@ -173,7 +173,8 @@ struct Sources<'a> {
 impl<'a> Sources<'a> {
     fn new(m: &'a Model, c: &'a ClauseSpec) -> Sources<'a> {
         let pick = usize::from(c.pick);
-        let user = (!m.users.is_empty()).then(|| &m.users[pick % m.users.len().max(1)]);
+        let count = m.users.count().max(1);
+        let user = m.users.records().nth(pick % count);
         Sources {
             m,
             c,
@@ -246,7 +247,8 @@ fn field(s: &Sources<'_>, key: &FieldKey) -> String {
             s.v(s.login),
             braced(
                 &s.m.users
-                    .first()
+                    .records()
+                    .next()
                     .map_or("x", |u| u.login.as_str())
                     .to_lowercase()
             )

@@ -62,7 +62,7 @@ fn an_empty_spec_builds_a_valid_directory() {
         users: vec![],
     };
     let model = userql_testkit::model(&spec);
-    assert_eq!(model.users.len(), 0);
+    assert_eq!(model.users.count(), 0);
     assert_eq!(
         model.roles.len(),
         1,

@@ -111,7 +111,7 @@ impl Directory {
 
     /// How many users it holds.
     pub fn user_count(&self) -> usize {
-        self.0.users.len()
+        self.0.users.count()
     }
 
     /// The directory as a JSON document (the format [`Directory::from_json`] reads).

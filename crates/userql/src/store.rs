@@ -371,7 +371,7 @@ impl Store {
         let snapshot = self.inner.snapshot();
         Stats {
             version: snapshot.version,
-            users: snapshot.model.users.len(),
+            users: snapshot.model.users.count(),
             dirty_rows: snapshot.dirty.len(),
             last_rebuild: rebuilds.seen_at,
             rebuilds: rebuilds.count,
@@ -486,7 +486,7 @@ impl Snapshot {
 
     /// How many users it holds.
     pub fn user_count(&self) -> usize {
-        self.inner.model.users.len()
+        self.inner.model.users.count()
     }
 
     pub(crate) fn engine(&self) -> &Engine {

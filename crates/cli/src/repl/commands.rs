@@ -259,7 +259,7 @@ fn stats(session: &Session) {
     let snapshot = session.snapshot();
     let model = &snapshot.model;
     let counts = [
-        ("users", model.users.len()),
+        ("users", model.users.count()),
         ("groups", model.groups.len()),
         ("teams", model.teams.len()),
         ("projects", model.projects.len()),

@@ -79,7 +79,7 @@ impl Session {
 
     /// Users in the directory.
     pub fn user_count(&self) -> usize {
-        self.loaded.snapshot.model.users.len()
+        self.loaded.snapshot.model.users.count()
     }
 
     /// `userql[hub]> `, naming a non-admin viewer too.

@@ -288,7 +288,7 @@ fn add_key(
     let in_use = snapshot
         .model
         .users
-        .iter()
+        .records()
         .any(|u| u.ssh_keys.iter().any(|k| key_fingerprint(k) == print));
     if in_use {
         return Err(taken("fingerprint_sha256"));

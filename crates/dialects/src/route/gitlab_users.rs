@@ -218,11 +218,11 @@ pub(crate) fn email_owner(snapshot: &Snapshot, email: &str) -> Option<Row> {
         .model
         .users
         .iter()
-        .position(|u| {
+        .find(|(_, u)| {
             u.email.as_deref().is_some_and(|e| text_fold(e) == folded)
                 || u.emails.iter().any(|e| text_fold(e) == folded)
         })
-        .map(|i| i as Row)
+        .map(|(row, _)| row)
 }
 
 /// Applies the request's attributes to a user record; validation errors are joined like Grape's.

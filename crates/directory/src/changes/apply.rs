@@ -169,7 +169,7 @@ impl<'a> Run<'a> {
     }
 
     /// Notes what a successful change wrote: the user rows it changed, or that the indexes need
-    /// a rebuild (user removal, catalog deletions). Grants and catalog puts record their index
+    /// a rebuild (catalog deletions). Grants and catalog puts record their index
     /// changes themselves ([`Txn::ops`]).
     fn record(&mut self, change: &Change) {
         let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
@@ -184,7 +184,14 @@ impl<'a> Run<'a> {
                 ..
             }
             | Change::Touch { id, .. } => row_of(&self.txn, id),
-            Change::Put(_) | Change::Patch { .. } | Change::Delete(Target::Grant(_)) => None,
+            // A user deletion records its own writes (the hole, its grants).
+            Change::Put(_)
+            | Change::Patch { .. }
+            | Change::Delete(Target::Grant(_))
+            | Change::Delete(Target::Entity {
+                kind: EntityKind::User,
+                ..
+            }) => None,
             Change::Delete(Target::Entity { .. }) => {
                 self.txn.structural = true;
                 None
@@ -285,7 +292,7 @@ impl<'a> Run<'a> {
             Kind::Group => model.groups.len(),
             Kind::Team => model.teams.len(),
             Kind::Grant => model.grants.len(),
-            Kind::User => model.users.len(),
+            Kind::User => model.users.slots(),
         }
     }
 
@@ -586,12 +593,7 @@ impl<'a> Run<'a> {
     fn references(&self, kind: Kind, at: u32) -> Vec<String> {
         let model = &self.txn.model;
         let mut found = Vec::new();
-        let users = model
-            .users
-            .iter()
-            .enumerate()
-            .filter(|(row, _)| self.txn.live(*row));
-        for (_, user) in users {
+        for user in model.users.records() {
             let hit = match kind {
                 Kind::Group => {
                     if user.groups.iter().any(|m| m.group.0 == at) {

@@ -58,9 +58,9 @@ struct Stream<'m> {
 
 impl<'m> Stream<'m> {
     fn new(model: &'m Model, seed: u64) -> Stream<'m> {
-        let users = model.users.iter().map(|u| u.id.clone()).collect();
+        let users = model.users.records().map(|u| u.id.clone()).collect();
         let mut memberships = Vec::new();
-        for user in model.users.iter() {
+        for user in model.users.records() {
             for m in &user.groups {
                 memberships.push((user.id.clone(), model.groups[m.group.index()].id.clone()));
             }

@@ -597,7 +597,7 @@ impl Generator {
     /// Teams for a tenth of the projects (the most popular first), each granted Developer there.
     fn teams(&mut self) {
         let projects = self.model.projects.len();
-        let users = self.model.users.len() as u32;
+        let users = self.model.users.slots() as u32;
         for t in 0..(projects / 10).max(1) {
             let project = t * 10;
             let member_count = self.rng.gen_range(3..=20);

@@ -175,7 +175,7 @@ pub(crate) struct FlagSets {
 
 impl FlagSets {
     pub(crate) fn build(model: &Model) -> FlagSets {
-        let mut own_role = vec![false; model.users.len()];
+        let mut own_role = vec![false; model.users.slots()];
         for grant in &model.grants {
             if let Subject::User(row) = grant.subject {
                 if let Some(slot) = own_role.get_mut(row as usize) {
@@ -185,10 +185,9 @@ impl FlagSets {
         }
         let mut flags: Vec<RowSetBuilder> = Flag::ALL.map(|_| RowSetBuilder::default()).into();
         let mut states: Vec<RowSetBuilder> = State::ALL.map(|_| RowSetBuilder::default()).into();
-        for (row, user) in model.users.iter().enumerate() {
+        for (row, user) in model.users.iter() {
             let user_type = fold_user_type(&user.user_type);
-            let has_own_role = own_role[row];
-            let row = row as u32;
+            let has_own_role = own_role[row as usize];
             for flag in Flag::ALL {
                 if flag.of_user_typed(user, &user_type, has_own_role) {
                     flags[flag.index()].push(row);

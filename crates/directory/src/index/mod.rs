@@ -346,13 +346,14 @@ impl Indexes {
     /// Builds every index (except the lazily built sort orders). Linear in the model apart from
     /// the dictionary sorts, O(n log n). Rows are `u32`, as in the model.
     pub fn build(model: &Model) -> Indexes {
-        let user_count = model.users.len() as u32;
-        let mut all = RoaringBitmap::new();
-        all.insert_range(0..user_count);
+        // Rows are stable across deletions: per-row arrays span every slot, holes included,
+        // and no index names a hole.
+        let user_count = model.users.slots() as u32;
+        let all = model.users.live_rows();
 
         let mut ids = Entries::default();
-        for (row, user) in model.users.iter().enumerate() {
-            ids.push(row as Row, &user.id);
+        for (row, user) in model.users.iter() {
+            ids.push(row, &user.id);
         }
         let id = Dict::build(ids, None);
         let id_order: Vec<Row> = id
@@ -360,15 +361,15 @@ impl Indexes {
             .iter()
             .map(|&entry| id.entries().row(entry as usize))
             .collect();
-        let mut id_rank = vec![0u32; model.users.len()];
+        let mut id_rank = vec![0u32; model.users.slots()];
         for (rank, &row) in id_order.iter().enumerate() {
             id_rank[row as usize] = rank as u32;
         }
 
         let folded_text = |values: &ValuesOf, blocks: bool| {
             let mut entries = Entries::default();
-            for (row, user) in model.users.iter().enumerate() {
-                values(user, &mut |value| entries.push_folded(row as Row, value));
+            for (row, user) in model.users.iter() {
+                values(user, &mut |value| entries.push_folded(row, value));
             }
             let dict = Dict::build(entries, Some(&id_rank));
             // Login and name answer prefixes (ranges of the dictionary): give them blocks.
@@ -389,12 +390,12 @@ impl Indexes {
 
         let dict = |fold_values: bool, values: &ValuesOf| {
             let mut entries = Entries::default();
-            for (row, user) in model.users.iter().enumerate() {
+            for (row, user) in model.users.iter() {
                 values(user, &mut |value| {
                     if fold_values {
-                        entries.push_folded(row as Row, value);
+                        entries.push_folded(row, value);
                     } else {
-                        entries.push(row as Row, value);
+                        entries.push(row, value);
                     }
                 });
             }
@@ -454,8 +455,7 @@ impl Indexes {
         let mut auth_module_name = CategoriesBuilder::default();
         let mut ban_status = CategoriesBuilder::default();
         let mut user_type = CategoriesBuilder::default();
-        for (row, user) in model.users.iter().enumerate() {
-            let row = row as Row;
+        for (row, user) in model.users.iter() {
             for detail in &user.auth {
                 auth_module_type.add(&fold(&detail.module), &detail.module, row);
                 if let Some(module_name) = &detail.module_name {
@@ -475,8 +475,7 @@ impl Indexes {
             let pairs = model
                 .users
                 .iter()
-                .enumerate()
-                .filter_map(|(row, user)| value(user).map(|v| (v, row as Row)))
+                .filter_map(|(row, user)| value(user).map(|v| (v, row)))
                 .collect();
             SortedValues::build(pairs, &id_rank)
         };
@@ -487,8 +486,7 @@ impl Indexes {
             model
                 .users
                 .iter()
-                .enumerate()
-                .map(|(row, user)| (user.number, row as Row))
+                .map(|(row, user)| (user.number, row))
                 .collect(),
             &id_rank,
         );
@@ -601,7 +599,7 @@ impl Indexes {
         categories.spellings().collect()
     }
 
-    /// Number of users (rows are `0..user_count`).
+    /// One past the largest row (rows are `0..user_count`; deleted rows are holes in it).
     pub fn user_count(&self) -> u32 {
         self.columns.user_count
     }
@@ -922,8 +920,11 @@ impl Indexes {
 
     fn permutation(&self, key: SortKey, descending: bool) -> &Permutation {
         self.columns.orders.get(key, descending, || {
-            self.keyed_rows(key)
-                .into_permutation(&self.columns.id_order, descending)
+            self.keyed_rows(key).into_permutation(
+                &self.columns.id_order,
+                self.columns.user_count as usize,
+                descending,
+            )
         })
     }
 

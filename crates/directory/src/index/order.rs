@@ -73,9 +73,15 @@ pub(crate) struct KeyedRows {
 impl KeyedRows {
     /// The full permutation: keyed rows (groups of equal keys reversed when descending, each
     /// group kept in id order), then the rows without a value in id order.
-    pub(crate) fn into_permutation(self, id_order: &[Row], descending: bool) -> Permutation {
-        let user_count = id_order.len();
-        let mut order = Vec::with_capacity(user_count);
+    /// `slots` bounds every row (holes included: `id_order` lists live rows only).
+    pub(crate) fn into_permutation(
+        self,
+        id_order: &[Row],
+        slots: usize,
+        descending: bool,
+    ) -> Permutation {
+        let user_count = slots;
+        let mut order = Vec::with_capacity(id_order.len());
         if descending {
             let mut end = self.rows.len();
             while end > 0 {

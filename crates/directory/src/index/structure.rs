@@ -40,8 +40,7 @@ impl Structure {
         let mut enterprise_users = builders(group_count);
         let mut licenses = builders(model.services.len());
         let mut origin_services = builders(model.services.len());
-        for (row, user) in model.users.iter().enumerate() {
-            let row = row as Row;
+        for (row, user) in model.users.iter() {
             // The builder ignores a row equal to the last one: a duplicated reference is harmless.
             for membership in &user.groups {
                 add(&mut group_direct, membership.group.index(), row);

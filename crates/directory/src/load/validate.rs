@@ -96,8 +96,7 @@ impl<'a> Tables<'a> {
                 model
                     .users
                     .iter()
-                    .enumerate()
-                    .map(|(i, u)| (u.id.as_str(), i as u32))
+                    .map(|(row, u)| (u.id.as_str(), row))
                     .collect()
             } else {
                 HashMap::new()

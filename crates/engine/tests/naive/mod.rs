@@ -20,7 +20,7 @@ pub struct Naive {
 impl Naive {
     pub fn new(model: &Model) -> Naive {
         let mut dir = to_raw(model);
-        for (user, model_user) in dir.users.iter_mut().zip(model.users.iter()) {
+        for (user, model_user) in dir.users.iter_mut().zip(model.users.records()) {
             user.number = Some(model_user.number as i64);
         }
         Naive { dir }

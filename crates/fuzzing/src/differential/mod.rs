@@ -64,7 +64,7 @@ fn run(data: &[u8]) -> Option<DifferentialCase> {
     } else {
         updates::apply(model, &case.updates, case.max_dirty)
     };
-    let users = snapshot.model.users.len();
+    let users = snapshot.model.users.count();
     let overlay = snapshot.has_overlay();
     let engine = Engine::new(Options {
         lenient: case.request.lenient,
@@ -101,7 +101,9 @@ fn request(spec: &RequestSpec, query: Query, snapshot: &Snapshot) -> Request {
         0 => Viewer::Admin,
         1 => Viewer::Anonymous,
         2 if !users.is_empty() => {
-            Viewer::Login(users[usize::from(spec.viewer) % users.len()].login.clone())
+            let at = usize::from(spec.viewer) % users.count();
+            let viewer = users.records().nth(at).map(|u| u.login.clone());
+            Viewer::Login(viewer.unwrap_or_default())
         }
         _ => Viewer::Login("Nobody-Here".to_owned()),
     };

@@ -40,8 +40,9 @@ pub(super) fn apply(model: Model, updates: &[UpdateSpec], max_dirty: u8) -> Arc<
 }
 
 fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
-    let users = m.users.len();
-    let user_at = |pick: u8| (users > 0).then(|| &m.users[usize::from(pick) % users]);
+    let users = m.users.count();
+    let user_at =
+        |pick: u8| (users > 0).then(|| m.users.records().nth(usize::from(pick) % users))?;
     let group_at = |pick: u8| {
         let groups = m.groups.len();
         (groups > 0).then(|| m.groups[usize::from(pick) % groups].id.clone())

@@ -1,0 +1,283 @@
+//! Live updates: immutable snapshots swapped atomically, so readers never block.
+//!
+//! A [`Store`] holds the current [`Snapshot`] in an `ArcSwap`. Readers call [`Store::snapshot`] —
+//! one atomic load, no lock — and keep that snapshot for as long as a query runs; it never
+//! changes under them. Writers serialize on a mutex and publish a new snapshot per batch.
+//!
+//! **Atomicity.** A batch is applied to a copy of the model; every update is checked against the
+//! would-be model as it stands after the previous updates of the same batch. If any update fails,
+//! nothing is published and the version does not move; all errors are reported.
+//!
+//! **No copy of the world.** The copy is cheap: users and grants live in shared copy-on-write
+//! chunks ([`crate::shared::Chunked`]), so a batch copies only the chunks it writes. The checks use
+//! maps the writer keeps between batches (ids, case-folded logins, numbers), so a batch costs time
+//! proportional to its own size. The indexes are not rebuilt per batch either: a snapshot carries
+//! the indexes of an earlier version plus [`Snapshot::dirty`], the rows whose records changed since
+//! (or that the indexes have never seen). The engine answers clean rows from the indexes and
+//! re-checks dirty rows one by one (an *overlay*, as in log-structured stores). When the dirty set
+//! outgrows [`StoreOptions::max_dirty`], a background thread rebuilds the indexes for that
+//! version while batches go on, then publishes them with only the rows changed since as dirty
+//! (a compaction); the writer waits for it only if the overlay reaches four times the limit.
+//!
+//! **Grants and catalog objects in place.** [`Indexes`] is a handful of shared parts (per-user
+//! columns, structure, access, entity lookups), and inside the access part every holder bitmap is
+//! shared too. A batch that adds or removes grants clones the parts it writes (pointer copies)
+//! and copies only the bitmaps it changes: a grant added ORs its subject's members into its
+//! role's holders at its scope (and the any-role, own-role and "in a project" aggregations); a
+//! grant removed re-derives, for the users it reached only, what they still hold through every
+//! remaining grant (the writer keeps grants by subject current, [`crate::facts::Subjects`]), so
+//! removing one of several paths is exact. Catalog puts rebuild the entity lookups
+//! (O(catalog)); those that change membership structure (a group moved, a team's listing or a
+//! role's permissions changed, a project added or moved) also rebuild the structure and access
+//! parts, O(users + grants) but without the per-user columns. These changes are logged and
+//! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
+//! user also dirties the user's row (its own-role flag is a per-user column).
+//!
+//! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
+//! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
+//! answer (the engine re-checks dirty rows against the model, where a hole matches nothing), and
+//! [`Snapshot::all_rows`] (the universe of `not` queries and counts) excludes holes. The cascade is
+//! incremental: the user's direct grants are removed as grant removals (exact in the access
+//! index, one pass over the grants only when the user holds any directly), its team listings
+//! are dropped from the model (O(its teams)), its memberships go with its record. A put may
+//! reuse a deleted user's id, login and number; it gets a new row.
+//!
+//! **Compaction**: none on the writer's path and none in the background. A background rebuild
+//! produces indexes without the holes (they are then clean and absent from every index); the
+//! slots themselves stay until the directory is next loaded: a save writes no holes (numbers
+//! that the missing rows would shift are written out), so a checkpoint reload is compact. A hole
+//! costs one null pointer per row.
+//!
+//! **Still synchronous**: deleting a catalog object renumbers that catalog (and, through a
+//! revalidation of the saved form, compacts user rows); it rebuilds every index before the batch
+//! returns ([`Store::writer_rebuilds`] counts these).
+//!
+//! **Numbers are stable.** A user added without `number` gets max(number) + 1 over the live
+//! users; a save writes every number that differs from the user's position in the file, so a
+//! save → load keeps every number (GitLab ids never change).
+
+mod rebuild;
+mod snapshot;
+mod txn;
+mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use arc_swap::ArcSwap;
+
+use crate::error::LoadErrors;
+use crate::index::Indexes;
+use crate::model::Model;
+
+pub use snapshot::Snapshot;
+pub use txn::Update;
+pub(crate) use txn::{Applied, Txn};
+pub(crate) use writer::{IndexOp, Writer};
+
+use txn::apply_batch;
+use writer::{apply_ops, Logged};
+
+/// Tuning for a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Dirty rows at which the indexes are rebuilt. Queries re-check dirty rows one by one, so
+    /// this bounds their extra cost; rebuilds are O(users log users).
+    pub max_dirty: u64,
+    /// Rebuild on a background thread while batches go on (the overlay keeps growing until the
+    /// new indexes are published; at four times `max_dirty` the writer waits for the rebuild in
+    /// flight). When `false`, the batch that crosses `max_dirty` rebuilds before it returns.
+    pub background: bool,
+}
+
+impl StoreOptions {
+    /// The default for a directory of `users` users: 1,024 rows, or one in a thousand users when
+    /// that is more.
+    pub fn for_users(users: usize) -> StoreOptions {
+        StoreOptions {
+            max_dirty: (users as u64 / 1000).max(1024),
+            background: true,
+        }
+    }
+}
+/// The live directory: lock-free snapshots for readers, serialized batches for writers.
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+/// What the store shares with its background rebuilds.
+struct Shared {
+    current: ArcSwap<Snapshot>,
+    writer: Mutex<Writer>,
+    options: StoreOptions,
+    /// The background rebuild in flight, if any.
+    rebuild: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Index rebuilds run on the writer's path (see [`Store::writer_rebuilds`]).
+    writer_rebuilds: AtomicU64,
+}
+
+impl Store {
+    /// Wraps a validated model as version 0 (builds its indexes), with default options.
+    pub fn new(model: Model) -> Store {
+        let options = StoreOptions::for_users(model.users.count());
+        Store::with_options(model, options)
+    }
+
+    /// Wraps a validated model as version 0 with explicit options.
+    pub fn with_options(model: Model, options: StoreOptions) -> Store {
+        let writer = Writer::of_model(&model);
+        Store {
+            shared: Arc::new(Shared {
+                current: ArcSwap::from_pointee(Snapshot::new(model)),
+                writer: Mutex::new(writer),
+                options,
+                rebuild: Mutex::new(None),
+                writer_rebuilds: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A store whose version 0 is an existing clean snapshot (its indexes are reused; a
+    /// snapshot with an overlay is re-indexed first).
+    pub fn from_snapshot(snapshot: Arc<Snapshot>, options: StoreOptions) -> Store {
+        let snapshot = if snapshot.has_overlay() {
+            Arc::new(Snapshot::new(Model::clone(&snapshot.model)))
+        } else {
+            snapshot
+        };
+        let writer = Writer::of_model(&snapshot.model);
+        Store {
+            shared: Arc::new(Shared {
+                current: ArcSwap::new(snapshot),
+                writer: Mutex::new(writer),
+                options,
+                rebuild: Mutex::new(None),
+                writer_rebuilds: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Wraps a validated model as `version`: a store reopened from a checkpoint of version N
+    /// goes on numbering from N, so versions mean the same before and after a restart.
+    pub fn at_version(model: Model, options: StoreOptions, version: u64) -> Store {
+        let store = Store::with_options(model, options);
+        let first = store.snapshot();
+        store.shared.current.store(Arc::new(Snapshot::indexed(
+            version,
+            Arc::clone(&first.model),
+            Arc::clone(&first.index),
+        )));
+        store
+    }
+
+    /// The current snapshot: one atomic load, never blocks, stays valid while held.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.shared.current.load_full()
+    }
+
+    /// The current version.
+    pub fn version(&self) -> u64 {
+        self.shared.current.load().version
+    }
+
+    /// How many times a batch rebuilt every index before returning (a catalog deletion, or the
+    /// overlay passing its limit without background rebuilds). User deletions, grants and
+    /// catalog puts never do.
+    pub fn writer_rebuilds(&self) -> u64 {
+        self.shared.writer_rebuilds.load(Ordering::Relaxed)
+    }
+
+    /// Applies a batch atomically and returns the new version (an empty batch changes nothing
+    /// and returns the current version). On error nothing changes and every problem is listed,
+    /// each placed as `batch[i] (user <id>)`.
+    pub fn apply(&self, batch: &[Update]) -> Result<u64, LoadErrors> {
+        self.commit(batch.is_empty(), |base, writer| {
+            apply_batch(base, batch, writer)
+        })
+    }
+
+    /// Runs `apply` on the current model under the writer lock and publishes its result as the
+    /// next version (unless `empty`: then nothing runs and the current version is returned).
+    pub(crate) fn commit<E>(
+        &self,
+        empty: bool,
+        apply: impl FnOnce(&Model, &Writer) -> Result<Applied, E>,
+    ) -> Result<u64, E> {
+        // The writer state is only updated after a batch succeeds, so a panic mid-batch leaves
+        // it as it was: a poisoned lock is safe to reuse.
+        let shared = &self.shared;
+        let mut writer = shared.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let base = shared.current.load_full();
+        if empty {
+            return Ok(base.version);
+        }
+        let applied = apply(&base.model, &writer)?;
+        let version = base.version + 1;
+        let Applied {
+            model,
+            changed,
+            structural,
+            ops,
+        } = applied;
+        let model = Arc::new(model);
+        let mut dirty = (*base.dirty).clone();
+        dirty |= &changed;
+        let max_dirty = shared.options.max_dirty;
+        let background = shared.options.background;
+        let rebuild_now = structural || (!background && dirty.len() > max_dirty);
+        let snapshot = if rebuild_now {
+            if structural {
+                let epoch = writer.epoch;
+                *writer = Writer::of_model(&model);
+                writer.epoch = epoch;
+            } else {
+                writer.update(&changed, &base.model, &model);
+                writer.apply_ops(&ops, &model);
+            }
+            writer.epoch += 1;
+            writer.log.clear();
+            shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
+            let index = Indexes::build(&model);
+            Snapshot::indexed(version, model, Arc::new(index))
+        } else {
+            writer.update(&changed, &base.model, &model);
+            // Grants and catalog objects are updated in place, in parts shared copy-on-write
+            // with the previous snapshot; the per-user columns are never copied.
+            let (index, subjects) = if ops.is_empty() {
+                (Arc::clone(&base.index), Arc::clone(&base.subjects))
+            } else {
+                writer.apply_ops(&ops, &model);
+                let mut index = Indexes::clone(&base.index);
+                apply_ops(&mut index, &ops, &model, &writer.subjects);
+                (Arc::new(index), Arc::new(OnceLock::new()))
+            };
+            writer.log.push(Logged {
+                version,
+                rows: changed,
+                ops,
+            });
+            Snapshot {
+                version,
+                model,
+                index,
+                dirty: Arc::new(dirty),
+                subjects,
+            }
+        };
+        let start_background = !rebuild_now && background && snapshot.dirty.len() > max_dirty;
+        // Past four times the limit the writer waits for the rebuild in flight, so the overlay
+        // (and what every query pays for it) stays bounded when updates outpace rebuilds.
+        let over_cap = snapshot.dirty.len() > max_dirty.saturating_mul(4);
+        let snapshot = Arc::new(snapshot);
+        shared.current.store(Arc::clone(&snapshot));
+        let epoch = writer.epoch;
+        drop(writer);
+        if start_background {
+            self.start_rebuild(snapshot, epoch);
+            if over_cap {
+                self.wait_for_rebuild();
+            }
+        }
+        Ok(version)
+    }
+}

@@ -1,0 +1,90 @@
+//! [`Snapshot`]: one consistent, immutable version of the directory that readers hold.
+
+use std::sync::{Arc, OnceLock};
+
+use roaring::RoaringBitmap;
+
+use crate::facts::Subjects;
+use crate::index::Indexes;
+use crate::model::{self, Model, Row};
+use crate::text::fold;
+
+/// One consistent version of the directory: the model, and indexes over it or over an earlier
+/// version that differs only in the rows of [`Snapshot::dirty`].
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Increases by one per applied batch; 0 for the initial model.
+    pub version: u64,
+    /// The model, exactly as of `version`.
+    pub model: Arc<Model>,
+    /// Indexes over the model as it was when they were built.
+    pub index: Arc<Indexes>,
+    /// Rows whose record differs from what `index` saw, or that `index` has never seen. Every
+    /// other row is described exactly by `index`. Empty right after a rebuild.
+    pub dirty: Arc<RoaringBitmap>,
+    /// Grants and teams by subject, built on first use; shared by every snapshot over the same
+    /// grants, groups and teams (a batch changing those starts a new one).
+    pub(super) subjects: Arc<OnceLock<Subjects>>,
+}
+
+impl Snapshot {
+    /// A clean snapshot (version 0) of a model: builds its indexes.
+    pub fn new(model: Model) -> Snapshot {
+        let index = Indexes::build(&model);
+        Snapshot::indexed(0, Arc::new(model), Arc::new(index))
+    }
+
+    /// A clean snapshot from a model and indexes built from exactly that model.
+    pub fn indexed(version: u64, model: Arc<Model>, index: Arc<Indexes>) -> Snapshot {
+        Snapshot {
+            version,
+            model,
+            index,
+            dirty: Arc::new(RoaringBitmap::new()),
+            subjects: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Grants and team listings by subject (built once per set of indexes).
+    pub fn subjects(&self) -> &Subjects {
+        self.subjects.get_or_init(|| Subjects::build(&self.model))
+    }
+
+    /// Whether some rows are not described by the indexes.
+    pub fn has_overlay(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// Every row of the model.
+    pub fn all_rows(&self) -> RoaringBitmap {
+        self.model.users.live_rows()
+    }
+
+    /// The row of the user with this login (case-insensitive), overlay included.
+    pub fn row_of_login(&self, login: &str) -> Option<Row> {
+        let folded = fold(login);
+        self.find(self.index.row_of_login(login), |u| fold(&u.login) == folded)
+    }
+
+    /// The row of the user with this id, overlay included.
+    pub fn row_of_id(&self, id: &str) -> Option<Row> {
+        self.find(self.index.row_of_id(id), |u| u.id == id)
+    }
+
+    /// The row of the user with this number, overlay included.
+    pub fn row_of_number(&self, number: u64) -> Option<Row> {
+        self.find(self.index.number(number), |u| u.number == number)
+    }
+
+    /// An index hit that is still clean, else a scan of the (few) dirty rows.
+    fn find(&self, indexed: Option<Row>, matches: impl Fn(&model::User) -> bool) -> Option<Row> {
+        if let Some(row) = indexed {
+            if !self.dirty.contains(row) {
+                return Some(row);
+            }
+        }
+        self.dirty
+            .iter()
+            .find(|&row| self.model.users.get(row as usize).is_some_and(&matches))
+    }
+}

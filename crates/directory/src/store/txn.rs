@@ -1,0 +1,755 @@
+//! Change validation: a batch runs as a transaction ([`Txn`]) over a copy-on-write copy of the
+//! model, each update checked against the would-be model as it stands after the previous ones;
+//! the result ([`Applied`]) is what the store publishes. Shared by [`Update`] batches and
+//! [`crate::changes`] batches.
+
+use std::collections::{HashMap, HashSet};
+
+use roaring::RoaringBitmap;
+
+use super::writer::{IndexOp, Writer};
+use crate::error::{LoadErrorKind, LoadErrors};
+use crate::facts::Subjects;
+use crate::load::places::{Kind, Loc, Places, Style};
+use crate::load::{convert_user, parse_timestamp, resolve_grant, Checker, Tables, Tolerated};
+use crate::model::{self, AccessLevel, GroupIdx, Model, Row, State, Subject};
+use crate::raw;
+use crate::text::fold;
+
+/// One change to the directory. Users are named by id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// Adds a user (file form, validated like a loaded one); the id and login must be new.
+    AddUser(raw::User),
+    /// Replaces the user with the same id, keeping its row (and its number unless one is given).
+    ReplaceUser(raw::User),
+    /// Removes a user, its direct grants and its team listings.
+    RemoveUser {
+        /// User id.
+        id: String,
+    },
+    /// Sets the account state (file spelling: `active`, `blocked`, …).
+    SetState {
+        /// User id.
+        id: String,
+        /// New state.
+        state: String,
+    },
+    /// Sets or clears administrator.
+    SetAdmin {
+        /// User id.
+        id: String,
+        /// New value.
+        admin: bool,
+    },
+    /// Enables or disables 2FA.
+    SetTwoFactor {
+        /// User id.
+        id: String,
+        /// New value.
+        enabled: bool,
+    },
+    /// Bans a user: state `banned` plus a ban record.
+    Ban {
+        /// User id.
+        id: String,
+        /// Ban status.
+        status: Option<String>,
+        /// Reason.
+        reason: Option<String>,
+        /// RFC 3339 time.
+        at: Option<String>,
+    },
+    /// Lifts a ban: state `active`, ban record cleared.
+    Unban {
+        /// User id.
+        id: String,
+    },
+    /// Adds a direct membership, or changes its access level if it exists.
+    AddMembership {
+        /// User id.
+        user: String,
+        /// Group id.
+        group: String,
+        /// GitLab access level, if any.
+        access: Option<String>,
+    },
+    /// Removes a direct membership (an error if the user is not a direct member).
+    RemoveMembership {
+        /// User id.
+        user: String,
+        /// Group id.
+        group: String,
+    },
+    /// Adds a grant.
+    AddGrant(raw::Grant),
+    /// Removes one grant equal to this one (an error if there is none).
+    RemoveGrant(raw::Grant),
+}
+
+/// A successfully applied batch.
+pub(crate) struct Applied {
+    pub(crate) model: Model,
+    /// Rows whose record was written (added, replaced or changed).
+    pub(crate) changed: RoaringBitmap,
+    /// Rows were renumbered (a user removed) or catalog objects deleted: the indexes must be
+    /// rebuilt.
+    pub(crate) structural: bool,
+    /// Index changes made in place, in batch order.
+    pub(crate) ops: Vec<IndexOp>,
+}
+
+/// Applies `batch` to a copy of `base`, or returns every error.
+pub(super) fn apply_batch(
+    base: &Model,
+    batch: &[Update],
+    writer: &Writer,
+) -> Result<Applied, LoadErrors> {
+    let places = Places::identity(Style::Batch);
+    let tolerated = Tolerated::new();
+    let named = batch.iter().flat_map(Update::user_ids);
+    let mut txn = Txn::new(base, writer, &places, &tolerated, named, true);
+    for (index, update) in batch.iter().enumerate() {
+        txn.apply(index, update);
+    }
+    for (index, row, field, kind) in txn.uniqueness_problems(base, writer) {
+        let kind = match kind {
+            LoadErrorKind::DuplicateLogin { login, first } => LoadErrorKind::DuplicateLogin {
+                login,
+                first: format!("user {first}"),
+            },
+            LoadErrorKind::DuplicateNumber { number, first } => LoadErrorKind::DuplicateNumber {
+                number,
+                first: format!("user {first}"),
+            },
+            other => other,
+        };
+        let id = txn.model.users[row as usize].id.clone();
+        txn.checker.error(
+            Loc {
+                kind: Kind::User,
+                index,
+                id: &id,
+            },
+            Some(field.to_owned()),
+            kind,
+        );
+    }
+    if !txn.checker.errors.is_empty() {
+        return Err(LoadErrors::new(txn.checker.errors));
+    }
+    Ok(txn.finish())
+}
+
+impl Update {
+    /// The user ids this update names (for looking them up before the batch runs).
+    fn user_ids(&self) -> Vec<&str> {
+        match self {
+            Update::AddUser(raw) | Update::ReplaceUser(raw) => vec![raw.id.as_str()],
+            Update::RemoveUser { id }
+            | Update::SetState { id, .. }
+            | Update::SetAdmin { id, .. }
+            | Update::SetTwoFactor { id, .. }
+            | Update::Ban { id, .. }
+            | Update::Unban { id } => vec![id.as_str()],
+            Update::AddMembership { user, .. } | Update::RemoveMembership { user, .. } => {
+                vec![user.as_str()]
+            }
+            Update::AddGrant(grant) | Update::RemoveGrant(grant) => {
+                grant.user.iter().map(String::as_str).collect()
+            }
+        }
+    }
+}
+
+/// A batch in progress over a copy of the model; shared by [`Update`] batches and
+/// [`crate::changes`] batches.
+pub(crate) struct Txn<'a> {
+    pub(crate) checker: Checker<'a>,
+    /// Id tables; `users` maps ids to rows of the working `model` (removed users unmapped).
+    pub(crate) tables: Tables<'a>,
+    pub(crate) model: Model,
+    /// Rows of users this batch deleted (holes in `model.users`).
+    pub(crate) removed: RoaringBitmap,
+    /// (batch index, row) of users added or replaced, for the login and number checks.
+    pub(crate) changed: Vec<(usize, Row)>,
+    /// Every row whose record this batch wrote.
+    pub(crate) written: RoaringBitmap,
+    /// Rows renumbered or catalog objects deleted.
+    pub(crate) structural: bool,
+    /// Grants and catalog objects this batch changed, for in-place index updates.
+    pub(crate) ops: Vec<IndexOp>,
+    /// Grants by subject as of the base version (the writer's), for existence checks that do
+    /// not scan every grant.
+    held: &'a Subjects,
+    /// The largest number in use so far.
+    pub(crate) max_number: u64,
+}
+
+impl<'a> Txn<'a> {
+    /// A transaction over a copy of `base`; `named` are the user ids the batch mentions (only
+    /// those are looked up: the writer's map covers the rest). Without `catalog` the id tables
+    /// of groups, projects, roles, … stay empty: a batch that resolves no reference (sign-ins)
+    /// then costs nothing proportional to the catalog.
+    pub(crate) fn new(
+        base: &'a Model,
+        writer: &'a Writer,
+        places: &'a Places,
+        tolerated: &'a Tolerated,
+        named: impl Iterator<Item = &'a str>,
+        catalog: bool,
+    ) -> Txn<'a> {
+        let mut tables = if catalog {
+            Tables::of_entities(base)
+        } else {
+            Tables::default()
+        };
+        for id in named {
+            if let Some(&row) = writer.ids.get(id) {
+                if let Some(user) = base.users.get(row as usize) {
+                    tables.users.insert(user.id.as_str(), row);
+                }
+            }
+        }
+        Txn {
+            checker: Checker::new(places, tolerated),
+            tables,
+            model: base.clone(),
+            removed: RoaringBitmap::new(),
+            changed: Vec::new(),
+            written: RoaringBitmap::new(),
+            structural: false,
+            ops: Vec::new(),
+            held: &writer.subjects,
+            max_number: writer.max_number(),
+        }
+    }
+
+    /// The applied batch (deleted users stay holes: rows never move on the writer's path).
+    pub(crate) fn finish(self) -> Applied {
+        let Txn {
+            model,
+            written,
+            structural,
+            ops,
+            ..
+        } = self;
+        Applied {
+            model,
+            changed: written,
+            structural,
+            ops,
+        }
+    }
+
+    pub(crate) fn user_row(&mut self, index: usize, id: &str) -> Option<Row> {
+        let row = self.tables.users.get(id).copied();
+        if row.is_none() {
+            self.checker.error(
+                Loc {
+                    kind: Kind::User,
+                    index,
+                    id,
+                },
+                None,
+                LoadErrorKind::NotFound {
+                    what: "user",
+                    id: id.to_owned(),
+                },
+            );
+        }
+        row
+    }
+
+    /// Applies one update and records what it wrote.
+    fn apply(&mut self, index: usize, update: &'a Update) {
+        let errors = self.checker.errors.len();
+        self.apply_one(index, update);
+        if self.checker.errors.len() > errors {
+            return;
+        }
+        match update {
+            // Deletion records its own writes (the row, its grants).
+            Update::RemoveUser { .. } | Update::AddGrant(_) | Update::RemoveGrant(_) => {}
+            _ => {
+                for id in update.user_ids() {
+                    if let Some(&row) = self.tables.users.get(id) {
+                        self.written.insert(row);
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_one(&mut self, index: usize, update: &'a Update) {
+        let loc = move |id: &'a str| Loc {
+            kind: Kind::User,
+            index,
+            id,
+        };
+        match update {
+            Update::AddUser(raw) => {
+                if self.tables.users.contains_key(raw.id.as_str()) {
+                    self.checker.error(
+                        loc(&raw.id),
+                        Some("id".to_owned()),
+                        LoadErrorKind::DuplicateId {
+                            id: raw.id.clone(),
+                            first: "an existing user".to_owned(),
+                        },
+                    );
+                    return;
+                }
+                self.add_user(index, raw);
+            }
+            Update::ReplaceUser(raw) => {
+                if let Some(row) = self.user_row(index, &raw.id) {
+                    self.replace_user(index, row, raw);
+                }
+            }
+            Update::RemoveUser { id } => {
+                if let Some(row) = self.user_row(index, id) {
+                    self.remove_user(id, row);
+                }
+            }
+            Update::SetState { id, state } => {
+                let Some(row) = self.user_row(index, id) else {
+                    return;
+                };
+                match State::parse(state) {
+                    Some(state) => self.model.users[row as usize].state = state,
+                    None => self.checker.error(
+                        loc(id),
+                        Some("state".to_owned()),
+                        LoadErrorKind::BadState {
+                            value: state.clone(),
+                        },
+                    ),
+                }
+            }
+            Update::SetAdmin { id, admin } => {
+                if let Some(row) = self.user_row(index, id) {
+                    self.model.users[row as usize].admin = *admin;
+                }
+            }
+            Update::SetTwoFactor { id, enabled } => {
+                if let Some(row) = self.user_row(index, id) {
+                    let user = &mut self.model.users[row as usize];
+                    user.two_factor = *enabled;
+                    user.two_factor_capable |= *enabled;
+                }
+            }
+            Update::Ban {
+                id,
+                status,
+                reason,
+                at,
+            } => {
+                let Some(row) = self.user_row(index, id) else {
+                    return;
+                };
+                let at = match at.as_deref().map(parse_timestamp) {
+                    None => None,
+                    Some(Ok(ms)) => Some(ms),
+                    Some(Err(reason)) => {
+                        let value = at.clone().unwrap_or_default();
+                        self.checker.error(
+                            loc(id),
+                            Some("at".to_owned()),
+                            LoadErrorKind::BadTimestamp { value, reason },
+                        );
+                        return;
+                    }
+                };
+                let user = &mut self.model.users[row as usize];
+                user.state = State::Banned;
+                user.ban = Some(model::Ban {
+                    status: status.clone(),
+                    reason: reason.clone(),
+                    at,
+                });
+            }
+            Update::Unban { id } => {
+                if let Some(row) = self.user_row(index, id) {
+                    let user = &mut self.model.users[row as usize];
+                    user.state = State::Active;
+                    user.ban = None;
+                }
+            }
+            Update::AddMembership {
+                user,
+                group,
+                access,
+            } => self.add_membership(index, user, group, access.as_deref()),
+            Update::RemoveMembership { user, group } => {
+                self.remove_membership(index, user, group);
+            }
+            Update::AddGrant(grant) => {
+                if let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, grant) {
+                    self.add_grant(grant);
+                }
+            }
+            Update::RemoveGrant(raw_grant) => self.remove_grant(index, raw_grant),
+        }
+    }
+
+    /// Adds a user whose id is new (the caller checked), numbering it when it has no number.
+    pub(crate) fn add_user(&mut self, index: usize, raw: &'a raw::User) {
+        let (number, explicit) = match raw.number {
+            Some(n) => (self.claim_number(n), true),
+            None => (self.next_number(), false),
+        };
+        let row = self.model.users.slots() as Row;
+        // A number that is not the position must be written out, or a save → load would
+        // renumber the user (a save also writes those that holes moved).
+        let explicit = explicit || number != u64::from(row) + 1;
+        if let Some(user) = self.convert(index, raw, number, explicit) {
+            let row = self.model.users.push(user);
+            self.tables.users.insert(&raw.id, row);
+            self.changed.push((index, row));
+        }
+    }
+
+    /// Replaces the user at `row`, keeping its number unless `raw` gives one.
+    pub(crate) fn replace_user(&mut self, index: usize, row: Row, raw: &raw::User) {
+        let old = &self.model.users[row as usize];
+        let (number, explicit) = match raw.number {
+            Some(n) => (self.claim_number(n), true),
+            None => (old.number, old.number_explicit),
+        };
+        if let Some(user) = self.convert(index, raw, number, explicit) {
+            self.model.users.set(row as usize, user);
+            self.changed.push((index, row));
+        }
+    }
+
+    /// Deletes the user at `row`: its row becomes a hole (no renumbering) and is dirty, so the
+    /// overlay hides it from every indexed answer until a rebuild drops it. Its direct grants
+    /// are removed as grant removals (exact in the access index), its team listings dropped
+    /// from the model (the team member sets in the index only name it while it is dirty).
+    /// O(the user's grants and teams), plus one pass over the grants when it holds any directly.
+    pub(crate) fn remove_user(&mut self, id: &str, row: Row) {
+        self.tables.users.remove(id);
+        if !self.model.users.remove(row) {
+            return;
+        }
+        self.removed.insert(row);
+        self.written.insert(row);
+        let subject = Subject::User(row);
+        let granted_in_batch = self
+            .ops
+            .iter()
+            .any(|op| matches!(op, IndexOp::GrantAdded(g) if g.subject == subject));
+        if granted_in_batch || self.held.has_grants(subject) {
+            while let Some(at) = self.model.grants.position(|g| g.subject == subject) {
+                if let Some(grant) = self.model.grants.remove(at) {
+                    self.grant_changed(IndexOp::GrantRemoved(grant));
+                }
+            }
+        }
+        // A team written by this batch may list the user without the base version knowing.
+        let teams_written = self
+            .ops
+            .iter()
+            .any(|op| matches!(op, IndexOp::Catalog { .. }));
+        let teams: Vec<usize> = if teams_written {
+            (0..self.model.teams.len()).collect()
+        } else {
+            self.held
+                .teams_of_user(row)
+                .iter()
+                .map(|t| t.index())
+                .collect()
+        };
+        for at in teams {
+            let lists = self
+                .model
+                .teams
+                .get(at)
+                .is_some_and(|team| team.users.contains(&row));
+            if lists {
+                if let Some(team) = self.model.teams.get_mut(at) {
+                    team.users.retain(|&r| r != row);
+                }
+            }
+        }
+    }
+
+    /// Makes `user` a direct member of `group`, or changes the access of the membership.
+    pub(crate) fn add_membership(
+        &mut self,
+        index: usize,
+        user: &str,
+        group: &str,
+        access: Option<&str>,
+    ) {
+        let row = self.user_row(index, user);
+        let group = self.group(index, user, group);
+        let access = match access {
+            None => Some(None),
+            Some(text) => match AccessLevel::parse(text) {
+                Some(level) => Some(Some(level)),
+                None => {
+                    self.checker.error(
+                        Loc {
+                            kind: Kind::User,
+                            index,
+                            id: user,
+                        },
+                        Some("access".to_owned()),
+                        LoadErrorKind::BadAccess {
+                            value: text.to_owned(),
+                        },
+                    );
+                    None
+                }
+            },
+        };
+        let (Some(row), Some(group), Some(access)) = (row, group, access) else {
+            return;
+        };
+        let memberships = &mut self.model.users[row as usize].groups;
+        match memberships.iter_mut().find(|m| m.group == group) {
+            Some(existing) => existing.access = access,
+            None => memberships.push(model::Membership { group, access }),
+        }
+    }
+
+    /// Ends a direct membership (an error if there is none).
+    pub(crate) fn remove_membership(&mut self, index: usize, user: &str, group_id: &str) {
+        let row = self.user_row(index, user);
+        let group = self.group(index, user, group_id);
+        let (Some(row), Some(group)) = (row, group) else {
+            return;
+        };
+        let memberships = &mut self.model.users[row as usize].groups;
+        match memberships.iter().position(|m| m.group == group) {
+            Some(at) => {
+                memberships.remove(at);
+            }
+            None => self.checker.error(
+                Loc {
+                    kind: Kind::User,
+                    index,
+                    id: user,
+                },
+                Some("groups".to_owned()),
+                LoadErrorKind::NotFound {
+                    what: "membership",
+                    id: format!("{user} in {group_id}"),
+                },
+            ),
+        }
+    }
+
+    /// Whether the working model has a grant equal to `grant`: the base version's count plus
+    /// this batch's additions minus its removals, O(the subject's grants + the batch).
+    pub(crate) fn has_grant(&self, grant: &model::Grant) -> bool {
+        let mut count = self
+            .held
+            .count_grants(grant.subject, grant.role, grant.scope) as i64;
+        for op in &self.ops {
+            match op {
+                IndexOp::GrantAdded(g) if g == grant => count += 1,
+                IndexOp::GrantRemoved(g) if g == grant => count -= 1,
+                _ => {}
+            }
+        }
+        count > 0
+    }
+
+    /// Adds a resolved grant.
+    pub(crate) fn add_grant(&mut self, grant: model::Grant) {
+        self.grant_changed(IndexOp::GrantAdded(grant));
+        self.model.grants.push(grant);
+    }
+
+    /// Records a grant change. A grant to a user also dirties the user's row: the per-user
+    /// flags (`has:role`-like facts of the user itself) are columns, re-checked by the overlay.
+    fn grant_changed(&mut self, op: IndexOp) {
+        if let IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) = &op {
+            if let Subject::User(row) = grant.subject {
+                self.written.insert(row);
+            }
+        }
+        self.ops.push(op);
+    }
+
+    /// Removes one grant equal to `raw_grant` (an error if there is none).
+    pub(crate) fn remove_grant(&mut self, index: usize, raw_grant: &raw::Grant) {
+        let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, raw_grant) else {
+            return;
+        };
+        let found = if self.has_grant(&grant) {
+            self.model.grants.position(|g| *g == grant)
+        } else {
+            None
+        };
+        match found {
+            Some(at) => {
+                self.model.grants.remove(at);
+                self.grant_changed(IndexOp::GrantRemoved(grant));
+            }
+            None => self.checker.error(
+                Loc {
+                    kind: Kind::Grant,
+                    index,
+                    id: &raw_grant.role,
+                },
+                None,
+                LoadErrorKind::NotFound {
+                    what: "grant",
+                    id: describe_grant(raw_grant),
+                },
+            ),
+        }
+    }
+
+    fn group(&mut self, index: usize, user: &str, group: &str) -> Option<GroupIdx> {
+        let loc = Loc {
+            kind: Kind::User,
+            index,
+            id: user,
+        };
+        self.checker
+            .resolve(&self.tables, loc, || "group".to_owned(), Kind::Group, group)
+            .map(GroupIdx)
+    }
+
+    fn convert(
+        &mut self,
+        index: usize,
+        raw: &raw::User,
+        number: u64,
+        explicit: bool,
+    ) -> Option<model::User> {
+        if raw.number.is_some_and(|n| n <= 0) {
+            self.checker.error(
+                Loc {
+                    kind: Kind::User,
+                    index,
+                    id: &raw.id,
+                },
+                Some("number".to_owned()),
+                LoadErrorKind::NumberNotPositive {
+                    value: raw.number.unwrap_or_default(),
+                },
+            );
+            return None;
+        }
+        convert_user(
+            &mut self.checker,
+            &self.tables,
+            index,
+            raw.clone(),
+            number,
+            explicit,
+        )
+    }
+
+    /// An explicit number given in the batch (later users without one are numbered above it).
+    fn claim_number(&mut self, given: i64) -> u64 {
+        let number = given.max(0) as u64;
+        self.max_number = self.max_number.max(number);
+        number
+    }
+
+    fn next_number(&mut self) -> u64 {
+        self.max_number += 1;
+        self.max_number
+    }
+
+    pub(crate) fn live(&self, row: usize) -> bool {
+        self.model.users.is_live(row as Row)
+    }
+
+    /// Logins (case-insensitive) and numbers of added/replaced users must stay unique among the
+    /// live users. Checked against the writer's maps: the rows this batch wrote or removed no
+    /// longer count with their old values, the written rows count with their new ones. Time is
+    /// proportional to the batch, not the directory.
+    pub(crate) fn uniqueness_problems(
+        &self,
+        base: &Model,
+        writer: &Writer,
+    ) -> Vec<(usize, Row, &'static str, LoadErrorKind)> {
+        if self.changed.is_empty() {
+            return Vec::new();
+        }
+        let mut stale: HashSet<Row> = self.changed.iter().map(|&(_, row)| row).collect();
+        stale.extend(self.removed.iter());
+        let users = &self.model.users;
+        let mut logins: HashMap<String, Row> = HashMap::new();
+        let mut numbers: HashMap<u64, Row> = HashMap::new();
+        let mut problems = Vec::new();
+        let mut seen_rows = HashSet::new();
+        for &(index, row) in &self.changed {
+            if !self.live(row as usize) || !seen_rows.insert(row) {
+                continue;
+            }
+            let me = &users[row as usize];
+            let folded = fold(&me.login);
+            let login_owner = writer
+                .logins
+                .get(&folded)
+                .copied()
+                .filter(|other| !stale.contains(other))
+                .or_else(|| logins.get(&folded).copied());
+            if let Some(other) = login_owner.filter(|&other| other != row) {
+                problems.push((
+                    index,
+                    row,
+                    "login",
+                    LoadErrorKind::DuplicateLogin {
+                        login: me.login.clone(),
+                        first: owner_id(base, users, other),
+                    },
+                ));
+            }
+            logins.insert(folded, row);
+            let number_owner = writer
+                .numbers
+                .get(&me.number)
+                .copied()
+                .filter(|other| !stale.contains(other))
+                .or_else(|| numbers.get(&me.number).copied());
+            if let Some(other) = number_owner.filter(|&other| other != row) {
+                problems.push((
+                    index,
+                    row,
+                    "number",
+                    LoadErrorKind::DuplicateNumber {
+                        number: me.number,
+                        first: owner_id(base, users, other),
+                    },
+                ));
+            }
+            numbers.insert(me.number, row);
+        }
+        problems
+    }
+}
+
+/// The id of the user at `row` (working model first: it may be a user added by this batch).
+fn owner_id(base: &Model, users: &model::Users, row: Row) -> String {
+    users
+        .get(row as usize)
+        .or_else(|| base.users.get(row as usize))
+        .map(|u| u.id.clone())
+        .unwrap_or_default()
+}
+
+fn describe_grant(grant: &raw::Grant) -> String {
+    let mut parts = vec![format!("role {}", grant.role)];
+    for (key, value) in [
+        ("user", &grant.user),
+        ("group", &grant.group),
+        ("team", &grant.team),
+        ("project", &grant.project),
+        ("organization", &grant.organization),
+    ] {
+        if let Some(value) = value {
+            parts.push(format!("{key} {value}"));
+        }
+    }
+    parts.join(", ")
+}

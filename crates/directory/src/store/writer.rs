@@ -1,0 +1,183 @@
+//! What the writer keeps between batches: id, login and number maps (so that checking a batch
+//! never scans every user), grants by subject, and the log of index changes since the current
+//! indexes, replayed onto indexes a background rebuild produced.
+
+use std::collections::{BTreeMap, HashMap};
+
+use roaring::RoaringBitmap;
+
+use crate::facts::Subjects;
+use crate::index::Indexes;
+use crate::model::{self, Model, Row};
+use crate::text::fold;
+
+/// What the writer keeps between batches so that checking a batch never scans every user.
+pub(crate) struct Writer {
+    /// Id → row.
+    pub(crate) ids: HashMap<String, Row>,
+    /// Case-folded login → row.
+    pub(super) logins: HashMap<String, Row>,
+    /// Number → row.
+    pub(super) numbers: BTreeMap<u64, Row>,
+    /// What each version changed since the current indexes' model (for background rebuilds:
+    /// the rows changed after the rebuilt version stay dirty, its index changes are replayed).
+    pub(super) log: Vec<Logged>,
+    /// Grants and team listings by subject, current as of the last published version: what a
+    /// grant removal asks to know whether a user still holds the role through another path.
+    pub(super) subjects: Subjects,
+    /// Bumped by every rebuild the writer does itself; a background rebuild started under an
+    /// older epoch is stale and dropped.
+    pub(super) epoch: u64,
+}
+
+/// One version's changes, kept until a rebuild covers them.
+pub(super) struct Logged {
+    pub(super) version: u64,
+    /// Rows whose record the version wrote.
+    pub(super) rows: RoaringBitmap,
+    /// The index changes it made in place.
+    pub(super) ops: Vec<IndexOp>,
+}
+
+/// A change a batch made to the indexes in place (instead of dirtying rows): replayed, in
+/// order, onto indexes rebuilt in the background for an earlier version.
+#[derive(Debug, Clone)]
+pub(crate) enum IndexOp {
+    /// A grant was added.
+    GrantAdded(model::Grant),
+    /// A grant was removed.
+    GrantRemoved(model::Grant),
+    /// Catalog objects were written; `members` when group, team, role or project membership
+    /// structure changed (not only names).
+    Catalog {
+        /// The structure and access parts must be rebuilt too.
+        members: bool,
+    },
+    /// A group was added under a parent: the forest's lists change, no member set does.
+    GroupAdded,
+    /// A project was added (at the end of the projects).
+    ProjectAdded {
+        /// Its position.
+        project: model::ProjectIdx,
+        /// Its organization.
+        organization: Option<model::OrgIdx>,
+    },
+}
+
+/// Applies `ops` to `index` given the model and subjects as they stand *after* all of them
+/// (exact: a removal keeps a user that any grant of the final directory still reaches, and an
+/// addition only adds users the final directory's grant reaches). Catalog changes to members
+/// rebuild the structure and access parts once from the final model, which already holds every
+/// grant of the batch.
+pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Subjects) {
+    let members = ops
+        .iter()
+        .any(|op| matches!(op, IndexOp::Catalog { members: true }));
+    let catalog = |op: &IndexOp| !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_));
+    if ops.iter().any(catalog) {
+        index.catalog_changed(model, members);
+    }
+    if members {
+        return;
+    }
+    if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
+        index.groups_added(model);
+    }
+    // Catalog first: the grants of the batch then see the final projects.
+    for op in ops {
+        if let IndexOp::ProjectAdded {
+            project,
+            organization,
+        } = op
+        {
+            index.project_added(*project, *organization);
+        }
+    }
+    for op in ops {
+        match op {
+            IndexOp::GrantAdded(grant) => index.grant_added(grant),
+            IndexOp::GrantRemoved(grant) => {
+                index.grant_removed(grant, |row| subjects.facts(model, row));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Writer {
+    pub(super) fn of_model(model: &Model) -> Writer {
+        let mut writer = Writer {
+            ids: HashMap::with_capacity(model.users.count()),
+            logins: HashMap::with_capacity(model.users.count()),
+            numbers: BTreeMap::new(),
+            log: Vec::new(),
+            subjects: Subjects::build(model),
+            epoch: 0,
+        };
+        for (row, user) in model.users.iter() {
+            writer.insert(row, user);
+        }
+        writer
+    }
+
+    /// Brings the grant maps up to date for a batch's index changes.
+    pub(super) fn apply_ops(&mut self, ops: &[IndexOp], model: &Model) {
+        if ops
+            .iter()
+            .any(|op| matches!(op, IndexOp::Catalog { members: true }))
+        {
+            // Teams or groups changed: O(grants + teams), on the (rare) catalog path only.
+            self.subjects = Subjects::build(model);
+            return;
+        }
+        for op in ops {
+            match op {
+                IndexOp::GrantAdded(g) => self.subjects.grant_added(g.subject, g.role, g.scope),
+                IndexOp::GrantRemoved(g) => {
+                    self.subjects.grant_removed(g.subject, g.role, g.scope);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn insert(&mut self, row: Row, user: &model::User) {
+        self.ids.insert(user.id.clone(), row);
+        self.logins.insert(fold(&user.login), row);
+        self.numbers.insert(user.number, row);
+    }
+
+    /// Brings the maps up to date for a batch that wrote `changed` without renumbering rows.
+    pub(super) fn update(&mut self, changed: &RoaringBitmap, before: &Model, after: &Model) {
+        for row in changed {
+            if let Some(old) = before.users.get(row as usize) {
+                self.remove(row, old);
+            }
+        }
+        for row in changed {
+            if let Some(new) = after.users.get(row as usize) {
+                self.insert(row, new);
+            }
+        }
+    }
+
+    /// The largest number in use (ordered map: exact after removals and renumberings too).
+    pub(super) fn max_number(&self) -> u64 {
+        self.numbers.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Forgets `user`'s entries, but only those still pointing at `row` (another row may have
+    /// taken the login or number in the same batch).
+    pub(super) fn remove(&mut self, row: Row, user: &model::User) {
+        if self.ids.get(&user.id) == Some(&row) {
+            self.ids.remove(&user.id);
+        }
+        let login = fold(&user.login);
+        if self.logins.get(&login) == Some(&row) {
+            self.logins.remove(&login);
+        }
+        if self.numbers.get(&user.number) == Some(&row) {
+            self.numbers.remove(&user.number);
+        }
+    }
+}
