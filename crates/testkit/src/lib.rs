@@ -3,7 +3,7 @@
 //! from proptest) and the fuzz targets (`crates/fuzzing`, bytes from libFuzzer), so both test the
 //! same shapes of data and query.
 //!
-//! - [`model`]: a [`DirectorySpec`] → a valid [`Model`](userql_directory::model::Model): unique
+//! - [`model`]: a [`DirectorySpec`] → a valid [`Model`]: unique
 //!   logins (case-insensitively) and numbers, an acyclic group forest, every index kind given
 //!   data, names with case and accent traps, module and type values in several cases.
 //! - [`query`]: a [`QuerySpec`] → query text over every key and tuple of the syntax catalogue,

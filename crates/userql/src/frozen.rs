@@ -11,8 +11,8 @@ use crate::store::Snapshot;
 use crate::vocabulary::Viewer;
 
 impl Snapshot {
-    /// Answers an HTTP-shaped request the way the API behind its route does ([`crate::http`] lists
-    /// the routes), as `viewer`. Never panics; refusals are the API's own error responses.
+    /// Answers an HTTP-shaped request the way the API behind its route does (the routes of
+    /// [`crate::Store::serve`]), as `viewer`. Never panics; refusals are the API's own error responses.
     ///
     /// ```
     /// use userql::{Directory, HttpRequest, Store, Viewer};

@@ -2,9 +2,9 @@
 //!
 //! Two readers per format, one job each:
 //! - the fast path parses a valid file once, serde straight into the raw types: JSON in one pass
-//!   over the document ([`onepass`]), NDJSON split at newlines into one chunk per core, parsed on
-//!   scoped threads and merged in file order ([`split`]). It gives up at the first irregularity.
-//! - the tolerant reader ([`json`], [`ndjson`]) then reads the input again object by object, so
+//!   over the document (`onepass.rs`), NDJSON split at newlines into one chunk per core, parsed on
+//!   scoped threads and merged in file order (`split.rs`). It gives up at the first irregularity.
+//! - the tolerant reader (`json.rs`, `ndjson.rs`) then reads the input again object by object, so
 //!   one malformed user (an unknown field, a missing login) is reported with its place and the rest
 //!   of the file is still checked. Objects that failed to parse are excluded from validation, and
 //!   references to their ids are not reported again as dangling.
