@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, RowSetBuilder};
-use crate::model::Row;
+use crate::model::{Model, Row};
+use crate::text::{fold, fold_user_type};
 
 /// Normalised value → rows holding it, plus the first spelling seen of each value (what query
 /// assist offers: `Corporate LDAP`, not `corporate ldap`).
@@ -75,5 +76,56 @@ impl Categories {
             .iter()
             .map(|(key, set)| key.len() as u64 + 48 + bitmap_bytes(set))
             .sum()
+    }
+}
+
+/// The category family: every low-cardinality field, built in one pass over the users.
+#[derive(Debug, Default)]
+pub(crate) struct CategorySets {
+    /// Auth module types (`core`, `ldap`, …), folded.
+    pub(crate) auth_module_type: Categories,
+    /// Auth module names, folded.
+    pub(crate) auth_module_name: Categories,
+    /// Ban statuses, folded.
+    pub(crate) ban_status: Categories,
+    /// User types, normalised with [`fold_user_type`].
+    pub(crate) user_type: Categories,
+}
+
+impl CategorySets {
+    /// Reads every user once.
+    pub(crate) fn build(model: &Model) -> CategorySets {
+        let mut auth_module_type = CategoriesBuilder::default();
+        let mut auth_module_name = CategoriesBuilder::default();
+        let mut ban_status = CategoriesBuilder::default();
+        let mut user_type = CategoriesBuilder::default();
+        for (row, user) in model.users.iter() {
+            for detail in &user.auth {
+                auth_module_type.add(&fold(&detail.module), &detail.module, row);
+                if let Some(module_name) = &detail.module_name {
+                    auth_module_name.add(&fold(module_name), module_name, row);
+                }
+            }
+            if let Some(status) = user.ban.as_ref().and_then(|ban| ban.status.as_deref()) {
+                ban_status.add(&fold(status), status, row);
+            }
+            user_type.add(&fold_user_type(&user.user_type), &user.user_type, row);
+        }
+        CategorySets {
+            auth_module_type: auth_module_type.finish(),
+            auth_module_name: auth_module_name.finish(),
+            ban_status: ban_status.finish(),
+            user_type: user_type.finish(),
+        }
+    }
+
+    /// Every set with its `:stats` name.
+    pub(crate) fn named(&self) -> [(&'static str, &Categories); 4] {
+        [
+            ("categories.auth_module_type", &self.auth_module_type),
+            ("categories.auth_module_name", &self.auth_module_name),
+            ("categories.ban_status", &self.ban_status),
+            ("categories.user_type", &self.user_type),
+        ]
     }
 }

@@ -9,6 +9,11 @@
 //!
 //! One paragraph per structure, and why it fits its access pattern:
 //!
+//! Each family below is built by its own builder (`Texts`, `Terms`, `CategorySets`,
+//! `SortedColumns`, `FlagSets`, `Structure`, `AccessIndex`, `Lookups`); [`Indexes::build`] only
+//! calls them. The text family (`texts.rs`) and the plain dictionaries (`terms.rs`) are tables
+//! keyed by field: a new field is one table row, not a new arm in every lookup.
+//!
 //! - **Term dictionaries** (`column.rs`): id, login, name, primary/secondary/public email, auth
 //!   login/name/email/uid, Google and OpenID uids, VCS user names and SSH keys are almost unique
 //!   per user. A hash map of term → bitmap would cost ~80 bytes per value; instead the values sit
@@ -49,6 +54,8 @@ mod order;
 mod ordered;
 mod resolve;
 mod structure;
+mod terms;
+mod texts;
 mod trigram;
 
 use std::ops::Bound;
@@ -61,13 +68,15 @@ pub use flags::Flag;
 pub use order::SortKey;
 
 use access::AccessIndex;
-use categories::{Categories, CategoriesBuilder};
+use categories::CategorySets;
 use column::{bitmap_bytes, Dict, Entries};
 use flags::FlagSets;
 use order::{KeyedRows, Orders, Permutation};
-use ordered::SortedValues;
+use ordered::{SortedColumns, SortedValues};
 use resolve::EntityLookup;
 use structure::Structure;
+use terms::Terms;
+use texts::Texts;
 use trigram::TextIndex;
 
 use crate::facts::RowFacts;
@@ -75,10 +84,8 @@ use crate::model::{
     Grant, GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx,
     State, Subject, TeamIdx,
 };
-use crate::text::{fold, fold_user_type, folds_to};
+use crate::text::{fold, fold_user_type};
 
-/// Feeds every value of one field of a user to a sink (one closure per indexed field).
-type ValuesOf = dyn Fn(&crate::model::User, &mut dyn FnMut(&str));
 
 /// A field answered by exact term lookup ([`Indexes::term`]). Unless noted, the value is folded
 /// with [`fold`] before the lookup.
@@ -247,27 +254,14 @@ struct Columns {
     id: Dict,
     /// Rows in id order (`id_order[rank] = row`).
     id_order: Vec<Row>,
-    login: TextIndex,
-    name: TextIndex,
-    primary_email: TextIndex,
-    secondary_email: TextIndex,
-    public_email: TextIndex,
-    auth_login: Dict,
-    auth_name: Dict,
-    auth_email: Dict,
-    auth_uid: Dict,
-    google_id: Dict,
-    open_id: Dict,
-    vcs_user_name: Dict,
-    ssh_key: Dict,
-    auth_module_type: Categories,
-    auth_module_name: Categories,
-    ban_status: Categories,
-    user_type: Categories,
-    created: SortedValues<Millis>,
-    last_access: SortedValues<Millis>,
-    updated: SortedValues<Millis>,
-    numbers: SortedValues<u64>,
+    /// Login, name and emails: folded dictionaries with trigrams.
+    texts: Texts,
+    /// Every other dictionary field, one table entry each.
+    terms: Terms,
+    /// Low-cardinality fields.
+    categories: CategorySets,
+    /// Times and numbers, sorted.
+    sorted: SortedColumns,
     flags: FlagSets,
     orders: Orders,
 }
@@ -366,130 +360,10 @@ impl Indexes {
             id_rank[row as usize] = rank as u32;
         }
 
-        let folded_text = |values: &ValuesOf, blocks: bool| {
-            let mut entries = Entries::default();
-            for (row, user) in model.users.iter() {
-                values(user, &mut |value| entries.push_folded(row, value));
-            }
-            let dict = Dict::build(entries, Some(&id_rank));
-            // Login and name answer prefixes (ranges of the dictionary): give them blocks.
-            TextIndex::build(if blocks { dict.with_blocks() } else { dict })
-        };
-        let login = folded_text(&|user, push| push(&user.login), true);
-        let name = folded_text(&|user, push| user.name.iter().for_each(|v| push(v)), true);
-        let primary_email =
-            folded_text(&|user, push| user.email.iter().for_each(|v| push(v)), false);
-        let secondary_email = folded_text(
-            &|user, push| user.emails.iter().for_each(|v| push(v)),
-            false,
-        );
-        let public_email = folded_text(
-            &|user, push| user.public_email.iter().for_each(|v| push(v)),
-            false,
-        );
-
-        let dict = |fold_values: bool, values: &ValuesOf| {
-            let mut entries = Entries::default();
-            for (row, user) in model.users.iter() {
-                values(user, &mut |value| {
-                    if fold_values {
-                        entries.push_folded(row, value);
-                    } else {
-                        entries.push(row, value);
-                    }
-                });
-            }
-            Dict::build(entries, None)
-        };
-        let auth_login = dict(true, &|user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.login.as_deref())
-                .for_each(&mut *push)
-        });
-        let auth_name = dict(true, &|user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.name.as_deref())
-                .for_each(&mut *push)
-        });
-        let auth_email = dict(true, &|user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.email.as_deref())
-                .for_each(&mut *push)
-        });
-        let auth_uid = dict(false, &|user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.uid.as_deref())
-                .for_each(&mut *push)
-        });
-        let uid_of_module = |module: &'static str| {
-            dict(false, &move |user, push| {
-                user.auth
-                    .iter()
-                    .filter(|a| folds_to(&a.module, module))
-                    .filter_map(|a| a.uid.as_deref())
-                    .for_each(&mut *push)
-            })
-        };
-        let google_id = uid_of_module("google");
-        let open_id = uid_of_module("openid");
-        let vcs_user_name = dict(true, &|user, push| {
-            user.vcs_user_names.iter().for_each(|v| push(v))
-        });
-        let ssh_key = dict(false, &|user, push| {
-            for key in &user.ssh_keys {
-                push(&key.key);
-                if let Some(blob) = ssh_key_blob(&key.key) {
-                    push(blob);
-                }
-                if let Some(fingerprint) = &key.fingerprint {
-                    push(fingerprint);
-                }
-            }
-        });
-
-        let mut auth_module_type = CategoriesBuilder::default();
-        let mut auth_module_name = CategoriesBuilder::default();
-        let mut ban_status = CategoriesBuilder::default();
-        let mut user_type = CategoriesBuilder::default();
-        for (row, user) in model.users.iter() {
-            for detail in &user.auth {
-                auth_module_type.add(&fold(&detail.module), &detail.module, row);
-                if let Some(module_name) = &detail.module_name {
-                    auth_module_name.add(&fold(module_name), module_name, row);
-                }
-            }
-            if let Some(status) = user.ban.as_ref().and_then(|ban| ban.status.as_deref()) {
-                ban_status.add(&fold(status), status, row);
-            }
-            user_type.add(&fold_user_type(&user.user_type), &user.user_type, row);
-        }
-        let (auth_module_type, auth_module_name) =
-            (auth_module_type.finish(), auth_module_name.finish());
-        let (ban_status, user_type) = (ban_status.finish(), user_type.finish());
-
-        let column = |value: &dyn Fn(&crate::model::User) -> Option<Millis>| {
-            let pairs = model
-                .users
-                .iter()
-                .filter_map(|(row, user)| value(user).map(|v| (v, row)))
-                .collect();
-            SortedValues::build(pairs, &id_rank)
-        };
-        let created = column(&|user| Some(user.created_at));
-        let last_access = column(&|user| user.last_access_at);
-        let updated = column(&|user| Some(user.updated_or_created()));
-        let numbers = SortedValues::build(
-            model
-                .users
-                .iter()
-                .map(|(row, user)| (user.number, row))
-                .collect(),
-            &id_rank,
-        );
+        let texts = Texts::build(model, &id_rank);
+        let terms = Terms::build(model);
+        let categories = CategorySets::build(model);
+        let sorted = SortedColumns::build(model, &id_rank);
 
         let flags = FlagSets::build(model);
         let structure = Structure::build(model);
@@ -501,27 +375,10 @@ impl Indexes {
                 all,
                 id,
                 id_order,
-                login,
-                name,
-                primary_email,
-                secondary_email,
-                public_email,
-                auth_login,
-                auth_name,
-                auth_email,
-                auth_uid,
-                google_id,
-                open_id,
-                vcs_user_name,
-                ssh_key,
-                auth_module_type,
-                auth_module_name,
-                ban_status,
-                user_type,
-                created,
-                last_access,
-                updated,
-                numbers,
+                texts,
+                terms,
+                categories,
+                sorted,
                 flags,
                 orders: Orders::default(),
             }),
@@ -591,10 +448,10 @@ impl Indexes {
     /// query assist; `:stats`).
     pub fn category_values(&self, category: Category) -> Vec<&str> {
         let categories = match category {
-            Category::AuthModuleType => &self.columns.auth_module_type,
-            Category::AuthModuleName => &self.columns.auth_module_name,
-            Category::UserType => &self.columns.user_type,
-            Category::BanStatus => &self.columns.ban_status,
+            Category::AuthModuleType => &self.columns.categories.auth_module_type,
+            Category::AuthModuleName => &self.columns.categories.auth_module_name,
+            Category::UserType => &self.columns.categories.user_type,
+            Category::BanStatus => &self.columns.categories.ban_status,
         };
         categories.spellings().collect()
     }
@@ -611,38 +468,24 @@ impl Indexes {
 
     /// The dictionary behind a term field, when it is one.
     fn term_dict(&self, field: TermField) -> Option<&Dict> {
-        Some(match field {
-            TermField::Id => &self.columns.id,
-            TermField::Login => self.columns.login.dict(),
-            TermField::PrimaryEmail => self.columns.primary_email.dict(),
-            TermField::PublicEmail => self.columns.public_email.dict(),
-            TermField::Name => self.columns.name.dict(),
-            TermField::AuthLogin => &self.columns.auth_login,
-            TermField::AuthName => &self.columns.auth_name,
-            TermField::AuthEmail => &self.columns.auth_email,
-            TermField::AuthUid => &self.columns.auth_uid,
-            TermField::GoogleId => &self.columns.google_id,
-            TermField::OpenId => &self.columns.open_id,
-            TermField::VcsUserName => &self.columns.vcs_user_name,
-            TermField::SshKey => &self.columns.ssh_key,
-            TermField::Email
-            | TermField::AuthModule
-            | TermField::AuthModuleType
-            | TermField::OriginService
-            | TermField::BanStatus
-            | TermField::UserType => return None,
-        })
+        let text = |field| Some(self.columns.texts.get(field).dict());
+        match field {
+            TermField::Id => Some(&self.columns.id),
+            TermField::Login => text(TextField::Login),
+            TermField::PrimaryEmail => text(TextField::PrimaryEmail),
+            TermField::PublicEmail => text(TextField::PublicEmail),
+            TermField::Name => text(TextField::Name),
+            _ => self.columns.terms.get(field),
+        }
     }
 
     /// The value as the index stores it for `field`.
     fn normalise(field: TermField, value: &str) -> String {
+        if let Some((_, spec)) = terms::spec(field) {
+            return spec.case.apply(value);
+        }
         match field {
-            TermField::Id
-            | TermField::AuthUid
-            | TermField::GoogleId
-            | TermField::OpenId
-            | TermField::SshKey
-            | TermField::OriginService => value.to_owned(),
+            TermField::Id | TermField::OriginService => value.to_owned(),
             TermField::UserType => fold_user_type(value),
             _ => fold(value),
         }
@@ -657,14 +500,14 @@ impl Indexes {
         }
         match field {
             TermField::Email => {
-                let primary = self.columns.primary_email.dict();
-                let secondary = self.columns.secondary_email.dict();
+                let primary = self.columns.texts.get(TextField::PrimaryEmail).dict();
+                let secondary = self.columns.texts.get(TextField::SecondaryEmail).dict();
                 primary.rows(primary.equal_range(&value))
                     | secondary.rows(secondary.equal_range(&value))
             }
             TermField::AuthModule => {
-                let by_type = self.columns.auth_module_type.get(&value);
-                let by_name = self.columns.auth_module_name.get(&value);
+                let by_type = self.columns.categories.auth_module_type.get(&value);
+                let by_name = self.columns.categories.auth_module_name.get(&value);
                 match (by_type, by_name) {
                     (Some(a), Some(b)) => a | b,
                     (Some(a), None) | (None, Some(a)) => a.clone(),
@@ -684,9 +527,9 @@ impl Indexes {
 
     fn categories(&self, field: TermField, value: &str) -> Option<&RoaringBitmap> {
         match field {
-            TermField::AuthModuleType => self.columns.auth_module_type.get(value),
-            TermField::BanStatus => self.columns.ban_status.get(value),
-            TermField::UserType => self.columns.user_type.get(value),
+            TermField::AuthModuleType => self.columns.categories.auth_module_type.get(value),
+            TermField::BanStatus => self.columns.categories.ban_status.get(value),
+            TermField::UserType => self.columns.categories.user_type.get(value),
             _ => None,
         }
     }
@@ -703,18 +546,15 @@ impl Indexes {
             match field {
                 TermField::Email => {
                     self.term_count(TermField::PrimaryEmail, value)
-                        + self.columns.secondary_email.dict().count_equal(
-                            self.columns.secondary_email.dict().equal_range(&normalised),
+                        + self.columns.texts.get(TextField::SecondaryEmail).dict().count_equal(
+                            self.columns.texts.get(TextField::SecondaryEmail).dict().equal_range(&normalised),
                         )
                 }
                 TermField::AuthModule => {
-                    self.columns
-                        .auth_module_type
+                    self.columns.categories.auth_module_type
                         .get(&normalised)
                         .map_or(0, RoaringBitmap::len)
-                        + self
-                            .columns
-                            .auth_module_name
+                        + self.columns.categories.auth_module_name
                             .get(&normalised)
                             .map_or(0, RoaringBitmap::len)
                 }
@@ -732,8 +572,8 @@ impl Indexes {
 
     fn prefix_dict(&self, field: PrefixField) -> &Dict {
         match field {
-            PrefixField::Login => self.columns.login.dict(),
-            PrefixField::Name => self.columns.name.dict(),
+            PrefixField::Login => self.columns.texts.get(TextField::Login).dict(),
+            PrefixField::Name => self.columns.texts.get(TextField::Name).dict(),
         }
     }
 
@@ -752,11 +592,11 @@ impl Indexes {
 
     fn text(&self, field: TextField) -> &TextIndex {
         match field {
-            TextField::Login => &self.columns.login,
-            TextField::Name => &self.columns.name,
-            TextField::PrimaryEmail => &self.columns.primary_email,
-            TextField::SecondaryEmail => &self.columns.secondary_email,
-            TextField::PublicEmail => &self.columns.public_email,
+            TextField::Login => self.columns.texts.get(TextField::Login),
+            TextField::Name => self.columns.texts.get(TextField::Name),
+            TextField::PrimaryEmail => self.columns.texts.get(TextField::PrimaryEmail),
+            TextField::SecondaryEmail => self.columns.texts.get(TextField::SecondaryEmail),
+            TextField::PublicEmail => self.columns.texts.get(TextField::PublicEmail),
         }
     }
 
@@ -780,9 +620,9 @@ impl Indexes {
 
     fn time_column(&self, column: TimeColumn) -> &SortedValues<Millis> {
         match column {
-            TimeColumn::Created => &self.columns.created,
-            TimeColumn::LastAccess => &self.columns.last_access,
-            TimeColumn::Updated => &self.columns.updated,
+            TimeColumn::Created => &self.columns.sorted.created,
+            TimeColumn::LastAccess => &self.columns.sorted.last_access,
+            TimeColumn::Updated => &self.columns.sorted.updated,
         }
     }
 
@@ -811,22 +651,22 @@ impl Indexes {
     /// Rows whose GitLab number lies within the bounds.
     pub fn number_range(&self, lo: Bound<u64>, hi: Bound<u64>) -> RoaringBitmap {
         self.columns
-            .numbers
-            .rows(self.columns.numbers.range(lo, hi))
+            .sorted.numbers
+            .rows(self.columns.sorted.numbers.range(lo, hi))
     }
 
     /// Exact size of [`Indexes::number_range`].
     pub fn number_range_count(&self, lo: Bound<u64>, hi: Bound<u64>) -> u64 {
-        self.columns.numbers.range(lo, hi).len() as u64
+        self.columns.sorted.numbers.range(lo, hi).len() as u64
     }
 
     /// The user with GitLab number `n` (numbers are unique).
     pub fn number(&self, n: u64) -> Option<Row> {
         let range = self
             .columns
-            .numbers
+            .sorted.numbers
             .range(Bound::Included(n), Bound::Included(n));
-        (!range.is_empty()).then(|| self.columns.numbers.sorted_rows()[range.start])
+        (!range.is_empty()).then(|| self.columns.sorted.numbers.sorted_rows()[range.start])
     }
 
     /// Rows with a flag.
@@ -950,14 +790,14 @@ impl Indexes {
             }
         }
         match key {
-            SortKey::Login => from_dict(self.columns.login.dict()),
-            SortKey::Name => from_dict(self.columns.name.dict()),
-            SortKey::Email => from_dict(self.columns.primary_email.dict()),
+            SortKey::Login => from_dict(self.columns.texts.get(TextField::Login).dict()),
+            SortKey::Name => from_dict(self.columns.texts.get(TextField::Name).dict()),
+            SortKey::Email => from_dict(self.columns.texts.get(TextField::PrimaryEmail).dict()),
             SortKey::Id => from_dict(&self.columns.id),
-            SortKey::Created => from_values(&self.columns.created),
-            SortKey::LastAccess => from_values(&self.columns.last_access),
-            SortKey::Updated => from_values(&self.columns.updated),
-            SortKey::Number => from_values(&self.columns.numbers),
+            SortKey::Created => from_values(&self.columns.sorted.created),
+            SortKey::LastAccess => from_values(&self.columns.sorted.last_access),
+            SortKey::Updated => from_values(&self.columns.sorted.updated),
+            SortKey::Number => from_values(&self.columns.sorted.numbers),
         }
     }
 
@@ -993,26 +833,7 @@ impl Indexes {
             self.columns.id.entries().len() as u64,
             self.columns.id.heap_bytes() + 4 * self.columns.id_order.capacity() as u64,
         );
-        let texts = [
-            ("terms.login", "trigrams.login", &self.columns.login),
-            ("terms.name", "trigrams.name", &self.columns.name),
-            (
-                "terms.primary_email",
-                "trigrams.primary_email",
-                &self.columns.primary_email,
-            ),
-            (
-                "terms.secondary_email",
-                "trigrams.secondary_email",
-                &self.columns.secondary_email,
-            ),
-            (
-                "terms.public_email",
-                "trigrams.public_email",
-                &self.columns.public_email,
-            ),
-        ];
-        for (term_name, trigram_name, text) in texts {
+        for ((term_name, trigram_name), text) in self.columns.texts.named() {
             add(
                 term_name,
                 text.dict().entries().len() as u64,
@@ -1021,46 +842,24 @@ impl Indexes {
             let (trigrams, bytes) = text.trigram_stats();
             add(trigram_name, trigrams, bytes);
         }
-        let dicts = [
-            ("terms.auth_login", &self.columns.auth_login),
-            ("terms.auth_name", &self.columns.auth_name),
-            ("terms.auth_email", &self.columns.auth_email),
-            ("terms.auth_uid", &self.columns.auth_uid),
-            ("terms.google_id", &self.columns.google_id),
-            ("terms.open_id", &self.columns.open_id),
-            ("terms.vcs_user_name", &self.columns.vcs_user_name),
-            ("terms.ssh_key", &self.columns.ssh_key),
-        ];
-        for (name, dict) in dicts {
+        for (name, dict) in self.columns.terms.named() {
             add(name, dict.entries().len() as u64, dict.heap_bytes());
         }
-        let categories = [
-            (
-                "categories.auth_module_type",
-                &self.columns.auth_module_type,
-            ),
-            (
-                "categories.auth_module_name",
-                &self.columns.auth_module_name,
-            ),
-            ("categories.ban_status", &self.columns.ban_status),
-            ("categories.user_type", &self.columns.user_type),
-        ];
-        for (name, set) in categories {
+        for (name, set) in self.columns.categories.named() {
             add(name, set.len() as u64, set.heap_bytes());
         }
         let columns = [
-            ("ordered.created", &self.columns.created),
-            ("ordered.last_access", &self.columns.last_access),
-            ("ordered.updated", &self.columns.updated),
+            ("ordered.created", &self.columns.sorted.created),
+            ("ordered.last_access", &self.columns.sorted.last_access),
+            ("ordered.updated", &self.columns.sorted.updated),
         ];
         for (name, column) in columns {
             add(name, column.len() as u64, column.heap_bytes());
         }
         add(
             "ordered.number",
-            self.columns.numbers.len() as u64,
-            self.columns.numbers.heap_bytes(),
+            self.columns.sorted.numbers.len() as u64,
+            self.columns.sorted.numbers.heap_bytes(),
         );
         add(
             "flags",
@@ -1189,7 +988,7 @@ impl Indexes {
 
     /// The user with this login (folded; logins are unique case-insensitively).
     pub fn row_of_login(&self, login: &str) -> Option<Row> {
-        self.columns.login.dict().first_row(&fold(login))
+        self.columns.texts.get(TextField::Login).dict().first_row(&fold(login))
     }
 }
 

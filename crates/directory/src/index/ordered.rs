@@ -11,7 +11,7 @@ use std::ops::{Bound, Range};
 use roaring::RoaringBitmap;
 
 use super::blocks::Blocks;
-use crate::model::Row;
+use crate::model::{Millis, Model, Row, User};
 
 /// Values of one column, ascending, with their rows.
 #[derive(Debug, Default)]
@@ -73,5 +73,42 @@ impl<T: Ord + Copy> SortedValues<T> {
         (self.values.capacity() * std::mem::size_of::<T>()
             + self.rows.capacity() * std::mem::size_of::<Row>()) as u64
             + self.blocks.heap_bytes()
+    }
+}
+
+/// The ordered family: every time column and the GitLab numbers, ties by id rank.
+#[derive(Debug, Default)]
+pub(crate) struct SortedColumns {
+    /// `created_at`.
+    pub(crate) created: SortedValues<Millis>,
+    /// `last_access_at` (never-accessed users are not in it).
+    pub(crate) last_access: SortedValues<Millis>,
+    /// `updated_at`, defaulting to `created_at`.
+    pub(crate) updated: SortedValues<Millis>,
+    /// GitLab numbers.
+    pub(crate) numbers: SortedValues<u64>,
+}
+
+impl SortedColumns {
+    /// Reads every user once per column.
+    pub(crate) fn build(model: &Model, id_rank: &[u32]) -> SortedColumns {
+        fn column<T: Ord + Copy>(
+            model: &Model,
+            id_rank: &[u32],
+            value: impl Fn(&User) -> Option<T>,
+        ) -> SortedValues<T> {
+            let pairs = model
+                .users
+                .iter()
+                .filter_map(|(row, user)| value(user).map(|v| (v, row)))
+                .collect();
+            SortedValues::build(pairs, id_rank)
+        }
+        SortedColumns {
+            created: column(model, id_rank, |user| Some(user.created_at)),
+            last_access: column(model, id_rank, |user| user.last_access_at),
+            updated: column(model, id_rank, |user| Some(user.updated_or_created())),
+            numbers: column(model, id_rank, |user| Some(user.number)),
+        }
     }
 }
