@@ -86,7 +86,6 @@ use crate::model::{
 };
 use crate::text::{fold, fold_user_type};
 
-
 /// A field answered by exact term lookup ([`Indexes::term`]). Unless noted, the value is folded
 /// with [`fold`] before the lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -542,31 +541,34 @@ impl Indexes {
         if let Some(dict) = self.term_dict(field) {
             return dict.count_equal(dict.equal_range(&normalised));
         }
-        let count =
-            match field {
-                TermField::Email => {
-                    self.term_count(TermField::PrimaryEmail, value)
-                        + self.columns.texts.get(TextField::SecondaryEmail).dict().count_equal(
-                            self.columns.texts.get(TextField::SecondaryEmail).dict().equal_range(&normalised),
-                        )
-                }
-                TermField::AuthModule => {
-                    self.columns.categories.auth_module_type
+        let count = match field {
+            TermField::Email => {
+                let secondary = self.columns.texts.get(TextField::SecondaryEmail).dict();
+                self.term_count(TermField::PrimaryEmail, value)
+                    + secondary.count_equal(secondary.equal_range(&normalised))
+            }
+            TermField::AuthModule => {
+                self.columns
+                    .categories
+                    .auth_module_type
+                    .get(&normalised)
+                    .map_or(0, RoaringBitmap::len)
+                    + self
+                        .columns
+                        .categories
+                        .auth_module_name
                         .get(&normalised)
                         .map_or(0, RoaringBitmap::len)
-                        + self.columns.categories.auth_module_name
-                            .get(&normalised)
-                            .map_or(0, RoaringBitmap::len)
-                }
-                TermField::OriginService => self
-                    .resolve_service(&normalised)
-                    .into_iter()
-                    .map(|service| self.origin_service(service).len())
-                    .sum(),
-                _ => self
-                    .categories(field, &normalised)
-                    .map_or(0, RoaringBitmap::len),
-            };
+            }
+            TermField::OriginService => self
+                .resolve_service(&normalised)
+                .into_iter()
+                .map(|service| self.origin_service(service).len())
+                .sum(),
+            _ => self
+                .categories(field, &normalised)
+                .map_or(0, RoaringBitmap::len),
+        };
         count.min(u64::from(self.columns.user_count))
     }
 
@@ -651,7 +653,8 @@ impl Indexes {
     /// Rows whose GitLab number lies within the bounds.
     pub fn number_range(&self, lo: Bound<u64>, hi: Bound<u64>) -> RoaringBitmap {
         self.columns
-            .sorted.numbers
+            .sorted
+            .numbers
             .rows(self.columns.sorted.numbers.range(lo, hi))
     }
 
@@ -664,7 +667,8 @@ impl Indexes {
     pub fn number(&self, n: u64) -> Option<Row> {
         let range = self
             .columns
-            .sorted.numbers
+            .sorted
+            .numbers
             .range(Bound::Included(n), Bound::Included(n));
         (!range.is_empty()).then(|| self.columns.sorted.numbers.sorted_rows()[range.start])
     }
@@ -988,7 +992,11 @@ impl Indexes {
 
     /// The user with this login (folded; logins are unique case-insensitively).
     pub fn row_of_login(&self, login: &str) -> Option<Row> {
-        self.columns.texts.get(TextField::Login).dict().first_row(&fold(login))
+        self.columns
+            .texts
+            .get(TextField::Login)
+            .dict()
+            .first_row(&fold(login))
     }
 }
 

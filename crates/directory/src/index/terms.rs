@@ -49,25 +49,45 @@ pub(super) const TERMS: [TermSpec; 8] = [
         field: TermField::AuthLogin,
         name: "terms.auth_login",
         case: Case::Folded,
-        values: |user, push| user.auth.iter().filter_map(|a| a.login.as_deref()).for_each(push),
+        values: |user, push| {
+            user.auth
+                .iter()
+                .filter_map(|a| a.login.as_deref())
+                .for_each(push)
+        },
     },
     TermSpec {
         field: TermField::AuthName,
         name: "terms.auth_name",
         case: Case::Folded,
-        values: |user, push| user.auth.iter().filter_map(|a| a.name.as_deref()).for_each(push),
+        values: |user, push| {
+            user.auth
+                .iter()
+                .filter_map(|a| a.name.as_deref())
+                .for_each(push)
+        },
     },
     TermSpec {
         field: TermField::AuthEmail,
         name: "terms.auth_email",
         case: Case::Folded,
-        values: |user, push| user.auth.iter().filter_map(|a| a.email.as_deref()).for_each(push),
+        values: |user, push| {
+            user.auth
+                .iter()
+                .filter_map(|a| a.email.as_deref())
+                .for_each(push)
+        },
     },
     TermSpec {
         field: TermField::AuthUid,
         name: "terms.auth_uid",
         case: Case::Exact,
-        values: |user, push| user.auth.iter().filter_map(|a| a.uid.as_deref()).for_each(push),
+        values: |user, push| {
+            user.auth
+                .iter()
+                .filter_map(|a| a.uid.as_deref())
+                .for_each(push)
+        },
     },
     TermSpec {
         field: TermField::GoogleId,
@@ -116,7 +136,10 @@ fn uids_of_module(user: &User, module: &str, push: &mut dyn FnMut(&str)) {
 
 /// The spec of a dictionary field, if it is one.
 pub(super) fn spec(field: TermField) -> Option<(usize, &'static TermSpec)> {
-    TERMS.iter().enumerate().find(|(_, spec)| spec.field == field)
+    TERMS
+        .iter()
+        .enumerate()
+        .find(|(_, spec)| spec.field == field)
 }
 
 /// One dictionary per row of [`TERMS`], in the same order.

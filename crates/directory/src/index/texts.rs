@@ -96,7 +96,11 @@ impl Texts {
                     (spec.values)(user, &mut |value| entries.push_folded(row, value));
                 }
                 let dict = Dict::build(entries, Some(id_rank));
-                TextIndex::build(if spec.prefixes { dict.with_blocks() } else { dict })
+                TextIndex::build(if spec.prefixes {
+                    dict.with_blocks()
+                } else {
+                    dict
+                })
             })
             .collect();
         Texts { indexes }
