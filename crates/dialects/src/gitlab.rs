@@ -22,11 +22,12 @@ use crate::gitlab_rows::{users_json, Entity};
 use crate::gitlab_search::{self, EmailScope, Search};
 use crate::gitlab_values::{message_error, Validation};
 use crate::http::{HttpResponse, JSON};
+use crate::memory::MemorySource;
 use crate::params::Params;
 use crate::query::{self, field, not, nothing, range, tuple};
 use crate::source::{
-    Failure, Fetch, GitlabKey, KeyValue, MemorySource, Position, Residue, RowOrder, RowSource,
-    SourceError, Window,
+    Failure, Fetch, GitlabKey, KeyValue, Position, Residue, RowOrder, RowSource, SourceError,
+    Window,
 };
 use crate::{Answer, Api, Call, DialectError, Settings, Translated};
 

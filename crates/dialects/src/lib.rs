@@ -75,6 +75,7 @@ mod gitlab_search;
 mod gitlab_values;
 pub mod http;
 pub mod hub;
+pub mod memory;
 pub mod params;
 mod query;
 pub mod route;
@@ -88,8 +89,9 @@ use userql_directory::Snapshot;
 use userql_engine::{Engine, Request, Viewer, Visibility};
 
 pub use http::HttpResponse;
+pub use memory::MemorySource;
 pub use params::parse_query_string;
-pub use source::{Failure, MemorySource, RowSource};
+pub use source::{Failure, RowSource};
 
 /// Which API a request is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
