@@ -1,6 +1,6 @@
-//! The in-memory row source: a [`Fetch`] answered from the call's [`Snapshot`] (its indexes plus
+//! The in-memory row source: a [`Fetch`] answered from the call's snapshot (its indexes plus
 //! pending changes) with the engine, GitLab's orders walked from their permutations
-//! ([`crate::gitlab_order`], [`crate::gitlab_search`]). Apart from [`crate::source`], which holds
+//! (`gitlab_order.rs`, `gitlab_search.rs`). Apart from [`crate::source`], which holds
 //! only the seam's types, so the dialects that use the seam and the orders this source walks do
 //! not import each other in a cycle.
 

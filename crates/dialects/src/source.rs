@@ -125,7 +125,7 @@ pub enum Window {
 pub struct Residue {
     /// GitLab `public_email`: equal, case-sensitively.
     pub exact_public_email: Option<String>,
-    /// ArcGIS `filter`: the glob ([`glob_matches`]) matches the login, the name or the email.
+    /// ArcGIS `filter`: the glob ([`crate::arcgis::glob_matches`]) matches the login, the name or the email.
     pub glob: Option<String>,
 }
 
