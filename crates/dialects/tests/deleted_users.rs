@@ -7,29 +7,21 @@ mod common;
 
 use std::sync::Arc;
 
-use userql_dialects::{answer, parse_query_string, Answer, Call, Dialect};
+use userql_dialects::{Answer, Dialect};
 use userql_directory::changes::{Change, EntityKind, Target};
 use userql_directory::save::save_json;
 use userql_directory::store::StoreOptions;
 use userql_directory::{Snapshot, Store};
-use userql_engine::{Engine, Viewer};
+use userql_engine::Viewer;
 
-use common::{tiny, NOW};
+use common::{ask_on, tiny};
 
 /// Users deleted by the test: a direct grant and a team listing (tarkin), a team listing and a
 /// GitLab group membership (leia), two direct grants and two groups (vader).
 const DELETED: [&str; 3] = ["u-tarkin", "u-leia", "u-vader"];
 
 fn ask(snapshot: &Snapshot, dialect: Dialect, query: &str) -> Answer {
-    let engine = Engine::default();
-    answer(&Call {
-        dialect,
-        params: parse_query_string(query),
-        viewer: Viewer::Admin,
-        now: NOW,
-        engine: &engine,
-        snapshot,
-    })
+    ask_on(snapshot, dialect, query, Viewer::Admin)
 }
 
 /// Requests that would list or count the deleted users.

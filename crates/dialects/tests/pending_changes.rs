@@ -8,14 +8,14 @@ mod common;
 
 use std::sync::Arc;
 
-use userql_dialects::{answer, parse_query_string, Answer, Call, Dialect};
+use userql_dialects::Dialect;
 use userql_directory::raw::AuthDetail;
 use userql_directory::save::user_to_raw;
 use userql_directory::store::{StoreOptions, Update};
 use userql_directory::{Snapshot, Store};
-use userql_engine::{Engine, Viewer};
+use userql_engine::Viewer;
 
-use common::{tiny, NOW};
+use common::{ask_on as ask, tiny};
 
 fn auth(module: &str, uid: Option<&str>) -> AuthDetail {
     AuthDetail {
@@ -75,18 +75,6 @@ fn overlaid_and_rebuilt() -> (Arc<Snapshot>, Snapshot) {
     );
     let rebuilt = Snapshot::new((*overlaid.model).clone());
     (overlaid, rebuilt)
-}
-
-fn ask(snapshot: &Snapshot, dialect: Dialect, query: &str, who: Viewer) -> Answer {
-    let engine = Engine::default();
-    answer(&Call {
-        dialect,
-        params: parse_query_string(query),
-        viewer: who,
-        now: NOW,
-        engine: &engine,
-        snapshot,
-    })
 }
 
 /// Requests whose answers depend on the changed rows, per dialect (`has: login` is a `core`

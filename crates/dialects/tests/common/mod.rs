@@ -33,15 +33,29 @@ pub fn viewer(name: &str) -> Viewer {
 
 /// Answers `query_string` in `dialect` as `who` with custom settings.
 pub fn ask_with(dialect: Dialect, query_string: &str, who: &str, settings: &Settings) -> Answer {
-    let snapshot = tiny();
+    answer_on(&tiny(), dialect, query_string, viewer(who), settings)
+}
+
+/// Answers `query_string` in `dialect` as `who` over `snapshot` (default settings).
+pub fn ask_on(snapshot: &Snapshot, dialect: Dialect, query_string: &str, who: Viewer) -> Answer {
+    answer_on(snapshot, dialect, query_string, who, &Settings::default())
+}
+
+fn answer_on(
+    snapshot: &Snapshot,
+    dialect: Dialect,
+    query_string: &str,
+    who: Viewer,
+    settings: &Settings,
+) -> Answer {
     let engine = Engine::default();
     let call = Call {
         dialect,
         params: parse_query_string(query_string),
-        viewer: viewer(who),
+        viewer: who,
         now: NOW,
         engine: &engine,
-        snapshot: &snapshot,
+        snapshot,
     };
     answer_with(&call, settings)
 }
