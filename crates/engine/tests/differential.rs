@@ -20,13 +20,13 @@ use userql_directory::save;
 use userql_directory::store::{StoreOptions, Update};
 use userql_directory::{Snapshot, Store};
 use userql_engine::{Engine, Options, Request, Top, Viewer};
+use userql_testkit::changes::{random_change, Lcg};
 use userql_testkit::{
     AuthSpec, ClauseSpec, DirectorySpec, GrantSpec, GroupSpec, ProjectSpec, QuerySpec, TeamSpec,
     UserSpec, ValueSpec,
 };
 
 const NOW: i64 = 1_781_524_800_000;
-const DAY: i64 = 86_400_000;
 
 /// A random valid model from the builder the fuzz targets use too (`userql_testkit`), its spec
 /// drawn with this test's sizes and odds: unique logins and numbers, an acyclic forest, module
@@ -40,28 +40,6 @@ fn arb_model() -> impl Strategy<Value = Model> {
     )
 }
 
-/// Tiny deterministic generator so the model is a pure function of the proptest inputs.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 /// A directory spec of these sizes; the odds of each flag are the old generator's.
 fn directory_spec(
     users: usize,
@@ -70,7 +48,7 @@ fn directory_spec(
     roles: usize,
     r: &mut Lcg,
 ) -> DirectorySpec {
-    let byte = |r: &mut Lcg| r.next() as u8;
+    let byte = |r: &mut Lcg| r.bits() as u8;
     DirectorySpec {
         roles: (0..roles).map(|_| byte(r)).collect(),
         projects: (0..projects)
@@ -106,7 +84,7 @@ fn directory_spec(
 }
 
 fn user_spec(r: &mut Lcg) -> UserSpec {
-    let byte = |r: &mut Lcg| r.next() as u8;
+    let byte = |r: &mut Lcg| r.bits() as u8;
     let bits = |r: &mut Lcg, count: u32, percent: u64| -> u8 {
         (0..count)
             .filter(|_| r.chance(percent))
@@ -130,10 +108,10 @@ fn user_spec(r: &mut Lcg) -> UserSpec {
         external: r.chance(15),
         two_factor: r.chance(35),
         two_factor_capable: r.chance(50),
-        created_days: r.next() as u16,
-        created_ms: r.next() as u32,
+        created_days: r.bits() as u16,
+        created_ms: r.bits() as u32,
         updated_days: r.chance(50).then(|| byte(r)),
-        last_access_days: r.chance(80).then(|| r.next() as u16),
+        last_access_days: r.chance(80).then(|| r.bits() as u16),
         auth: (0..r.below(3))
             .map(|_| AuthSpec {
                 module: byte(r),
@@ -165,22 +143,22 @@ fn query_spec(r: &mut Lcg, depth: usize) -> QuerySpec {
         // Mostly the entity's own value (hits), some slices (prefixes and near misses).
         let value = match r.below(20) {
             0..=13 => ValueSpec::Exact {
-                case: r.next() as u8,
+                case: r.bits() as u8,
             },
             14..=17 => ValueSpec::Slice {
-                start: r.next() as u8,
-                len: r.next() as u8,
-                case: r.next() as u8,
+                start: r.bits() as u8,
+                len: r.bits() as u8,
+                case: r.bits() as u8,
             },
             18 => ValueSpec::Time {
-                form: r.next() as u8,
-                days: r.next() as u16,
+                form: r.bits() as u8,
+                days: r.bits() as u16,
             },
-            _ => ValueSpec::Number(r.next() as u8),
+            _ => ValueSpec::Number(r.bits() as u8),
         };
         return QuerySpec::Clause(ClauseSpec {
-            key: r.next() as u8,
-            pick: r.next() as u8,
+            key: r.bits() as u8,
+            pick: r.bits() as u8,
             value,
         });
     }
@@ -417,173 +395,6 @@ static OVERLAID: AtomicU64 = AtomicU64::new(0);
 static SELECTIVE: AtomicU64 = AtomicU64::new(0);
 
 mod naive;
-
-/// One random change over the directory as it stands (valid or not: refusals are compared too).
-fn random_change(dir: &userql_directory::raw::Directory, r: &mut Lcg, serial: usize) -> Change {
-    use serde_json::json;
-    let user_id = |r: &mut Lcg| {
-        if dir.users.is_empty() || r.chance(5) {
-            "u-none".to_owned()
-        } else {
-            dir.users[r.below(dir.users.len())].id.clone()
-        }
-    };
-    let group_id = |r: &mut Lcg| {
-        if dir.groups.is_empty() || r.chance(5) {
-            "g-none".to_owned()
-        } else {
-            dir.groups[r.below(dir.groups.len())].id.clone()
-        }
-    };
-    let parse = |value: serde_json::Value| -> Change {
-        serde_json::from_value(value).expect("generated changes are well-formed")
-    };
-    match r.below(16) {
-        0..=3 => {
-            let at = if r.chance(95) {
-                save::format_timestamp(NOW - r.below(400) as i64 * DAY)
-            } else {
-                "noon".to_owned()
-            };
-            Change::Touch { id: user_id(r), at }
-        }
-        4 | 5 => {
-            let set = match r.below(7) {
-                0 => json!({"state": State::ALL[r.below(6)].as_str()}),
-                1 => json!({"admin": r.chance(50), "two_factor": r.chance(50)}),
-                2 => {
-                    json!({"name": if r.chance(30) { serde_json::Value::Null } else { json!(format!("Renamed Marsh {}", r.below(9))) }})
-                }
-                3 => {
-                    // Sometimes another user's login in another case (refused).
-                    let login = if !dir.users.is_empty() && r.chance(40) {
-                        dir.users[r.below(dir.users.len())].login.to_uppercase()
-                    } else {
-                        format!("fresh{serial}")
-                    };
-                    json!({"login": login})
-                }
-                4 => json!({"number": 1 + r.below(30)}),
-                5 => json!({"emails": [format!("alt{serial}@alt.example")], "email": null}),
-                _ => json!({"groups": [group_id(r)]}),
-            };
-            parse(json!({"op": "patch", "kind": "user", "id": user_id(r), "set": set}))
-        }
-        6 => {
-            let login = if !dir.users.is_empty() && r.chance(20) {
-                dir.users[r.below(dir.users.len())].login.clone()
-            } else {
-                format!("Newcomer{serial}")
-            };
-            let id = if r.chance(30) {
-                user_id(r)
-            } else {
-                format!("u-new-{serial}")
-            };
-            parse(json!({"op": "put", "kind": "user", "value": {
-                "id": id, "login": login, "name": "New Marsh",
-                "created_at": save::format_timestamp(NOW - DAY),
-                "groups": if r.chance(50) { vec![group_id(r)] } else { vec![] },
-                "state": State::ALL[r.below(6)].as_str(),
-            }}))
-        }
-        7 => parse(json!({"op": "delete", "kind": "user", "id": user_id(r)})),
-        8 | 9 => {
-            let op = if r.chance(60) { "put" } else { "delete" };
-            parse(
-                json!({"op": op, "kind": "membership", "value": {"user": user_id(r), "group": group_id(r)}}),
-            )
-        }
-        10 | 11 => {
-            if r.chance(40) && !dir.grants.is_empty() {
-                let grant = dir.grants[r.below(dir.grants.len())].clone();
-                return Change::Delete(userql_directory::changes::Target::Grant(grant));
-            }
-            let mut grant = json!({"role": if dir.roles.is_empty() { "role-x".to_owned() } else { dir.roles[r.below(dir.roles.len())].id.clone() }});
-            match r.below(3) {
-                0 => grant["group"] = json!(group_id(r)),
-                1 if !dir.teams.is_empty() => {
-                    grant["team"] = json!(dir.teams[r.below(dir.teams.len())].id)
-                }
-                _ => grant["user"] = json!(user_id(r)),
-            }
-            match r.below(3) {
-                0 if !dir.projects.is_empty() => {
-                    grant["project"] = json!(dir.projects[r.below(dir.projects.len())].id)
-                }
-                1 => grant["organization"] = json!("o-1"),
-                _ => {}
-            }
-            let op = if r.chance(80) { "put" } else { "delete" };
-            parse(json!({"op": op, "kind": "grant", "value": grant}))
-        }
-        12 => {
-            let parent = if r.chance(50) {
-                json!(group_id(r))
-            } else {
-                serde_json::Value::Null
-            };
-            let id = if r.chance(30) {
-                group_id(r)
-            } else {
-                format!("g-new-{serial}")
-            };
-            parse(
-                json!({"op": "put", "kind": "group", "value": {"id": id, "name": format!("Group {serial}"), "parent": parent}}),
-            )
-        }
-        13 => {
-            let set = if r.chance(50) {
-                json!({"parent": group_id(r)})
-            } else {
-                json!({"name": format!("Renamed Group {serial}")})
-            };
-            parse(json!({"op": "patch", "kind": "group", "id": group_id(r), "set": set}))
-        }
-        14 => {
-            let (kind, id) = match r.below(4) {
-                0 => ("group", group_id(r)),
-                1 => (
-                    "project",
-                    if dir.projects.is_empty() {
-                        "p-none".to_owned()
-                    } else {
-                        dir.projects[r.below(dir.projects.len())].id.clone()
-                    },
-                ),
-                // The query generator needs a role: the last one is never deleted.
-                2 => (
-                    "role",
-                    if dir.roles.len() < 2 {
-                        "role-none".to_owned()
-                    } else {
-                        dir.roles[r.below(dir.roles.len())].id.clone()
-                    },
-                ),
-                _ => (
-                    "team",
-                    if dir.teams.is_empty() {
-                        "t-none".to_owned()
-                    } else {
-                        dir.teams[r.below(dir.teams.len())].id.clone()
-                    },
-                ),
-            };
-            parse(json!({"op": "delete", "kind": kind, "id": id}))
-        }
-        _ => {
-            let project = if dir.projects.is_empty() {
-                serde_json::Value::Null
-            } else {
-                json!(dir.projects[r.below(dir.projects.len())].id)
-            };
-            parse(json!({"op": "put", "kind": "team", "value": {
-                "id": format!("t-{}", r.below(3)), "name": format!("Team {serial}"),
-                "project": project, "users": [user_id(r)], "groups": [group_id(r)],
-            }}))
-        }
-    }
-}
 
 #[test]
 fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {

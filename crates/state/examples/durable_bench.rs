@@ -8,14 +8,19 @@
 //! ```
 //! The state directory (second argument) is deleted first. Optional arguments: batches per
 //! throughput run (default 2000), changes in the recovery log (default 1000000), changes per
-//! logged batch (default 1), and `recovery-only` to skip seeding, throughput and checkpoint and
-//! reuse a state directory whose log is empty.
+//! logged batch (default 1; a comma-separated list of shapes such as `1000,100000:1` — `N` or
+//! `CHANGES:N` — measures one recovery per shape, with a checkpoint between them), and
+//! `recovery-only` to skip seeding, throughput and
+//! checkpoint and reuse a state directory whose log is empty.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use userql_directory::changes::Change;
+use userql_directory::load_ndjson;
+use userql_directory::store::{Replay, StoreOptions};
+use userql_state::checkpoint;
 use userql_state::layout::Layout;
 use userql_state::wal::{Log, HEADER_LEN};
 use userql_state::{DurableOptions, DurableStore};
@@ -85,10 +90,17 @@ fn main() {
         .get(4)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let per_batch: usize = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
+    let shapes: Vec<(usize, usize)> = args
+        .get(5)
+        .map(|a| {
+            a.split(',')
+                .filter_map(|shape| parse_shape(shape, log_changes))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![(log_changes, 1)]);
     let dir = Path::new(dir);
     if args.get(6).map(String::as_str) == Some("recovery-only") {
-        recovery(dir, log_changes, per_batch);
+        recoveries(dir, &shapes);
         return;
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -115,13 +127,63 @@ fn main() {
         report.writer_blocked.as_secs_f64() * 1e3
     );
     drop(store);
-    recovery(dir, log_changes, per_batch);
+    recoveries(dir, &shapes);
+}
+
+/// A recovery shape: `N` (N changes per batch, `log_changes` in all) or `C:N` (C changes, N per
+/// batch).
+fn parse_shape(shape: &str, log_changes: usize) -> Option<(usize, usize)> {
+    let (changes, per_batch) = match shape.split_once(':') {
+        Some((changes, per_batch)) => (changes.parse().ok()?, per_batch.parse().ok()?),
+        None => (log_changes, shape.parse().ok()?),
+    };
+    Some((changes, usize::max(per_batch, 1)))
+}
+
+/// One recovery per shape (changes per logged batch), each from an empty log: a checkpoint
+/// after each recovery empties it again.
+fn recoveries(dir: &Path, shapes: &[(usize, usize)]) {
+    open_breakdown(dir);
+    for &(log_changes, per_batch) in shapes {
+        let store = recovery(dir, log_changes, per_batch);
+        let report = store.checkpoint().expect("checkpoint");
+        println!(
+            "checkpoint after recovery: version {}, {:.2} s",
+            report.version,
+            report.total.as_secs_f64()
+        );
+    }
+}
+
+/// Times the steps of opening a state directory whose log is empty, one by one, through the
+/// same public calls `DurableStore::open` makes: read and verify the checkpoint, load its NDJSON
+/// (parse + validate), the index build and the writer's maps (`Replay::into_store`).
+fn open_breakdown(dir: &Path) {
+    let listing = Layout::new(dir).list().expect("listing");
+    let Some((version, path)) = listing.checkpoints.last() else {
+        return;
+    };
+    let started = Instant::now();
+    let body = checkpoint::read(path, *version).expect("checkpoint");
+    let read = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let model = load_ndjson(&body).expect("checkpoint loads");
+    drop(body);
+    let load = started.elapsed().as_secs_f64();
+    let users = model.users.count();
+    let started = Instant::now();
+    let store = Replay::new(model, *version).into_store(StoreOptions::for_users(users));
+    let index = started.elapsed().as_secs_f64();
+    println!(
+        "open breakdown: read + verify checkpoint {read:.2} s, load NDJSON {load:.2} s, index build (writer maps alongside) {index:.2} s (version {})",
+        store.version()
+    );
 }
 
 /// Appends `log_changes` changes, `per_batch` to a record, to the (empty) newest log — straight
 /// through the log with one fsync at the end, to save the time of that many fsyncs — and times
 /// opening the directory: loading the checkpoint, then replaying the log.
-fn recovery(dir: &Path, log_changes: usize, per_batch: usize) {
+fn recovery(dir: &Path, log_changes: usize, per_batch: usize) -> DurableStore<Change> {
     let (base, ids) = {
         let started = Instant::now();
         let store: DurableStore<Change> = DurableStore::open(dir, None, OPTIONS).expect("reopen");
@@ -157,4 +219,5 @@ fn recovery(dir: &Path, log_changes: usize, per_batch: usize) {
         started.elapsed().as_secs_f64(),
         store.version()
     );
+    store
 }

@@ -36,10 +36,9 @@ use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use userql_directory::changes::{Change, ChangeErrors};
-use userql_directory::index::Indexes;
 use userql_directory::model::Model;
 use userql_directory::save::save_ndjson;
-use userql_directory::store::StoreOptions;
+use userql_directory::store::{Replay, StoreOptions};
 use userql_directory::{load_ndjson, load_path, Snapshot, Store};
 
 use crate::checkpoint;
@@ -57,6 +56,11 @@ pub trait Batch: Serialize + DeserializeOwned + Sized {
     /// Applies a batch atomically to the live store and returns the new version (the current
     /// one for an empty batch).
     fn apply(store: &Store, batch: &[Self]) -> Result<u64, Self::Error>;
+
+    /// Applies a logged batch during recovery, to the model alone, with exactly the semantics
+    /// of [`Batch::apply`] (the same validation, cascades and numbering): recovery builds the
+    /// indexes once, after the last record, instead of publishing every batch.
+    fn replay(replay: &mut Replay, batch: &[Self]) -> Result<u64, Self::Error>;
 }
 
 /// The change format of changes.md: a batch is logged as the JSON array of its changes.
@@ -65,6 +69,10 @@ impl Batch for Change {
 
     fn apply(store: &Store, batch: &[Change]) -> Result<u64, ChangeErrors> {
         store.apply_changes(batch)
+    }
+
+    fn replay(replay: &mut Replay, batch: &[Change]) -> Result<u64, ChangeErrors> {
+        replay.apply_changes(batch)
     }
 }
 
@@ -183,7 +191,6 @@ impl<B: Batch> DurableStore<B> {
             // A checkpoint or log that was being written when a process stopped.
             std::fs::remove_file(temporary).map_err(|e| StateError::io(temporary, e))?;
         }
-        let store_options = options.store;
         let recovered = recover(
             &layout,
             |version, path, body| {
@@ -192,14 +199,14 @@ impl<B: Batch> DurableStore<B> {
                         path: path.to_path_buf(),
                         reason: errors.to_string(),
                     })?;
-                Ok(head_store(model, store_options, version))
+                Ok(Replay::new(model, version))
             },
-            |store, version, payload| replay::<B>(store, version, payload),
+            |state, version, payload| replay::<B>(state, version, payload),
         )?;
         Self::assemble(
             layout,
             lock,
-            recovered.state,
+            head_store(recovered.state, options.store),
             recovered.checkpoint,
             recovered.tail,
             recovered.warnings,
@@ -246,7 +253,7 @@ impl<B: Batch> DurableStore<B> {
             last: 0,
             valid_len: HEADER_LEN as u64,
         };
-        let head = head_store(model, options.store, 0);
+        let head = head_store(Replay::new(model, 0), options.store);
         Self::assemble(layout, lock, head, 0, tail, Vec::new(), options).map(Some)
     }
 
@@ -483,19 +490,18 @@ impl Shared {
     }
 }
 
-/// The head store for a checkpoint's model: numbering goes on from the checkpoint's version,
-/// so versions mean the same before and after a restart.
-fn head_store(model: Model, options: Option<StoreOptions>, version: u64) -> Store {
-    let options = options.unwrap_or_else(|| StoreOptions::for_users(model.users.count()));
-    let index = Indexes::build(&model);
-    let snapshot = Snapshot::indexed(version, Arc::new(model), Arc::new(index));
-    Store::from_snapshot(Arc::new(snapshot), options)
+/// The head store for a recovered model, indexed once: numbering goes on from the version
+/// reached, so versions mean the same before and after a restart.
+fn head_store(state: Replay, options: Option<StoreOptions>) -> Store {
+    let options = options.unwrap_or_else(|| StoreOptions::for_users(state.model().users.count()));
+    state.into_store(options)
 }
 
-/// Applies one logged batch during recovery; it must produce exactly the logged version.
-fn replay<B: Batch>(store: &mut Store, version: u64, payload: &[u8]) -> Result<(), String> {
+/// Applies one logged batch during recovery, to the model alone (see [`Batch::replay`]); it
+/// must produce exactly the logged version.
+fn replay<B: Batch>(state: &mut Replay, version: u64, payload: &[u8]) -> Result<(), String> {
     let batch: Vec<B> = serde_json::from_slice(payload).map_err(|e| format!("not a batch: {e}"))?;
-    let reached = B::apply(store, &batch).map_err(|e| e.to_string())?;
+    let reached = B::replay(state, &batch).map_err(|e| e.to_string())?;
     if reached != version {
         return Err(format!(
             "applying it produced version {reached}, the log says {version}"

@@ -28,11 +28,19 @@
 //! reader searches the bytes after it for a valid record; finding one means damage.
 //!
 //! # Group commit
-//! [`Log::append`] writes a record (one `write` call, no fsync) and [`Log::sync_to`] waits until
-//! it is durable. The first waiter becomes the *leader*: it fsyncs everything written so far,
-//! outside the lock, while later appends queue up behind it; when it finishes it wakes every
-//! waiter its fsync covered, and one of the rest leads the next fsync. So N concurrent writers
-//! share far fewer than N fsyncs, and a lone writer pays exactly one per batch.
+//! [`Log::append`] adds a record to an in-memory buffer (no system call) and [`Log::sync_to`]
+//! waits until it is durable. The first waiter becomes the *leader*: it takes every record
+//! buffered so far, writes them with one `write` and fsyncs, outside the lock, while later
+//! appends fill the next buffer; when it finishes it wakes every waiter its fsync covered, and
+//! one of the rest leads the next round. So N concurrent writers share far fewer than N fsyncs,
+//! and a lone writer pays exactly one per batch.
+//!
+//! Only the leader writes to the file, and never while an fsync runs. Writing while an fsync
+//! runs would not help: the page holding the log's tail is under writeback then, and a `write`
+//! into it waits for the device (stable pages) — an appender blocked that way, still holding
+//! the store's writer lock, would keep every other batch from reaching the buffer, and each
+//! fsync would cover one batch. A record still in the buffer was never acknowledged, so losing
+//! it in a crash loses nothing.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -258,15 +266,17 @@ pub struct Log {
 
 #[derive(Debug)]
 struct Inner {
-    /// Shared so the sync leader can fsync without holding the lock.
+    /// Shared so the sync leader can write and fsync without holding the lock.
     file: Arc<File>,
-    /// Version of the last record written (the base if none).
+    /// Records appended but not yet handed to a leader, in version order.
+    buffer: Vec<u8>,
+    /// Version of the last record appended (the base if none).
     written: u64,
     /// Version through which an fsync has completed.
     durable: u64,
     /// Whether a leader is fsyncing right now.
     syncing: bool,
-    /// Bytes in the file.
+    /// Bytes in the file once every appended record is written.
     len: u64,
     /// The first write or fsync failure: after it nothing more is accepted, since the
     /// file's tail (or the page cache's idea of it) can no longer be trusted.
@@ -308,6 +318,7 @@ impl Log {
             base,
             inner: Mutex::new(Inner {
                 file: Arc::new(file),
+                buffer: Vec::new(),
                 written: last,
                 durable: last,
                 syncing: false,
@@ -329,7 +340,7 @@ impl Log {
         self.base
     }
 
-    /// Bytes in the file.
+    /// Bytes in the file, counting appended records not written yet.
     pub fn len(&self) -> u64 {
         self.lock().len
     }
@@ -339,7 +350,7 @@ impl Log {
         self.lock().len <= HEADER_LEN as u64
     }
 
-    /// Version of the last record written.
+    /// Version of the last record appended.
     pub fn last_version(&self) -> u64 {
         self.lock().written
     }
@@ -360,8 +371,8 @@ impl Log {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes the record of `version` (which must follow the last one) without waiting for it
-    /// to be durable; [`Log::sync_to`] does that.
+    /// Appends the record of `version` (which must follow the last one) to the buffer of the
+    /// next group; [`Log::sync_to`] writes and fsyncs it.
     pub fn append(&self, version: u64, payload: &[u8]) -> Result<(), StateError> {
         if payload.len() > MAX_PAYLOAD {
             return Err(StateError::RecordTooLarge {
@@ -385,18 +396,15 @@ impl Log {
                 ),
             });
         }
-        if let Err(e) = (&*inner.file).write_all(&record) {
-            let error = StateError::io(&self.path, e);
-            inner.failed = Some(error.to_string());
-            return Err(error);
-        }
+        inner.buffer.extend_from_slice(&record);
         inner.written = version;
         inner.len += record.len() as u64;
         Ok(())
     }
 
-    /// Returns once every record up to `version` is durable: leads an fsync if none is running,
-    /// else waits for the running one (and leads the next if that one did not cover `version`).
+    /// Returns once every record up to `version` is durable: leads a round (write the buffered
+    /// records, fsync) if none is running, else waits for the running one (and leads the next if
+    /// that one did not cover `version`).
     pub fn sync_to(&self, version: u64) -> Result<(), StateError> {
         let mut inner = self.lock();
         loop {
@@ -417,10 +425,11 @@ impl Log {
             }
             inner.syncing = true;
             let target = inner.written;
+            let group = std::mem::take(&mut inner.buffer);
             let file = Arc::clone(&inner.file);
             drop(inner);
-            // Appends go on while this runs; the ones after `target` wait for the next round.
-            let result = file.sync_data();
+            // Appends go on into the next buffer while this runs; they wait for the next round.
+            let result = (&*file).write_all(&group).and_then(|()| file.sync_data());
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             inner = self.lock();
             inner.syncing = false;

@@ -8,11 +8,14 @@
 //!   data, names with case and accent traps, module and type values in several cases.
 //! - [`query`]: a [`QuerySpec`] → query text over every key and tuple of the syntax catalogue,
 //!   values drawn from the directory itself, near misses or free text.
+//! - [`changes`]: random changes over a directory as it stands, refusals included (the
+//!   engine's differential test after changes, the durable state's replay test).
 //!
 //! Test support only: the engine takes it as a dev-dependency and the fuzzing crate as a
 //! dependency; no library build contains it.
 #![deny(missing_docs)]
 
+pub mod changes;
 mod model;
 mod query;
 mod spec;

@@ -29,7 +29,7 @@ use crate::load::{parse_timestamp, resolve_grant, Tolerated};
 use crate::model::{self, GroupIdx, Model, OrgIdx, Scope, Subject};
 use crate::raw;
 use crate::save;
-use crate::store::{Applied, IndexOp, Store, Txn, Writer};
+use crate::store::{Applied, IndexOp, Replay, Store, Txn, Writer};
 
 /// How many references a `RESTRICT` refusal lists before "and N more".
 const LISTED_REFERENCES: usize = 5;
@@ -41,6 +41,17 @@ impl Store {
     /// [`ChangeErrors::at_line`] for changes read from a file).
     pub fn apply_changes(&self, batch: &[Change]) -> Result<u64, ChangeErrors> {
         self.commit(batch.is_empty(), |base, writer| {
+            apply_changes(base, batch, writer)
+        })
+    }
+}
+
+impl Replay {
+    /// Applies one batch of changes exactly as [`Store::apply_changes`] would (same checks,
+    /// cascades and numbering), to the model alone, and returns the new version. A refused
+    /// batch changes nothing.
+    pub fn apply_changes(&mut self, batch: &[Change]) -> Result<u64, ChangeErrors> {
+        self.run(batch.is_empty(), |base, writer| {
             apply_changes(base, batch, writer)
         })
     }

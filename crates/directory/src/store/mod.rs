@@ -57,6 +57,7 @@
 //! save → load keeps every number (GitLab ids never change).
 
 mod rebuild;
+mod replay;
 mod snapshot;
 mod txn;
 mod writer;
@@ -70,6 +71,7 @@ use crate::error::LoadErrors;
 use crate::index::Indexes;
 use crate::model::Model;
 
+pub use replay::Replay;
 pub use snapshot::Snapshot;
 pub use txn::Update;
 pub(crate) use txn::{Applied, Txn};
