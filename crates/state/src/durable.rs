@@ -4,10 +4,11 @@
 //! # The order of a batch, and why
 //! 1. **Validate and apply in memory**, under the writer lock, into the *head* store — a
 //!    [`Store`] no reader looks at. A refused batch stops here: nothing logged, nothing seen.
-//! 2. **Append** its record to the log (one `write`, still under the writer lock, so records
-//!    are in version order), and release the lock: the next batch can be validated against
-//!    this one while it waits for the disk.
-//! 3. **Wait for the fsync** (group commit: concurrent batches share one, see [`crate::wal`]).
+//! 2. **Append** its record to the log's buffer (no system call, still under the writer lock, so
+//!    records are in version order), and release the lock: the next batch can be validated
+//!    against this one while it waits for the disk.
+//! 3. **Wait for the write and fsync** (group commit: the first waiter writes every buffered
+//!    record and fsyncs once for all of them, see [`crate::wal`]).
 //! 4. **Publish**: the newest durable snapshot becomes what [`DurableStore::snapshot`] returns,
 //!    and `apply` returns its version (the acknowledgement).
 //!
@@ -16,6 +17,11 @@
 //! replays whole records and drops a torn last one. If a write or fsync fails, the head may hold
 //! batches the log does not: the store then refuses every further write (readers go on
 //! seeing the last durable version) and must be reopened, which recovers from the disk.
+//!
+//! # Recovery
+//! Logged batches are replayed into the model alone ([`Replay`]: the live store's own
+//! transaction and validation, without indexes, overlays or publication), and the head store is
+//! indexed once, after the last record ([`Replay::into_store`]).
 //!
 //! # Checkpoints
 //! A checkpoint blocks the writer only to switch logs: under the writer lock the current log
