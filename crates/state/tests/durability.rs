@@ -202,6 +202,27 @@ mod log_damage {
         );
     }
 
+    /// A well-formed record whose batch the directory refuses (here: a user that does not
+    /// exist, so the log was not written by this store) is damage at that record's offset,
+    /// reported with the store's own refusal — replay validates like a live batch.
+    #[test]
+    fn a_logged_batch_the_directory_refuses_is_reported_at_its_offset() {
+        let (_temp, dir) = state_with(&["u-luke"]);
+        let path = only_log(&dir);
+        let end = fs::metadata(&path).expect("log").len();
+        let log = Log::open(&path, 0, 1, end).expect("log");
+        let payload = serde_json::to_vec(&block("u-nobody")).expect("json");
+        log.append_durable(2, &payload).expect("append");
+        drop(log);
+        let error = open(&dir).err().expect("refused");
+        let message = error.to_string();
+        assert!(
+            matches!(&error, StateError::Replay { offset, version: 2, .. } if *offset == end),
+            "{message}"
+        );
+        assert!(message.contains("u-nobody"), "{message}");
+    }
+
     #[test]
     fn a_missing_log_is_a_gap_not_an_empty_history() {
         let (_temp, dir) = state_with(&["u-luke"]);
