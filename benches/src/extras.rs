@@ -13,7 +13,7 @@ use userql_engine::{Engine, Request, Viewer};
 
 use crate::error::BenchError;
 use crate::measure::{repeat, Samples};
-use crate::workload::{Case, DIALECT_CASES};
+use crate::workload::{dialect_cases, Case};
 
 /// The parser corpus: every line of `grammar/corpus/valid.txt` that is not a comment.
 pub fn corpus() -> Vec<&'static str> {
@@ -160,12 +160,12 @@ pub fn update_throughput(
 /// One dialect request's answer and timing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DialectResult {
-    /// The benchmark query it corresponds to (`c`, `e`, `f`).
+    /// The benchmark query it corresponds to (`c`, `e`, `f`), or what it exercises.
     pub letter: &'static str,
     /// The dialect.
     pub dialect: Dialect,
     /// The query string.
-    pub query_string: &'static str,
+    pub query_string: String,
     /// HTTP status of the answer.
     pub status: u16,
     /// Matches before paging (when the API reports it).
@@ -176,20 +176,15 @@ pub struct DialectResult {
     pub samples: Samples,
 }
 
-/// Answers the GitLab / TFE variants of c, e and f as an administrator.
+/// Answers every request of [`dialect_cases`] as an administrator.
 pub fn dialects(snapshot: &Snapshot, reps: usize, budget: Duration) -> Vec<DialectResult> {
     let engine = Engine::default();
-    DIALECT_CASES
-        .iter()
-        .map(|&(letter, dialect, query_string)| {
-            let dialect = if dialect == "tfe" {
-                Dialect::Tfe
-            } else {
-                Dialect::Gitlab
-            };
+    dialect_cases(&snapshot.model)
+        .into_iter()
+        .map(|case| {
             let call = Call {
-                dialect,
-                params: parse_query_string(query_string),
+                dialect: case.dialect,
+                params: parse_query_string(&case.query_string),
                 viewer: Viewer::Admin,
                 now: GEN_NOW_MS,
                 engine: &engine,
@@ -199,9 +194,9 @@ pub fn dialects(snapshot: &Snapshot, reps: usize, budget: Duration) -> Vec<Diale
             let (samples, _) = repeat::<_, ()>(reps, 3, budget, || Ok(answer(&call).ids.len()))
                 .unwrap_or_default();
             DialectResult {
-                letter,
-                dialect,
-                query_string,
+                letter: case.letter,
+                dialect: case.dialect,
+                query_string: case.query_string,
                 status: first.response.status,
                 total: first.total,
                 page_rows: first.ids.len(),

@@ -50,6 +50,9 @@ pub struct PeerTiming {
     pub count: Samples,
     /// The first page.
     pub page: Samples,
+    /// The first page *and* its `COUNT(*)`, one after the other: the work a userql page does (it
+    /// also computes the total), timed for the SQLite peer only.
+    pub page_with_count: Option<Samples>,
 }
 
 /// One row of the report.
@@ -224,10 +227,20 @@ impl Setup {
                 }
                 let (count, _) = repeat(reps, 3, budget, || peer.count(case))?;
                 let (page, _) = repeat(reps, 3, budget, || peer.page(case))?;
+                let page_with_count = if peer.name() == "sqlite" {
+                    let (samples, _) = repeat(reps, 3, budget, || {
+                        let total = peer.count(case)?;
+                        Ok::<_, BenchError>((total, peer.page(case)?))
+                    })?;
+                    Some(samples)
+                } else {
+                    None
+                };
                 result.timings.push(PeerTiming {
                     peer: peer.name(),
                     count,
                     page,
+                    page_with_count,
                 });
             }
         }

@@ -76,6 +76,29 @@ pub fn query_table(comparison: &Comparison) -> String {
     out
 }
 
+/// The first page with its total on both sides: userql's page (which computes the total) next
+/// to SQLite's page statement preceded by its `COUNT(*)`, so both do the same work.
+pub fn page_with_count_table(comparison: &Comparison) -> String {
+    let mut out = String::from(
+        "| q | userql page (with total) | sqlite page + COUNT(*) | userql : sqlite |\n|---|---|---|---|\n",
+    );
+    for result in &comparison.results {
+        let userql = timing(&result.timings, "userql").map(|t| &t.page);
+        let sqlite = timing(&result.timings, "sqlite").and_then(|t| t.page_with_count.as_ref());
+        if let (Some(u), Some(p)) = (userql, sqlite) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                result.case.letter,
+                cell(u),
+                cell(p),
+                ratio(u, p)
+            );
+        }
+    }
+    out
+}
+
 /// The queries as run: letter, meaning, Hub text.
 pub fn query_list(comparison: &Comparison) -> String {
     let mut out = String::from("| q | what | Hub query |\n|---|---|---|\n");

@@ -4,6 +4,7 @@
 //! Every peer answers the same [`Case`]s; the Hub text is what userql parses, and the
 //! [`Values`] are what the SQL peer substitutes into its hand-written statements.
 
+use userql_dialects::Dialect;
 use userql_directory::model::{GroupIdx, Model, ProjectIdx, Scope};
 
 /// The spec's example login for query a, used when the generated directory has it.
@@ -214,3 +215,82 @@ pub const DIALECT_CASES: [(&str, &str, &str); 4] = [
     ),
     ("c", "tfe", "q=smi&filter[suspended]=false"),
 ];
+
+/// One dialect request of the harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialectCase {
+    /// The benchmark query it corresponds to (`c`, `e`, `f`), or what it exercises (`keyset`,
+    /// `glob`).
+    pub letter: &'static str,
+    /// The API.
+    pub dialect: Dialect,
+    /// The query string, as a client sends it.
+    pub query_string: String,
+}
+
+/// Every dialect request the harness times: [`DIALECT_CASES`], then the paths with their own
+/// orders or joins (issue 18): GitLab keyset pages (id descending, and by name), TFE with
+/// `include=organizations`, ArcGIS `searchEnterpriseUsers` with a glob, and GitLab enterprise
+/// users with `search` (of the group with the most enterprise users, lowest index on ties).
+pub fn dialect_cases(model: &Model) -> Vec<DialectCase> {
+    let parse = |dialect: &str| match dialect {
+        "tfe" => Dialect::Tfe,
+        _ => Dialect::Gitlab,
+    };
+    let mut list: Vec<DialectCase> = DIALECT_CASES
+        .iter()
+        .map(|&(letter, dialect, query_string)| DialectCase {
+            letter,
+            dialect: parse(dialect),
+            query_string: query_string.to_owned(),
+        })
+        .collect();
+    let mut enterprise = vec![0usize; model.groups.len()];
+    for user in model.users.records() {
+        if let Some(group) = user.enterprise_group {
+            if let Some(count) = enterprise.get_mut(group.index()) {
+                *count += 1;
+            }
+        }
+    }
+    let group = (0..enterprise.len())
+        .max_by_key(|&g| (enterprise[g], std::cmp::Reverse(g)))
+        .map_or_else(String::new, |g| model.groups[g].id.clone());
+    let extra = [
+        (
+            "keyset",
+            Dialect::Gitlab,
+            "active=true&pagination=keyset&per_page=20".to_owned(),
+        ),
+        (
+            "keyset",
+            Dialect::Gitlab,
+            "active=true&pagination=keyset&order_by=name&sort=asc&per_page=20".to_owned(),
+        ),
+        (
+            "c",
+            Dialect::Tfe,
+            "q=smi&filter[suspended]=false&include=organizations".to_owned(),
+        ),
+        (
+            "glob",
+            Dialect::Arcgis,
+            "op=searchEnterpriseUsers&filter=mar*&maxCount=20".to_owned(),
+        ),
+        (
+            "c",
+            Dialect::GitlabEnterprise,
+            format!("id={group}&search=smi"),
+        ),
+    ];
+    list.extend(
+        extra
+            .into_iter()
+            .map(|(letter, dialect, query_string)| DialectCase {
+                letter,
+                dialect,
+                query_string,
+            }),
+    );
+    list
+}

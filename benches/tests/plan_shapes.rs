@@ -11,7 +11,7 @@
 //! here.
 
 use userql_benches::peers::userql::UserqlPeer;
-use userql_benches::workload::{cases, pick_values, DIALECT_CASES};
+use userql_benches::workload::{cases, dialect_cases, pick_values};
 use userql_dialects::gitlab::page_path;
 use userql_dialects::{answer, parse_query_string, Call, Dialect};
 use userql_directory::generate::{generate, GenOptions, GEN_NOW_MS};
@@ -68,14 +68,33 @@ const HUB: [(char, &str, &[&str]); 12] = [
 ];
 
 /// The lookups each dialect row of the harness must use (sorted), in the order of
-/// [`DIALECT_CASES`].
-const DIALECTS: [&[&str]; 4] = [
+/// [`dialect_cases`].
+const DIALECTS: [&[&str]; 9] = [
     // GitLab `search`: exact email, or the term as a substring of the name or the username.
     &["substring Login", "substring Name", "term Email"],
     &["flag Internal", "flag TwoFactor", "state active"],
     &["flag Internal", "range Created", "state active"],
     // TFE `q`: username or email substring; `filter[suspended]=false`: active.
     &["state active", "substring Login", "substring PrimaryEmail"],
+    // GitLab keyset pages (id descending, then by name): `active=true`.
+    &["flag Internal", "state active"],
+    &["flag Internal", "state active"],
+    // TFE with `include=organizations`: the same filter as the row above it.
+    &["state active", "substring Login", "substring PrimaryEmail"],
+    // ArcGIS `searchEnterpriseUsers` with `filter=mar*`: the glob's literal run as trigram
+    // candidates in username, full name and email, each verified against the glob.
+    &[
+        "substring Login",
+        "substring Name",
+        "substring PrimaryEmail",
+    ],
+    // GitLab enterprise users of one group with `search`.
+    &[
+        "enterprise-group",
+        "substring Login",
+        "substring Name",
+        "term Email",
+    ],
 ];
 
 /// A plan as its root label and sorted lookups (kind and field only), after checking that it
@@ -159,22 +178,27 @@ fn benchmark_queries_use_their_indexes() {
 fn dialect_rows_use_their_indexes() {
     let (snapshot, _) = setup();
     let engine = Engine::default();
-    for ((letter, dialect, query_string), lookups) in DIALECT_CASES.iter().zip(DIALECTS) {
-        let dialect_kind = if *dialect == "tfe" {
-            Dialect::Tfe
-        } else {
-            Dialect::Gitlab
-        };
+    let rows = dialect_cases(&snapshot.model);
+    assert_eq!(
+        rows.len(),
+        DIALECTS.len(),
+        "one expectation per harness row"
+    );
+    for (case, lookups) in rows.iter().zip(DIALECTS) {
         let call = Call {
-            dialect: dialect_kind,
-            params: parse_query_string(query_string),
+            dialect: case.dialect,
+            params: parse_query_string(&case.query_string),
             viewer: Viewer::Admin,
             now: GEN_NOW_MS,
             engine: &engine,
             snapshot: &snapshot,
         };
-        let what = format!("{dialect} row {letter} `{query_string}`");
+        let what = format!(
+            "{} row {} `{}`",
+            case.dialect, case.letter, case.query_string
+        );
         let answered = answer(&call);
+        assert_eq!(answered.response.status, 200, "{what}");
         let request: Request = match answered.request {
             Some(request) => request,
             None => panic!("{what}: no engine request ({:?})", answered.error),
@@ -196,7 +220,7 @@ fn to_strings(items: &[&str]) -> Vec<String> {
 /// updated_at, keyset pages) and how their page must be ordered: walked from GitLab's own
 /// permutation for broad filters, selected by rank for narrow ones — never by sorting every match.
 /// `#` stands for the number of exact-tier rows (data-dependent).
-const GITLAB_PAGES: [(&str, &str); 7] = [
+const GITLAB_PAGES: [(&str, &str); 8] = [
     (
         "search=smi",
         "relevance: # exact-tier rows, rest by name (walk)",
@@ -207,6 +231,10 @@ const GITLAB_PAGES: [(&str, &str); 7] = [
         "relevance: # exact-tier rows, rest by name (select)",
     ),
     ("search=smi&pagination=keyset", "keyset by id desc (walk)"),
+    (
+        "active=true&pagination=keyset&per_page=20",
+        "keyset by id desc (walk)",
+    ),
     (
         "active=true&pagination=keyset&order_by=name&sort=asc",
         "keyset by name asc (walk)",

@@ -65,7 +65,7 @@ fn all_peers_agree_at_ten_thousand_users() {
     let parse = parse_throughput(&setup.cases, Duration::from_millis(10));
     assert!(parse.parsed >= parse.queries as u64);
     let dialect_results = dialects(setup.userql.snapshot(), 1, Duration::ZERO);
-    assert_eq!(dialect_results.len(), 4);
+    assert_eq!(dialect_results.len(), 9);
     for r in &dialect_results {
         assert_eq!(r.status, 200, "{} {}", r.dialect, r.query_string);
     }

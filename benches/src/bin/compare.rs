@@ -108,6 +108,11 @@ fn run(args: &Args) -> Result<String, BenchError> {
     out.push_str(&report::query_table(&comparison));
     out.push('\n');
     out.push_str(&report::query_list(&comparison));
+    let _ = writeln!(
+        out,
+        "\n## First page with its total (SQLite's page statement after its COUNT(*))\n"
+    );
+    out.push_str(&report::page_with_count_table(&comparison));
     if let Some((letter, count, page)) = report::slowest_userql(&comparison) {
         let _ = writeln!(
             out,

@@ -158,21 +158,28 @@ impl Default for Terms {
 }
 
 impl Terms {
-    /// Reads every user once per field.
-    pub(super) fn build(model: &Model) -> Terms {
-        let dicts = TERMS
-            .iter()
-            .map(|spec| {
-                let mut entries = Entries::default();
-                for (row, user) in model.users.iter() {
-                    (spec.values)(user, &mut |value| match spec.case {
-                        Case::Folded => entries.push_folded(row, value),
-                        Case::Exact => entries.push(row, value),
-                    });
-                }
-                Dict::build(entries, None)
-            })
-            .collect();
+    /// How many dictionary fields there are (one [`Terms::build_field`] job each).
+    pub(super) const FIELDS: usize = TERMS.len();
+
+    /// Reads every user once for the field at position `i` of the table.
+    pub(super) fn build_field(model: &Model, i: usize) -> Dict {
+        let Some(spec) = TERMS.get(i) else {
+            return Dict::default();
+        };
+        let mut entries = Entries::default();
+        for (row, user) in model.users.iter() {
+            (spec.values)(user, &mut |value| match spec.case {
+                Case::Folded => entries.push_folded(row, value),
+                Case::Exact => entries.push(row, value),
+            });
+        }
+        Dict::build(entries, None)
+    }
+
+    /// The family from one [`Terms::build_field`] result per field, in table order (missing
+    /// fields are empty).
+    pub(super) fn from_fields(mut dicts: Vec<Dict>) -> Terms {
+        dicts.resize_with(TERMS.len(), Dict::default);
         Terms { dicts }
     }
 

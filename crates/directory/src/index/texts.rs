@@ -85,24 +85,32 @@ impl Default for Texts {
 }
 
 impl Texts {
-    /// Reads every user once per field; ties in each dictionary by id rank (`id_rank`), so a
-    /// single-valued field's dictionary is also its `orderBy` order.
-    pub(super) fn build(model: &Model, id_rank: &[u32]) -> Texts {
-        let indexes = TEXTS
-            .iter()
-            .map(|spec| {
-                let mut entries = Entries::default();
-                for (row, user) in model.users.iter() {
-                    (spec.values)(user, &mut |value| entries.push_folded(row, value));
-                }
-                let dict = Dict::build(entries, Some(id_rank));
-                TextIndex::build(if spec.prefixes {
-                    dict.with_blocks()
-                } else {
-                    dict
-                })
-            })
-            .collect();
+    /// How many text fields there are (one [`Texts::build_field`] job each).
+    pub(super) const FIELDS: usize = TEXTS.len();
+
+    /// Reads every user once for field number `slot` (in [`TextField::ALL`] order); ties in the
+    /// dictionary by id rank (`id_rank`), so a single-valued field's dictionary is also its
+    /// `orderBy` order.
+    pub(super) fn build_field(model: &Model, id_rank: &[u32], slot: usize) -> TextIndex {
+        let Some(spec) = TEXTS.get(slot) else {
+            return TextIndex::default();
+        };
+        let mut entries = Entries::default();
+        for (row, user) in model.users.iter() {
+            (spec.values)(user, &mut |value| entries.push_folded(row, value));
+        }
+        let dict = Dict::build(entries, Some(id_rank));
+        TextIndex::build(if spec.prefixes {
+            dict.with_blocks()
+        } else {
+            dict
+        })
+    }
+
+    /// The family from one [`Texts::build_field`] result per field, in slot order (missing
+    /// fields are empty).
+    pub(super) fn from_fields(mut indexes: Vec<TextIndex>) -> Texts {
+        indexes.resize_with(TEXTS.len(), TextIndex::default);
         Texts { indexes }
     }
 
