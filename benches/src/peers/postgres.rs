@@ -1,13 +1,17 @@
 //! PostgreSQL as a peer (`spec/sql.md`): the directory loaded into a throwaway cluster with
 //! `userql pg load`'s loader, each benchmark query compiled by `userql-pg` to one statement.
-//! Counting runs the statement with a page of zero rows; the first page with twenty.
+//! Counting runs the statement with a page of zero rows; the first page with twenty. Dialect
+//! requests (benchmark.md's GitLab and TFE rows) are answered through the dialects' row-source
+//! seam ([`userql_pg::PgSource`]): one statement computes the total and the page.
 
 use std::sync::Arc;
 
+use userql_dialects::{parse_query_string, Answer, Dialect, Settings};
 use userql_directory::generate::GEN_NOW_MS;
 use userql_directory::model::Row;
 use userql_directory::Snapshot;
 use userql_engine::{Engine, Request, Top, Viewer};
+use userql_pg::dialect::DialectRequest;
 use userql_pg::{Backend, PgPage};
 
 use super::{Peer, PAGE_SIZE};
@@ -61,6 +65,57 @@ impl PostgresPeer {
             .explain(&self.engine, &request)
             .map_err(pg_error)?;
         Ok((statement.to_string(), plan))
+    }
+
+    /// A dialect request as an administrator at the generator's clock.
+    fn dialect_request(dialect: Dialect, query_string: &str) -> DialectRequest {
+        DialectRequest {
+            dialect,
+            params: parse_query_string(query_string),
+            viewer: Viewer::Admin,
+            now: GEN_NOW_MS,
+        }
+    }
+
+    /// The whole answer of a dialect request (status, headers, body, ids, total), as the API
+    /// would send it.
+    pub fn dialect(&mut self, dialect: Dialect, query_string: &str) -> Result<Answer, BenchError> {
+        userql_pg::dialect::answer(
+            &mut self.backend,
+            &self.engine,
+            Self::dialect_request(dialect, query_string),
+            &Settings::default(),
+        )
+        .map_err(pg_error)
+    }
+
+    /// Each statement a dialect request runs, with PostgreSQL's `EXPLAIN (ANALYZE, BUFFERS)`.
+    pub fn dialect_explain(
+        &mut self,
+        dialect: Dialect,
+        query_string: &str,
+    ) -> Result<Vec<(String, String)>, BenchError> {
+        let request = Self::dialect_request(dialect, query_string);
+        let context =
+            userql_pg::dialect::backend_context(&mut self.backend, &request).map_err(pg_error)?;
+        let (_, statements) = userql_pg::dialect::statements(
+            &self.engine,
+            self.backend.catalog(),
+            &context,
+            request,
+            &Settings::default(),
+        )
+        .map_err(pg_error)?;
+        statements
+            .into_iter()
+            .map(|statement| {
+                let plan = self
+                    .backend
+                    .explain_statement(&statement)
+                    .map_err(pg_error)?;
+                Ok((statement.to_string(), plan))
+            })
+            .collect()
     }
 
     /// The connection (database size queries).

@@ -1,7 +1,11 @@
 //! A connection to a loaded schema: binds requests against the cached catalog and answers them
 //! with one statement each.
 
+use std::sync::Arc;
+
 use postgres::{Client, NoTls};
+use userql_directory::index::Indexes;
+use userql_directory::model::Model;
 use userql_directory::text::fold;
 use userql_directory::Snapshot;
 use userql_engine::bind::{bind, BindContext};
@@ -62,6 +66,23 @@ pub struct Backend {
     client: Client,
     schema: Schema,
     catalog: Snapshot,
+    /// The catalog with every grant to a group or team, indexed: what a dialect request naming
+    /// no user translates against ([`Backend::shared_context`]). Built on first use, dropped
+    /// with the catalog.
+    shared: Option<(Arc<Model>, Arc<Indexes>)>,
+    /// The schema's generation when the catalog was read ([`generation`]).
+    generation: (i64, i64),
+}
+
+/// Which state of the schema a catalog was read from: the batches applied since the load, and
+/// the OID of `userql_schema_version` (a reload creates it anew). Any change batch, from any
+/// connection, and any reload change it.
+fn generation(client: &mut Client) -> Result<(i64, i64), Error> {
+    let row = client.query_one(
+        "SELECT batches, tableoid::int8 FROM userql_schema_version LIMIT 1",
+        &[],
+    )?;
+    Ok((row.get(0), row.get(1)))
 }
 
 impl std::fmt::Debug for Backend {
@@ -104,18 +125,49 @@ impl Backend {
                 ),
             });
         }
+        // The generation first: a batch committing in between makes the next check re-read.
+        let generation = generation(&mut client)?;
         let catalog = catalog::snapshot(catalog::read(&mut client)?);
         Ok(Backend {
             client,
             schema,
             catalog,
+            shared: None,
+            generation,
         })
     }
 
     /// Re-reads the catalog (after the database changed underneath).
     pub fn refresh(&mut self) -> Result<(), Error> {
+        self.generation = generation(&mut self.client)?;
         self.catalog = catalog::snapshot(catalog::read(&mut self.client)?);
+        self.shared = None;
         Ok(())
+    }
+
+    /// Re-reads the catalog if a change batch or a reload (from any connection) changed the
+    /// schema since it was read: one indexed single-row read per request, so a long-lived
+    /// backend never binds names against a stale catalog.
+    pub fn revalidate(&mut self) -> Result<(), Error> {
+        if generation(&mut self.client)? != self.generation {
+            self.refresh()?;
+        }
+        Ok(())
+    }
+
+    /// The directory of [`Backend::page_model`] for no user — the catalog and the grants to
+    /// groups and teams — indexed once per catalog read instead of once per dialect request.
+    pub fn shared_context(&mut self) -> Result<Snapshot, Error> {
+        let (model, index) = match &self.shared {
+            Some(shared) => shared.clone(),
+            None => {
+                let model = Arc::new(self.page_model(&[])?);
+                let index = Arc::new(Indexes::build(&model));
+                self.shared = Some((Arc::clone(&model), Arc::clone(&index)));
+                (model, index)
+            }
+        };
+        Ok(Snapshot::indexed(0, model, index))
     }
 
     /// Applies one change batch in one transaction (see [`crate::changes`]) and re-reads the
@@ -183,6 +235,7 @@ impl Backend {
         engine: &Engine,
         request: &Request,
     ) -> Result<(Statement, bool), Error> {
+        self.revalidate()?;
         let admin = self.is_admin(&request.viewer)?;
         Ok((compile(engine, &self.catalog, admin, request)?, admin))
     }

@@ -26,10 +26,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use postgres::types::ToSql;
 use postgres::{Client, Transaction};
 use serde_json::Value;
 use userql_directory::changes::{Change, EntityKind, Object, Target};
-use userql_directory::model::{Model, Subject};
+use userql_directory::model::{Model, Subject, User};
 use userql_directory::text::fold;
 use userql_directory::Store;
 use userql_directory::{raw, save};
@@ -37,7 +38,7 @@ use userql_directory::{raw, save};
 use crate::error::Error;
 use crate::load::{
     copy_catalog_rows, copy_grants, copy_group_closure, copy_team_users, copy_user_relations,
-    copy_users, CatalogTable,
+    copy_users, CatalogTable, CopyMode,
 };
 use crate::respond::{slice_of_rows, Slice};
 
@@ -161,42 +162,77 @@ impl Reach {
         }
     }
 
-    /// The `users.row`s of the slice, ascending.
+    /// The `users.row`s of the slice, ascending: one `UNION` of index lookups, each part only
+    /// when the batch names something it looks up (an empty part still costs a scan plan).
     fn rows(&self, tx: &mut Transaction<'_>) -> Result<Vec<i32>, Error> {
-        let found = tx.query(
-            "SELECT row FROM users WHERE id = ANY($1::text[])
-             UNION SELECT row FROM users WHERE login_f = ANY($2::text[])
-             UNION SELECT row FROM users WHERE number = ANY($3::int8[])
-             UNION (SELECT row FROM users ORDER BY number DESC LIMIT 1)
-             UNION SELECT tu.row FROM team_users tu JOIN teams t ON t.idx = tu.team
-                 WHERE t.id = ANY($4::text[])
-             UNION SELECT m.row FROM memberships m JOIN groups g ON g.idx = m.grp
-                 WHERE g.id = ANY($5::text[])
-             UNION SELECT u.row FROM users u JOIN groups g ON g.idx = u.enterprise_group
-                 WHERE g.id = ANY($5::text[])
-             UNION SELECT uo.row FROM user_organizations uo
-                 JOIN organizations o ON o.idx = uo.organization WHERE o.id = ANY($6::text[])
-             UNION SELECT l.row FROM user_licenses l JOIN services s ON s.idx = l.service
-                 WHERE s.id = ANY($7::text[])
-             UNION SELECT u.row FROM users u JOIN services s ON s.idx = u.origin_service
-                 WHERE s.id = ANY($7::text[])
-             UNION SELECT g.user_row FROM grants g WHERE g.user_row IS NOT NULL AND (
-                 g.role IN (SELECT idx FROM roles WHERE id = ANY($8::text[]))
-                 OR g.project IN (SELECT idx FROM projects WHERE id = ANY($9::text[]))
-                 OR g.organization IN (SELECT idx FROM organizations WHERE id = ANY($6::text[])))
-             ORDER BY 1",
-            &[
-                &self.ids,
-                &self.logins,
-                &self.numbers,
+        let parts: [(&str, &(dyn ToSql + Sync), bool); 12] = [
+            ("SELECT row FROM users WHERE id = ANY($?::text[])", &self.ids, self.ids.is_empty()),
+            ("SELECT row FROM users WHERE login_f = ANY($?::text[])", &self.logins, self.logins.is_empty()),
+            ("SELECT row FROM users WHERE number = ANY($?::int8[])", &self.numbers, self.numbers.is_empty()),
+            (
+                "SELECT tu.row FROM team_users tu JOIN teams t ON t.idx = tu.team WHERE t.id = ANY($?::text[])",
                 &self.teams,
+                self.teams.is_empty(),
+            ),
+            (
+                "SELECT m.row FROM memberships m JOIN groups g ON g.idx = m.grp WHERE g.id = ANY($?::text[])",
                 &self.groups,
+                self.groups.is_empty(),
+            ),
+            (
+                "SELECT u.row FROM users u JOIN groups g ON g.idx = u.enterprise_group WHERE g.id = ANY($?::text[])",
+                &self.groups,
+                self.groups.is_empty(),
+            ),
+            (
+                "SELECT uo.row FROM user_organizations uo JOIN organizations o ON o.idx = uo.organization \
+                 WHERE o.id = ANY($?::text[])",
                 &self.organizations,
+                self.organizations.is_empty(),
+            ),
+            (
+                "SELECT l.row FROM user_licenses l JOIN services s ON s.idx = l.service WHERE s.id = ANY($?::text[])",
                 &self.services,
+                self.services.is_empty(),
+            ),
+            (
+                "SELECT u.row FROM users u JOIN services s ON s.idx = u.origin_service WHERE s.id = ANY($?::text[])",
+                &self.services,
+                self.services.is_empty(),
+            ),
+            (
+                "SELECT g.user_row FROM grants g JOIN roles r ON r.idx = g.role \
+                 WHERE r.id = ANY($?::text[]) AND g.user_row IS NOT NULL",
                 &self.roles,
+                self.roles.is_empty(),
+            ),
+            (
+                "SELECT g.user_row FROM grants g JOIN projects p ON p.idx = g.project \
+                 WHERE p.id = ANY($?::text[]) AND g.user_row IS NOT NULL",
                 &self.projects,
-            ],
-        )?;
+                self.projects.is_empty(),
+            ),
+            (
+                "SELECT g.user_row FROM grants g JOIN organizations o ON o.idx = g.organization \
+                 WHERE o.id = ANY($?::text[]) AND g.user_row IS NOT NULL",
+                &self.organizations,
+                self.organizations.is_empty(),
+            ),
+        ];
+        // The user with the largest number: a new user without one is numbered after it.
+        let mut sql = vec!["(SELECT row FROM users ORDER BY number DESC LIMIT 1)".to_owned()];
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        for (template, value, empty) in parts {
+            if !empty {
+                params.push(value);
+                sql.push(template.replace("$?", &format!("${}", params.len())));
+            }
+        }
+        let text = format!(
+            "SELECT row FROM ({}) found ORDER BY 1",
+            sql.join("\nUNION ")
+        );
+        let found = tx.query(text.as_str(), &params)?;
         Ok(found.iter().map(|r| r.get(0)).collect())
     }
 }
@@ -358,7 +394,10 @@ fn write(
         .get(0);
     // The stored row of each model row (`None` for a hole: a deleted user).
     let mut keys: Vec<Option<i32>> = vec![None; after.users.slots()];
+    // Users written whole, and users whose `users` row alone changed (a sign-in, a state or
+    // name patch): their per-user tables, and so their `access` rows, stay as they are.
     let mut written: Vec<(i32, usize)> = Vec::new();
+    let mut row_only: Vec<(i32, usize)> = Vec::new();
     for (row, user) in after.users.iter() {
         let i = row as usize;
         match old_rows.get(user.id.as_str()) {
@@ -369,7 +408,11 @@ fn write(
                     || serde_json::to_value(save::user_to_raw(old, was)).ok()
                         != serde_json::to_value(save::user_to_raw(after, user)).ok()
                 {
-                    written.push((before.rows[j], i));
+                    if same_relations(old, was, after, user) {
+                        row_only.push((before.rows[j], i));
+                    } else {
+                        written.push((before.rows[j], i));
+                    }
                 }
             }
             None => {
@@ -396,9 +439,15 @@ fn write(
         "DELETE FROM team_users WHERE row = ANY($1::int4[])",
         &[&removed],
     )?;
-    tx.execute("DELETE FROM users WHERE row = ANY($1::int4[])", &[&cleared])?;
-    copy_users(tx, after, &written)?;
-    copy_user_relations(tx, after, &written)?;
+    let mut replaced: Vec<i32> = cleared.clone();
+    replaced.extend(row_only.iter().map(|&(key, _)| key));
+    tx.execute(
+        "DELETE FROM users WHERE row = ANY($1::int4[])",
+        &[&replaced],
+    )?;
+    copy_user_relations(tx, CopyMode::Append, after, &written)?;
+    written.append(&mut row_only);
+    copy_users(tx, CopyMode::Append, after, &written)?;
     let key = |row: u32| keys.get(row as usize).copied().flatten();
 
     // Listings of the teams the batch wrote (the slice holds each of them whole).
@@ -414,7 +463,7 @@ fn write(
             "DELETE FROM team_users WHERE team = ANY($1::int4[])",
             &[&positions],
         )?;
-        copy_team_users(tx, after, &touched, &key)?;
+        copy_team_users(tx, CopyMode::Append, after, &touched, &key)?;
     }
 
     // Grants, by sequence: the batch only removes grants and appends new ones.
@@ -433,7 +482,7 @@ fn write(
             (next_position - 1, i)
         })
         .collect();
-    copy_grants(tx, after, &new_grants, &key)?;
+    copy_grants(tx, CopyMode::Append, after, &new_grants, &key)?;
     let mut holders: Vec<i32> = cleared;
     let old_key = |row: u32| before.rows.get(row as usize).copied();
     for &g in &dropped {
@@ -451,6 +500,39 @@ fn write(
     holders.sort_unstable();
     holders.dedup();
     crate::access::refresh(tx, &holders)
+}
+
+/// Whether a user's rows in the per-user tables are the same in both models: the lists those
+/// tables hold, catalog references compared by id (positions may have been renumbered).
+fn same_relations(old: &Model, was: &User, after: &Model, now: &User) -> bool {
+    fn groups<'m>(m: &'m Model, u: &User) -> Vec<Option<&'m str>> {
+        let id = |g: &userql_directory::model::Membership| m.groups.get(g.group.index());
+        u.groups
+            .iter()
+            .map(|g| id(g).map(|x| x.id.as_str()))
+            .collect()
+    }
+    fn organizations<'m>(m: &'m Model, u: &User) -> Vec<Option<&'m str>> {
+        let id = |o: &userql_directory::model::OrgIdx| m.organizations.get(o.index());
+        u.organizations
+            .iter()
+            .map(|o| id(o).map(|x| x.id.as_str()))
+            .collect()
+    }
+    fn licenses<'m>(m: &'m Model, u: &User) -> Vec<Option<&'m str>> {
+        let id = |s: &userql_directory::model::ServiceIdx| m.services.get(s.index());
+        u.licenses
+            .iter()
+            .map(|s| id(s).map(|x| x.id.as_str()))
+            .collect()
+    }
+    was.emails == now.emails
+        && was.auth == now.auth
+        && was.ssh_keys == now.ssh_keys
+        && was.vcs_user_names == now.vcs_user_names
+        && groups(old, was) == groups(after, now)
+        && organizations(old, was) == organizations(after, now)
+        && licenses(old, was) == licenses(after, now)
 }
 
 /// Ids of the objects of `table` the batch deleted, added or changed.

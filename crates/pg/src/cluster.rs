@@ -85,9 +85,40 @@ fn free_port() -> Result<u16, ClusterError> {
         .port())
 }
 
+/// A server setting for [`Cluster::start_with`]: a name of letters, digits, `_` and `.`, and a
+/// value without control characters, written as a quoted string into `postgresql.conf`.
+pub type Setting<'a> = (&'a str, &'a str);
+
+/// The lines appended to `postgresql.conf` for `settings`, or the first bad name.
+fn conf_lines(settings: &[Setting<'_>]) -> Result<String, ClusterError> {
+    let mut out = String::new();
+    for (name, value) in settings {
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !plain || value.chars().any(char::is_control) {
+            return Err(ClusterError::Step {
+                step: "server settings",
+                message: format!("not a plain setting: {name:?} = {value:?}"),
+            });
+        }
+        let value = value.replace('\\', "\\\\").replace('\'', "''");
+        out.push_str(&format!("{name} = '{value}'\n"));
+    }
+    Ok(out)
+}
+
 impl Cluster {
-    /// Creates and starts a server.
+    /// Creates and starts a server with the test settings (no `fsync`, no synchronous commit:
+    /// nothing here must survive a crash).
     pub fn start() -> Result<Cluster, ClusterError> {
+        Cluster::start_with(&[])
+    }
+
+    /// Creates and starts a server with `settings` added to its configuration (the benchmark's
+    /// memory and WAL settings, say); a later setting of the same name wins.
+    pub fn start_with(settings: &[Setting<'_>]) -> Result<Cluster, ClusterError> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let bindir = bindir().ok_or(ClusterError::NotInstalled)?;
         let dir = std::env::temp_dir().join(format!(
@@ -132,6 +163,15 @@ impl Cluster {
                 "--no-sync".as_ref(),
             ],
         )?;
+        if !settings.is_empty() {
+            use std::io::Write as _;
+            let lines = conf_lines(settings)?;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("postgresql.conf"))
+                .and_then(|mut f| f.write_all(lines.as_bytes()))
+                .map_err(step("writing postgresql.conf"))?;
+        }
         // Another process may take the port between our probe and the server's bind: retry.
         let mut last = None;
         for _ in 0..5 {
@@ -249,5 +289,21 @@ pub fn for_test() -> Option<Cluster> {
             None
         }
         Err(e) => panic!("could not start a PostgreSQL cluster: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_quoted_and_names_checked() {
+        assert_eq!(
+            conf_lines(&[("shared_buffers", "1GB"), ("x.y", "it's")]).unwrap(),
+            "shared_buffers = '1GB'\nx.y = 'it''s'\n"
+        );
+        assert!(conf_lines(&[("a = 1\nb", "2")]).is_err());
+        assert!(conf_lines(&[("", "2")]).is_err());
+        assert!(conf_lines(&[("a", "1'\nb = '2")]).is_err());
     }
 }

@@ -328,14 +328,18 @@ pub fn context(
     }
     // PostgreSQL text cannot hold NUL, and no login contains it: such a name names nobody.
     logins.retain(|login| !login.contains('\0'));
-    let ids: Vec<String> = client
+    let ids: Vec<String> = if logins.is_empty() && numbers.is_empty() {
+        Vec::new()
+    } else {
+        client
         .query(
             "SELECT id FROM users WHERE login_f = ANY($1::text[]) OR number = ANY($2::int8[]) ORDER BY row",
             &[&logins, &numbers],
         )?
         .iter()
         .map(|row| row.get(0))
-        .collect();
+        .collect()
+    };
     let model = crate::respond::page_model(client, catalog, &ids)?;
     Ok(Snapshot::new(model))
 }
@@ -440,9 +444,15 @@ pub fn answer(
     answer_from(&call, settings, &mut source).map_err(unsupported)
 }
 
-/// [`context`] for a request, read through `backend`.
+/// [`context`] for a request, read through `backend` (its catalog re-read first if the schema
+/// changed: [`Backend::revalidate`]); for a request naming no user, the backend's cached
+/// [`Backend::shared_context`] (the same directory).
 pub fn backend_context(backend: &mut Backend, request: &DialectRequest) -> Result<Snapshot, Error> {
+    backend.revalidate()?;
     let named = userql_dialects::named_users(request.dialect, &request.params);
+    if named.is_empty() && !matches!(request.viewer, Viewer::Login(_)) {
+        return backend.shared_context();
+    }
     let (client, catalog) = backend.client_and_catalog();
     context(client, &catalog.model, &request.viewer, &named)
 }

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, Transaction};
-use userql_directory::model::{GroupIdx, Model, Scope, Subject};
+use userql_directory::model::{GroupIdx, Model, Row, Scope, Subject};
 use userql_directory::save::user_to_raw;
 use userql_directory::text::{fold, fold_user_type};
 
@@ -25,6 +25,50 @@ pub struct LoadReport {
     pub users: u64,
     /// Wall time of the whole transaction.
     pub elapsed: Duration,
+    /// Wall time of each step, in order (`COPY users`, `access`, each index, `ANALYZE`,
+    /// `COMMIT`, …): where a load's time goes.
+    pub phases: Vec<(String, Duration)>,
+}
+
+/// Times the steps of a load.
+struct Phases {
+    at: Instant,
+    done: Vec<(String, Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases {
+            at: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    /// Closes the step that ran since the previous one.
+    fn mark(&mut self, name: impl Into<String>) {
+        let now = Instant::now();
+        self.done.push((name.into(), now - self.at));
+        self.at = now;
+    }
+}
+
+/// The statements of a DDL script (`;`-terminated, `--` comments), each with a short label
+/// (`CREATE INDEX users_name_f`).
+fn statements(script: &str) -> impl Iterator<Item = (String, &str)> {
+    script.split(';').filter_map(|raw| {
+        let code: Vec<&str> = raw
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("--"))
+            .collect();
+        let first = code.first()?;
+        let label = first
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some((label, raw))
+    })
 }
 
 /// One `COPY … FROM STDIN` in text format, buffered; values are escaped here.
@@ -128,19 +172,85 @@ impl<W: Write> Copy<W> {
     }
 }
 
+/// How rows go into a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyMode {
+    /// The table was created in this transaction (a load): `COPY … WITH (FREEZE)` writes the
+    /// rows already frozen and all-visible, so no reader later rewrites every page to set hint
+    /// bits, and index-only scans need no heap visits until the rows change.
+    Fresh,
+    /// The table holds rows from earlier transactions (a change batch): a plain `COPY`.
+    Append,
+}
+
+/// The schema's primary keys, unique constraints and foreign keys, lifted off the empty tables
+/// before `COPY` and put back after it, each exactly as `schema.sql` declares it (read back with
+/// `pg_get_constraintdef`). Put back, a key builds its index by sorting once and a foreign key
+/// is checked by one anti-join, where kept in place every copied row would update each index
+/// and queue one deferred check per foreign key to run at commit — tens of millions of checks,
+/// and the memory to queue them, at 1M users.
+struct Constraints(Vec<(String, String, String)>);
+
+impl Constraints {
+    fn lift(tx: &mut Transaction<'_>, schema: &Schema) -> Result<Self, Error> {
+        let rows = tx.query(
+            "SELECT c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
+             FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+             WHERE n.nspname = $1::text AND c.contype IN ('p', 'u', 'f')
+             ORDER BY c.contype <> 'f', c.oid",
+            &[&schema.name()],
+        )?;
+        let lifted: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        // Foreign keys first: a key cannot be dropped while one references it.
+        for (table, name, _) in &lifted {
+            tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {name}"))?;
+        }
+        Ok(Constraints(lifted))
+    }
+
+    /// Keys first, then the foreign keys that reference them.
+    fn restore(self, tx: &mut Transaction<'_>, phases: &mut Phases) -> Result<(), Error> {
+        for (table, name, definition) in self.0.iter().rev() {
+            tx.batch_execute(&format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+            ))?;
+            phases.mark(format!("ADD CONSTRAINT {name}"));
+        }
+        Ok(())
+    }
+}
+
 /// Runs one COPY, feeding it the rows `write` produces.
+fn copy_rows(
+    tx: &mut Transaction<'_>,
+    mode: CopyMode,
+    table: &'static str,
+    columns: &'static str,
+    write: impl FnOnce(&mut Copy<postgres::CopyInWriter<'_>>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let options = match mode {
+        CopyMode::Fresh => " WITH (FREEZE)",
+        CopyMode::Append => "",
+    };
+    let statement = format!("COPY {table} ({columns}) FROM STDIN{options}");
+    let writer = tx.copy_in(statement.as_str())?;
+    let mut copy = Copy::new(writer, table);
+    write(&mut copy).map_err(|e| Error::Io(e.to_string()))?;
+    copy.finish()?.finish()?;
+    Ok(())
+}
+
+/// A plain COPY (the catalog tables: small, and rewritten by change batches).
 fn copy(
     tx: &mut Transaction<'_>,
     table: &'static str,
     columns: &'static str,
     write: impl FnOnce(&mut Copy<postgres::CopyInWriter<'_>>) -> std::io::Result<()>,
 ) -> Result<(), Error> {
-    let statement = format!("COPY {table} ({columns}) FROM STDIN");
-    let writer = tx.copy_in(statement.as_str())?;
-    let mut copy = Copy::new(writer, table);
-    write(&mut copy).map_err(|e| Error::Io(e.to_string()))?;
-    copy.finish()?.finish()?;
-    Ok(())
+    copy_rows(tx, CopyMode::Append, table, columns, write)
 }
 
 fn idx(i: usize) -> i64 {
@@ -150,6 +260,7 @@ fn idx(i: usize) -> i64 {
 /// Creates (or replaces) the schema and loads `model` into it, in one transaction.
 pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadReport, Error> {
     let started = Instant::now();
+    let mut phases = Phases::new();
     if model.users.records().any(|u| u.number > i64::MAX as u64) {
         return Err(Error::Unstorable(
             "a user number above 9223372036854775807 does not fit PostgreSQL's bigint".into(),
@@ -186,25 +297,43 @@ pub fn load(client: &mut Client, schema: &Schema, model: &Model) -> Result<LoadR
         schema.quoted()
     ))?;
     tx.batch_execute(DDL)?;
+    let constraints = Constraints::lift(&mut tx, schema)?;
+    phases.mark("CREATE SCHEMA, tables");
     copy_catalog(&mut tx, model)?;
+    phases.mark("COPY catalog");
     let users = all_users(model);
-    copy_users(&mut tx, model, &users)?;
-    copy_user_relations(&mut tx, model, &users)?;
+    copy_users(&mut tx, CopyMode::Fresh, model, &users)?;
+    phases.mark("COPY users");
+    copy_user_relations(&mut tx, CopyMode::Fresh, model, &users)?;
+    phases.mark("COPY per-user tables");
     let teams: Vec<usize> = (0..model.teams.len()).collect();
-    copy_team_users(&mut tx, model, &teams, &|row| Some(row as i32))?;
+    copy_team_users(&mut tx, CopyMode::Fresh, model, &teams, &|row| {
+        Some(row as i32)
+    })?;
     let grants: Vec<(i32, usize)> = (0..model.grants.len()).map(|i| (i as i32, i)).collect();
-    copy_grants(&mut tx, model, &grants, &|row| Some(row as i32))?;
-    crate::access::rebuild(&mut tx)?;
-    tx.batch_execute(INDEXES)?;
+    copy_grants(&mut tx, CopyMode::Fresh, model, &grants, &|row| {
+        Some(row as i32)
+    })?;
+    phases.mark("COPY team_users, grants");
+    copy_access(&mut tx, model, &users)?;
+    phases.mark("COPY access");
+    constraints.restore(&mut tx, &mut phases)?;
+    for (label, statement) in statements(INDEXES) {
+        tx.batch_execute(statement)?;
+        phases.mark(label);
+    }
     tx.execute(
         "INSERT INTO userql_schema_version (version, loaded_users) VALUES ($1::int4, $2::int8)",
         &[&SCHEMA_VERSION, &(model.users.count() as i64)],
     )?;
     tx.batch_execute("ANALYZE")?;
+    phases.mark("ANALYZE");
     tx.commit()?;
+    phases.mark("COMMIT");
     Ok(LoadReport {
         users: model.users.count() as u64,
         elapsed: started.elapsed(),
+        phases: phases.done,
     })
 }
 
@@ -453,8 +582,13 @@ fn all_users(m: &Model) -> Vec<(i32, usize)> {
 }
 
 /// Writes the `users` rows of `rows`.
-pub fn copy_users(tx: &mut Transaction<'_>, m: &Model, rows: UserRows<'_>) -> Result<(), Error> {
-    copy(tx, "users", USER_COLUMNS, |c| {
+pub fn copy_users(
+    tx: &mut Transaction<'_>,
+    mode: CopyMode,
+    m: &Model,
+    rows: UserRows<'_>,
+) -> Result<(), Error> {
+    copy_rows(tx, mode, "users", USER_COLUMNS, |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             let folded = |v: &Option<String>| v.as_deref().map(fold);
@@ -500,14 +634,40 @@ pub fn copy_users(tx: &mut Transaction<'_>, m: &Model, rows: UserRows<'_>) -> Re
     })
 }
 
+/// Writes the whole `access` table of a freshly created schema (see [`crate::access`]), in row
+/// order.
+fn copy_access(tx: &mut Transaction<'_>, m: &Model, rows: UserRows<'_>) -> Result<(), Error> {
+    let holdings = crate::access::Holdings::new(m);
+    let position = |p: Option<u32>| p.map(i64::from);
+    copy_rows(
+        tx,
+        CopyMode::Fresh,
+        "access",
+        "row, role, project, organization",
+        |c| {
+            for &(key, row) in rows {
+                for (role, project, organization) in holdings.of(row as Row, &m.users[row]) {
+                    c.int(i64::from(key))?
+                        .int(i64::from(role))?
+                        .opt_int(position(project))?
+                        .opt_int(position(organization))?
+                        .end()?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
 /// Writes the per-user tables (emails, memberships, organizations, licenses, auth details, SSH
 /// keys, VCS names) of `rows`.
 pub fn copy_user_relations(
     tx: &mut Transaction<'_>,
+    mode: CopyMode,
     m: &Model,
     rows: UserRows<'_>,
 ) -> Result<(), Error> {
-    copy(tx, "user_emails", "row, email_f", |c| {
+    copy_rows(tx, mode, "user_emails", "row, email_f", |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             for e in &u.emails {
@@ -516,7 +676,7 @@ pub fn copy_user_relations(
         }
         Ok(())
     })?;
-    copy(tx, "memberships", "row, grp", |c| {
+    copy_rows(tx, mode, "memberships", "row, grp", |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             let mut seen = Vec::new();
@@ -529,7 +689,7 @@ pub fn copy_user_relations(
         }
         Ok(())
     })?;
-    copy(tx, "user_organizations", "row, organization", |c| {
+    copy_rows(tx, mode, "user_organizations", "row, organization", |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             let mut seen = Vec::new();
@@ -542,7 +702,7 @@ pub fn copy_user_relations(
         }
         Ok(())
     })?;
-    copy(tx, "user_licenses", "row, service", |c| {
+    copy_rows(tx, mode, "user_licenses", "row, service", |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             let mut seen = Vec::new();
@@ -555,8 +715,9 @@ pub fn copy_user_relations(
         }
         Ok(())
     })?;
-    copy(
+    copy_rows(
         tx,
+        mode,
         "auth_details",
         "row, module, module_f, module_name_f, login_f, name_f, email_f, uid, uid_f",
         |c| {
@@ -579,7 +740,7 @@ pub fn copy_user_relations(
             Ok(())
         },
     )?;
-    copy(tx, "ssh_keys", "row, key, blob, fingerprint", |c| {
+    copy_rows(tx, mode, "ssh_keys", "row, key, blob, fingerprint", |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             for k in &u.ssh_keys {
@@ -592,7 +753,7 @@ pub fn copy_user_relations(
         }
         Ok(())
     })?;
-    copy(tx, "vcs_user_names", "row, name_f", |c| {
+    copy_rows(tx, mode, "vcs_user_names", "row, name_f", |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
             for v in &u.vcs_user_names {
@@ -610,11 +771,12 @@ pub type RowKey<'a> = &'a dyn Fn(u32) -> Option<i32>;
 /// Writes the listings of the teams at model positions `teams` (users through `key`).
 pub fn copy_team_users(
     tx: &mut Transaction<'_>,
+    mode: CopyMode,
     m: &Model,
     teams: &[usize],
     key: RowKey<'_>,
 ) -> Result<(), Error> {
-    copy(tx, "team_users", "team, row, position", |c| {
+    copy_rows(tx, mode, "team_users", "team, row, position", |c| {
         for &i in teams {
             let t = &m.teams[i];
             let mut seen = Vec::new();
@@ -637,12 +799,14 @@ pub fn copy_team_users(
 /// users through `key`.
 pub fn copy_grants(
     tx: &mut Transaction<'_>,
+    mode: CopyMode,
     m: &Model,
     grants: &[(i32, usize)],
     key: RowKey<'_>,
 ) -> Result<(), Error> {
-    copy(
+    copy_rows(
         tx,
+        mode,
         "grants",
         "position, role, user_row, grp, team, project, organization",
         |c| {

@@ -201,6 +201,11 @@ fn random_batches_apply_as_in_the_store() {
         };
         userql_pg::load(&mut client, &schema, &model).expect("loads");
         let mut backend = Backend::on(client, schema.clone()).expect("opens");
+        // The loader computes `access` in Rust; the view is its definition.
+        assert_access_exact(
+            &mut backend,
+            &format!("after loading directory {directory}"),
+        );
         let store = Store::new(model);
         for batch_number in 0..BATCHES {
             let dir = to_raw(&store.snapshot().model);
@@ -275,4 +280,33 @@ fn random_batches_apply_as_in_the_store() {
         accepted >= 20 && refused >= 20,
         "{accepted} accepted, {refused} refused"
     );
+}
+
+/// A backend's cached catalog follows batches applied through another connection: a group
+/// created and joined elsewhere is found by `in:`, with its member, without a manual refresh.
+#[test]
+fn another_connections_batch_invalidates_the_cached_catalog() {
+    let Some(cluster) = userql_pg::cluster::for_test() else {
+        return;
+    };
+    let schema = Schema::default();
+    let mut writer = load_into(&cluster, &tiny_model(), &schema);
+    let reader_client = userql_pg::connect(&cluster.url()).expect("connects");
+    let mut reader = Backend::on(reader_client, schema).expect("opens");
+    let engine = userql_engine::Engine::default();
+    let ask = |backend: &mut Backend| {
+        let mut request = engine
+            .request("in: {Fresh Squad}", userql_engine::Viewer::Admin)
+            .expect("parses");
+        request.now = NOW;
+        pg_outcome(&engine, backend, &request)
+    };
+    assert!(ask(&mut reader).is_err(), "the group does not exist yet");
+    let batch: Vec<Change> = serde_json::from_value(json!([
+        {"op": "put", "kind": "group", "value": {"id": "g-fresh", "name": "Fresh Squad", "parent": "g-army"}},
+        {"op": "put", "kind": "membership", "value": {"user": "u-luke", "group": "g-fresh"}}
+    ]))
+    .expect("a batch");
+    writer.apply_changes(&batch).expect("applies");
+    assert_eq!(ask(&mut reader), Ok((1, vec!["u-luke".to_owned()])));
 }
