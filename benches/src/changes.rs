@@ -159,6 +159,22 @@ pub fn userql_batches(model: &Model, changes: &[Change], size: usize) -> Result<
     Ok(changes.len() as f64 / started.elapsed().as_secs_f64().max(1e-9))
 }
 
+/// The writer alone: each change its own batch, no reader and no index rebuild (the overlay
+/// may grow without bound), so the per-kind times are the writer's per-batch constant.
+pub fn writer_only(model: &Model, changes: &[Change]) -> Result<PerKind, BenchError> {
+    let options = userql_directory::store::StoreOptions {
+        max_dirty: u64::MAX,
+        background: false,
+    };
+    let store = Store::with_options(model.clone(), options);
+    apply_all(changes, |change| {
+        store
+            .apply_changes(std::slice::from_ref(change))
+            .map(|_| ())
+            .map_err(|e| BenchError::Update(e.to_string()))
+    })
+}
+
 /// The reader's latencies on an idle store.
 pub fn reader_idle(model: &Model, reader: &str, runs: usize) -> Result<Samples, BenchError> {
     let store = Store::new(model.clone());

@@ -3,10 +3,13 @@
 //!
 //! `cargo run --release -p userql-benches --bin changes -- --users 1000000 --changes 2000`
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 
 use clap::Parser;
-use userql_benches::changes::{reader_idle, sqlite_stream, userql_batches, userql_stream, PerKind};
+use userql_benches::changes::{
+    kind_of, reader_idle, sqlite_stream, userql_batches, userql_stream, writer_only, PerKind,
+};
 use userql_benches::measure::{format_ms, resident_bytes};
 use userql_benches::workload::{cases, pick_values};
 use userql_directory::generate::{generate, generate_changes, GenOptions};
@@ -29,6 +32,13 @@ struct Args {
     /// Skip SQLite.
     #[arg(long)]
     no_sqlite: bool,
+    /// Only the writer's per-batch cost: single-change batches with no reader and no index
+    /// rebuild (for profiling).
+    #[arg(long)]
+    writer_only: bool,
+    /// Keep only the changes of this kind (a row name of the per-kind table, e.g. `touch`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 fn table(title: &str, per_kind: &PerKind) -> String {
@@ -63,7 +73,23 @@ fn main() -> ExitCode {
         seed: args.seed,
     };
     let model = generate(&options);
-    let changes = generate_changes(&model, args.changes, args.seed);
+    let mut changes = generate_changes(&model, args.changes, args.seed);
+    if let Some(only) = &args.only {
+        // Changes to users the stream itself added or deleted would be refused out of context.
+        let ids: HashSet<&str> = model.users.records().map(|u| u.id.as_str()).collect();
+        let deleted: HashSet<String> = changes
+            .iter()
+            .filter(|c| kind_of(c) == "delete user")
+            .map(|c| c.subject())
+            .collect();
+        changes.retain(|change| {
+            let subject = change.subject();
+            let user = subject.strip_prefix("user ").unwrap_or_default();
+            kind_of(change) == only
+                && (user.is_empty() || ids.contains(user))
+                && !deleted.contains(&subject)
+        });
+    }
     let values = pick_values(&model);
     let Some(reader) = cases(&model, &values).into_iter().find(|c| c.letter == 'k') else {
         eprintln!("no query k");
@@ -78,6 +104,11 @@ fn main() -> ExitCode {
         ),
     );
     let mut run = || -> Result<(), userql_benches::BenchError> {
+        if args.writer_only {
+            let writer = writer_only(&model, &changes)?;
+            emit(&mut report, &table("userql writer only", &writer));
+            return Ok(());
+        }
         let idle = reader_idle(&model, &reader.hub, 50)?;
         let (userql, during, footprint) = userql_stream(&model, &changes, &reader.hub)?;
         emit(&mut report, &table("userql", &userql));

@@ -89,24 +89,25 @@ impl Subjects {
 
     /// How many grants of `role` at `scope` `subject` has (equal grants may repeat in a file).
     pub(crate) fn count_grants(&self, subject: Subject, role: RoleIdx, scope: Scope) -> usize {
-        let held = match subject {
-            Subject::User(row) => self.user_grants.get(&row),
-            Subject::Group(g) => self.group_grants.get(&g),
-            Subject::Team(t) => self.team_grants.get(&t),
-        };
-        held.map_or(0, |held| {
-            held.iter().filter(|&&h| h == (role, scope)).count()
-        })
+        self.grants_of(subject)
+            .iter()
+            .filter(|&&h| h == (role, scope))
+            .count()
     }
 
     /// Whether `subject` holds any grant directly.
     pub(crate) fn has_grants(&self, subject: Subject) -> bool {
+        !self.grants_of(subject).is_empty()
+    }
+
+    /// The (role, scope) of every grant made to `subject` itself.
+    pub(crate) fn grants_of(&self, subject: Subject) -> &[(RoleIdx, Scope)] {
         let held = match subject {
             Subject::User(row) => self.user_grants.get(&row),
             Subject::Group(g) => self.group_grants.get(&g),
             Subject::Team(t) => self.team_grants.get(&t),
         };
-        held.is_some_and(|held| !held.is_empty())
+        held.map_or(&[], Vec::as_slice)
     }
 
     /// The teams listing user `row` directly.

@@ -1,49 +1,72 @@
 //! [`Chunked`]: a vector that snapshots share, so an update does not copy the world.
 //!
-//! Elements live in fixed-size chunks behind `Arc`s. Cloning the vector clones one `Arc` per
-//! chunk (a million users: about a thousand pointer copies), and writing an element copies only
-//! its chunk, the first time after a clone (`Arc::make_mut`). Every snapshot of the directory owns
-//! a `Chunked` of users and of grants; a single-user update therefore costs one chunk copy plus
-//! the pointer copies, whatever the directory's size. Reads are an index split and two loads.
+//! Elements live in small fixed-size *leaves* behind `Arc`s, the leaves in *nodes* of
+//! [`FANOUT`] leaf pointers, and the node list behind one more `Arc`: a shallow tree. Cloning
+//! the vector is one pointer copy; writing an element copies, the first time after a clone
+//! (`Arc::make_mut`), the node list (one pointer per node: ~120 for a million users), the
+//! element's node (FANOUT pointers) and its leaf (a few hundred bytes). Every snapshot of the directory owns a `Chunked` of users and of grants; a
+//! single-user update therefore costs two small copies plus the node pointer copies, whatever
+//! the directory's size. Reads are two index splits and three loads.
+//!
+//! Why two levels: with one level the chunk size trades the clone (one pointer per chunk)
+//! against the write (one chunk copy). At 64 KiB chunks a sign-in copied 8,192 user pointers
+//! (each an atomic increment, and a decrement when the old snapshot goes), ~95 % of a
+//! single-change batch's writer time at 100k users (perf, benches/RESULTS.md).
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
-/// Bytes of inline elements per chunk. Copying a chunk (on the first write after a clone) costs
-/// about its size; cloning the vector costs one pointer copy per chunk. 64 KiB balances the two:
-/// ~100 users (each a few hundred bytes plus its own allocations) or ~4,000 grants per chunk, so a
-/// million users and five million grants clone as ~11,000 pointer copies and a single-user
-/// update copies ~100 user records.
-const CHUNK_BYTES: usize = 64 * 1024;
+/// Bytes of inline elements per leaf when elements own resources (pointers, strings): copying
+/// a leaf clones each element (for an `Arc`, an atomic increment now and a decrement when the
+/// old snapshot goes), so these leaves are small.
+const LEAF_BYTES: usize = 1024;
 
-/// Elements per chunk for `T` (at least 64, at most 8,192).
+/// Bytes per leaf for plain-data elements (grants): copying is one `memcpy`, while removing an
+/// element shifts every later leaf by one (an allocation each), so these leaves are large.
+const PLAIN_LEAF_BYTES: usize = 32 * 1024;
+
+/// Leaves per node: what a first write after a clone copies in pointers, and (with the leaf
+/// length) how many elements one node pointer of a clone covers.
+pub const FANOUT: usize = 64;
+
+/// Elements per leaf for `T` (at least 16, at most 4,096).
 pub const fn chunk_len<T>() -> usize {
     let size = std::mem::size_of::<T>();
     if size == 0 {
-        return 8192;
+        return 4096;
     }
-    let n = CHUNK_BYTES / size;
-    if n < 64 {
-        64
-    } else if n > 8192 {
-        8192
+    let bytes = if std::mem::needs_drop::<T>() {
+        LEAF_BYTES
+    } else {
+        PLAIN_LEAF_BYTES
+    };
+    let n = bytes / size;
+    if n < 16 {
+        16
+    } else if n > 4096 {
+        4096
     } else {
         n
     }
 }
 
-/// A vector of `T` in shared, copy-on-write chunks.
+type Leaf<T> = Arc<Vec<T>>;
+
+/// A vector of `T` in shared, copy-on-write leaves (see the module docs). Every leaf but the
+/// last is full and every node but the last holds [`FANOUT`] leaves, so indexing is division.
 #[derive(Clone)]
 pub struct Chunked<T> {
-    chunks: Vec<Arc<Vec<T>>>,
+    /// The node list is shared too: a snapshot that writes no element of this vector copies
+    /// nothing of it (one pointer), whatever its length.
+    nodes: Arc<Vec<Arc<Vec<Leaf<T>>>>>,
     len: usize,
 }
 
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
         Chunked {
-            chunks: Vec::new(),
+            nodes: Arc::new(Vec::new()),
             len: 0,
         }
     }
@@ -65,24 +88,30 @@ impl<T: Clone> Chunked<T> {
         self.len == 0
     }
 
+    /// (node, leaf within the node, offset within the leaf) of element `i`.
+    fn place(i: usize) -> (usize, usize, usize) {
+        let per = chunk_len::<T>();
+        let leaf = i / per;
+        (leaf / FANOUT, leaf % FANOUT, i % per)
+    }
+
     /// The element at `i`.
     pub fn get(&self, i: usize) -> Option<&T> {
         if i >= self.len {
             return None;
         }
-        self.chunks
-            .get(i / chunk_len::<T>())
-            .and_then(|c| c.get(i % chunk_len::<T>()))
+        let (node, leaf, at) = Self::place(i);
+        self.nodes.get(node)?.get(leaf)?.get(at)
     }
 
-    /// The element at `i`, for writing: copies its chunk if another snapshot shares it.
+    /// The element at `i`, for writing: copies its node and leaf if another snapshot shares them.
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         if i >= self.len {
             return None;
         }
-        self.chunks
-            .get_mut(i / chunk_len::<T>())
-            .and_then(|c| Arc::make_mut(c).get_mut(i % chunk_len::<T>()))
+        let (node, leaf, at) = Self::place(i);
+        let node = Arc::make_mut(Arc::make_mut(&mut self.nodes).get_mut(node)?);
+        Arc::make_mut(node.get_mut(leaf)?).get_mut(at)
     }
 
     /// The first element.
@@ -97,45 +126,79 @@ impl<T: Clone> Chunked<T> {
 
     /// Removes every element.
     pub fn clear(&mut self) {
-        self.chunks.clear();
+        self.nodes = Arc::new(Vec::new());
         self.len = 0;
     }
 
-    /// Appends an element.
+    /// Appends an element (copies only the last node and leaf, if shared).
     pub fn push(&mut self, value: T) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < chunk_len::<T>() => Arc::make_mut(chunk).push(value),
-            _ => {
-                let mut chunk = Vec::with_capacity(chunk_len::<T>());
-                chunk.push(value);
-                self.chunks.push(Arc::new(chunk));
-            }
+        let per = chunk_len::<T>();
+        let (node, leaf, at) = Self::place(self.len);
+        let nodes = Arc::make_mut(&mut self.nodes);
+        if node == nodes.len() {
+            nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
         }
+        let leaves = Arc::make_mut(&mut nodes[node]);
+        if at == 0 && leaf == leaves.len() {
+            leaves.push(Arc::new(Vec::with_capacity(per)));
+        }
+        Arc::make_mut(&mut leaves[leaf]).push(value);
         self.len += 1;
     }
 
-    /// Removes the element at `i`, shifting the rest: the chunks before `i`'s stay shared, the
-    /// ones from it on are copied once and shifted by one (O(n − i), chunk-wise memory moves;
-    /// every chunk but the last stays full, so indexing stays a division).
+    /// Removes the last element.
+    pub fn pop(&mut self) -> Option<T> {
+        let last = self.len.checked_sub(1)?;
+        let (node, leaf, _) = Self::place(last);
+        let nodes = Arc::make_mut(&mut self.nodes);
+        let leaves = Arc::make_mut(&mut nodes[node]);
+        let value = Arc::make_mut(&mut leaves[leaf]).pop();
+        if leaves[leaf].is_empty() {
+            leaves.pop();
+            if leaves.is_empty() {
+                nodes.pop();
+            }
+        }
+        self.len = last;
+        value
+    }
+
+    /// Removes the element at `i`, shifting the rest: the leaves before `i`'s stay shared, the
+    /// ones from it on are copied once and shifted by one (O(n − i), leaf-wise memory moves;
+    /// every leaf but the last stays full, so indexing stays a division).
     pub fn remove(&mut self, i: usize) -> Option<T> {
         if i >= self.len {
             return None;
         }
         let per = chunk_len::<T>();
+        let leaves = self.len.div_ceil(per);
         let first = i / per;
-        let removed = Arc::make_mut(&mut self.chunks[first]).remove(i % per);
-        for c in first + 1..self.chunks.len() {
-            let head = Arc::make_mut(&mut self.chunks[c]).remove(0);
-            Arc::make_mut(&mut self.chunks[c - 1]).push(head);
-        }
-        if self.chunks.last().is_some_and(|c| c.is_empty()) {
-            self.chunks.pop();
+        let removed = self.leaf_mut(first).remove(i % per);
+        for c in first + 1..leaves {
+            let head = self.leaf_mut(c).remove(0);
+            self.leaf_mut(c - 1).push(head);
         }
         self.len -= 1;
+        if self.len.is_multiple_of(per) {
+            // The last leaf is now empty.
+            let nodes = Arc::make_mut(&mut self.nodes);
+            if let Some(node) = nodes.last_mut() {
+                Arc::make_mut(node).pop();
+                if node.is_empty() {
+                    nodes.pop();
+                }
+            }
+        }
         Some(removed)
     }
 
-    /// Keeps the elements for which `keep` holds (O(n): rebuilds the chunks).
+    /// Leaf number `k`, for writing.
+    fn leaf_mut(&mut self, k: usize) -> &mut Vec<T> {
+        let node = Arc::make_mut(&mut Arc::make_mut(&mut self.nodes)[k / FANOUT]);
+        Arc::make_mut(&mut node[k % FANOUT])
+    }
+
+    /// Keeps the elements for which `keep` holds (O(n): rebuilds the leaves).
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let kept: Vec<T> = self.iter().filter(|v| keep(v)).cloned().collect();
         *self = Chunked::from(kept);
@@ -148,9 +211,9 @@ impl<T: Clone> Chunked<T> {
         *self = Chunked::from(all);
     }
 
-    /// Reserves room for `additional` more elements' chunk pointers.
+    /// Reserves room for `additional` more elements' node pointers.
     pub fn reserve(&mut self, additional: usize) {
-        self.chunks.reserve(additional.div_ceil(chunk_len::<T>()));
+        Arc::make_mut(&mut self.nodes).reserve(additional.div_ceil(chunk_len::<T>() * FANOUT));
     }
 
     /// The position of the first element for which `found` holds.
@@ -160,14 +223,18 @@ impl<T: Clone> Chunked<T> {
 
     /// Every element in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + Clone + '_ {
-        self.chunks.iter().flat_map(|c| c.iter())
+        self.nodes
+            .iter()
+            .flat_map(|node| node.iter())
+            .flat_map(|leaf| leaf.iter())
     }
 
-    /// Every element in order, for writing (copies every shared chunk).
+    /// Every element in order, for writing (copies every shared node and leaf).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
-        self.chunks
+        Arc::make_mut(&mut self.nodes)
             .iter_mut()
-            .flat_map(|c| Arc::make_mut(c).iter_mut())
+            .flat_map(|node| Arc::make_mut(node).iter_mut())
+            .flat_map(|leaf| Arc::make_mut(leaf).iter_mut())
     }
 
     /// A plain vector copy.
@@ -175,12 +242,19 @@ impl<T: Clone> Chunked<T> {
         self.iter().cloned().collect()
     }
 
-    /// How many chunks this vector shares with `other` (same allocation): for tests and stats.
+    /// How many leaves this vector shares with `other` (same allocation, same place): for tests
+    /// and stats.
     pub fn shared_chunks(&self, other: &Chunked<T>) -> usize {
-        self.chunks
+        let leaves = |c: &Chunked<T>| -> Vec<*const Vec<T>> {
+            c.nodes
+                .iter()
+                .flat_map(|node| node.iter().map(Arc::as_ptr))
+                .collect()
+        };
+        leaves(self)
             .iter()
-            .zip(&other.chunks)
-            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .zip(&leaves(other))
+            .filter(|(a, b)| a == b)
             .count()
     }
 }
@@ -298,5 +372,36 @@ mod tests {
         }
         let mut copy = original.clone();
         assert_eq!(copy.remove(copy.len()), None);
+    }
+
+    #[test]
+    fn spans_several_nodes() {
+        let per = chunk_len::<u64>() * FANOUT;
+        let plain: Vec<u64> = (0..3 * per as u64 + 17).collect();
+        let original = Chunked::from(plain.clone());
+        assert_eq!(original.to_vec(), plain);
+        for at in [0, per - 1, per, 2 * per + 5, plain.len() - 1] {
+            let mut copy = original.clone();
+            let mut expected = plain.clone();
+            copy[at] = u64::MAX;
+            expected[at] = u64::MAX;
+            assert_eq!(copy.to_vec(), expected);
+            let leaves = plain.len().div_ceil(chunk_len::<u64>());
+            assert_eq!(copy.shared_chunks(&original), leaves - 1);
+            assert_eq!(copy.remove(at), Some(u64::MAX));
+            expected.remove(at);
+            assert_eq!(copy.to_vec(), expected);
+            assert_eq!(copy.len(), expected.len());
+            assert_eq!(copy.iter().next_back(), expected.last());
+        }
+        let mut shrinking = Chunked::from(plain.clone());
+        let mut expected = plain;
+        while let Some(v) = expected.pop() {
+            assert_eq!(shrinking.pop(), Some(v));
+            assert_eq!(shrinking.len(), expected.len());
+        }
+        assert_eq!(shrinking.pop(), None);
+        shrinking.push(4);
+        assert_eq!(shrinking.to_vec(), vec![4]);
     }
 }

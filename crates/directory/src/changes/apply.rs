@@ -346,9 +346,11 @@ impl<'a> Run<'a> {
         let op = match self.txn.model.groups.get(at as usize) {
             None if parent.is_some() => IndexOp::GroupAdded,
             None => IndexOp::Catalog { members: false },
-            Some(old) => IndexOp::Catalog {
-                members: old.parent != parent,
-            },
+            Some(old) if old.parent != parent => {
+                self.txn.ops.push(IndexOp::Catalog { members: false });
+                IndexOp::GroupMoved(GroupIdx(at))
+            }
+            Some(_) => IndexOp::Catalog { members: false },
         };
         self.txn.ops.push(op);
         place(&mut self.txn.model.groups, at, value);

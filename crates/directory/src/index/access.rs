@@ -12,7 +12,7 @@
 //! (or global)"). A global grant covers every project, an organization grant every project of
 //! that organization.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
@@ -292,6 +292,31 @@ impl AccessIndex {
             remove_rows(own, &lose_own);
         }
         remove_rows(&mut self.in_any_project, &lose_project);
+    }
+
+    /// The groups or teams of some users changed (groups moved): `grants` are the grants to
+    /// every group and team whose member set changed, each with its subject's members now;
+    /// `still` lists every affected user with its facts now. Each such (role, scope) loses the
+    /// affected users that no longer hold it through any path and gains the affected users its
+    /// subject reaches now, so the result is exact. O(affected users × those grants).
+    pub(crate) fn members_changed(
+        &mut self,
+        grants: &[(RoleIdx, Scope, RoaringBitmap)],
+        still: &[(Row, RowFacts)],
+    ) {
+        let affected: RoaringBitmap = still.iter().map(|(row, _)| *row).collect();
+        let mut removed = HashSet::new();
+        for &(role, scope, _) in grants {
+            if removed.insert((role, scope)) {
+                self.grant_removed(role, scope, still);
+            }
+        }
+        for (role, scope, members) in grants {
+            let gained = members & &affected;
+            if !gained.is_empty() {
+                self.grant_added(*role, *scope, &gained, false);
+            }
+        }
     }
 
     fn sets<'a>(&'a self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> Vec<&'a RoaringBitmap> {

@@ -80,7 +80,7 @@ use terms::Terms;
 use texts::Texts;
 use trigram::TextIndex;
 
-use crate::facts::RowFacts;
+use crate::facts::{RowFacts, Subjects};
 use crate::model::{
     Grant, GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx,
     State, Subject, TeamIdx,
@@ -524,6 +524,37 @@ impl Indexes {
             self.access = Arc::new(AccessIndex::build(model, &structure));
             self.structure = Arc::new(structure);
         }
+    }
+
+    /// Groups changed parent (`model` is the final one, `subjects` its grants by subject): the
+    /// structure recomputes the old and new ancestors' transitive members and the teams listing
+    /// them, then only the users whose groups changed are re-derived in the access part. Cost:
+    /// the moved subtrees' members and the ancestors' bitmaps, never every user.
+    pub(crate) fn groups_moved(&mut self, model: &Model, moved: &[GroupIdx], subjects: &Subjects) {
+        let changed = Arc::make_mut(&mut self.structure).groups_moved(model, moved);
+        if changed.users.is_empty() {
+            return;
+        }
+        let mut grants = Vec::new();
+        for &g in &changed.groups {
+            for &(role, scope) in subjects.grants_of(Subject::Group(g)) {
+                grants.push((role, scope, self.group_transitive(g).clone()));
+            }
+        }
+        for &t in &changed.teams {
+            for &(role, scope) in subjects.grants_of(Subject::Team(t)) {
+                grants.push((role, scope, self.team_members(t).clone()));
+            }
+        }
+        if grants.is_empty() {
+            return;
+        }
+        let still: Vec<(Row, RowFacts)> = changed
+            .users
+            .iter()
+            .map(|row| (row, subjects.facts(model, row)))
+            .collect();
+        Arc::make_mut(&mut self.access).members_changed(&grants, &still);
     }
 
     /// Groups were added under parents (without members): the forest's lists only.

@@ -12,7 +12,19 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, Ragged, RowSetBuilder};
-use crate::model::{GroupIdx, Model, Row};
+use crate::model::{GroupIdx, Model, Row, TeamIdx};
+
+/// What moving groups changed in the structure (see [`Structure::groups_moved`]).
+#[derive(Debug, Default)]
+pub(crate) struct Moved {
+    /// Users whose transitive groups changed.
+    pub(crate) users: RoaringBitmap,
+    /// Groups whose transitive members were recomputed (the moved groups' old and new
+    /// ancestors).
+    pub(crate) groups: Vec<GroupIdx>,
+    /// Teams listing one of those groups (members recomputed).
+    pub(crate) teams: Vec<TeamIdx>,
+}
 
 /// Per-entity member bitmaps and the group forest, each list shared between versions (a live
 /// change replaces one list without copying the others).
@@ -122,6 +134,88 @@ impl Structure {
         let descendants = descendant_lists(&ancestors);
         self.group_ancestors = Arc::new(Ragged::from_lists(ancestors));
         self.group_descendants = Arc::new(Ragged::from_lists(descendants));
+    }
+
+    /// Groups in `moved` changed parent (the model is the final one): the forest's lists are
+    /// recomputed (O(groups × depth)), then the transitive members of every group whose subtree
+    /// gained or lost a moved group (the old and new ancestors, deepest first: each is its
+    /// direct members and its children's transitive members) and the members of the teams
+    /// listing such a group. No user record is read and no other bitmap is touched. Returns the
+    /// users whose transitive groups changed (only members of the moved subtrees) and the
+    /// groups and teams whose member sets were recomputed.
+    pub(crate) fn groups_moved(&mut self, model: &Model, moved: &[GroupIdx]) -> Moved {
+        let group_count = model.groups.len();
+        let mut affected: Vec<GroupIdx> = Vec::new();
+        for &g in moved {
+            affected.extend_from_slice(self.group_ancestors.get(g.index()));
+        }
+        let ancestors = ancestor_chains(model);
+        for &g in moved {
+            if let Some(chain) = ancestors.get(g.index()) {
+                affected.extend_from_slice(chain);
+            }
+        }
+        affected.retain(|g| g.index() < group_count);
+        affected.sort_unstable();
+        affected.dedup();
+        // Deepest first, by the new forest: a group's children are recomputed before it.
+        affected.sort_by_key(|g| std::cmp::Reverse(ancestors[g.index()].len()));
+        let mut children: Vec<Vec<GroupIdx>> = vec![Vec::new(); group_count];
+        for (g, group) in model.groups.iter().enumerate() {
+            if let Some(parent) = group.parent.filter(|p| p.index() < group_count) {
+                children[parent.index()].push(GroupIdx(g as u32));
+            }
+        }
+        let descendants = descendant_lists(&ancestors);
+        self.group_ancestors = Arc::new(Ragged::from_lists(ancestors));
+        self.group_descendants = Arc::new(Ragged::from_lists(descendants));
+
+        let direct = Arc::make_mut(&mut self.group_direct);
+        if direct.len() < group_count {
+            direct.resize_with(group_count, RoaringBitmap::new);
+        }
+        let transitive = Arc::make_mut(&mut self.group_transitive);
+        if transitive.len() < group_count {
+            transitive.resize_with(group_count, RoaringBitmap::new);
+        }
+        let mut users = RoaringBitmap::new();
+        for &g in &affected {
+            let mut members = self.group_direct[g.index()].clone();
+            for child in &children[g.index()] {
+                members |= &transitive[child.index()];
+            }
+            let before = std::mem::replace(&mut transitive[g.index()], members);
+            users |= before ^ &transitive[g.index()];
+        }
+
+        let mut teams: Vec<TeamIdx> = Vec::new();
+        for (t, team) in model.teams.iter().enumerate() {
+            if team.groups.iter().any(|g| affected.contains(g)) {
+                teams.push(TeamIdx(t as u32));
+            }
+        }
+        if !teams.is_empty() {
+            let team_members = Arc::make_mut(&mut self.team_members);
+            for &t in &teams {
+                let Some(team) = model.teams.get(t.index()) else {
+                    continue;
+                };
+                let mut members: RoaringBitmap = team.users.iter().copied().collect();
+                for group in &team.groups {
+                    if let Some(set) = transitive.get(group.index()) {
+                        members |= set;
+                    }
+                }
+                if let Some(slot) = team_members.get_mut(t.index()) {
+                    *slot = members;
+                }
+            }
+        }
+        Moved {
+            users,
+            groups: affected,
+            teams,
+        }
     }
 
     /// (member entries over all per-entity bitmaps, approximate heap bytes).

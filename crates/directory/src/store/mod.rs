@@ -27,9 +27,13 @@
 //! grant removed re-derives, for the users it reached only, what they still hold through every
 //! remaining grant (the writer keeps grants by subject current, [`crate::facts::Subjects`]), so
 //! removing one of several paths is exact. Catalog puts rebuild the entity lookups
-//! (O(catalog)); those that change membership structure (a group moved, a team's listing or a
-//! role's permissions changed, a project added or moved) also rebuild the structure and access
-//! parts, O(users + grants) but without the per-user columns. These changes are logged and
+//! (O(catalog)). A group moved recomputes only its old and new ancestors' transitive members
+//! and the teams listing them, and re-derives the access of the moved subtree's members (exact,
+//! from their facts); grants and team listings by subject are unchanged by a move, so
+//! [`crate::facts::Subjects`] is not rebuilt either. Those that change other membership
+//! structure (a team's listing or a role's permissions changed, a project moved to another
+//! organization) still rebuild the structure and access parts, O(users + grants) but without
+//! the per-user columns. These changes are logged and
 //! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
 //! user also dirties the user's row (its own-role flag is a per-user column).
 //!

@@ -55,6 +55,9 @@ pub(crate) enum IndexOp {
     },
     /// A group was added under a parent: the forest's lists change, no member set does.
     GroupAdded,
+    /// A group changed parent: its old and new ancestors' member sets change, and the access
+    /// of the moved subtree's members.
+    GroupMoved(model::GroupIdx),
     /// A project was added (at the end of the projects).
     ProjectAdded {
         /// Its position.
@@ -66,9 +69,11 @@ pub(crate) enum IndexOp {
 
 /// Applies `ops` to `index` given the model and subjects as they stand *after* all of them
 /// (exact: a removal keeps a user that any grant of the final directory still reaches, and an
-/// addition only adds users the final directory's grant reaches). Catalog changes to members
-/// rebuild the structure and access parts once from the final model, which already holds every
-/// grant of the batch.
+/// addition only adds users the final directory's grant reaches). Group moves reconcile the
+/// index's forest with the final model's, then the grants see the final member sets. Other
+/// catalog changes to members (team listings, role permissions, projects moved) rebuild the
+/// structure and access parts once from the final model, which already holds every grant of
+/// the batch.
 pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Subjects) {
     let members = ops
         .iter()
@@ -80,7 +85,17 @@ pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, sub
     if members {
         return;
     }
-    if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
+    let moved: Vec<model::GroupIdx> = ops
+        .iter()
+        .filter_map(|op| match op {
+            IndexOp::GroupMoved(g) => Some(*g),
+            _ => None,
+        })
+        .collect();
+    if !moved.is_empty() {
+        // Also brings the forest's lists up to date for groups added by the same batches.
+        index.groups_moved(model, &moved, subjects);
+    } else if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
         index.groups_added(model);
     }
     // Catalog first: the grants of the batch then see the final projects.
@@ -148,13 +163,25 @@ impl Writer {
     }
 
     /// Brings the maps up to date for a batch that wrote `changed` without renumbering rows.
+    /// A row whose id, login and number did not change (a sign-in, a state change: most
+    /// batches) costs two lookups and no allocation.
     pub(super) fn update(&mut self, changed: &RoaringBitmap, before: &Model, after: &Model) {
-        for row in changed {
+        let same = |row: u32| match (
+            before.users.get(row as usize),
+            after.users.get(row as usize),
+        ) {
+            (Some(old), Some(new)) => {
+                old.id == new.id && old.login == new.login && old.number == new.number
+            }
+            _ => false,
+        };
+        let moved: Vec<u32> = changed.iter().filter(|&row| !same(row)).collect();
+        for &row in &moved {
             if let Some(old) = before.users.get(row as usize) {
                 self.remove(row, old);
             }
         }
-        for row in changed {
+        for &row in &moved {
             if let Some(new) = after.users.get(row as usize) {
                 self.insert(row, new);
             }
