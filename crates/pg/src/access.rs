@@ -15,10 +15,9 @@
 use std::collections::HashMap;
 
 use postgres::GenericClient;
-use userql_directory::model::{Model, Row, Scope, Subject, User};
+use userql_directory::model::{GroupIdx, Model, Row, Scope, Subject, User};
 
 use crate::error::Error;
-use crate::load::ancestors;
 
 /// One `access` row without its user: (role, project, organization), positions in the model.
 pub type Held = (u32, Option<u32>, Option<u32>);
@@ -48,7 +47,7 @@ impl<'m> Holdings<'m> {
             model,
             ancestors: (0..groups)
                 .map(|g| {
-                    ancestors(model, userql_directory::model::GroupIdx(g as u32))
+                    ancestors(model, GroupIdx(g as u32))
                         .into_iter()
                         .map(|a| a.index() as u32)
                         .collect()
@@ -147,4 +146,18 @@ pub fn refresh(client: &mut impl GenericClient, rows: &[i32]) -> Result<(), Erro
         &[&rows],
     )?;
     Ok(())
+}
+
+/// A group and all its ancestors (the forest is acyclic; the bound guards a corrupt model).
+pub fn ancestors(m: &Model, group: GroupIdx) -> Vec<GroupIdx> {
+    let mut out = Vec::new();
+    let mut current = Some(group);
+    while let Some(g) = current {
+        if out.contains(&g) || out.len() > m.groups.len() {
+            break;
+        }
+        out.push(g);
+        current = m.groups.get(g.index()).and_then(|x| x.parent);
+    }
+    out
 }

@@ -14,6 +14,7 @@ use userql_directory::model::{GroupIdx, Model, Row, Scope, Subject};
 use userql_directory::save::user_to_raw;
 use userql_directory::text::{fold, fold_user_type};
 
+use crate::access::ancestors;
 use crate::compile::FLAG_COLUMNS;
 use crate::error::Error;
 use crate::schema::{Schema, DDL, INDEXES, SCHEMA_VERSION};
@@ -546,20 +547,6 @@ fn copy_named(
         }
         Ok(())
     })
-}
-
-/// A group and all its ancestors (the forest is acyclic; the bound guards a corrupt model).
-pub fn ancestors(m: &Model, group: GroupIdx) -> Vec<GroupIdx> {
-    let mut out = Vec::new();
-    let mut current = Some(group);
-    while let Some(g) = current {
-        if out.contains(&g) || out.len() > m.groups.len() {
-            break;
-        }
-        out.push(g);
-        current = m.groups.get(g.index()).and_then(|x| x.parent);
-    }
-    out
 }
 
 const USER_COLUMNS: &str = "row, id, number, login, login_f, name, name_f, email, email_f, \
