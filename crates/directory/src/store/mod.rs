@@ -132,9 +132,14 @@ impl Store {
     /// Wraps a validated model as version 0 with explicit options.
     pub fn with_options(model: Model, options: StoreOptions) -> Store {
         let writer = Writer::of_model(&model);
+        Store::assemble(Arc::new(Snapshot::new(model)), writer, options)
+    }
+
+    /// A store publishing `snapshot`, with `writer` holding the maps of its model.
+    fn assemble(snapshot: Arc<Snapshot>, writer: Writer, options: StoreOptions) -> Store {
         Store {
             shared: Arc::new(Shared {
-                current: ArcSwap::from_pointee(Snapshot::new(model)),
+                current: ArcSwap::new(snapshot),
                 writer: Mutex::new(writer),
                 options,
                 rebuild: Mutex::new(None),
@@ -152,15 +157,7 @@ impl Store {
             snapshot
         };
         let writer = Writer::of_model(&snapshot.model);
-        Store {
-            shared: Arc::new(Shared {
-                current: ArcSwap::new(snapshot),
-                writer: Mutex::new(writer),
-                options,
-                rebuild: Mutex::new(None),
-                writer_rebuilds: AtomicU64::new(0),
-            }),
-        }
+        Store::assemble(snapshot, writer, options)
     }
 
     /// Wraps a validated model as `version`: a store reopened from a checkpoint of version N
@@ -231,28 +228,19 @@ impl Store {
         let max_dirty = shared.options.max_dirty;
         let background = shared.options.background;
         let rebuild_now = structural || (!background && dirty.len() > max_dirty);
+        writer.follow(&changed, structural, &ops, &base.model, &model);
         let snapshot = if rebuild_now {
-            if structural {
-                let epoch = writer.epoch;
-                *writer = Writer::of_model(&model);
-                writer.epoch = epoch;
-            } else {
-                writer.update(&changed, &base.model, &model);
-                writer.apply_ops(&ops, &model);
-            }
             writer.epoch += 1;
             writer.log.clear();
             shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
             let index = Indexes::build(&model);
             Snapshot::indexed(version, model, Arc::new(index))
         } else {
-            writer.update(&changed, &base.model, &model);
             // Grants and catalog objects are updated in place, in parts shared copy-on-write
             // with the previous snapshot; the per-user columns are never copied.
             let (index, subjects) = if ops.is_empty() {
                 (Arc::clone(&base.index), Arc::clone(&base.subjects))
             } else {
-                writer.apply_ops(&ops, &model);
                 let mut index = Indexes::clone(&base.index);
                 apply_ops(&mut index, &ops, &model, &writer.subjects);
                 (Arc::new(index), Arc::new(OnceLock::new()))

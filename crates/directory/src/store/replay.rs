@@ -10,13 +10,10 @@
 //! N batches costs N validations plus one index build, instead of N publications and a rebuild
 //! every time the overlay outgrows its limit.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-
-use arc_swap::ArcSwap;
+use std::sync::Arc;
 
 use super::txn::apply_batch;
-use super::{Applied, Shared, Snapshot, Store, StoreOptions, Update, Writer};
+use super::{Applied, Snapshot, Store, StoreOptions, Update, Writer};
 use crate::error::LoadErrors;
 use crate::index::Indexes;
 use crate::model::Model;
@@ -77,12 +74,7 @@ impl Replay {
             structural,
             ops,
         } = apply(&self.model, writer)?;
-        if structural {
-            *writer = Writer::of_model(&model);
-        } else {
-            writer.update(&changed, &self.model, &model);
-            writer.apply_ops(&ops, &model);
-        }
+        writer.follow(&changed, structural, &ops, &self.model, &model);
         self.model = model;
         self.version += 1;
         Ok(self.version)
@@ -109,14 +101,6 @@ impl Replay {
             }),
         };
         let snapshot = Snapshot::indexed(version, Arc::new(model), Arc::new(index));
-        Store {
-            shared: Arc::new(Shared {
-                current: ArcSwap::from_pointee(snapshot),
-                writer: Mutex::new(writer),
-                options,
-                rebuild: Mutex::new(None),
-                writer_rebuilds: AtomicU64::new(0),
-            }),
-        }
+        Store::assemble(Arc::new(snapshot), writer, options)
     }
 }

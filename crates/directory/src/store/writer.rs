@@ -135,6 +135,28 @@ impl Writer {
         writer
     }
 
+    /// Brings every map to `after`, the model a batch produced from `before`: rebuilt for a
+    /// structural batch (rows renumbered; the epoch is kept), else updated for the rows the batch
+    /// `changed` and its index changes. The store's commit and a replay both call this, so the
+    /// writer's maps follow a batch the same way in both.
+    pub(super) fn follow(
+        &mut self,
+        changed: &RoaringBitmap,
+        structural: bool,
+        ops: &[IndexOp],
+        before: &Model,
+        after: &Model,
+    ) {
+        if structural {
+            let epoch = self.epoch;
+            *self = Writer::of_model(after);
+            self.epoch = epoch;
+        } else {
+            self.update(changed, before, after);
+            self.apply_ops(ops, after);
+        }
+    }
+
     /// Brings the grant maps up to date for a batch's index changes.
     pub(super) fn apply_ops(&mut self, ops: &[IndexOp], model: &Model) {
         if ops
