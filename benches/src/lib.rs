@@ -10,7 +10,7 @@
 //! Modules, one job each: [`workload`] (the queries and their concrete values), [`peers`] (one
 //! implementation per peer behind [`peers::Peer`]), [`harness`] (build, check, time),
 //! [`extras`] (parse, update and dialect throughput), [`measure`] (samples, memory) and
-//! [`report`] (markdown). The `compare` binary and `tests/smoke.rs` both drive [`harness`].
+//! [`report`] (markdown); [`loadgen`] is the HTTP load generator of `userql serve`. The `compare` binary and `tests/smoke.rs` both drive [`harness`].
 //! Criterion lives only in `benches/benches/` (a dev-dependency), never in a library crate.
 #![deny(missing_docs)]
 
@@ -18,6 +18,7 @@ pub mod changes;
 pub mod error;
 pub mod extras;
 pub mod harness;
+pub mod loadgen;
 pub mod measure;
 pub mod peers;
 pub mod report;

@@ -1,31 +1,37 @@
 //! A bounded loopback load generator for `userql serve` (issue 16).
 //!
-//! It generates a directory (`--users`, seed 42), starts the server in this process on
-//! `127.0.0.1:0` (the address is never configurable: traffic stays on loopback), and drives it
-//! with `--connections` keep-alive HTTP/1.1 connections. Each phase sends at most `--requests`
+//! By default it runs the server in a **separate process** (this binary again, with `--serve`):
+//! the child generates a directory (`--users`, seed 42), sets up the store and logging as
+//! `userql serve` does (one JSON log line per request, to `--server-log`, discarded by default),
+//! times each read route in process (`Store::serve`, no HTTP), listens on `127.0.0.1:0` (the
+//! address is never configurable: traffic stays on loopback) and serves until its standard
+//! input closes. The parent drives it with `--connections` keep-alive HTTP/1.1 connections on a
+//! `--client-threads` runtime, sending prepared requests. Each phase sends at most `--requests`
 //! requests and runs at most `--seconds` seconds, whichever comes first, then stops by itself.
 //! Two phases: reads alone, then reads with `--write-percent` writes (GitLab `PUT /users/:id`
-//! setting `bio`, and block/unblock through `POST /users/:id/block|unblock`). It prints, per
-//! route, the requests, requests/s and p50 / p99 latency as a Markdown table.
+//! setting `bio`, block and unblock). Per phase it prints, per route, requests, requests/s and
+//! p50 / p99 latency, and the CPU time the server and the client each took (from `/proc`), so
+//! the reader sees how much of the shared cores the client used.
 //!
-//! Before the HTTP phases it times each read route in process (`Store::serve`, one thread, no
-//! HTTP), so the report separates the engine's cost per request from the server's overhead.
+//! `--in-process` runs server and client in one process and one runtime instead (the setup of
+//! the first four runs in `benches/RESULTS.md`, without the log line).
 //!
-//! `cargo run --release -p userql-benches --bin loadgen -- --users 1000000`
+//! `cargo build --release -p userql-benches --bin loadgen && target/release/loadgen --users 1000000`
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use userql::{Directory, HttpRequest, Options, Store, Tokens};
-use userql_directory::generate::GEN_NOW_MS;
-use userql_server::{app, serve, Limits};
+use userql_benches::loadgen::{self, cpu, CpuUse, Mix, Phase};
+use userql_server::{app, serve};
 
-const TOKEN: &str = "loadgen-admin";
+/// The allocator of the `userql` binary, so the server process measures what `userql serve` runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(about = "Bounded loopback load generator for userql serve")]
@@ -45,303 +51,195 @@ struct Args {
     /// Percentage of writes in the mixed phase.
     #[arg(long, default_value_t = 5)]
     write_percent: u64,
+    /// Threads of the client's runtime (separate-process runs).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+    /// Server and client in one process and one runtime (no request log).
+    #[arg(long)]
+    in_process: bool,
+    /// File for the server's request log (separate-process runs); default: discarded.
+    #[arg(long)]
+    server_log: Option<PathBuf>,
+    /// Internal: be the server process.
+    #[arg(long, hide = true)]
+    serve: bool,
 }
 
-/// A representative request: its label and the raw request bytes.
-#[derive(Clone)]
-struct Route {
-    label: &'static str,
-    method: &'static str,
-    target: String,
-    body: Option<String>,
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("loadgen: {message}");
+    std::process::exit(1);
 }
 
-fn reads(users: usize, i: u64) -> Route {
-    let n = (i.wrapping_mul(2_654_435_761) % users as u64) + 1;
-    let routes = [
-        ("gitlab list active", "/api/v4/users?active=true&per_page=20".to_string()),
-        ("gitlab list search", format!("/api/v4/users?search=user{}&per_page=20", n % 1000)),
-        ("gitlab get by id", format!("/api/v4/users/{n}")),
-        ("tfe list q", format!("/api/v2/admin/users?q=user{}&page%5Bsize%5D=20", n % 1000)),
-        ("hub query", "/hub/api/rest/users?query=has%3A%202FA%20and%20not%20is%3A%20banned&%24top=20".to_string()),
-        ("arcgis search", format!("/portaladmin/security/users/searchEnterpriseUsers?filter=user{}&maxCount=20&f=json&token={TOKEN}", n % 100)),
-    ];
-    let (label, target) = routes[(i % routes.len() as u64) as usize].clone();
-    Route {
-        label,
-        method: "GET",
-        target,
-        body: None,
+fn runtime(threads: Option<usize>) -> tokio::runtime::Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads.max(1));
     }
+    builder
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(format!("cannot start the runtime: {e}")))
 }
 
-fn write(users: usize, i: u64) -> Route {
-    let n = (i.wrapping_mul(40_503) % users as u64) + 1;
-    match i % 3 {
-        0 => Route {
-            label: "gitlab PUT user (write)",
-            method: "PUT",
-            target: format!("/api/v4/users/{n}"),
-            body: Some(format!("{{\"bio\":\"load {i}\"}}")),
-        },
-        1 => Route {
-            label: "gitlab block (write)",
-            method: "POST",
-            target: format!("/api/v4/users/{n}/block"),
-            body: None,
-        },
-        _ => Route {
-            label: "gitlab unblock (write)",
-            method: "POST",
-            target: format!("/api/v4/users/{n}/unblock"),
-            body: None,
-        },
-    }
-}
-
-/// Sends one request on a keep-alive connection and reads the whole response; returns the status.
-async fn exchange(
-    stream: &mut TcpStream,
-    route: &Route,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<u16> {
-    let body = route.body.as_deref().unwrap_or("");
-    let head = format!(
-        "{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nPRIVATE-TOKEN: {TOKEN}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        route.method,
-        route.target,
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    buf.clear();
-    let mut chunk = [0u8; 16384];
-    let header_end = loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
-    let status: u16 = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < header_end + length {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Ok(status)
-}
-
-type Samples = BTreeMap<&'static str, (Vec<Duration>, u64)>;
-
-/// Times each read route through `Store::serve` directly: at most 200 calls or 3 s per route.
-fn profile(store: &Store, users: usize) {
-    println!("\n### in process (Store::serve, one thread, no HTTP)\n");
-    println!("| route | calls | p50 ms | p99 ms | one core, req/s |");
-    println!("|---|---|---|---|---|");
-    let kinds = 6;
-    for kind in 0..kinds {
-        let mut times = Vec::new();
-        let started = Instant::now();
-        let mut label = "";
-        for call in 0..200u64 {
-            if started.elapsed() > Duration::from_secs(3) {
-                break;
-            }
-            let route = reads(users, call * kinds + kind);
-            label = route.label;
-            let request = HttpRequest::new(route.method, &route.target)
-                .header("PRIVATE-TOKEN", TOKEN)
-                .header("Authorization", &format!("Bearer {TOKEN}"));
-            let sent = Instant::now();
-            let served = store.serve(&request);
-            times.push(sent.elapsed());
-            std::hint::black_box(served);
-        }
-        times.sort();
-        let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
-        println!(
-            "| {label} | {} | {:.3} | {:.3} | {:.0} |",
-            times.len(),
-            percentile(&times, 0.50),
-            percentile(&times, 0.99),
-            if mean > 0.0 { 1.0 / mean } else { 0.0 }
-        );
-    }
-}
-
-/// One phase: `connections` workers share a request counter; each stops at the count or deadline.
-async fn phase(addr: std::net::SocketAddr, args: &Args, write_percent: u64) -> (Samples, Duration) {
-    let counter = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+/// Builds the store and prints the setup and the in-process profile.
+fn prepare(users: usize, mix: &Mix) -> userql::Store {
     let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..args.connections {
-        let counter = Arc::clone(&counter);
-        let (users, limit) = (args.users, args.requests);
-        workers.push(tokio::spawn(async move {
-            let mut samples: Samples = BTreeMap::new();
-            let Ok(mut stream) = TcpStream::connect(addr).await else {
-                return samples;
-            };
-            let _ = stream.set_nodelay(true);
-            let mut buf = Vec::with_capacity(65536);
-            loop {
-                let i = counter.fetch_add(1, Ordering::Relaxed);
-                if i >= limit || Instant::now() >= deadline {
-                    break;
-                }
-                let route = if write_percent > 0 && i % 100 < write_percent {
-                    write(users, i)
-                } else {
-                    reads(users, i)
-                };
-                let sent = Instant::now();
-                let status = exchange(&mut stream, &route, &mut buf).await;
-                let entry = samples.entry(route.label).or_default();
-                match status {
-                    Ok(s) if s < 500 => entry.0.push(sent.elapsed()),
-                    _ => {
-                        entry.1 += 1;
-                        if status.is_err() {
-                            match TcpStream::connect(addr).await {
-                                Ok(s) => stream = s,
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                }
-            }
-            samples
-        }));
-    }
-    let mut all: Samples = BTreeMap::new();
-    for worker in workers {
-        if let Ok(samples) = worker.await {
-            for (label, (times, errors)) in samples {
-                let entry = all.entry(label).or_default();
-                entry.0.extend(times);
-                entry.1 += errors;
+    let store = loadgen::store(users);
+    eprintln!(
+        "generated and indexed {users} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let limits = loadgen::limits();
+    println!(
+        "users: {users}, workers: {}, max in flight: {}, time budget: {:?}",
+        limits.workers, limits.max_inflight, limits.time_budget
+    );
+    println!("{}", loadgen::profile(&store, mix));
+    store
+}
+
+/// A listener on a free loopback port, and its address.
+async fn bind_loopback() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot bind 127.0.0.1:0: {e}")));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| fail(format!("no local address: {e}")));
+    (listener, addr)
+}
+
+/// The server process: serves until standard input closes.
+fn serve_role(args: &Args) {
+    userql_server::log_to_stderr();
+    let store = prepare(args.users, &Mix::new(args.users));
+    runtime(None).block_on(async {
+        let (listener, addr) = bind_loopback().await;
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+        let stdin_closed = async {
+            let _ = tokio::task::spawn_blocking(|| {
+                std::io::copy(&mut std::io::stdin(), &mut std::io::sink())
+            })
+            .await;
+        };
+        if let Err(e) = serve(
+            listener,
+            app(Arc::new(store), loadgen::limits()),
+            stdin_closed,
+        )
+        .await
+        {
+            fail(format!("serving failed: {e}"));
+        }
+    });
+}
+
+/// Starts the server process and waits for its address, echoing its report lines.
+fn spawn_server(args: &Args) -> (Child, SocketAddr) {
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("no executable: {e}")));
+    let log = match &args.server_log {
+        Some(path) => Stdio::from(
+            std::fs::File::create(path)
+                .unwrap_or_else(|e| fail(format!("cannot create {}: {e}", path.display()))),
+        ),
+        None => Stdio::null(),
+    };
+    let mut child = Command::new(exe)
+        .args(["--serve", "--users", &args.users.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| fail(format!("cannot start the server process: {e}")));
+    let Some(stdout) = child.stdout.take() else {
+        stop(child, "no server output")
+    };
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else {
+            stop(child, "cannot read the server's output")
+        };
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            match addr.parse::<SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => return (child, addr),
+                _ => stop(child, format!("bad or non-loopback server address {addr}")),
             }
         }
+        println!("{line}");
     }
-    (all, started.elapsed())
+    stop(child, "the server process stopped before listening")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
+/// Stops the server process, then this one, with `message`.
+fn stop(mut child: Child, message: impl std::fmt::Display) -> ! {
+    let _ = child.kill();
+    let _ = child.wait();
+    fail(message)
 }
 
-fn report(title: &str, samples: Samples, elapsed: Duration) {
-    println!("\n### {title}\n");
-    println!("| route | requests | errors (5xx/io) | req/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|");
-    let mut total = 0usize;
-    let mut everything = Vec::new();
-    for (label, (mut times, errors)) in samples {
-        times.sort();
-        total += times.len();
-        println!(
-            "| {label} | {} | {errors} | {:.0} | {:.2} | {:.2} |",
-            times.len(),
-            times.len() as f64 / elapsed.as_secs_f64(),
-            percentile(&times, 0.50),
-            percentile(&times, 0.99)
-        );
-        everything.extend(times);
-    }
-    everything.sort();
+/// Runs both phases against `addr`; `server_pid` = `None` when the server is this process.
+async fn drive(args: &Args, addr: SocketAddr, server_pid: Option<u32>) {
     println!(
-        "| **all** | {total} | | **{:.0}** | {:.2} | {:.2} |",
-        total as f64 / elapsed.as_secs_f64(),
-        percentile(&everything, 0.50),
-        percentile(&everything, 0.99)
+        "users: {}, connections: {}, per phase: at most {} requests or {} s, server: {}",
+        args.users,
+        args.connections,
+        args.requests,
+        args.seconds,
+        if server_pid.is_some() {
+            "separate process"
+        } else {
+            "in this process"
+        }
     );
-    println!("\n({:.1} s)", elapsed.as_secs_f64());
+    let mix = Arc::new(Mix::new(args.users));
+    for write_percent in [0, args.write_percent] {
+        let phase = Phase {
+            connections: args.connections,
+            requests: args.requests,
+            duration: Duration::from_secs(args.seconds),
+            write_percent,
+        };
+        let before = (cpu::cpu_time(server_pid), cpu::cpu_time(None));
+        let (samples, elapsed) = loadgen::run_phase(addr, Arc::clone(&mix), phase).await;
+        let after = (cpu::cpu_time(server_pid), cpu::cpu_time(None));
+        let delta = |a: Option<Duration>, b: Option<Duration>| Some(b?.saturating_sub(a?));
+        let cpu = CpuUse {
+            server: delta(before.0, after.0),
+            client: server_pid.and_then(|_| delta(before.1, after.1)),
+        };
+        let title = match write_percent {
+            0 => format!("reads only ({} connections)", args.connections),
+            n => format!("reads with {n} % writes ({} connections)", args.connections),
+        };
+        println!("{}", loadgen::report(&title, samples, elapsed, cpu));
+    }
 }
 
 fn main() {
     let args = Args::parse();
-    let started = Instant::now();
-    let limits = Limits {
-        max_inflight: 1024,
-        ..Limits::default()
-    };
-    let now = chrono::DateTime::from_timestamp_millis(GEN_NOW_MS).unwrap_or_default();
-    // The server's configuration, as `userql serve` sets it: tokens, clock, and the engine's
-    // time budget equal to the server's.
-    let store = Store::with_options(
-        Directory::generate(args.users, 42),
-        Options::default()
-            .tokens(Tokens::admin(TOKEN))
-            .now(now)
-            .time_budget(limits.time_budget),
-    );
-    eprintln!(
-        "generated and indexed {} users in {:.1} s",
-        args.users,
-        started.elapsed().as_secs_f64()
-    );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("loadgen: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    runtime.block_on(async {
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("loadgen: cannot bind 127.0.0.1:0: {e}");
-                std::process::exit(1);
-            }
-        };
-        let Ok(addr) = listener.local_addr() else {
-            std::process::exit(1);
-        };
+    if args.serve {
+        return serve_role(&args);
+    }
+    if !args.in_process {
+        let (mut child, addr) = spawn_server(&args);
+        runtime(Some(args.client_threads)).block_on(drive(&args, addr, Some(child.id())));
+        // Closing its standard input stops the server.
+        drop(child.stdin.take());
+        let _ = child.wait();
+        return;
+    }
+    let store = prepare(args.users, &Mix::new(args.users));
+    runtime(None).block_on(async {
+        let (listener, addr) = bind_loopback().await;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        println!(
-            "users: {}, workers: {}, max in flight: {}, time budget: {:?}",
-            args.users, limits.workers, limits.max_inflight, limits.time_budget
-        );
-        profile(&store, args.users);
-        let server = tokio::spawn(serve(listener, app(Arc::new(store), limits), async {
-            let _ = stop_rx.await;
-        }));
-        println!(
-            "users: {}, connections: {}, per phase: at most {} requests or {} s",
-            args.users, args.connections, args.requests, args.seconds
-        );
-        let (samples, elapsed) = phase(addr, &args, 0).await;
-        report("reads only", samples, elapsed);
-        let (samples, elapsed) = phase(addr, &args, args.write_percent).await;
-        report(
-            &format!("reads with {} % writes", args.write_percent),
-            samples,
-            elapsed,
-        );
+        let server = tokio::spawn(serve(
+            listener,
+            app(Arc::new(store), loadgen::limits()),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        drive(&args, addr, None).await;
         let _ = stop_tx.send(());
         let _ = server.await;
     });

@@ -16,6 +16,13 @@ mod request;
 mod run;
 mod state;
 
+/// mimalloc instead of the system allocator: answering a request allocates and frees many small
+/// buffers across threads (a worker builds the body, an async worker frees it), and glibc's
+/// malloc spent about a quarter of `userql serve`'s request handling in `malloc`/`free`
+/// (`benches/RESULTS.md`, issue 16).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     run::main()
 }

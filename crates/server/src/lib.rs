@@ -5,9 +5,9 @@
 //!
 //! - request bodies above [`Limits::max_body`]: 413 in the API's shape;
 //! - more than [`Limits::max_inflight`] requests at once: 503 with `Retry-After`;
-//! - a bounded pool of [`Limits::workers`] (one per core by default) answers requests, never
-//!   the async workers, so a large batch or a slow query never stalls the accept loop, and
-//!   abandoned work cannot pile up on an unbounded blocking pool;
+//! - a fixed pool of [`Limits::workers`] threads (one per core by default) fed by one queue
+//!   answers requests, never the async workers, so a large batch or a slow query never stalls
+//!   the accept loop, and abandoned work cannot pile up on an unbounded blocking pool;
 //! - a request that runs past [`Limits::time_budget`] (waiting for a worker and reading its
 //!   body included): 503 with `Retry-After` in the API's shape. The store's engine is given the
 //!   same budget, so a search that is abandoned also stops; a request whose budget ran out
@@ -23,7 +23,10 @@
 #![deny(missing_docs)]
 
 pub mod metrics;
+mod pool;
 mod run;
+
+use pool::Pool;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,11 +37,11 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use userql::{api_of, HttpRequest, HttpResponse, Refusal, Store};
 
 pub use metrics::Metrics;
-pub use run::{run, ServeError, ServeOptions};
+pub use run::{log_to_stderr, run, ServeError, ServeOptions};
 
 /// The most header bytes (names and values) a request may carry: 431 above it. Hyper's own
 /// limit (about 400 KiB) is far above what any of the APIs' clients send.
@@ -77,10 +80,10 @@ impl Default for Limits {
 struct Shared {
     store: Arc<Store>,
     limits: Limits,
-    /// Admission: at most `max_inflight` requests past the door.
-    inflight: Semaphore,
-    /// The worker pool: at most `workers` requests being answered.
-    workers: Arc<Semaphore>,
+    /// Admission: at most `max_inflight` requests past the door (queued or answered).
+    inflight: Arc<Semaphore>,
+    /// The threads that answer requests.
+    pool: Pool,
     metrics: Metrics,
 }
 
@@ -89,8 +92,8 @@ pub fn app(store: Arc<Store>, limits: Limits) -> Router {
     let shared = Arc::new(Shared {
         store,
         limits,
-        inflight: Semaphore::new(limits.max_inflight.max(1)),
-        workers: Arc::new(Semaphore::new(limits.workers.max(1))),
+        inflight: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
+        pool: Pool::new(limits.workers),
         metrics: Metrics::default(),
     });
     Router::new().fallback(handle).with_state(shared)
@@ -140,11 +143,11 @@ fn to_axum(response: HttpResponse) -> Response<Body> {
     out
 }
 
-/// One request: operations routes, limits, then the service on the blocking pool.
+/// One request: operations routes, limits, then the service on the worker pool.
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response<Body> {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
-    let path = request.uri().path().to_string();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let api = api_of(&path);
     let header_bytes: usize = request
         .headers()
@@ -161,16 +164,15 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
             "GET /metrics",
             shared.metrics.response(&shared.store.stats()),
         ),
-        _ => match shared.inflight.try_acquire() {
+        _ => match Arc::clone(&shared.inflight).try_acquire_owned() {
             Err(_) => {
                 shared.metrics.overloaded();
                 ("overloaded", Refusal::Overloaded.response(&path))
             }
-            Ok(_permit) => {
+            Ok(admitted) => {
                 let deadline = started + shared.limits.time_budget;
-                match tokio::time::timeout_at(deadline.into(), answer(&shared, request, deadline))
-                    .await
-                {
+                let answering = answer(&shared, &path, request, deadline, admitted);
+                match tokio::time::timeout_at(deadline.into(), answering).await {
                     Ok(Some(routed)) => routed,
                     Ok(None) | Err(_) => {
                         shared.metrics.timed_out();
@@ -181,12 +183,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         },
     };
     let elapsed = started.elapsed();
-    shared.metrics.record(route, response.status(), elapsed);
+    let status = response.status();
+    shared.metrics.record(route, status, elapsed);
     tracing::info!(
-        method = %method,
+        method = method.as_str(),
         route,
-        path = %path,
-        status = response.status(),
+        path = path.as_str(),
+        status,
         micros = elapsed.as_micros() as u64,
         api,
         "request"
@@ -204,15 +207,20 @@ fn health(shared: &Shared) -> HttpResponse {
     HttpResponse::new(200, "application/json", body.to_string())
 }
 
-/// Reads the body within the limit, waits for a worker, and answers on it. `None` when the
-/// deadline passed before a worker was free (the request is then not started).
+/// Reads the body within the limit and answers on the worker pool. `None` when the deadline
+/// passed before a worker took the request (it is then not started).
+///
+/// The admission permit moves into the job: a request abandoned at its deadline still counts
+/// against `max_inflight` until its (engine-bounded) work ends, so neither the queue nor the
+/// workers can be oversubscribed by abandoned requests.
 async fn answer(
     shared: &Arc<Shared>,
+    path: &str,
     request: Request<Body>,
     deadline: Instant,
+    admitted: OwnedSemaphorePermit,
 ) -> Option<(&'static str, HttpResponse)> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_string();
     let max = shared.limits.max_body;
     let declared = parts
         .headers
@@ -220,38 +228,40 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return Some(("body too large", Refusal::BodyTooLarge(max).response(&path)));
+        return Some(("body too large", Refusal::BodyTooLarge(max).response(path)));
     }
     let Ok(body) = to_bytes(body, max).await else {
-        return Some(("body too large", Refusal::BodyTooLarge(max).response(&path)));
+        return Some(("body too large", Refusal::BodyTooLarge(max).response(path)));
     };
-    let target = match parts.uri.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path.clone(),
+    let store = Arc::clone(&shared.store);
+    let job = shared.pool.run(move || {
+        let _admitted = admitted;
+        if Instant::now() >= deadline {
+            return None;
+        }
+        let served = store.serve(&http_request(&parts, body.into()));
+        Some((served.route(), served.into_response()))
+    });
+    match job.await {
+        Some(answer) => answer,
+        None => {
+            tracing::error!("request handler failed");
+            Some(("panicked", Refusal::Internal.response(path)))
+        }
+    }
+}
+
+/// The library's view of a request: method, target, the headers whose values are text, body.
+fn http_request(parts: &axum::http::request::Parts, body: Vec<u8>) -> HttpRequest {
+    let target = match parts.uri.path_and_query() {
+        Some(target) => target.as_str(),
+        None => parts.uri.path(),
     };
-    let mut http = HttpRequest::new(parts.method.as_str(), &target).body(body.to_vec());
+    let mut http = HttpRequest::new(parts.method.as_str(), target).body(body);
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
             http = http.header(name.as_str(), value);
         }
     }
-    // The permit moves into the worker: a request abandoned at its deadline keeps its worker
-    // busy until its (engine-bounded) work ends, so the pool is never oversubscribed.
-    let permit = Arc::clone(&shared.workers).acquire_owned().await.ok()?;
-    let store = Arc::clone(&shared.store);
-    let work = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        if Instant::now() >= deadline {
-            return None;
-        }
-        let served = store.serve(&http);
-        Some((served.route(), served.into_response()))
-    });
-    match work.await {
-        Ok(answer) => answer,
-        Err(error) => {
-            tracing::error!(%error, "request handler failed");
-            Some(("panicked", Refusal::Internal.response(&path)))
-        }
-    }
+    http
 }

@@ -37,11 +37,15 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner)
             .entry((route, status))
             .or_default() += 1;
+        // One increment per request, in the smallest bucket that holds it; the exposition
+        // sums them into Prometheus's cumulative buckets.
         let seconds = elapsed.as_secs_f64();
-        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
-            if seconds <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(bucket) = BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .and_then(|i| self.buckets.get(i))
+        {
+            bucket.fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros
@@ -82,11 +86,12 @@ impl Metrics {
         }
         out.push_str("# HELP userql_request_seconds Time to answer a request.\n");
         out.push_str("# TYPE userql_request_seconds histogram\n");
+        let mut cumulative = 0;
         for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "userql_request_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
+                "userql_request_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
             );
         }
         let count = self.count.load(Ordering::Relaxed);
@@ -169,7 +174,10 @@ mod tests {
         assert!(
             text.contains("userql_requests_total{route=\"GET /api/v4/users\",status=\"200\"} 2")
         );
+        assert!(text.contains("userql_request_seconds_bucket{le=\"0.0025\"} 0"));
         assert!(text.contains("userql_request_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("userql_request_seconds_bucket{le=\"0.05\"} 2"));
+        assert!(text.contains("userql_request_seconds_bucket{le=\"2.5\"} 2"));
         assert!(text.contains("userql_request_seconds_count 2"));
         assert!(text.contains("userql_directory_users 5"));
         assert!(text.contains("userql_index_rebuilds_total 0"));

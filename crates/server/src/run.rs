@@ -164,8 +164,10 @@ fn tempfile_path(state: &std::path::Path) -> PathBuf {
         .map_or_else(|| PathBuf::from(&name), |p| p.join(&name))
 }
 
-/// Runs `userql serve` to completion (until a signal).
-pub fn run(options: ServeOptions) -> Result<(), ServeError> {
+/// Installs the log of `userql serve`: one JSON line per event on standard error, filtered by
+/// `RUST_LOG` (default `info`, which includes the line per request). Does nothing when a
+/// global subscriber is already set. Public so that a load test's server logs as the real one.
+pub fn log_to_stderr() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_writer(std::io::stderr)
@@ -174,6 +176,11 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
+}
+
+/// Runs `userql serve` to completion (until a signal).
+pub fn run(options: ServeOptions) -> Result<(), ServeError> {
+    log_to_stderr();
     let tokens = match &options.tokens {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ServeError::TokensFile {
