@@ -108,7 +108,7 @@ pub(super) fn apply_batch(
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(Update::user_ids);
-    let mut txn = Txn::new(base, writer, &places, &tolerated, named, true);
+    let mut txn = Txn::new(base, writer, &places, &tolerated, named);
     for (index, update) in batch.iter().enumerate() {
         txn.apply(index, update);
     }
@@ -188,21 +188,19 @@ pub(crate) struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     /// A transaction over a copy of `base`; `named` are the user ids the batch mentions (only
-    /// those are looked up: the writer's map covers the rest). Without `catalog` the id tables
-    /// of groups, projects, roles, … stay empty: a batch that resolves no reference (sign-ins)
-    /// then costs nothing proportional to the catalog.
+    /// those are looked up: the writer's map covers the rest). Catalog references resolve
+    /// against the writer's catalog maps ([`Tables::base`]); the batch's own tables hold only
+    /// what it adds or deletes, so nothing here is proportional to the catalog.
     pub(crate) fn new(
         base: &'a Model,
         writer: &'a Writer,
         places: &'a Places,
         tolerated: &'a Tolerated,
         named: impl Iterator<Item = &'a str>,
-        catalog: bool,
     ) -> Txn<'a> {
-        let mut tables = if catalog {
-            Tables::of_entities(base)
-        } else {
-            Tables::default()
+        let mut tables = Tables {
+            base: Some(&writer.catalog),
+            ..Tables::default()
         };
         for id in named {
             if let Some(&row) = writer.ids.get(id) {
