@@ -191,10 +191,11 @@ impl<'a> Run<'a> {
                 kind: EntityKind::User,
                 id,
                 ..
-            }
-            | Change::Touch { id, .. } => row_of(&self.txn, id),
-            // A user deletion records its own writes (the hole, its grants).
-            Change::Put(_)
+            } => row_of(&self.txn, id),
+            // A user deletion records its own writes (the hole, its grants), a sign-in its
+            // index change.
+            Change::Touch { .. }
+            | Change::Put(_)
             | Change::Patch { .. }
             | Change::Delete(Target::Grant(_))
             | Change::Delete(Target::Entity {
@@ -228,7 +229,12 @@ impl<'a> Run<'a> {
             Change::Touch { id, at } => {
                 let row = self.txn.user_row(index, id)?;
                 match parse_timestamp(at) {
-                    Ok(ms) => self.txn.model.users[row as usize].last_access_at = Some(ms),
+                    Ok(ms) => {
+                        let old = self.txn.model.users[row as usize]
+                            .last_access_at
+                            .replace(ms);
+                        self.txn.touched(row, old, ms);
+                    }
                     Err(reason) => {
                         let value = at.clone();
                         let problem = LoadErrorKind::BadTimestamp { value, reason };

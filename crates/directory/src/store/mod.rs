@@ -82,7 +82,7 @@ pub(crate) use txn::{Applied, Txn};
 pub(crate) use writer::{CatalogIds, IndexOp, Writer};
 
 use txn::apply_batch;
-use writer::{apply_ops, Logged};
+use writer::{apply_ops, settle_touches, Logged};
 
 /// Tuning for a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,10 +218,11 @@ impl Store {
         let version = base.version + 1;
         let Applied {
             model,
-            changed,
+            mut changed,
             structural,
-            ops,
+            mut ops,
         } = applied;
+        settle_touches(&mut ops, &mut changed, &base.dirty);
         let model = Arc::new(model);
         let mut dirty = (*base.dirty).clone();
         dirty |= &changed;
@@ -238,12 +239,18 @@ impl Store {
         } else {
             // Grants and catalog objects are updated in place, in parts shared copy-on-write
             // with the previous snapshot; the per-user columns are never copied.
-            let (index, subjects) = if ops.is_empty() {
-                (Arc::clone(&base.index), Arc::clone(&base.subjects))
+            let index = if ops.is_empty() {
+                Arc::clone(&base.index)
             } else {
                 let mut index = Indexes::clone(&base.index);
-                apply_ops(&mut index, &ops, &model, &writer.subjects);
-                (Arc::new(index), Arc::new(OnceLock::new()))
+                dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
+                Arc::new(index)
+            };
+            // Grants and teams by subject describe the model: only sign-ins keep them.
+            let subjects = if ops.iter().all(|op| matches!(op, IndexOp::Touched { .. })) {
+                Arc::clone(&base.subjects)
+            } else {
+                Arc::new(OnceLock::new())
             };
             writer.log.push(Logged {
                 version,

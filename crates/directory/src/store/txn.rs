@@ -12,7 +12,7 @@ use crate::error::{LoadErrorKind, LoadErrors};
 use crate::facts::Subjects;
 use crate::load::places::{Kind, Loc, Places, Style};
 use crate::load::{convert_user, parse_timestamp, resolve_grant, Checker, Tables, Tolerated};
-use crate::model::{self, AccessLevel, GroupIdx, Model, Row, State, Subject};
+use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, Row, State, Subject};
 use crate::raw;
 use crate::text::fold;
 
@@ -560,6 +560,21 @@ impl<'a> Txn<'a> {
     pub(crate) fn add_grant(&mut self, grant: model::Grant) {
         self.grant_changed(IndexOp::GrantAdded(grant));
         self.model.grants.push(grant);
+    }
+
+    /// A sign-in moved `row`'s last access from `old` to `new`: an index change made in place
+    /// when the row had a last access and nothing else of the batch wrote it so far (the store
+    /// still dirties it instead if the indexes do not describe it, see
+    /// [`super::writer::settle_touches`]); otherwise the row is dirty.
+    pub(crate) fn touched(&mut self, row: Row, old: Option<Millis>, new: Millis) {
+        match old {
+            Some(old) if !self.written.contains(row) => {
+                self.ops.push(IndexOp::Touched { row, old, new });
+            }
+            _ => {
+                self.written.insert(row);
+            }
+        }
     }
 
     /// Records a grant change. A grant to a user also dirties the user's row: the per-user

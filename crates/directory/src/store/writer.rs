@@ -131,6 +131,15 @@ pub(crate) enum IndexOp {
     /// A group changed parent: its old and new ancestors' member sets change, and the access
     /// of the moved subtree's members.
     GroupMoved(model::GroupIdx),
+    /// A sign-in moved a clean row's last access (the row itself stays clean).
+    Touched {
+        /// The row.
+        row: Row,
+        /// Its last access before (the index holds `(old, row)`).
+        old: model::Millis,
+        /// After.
+        new: model::Millis,
+    },
     /// A project was added (at the end of the projects).
     ProjectAdded {
         /// Its position.
@@ -147,16 +156,38 @@ pub(crate) enum IndexOp {
 /// catalog changes to members (team listings, role permissions, projects moved) rebuild the
 /// structure and access parts once from the final model, which already holds every grant of
 /// the batch.
-pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Subjects) {
+///
+/// Returns the rows a sign-in could not be moved for in the index (it did not hold the row's
+/// old value: never expected, as only rows the index describes are moved): the caller marks
+/// them dirty, so the overlay answers for them.
+pub(super) fn apply_ops(
+    index: &mut Indexes,
+    ops: &[IndexOp],
+    model: &Model,
+    subjects: &Subjects,
+) -> RoaringBitmap {
+    let mut unmoved = RoaringBitmap::new();
+    for op in ops {
+        if let IndexOp::Touched { row, old, new } = *op {
+            if !index.touched(row, old, new) {
+                unmoved.insert(row);
+            }
+        }
+    }
     let members = ops
         .iter()
         .any(|op| matches!(op, IndexOp::Catalog { members: true }));
-    let catalog = |op: &IndexOp| !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_));
+    let catalog = |op: &IndexOp| {
+        !matches!(
+            op,
+            IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_) | IndexOp::Touched { .. }
+        )
+    };
     if ops.iter().any(catalog) {
         index.catalog_changed(model, members);
     }
     if members {
-        return;
+        return unmoved;
     }
     let moved: Vec<model::GroupIdx> = ops
         .iter()
@@ -190,6 +221,31 @@ pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, sub
             _ => {}
         }
     }
+    unmoved
+}
+
+/// Sign-ins of rows the current indexes do not describe (`dirty`, or written otherwise by the
+/// same batch: `changed`) cannot move in the index: their `Touched` changes are dropped and the
+/// rows join `changed` (the overlay answers for them until a rebuild).
+pub(super) fn settle_touches(
+    ops: &mut Vec<IndexOp>,
+    changed: &mut RoaringBitmap,
+    dirty: &RoaringBitmap,
+) {
+    let stale: RoaringBitmap = ops
+        .iter()
+        .filter_map(|op| match *op {
+            IndexOp::Touched { row, .. } if dirty.contains(row) || changed.contains(row) => {
+                Some(row)
+            }
+            _ => None,
+        })
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    ops.retain(|op| !matches!(*op, IndexOp::Touched { row, .. } if stale.contains(row)));
+    *changed |= stale;
 }
 
 impl Writer {
