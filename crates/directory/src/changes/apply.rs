@@ -183,17 +183,11 @@ impl<'a> Run<'a> {
     fn record(&mut self, change: &Change) {
         let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
         let row = match change {
-            Change::Put(Object::User(user)) => row_of(&self.txn, &user.id),
             Change::Put(Object::Membership(m)) | Change::Delete(Target::Membership(m)) => {
                 row_of(&self.txn, &m.user)
             }
-            Change::Patch {
-                kind: EntityKind::User,
-                id,
-                ..
-            } => row_of(&self.txn, id),
-            // A user deletion records its own writes (the hole, its grants), a sign-in its
-            // index change.
+            // A user put or patch records its own writes (the row, or in-place flag changes),
+            // a user deletion too (the hole, its grants), a sign-in its index change.
             Change::Touch { .. }
             | Change::Put(_)
             | Change::Patch { .. }

@@ -72,6 +72,7 @@ pub use order::SortKey;
 use access::AccessIndex;
 use categories::CategorySets;
 use column::{bitmap_bytes, Dict, Entries};
+pub(crate) use flags::FlagChange;
 use flags::FlagSets;
 use live_column::LiveColumn;
 use order::{KeyedRows, Orders, Permutation};
@@ -246,6 +247,9 @@ pub struct Indexes {
     lookups: Arc<Lookups>,
     /// `last_access_at`, sorted, updated in place by sign-ins (see [`Indexes::touched`]).
     last_access: Arc<LiveColumn<Millis>>,
+    /// Flags and states, bits flipped in place by state/admin/2FA changes
+    /// (see [`Indexes::flags_changed`]).
+    flags: Arc<FlagSets>,
     empty: RoaringBitmap,
 }
 
@@ -266,7 +270,6 @@ struct Columns {
     categories: CategorySets,
     /// Times and numbers, sorted.
     sorted: SortedColumns,
-    flags: FlagSets,
     orders: Orders,
 }
 
@@ -482,13 +485,13 @@ impl Indexes {
                 terms,
                 categories: built.categories.unwrap_or_default(),
                 sorted,
-                flags: built.flags.unwrap_or_default(),
                 orders: Orders::default(),
             }),
             structure: Arc::new(structure),
             access: Arc::new(access),
             lookups: Arc::new(lookups),
             last_access,
+            flags: Arc::new(built.flags.unwrap_or_default()),
             empty: RoaringBitmap::new(),
         }
     }
@@ -498,6 +501,12 @@ impl Indexes {
     /// False when the column does not hold `(old, row)`.
     pub(crate) fn touched(&mut self, row: Row, old: Millis, new: Millis) -> bool {
         Arc::make_mut(&mut self.last_access).set(row, old, new)
+    }
+
+    /// A live change flipped `row`'s flags or state only (the rest of its record, as these
+    /// indexes describe it, is unchanged): copies the bitmaps it writes.
+    pub(crate) fn flags_changed(&mut self, row: Row, change: &FlagChange) {
+        Arc::make_mut(&mut self.flags).apply(row, change);
     }
 
     /// The users a grant to `subject` reaches according to these indexes: exact for every row
@@ -818,12 +827,12 @@ impl Indexes {
 
     /// Rows with a flag.
     pub fn flag(&self, flag: Flag) -> &RoaringBitmap {
-        self.columns.flags.flag(flag)
+        self.flags.flag(flag)
     }
 
     /// Rows in an account state.
     pub fn state(&self, state: State) -> &RoaringBitmap {
-        self.columns.flags.state(state)
+        self.flags.state(state)
     }
 
     fn set_at<'a>(&'a self, sets: &'a [RoaringBitmap], index: usize) -> &'a RoaringBitmap {
@@ -1015,7 +1024,7 @@ impl Indexes {
         add(
             "flags",
             (Flag::ALL.len() + State::ALL.len()) as u64,
-            self.columns.flags.heap_bytes(),
+            self.flags.heap_bytes(),
         );
         let (entries, bytes) = self.structure.stats();
         add("structure", entries, bytes);

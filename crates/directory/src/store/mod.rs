@@ -19,6 +19,15 @@
 //! version while batches go on, then publishes them with only the rows changed since as dirty
 //! (a compaction); the writer waits for it only if the overlay reaches four times the limit.
 //!
+//! **Sign-ins and flag changes in place.** A sign-in of a row the indexes describe (not dirty,
+//! not otherwise written by the batch, with a previous last access) moves the row inside the
+//! last-access column, a copy-on-write chunked column (`index::live_column`): one sign-in copies
+//! the one or two chunks of a few thousand entries it leaves and enters, and the row stays
+//! clean. A user put or patch that changes only the state, admin or 2FA flags of such a row
+//! flips its bits in the flag and state bitmaps (each shared copy-on-write). Both are logged
+//! ([`IndexOp::Touched`], [`IndexOp::Flagged`]) and replayed onto background rebuilds; a row
+//! that is dirty stays on the overlay instead.
+//!
 //! **Grants and catalog objects in place.** [`Indexes`] is a handful of shared parts (per-user
 //! columns, structure, access, entity lookups), and inside the access part every holder bitmap is
 //! shared too. A batch that adds or removes grants clones the parts it writes (pointer copies)
@@ -82,7 +91,7 @@ pub(crate) use txn::{Applied, Txn};
 pub(crate) use writer::{CatalogIds, IndexOp, Writer};
 
 use txn::apply_batch;
-use writer::{apply_ops, settle_touches, Logged};
+use writer::{apply_ops, settle_row_changes, Logged};
 
 /// Tuning for a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +231,7 @@ impl Store {
             structural,
             mut ops,
         } = applied;
-        settle_touches(&mut ops, &mut changed, &base.dirty);
+        settle_row_changes(&mut ops, &mut changed, &base.dirty);
         let model = Arc::new(model);
         let mut dirty = (*base.dirty).clone();
         dirty |= &changed;
@@ -246,8 +255,8 @@ impl Store {
                 dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
                 Arc::new(index)
             };
-            // Grants and teams by subject describe the model: only sign-ins keep them.
-            let subjects = if ops.iter().all(|op| matches!(op, IndexOp::Touched { .. })) {
+            // Grants and teams by subject describe the model: per-row changes keep them.
+            let subjects = if ops.iter().all(IndexOp::is_row_change) {
                 Arc::clone(&base.subjects)
             } else {
                 Arc::new(OnceLock::new())

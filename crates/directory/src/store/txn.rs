@@ -10,6 +10,7 @@ use roaring::RoaringBitmap;
 use super::writer::{IndexOp, Writer};
 use crate::error::{LoadErrorKind, LoadErrors};
 use crate::facts::Subjects;
+use crate::index::FlagChange;
 use crate::load::places::{Kind, Loc, Places, Style};
 use crate::load::{convert_user, parse_timestamp, resolve_grant, Checker, Tables, Tolerated};
 use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, Row, State, Subject};
@@ -267,8 +268,12 @@ impl<'a> Txn<'a> {
             return;
         }
         match update {
-            // Deletion records its own writes (the row, its grants).
-            Update::RemoveUser { .. } | Update::AddGrant(_) | Update::RemoveGrant(_) => {}
+            // These record their own writes (the row, its grants, in-place index changes).
+            Update::AddUser(_)
+            | Update::ReplaceUser(_)
+            | Update::RemoveUser { .. }
+            | Update::AddGrant(_)
+            | Update::RemoveGrant(_) => {}
             _ => {
                 for id in update.user_ids() {
                     if let Some(&row) = self.tables.users.get(id) {
@@ -404,6 +409,7 @@ impl<'a> Txn<'a> {
         if let Some(user) = self.convert(index, raw, number, explicit) {
             let row = self.model.users.push(user);
             self.tables.users.insert(&raw.id, row);
+            self.written.insert(row);
             self.changed.push((index, row));
         }
     }
@@ -416,9 +422,32 @@ impl<'a> Txn<'a> {
             None => (old.number, old.number_explicit),
         };
         if let Some(user) = self.convert(index, raw, number, explicit) {
+            self.record_replaced(row, &user);
             self.model.users.set(row as usize, user);
             self.changed.push((index, row));
         }
+    }
+
+    /// Records what replacing `row`'s record by `new` writes: when only flags or the state
+    /// change (and nothing else of the batch wrote the row so far), the flag and state bitmaps
+    /// in place; otherwise the row is dirty.
+    fn record_replaced(&mut self, row: Row, new: &model::User) {
+        let old = &self.model.users[row as usize];
+        if !self.written.contains(row) {
+            let mut probe = old.clone();
+            probe.state = new.state;
+            probe.admin = new.admin;
+            probe.two_factor = new.two_factor;
+            probe.two_factor_capable = new.two_factor_capable;
+            if probe == *new {
+                let change = FlagChange::between(old, new);
+                if !change.flags.is_empty() || change.state.is_some() {
+                    self.ops.push(IndexOp::Flagged { row, change });
+                }
+                return;
+            }
+        }
+        self.written.insert(row);
     }
 
     /// Deletes the user at `row`: its row becomes a hole (no renumbering) and is dirty, so the
@@ -565,7 +594,7 @@ impl<'a> Txn<'a> {
     /// A sign-in moved `row`'s last access from `old` to `new`: an index change made in place
     /// when the row had a last access and nothing else of the batch wrote it so far (the store
     /// still dirties it instead if the indexes do not describe it, see
-    /// [`super::writer::settle_touches`]); otherwise the row is dirty.
+    /// [`super::writer::settle_row_changes`]); otherwise the row is dirty.
     pub(crate) fn touched(&mut self, row: Row, old: Option<Millis>, new: Millis) {
         match old {
             Some(old) if !self.written.contains(row) => {
@@ -577,14 +606,9 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Records a grant change. A grant to a user also dirties the user's row: the per-user
-    /// flags (`has:role`-like facts of the user itself) are columns, re-checked by the overlay.
+    /// Records a grant change (made in place in the access index, and in the own-role flag of a
+    /// user it is granted to: the user's row stays clean).
     fn grant_changed(&mut self, op: IndexOp) {
-        if let IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) = &op {
-            if let Subject::User(row) = grant.subject {
-                self.written.insert(row);
-            }
-        }
         self.ops.push(op);
     }
 

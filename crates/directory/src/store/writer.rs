@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use roaring::RoaringBitmap;
 
 use crate::facts::Subjects;
-use crate::index::Indexes;
+use crate::index::{Flag, FlagChange, Indexes};
 use crate::load::places::Kind;
 use crate::model::{self, Model, Row};
 use crate::shared::Chunked;
@@ -140,6 +140,13 @@ pub(crate) enum IndexOp {
         /// After.
         new: model::Millis,
     },
+    /// A clean row's record changed in its flags or state only (the row stays clean).
+    Flagged {
+        /// The row.
+        row: Row,
+        /// The bits that changed.
+        change: FlagChange,
+    },
     /// A project was added (at the end of the projects).
     ProjectAdded {
         /// Its position.
@@ -168,20 +175,26 @@ pub(super) fn apply_ops(
 ) -> RoaringBitmap {
     let mut unmoved = RoaringBitmap::new();
     for op in ops {
-        if let IndexOp::Touched { row, old, new } = *op {
-            if !index.touched(row, old, new) {
-                unmoved.insert(row);
+        match op {
+            IndexOp::Touched { row, old, new } if !index.touched(*row, *old, *new) => {
+                unmoved.insert(*row);
             }
+            IndexOp::Flagged { row, change } => index.flags_changed(*row, change),
+            // The own-role flag of a user granted to follows the final grants.
+            IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) => {
+                if let model::Subject::User(row) = grant.subject {
+                    let flags = vec![(Flag::HasOwnRole, subjects.has_grants(grant.subject))];
+                    index.flags_changed(row, &FlagChange { flags, state: None });
+                }
+            }
+            _ => {}
         }
     }
     let members = ops
         .iter()
         .any(|op| matches!(op, IndexOp::Catalog { members: true }));
     let catalog = |op: &IndexOp| {
-        !matches!(
-            op,
-            IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_) | IndexOp::Touched { .. }
-        )
+        !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_)) && !op.is_row_change()
     };
     if ops.iter().any(catalog) {
         index.catalog_changed(model, members);
@@ -224,27 +237,38 @@ pub(super) fn apply_ops(
     unmoved
 }
 
-/// Sign-ins of rows the current indexes do not describe (`dirty`, or written otherwise by the
-/// same batch: `changed`) cannot move in the index: their `Touched` changes are dropped and the
-/// rows join `changed` (the overlay answers for them until a rebuild).
-pub(super) fn settle_touches(
+impl IndexOp {
+    /// The row a per-row change made in place (a sign-in, a flags-only change), if it is one.
+    pub(super) fn row(&self) -> Option<Row> {
+        match *self {
+            IndexOp::Touched { row, .. } | IndexOp::Flagged { row, .. } => Some(row),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a per-row change (see [`IndexOp::row`]).
+    pub(super) fn is_row_change(&self) -> bool {
+        self.row().is_some()
+    }
+}
+
+/// Per-row changes (sign-ins, flags-only changes) of rows the current indexes do not describe
+/// (`dirty`, or written otherwise by the same batch: `changed`) cannot be made in place: they
+/// are dropped and the rows join `changed` (the overlay answers for them until a rebuild).
+pub(super) fn settle_row_changes(
     ops: &mut Vec<IndexOp>,
     changed: &mut RoaringBitmap,
     dirty: &RoaringBitmap,
 ) {
     let stale: RoaringBitmap = ops
         .iter()
-        .filter_map(|op| match *op {
-            IndexOp::Touched { row, .. } if dirty.contains(row) || changed.contains(row) => {
-                Some(row)
-            }
-            _ => None,
-        })
+        .filter_map(IndexOp::row)
+        .filter(|&row| dirty.contains(row) || changed.contains(row))
         .collect();
     if stale.is_empty() {
         return;
     }
-    ops.retain(|op| !matches!(*op, IndexOp::Touched { row, .. } if stale.contains(row)));
+    ops.retain(|op| op.row().is_none_or(|row| !stale.contains(row)));
     *changed |= stale;
 }
 
