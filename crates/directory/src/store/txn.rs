@@ -468,10 +468,20 @@ impl<'a> Txn<'a> {
             .iter()
             .any(|op| matches!(op, IndexOp::GrantAdded(g) if g.subject == subject));
         if granted_in_batch || self.held.has_grants(subject) {
-            while let Some(at) = self.model.grants.position(|g| g.subject == subject) {
-                if let Some(grant) = self.model.grants.remove(at) {
-                    self.grant_changed(IndexOp::GrantRemoved(grant));
-                }
+            // One pass for the positions; removed from the back, so none moves before its turn
+            // (each removal copies one leaf of the grant list).
+            let positions: Vec<usize> = (self.model.grants.iter().enumerate())
+                .filter(|(_, g)| g.subject == subject)
+                .map(|(at, _)| at)
+                .collect();
+            let mut removed: Vec<model::Grant> = positions
+                .into_iter()
+                .rev()
+                .filter_map(|at| self.model.grants.remove(at))
+                .collect();
+            removed.reverse();
+            for grant in removed {
+                self.grant_changed(IndexOp::GrantRemoved(grant));
             }
         }
         // A team written by this batch may list the user without the base version knowing.
