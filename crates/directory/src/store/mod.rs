@@ -25,7 +25,7 @@
 //! the one or two chunks of a few thousand entries it leaves and enters, and the row stays
 //! clean. A user put or patch that changes only the state, admin or 2FA flags of such a row
 //! flips its bits in the flag and state bitmaps (each shared copy-on-write). Both are logged
-//! ([`IndexOp::Touched`], [`IndexOp::Flagged`]) and replayed onto background rebuilds; a row
+//! (`IndexOp::Touched`, `IndexOp::Flagged`) and replayed onto background rebuilds; a row
 //! that is dirty stays on the overlay instead.
 //!
 //! **Grants and catalog objects in place.** [`Indexes`] is a handful of shared parts (per-user
@@ -44,7 +44,7 @@
 //! organization) still rebuild the structure and access parts, O(users + grants) but without
 //! the per-user columns. These changes are logged and
 //! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
-//! user also dirties the user's row (its own-role flag is a per-user column).
+//! user sets or clears its own-role flag in place (from the grants after the batch).
 //!
 //! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
 //! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
