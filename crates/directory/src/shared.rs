@@ -22,8 +22,8 @@ use std::sync::Arc;
 /// old snapshot goes), so these leaves are small.
 const LEAF_BYTES: usize = 1024;
 
-/// Bytes per leaf for plain-data elements (grants): copying is one `memcpy`, while removing an
-/// element shifts every later leaf by one (an allocation each), so these leaves are large.
+/// Bytes per leaf for plain-data elements (grants): copying is one `memcpy`, so these leaves
+/// are larger (fewer node pointers to copy; a removal copies only its own leaf).
 const PLAIN_LEAF_BYTES: usize = 32 * 1024;
 
 /// Leaves per node: what a first write after a clone copies in pointers, and (with the leaf
@@ -53,14 +53,20 @@ pub const fn chunk_len<T>() -> usize {
 
 type Leaf<T> = Arc<Vec<T>>;
 
-/// A vector of `T` in shared, copy-on-write leaves (see the module docs). Every leaf but the
-/// last is full and every node but the last holds [`FANOUT`] leaves, so indexing is division.
+/// A vector of `T` in shared, copy-on-write leaves (see the module docs). Every node but the
+/// last holds [`FANOUT`] leaves. Until the first [`Chunked::remove`] every leaf but the last is
+/// full, so indexing is division; a removal takes the element out of its own leaf only (no
+/// shift of later leaves) and from then on indexing goes through the cumulative leaf lengths
+/// (`ends`, a binary search).
 #[derive(Clone)]
 pub struct Chunked<T> {
     /// The node list is shared too: a snapshot that writes no element of this vector copies
     /// nothing of it (one pointer), whatever its length.
     nodes: Arc<Vec<Arc<Vec<Leaf<T>>>>>,
     len: usize,
+    /// After a removal: `ends[k]` = elements in leaves `0..=k` (leaves may then be partly
+    /// filled, or empty). `None` while every leaf but the last is full.
+    ends: Option<Arc<Vec<usize>>>,
 }
 
 impl<T> Default for Chunked<T> {
@@ -68,6 +74,7 @@ impl<T> Default for Chunked<T> {
         Chunked {
             nodes: Arc::new(Vec::new()),
             len: 0,
+            ends: None,
         }
     }
 }
@@ -88,11 +95,19 @@ impl<T: Clone> Chunked<T> {
         self.len == 0
     }
 
-    /// (node, leaf within the node, offset within the leaf) of element `i`.
-    fn place(i: usize) -> (usize, usize, usize) {
-        let per = chunk_len::<T>();
-        let leaf = i / per;
-        (leaf / FANOUT, leaf % FANOUT, i % per)
+    /// (node, leaf within the node, offset within the leaf) of element `i` (`i` < len).
+    fn place(&self, i: usize) -> (usize, usize, usize) {
+        let (leaf, at) = match &self.ends {
+            None => {
+                let per = chunk_len::<T>();
+                (i / per, i % per)
+            }
+            Some(ends) => {
+                let leaf = ends.partition_point(|&end| end <= i);
+                (leaf, i - leaf.checked_sub(1).map_or(0, |k| ends[k]))
+            }
+        };
+        (leaf / FANOUT, leaf % FANOUT, at)
     }
 
     /// The element at `i`.
@@ -100,7 +115,7 @@ impl<T: Clone> Chunked<T> {
         if i >= self.len {
             return None;
         }
-        let (node, leaf, at) = Self::place(i);
+        let (node, leaf, at) = self.place(i);
         self.nodes.get(node)?.get(leaf)?.get(at)
     }
 
@@ -109,7 +124,7 @@ impl<T: Clone> Chunked<T> {
         if i >= self.len {
             return None;
         }
-        let (node, leaf, at) = Self::place(i);
+        let (node, leaf, at) = self.place(i);
         let node = Arc::make_mut(Arc::make_mut(&mut self.nodes).get_mut(node)?);
         Arc::make_mut(node.get_mut(leaf)?).get_mut(at)
     }
@@ -126,14 +141,43 @@ impl<T: Clone> Chunked<T> {
 
     /// Removes every element.
     pub fn clear(&mut self) {
-        self.nodes = Arc::new(Vec::new());
-        self.len = 0;
+        *self = Chunked::default();
     }
 
     /// Appends an element (copies only the last node and leaf, if shared).
     pub fn push(&mut self, value: T) {
         let per = chunk_len::<T>();
-        let (node, leaf, at) = Self::place(self.len);
+        if let Some(ends) = &mut self.ends {
+            // Into the last leaf while it has room, else into a new leaf.
+            let ends = Arc::make_mut(ends);
+            let leaves = ends.len();
+            let last_len = match leaves {
+                0 => per,
+                k => ends[k - 1] - k.checked_sub(2).map_or(0, |j| ends[j]),
+            };
+            let nodes = Arc::make_mut(&mut self.nodes);
+            if last_len < per {
+                let k = leaves - 1;
+                let node = Arc::make_mut(&mut nodes[k / FANOUT]);
+                Arc::make_mut(&mut node[k % FANOUT]).push(value);
+                ends[k] += 1;
+            } else {
+                if leaves.is_multiple_of(FANOUT) {
+                    nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
+                }
+                let mut leaf = Vec::with_capacity(per);
+                leaf.push(value);
+                Arc::make_mut(&mut nodes[leaves / FANOUT]).push(Arc::new(leaf));
+                ends.push(self.len + 1);
+            }
+            self.len += 1;
+            return;
+        }
+        let (node, leaf, at) = (
+            self.len / per / FANOUT,
+            self.len / per % FANOUT,
+            self.len % per,
+        );
         let nodes = Arc::make_mut(&mut self.nodes);
         if node == nodes.len() {
             nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
@@ -149,7 +193,10 @@ impl<T: Clone> Chunked<T> {
     /// Removes the last element.
     pub fn pop(&mut self) -> Option<T> {
         let last = self.len.checked_sub(1)?;
-        let (node, leaf, _) = Self::place(last);
+        if self.ends.is_some() {
+            return self.remove(last);
+        }
+        let (node, leaf, _) = self.place(last);
         let nodes = Arc::make_mut(&mut self.nodes);
         let leaves = Arc::make_mut(&mut nodes[node]);
         let value = Arc::make_mut(&mut leaves[leaf]).pop();
@@ -163,32 +210,35 @@ impl<T: Clone> Chunked<T> {
         value
     }
 
-    /// Removes the element at `i`, shifting the rest: the leaves before `i`'s stay shared, the
-    /// ones from it on are copied once and shifted by one (O(n − i), leaf-wise memory moves;
-    /// every leaf but the last stays full, so indexing stays a division).
+    /// Removes the element at `i`, shifting the rest down by one position: only `i`'s leaf is
+    /// copied and shortened (later leaves stay shared and in place; the cumulative leaf lengths,
+    /// one word per leaf, are updated). O(leaf + leaves), never O(n) element moves.
     pub fn remove(&mut self, i: usize) -> Option<T> {
         if i >= self.len {
             return None;
         }
-        let per = chunk_len::<T>();
-        let leaves = self.len.div_ceil(per);
-        let first = i / per;
-        let removed = self.leaf_mut(first).remove(i % per);
-        for c in first + 1..leaves {
-            let head = self.leaf_mut(c).remove(0);
-            self.leaf_mut(c - 1).push(head);
+        if self.ends.is_none() {
+            let mut end = 0;
+            let ends = self
+                .nodes
+                .iter()
+                .flat_map(|node| node.iter())
+                .map(|leaf| {
+                    end += leaf.len();
+                    end
+                })
+                .collect();
+            self.ends = Some(Arc::new(ends));
         }
-        self.len -= 1;
-        if self.len.is_multiple_of(per) {
-            // The last leaf is now empty.
-            let nodes = Arc::make_mut(&mut self.nodes);
-            if let Some(node) = nodes.last_mut() {
-                Arc::make_mut(node).pop();
-                if node.is_empty() {
-                    nodes.pop();
-                }
+        let (node, leaf, at) = self.place(i);
+        let k = node * FANOUT + leaf;
+        let removed = self.leaf_mut(k).remove(at);
+        if let Some(ends) = &mut self.ends {
+            for end in &mut Arc::make_mut(ends)[k..] {
+                *end -= 1;
             }
         }
+        self.len -= 1;
         Some(removed)
     }
 
@@ -356,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn remove_shifts_like_a_vector_and_keeps_earlier_chunks_shared() {
+    fn remove_shifts_like_a_vector_and_copies_one_chunk() {
         let chunk = chunk_len::<u64>();
         let original: Chunked<u64> = (0..5 * chunk as u64 + 3).collect();
         for at in [0, chunk - 1, chunk, 3 * chunk + 7, 5 * chunk + 2] {
@@ -365,13 +415,64 @@ mod tests {
             assert_eq!(copy.remove(at), Some(plain.remove(at)));
             assert_eq!(copy.to_vec(), plain);
             assert_eq!(copy.len(), plain.len());
-            assert_eq!(copy.shared_chunks(&original), at / chunk);
+            // Every leaf but the removed element's stays shared.
+            assert_eq!(copy.shared_chunks(&original), 5);
             copy.push(9);
             plain.push(9);
             assert_eq!(copy.to_vec(), plain);
         }
         let mut copy = original.clone();
         assert_eq!(copy.remove(copy.len()), None);
+    }
+
+    #[test]
+    fn removals_pushes_and_writes_in_any_order_behave_like_a_vector() {
+        // Large plain elements: 64 to a leaf, so a few thousand span two nodes.
+        type Big = [u64; 64];
+        let per = chunk_len::<Big>();
+        let big = |v: u64| -> Big { [v; 64] };
+        let mut chunked: Chunked<Big> = (0..(per * FANOUT * 3 / 2) as u64).map(big).collect();
+        let mut plain = chunked.to_vec();
+        let mut state = 7u64;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize % n.max(1)
+        };
+        for step in 0..5_000u64 {
+            // Now and then, a snapshot taken before the change must not see it.
+            let kept = (step % 97 == 0).then(|| (chunked.clone(), plain.clone()));
+            match next(5) {
+                0 | 1 => {
+                    let at = next(plain.len());
+                    assert_eq!(chunked.remove(at), plain.get(at).copied());
+                    if at < plain.len() {
+                        plain.remove(at);
+                    }
+                }
+                2 => {
+                    chunked.push(big(step));
+                    plain.push(big(step));
+                }
+                3 => assert_eq!(chunked.pop(), plain.pop()),
+                _ => {
+                    let at = next(plain.len());
+                    if let (Some(a), Some(b)) = (chunked.get_mut(at), plain.get_mut(at)) {
+                        *a = big(step);
+                        *b = big(step);
+                    }
+                }
+            }
+            assert_eq!(chunked.len(), plain.len());
+            if let Some((kept, before)) = kept {
+                assert_eq!(kept.to_vec(), before);
+                assert_eq!(chunked.to_vec(), plain);
+            }
+            let probe = next(plain.len());
+            assert_eq!(chunked.get(probe), plain.get(probe));
+        }
+        assert_eq!(chunked.to_vec(), plain);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use serde_json::json;
 use userql_directory::changes::{Change, Target};
 use userql_directory::generate::{generate, generate_changes, GenOptions};
 use userql_directory::index::{
-    AccessScope, Flag, Indexes, PrefixField, RoaringBitmap, TermField, TextField, TimeColumn,
+    AccessScope, Flag, Indexes, PrefixField, RoaringBitmap, SortKey, TermField, TextField,
+    TimeColumn,
 };
 use userql_directory::model::{
     GroupIdx, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, ServiceIdx, State, TeamIdx,
@@ -274,6 +275,42 @@ fn check(snap: &Snapshot) {
             dirty,
         );
     }
+    // Last access (moved in place by sign-ins): ranges around every tenth user's time, the
+    // counts of clean rows, and both `orderBy` permutations restricted to clean rows.
+    for (_, user) in model.users.iter().step_by(10) {
+        let Some(at) = user.last_access_at else {
+            continue;
+        };
+        for (lo, hi) in [
+            (Bound::Included(at), Bound::Unbounded),
+            (Bound::Unbounded, Bound::Excluded(at)),
+            (
+                Bound::Excluded(at - 86_400_000),
+                Bound::Included(at + 86_400_000),
+            ),
+        ] {
+            same(
+                "last access range",
+                &live.time_range(TimeColumn::LastAccess, lo, hi),
+                &fresh.time_range(TimeColumn::LastAccess, lo, hi),
+                dirty,
+            );
+        }
+    }
+    for descending in [false, true] {
+        let clean = |order: &[u32]| -> Vec<u32> {
+            order
+                .iter()
+                .copied()
+                .filter(|&row| !dirty.contains(row))
+                .collect()
+        };
+        assert_eq!(
+            clean(live.order(SortKey::LastAccess, descending)),
+            clean(fresh.order(SortKey::LastAccess, descending)),
+            "orderBy lastAccess (descending: {descending})"
+        );
+    }
     for flag in Flag::ALL {
         same(
             &format!("flag {flag:?}"),
@@ -451,6 +488,49 @@ fn a_generated_change_stream_keeps_the_indexes_exact() {
             panic!("chunk {i} refused: {e}");
         }
         check(&store.snapshot());
+    }
+}
+
+/// Sign-ins move rows inside the last-access column without dirtying them, across the
+/// column's copy-on-write chunks (thousands of entries each: this directory has several), with
+/// and without background rebuilds replaying them onto indexes of an earlier version.
+#[test]
+fn sign_ins_move_rows_in_place_without_dirtying_them() {
+    for background in [false, true] {
+        let model = generate(&GenOptions {
+            users: 12_000,
+            seed: 5,
+        });
+        let changes = generate_changes(&model, 1_500, 5);
+        let store = Store::with_options(
+            model,
+            StoreOptions {
+                max_dirty: if background { 40 } else { u64::MAX },
+                background,
+            },
+        );
+        let mut touches = 0;
+        for batch in changes.chunks(50) {
+            store
+                .apply_changes(batch)
+                .expect("a generated batch applies");
+            touches += batch
+                .iter()
+                .filter(|c| matches!(c, Change::Touch { .. }))
+                .count();
+        }
+        store.wait_for_rebuild();
+        let snap = store.snapshot();
+        assert!(touches > 500, "the stream signs in");
+        if !background {
+            // Only the other kinds (and first sign-ins) dirty rows.
+            assert!(
+                (snap.dirty.len() as usize) < changes.len() - touches / 2,
+                "{} dirty rows after {touches} sign-ins",
+                snap.dirty.len()
+            );
+        }
+        check(&snap);
     }
 }
 

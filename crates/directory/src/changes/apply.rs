@@ -88,10 +88,8 @@ fn apply_changes(base: &Model, batch: &[Change], writer: &Writer) -> Result<Appl
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(named_users);
-    // Sign-ins resolve no reference: a batch of them needs no catalog tables.
-    let catalog = batch.iter().any(|c| !matches!(c, Change::Touch { .. }));
     let mut run = Run {
-        txn: Txn::new(base, writer, &places, &tolerated, named, catalog),
+        txn: Txn::new(base, writer, &places, &tolerated, named),
         errors: Vec::new(),
         deleted: HashSet::new(),
         groups_written: HashMap::new(),
@@ -185,18 +183,13 @@ impl<'a> Run<'a> {
     fn record(&mut self, change: &Change) {
         let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
         let row = match change {
-            Change::Put(Object::User(user)) => row_of(&self.txn, &user.id),
             Change::Put(Object::Membership(m)) | Change::Delete(Target::Membership(m)) => {
                 row_of(&self.txn, &m.user)
             }
-            Change::Patch {
-                kind: EntityKind::User,
-                id,
-                ..
-            }
-            | Change::Touch { id, .. } => row_of(&self.txn, id),
-            // A user deletion records its own writes (the hole, its grants).
-            Change::Put(_)
+            // A user put or patch records its own writes (the row, or in-place flag changes),
+            // a user deletion too (the hole, its grants), a sign-in its index change.
+            Change::Touch { .. }
+            | Change::Put(_)
             | Change::Patch { .. }
             | Change::Delete(Target::Grant(_))
             | Change::Delete(Target::Entity {
@@ -230,7 +223,12 @@ impl<'a> Run<'a> {
             Change::Touch { id, at } => {
                 let row = self.txn.user_row(index, id)?;
                 match parse_timestamp(at) {
-                    Ok(ms) => self.txn.model.users[row as usize].last_access_at = Some(ms),
+                    Ok(ms) => {
+                        let old = self.txn.model.users[row as usize]
+                            .last_access_at
+                            .replace(ms);
+                        self.txn.touched(row, old, ms);
+                    }
                     Err(reason) => {
                         let value = at.clone();
                         let problem = LoadErrorKind::BadTimestamp { value, reason };
@@ -282,11 +280,10 @@ impl<'a> Run<'a> {
             );
         }
         let len = self.len(kind) as u32;
-        let table = self.table(kind);
-        match table.get(id) {
-            Some(&at) => at,
+        match self.txn.tables.get(kind, id) {
+            Some(at) => at,
             None => {
-                table.insert(id, len);
+                self.table(kind).insert(id, len);
                 len
             }
         }
@@ -448,7 +445,7 @@ impl<'a> Run<'a> {
 
     /// The position of an existing object, or a "no such" problem.
     fn existing(&mut self, index: usize, kind: Kind, id: &str) -> Option<u32> {
-        let found = self.table(kind).get(id).copied();
+        let found = self.txn.tables.get(kind, id);
         if found.is_none() {
             self.txn.checker.error(
                 loc(kind, index, id),
@@ -593,7 +590,8 @@ impl<'a> Run<'a> {
             references.truncate(LISTED_REFERENCES);
             return Some((None, ChangeProblem::Referenced { references, more }));
         }
-        self.table(kind).remove(id);
+        // Hides the writer's entry too (see `Tables::get`).
+        self.table(kind).insert(id, crate::load::Tables::DELETED);
         self.deleted.insert((kind, at));
         None
     }

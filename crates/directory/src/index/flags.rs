@@ -4,6 +4,8 @@
 //! is a difference, and a precomputed "has a value" bitmap per optional field answers `has:` and
 //! gives negations their meaning for users without a value. States are six disjoint bitmaps.
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, RowSetBuilder};
@@ -166,11 +168,42 @@ const BOT_TYPES: [&str; 11] = [
 /// User types that are *not* internal (GitLab `exclude_internal`), in [`fold_user_type`] form.
 const NOT_INTERNAL_TYPES: [&str; 4] = ["human", "projectbot", "serviceuser", "serviceaccount"];
 
-/// One bitmap per [`Flag`] and per [`State`].
-#[derive(Debug, Default)]
+/// One bitmap per [`Flag`] and per [`State`], each shared copy-on-write (the live store flips
+/// one user's bits by copying only the bitmaps that change).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct FlagSets {
-    flags: Vec<RoaringBitmap>,
-    states: Vec<RoaringBitmap>,
+    flags: Vec<Arc<RoaringBitmap>>,
+    states: Vec<Arc<RoaringBitmap>>,
+}
+
+/// What a change of one user's record does to the flag and state bitmaps (the own-role flag
+/// depends on grants, not the record, and is left out).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FlagChange {
+    /// Flags whose value changed, with the new value.
+    pub(crate) flags: Vec<(Flag, bool)>,
+    /// The state before and after, when it changed.
+    pub(crate) state: Option<(State, State)>,
+}
+
+impl FlagChange {
+    /// The flags and state that differ between `old` and `new`.
+    pub(crate) fn between(old: &User, new: &User) -> FlagChange {
+        let (old_type, new_type) = (
+            fold_user_type(&old.user_type),
+            fold_user_type(&new.user_type),
+        );
+        let flags = Flag::ALL
+            .into_iter()
+            .filter(|&flag| flag != Flag::HasOwnRole)
+            .filter_map(|flag| {
+                let now = flag.of_user_typed(new, &new_type, false);
+                (flag.of_user_typed(old, &old_type, false) != now).then_some((flag, now))
+            })
+            .collect();
+        let state = (old.state != new.state).then_some((old.state, new.state));
+        FlagChange { flags, state }
+    }
 }
 
 impl FlagSets {
@@ -195,9 +228,10 @@ impl FlagSets {
             }
             states[state_index(user.state)].push(row);
         }
+        let finish = |builder: RowSetBuilder| Arc::new(builder.finish());
         FlagSets {
-            flags: flags.into_iter().map(RowSetBuilder::finish).collect(),
-            states: states.into_iter().map(RowSetBuilder::finish).collect(),
+            flags: flags.into_iter().map(finish).collect(),
+            states: states.into_iter().map(finish).collect(),
         }
     }
 
@@ -207,6 +241,22 @@ impl FlagSets {
 
     pub(crate) fn state(&self, state: State) -> &RoaringBitmap {
         &self.states[state_index(state)]
+    }
+
+    /// Applies `change` to `row`'s bits, copying only the bitmaps it writes.
+    pub(crate) fn apply(&mut self, row: u32, change: &FlagChange) {
+        for &(flag, on) in &change.flags {
+            let set = Arc::make_mut(&mut self.flags[flag.index()]);
+            if on {
+                set.insert(row);
+            } else {
+                set.remove(row);
+            }
+        }
+        if let Some((old, new)) = change.state {
+            Arc::make_mut(&mut self.states[state_index(old)]).remove(row);
+            Arc::make_mut(&mut self.states[state_index(new)]).insert(row);
+        }
     }
 
     pub(crate) fn heap_bytes(&self) -> u64 {

@@ -50,6 +50,7 @@ mod blocks;
 mod categories;
 mod column;
 mod flags;
+mod live_column;
 mod order;
 mod ordered;
 mod parallel;
@@ -71,9 +72,11 @@ pub use order::SortKey;
 use access::AccessIndex;
 use categories::CategorySets;
 use column::{bitmap_bytes, Dict, Entries};
+pub(crate) use flags::FlagChange;
 use flags::FlagSets;
+use live_column::LiveColumn;
 use order::{KeyedRows, Orders, Permutation};
-use ordered::{SortedColumns, SortedValues};
+use ordered::{OrderedColumn, SortedColumns, SortedValues};
 use resolve::EntityLookup;
 use structure::Structure;
 use terms::Terms;
@@ -242,6 +245,11 @@ pub struct Indexes {
     access: Arc<AccessIndex>,
     /// Entity references.
     lookups: Arc<Lookups>,
+    /// `last_access_at`, sorted, updated in place by sign-ins (see [`Indexes::touched`]).
+    last_access: Arc<LiveColumn<Millis>>,
+    /// Flags and states, bits flipped in place by state/admin/2FA changes
+    /// (see [`Indexes::flags_changed`]).
+    flags: Arc<FlagSets>,
     empty: RoaringBitmap,
 }
 
@@ -262,7 +270,6 @@ struct Columns {
     categories: CategorySets,
     /// Times and numbers, sorted.
     sorted: SortedColumns,
-    flags: FlagSets,
     orders: Orders,
 }
 
@@ -465,6 +472,8 @@ impl Indexes {
         let terms = Terms::from_fields(built.terms);
         let (structure, access) = built.access.unwrap_or_default();
         let lookups = built.lookups.unwrap_or_default();
+        let mut sorted = built.sorted.unwrap_or_default();
+        let last_access = Arc::new(std::mem::take(&mut sorted.last_access));
 
         Indexes {
             columns: Arc::new(Columns {
@@ -475,15 +484,29 @@ impl Indexes {
                 texts,
                 terms,
                 categories: built.categories.unwrap_or_default(),
-                sorted: built.sorted.unwrap_or_default(),
-                flags: built.flags.unwrap_or_default(),
+                sorted,
                 orders: Orders::default(),
             }),
             structure: Arc::new(structure),
             access: Arc::new(access),
             lookups: Arc::new(lookups),
+            last_access,
+            flags: Arc::new(built.flags.unwrap_or_default()),
             empty: RoaringBitmap::new(),
         }
+    }
+
+    /// A live sign-in moved `row`'s last access from `old` to `new` (the row is otherwise
+    /// unchanged and was described by these indexes): copies the column's chunks it touches.
+    /// False when the column does not hold `(old, row)`.
+    pub(crate) fn touched(&mut self, row: Row, old: Millis, new: Millis) -> bool {
+        Arc::make_mut(&mut self.last_access).set(row, old, new)
+    }
+
+    /// A live change flipped `row`'s flags or state only (the rest of its record, as these
+    /// indexes describe it, is unchanged): copies the bitmaps it writes.
+    pub(crate) fn flags_changed(&mut self, row: Row, change: &FlagChange) {
+        Arc::make_mut(&mut self.flags).apply(row, change);
     }
 
     /// The users a grant to `subject` reaches according to these indexes: exact for every row
@@ -749,10 +772,10 @@ impl Indexes {
         self.text(field).present()
     }
 
-    fn time_column(&self, column: TimeColumn) -> &SortedValues<Millis> {
+    fn time_column(&self, column: TimeColumn) -> &dyn OrderedColumn<Millis> {
         match column {
             TimeColumn::Created => &self.columns.sorted.created,
-            TimeColumn::LastAccess => &self.columns.sorted.last_access,
+            TimeColumn::LastAccess => &*self.last_access,
             TimeColumn::Updated => &self.columns.sorted.updated,
         }
     }
@@ -804,12 +827,12 @@ impl Indexes {
 
     /// Rows with a flag.
     pub fn flag(&self, flag: Flag) -> &RoaringBitmap {
-        self.columns.flags.flag(flag)
+        self.flags.flag(flag)
     }
 
     /// Rows in an account state.
     pub fn state(&self, state: State) -> &RoaringBitmap {
-        self.columns.flags.state(state)
+        self.flags.state(state)
     }
 
     fn set_at<'a>(&'a self, sets: &'a [RoaringBitmap], index: usize) -> &'a RoaringBitmap {
@@ -892,13 +915,17 @@ impl Indexes {
     }
 
     fn permutation(&self, key: SortKey, descending: bool) -> &Permutation {
-        self.columns.orders.get(key, descending, || {
+        let make = || {
             self.keyed_rows(key).into_permutation(
                 &self.columns.id_order,
                 self.columns.user_count as usize,
                 descending,
             )
-        })
+        };
+        if key == SortKey::LastAccess {
+            return self.last_access.permutation(descending, make);
+        }
+        self.columns.orders.get(key, descending, make)
     }
 
     fn keyed_rows(&self, key: SortKey) -> KeyedRows {
@@ -928,7 +955,7 @@ impl Indexes {
             SortKey::Email => from_dict(self.columns.texts.get(TextField::PrimaryEmail).dict()),
             SortKey::Id => from_dict(&self.columns.id),
             SortKey::Created => from_values(&self.columns.sorted.created),
-            SortKey::LastAccess => from_values(&self.columns.sorted.last_access),
+            SortKey::LastAccess => self.last_access.keyed_rows(),
             SortKey::Updated => from_values(&self.columns.sorted.updated),
             SortKey::Number => from_values(&self.columns.sorted.numbers),
         }
@@ -981,9 +1008,9 @@ impl Indexes {
         for (name, set) in self.columns.categories.named() {
             add(name, set.len() as u64, set.heap_bytes());
         }
-        let columns = [
+        let columns: [(&str, &dyn OrderedColumn<Millis>); 3] = [
             ("ordered.created", &self.columns.sorted.created),
-            ("ordered.last_access", &self.columns.sorted.last_access),
+            ("ordered.last_access", &*self.last_access),
             ("ordered.updated", &self.columns.sorted.updated),
         ];
         for (name, column) in columns {
@@ -997,7 +1024,7 @@ impl Indexes {
         add(
             "flags",
             (Flag::ALL.len() + State::ALL.len()) as u64,
-            self.columns.flags.heap_bytes(),
+            self.flags.heap_bytes(),
         );
         let (entries, bytes) = self.structure.stats();
         add("structure", entries, bytes);

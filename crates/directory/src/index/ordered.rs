@@ -11,7 +11,51 @@ use std::ops::{Bound, Range};
 use roaring::RoaringBitmap;
 
 use super::blocks::Blocks;
+use super::live_column::LiveColumn;
 use crate::model::{Millis, Model, Row, User};
+
+/// What range filters and stats ask of an ordered column ([`SortedValues`], or the
+/// [`LiveColumn`] the live store updates in place).
+pub(crate) trait OrderedColumn<T> {
+    /// Positions whose value lies within the bounds (empty when the bounds are reversed).
+    fn range(&self, lo: Bound<T>, hi: Bound<T>) -> Range<usize>;
+    /// The rows at a range of positions, as a set.
+    fn rows(&self, range: Range<usize>) -> RoaringBitmap;
+    /// Entries (users with a value).
+    fn len(&self) -> usize;
+    /// Heap bytes.
+    fn heap_bytes(&self) -> u64;
+}
+
+impl<T: Ord + Copy> OrderedColumn<T> for SortedValues<T> {
+    fn range(&self, lo: Bound<T>, hi: Bound<T>) -> Range<usize> {
+        SortedValues::range(self, lo, hi)
+    }
+    fn rows(&self, range: Range<usize>) -> RoaringBitmap {
+        SortedValues::rows(self, range)
+    }
+    fn len(&self) -> usize {
+        SortedValues::len(self)
+    }
+    fn heap_bytes(&self) -> u64 {
+        SortedValues::heap_bytes(self)
+    }
+}
+
+impl<T: Ord + Copy> OrderedColumn<T> for LiveColumn<T> {
+    fn range(&self, lo: Bound<T>, hi: Bound<T>) -> Range<usize> {
+        LiveColumn::range(self, lo, hi)
+    }
+    fn rows(&self, range: Range<usize>) -> RoaringBitmap {
+        LiveColumn::rows(self, range)
+    }
+    fn len(&self) -> usize {
+        LiveColumn::len(self)
+    }
+    fn heap_bytes(&self) -> u64 {
+        LiveColumn::heap_bytes(self)
+    }
+}
 
 /// Values of one column, ascending, with their rows.
 #[derive(Debug, Default)]
@@ -81,8 +125,9 @@ impl<T: Ord + Copy> SortedValues<T> {
 pub(crate) struct SortedColumns {
     /// `created_at`.
     pub(crate) created: SortedValues<Millis>,
-    /// `last_access_at` (never-accessed users are not in it).
-    pub(crate) last_access: SortedValues<Millis>,
+    /// `last_access_at` (never-accessed users are not in it). Updated in place by the live
+    /// store, so [`super::Indexes`] takes it out of the build into a part of its own.
+    pub(crate) last_access: LiveColumn<Millis>,
     /// `updated_at`, defaulting to `created_at`.
     pub(crate) updated: SortedValues<Millis>,
     /// GitLab numbers.
@@ -106,7 +151,14 @@ impl SortedColumns {
         }
         SortedColumns {
             created: column(model, id_rank, |user| Some(user.created_at)),
-            last_access: column(model, id_rank, |user| user.last_access_at),
+            last_access: LiveColumn::build(
+                model
+                    .users
+                    .iter()
+                    .filter_map(|(row, user)| user.last_access_at.map(|v| (v, row)))
+                    .collect(),
+                id_rank,
+            ),
             updated: column(model, id_rank, |user| Some(user.updated_or_created())),
             numbers: column(model, id_rank, |user| Some(user.number)),
         }

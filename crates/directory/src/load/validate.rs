@@ -11,6 +11,7 @@ use super::places::{Kind, Loc, Places, Style};
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
 use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, OrgIdx, ServiceIdx, State};
 use crate::raw;
+use crate::store::CatalogIds;
 
 /// Ids of objects that failed to parse: references to them are not reported again as dangling,
 /// so one typo does not cascade into dozens of errors.
@@ -42,6 +43,9 @@ pub(crate) struct Tables<'a> {
     pub groups: HashMap<&'a str, u32>,
     pub teams: HashMap<&'a str, u32>,
     pub users: HashMap<&'a str, u32>,
+    /// The live store's catalog maps, consulted for a catalog id the tables above do not
+    /// hold (so a batch maps only what it adds or deletes, never the whole catalog).
+    pub base: Option<&'a CatalogIds>,
 }
 
 impl<'a> Tables<'a> {
@@ -59,13 +63,19 @@ impl<'a> Tables<'a> {
         })
     }
 
-    /// Maps over the entity tables of an already valid model, with an empty user table (the store
-    /// fills in just the users a batch names, so a batch never maps every user).
-    pub(crate) fn of_entities(model: &'a Model) -> Tables<'a> {
-        let mut tables = Tables::of_model_with_users(model, false);
-        tables.users.clear();
-        tables
+    /// The position of `id` in `kind`'s table, falling back to [`Tables::base`]; an entry
+    /// [`Tables::DELETED`] hides the base's (a catalog object deleted by the batch).
+    pub(crate) fn get(&self, kind: Kind, id: &str) -> Option<u32> {
+        match self.table(kind)?.get(id) {
+            Some(&Tables::DELETED) => None,
+            Some(&at) => Some(at),
+            None if kind == Kind::User => None,
+            None => self.base.and_then(|base| base.get(kind, id)),
+        }
     }
+
+    /// The table entry of an id deleted in a batch (see [`Tables::get`]).
+    pub(crate) const DELETED: u32 = u32::MAX;
 
     /// Maps over the tables of an already valid model.
     #[allow(dead_code)]
@@ -101,6 +111,7 @@ impl<'a> Tables<'a> {
             } else {
                 HashMap::new()
             },
+            base: None,
         }
     }
 }
@@ -135,7 +146,7 @@ impl<'p> Checker<'p> {
         target: Kind,
         id: &str,
     ) -> Option<u32> {
-        let found = tables.table(target).and_then(|t| t.get(id).copied());
+        let found = tables.get(target, id);
         if found.is_none() && !self.tolerated.contains(&(target, id.to_owned())) {
             self.error(
                 loc,
@@ -261,6 +272,7 @@ pub(crate) fn validate_with(
         groups: id_table(&mut checker, Kind::Group, &groups, |s| &s.id),
         teams: id_table(&mut checker, Kind::Team, &teams, |s| &s.id),
         users: HashMap::new(),
+        base: None,
     };
 
     let model_roles = resolve_roles(&mut checker, &tables, &roles);

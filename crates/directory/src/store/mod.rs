@@ -19,6 +19,15 @@
 //! version while batches go on, then publishes them with only the rows changed since as dirty
 //! (a compaction); the writer waits for it only if the overlay reaches four times the limit.
 //!
+//! **Sign-ins and flag changes in place.** A sign-in of a row the indexes describe (not dirty,
+//! not otherwise written by the batch, with a previous last access) moves the row inside the
+//! last-access column, a copy-on-write chunked column (`index::live_column`): one sign-in copies
+//! the one or two chunks of a few thousand entries it leaves and enters, and the row stays
+//! clean. A user put or patch that changes only the state, admin or 2FA flags of such a row
+//! flips its bits in the flag and state bitmaps (each shared copy-on-write). Both are logged
+//! (`IndexOp::Touched`, `IndexOp::Flagged`) and replayed onto background rebuilds; a row
+//! that is dirty stays on the overlay instead.
+//!
 //! **Grants and catalog objects in place.** [`Indexes`] is a handful of shared parts (per-user
 //! columns, structure, access, entity lookups), and inside the access part every holder bitmap is
 //! shared too. A batch that adds or removes grants clones the parts it writes (pointer copies)
@@ -35,7 +44,7 @@
 //! organization) still rebuild the structure and access parts, O(users + grants) but without
 //! the per-user columns. These changes are logged and
 //! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
-//! user also dirties the user's row (its own-role flag is a per-user column).
+//! user sets or clears its own-role flag in place (from the grants after the batch).
 //!
 //! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
 //! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
@@ -79,10 +88,10 @@ pub use replay::Replay;
 pub use snapshot::Snapshot;
 pub use txn::Update;
 pub(crate) use txn::{Applied, Txn};
-pub(crate) use writer::{IndexOp, Writer};
+pub(crate) use writer::{CatalogIds, IndexOp, Writer};
 
 use txn::apply_batch;
-use writer::{apply_ops, Logged};
+use writer::{apply_ops, settle_row_changes, Logged};
 
 /// Tuning for a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,10 +227,11 @@ impl Store {
         let version = base.version + 1;
         let Applied {
             model,
-            changed,
+            mut changed,
             structural,
-            ops,
+            mut ops,
         } = applied;
+        settle_row_changes(&mut ops, &mut changed, &base.dirty);
         let model = Arc::new(model);
         let mut dirty = (*base.dirty).clone();
         dirty |= &changed;
@@ -238,12 +248,18 @@ impl Store {
         } else {
             // Grants and catalog objects are updated in place, in parts shared copy-on-write
             // with the previous snapshot; the per-user columns are never copied.
-            let (index, subjects) = if ops.is_empty() {
-                (Arc::clone(&base.index), Arc::clone(&base.subjects))
+            let index = if ops.is_empty() {
+                Arc::clone(&base.index)
             } else {
                 let mut index = Indexes::clone(&base.index);
-                apply_ops(&mut index, &ops, &model, &writer.subjects);
-                (Arc::new(index), Arc::new(OnceLock::new()))
+                dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
+                Arc::new(index)
+            };
+            // Grants and teams by subject describe the model: per-row changes keep them.
+            let subjects = if ops.iter().all(IndexOp::is_row_change) {
+                Arc::clone(&base.subjects)
+            } else {
+                Arc::new(OnceLock::new())
             };
             writer.log.push(Logged {
                 version,

@@ -69,7 +69,7 @@ impl Shared {
             index
         } else {
             let mut index = Indexes::clone(&index);
-            apply_ops(&mut index, &ops, &current.model, &writer.subjects);
+            dirty |= apply_ops(&mut index, &ops, &current.model, &writer.subjects);
             Arc::new(index)
         };
         self.current.store(Arc::new(Snapshot {

@@ -10,9 +10,10 @@ use roaring::RoaringBitmap;
 use super::writer::{IndexOp, Writer};
 use crate::error::{LoadErrorKind, LoadErrors};
 use crate::facts::Subjects;
+use crate::index::FlagChange;
 use crate::load::places::{Kind, Loc, Places, Style};
 use crate::load::{convert_user, parse_timestamp, resolve_grant, Checker, Tables, Tolerated};
-use crate::model::{self, AccessLevel, GroupIdx, Model, Row, State, Subject};
+use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, Row, State, Subject};
 use crate::raw;
 use crate::text::fold;
 
@@ -108,7 +109,7 @@ pub(super) fn apply_batch(
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(Update::user_ids);
-    let mut txn = Txn::new(base, writer, &places, &tolerated, named, true);
+    let mut txn = Txn::new(base, writer, &places, &tolerated, named);
     for (index, update) in batch.iter().enumerate() {
         txn.apply(index, update);
     }
@@ -188,21 +189,19 @@ pub(crate) struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     /// A transaction over a copy of `base`; `named` are the user ids the batch mentions (only
-    /// those are looked up: the writer's map covers the rest). Without `catalog` the id tables
-    /// of groups, projects, roles, … stay empty: a batch that resolves no reference (sign-ins)
-    /// then costs nothing proportional to the catalog.
+    /// those are looked up: the writer's map covers the rest). Catalog references resolve
+    /// against the writer's catalog maps ([`Tables::base`]); the batch's own tables hold only
+    /// what it adds or deletes, so nothing here is proportional to the catalog.
     pub(crate) fn new(
         base: &'a Model,
         writer: &'a Writer,
         places: &'a Places,
         tolerated: &'a Tolerated,
         named: impl Iterator<Item = &'a str>,
-        catalog: bool,
     ) -> Txn<'a> {
-        let mut tables = if catalog {
-            Tables::of_entities(base)
-        } else {
-            Tables::default()
+        let mut tables = Tables {
+            base: Some(&writer.catalog),
+            ..Tables::default()
         };
         for id in named {
             if let Some(&row) = writer.ids.get(id) {
@@ -269,8 +268,12 @@ impl<'a> Txn<'a> {
             return;
         }
         match update {
-            // Deletion records its own writes (the row, its grants).
-            Update::RemoveUser { .. } | Update::AddGrant(_) | Update::RemoveGrant(_) => {}
+            // These record their own writes (the row, its grants, in-place index changes).
+            Update::AddUser(_)
+            | Update::ReplaceUser(_)
+            | Update::RemoveUser { .. }
+            | Update::AddGrant(_)
+            | Update::RemoveGrant(_) => {}
             _ => {
                 for id in update.user_ids() {
                     if let Some(&row) = self.tables.users.get(id) {
@@ -406,6 +409,7 @@ impl<'a> Txn<'a> {
         if let Some(user) = self.convert(index, raw, number, explicit) {
             let row = self.model.users.push(user);
             self.tables.users.insert(&raw.id, row);
+            self.written.insert(row);
             self.changed.push((index, row));
         }
     }
@@ -418,9 +422,32 @@ impl<'a> Txn<'a> {
             None => (old.number, old.number_explicit),
         };
         if let Some(user) = self.convert(index, raw, number, explicit) {
+            self.record_replaced(row, &user);
             self.model.users.set(row as usize, user);
             self.changed.push((index, row));
         }
+    }
+
+    /// Records what replacing `row`'s record by `new` writes: when only flags or the state
+    /// change (and nothing else of the batch wrote the row so far), the flag and state bitmaps
+    /// in place; otherwise the row is dirty.
+    fn record_replaced(&mut self, row: Row, new: &model::User) {
+        let old = &self.model.users[row as usize];
+        if !self.written.contains(row) {
+            let mut probe = old.clone();
+            probe.state = new.state;
+            probe.admin = new.admin;
+            probe.two_factor = new.two_factor;
+            probe.two_factor_capable = new.two_factor_capable;
+            if probe == *new {
+                let change = FlagChange::between(old, new);
+                if !change.flags.is_empty() || change.state.is_some() {
+                    self.ops.push(IndexOp::Flagged { row, change });
+                }
+                return;
+            }
+        }
+        self.written.insert(row);
     }
 
     /// Deletes the user at `row`: its row becomes a hole (no renumbering) and is dirty, so the
@@ -441,10 +468,20 @@ impl<'a> Txn<'a> {
             .iter()
             .any(|op| matches!(op, IndexOp::GrantAdded(g) if g.subject == subject));
         if granted_in_batch || self.held.has_grants(subject) {
-            while let Some(at) = self.model.grants.position(|g| g.subject == subject) {
-                if let Some(grant) = self.model.grants.remove(at) {
-                    self.grant_changed(IndexOp::GrantRemoved(grant));
-                }
+            // One pass for the positions; removed from the back, so none moves before its turn
+            // (each removal copies one leaf of the grant list).
+            let positions: Vec<usize> = (self.model.grants.iter().enumerate())
+                .filter(|(_, g)| g.subject == subject)
+                .map(|(at, _)| at)
+                .collect();
+            let mut removed: Vec<model::Grant> = positions
+                .into_iter()
+                .rev()
+                .filter_map(|at| self.model.grants.remove(at))
+                .collect();
+            removed.reverse();
+            for grant in removed {
+                self.grant_changed(IndexOp::GrantRemoved(grant));
             }
         }
         // A team written by this batch may list the user without the base version knowing.
@@ -564,14 +601,24 @@ impl<'a> Txn<'a> {
         self.model.grants.push(grant);
     }
 
-    /// Records a grant change. A grant to a user also dirties the user's row: the per-user
-    /// flags (`has:role`-like facts of the user itself) are columns, re-checked by the overlay.
-    fn grant_changed(&mut self, op: IndexOp) {
-        if let IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) = &op {
-            if let Subject::User(row) = grant.subject {
+    /// A sign-in moved `row`'s last access from `old` to `new`: an index change made in place
+    /// when the row had a last access and nothing else of the batch wrote it so far (the store
+    /// still dirties it instead if the indexes do not describe it, see
+    /// [`super::writer::settle_row_changes`]); otherwise the row is dirty.
+    pub(crate) fn touched(&mut self, row: Row, old: Option<Millis>, new: Millis) {
+        match old {
+            Some(old) if !self.written.contains(row) => {
+                self.ops.push(IndexOp::Touched { row, old, new });
+            }
+            _ => {
                 self.written.insert(row);
             }
         }
+    }
+
+    /// Records a grant change (made in place in the access index, and in the own-role flag of a
+    /// user it is granted to: the user's row stays clean).
+    fn grant_changed(&mut self, op: IndexOp) {
         self.ops.push(op);
     }
 

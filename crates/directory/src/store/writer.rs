@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use roaring::RoaringBitmap;
 
 use crate::facts::Subjects;
-use crate::index::Indexes;
+use crate::index::{Flag, FlagChange, Indexes};
+use crate::load::places::Kind;
 use crate::model::{self, Model, Row};
+use crate::shared::Chunked;
 use crate::text::fold;
 
 /// What the writer keeps between batches so that checking a batch never scans every user.
@@ -19,6 +21,8 @@ pub(crate) struct Writer {
     pub(super) logins: HashMap<String, Row>,
     /// Number → row.
     pub(super) numbers: BTreeMap<u64, Row>,
+    /// Catalog id → position, per kind (what a batch's references resolve against).
+    pub(crate) catalog: CatalogIds,
     /// What each version changed since the current indexes' model (for background rebuilds:
     /// the rows changed after the rebuilt version stay dirty, its index changes are replayed).
     pub(super) log: Vec<Logged>,
@@ -28,6 +32,75 @@ pub(crate) struct Writer {
     /// Bumped by every rebuild the writer does itself; a background rebuild started under an
     /// older epoch is stale and dropped.
     pub(super) epoch: u64,
+}
+
+/// Catalog id → position maps the writer keeps between batches, so a batch resolving
+/// references does O(batch) work instead of mapping the whole catalog. Catalog objects are only
+/// ever appended or replaced in place (ids never change) outside structural batches, which
+/// rebuild these maps.
+#[derive(Debug, Default)]
+pub(crate) struct CatalogIds {
+    services: HashMap<String, u32>,
+    permissions: HashMap<String, u32>,
+    roles: HashMap<String, u32>,
+    organizations: HashMap<String, u32>,
+    projects: HashMap<String, u32>,
+    groups: HashMap<String, u32>,
+    teams: HashMap<String, u32>,
+}
+
+impl CatalogIds {
+    fn of_model(model: &Model) -> CatalogIds {
+        let mut ids = CatalogIds::default();
+        ids.follow(&Model::default(), model);
+        ids
+    }
+
+    /// Maps the catalog objects `after` has beyond `before`'s (appended by a batch).
+    fn follow(&mut self, before: &Model, after: &Model) {
+        fn add<T: Clone>(
+            table: &mut HashMap<String, u32>,
+            before: &Chunked<T>,
+            after: &Chunked<T>,
+            id: impl Fn(&T) -> &str,
+        ) {
+            for at in before.len()..after.len() {
+                table.insert(id(&after[at]).to_owned(), at as u32);
+            }
+        }
+        add(&mut self.services, &before.services, &after.services, |o| {
+            &o.id
+        });
+        add(
+            &mut self.permissions,
+            &before.permissions,
+            &after.permissions,
+            |o| &o.id,
+        );
+        add(&mut self.roles, &before.roles, &after.roles, |o| &o.id);
+        let orgs = (&before.organizations, &after.organizations);
+        add(&mut self.organizations, orgs.0, orgs.1, |o| &o.id);
+        add(&mut self.projects, &before.projects, &after.projects, |o| {
+            &o.id
+        });
+        add(&mut self.groups, &before.groups, &after.groups, |o| &o.id);
+        add(&mut self.teams, &before.teams, &after.teams, |o| &o.id);
+    }
+
+    /// The position of catalog object `id` of `kind` (users and grants are not catalog).
+    pub(crate) fn get(&self, kind: Kind, id: &str) -> Option<u32> {
+        let table = match kind {
+            Kind::Service => &self.services,
+            Kind::Permission => &self.permissions,
+            Kind::Role => &self.roles,
+            Kind::Organization => &self.organizations,
+            Kind::Project => &self.projects,
+            Kind::Group => &self.groups,
+            Kind::Team => &self.teams,
+            Kind::User | Kind::Grant => return None,
+        };
+        table.get(id).copied()
+    }
 }
 
 /// One version's changes, kept until a rebuild covers them.
@@ -58,6 +131,22 @@ pub(crate) enum IndexOp {
     /// A group changed parent: its old and new ancestors' member sets change, and the access
     /// of the moved subtree's members.
     GroupMoved(model::GroupIdx),
+    /// A sign-in moved a clean row's last access (the row itself stays clean).
+    Touched {
+        /// The row.
+        row: Row,
+        /// Its last access before (the index holds `(old, row)`).
+        old: model::Millis,
+        /// After.
+        new: model::Millis,
+    },
+    /// A clean row's record changed in its flags or state only (the row stays clean).
+    Flagged {
+        /// The row.
+        row: Row,
+        /// The bits that changed.
+        change: FlagChange,
+    },
     /// A project was added (at the end of the projects).
     ProjectAdded {
         /// Its position.
@@ -74,16 +163,44 @@ pub(crate) enum IndexOp {
 /// catalog changes to members (team listings, role permissions, projects moved) rebuild the
 /// structure and access parts once from the final model, which already holds every grant of
 /// the batch.
-pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, subjects: &Subjects) {
+///
+/// Returns the rows a sign-in could not be moved for in the index (it did not hold the row's
+/// old value: never expected, as only rows the index describes are moved): the caller marks
+/// them dirty, so the overlay answers for them.
+pub(super) fn apply_ops(
+    index: &mut Indexes,
+    ops: &[IndexOp],
+    model: &Model,
+    subjects: &Subjects,
+) -> RoaringBitmap {
+    let mut unmoved = RoaringBitmap::new();
+    for op in ops {
+        match op {
+            IndexOp::Touched { row, old, new } if !index.touched(*row, *old, *new) => {
+                unmoved.insert(*row);
+            }
+            IndexOp::Flagged { row, change } => index.flags_changed(*row, change),
+            // The own-role flag of a user granted to follows the final grants.
+            IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) => {
+                if let model::Subject::User(row) = grant.subject {
+                    let flags = vec![(Flag::HasOwnRole, subjects.has_grants(grant.subject))];
+                    index.flags_changed(row, &FlagChange { flags, state: None });
+                }
+            }
+            _ => {}
+        }
+    }
     let members = ops
         .iter()
         .any(|op| matches!(op, IndexOp::Catalog { members: true }));
-    let catalog = |op: &IndexOp| !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_));
+    let catalog = |op: &IndexOp| {
+        !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_)) && !op.is_row_change()
+    };
     if ops.iter().any(catalog) {
         index.catalog_changed(model, members);
     }
     if members {
-        return;
+        return unmoved;
     }
     let moved: Vec<model::GroupIdx> = ops
         .iter()
@@ -117,6 +234,42 @@ pub(super) fn apply_ops(index: &mut Indexes, ops: &[IndexOp], model: &Model, sub
             _ => {}
         }
     }
+    unmoved
+}
+
+impl IndexOp {
+    /// The row a per-row change made in place (a sign-in, a flags-only change), if it is one.
+    pub(super) fn row(&self) -> Option<Row> {
+        match *self {
+            IndexOp::Touched { row, .. } | IndexOp::Flagged { row, .. } => Some(row),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a per-row change (see [`IndexOp::row`]).
+    pub(super) fn is_row_change(&self) -> bool {
+        self.row().is_some()
+    }
+}
+
+/// Per-row changes (sign-ins, flags-only changes) of rows the current indexes do not describe
+/// (`dirty`, or written otherwise by the same batch: `changed`) cannot be made in place: they
+/// are dropped and the rows join `changed` (the overlay answers for them until a rebuild).
+pub(super) fn settle_row_changes(
+    ops: &mut Vec<IndexOp>,
+    changed: &mut RoaringBitmap,
+    dirty: &RoaringBitmap,
+) {
+    let stale: RoaringBitmap = ops
+        .iter()
+        .filter_map(IndexOp::row)
+        .filter(|&row| dirty.contains(row) || changed.contains(row))
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    ops.retain(|op| op.row().is_none_or(|row| !stale.contains(row)));
+    *changed |= stale;
 }
 
 impl Writer {
@@ -125,6 +278,7 @@ impl Writer {
             ids: HashMap::with_capacity(model.users.count()),
             logins: HashMap::with_capacity(model.users.count()),
             numbers: BTreeMap::new(),
+            catalog: CatalogIds::of_model(model),
             log: Vec::new(),
             subjects: Subjects::build(model),
             epoch: 0,
@@ -153,6 +307,7 @@ impl Writer {
             self.epoch = epoch;
         } else {
             self.update(changed, before, after);
+            self.catalog.follow(before, after);
             self.apply_ops(ops, after);
         }
     }
