@@ -16,6 +16,11 @@ mod request;
 mod run;
 mod state;
 
+/// The binary's allocator (feature `mimalloc`, on by default): the library crates set none.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     run::main()
 }
