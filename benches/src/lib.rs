@@ -14,6 +14,12 @@
 //! Criterion lives only in `benches/benches/` (a dev-dependency), never in a library crate.
 #![deny(missing_docs)]
 
+/// The allocator of every harness binary and bench (feature `mimalloc`, on by default; this crate
+/// is never a dependency of a library). RESULTS.md, "Allocator", has the measurements.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod changes;
 pub mod error;
 pub mod extras;

@@ -29,10 +29,6 @@ use clap::Parser;
 use userql_benches::loadgen::{self, cpu, CpuUse, Mix, Phase};
 use userql_server::{app, serve};
 
-/// The allocator of the `userql` binary, so the server process measures what `userql serve` runs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, Parser)]
 #[command(about = "Bounded loopback load generator for userql serve")]
 struct Args {

@@ -16,10 +16,10 @@ mod request;
 mod run;
 mod state;
 
-/// mimalloc instead of the system allocator: answering a request allocates and frees many small
-/// buffers across threads (a worker builds the body, an async worker frees it), and glibc's
-/// malloc spent about a quarter of `userql serve`'s request handling in `malloc`/`free`
-/// (`benches/RESULTS.md`, issue 16).
+/// The binary's allocator (feature `mimalloc`, on by default; the library crates set none):
+/// answering a request allocates and frees many small buffers across threads and loading a
+/// directory allocates millions of small strings (`benches/RESULTS.md`, "Allocator").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

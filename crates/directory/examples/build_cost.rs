@@ -5,6 +5,11 @@
 //! cargo run --release -p userql-directory --example build_cost -- 1000000 [REPETITIONS]
 //! ```
 
+/// mimalloc, as the `userql` binary uses by default (`--features example-mimalloc`).
+#[cfg(feature = "example-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use userql_directory::generate::{generate, GenOptions};

@@ -6,6 +6,11 @@
 //! cargo run --release -p userql-directory --example load_speed -- /tmp/g1m.ndjson
 //! ```
 
+/// mimalloc, as the `userql` binary uses by default (`--features example-mimalloc`).
+#[cfg(feature = "example-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 fn main() {

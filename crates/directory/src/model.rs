@@ -226,6 +226,16 @@ impl Users {
     }
 }
 
+impl Users {
+    /// Users already shared (the loader wraps each record on the thread that converted it).
+    pub(crate) fn from_shared(users: Vec<Arc<User>>) -> Users {
+        Users {
+            slots: users.into_iter().map(Some).collect(),
+            holes: Arc::default(),
+        }
+    }
+}
+
 impl From<Vec<User>> for Users {
     fn from(users: Vec<User>) -> Users {
         users.into_iter().collect()

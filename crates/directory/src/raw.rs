@@ -255,44 +255,69 @@ impl Serialize for GroupRef {
 
 impl<'de> Deserialize<'de> for GroupRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct GroupRefVisitor;
+        let (id, access) = deserializer.deserialize_any(GroupRefVisitor::<String>::new())?;
+        Ok(GroupRef { id, access })
+    }
+}
 
-        impl<'de> Visitor<'de> for GroupRefVisitor {
-            type Value = GroupRef;
+/// A string type a [`GroupRefVisitor`] can produce: owned, or borrowed from the input.
+pub(crate) trait FromText<'de>: Deserialize<'de> {
+    /// From a string that lives as long as the input.
+    fn borrowed(text: &'de str) -> Self;
+    /// From a transient string (one with escapes).
+    fn owned(text: &str) -> Self;
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a group id or an object {\"id\", \"access\"}")
-            }
+impl<'de> FromText<'de> for String {
+    fn borrowed(text: &'de str) -> Self {
+        text.to_owned()
+    }
 
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<GroupRef, E> {
-                Ok(GroupRef {
-                    id: value.to_owned(),
-                    access: None,
-                })
-            }
+    fn owned(text: &str) -> Self {
+        text.to_owned()
+    }
+}
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GroupRef, A::Error> {
-                let mut id: Option<String> = None;
-                let mut access: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" if id.is_none() => id = Some(map.next_value()?),
-                        "access" if access.is_none() => access = Some(map.next_value()?),
-                        "id" | "access" => {
-                            return Err(de::Error::custom(format!("duplicate field `{key}`")))
-                        }
-                        other => return Err(de::Error::unknown_field(other, &["id", "access"])),
-                    }
+/// Reads one `users[].groups` entry — a bare id or `{"id", "access"}` — as `(id, access)`; shared
+/// by [`GroupRef`] and the loader's borrowed rows so both accept exactly the same input.
+pub(crate) struct GroupRefVisitor<S>(std::marker::PhantomData<S>);
+
+impl<S> GroupRefVisitor<S> {
+    pub(crate) fn new() -> Self {
+        GroupRefVisitor(std::marker::PhantomData)
+    }
+}
+
+impl<'de, S: FromText<'de>> Visitor<'de> for GroupRefVisitor<S> {
+    type Value = (S, Option<S>);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a group id or an object {\"id\", \"access\"}")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok((S::borrowed(value), None))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok((S::owned(value), None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut id: Option<S> = None;
+        let mut access: Option<Option<S>> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "id" if id.is_none() => id = Some(map.next_value()?),
+                "access" if access.is_none() => access = Some(map.next_value()?),
+                "id" | "access" => {
+                    return Err(de::Error::custom(format!("duplicate field `{key}`")))
                 }
-                let id = id.ok_or_else(|| de::Error::missing_field("id"))?;
-                Ok(GroupRef {
-                    id,
-                    access: access.flatten(),
-                })
+                other => return Err(de::Error::unknown_field(other, &["id", "access"])),
             }
         }
-
-        deserializer.deserialize_any(GroupRefVisitor)
+        let id = id.ok_or_else(|| de::Error::missing_field("id"))?;
+        Ok((id, access.flatten()))
     }
 }
 

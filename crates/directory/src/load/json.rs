@@ -222,7 +222,7 @@ pub(super) fn load(text: &str) -> Result<Model, LoadErrors> {
     }
 
     let places = Places::mapped(Style::Json, reader.positions);
-    match validate_with(directory, &places, &reader.tolerated) {
+    match validate_with(directory.into(), &places, &reader.tolerated) {
         Ok(model) if reader.errors.is_empty() => Ok(model),
         Ok(_) => Err(LoadErrors::new(reader.errors)),
         Err(more) => {

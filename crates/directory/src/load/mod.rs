@@ -17,6 +17,7 @@ mod json;
 mod ndjson;
 mod onepass;
 pub(crate) mod places;
+mod rows;
 mod split;
 mod validate;
 

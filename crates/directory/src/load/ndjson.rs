@@ -165,7 +165,7 @@ pub(super) fn load(text: &str) -> Result<Model, LoadErrors> {
     directory.format = raw::FORMAT.to_owned();
 
     let places = Places::mapped(Style::Ndjson, reader.lines);
-    match validate_with(directory, &places, &reader.tolerated) {
+    match validate_with(directory.into(), &places, &reader.tolerated) {
         Ok(model) if reader.errors.is_empty() => Ok(model),
         Ok(_) => Err(LoadErrors::new(reader.errors)),
         Err(more) => {

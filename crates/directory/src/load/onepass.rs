@@ -1,4 +1,4 @@
-//! The whole-document JSON reader's fast path: serde straight into [`raw::Directory`] in one
+//! The whole-document JSON reader's fast path: serde straight into [`Rows`] (raw objects, borrowed grants and users) in one
 //! pass over the bytes, every list element deserialized where it stands.
 //!
 //! It answers only for a document without parse problems: any irregularity — a syntax error, an
@@ -13,10 +13,10 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::Deserializer;
 
 use super::places::Kind;
-use crate::raw;
+use super::rows::Rows;
 
 /// The directory of a document that parses without a problem; `None` for anything else.
-pub(super) fn json(text: &str) -> Option<raw::Directory> {
+pub(super) fn json(text: &str) -> Option<Rows<'_>> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let directory = Document.deserialize(&mut deserializer).ok()??;
     deserializer.end().ok()?;
@@ -27,7 +27,7 @@ pub(super) fn json(text: &str) -> Option<raw::Directory> {
 struct Document;
 
 impl<'de> DeserializeSeed<'de> for Document {
-    type Value = Option<raw::Directory>;
+    type Value = Option<Rows<'de>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -35,14 +35,15 @@ impl<'de> DeserializeSeed<'de> for Document {
 }
 
 impl<'de> Visitor<'de> for Document {
-    type Value = Option<raw::Directory>;
+    type Value = Option<Rows<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a directory object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut directory = raw::Directory::default();
+        let mut rows = Rows::default();
+        let directory = &mut rows.rest;
         // One flag per kind plus one for `format`: a repeated key is left to the tolerant reader.
         let mut seen = [false; Kind::ALL.len() + 1];
         while let Some(key) = map.next_key::<String>()? {
@@ -65,10 +66,10 @@ impl<'de> Visitor<'de> for Document {
                 Some(Kind::Project) => directory.projects = map.next_value()?,
                 Some(Kind::Group) => directory.groups = map.next_value()?,
                 Some(Kind::Team) => directory.teams = map.next_value()?,
-                Some(Kind::Grant) => directory.grants = map.next_value()?,
-                Some(Kind::User) => directory.users = map.next_value()?,
+                Some(Kind::Grant) => rows.grants = map.next_value()?,
+                Some(Kind::User) => rows.users = map.next_value()?,
             }
         }
-        Ok(seen[Kind::ALL.len()].then_some(directory))
+        Ok(seen[Kind::ALL.len()].then_some(rows))
     }
 }

@@ -15,6 +15,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visito
 use serde::{Deserialize, Deserializer};
 
 use super::places::Kind;
+use super::rows::{GrantRow, Rows, UserRow};
 use crate::raw;
 
 /// Below this many body bytes one thread does it all: a thread costs more than it saves.
@@ -24,7 +25,7 @@ const MAX_CHUNKS: usize = 16;
 
 /// The directory and, per kind, the 1-based line of every object, or `None` when the input needs
 /// the tolerant reader.
-pub(super) fn ndjson(text: &str) -> Option<(raw::Directory, [Vec<usize>; 9])> {
+pub(super) fn ndjson(text: &str) -> Option<(Rows<'_>, [Vec<usize>; 9])> {
     let (header_line, body_start) = header(text)?;
     let body = &text[body_start..];
     let chunks = split(body, chunk_count(body.len()));
@@ -43,7 +44,7 @@ pub(super) fn ndjson(text: &str) -> Option<(raw::Directory, [Vec<usize>; 9])> {
         })
     };
     // The first chunk's lists become the directory's (no copy); the others are appended.
-    let mut directory: Option<raw::Directory> = None;
+    let mut directory: Option<Rows> = None;
     let mut lines: [Vec<usize>; 9] = Default::default();
     let mut first_line = header_line + 1;
     for chunk in parsed {
@@ -58,7 +59,7 @@ pub(super) fn ndjson(text: &str) -> Option<(raw::Directory, [Vec<usize>; 9])> {
         }
     }
     let mut directory = directory.unwrap_or_default();
-    directory.format = raw::FORMAT.to_owned();
+    directory.rest.format = raw::FORMAT.to_owned();
     Some((directory, lines))
 }
 
@@ -114,15 +115,15 @@ fn split(body: &str, count: usize) -> Vec<&str> {
 
 /// One chunk's objects, and the chunk-relative (0-based) line of each.
 #[derive(Default)]
-struct Chunk {
-    directory: Lists,
+struct Chunk<'a> {
+    directory: Lists<'a>,
     lines: [Vec<usize>; 9],
     /// Newlines in the chunk: how far the next chunk's first line is from this one's.
     newlines: usize,
 }
 
-impl Chunk {
-    fn parse(text: &str) -> Option<Chunk> {
+impl<'a> Chunk<'a> {
+    fn parse(text: &'a str) -> Option<Chunk<'a>> {
         let mut chunk = Chunk::default();
         for (local, line) in text.split('\n').enumerate() {
             // `split` yields one piece more than there are newlines.
@@ -139,11 +140,11 @@ impl Chunk {
 
 /// The nine lists of a directory (its `format` is the header's).
 #[derive(Default)]
-struct Lists(raw::Directory);
+struct Lists<'a>(Rows<'a>);
 
-impl Lists {
+impl<'a> Lists<'a> {
     /// Parses one object line onto its list; `None` for anything the tolerant reader must see.
-    fn push_line(&mut self, line: &str) -> Option<Kind> {
+    fn push_line(&mut self, line: &'a str) -> Option<Kind> {
         let mut deserializer = serde_json::Deserializer::from_str(line);
         let kind = match (Tagged { lists: self }).deserialize(&mut deserializer) {
             Ok(Some(kind)) => kind,
@@ -165,7 +166,8 @@ impl Lists {
         };
         let kind = Kind::from_singular(&kind)?;
         let object = serde_json::Value::Object(map);
-        let d = &mut self.0;
+        let rows = &mut self.0;
+        let d = &mut rows.rest;
         match kind {
             Kind::Service => push_value(&mut d.services, object),
             Kind::Permission => push_value(&mut d.permissions, object),
@@ -174,14 +176,22 @@ impl Lists {
             Kind::Project => push_value(&mut d.projects, object),
             Kind::Group => push_value(&mut d.groups, object),
             Kind::Team => push_value(&mut d.teams, object),
-            Kind::Grant => push_value(&mut d.grants, object),
-            Kind::User => push_value(&mut d.users, object),
+            // Rows from a `Value` cannot borrow: read the raw type, then move its strings in.
+            Kind::Grant => serde_json::from_value::<raw::Grant>(object)
+                .ok()
+                .map(|grant| rows.grants.push(GrantRow::from(grant))),
+            Kind::User => serde_json::from_value::<raw::User>(object)
+                .ok()
+                .map(|user| rows.users.push(UserRow::from(user))),
         }?;
         Some(kind)
     }
 
-    fn append_to(mut self, all: &mut raw::Directory) {
-        let d = &mut self.0;
+    fn append_to(mut self, all: &mut Rows<'a>) {
+        all.grants.append(&mut self.0.grants);
+        all.users.append(&mut self.0.users);
+        let all = &mut all.rest;
+        let d = &mut self.0.rest;
         all.services.append(&mut d.services);
         all.permissions.append(&mut d.permissions);
         all.roles.append(&mut d.roles);
@@ -189,8 +199,6 @@ impl Lists {
         all.projects.append(&mut d.projects);
         all.groups.append(&mut d.groups);
         all.teams.append(&mut d.teams);
-        all.grants.append(&mut d.grants);
-        all.users.append(&mut d.users);
     }
 }
 
@@ -201,11 +209,11 @@ fn push_value<T: DeserializeOwned>(list: &mut Vec<T>, object: serde_json::Value)
 
 /// Reads an object whose first key is `kind`, then deserializes the rest of the same object into
 /// that kind's type and pushes it. `Ok(None)`: the first key is not `kind`.
-struct Tagged<'l> {
-    lists: &'l mut Lists,
+struct Tagged<'l, 'a> {
+    lists: &'l mut Lists<'a>,
 }
 
-impl<'de> DeserializeSeed<'de> for Tagged<'_> {
+impl<'de: 'a, 'a> DeserializeSeed<'de> for Tagged<'_, 'a> {
     type Value = Option<Kind>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -213,7 +221,7 @@ impl<'de> DeserializeSeed<'de> for Tagged<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Tagged<'_> {
+impl<'de: 'a, 'a> Visitor<'de> for Tagged<'_, 'a> {
     type Value = Option<Kind>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -236,7 +244,8 @@ impl<'de> Visitor<'de> for Tagged<'_> {
             return Err(serde::de::Error::custom("unknown kind"));
         };
         let rest = MapAccessDeserializer::new(map);
-        let d = &mut self.lists.0;
+        let rows = &mut self.lists.0;
+        let d = &mut rows.rest;
         match kind {
             Kind::Service => d.services.push(Deserialize::deserialize(rest)?),
             Kind::Permission => d.permissions.push(Deserialize::deserialize(rest)?),
@@ -245,8 +254,8 @@ impl<'de> Visitor<'de> for Tagged<'_> {
             Kind::Project => d.projects.push(Deserialize::deserialize(rest)?),
             Kind::Group => d.groups.push(Deserialize::deserialize(rest)?),
             Kind::Team => d.teams.push(Deserialize::deserialize(rest)?),
-            Kind::Grant => d.grants.push(Deserialize::deserialize(rest)?),
-            Kind::User => d.users.push(Deserialize::deserialize(rest)?),
+            Kind::Grant => rows.grants.push(Deserialize::deserialize(rest)?),
+            Kind::User => rows.users.push(Deserialize::deserialize(rest)?),
         }
         Ok(Some(kind))
     }

@@ -3,11 +3,14 @@
 //! Complexity: O(total objects) with hash maps keyed by borrowed ids; the only per-user
 //! allocation beyond moving the raw strings is the lowercased login for the uniqueness check.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::DateTime;
 
 use super::places::{Kind, Loc, Places, Style};
+use super::rows::{GrantFields, Rows, UserRow};
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
 use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, OrgIdx, ServiceIdx, State};
 use crate::raw;
@@ -22,14 +25,68 @@ pub(crate) type Tolerated = HashSet<(Kind, String)>;
 /// Used by both loaders and by tests that build directories in code. Reports every problem
 /// (see [`LoadErrorKind`]); never returns a partial model.
 pub fn validate(raw: raw::Directory) -> Result<Model, LoadErrors> {
-    validate_with(raw, &Places::identity(Style::Json), &Tolerated::new())
+    validate_with(
+        Rows::from(raw),
+        &Places::identity(Style::Json),
+        &Tolerated::new(),
+    )
 }
 
 /// Parses an RFC 3339 timestamp (any offset, optional fraction) into UTC epoch milliseconds.
 pub fn parse_timestamp(text: &str) -> Result<Millis, String> {
+    if let Some(millis) = utc_millis(text.as_bytes()) {
+        return Ok(millis);
+    }
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
         .map_err(|e| e.to_string())
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z` without a general parser: the digits are
+/// read in place and the calendar checked by chrono's date and time constructors. Anything else
+/// (an offset, a lowercase `t`/`z`, a leap second, a bad date) is left to
+/// `DateTime::parse_from_rfc3339`, which gives the same result or the error message.
+fn utc_millis(text: &[u8]) -> Option<Millis> {
+    use chrono::{NaiveDate, NaiveTime};
+    fn digits(text: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+        text.get(range)?.iter().try_fold(0u32, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    }
+    if text.len() < 20 || text.last() != Some(&b'Z') {
+        return None;
+    }
+    let punctuation = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if punctuation.iter().any(|&(at, byte)| text[at] != byte) {
+        return None;
+    }
+    let fraction = &text[19..text.len() - 1];
+    let millis = match fraction {
+        [] => 0,
+        // At most nine digits, as chrono keeps nanoseconds; the millisecond is the first three.
+        [b'.', rest @ ..] if (1..=9).contains(&rest.len()) => {
+            let all = digits(rest, 0..rest.len())?;
+            let scale = 10u32.pow(rest.len() as u32);
+            (u64::from(all) * 1000 / u64::from(scale)) as u32
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(
+        digits(text, 0..4)? as i32,
+        digits(text, 5..7)?,
+        digits(text, 8..10)?,
+    )?;
+    let second = digits(text, 17..19)?;
+    if second > 59 {
+        return None;
+    }
+    let time = NaiveTime::from_hms_milli_opt(
+        digits(text, 11..13)?,
+        digits(text, 14..16)?,
+        second,
+        millis,
+    )?;
+    Some(date.and_time(time).and_utc().timestamp_millis())
 }
 
 /// Id → position maps over borrowed ids, one per referenceable kind.
@@ -196,6 +253,62 @@ impl<'p> Checker<'p> {
     }
 }
 
+/// Below this many items one thread does the work: a thread costs more than it saves.
+const MIN_PARALLEL_ITEMS: usize = 1 << 14;
+
+/// Runs `work` on every item (with its index), the items cut into one piece per core, each piece
+/// checked on its own thread with its own error list. Results and errors are concatenated in
+/// item order, so the outcome — the values and every error message in order — is the serial one.
+fn in_parallel<T: Send, R: Send>(
+    checker: &mut Checker<'_>,
+    items: &mut [T],
+    work: impl Fn(&mut Checker<'_>, usize, &mut T) -> Option<R> + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if threads < 2 || items.len() < MIN_PARALLEL_ITEMS {
+        return items
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, item)| work(checker, index, item))
+            .collect();
+    }
+    let piece = items.len().div_ceil(threads);
+    let (places, tolerated) = (checker.places, checker.tolerated);
+    let pieces: Vec<(Vec<R>, Vec<LoadError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks_mut(piece)
+            .enumerate()
+            .map(|(n, chunk)| {
+                let work = &work;
+                scope.spawn(move || {
+                    let mut local = Checker::new(places, tolerated);
+                    let first = n * piece;
+                    let values = chunk
+                        .iter_mut()
+                        .enumerate()
+                        .filter_map(|(i, item)| work(&mut local, first + i, item))
+                        .collect();
+                    (values, local.errors)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(items.len());
+    for (values, errors) in pieces {
+        all.extend(values);
+        checker.errors.extend(errors);
+    }
+    all
+}
+
 /// Builds an id table for one kind, reporting empty and duplicate ids (the first one wins).
 fn id_table<'a, T>(
     checker: &mut Checker<'_>,
@@ -238,23 +351,28 @@ fn id_table<'a, T>(
 
 /// `validate` with a place renderer (JSON, NDJSON lines) and ids of objects that failed to parse.
 pub(crate) fn validate_with(
-    raw: raw::Directory,
+    rows: Rows<'_>,
     places: &Places,
     tolerated: &Tolerated,
 ) -> Result<Model, LoadErrors> {
     let mut checker = Checker::new(places, tolerated);
-    let raw::Directory {
-        format,
-        services,
-        permissions,
-        roles,
-        organizations,
-        projects,
-        groups,
-        teams,
+    let Rows {
+        rest:
+            raw::Directory {
+                format,
+                services,
+                permissions,
+                roles,
+                organizations,
+                projects,
+                groups,
+                teams,
+                grants: _,
+                users: _,
+            },
         grants,
         users,
-    } = raw;
+    } = rows;
     if format != raw::FORMAT {
         checker.errors.push(LoadError::new(
             "document",
@@ -280,28 +398,28 @@ pub(crate) fn validate_with(
     let model_groups = resolve_groups(&mut checker, &tables, &groups);
     // Teams and grants refer to users by id: resolve them while the user table borrows `users`,
     // before the users are consumed (their strings moved into the model).
+    let mut grants = grants;
     let (model_teams, model_grants) = {
         let with_users = Tables {
             users: id_table(&mut checker, Kind::User, &users, |s| &s.id),
             ..tables.clone()
         };
         let model_teams = resolve_teams(&mut checker, &with_users, &teams);
-        let model_grants: Vec<model::Grant> = grants
-            .iter()
-            .enumerate()
-            .filter_map(|(index, grant)| resolve_grant(&mut checker, &with_users, index, grant))
-            .collect();
+        let model_grants = in_parallel(&mut checker, &mut grants, |checker, index, grant| {
+            resolve_grant(checker, &with_users, index, grant)
+        });
         (model_teams, model_grants)
     };
+    drop(grants);
     let numbers = user_numbers(&mut checker, &users);
     check_logins(&mut checker, &users);
 
-    let mut model_users = Vec::with_capacity(users.len());
-    for (index, (user, (number, explicit))) in users.into_iter().zip(numbers).enumerate() {
-        if let Some(user) = convert_user(&mut checker, &tables, index, user, number, explicit) {
-            model_users.push(user);
-        }
-    }
+    let mut users: Vec<(UserRow<'_>, (u64, bool))> = users.into_iter().zip(numbers).collect();
+    let model_users = in_parallel(&mut checker, &mut users, |checker, index, slot| {
+        let (user, (number, explicit)) = std::mem::take(slot);
+        convert_row(checker, &tables, index, user, number, explicit).map(Arc::new)
+    });
+    drop(users);
     drop(tables);
 
     let model = Model {
@@ -333,7 +451,7 @@ pub(crate) fn validate_with(
         groups: model_groups.into(),
         teams: model_teams.into(),
         grants: model_grants.into(),
-        users: model_users.into(),
+        users: model::Users::from_shared(model_users),
     };
     checker.finish(model)
 }
@@ -545,31 +663,31 @@ pub(crate) fn resolve_grant(
     checker: &mut Checker<'_>,
     tables: &Tables<'_>,
     index: usize,
-    grant: &raw::Grant,
+    grant: &impl GrantFields,
 ) -> Option<model::Grant> {
     let loc = Loc {
         kind: Kind::Grant,
         index,
-        id: &grant.role,
+        id: grant.role(),
     };
     let errors_before = checker.errors.len();
-    let role = checker.resolve(tables, loc, || "role".to_owned(), Kind::Role, &grant.role);
+    let role = checker.resolve(tables, loc, || "role".to_owned(), Kind::Role, grant.role());
 
     let mut found = Vec::new();
     let mut subject = None;
-    if let Some(user) = &grant.user {
+    if let Some(user) = grant.user() {
         found.push("user");
         subject = checker
             .resolve(tables, loc, || "user".to_owned(), Kind::User, user)
             .map(model::Subject::User);
     }
-    if let Some(group) = &grant.group {
+    if let Some(group) = grant.group() {
         found.push("group");
         subject = checker
             .resolve(tables, loc, || "group".to_owned(), Kind::Group, group)
             .map(|g| model::Subject::Group(GroupIdx(g)));
     }
-    if let Some(team) = &grant.team {
+    if let Some(team) = grant.team() {
         found.push("team");
         subject = checker
             .resolve(tables, loc, || "team".to_owned(), Kind::Team, team)
@@ -580,14 +698,14 @@ pub(crate) fn resolve_grant(
     }
 
     let mut scope = Some(model::Scope::Global);
-    if grant.project.is_some() && grant.organization.is_some() {
+    if grant.project().is_some() && grant.organization().is_some() {
         checker.error(loc, None, LoadErrorKind::GrantScope);
     }
-    if let Some(project) = &grant.project {
+    if let Some(project) = grant.project() {
         scope = checker
             .resolve(tables, loc, || "project".to_owned(), Kind::Project, project)
             .map(|p| model::Scope::Project(model::ProjectIdx(p)));
-    } else if let Some(org) = &grant.organization {
+    } else if let Some(org) = grant.organization() {
         scope = checker
             .resolve(
                 tables,
@@ -610,7 +728,7 @@ pub(crate) fn resolve_grant(
 
 /// Each user's number and whether it was explicit, reporting non-positive, duplicate and
 /// colliding-default numbers.
-fn user_numbers(checker: &mut Checker<'_>, users: &[raw::User]) -> Vec<(u64, bool)> {
+fn user_numbers(checker: &mut Checker<'_>, users: &[UserRow<'_>]) -> Vec<(u64, bool)> {
     let mut explicit: HashMap<u64, usize> = HashMap::new();
     let mut numbers = Vec::with_capacity(users.len());
     for (index, user) in users.iter().enumerate() {
@@ -676,13 +794,23 @@ fn user_numbers(checker: &mut Checker<'_>, users: &[raw::User]) -> Vec<(u64, boo
     numbers
 }
 
-fn check_logins(checker: &mut Checker<'_>, users: &[raw::User]) {
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(users.len());
+fn check_logins(checker: &mut Checker<'_>, users: &[UserRow<'_>]) {
+    let mut seen: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(users.len());
     for (index, user) in users.iter().enumerate() {
         if user.login.is_empty() {
             continue; // reported by convert_user
         }
-        match seen.entry(user.login.to_lowercase()) {
+        // Most logins are lowercase already: only the others are copied.
+        let lowercase_ascii = user
+            .login
+            .bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_uppercase());
+        let key = if lowercase_ascii {
+            Cow::Borrowed(user.login.as_str())
+        } else {
+            Cow::Owned(user.login.to_lowercase())
+        };
+        match seen.entry(key) {
             std::collections::hash_map::Entry::Occupied(first) => {
                 let first_index = *first.get();
                 let first = checker.places.render(Loc {
@@ -720,8 +848,21 @@ pub(crate) fn convert_user(
     number: u64,
     number_explicit: bool,
 ) -> Option<model::User> {
+    let row = UserRow::from(user);
+    convert_row(checker, tables, index, row, number, number_explicit)
+}
+
+/// [`convert_user`] for a row (borrowed references and timestamps).
+fn convert_row(
+    checker: &mut Checker<'_>,
+    tables: &Tables<'_>,
+    index: usize,
+    user: UserRow<'_>,
+    number: u64,
+    number_explicit: bool,
+) -> Option<model::User> {
     let errors_before = checker.errors.len();
-    let raw::User {
+    let UserRow {
         id,
         number: _,
         login,
@@ -921,4 +1062,102 @@ pub(crate) fn convert_user(
         enterprise_group,
         profile,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{in_parallel, parse_timestamp, utc_millis, Checker, MIN_PARALLEL_ITEMS};
+    use crate::error::LoadErrorKind;
+    use crate::load::places::{Kind, Loc, Places, Style};
+    use crate::load::Tolerated;
+    use chrono::DateTime;
+    use proptest::prelude::*;
+
+    fn chrono_millis(text: &str) -> Option<i64> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono_on_edge_cases() {
+        for text in [
+            "2023-01-24T19:07:33.194Z",
+            "2023-01-24T19:07:33Z",
+            "2023-01-24T19:07:33.1Z",
+            "2023-01-24T19:07:33.123456789Z",
+            "1969-12-31T23:59:59.999Z",
+            "0000-01-01T00:00:00Z",
+            "2024-02-29T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-01-01T24:00:00Z",
+            "2023-01-01T23:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "2023-01-01T00:00:00.Z",
+            "2023-01-01T00:00:00.1234567891Z",
+            "2023-01-01t00:00:00z",
+            "2023-01-01 00:00:00Z",
+            "2023-01-01T00:00:00+02:00",
+            "2023-1-01T00:00:00Z",
+            "+023-01-01T00:00:00Z",
+            "2023-01-01T00:00:0aZ",
+        ] {
+            if let Some(fast) = utc_millis(text.as_bytes()) {
+                assert_eq!(Some(fast), chrono_millis(text), "{text}");
+            }
+            assert_eq!(parse_timestamp(text).ok(), chrono_millis(text), "{text}");
+        }
+        assert!(utc_millis(b"2023-01-24T19:07:33.194Z").is_some());
+    }
+
+    /// Values and errors come out in item order whether the items are checked on one thread or
+    /// cut into pieces, so error messages never depend on the number of cores.
+    #[test]
+    fn parallel_checks_keep_the_serial_order() {
+        let places = Places::identity(Style::Json);
+        let tolerated = Tolerated::new();
+        let loc = |index| Loc {
+            kind: Kind::User,
+            index,
+            id: "u",
+        };
+        let run = |count: usize| {
+            let mut checker = Checker::new(&places, &tolerated);
+            let mut items: Vec<usize> = (0..count).collect();
+            let values = in_parallel(&mut checker, &mut items, |checker, index, item| {
+                assert_eq!(index, *item);
+                if index % 7_919 == 3 {
+                    checker.error(loc(index), None, LoadErrorKind::Empty);
+                    return None;
+                }
+                Some(*item * 2)
+            });
+            let errors: Vec<String> = checker.errors.iter().map(|e| e.place.clone()).collect();
+            (values, errors)
+        };
+        let count = MIN_PARALLEL_ITEMS * 3 + 5;
+        let (values, errors) = run(count);
+        let expected: Vec<usize> = (0..count)
+            .filter(|i| i % 7_919 != 3)
+            .map(|i| i * 2)
+            .collect();
+        assert_eq!(values, expected);
+        let expected: Vec<String> = (0..count)
+            .filter(|i| i % 7_919 == 3)
+            .map(|i| places.render(loc(i)))
+            .collect();
+        assert_eq!(errors, expected);
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_chrono(
+            year in 0u32..10000, month in 0u32..14, day in 0u32..33, hour in 0u32..26,
+            minute in 0u32..62, second in 0u32..62, fraction in "(\\.[0-9]{0,11})?",
+        ) {
+            let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z");
+            prop_assert_eq!(parse_timestamp(&text).ok(), chrono_millis(&text), "{}", text);
+        }
+    }
 }
