@@ -104,7 +104,7 @@ fn glob_rows(snapshot: &Snapshot, filter: &str) -> (RoaringBitmap, GlobPath) {
 /// How a glob was answered: the path per field and how many rows were checked on their records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobPath {
-    /// (field, path) in [`GLOB_FIELDS`] order.
+    /// (field, path) for the login, the name and the primary email, in that order.
     pub fields: Vec<(&'static str, WildcardPath)>,
     /// Rows checked on their records.
     pub rechecked: u64,
