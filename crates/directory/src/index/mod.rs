@@ -792,6 +792,21 @@ impl Indexes {
         values.rows(values.range(lo, hi))
     }
 
+    /// [`Indexes::time_range`] among `candidates`, without materialising the range:
+    /// `(sure, unsure)` — `sure` are in the range, `unsure` (a small part of the candidates,
+    /// about 2/64 of them) must be checked on their records. `None` when the column is too short
+    /// to have blocks (then [`Indexes::time_range`] is cheap anyway).
+    pub fn time_range_within(
+        &self,
+        column: TimeColumn,
+        lo: Bound<Millis>,
+        hi: Bound<Millis>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        let values = self.time_column(column);
+        values.rows_within(values.range(lo, hi), candidates)
+    }
+
     /// Exact size of [`Indexes::time_range`], by two binary searches.
     pub fn time_range_count(
         &self,
