@@ -16,13 +16,14 @@
 //!   a decision — the real portal defaults to `html`), `pjson` (indented), `html` (a table).
 
 use serde_json::{json, Value};
-use userql_directory::index::SortKey;
+use userql_directory::index::{SortKey, Wildcard};
 use userql_directory::model::{GroupIdx, Row};
 use userql_directory::text::fold;
 use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
 use crate::http::{HttpResponse, HTML, JSON};
+use crate::memory::MemorySource;
 use crate::params::Params;
 use crate::query::{self, and, field, or};
 use crate::source::{Failure, Fetch, Residue, RowOrder, RowSource, SourceError, Window};
@@ -144,33 +145,18 @@ fn error(code: u16, message: &str, format: Format) -> DialectError {
     DialectError::new(render(&body, format), format!("code {code}: {message}"))
 }
 
+/// The pattern of a `filter` glob, lowercased: `*` is any run; without `*` it is a prefix.
+pub fn glob(filter: &str) -> Wildcard {
+    let mut pattern = filter.to_lowercase();
+    if !pattern.contains('*') {
+        pattern.push('*');
+    }
+    Wildcard::new(&pattern)
+}
+
 /// A case-insensitive glob: `*` is any run; without `*` the pattern is a prefix.
 pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let pattern = pattern.to_lowercase();
-    let text = text.to_lowercase();
-    let pattern = if pattern.contains('*') {
-        pattern
-    } else {
-        format!("{pattern}*")
-    };
-    let pieces: Vec<&str> = pattern.split('*').collect();
-    let (first, rest) = match pieces.split_first() {
-        Some(split) => split,
-        None => return true,
-    };
-    let Some(mut remaining) = text.strip_prefix(first) else {
-        return false;
-    };
-    let Some((last, middle)) = rest.split_last() else {
-        return remaining.is_empty();
-    };
-    for piece in middle {
-        match remaining.find(piece) {
-            Some(at) => remaining = &remaining[at + piece.len()..],
-            None => return false,
-        }
-    }
-    remaining.len() >= last.len() && remaining.ends_with(last)
+    glob(pattern).matches(&text.to_lowercase())
 }
 
 /// The Hub superset of a users filter (`None`: every user).
@@ -367,6 +353,21 @@ fn with_subgroups(model: &userql_directory::model::Model, roots: &[GroupIdx]) ->
 /// The Hub form of an ArcGIS request.
 pub fn to_hub(call: &Call) -> Result<String, DialectError> {
     crate::to_hub(call)
+}
+
+/// How the in-memory source answers a users request's `filter` glob (per field: a dictionary
+/// prefix range, checked entries, trigram candidates or a scan; then how many rows were checked
+/// on their records), for the plan-shape test; `None` for a request without a glob.
+pub fn glob_path(call: &Call) -> Result<Option<String>, DialectError> {
+    let request = translate(call)?;
+    let mut source = MemorySource::new(call);
+    let answer = request
+        .answer(call, &Settings::default(), &mut source)
+        .map_err(|failure| error(500, &failure.to_string(), request.format))?;
+    if let Some(error) = answer.error {
+        return Err(error);
+    }
+    Ok(source.last_glob().map(ToString::to_string))
 }
 
 fn users_answer<'a>(

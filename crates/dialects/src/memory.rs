@@ -5,18 +5,19 @@
 //! not import each other in a cycle.
 
 use roaring::RoaringBitmap;
-use userql_directory::index::SortKey;
+use userql_directory::index::{SortKey, TextField, Wildcard, WildcardPath};
 use userql_directory::model::{Row, User};
+use userql_directory::Snapshot;
 use userql_engine::order::PageStrategy;
 use userql_engine::project::{page_envelope, project_users};
 use userql_engine::{OrderKey, Request};
 
-use crate::arcgis::glob_matches;
+use crate::arcgis::glob;
 use crate::gitlab_order::{self, PagePath};
 use crate::gitlab_search;
 use crate::source::{
-    Failure, Fetch, Fetched, GitlabKey, HubRows, KeyValue, PageView, Position, Residue, RowOrder,
-    RowSource, SourceError, Window,
+    Failure, Fetch, Fetched, GitlabKey, HubRows, KeyValue, PageView, Position, RowOrder, RowSource,
+    SourceError, Window,
 };
 use crate::Call;
 
@@ -26,6 +27,7 @@ pub struct MemorySource<'c, 'a> {
     call: &'c Call<'a>,
     path: Option<PagePath>,
     exact_tier: usize,
+    glob: Option<GlobPath>,
 }
 
 impl<'c, 'a> MemorySource<'c, 'a> {
@@ -35,6 +37,7 @@ impl<'c, 'a> MemorySource<'c, 'a> {
             call,
             path: None,
             exact_tier: 0,
+            glob: None,
         }
     }
 
@@ -46,23 +49,74 @@ impl<'c, 'a> MemorySource<'c, 'a> {
     }
 }
 
-/// Whether `user` passes the residue.
-fn residue_passes(residue: &Residue, user: &User) -> bool {
-    if let Some(email) = &residue.exact_public_email {
-        if user.public_email.as_deref() != Some(email.as_str()) {
-            return false;
+/// The fields an ArcGIS glob matches.
+const GLOB_FIELDS: [(TextField, &str); 3] = [
+    (TextField::Login, "login"),
+    (TextField::Name, "name"),
+    (TextField::PrimaryEmail, "email"),
+];
+
+/// Whether the glob `pattern` ([`crate::arcgis::glob`]) matches `user`'s login, name or primary
+/// email, compared in plain lowercase as [`crate::arcgis::glob_matches`] does.
+fn glob_passes(pattern: &Wildcard, user: &User) -> bool {
+    [
+        Some(user.login.as_str()),
+        user.name.as_deref(),
+        user.email.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|text| pattern.matches(&text.to_lowercase()))
+}
+
+/// The users an ArcGIS glob matches, from the text dictionaries
+/// ([`userql_directory::index::Indexes::wildcard`]) instead of checking every candidate's record:
+/// exact for each row whose values fold to their plain lowercase and whose record the indexes
+/// describe. The others — values with irregular whitespace or case
+/// ([`userql_directory::index::Indexes::unlowered`]) and rows changed since the build — are
+/// checked on the record. Returns the rows and how they were found.
+fn glob_rows(snapshot: &Snapshot, filter: &str) -> (RoaringBitmap, GlobPath) {
+    let pattern = glob(filter);
+    let index = &snapshot.index;
+    let mut rows = RoaringBitmap::new();
+    let mut unsure = (*snapshot.dirty).clone();
+    let mut paths = Vec::with_capacity(GLOB_FIELDS.len());
+    for (field, name) in GLOB_FIELDS {
+        let (matching, path) = index.wildcard(field, &pattern);
+        rows |= matching;
+        unsure |= index.unlowered(field);
+        paths.push((name, path));
+    }
+    rows -= &unsure;
+    let users = &snapshot.model.users;
+    for row in &unsure {
+        if users.is_live(row) && glob_passes(&pattern, &users[row as usize]) {
+            rows.insert(row);
         }
     }
-    if let Some(glob) = &residue.glob {
-        let matches = |text: Option<&str>| text.is_some_and(|t| glob_matches(glob, t));
-        if !(matches(Some(&user.login))
-            || matches(user.name.as_deref())
-            || matches(user.email.as_deref()))
-        {
-            return false;
+    let path = GlobPath {
+        fields: paths,
+        rechecked: unsure.len(),
+    };
+    (rows, path)
+}
+
+/// How a glob was answered: the path per field and how many rows were checked on their records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobPath {
+    /// (field, path) for the login, the name and the primary email, in that order.
+    pub fields: Vec<(&'static str, WildcardPath)>,
+    /// Rows checked on their records.
+    pub rechecked: u64,
+}
+
+impl std::fmt::Display for GlobPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, path) in &self.fields {
+            write!(f, "{name}: {path}, ")?;
         }
+        write!(f, "{} rows re-checked", self.rechecked)
     }
-    true
 }
 
 fn to_usize(n: u64) -> usize {
@@ -73,6 +127,11 @@ impl MemorySource<'_, '_> {
     /// How the last fetched page was ordered (see [`crate::gitlab::page_path`]).
     pub fn last_path(&self) -> Option<PagePath> {
         self.path
+    }
+
+    /// How the last fetch's ArcGIS glob was answered, if it had one.
+    pub fn last_glob(&self) -> Option<&GlobPath> {
+        self.glob.as_ref()
     }
 
     /// How many rows of the last relevance-ordered fetch were in GitLab's exact-match tiers.
@@ -173,12 +232,25 @@ impl MemorySource<'_, '_> {
 
 impl<'a> RowSource<'a> for MemorySource<'_, 'a> {
     fn fetch(&mut self, fetch: &Fetch) -> Result<Fetched<'a>, SourceError> {
-        let mut rows = self.rows(&fetch.filter)?;
-        if fetch.residue != Residue::default() {
+        let mut rows = match &fetch.residue.glob {
+            Some(filter) => {
+                let (matching, path) = glob_rows(self.call.snapshot, filter);
+                self.glob = Some(path);
+                // The filter holds the glob's Hub superset (or nothing): evaluated for its other
+                // clauses and for the engine's bounds, then narrowed to the glob's rows.
+                if fetch.filter.query.expr.is_none() {
+                    matching
+                } else {
+                    self.rows(&fetch.filter)? & matching
+                }
+            }
+            None => self.rows(&fetch.filter)?,
+        };
+        if let Some(email) = &fetch.residue.exact_public_email {
             let users = &self.call.snapshot.model.users;
             rows = rows
                 .iter()
-                .filter(|&r| residue_passes(&fetch.residue, &users[r as usize]))
+                .filter(|&r| users[r as usize].public_email.as_deref() == Some(email.as_str()))
                 .collect();
         }
         let counts = fetch

@@ -122,9 +122,28 @@ impl<'a> Executor<'a, '_> {
             let next = self.node(input, trace)?;
             *acc.to_mut() -= next.as_ref();
         }
-        if !residual.is_empty() && !acc.is_empty() {
+        // Time ranges among the candidates come from the sorted column's blocks: only the
+        // candidates in the two blocks the range cuts are checked on their records.
+        let mut rest: Vec<&(Pred, bool)> = Vec::with_capacity(residual.len());
+        for item in residual {
+            match item {
+                (Pred::Time(column, lo, hi), false) if !acc.is_empty() => {
+                    match self.index.time_range_within(*column, *lo, *hi, &acc) {
+                        Some((mut sure, unsure)) => {
+                            sure |= self.verified(unsure.iter(), |row| {
+                                row_local(self.model, self.index, row, &item.0).unwrap_or(false)
+                            })?;
+                            acc = Cow::Owned(sure);
+                        }
+                        None => rest.push(item),
+                    }
+                }
+                _ => rest.push(item),
+            }
+        }
+        if !rest.is_empty() && !acc.is_empty() {
             let kept = self.verified(acc.iter(), |row| {
-                residual.iter().all(|(pred, negated)| {
+                rest.iter().all(|(pred, negated)| {
                     row_local(self.model, self.index, row, pred).unwrap_or(false) != *negated
                 })
             })?;

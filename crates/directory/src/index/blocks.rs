@@ -74,6 +74,44 @@ impl Blocks {
         rows
     }
 
+    /// The rows at `range` among `candidates`, sorting nothing: `(sure, unsure)`, where `sure`
+    /// are the candidates in the whole blocks inside the range (two bitmap operations on the
+    /// candidates) and `unsure` the candidates in the at most two blocks the range cuts, for the
+    /// caller to check one by one (~2/64 of the candidates). `None` without blocks.
+    pub(crate) fn within(
+        &self,
+        range: Range<usize>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        if self.step == 0 {
+            return None;
+        }
+        let block = |k: usize| -> Option<RoaringBitmap> {
+            Some((candidates & self.prefix.get(k + 1)?) - self.prefix.get(k)?)
+        };
+        let first_whole = range.start.div_ceil(self.step);
+        let end_whole = range.end / self.step;
+        let mut sure = RoaringBitmap::new();
+        let mut unsure = RoaringBitmap::new();
+        if range.is_empty() {
+            return Some((sure, unsure));
+        }
+        if first_whole < end_whole {
+            sure = (candidates & self.prefix.get(end_whole)?) - self.prefix.get(first_whole)?;
+        }
+        let start_cut = !range.start.is_multiple_of(self.step);
+        if start_cut {
+            unsure |= block(range.start / self.step)?;
+        }
+        // The block holding the range's end, unless it is the start block just added.
+        let end_block = range.end / self.step;
+        let end_cut = !range.end.is_multiple_of(self.step);
+        if end_cut && !(start_cut && end_block == range.start / self.step) {
+            unsure |= block(end_block)?;
+        }
+        Some((sure, unsure))
+    }
+
     pub(crate) fn heap_bytes(&self) -> u64 {
         self.prefix.iter().map(super::column::bitmap_bytes).sum()
     }
@@ -83,14 +121,19 @@ impl Blocks {
 mod tests {
     use super::*;
 
-    #[test]
-    fn block_ranges_equal_sorted_ranges() {
-        // A scrambled permutation of 50,000 rows.
+    /// A scrambled permutation of 50,000 rows and its blocks.
+    fn scrambled() -> (usize, Vec<Row>, Blocks) {
         let len = 50_000usize;
         let perm: Vec<Row> = (0..len as u64)
             .map(|i| ((i * 7_919) % len as u64) as Row)
             .collect();
         let blocks = Blocks::build(len, |p| perm[p]);
+        (len, perm, blocks)
+    }
+
+    #[test]
+    fn block_ranges_equal_sorted_ranges() {
+        let (len, perm, blocks) = scrambled();
         for range in [
             0..len,
             0..1,
@@ -106,6 +149,35 @@ mod tests {
                 expected,
                 "{range:?}"
             );
+        }
+    }
+
+    #[test]
+    fn ranges_among_candidates_leave_only_the_cut_blocks_to_check() {
+        let (len, perm, blocks) = scrambled();
+        let step = blocks.step;
+        let candidates: RoaringBitmap = (0..len as Row).filter(|r| r % 3 == 0).collect();
+        for range in [
+            0..len,
+            0..1,
+            10..40_000,
+            781..782,
+            12_345..49_999,
+            30_000..30_000,
+            step..2 * step,
+            step..step + 5,
+            step + 5..3 * step,
+            2 * step + 1..len,
+        ] {
+            let in_range: RoaringBitmap = perm[range.clone()].iter().copied().collect();
+            let expected = &in_range & &candidates;
+            let Some((sure, unsure)) = blocks.within(range.clone(), &candidates) else {
+                panic!("blocks exist");
+            };
+            assert!(sure.is_subset(&expected), "{range:?}");
+            assert!(unsure.is_subset(&candidates), "{range:?}");
+            assert_eq!(sure | (&unsure & &in_range), expected, "{range:?}");
+            assert!(unsure.len() <= 2 * step as u64, "{range:?}");
         }
     }
 }

@@ -97,14 +97,7 @@ impl Entries {
     /// doubled space and no other whitespace folds to its ASCII lowercase. Anything else goes
     /// through [`fold`] itself (the property tests compare both with `fold`).
     pub(crate) fn push_folded(&mut self, row: Row, value: &str) {
-        let bytes = value.as_bytes();
-        let simple = bytes.first() != Some(&b' ')
-            && bytes.last() != Some(&b' ')
-            && !bytes.windows(2).any(|pair| pair == b"  ")
-            && bytes
-                .iter()
-                .all(|&b| b.is_ascii() && !(b'\t'..=b'\r').contains(&b));
-        if simple {
+        if folds_plainly(value) {
             let start = self.text.len();
             self.text.push_str(value);
             self.text[start..].make_ascii_lowercase();
@@ -154,6 +147,18 @@ impl Entries {
     }
 }
 
+/// Whether `value` is ASCII with no leading, trailing or doubled space and no other whitespace:
+/// then [`fold`] of it is its ASCII lowercase.
+pub(crate) fn folds_plainly(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes.windows(2).any(|pair| pair == b"  ")
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii() && !(b'\t'..=b'\r').contains(&b))
+}
+
 /// A sorted term dictionary: [`Entries`] plus the permutation of entry numbers ordered by
 /// (text bytes, tie rank of the row). The tie rank is the row's position in id order, so for a
 /// single-valued field the permutation is already the `orderBy` order (ties by id ascending).
@@ -161,9 +166,6 @@ impl Entries {
 pub(crate) struct Dict {
     entries: Entries,
     sorted: Vec<u32>,
-    /// Cumulative block bitmaps of the sorted order, for dictionaries answering prefixes
-    /// (see [`Dict::with_blocks`]); empty otherwise.
-    blocks: super::blocks::Blocks,
 }
 
 impl Dict {
@@ -174,19 +176,7 @@ impl Dict {
         entries.ends.shrink_to_fit();
         entries.rows.shrink_to_fit();
         let sorted = sort_entries(&entries, tie_rank);
-        Dict {
-            entries,
-            sorted,
-            blocks: Default::default(),
-        }
-    }
-
-    /// Adds block bitmaps so that wide prefix ranges (`nameStartsWith: mar`) need no sort.
-    pub(crate) fn with_blocks(mut self) -> Dict {
-        self.blocks = super::blocks::Blocks::build(self.sorted.len(), |p| {
-            self.entries.row(self.sorted[p] as usize)
-        });
-        self
+        Dict { entries, sorted }
     }
 
     pub(crate) fn entries(&self) -> &Entries {
@@ -224,10 +214,15 @@ impl Dict {
         start..start + len
     }
 
-    /// The rows of a range of [`Dict::sorted`] as a set.
+    /// The rows of a range of [`Dict::sorted`] as a set, sorted (wide prefix ranges have ready
+    /// sets: `prefixes.rs`).
     pub(crate) fn rows(&self, range: Range<usize>) -> RoaringBitmap {
-        self.blocks
-            .rows(range, |p| self.entries.row(self.sorted[p] as usize))
+        let mut rows: Vec<Row> = self.sorted[range]
+            .iter()
+            .map(|&entry| self.entries.row(entry as usize))
+            .collect();
+        rows.sort_unstable();
+        bitmap_from_sorted(rows)
     }
 
     /// Distinct rows of an *equal* range: equal texts are ordered by row rank, so a row holding
@@ -257,9 +252,7 @@ impl Dict {
     }
 
     pub(crate) fn heap_bytes(&self) -> u64 {
-        self.entries.heap_bytes()
-            + (self.sorted.capacity() * std::mem::size_of::<u32>()) as u64
-            + self.blocks.heap_bytes()
+        self.entries.heap_bytes() + (self.sorted.capacity() * std::mem::size_of::<u32>()) as u64
     }
 }
 

@@ -54,11 +54,13 @@ mod live_column;
 mod order;
 mod ordered;
 mod parallel;
+mod prefixes;
 mod resolve;
 mod structure;
 mod terms;
 mod texts;
 mod trigram;
+mod wildcard;
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -68,6 +70,7 @@ pub use roaring::RoaringBitmap;
 pub use access::AccessScope;
 pub use flags::Flag;
 pub use order::SortKey;
+pub use wildcard::{Wildcard, WildcardPath};
 
 use access::AccessIndex;
 use categories::CategorySets;
@@ -724,24 +727,44 @@ impl Indexes {
         count.min(u64::from(self.columns.user_count))
     }
 
-    fn prefix_dict(&self, field: PrefixField) -> &Dict {
+    fn prefix_text(&self, field: PrefixField) -> &TextIndex {
         match field {
-            PrefixField::Login => self.columns.texts.get(TextField::Login).dict(),
-            PrefixField::Name => self.columns.texts.get(TextField::Name).dict(),
+            PrefixField::Login => self.columns.texts.get(TextField::Login),
+            PrefixField::Name => self.columns.texts.get(TextField::Name),
         }
     }
 
     /// Rows whose folded field starts with the folded `prefix` (a range of the sorted
-    /// dictionary). Folding trims the prefix, so `{Darth }` is the prefix `darth`; an empty
-    /// prefix matches every user with a value.
+    /// dictionary, a ready set when the range is wide). Folding trims the prefix, so `{Darth }`
+    /// is the prefix `darth`; an empty prefix matches every user with a value.
     pub fn prefix(&self, field: PrefixField, prefix: &str) -> RoaringBitmap {
-        let dict = self.prefix_dict(field);
-        dict.rows(dict.prefix_range(&fold(prefix)))
+        let text = self.prefix_text(field);
+        let prefix = fold(prefix);
+        text.prefix_rows(&prefix, text.dict().prefix_range(&prefix))
     }
 
     /// Exact size of [`Indexes::prefix`] (both prefix fields are single-valued), O(log n).
     pub fn prefix_count(&self, field: PrefixField, prefix: &str) -> u64 {
-        self.prefix_dict(field).prefix_range(&fold(prefix)).len() as u64
+        self.prefix_text(field)
+            .dict()
+            .prefix_range(&fold(prefix))
+            .len() as u64
+    }
+
+    /// Rows with a value of `field` matching `pattern`, compared with the *folded* values
+    /// byte for byte (so the pattern should be lowercase): from the sorted dictionary for a
+    /// pattern with a literal start, else from the trigrams of its longest piece, each candidate
+    /// checked. For a comparison with the plain lowercase of the values, the rows of
+    /// [`Indexes::unlowered`] are the ones to re-check.
+    pub fn wildcard(&self, field: TextField, pattern: &Wildcard) -> (RoaringBitmap, WildcardPath) {
+        self.text(field).wildcard(pattern)
+    }
+
+    /// Rows having a value of `field` whose fold ([`fold`]: trimmed, whitespace runs collapsed)
+    /// is not its plain lowercase (`str::to_lowercase`): where answers over the folded values
+    /// may differ from a lowercase comparison. Empty for ordinary data.
+    pub fn unlowered(&self, field: TextField) -> &RoaringBitmap {
+        self.text(field).unlowered()
     }
 
     fn text(&self, field: TextField) -> &TextIndex {
@@ -790,6 +813,21 @@ impl Indexes {
     ) -> RoaringBitmap {
         let values = self.time_column(column);
         values.rows(values.range(lo, hi))
+    }
+
+    /// [`Indexes::time_range`] among `candidates`, without materialising the range:
+    /// `(sure, unsure)` — `sure` are in the range, `unsure` (a small part of the candidates,
+    /// about 2/64 of them) must be checked on their records. `None` when the column is too short
+    /// to have blocks (then [`Indexes::time_range`] is cheap anyway).
+    pub fn time_range_within(
+        &self,
+        column: TimeColumn,
+        lo: Bound<Millis>,
+        hi: Bound<Millis>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        let values = self.time_column(column);
+        values.rows_within(values.range(lo, hi), candidates)
     }
 
     /// Exact size of [`Indexes::time_range`], by two binary searches.
@@ -997,7 +1035,7 @@ impl Indexes {
             add(
                 term_name,
                 text.dict().entries().len() as u64,
-                text.dict().heap_bytes(),
+                text.dict().heap_bytes() + text.extra_bytes(),
             );
             let (trigrams, bytes) = text.trigram_stats();
             add(trigram_name, trigrams, bytes);

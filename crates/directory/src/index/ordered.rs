@@ -100,6 +100,16 @@ impl<T: Ord + Copy> SortedValues<T> {
     }
 
     /// Rows in ascending value order (ties by id rank).
+    /// The rows at `range` among `candidates`: `(sure, unsure)` as [`Blocks::within`] gives
+    /// them, or `None` for a column without blocks.
+    pub(crate) fn rows_within(
+        &self,
+        range: Range<usize>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        self.blocks.within(range, candidates)
+    }
+
     pub(crate) fn sorted_rows(&self) -> &[Row] {
         &self.rows
     }

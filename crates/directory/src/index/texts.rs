@@ -4,8 +4,9 @@
 
 use crate::model::{Model, User};
 
-use super::column::{Dict, Entries};
+use super::column::{Dict, Entries, RowSetBuilder};
 use super::trigram::TextIndex;
+use super::wildcard::folds_to_lowercase;
 use super::TextField;
 
 /// Feeds every value of one field of a user to a sink.
@@ -18,8 +19,8 @@ struct TextSpec {
     field: TextField,
     /// `:stats` names of its dictionary and its trigrams.
     names: (&'static str, &'static str),
-    /// Prefix lookups (`loginStartsWith`, `nameStartsWith`) are ranges of the dictionary: give
-    /// it block bitmaps.
+    /// Prefix lookups (`loginStartsWith`, `nameStartsWith`, ArcGIS globs) are ranges of the
+    /// dictionary: keep ready sets of its wide prefixes.
     prefixes: bool,
     values: Values,
 }
@@ -41,7 +42,8 @@ const TEXTS: [TextSpec; 5] = [
     TextSpec {
         field: TextField::PrimaryEmail,
         names: ("terms.primary_email", "trigrams.primary_email"),
-        prefixes: false,
+        // ArcGIS `filter=mar*` is a prefix of the email too.
+        prefixes: true,
         values: |user, push| user.email.iter().for_each(|v| push(v)),
     },
     TextSpec {
@@ -96,15 +98,17 @@ impl Texts {
             return TextIndex::default();
         };
         let mut entries = Entries::default();
+        let mut unlowered = RowSetBuilder::default();
         for (row, user) in model.users.iter() {
-            (spec.values)(user, &mut |value| entries.push_folded(row, value));
+            (spec.values)(user, &mut |value| {
+                entries.push_folded(row, value);
+                if !folds_to_lowercase(value) {
+                    unlowered.push(row);
+                }
+            });
         }
         let dict = Dict::build(entries, Some(id_rank));
-        TextIndex::build(if spec.prefixes {
-            dict.with_blocks()
-        } else {
-            dict
-        })
+        TextIndex::build(dict, spec.prefixes, unlowered.finish())
     }
 
     /// The family from one [`Texts::build_field`] result per field, in slot order (missing

@@ -16,6 +16,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, Dict, RowSetBuilder};
+use super::prefixes::PrefixSets;
 
 /// A trigram packed as `b0 << 16 | b1 << 8 | b2`.
 type Trigram = u32;
@@ -26,11 +27,17 @@ pub(crate) struct TextIndex {
     dict: Dict,
     present: RoaringBitmap,
     trigrams: HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>>,
+    /// Ready row sets of the wide prefixes, for fields answering prefixes (else empty).
+    prefixes: PrefixSets,
+    /// Rows with a value whose fold is not its plain lowercase (irregular whitespace, a few
+    /// Unicode cases): what a lowercase comparison must re-check (see [`super::wildcard`]).
+    unlowered: RoaringBitmap,
 }
 
 impl TextIndex {
-    /// Indexes the trigrams of every value of `dict`.
-    pub(crate) fn build(dict: Dict) -> TextIndex {
+    /// Indexes the trigrams of every value of `dict`, and its wide prefixes when `prefixes`;
+    /// `unlowered` as [`TextIndex::unlowered`] returns it.
+    pub(crate) fn build(dict: Dict, prefixes: bool, unlowered: RoaringBitmap) -> TextIndex {
         let mut postings: HashMap<Trigram, RowSetBuilder, BuildHasherDefault<TrigramHasher>> =
             HashMap::default();
         let mut of_row: Vec<Trigram> = Vec::new();
@@ -54,11 +61,37 @@ impl TextIndex {
             .map(|(trigram, rows)| (trigram, rows.finish()))
             .collect();
         let present = entries.present();
+        let prefixes = if prefixes {
+            PrefixSets::build(&dict)
+        } else {
+            PrefixSets::default()
+        };
         TextIndex {
             dict,
             present,
             trigrams,
+            prefixes,
+            unlowered,
         }
+    }
+
+    /// Rows whose value starts with `prefix` (already folded), the entries at `range` of the
+    /// dictionary's sorted order ([`Dict::prefix_range`]).
+    pub(crate) fn prefix_rows(&self, prefix: &str, range: std::ops::Range<usize>) -> RoaringBitmap {
+        if prefix.is_empty() {
+            return self.present.clone();
+        }
+        self.prefixes.rows(&self.dict, prefix, range)
+    }
+
+    /// Rows with a value whose [`crate::text::fold`] differs from its `str::to_lowercase`.
+    pub(crate) fn unlowered(&self) -> &RoaringBitmap {
+        &self.unlowered
+    }
+
+    /// Heap bytes of the prefix sets and the re-check set.
+    pub(crate) fn extra_bytes(&self) -> u64 {
+        self.prefixes.heap_bytes() + bitmap_bytes(&self.unlowered)
     }
 
     pub(crate) fn dict(&self) -> &Dict {
@@ -105,7 +138,7 @@ impl TextIndex {
 
     /// Intersection of the needle's trigram postings, smallest first; `None` when a trigram
     /// occurs nowhere (or the intersection empties).
-    fn candidates(&self, needle: &str) -> Option<RoaringBitmap> {
+    pub(super) fn candidates(&self, needle: &str) -> Option<RoaringBitmap> {
         let mut needle_trigrams: Vec<Trigram> = trigrams_of(needle.as_bytes()).collect();
         needle_trigrams.sort_unstable();
         needle_trigrams.dedup();
