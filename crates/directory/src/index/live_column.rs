@@ -255,6 +255,35 @@ impl<T: Ord + Copy> LiveColumn<T> {
         rows
     }
 
+    /// The rows at `range` among `candidates`, chunk by chunk: `(sure, unsure)` — the
+    /// candidates in the chunks wholly inside the range, and those in the at most two chunks the
+    /// range cuts (for the caller to check on their records). One intersection per chunk of the
+    /// range with the (few) candidates: the range itself is never materialised.
+    pub(crate) fn rows_within(
+        &self,
+        range: Range<usize>,
+        candidates: &RoaringBitmap,
+    ) -> (RoaringBitmap, RoaringBitmap) {
+        let mut sure = RoaringBitmap::new();
+        let mut unsure = RoaringBitmap::new();
+        if range.is_empty() || candidates.is_empty() {
+            return (sure, unsure);
+        }
+        let (first, from) = self.at(range.start);
+        let (last, to) = self.at(range.end - 1);
+        for c in first..=last {
+            let chunk = &self.chunks[c];
+            let cut = (c == first && from > 0) || (c == last && to + 1 < chunk.rows.len());
+            let mine = candidates & &chunk.set;
+            if cut {
+                unsure |= mine;
+            } else {
+                sure |= mine;
+            }
+        }
+        (sure, unsure)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.ends.last().copied().unwrap_or(0)
     }
@@ -357,6 +386,24 @@ mod tests {
                 .map(|&(_, r)| r)
                 .collect();
             assert_eq!(range.len() as u64, want.len(), "{lo}..{hi}");
+            // Among candidates: `sure` is exact inside the range, `unsure` holds the rest of
+            // the candidates that are in it, and both are candidates.
+            let candidates: RoaringBitmap = (0..n).filter(|r| r % 3 == 0).collect();
+            let (sure, unsure) = column.rows_within(range.clone(), &candidates);
+            assert!(
+                sure.is_subset(&want) && sure.is_subset(&candidates),
+                "{lo}..{hi}"
+            );
+            assert!(unsure.is_subset(&candidates) && sure.is_disjoint(&unsure));
+            assert_eq!(
+                &sure | &(&unsure & &want),
+                &candidates & &want,
+                "{lo}..{hi}"
+            );
+            assert!(
+                unsure.len() <= 2 * 2 * CHUNK as u64,
+                "{lo}..{hi}: two chunks at most"
+            );
             assert_eq!(column.rows(range), want, "{lo}..{hi}");
         }
         // The clone taken before the moves is untouched (copy-on-write).

@@ -25,6 +25,15 @@ pub(crate) trait OrderedColumn<T> {
     fn len(&self) -> usize;
     /// Heap bytes.
     fn heap_bytes(&self) -> u64;
+    /// The rows at `range` among `candidates` without materialising the range: `(sure,
+    /// unsure)` — `sure` are in the range, `unsure` (the candidates in the at most two blocks
+    /// or chunks the range cuts) must be checked on their records. `None` for a column too
+    /// short to have blocks.
+    fn rows_within(
+        &self,
+        range: Range<usize>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)>;
 }
 
 impl<T: Ord + Copy> OrderedColumn<T> for SortedValues<T> {
@@ -40,6 +49,13 @@ impl<T: Ord + Copy> OrderedColumn<T> for SortedValues<T> {
     fn heap_bytes(&self) -> u64 {
         SortedValues::heap_bytes(self)
     }
+    fn rows_within(
+        &self,
+        range: Range<usize>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        SortedValues::rows_within(self, range, candidates)
+    }
 }
 
 impl<T: Ord + Copy> OrderedColumn<T> for LiveColumn<T> {
@@ -54,6 +70,13 @@ impl<T: Ord + Copy> OrderedColumn<T> for LiveColumn<T> {
     }
     fn heap_bytes(&self) -> u64 {
         LiveColumn::heap_bytes(self)
+    }
+    fn rows_within(
+        &self,
+        range: Range<usize>,
+        candidates: &RoaringBitmap,
+    ) -> Option<(RoaringBitmap, RoaringBitmap)> {
+        Some(LiveColumn::rows_within(self, range, candidates))
     }
 }
 
