@@ -16,12 +16,13 @@
 //!   a decision — the real portal defaults to `html`), `pjson` (indented), `html` (a table).
 
 use serde_json::{json, Value};
-use userql_directory::index::{SortKey, Wildcard};
+use userql_directory::index::SortKey;
 use userql_directory::model::{GroupIdx, Row};
 use userql_directory::text::fold;
 use userql_engine::{Viewer, Visibility};
 use userql_syntax::ast::Expr;
 
+pub use crate::arcgis_glob::{glob, glob_matches};
 use crate::http::{HttpResponse, HTML, JSON};
 use crate::memory::MemorySource;
 use crate::params::Params;
@@ -143,20 +144,6 @@ fn html(value: &Value) -> String {
 fn error(code: u16, message: &str, format: Format) -> DialectError {
     let body = json!({"status": "error", "messages": [message], "code": code});
     DialectError::new(render(&body, format), format!("code {code}: {message}"))
-}
-
-/// The pattern of a `filter` glob, lowercased: `*` is any run; without `*` it is a prefix.
-pub fn glob(filter: &str) -> Wildcard {
-    let mut pattern = filter.to_lowercase();
-    if !pattern.contains('*') {
-        pattern.push('*');
-    }
-    Wildcard::new(&pattern)
-}
-
-/// A case-insensitive glob: `*` is any run; without `*` the pattern is a prefix.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    glob(pattern).matches(&text.to_lowercase())
 }
 
 /// The Hub superset of a users filter (`None`: every user).

@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 
 pub mod arcgis;
+mod arcgis_glob;
 pub mod gitlab;
 mod gitlab_dates;
 pub mod gitlab_enterprise;

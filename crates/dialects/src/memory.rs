@@ -12,7 +12,7 @@ use userql_engine::order::PageStrategy;
 use userql_engine::project::{page_envelope, project_users};
 use userql_engine::{OrderKey, Request};
 
-use crate::arcgis::glob;
+use crate::arcgis_glob::glob;
 use crate::gitlab_order::{self, PagePath};
 use crate::gitlab_search;
 use crate::source::{
@@ -56,8 +56,8 @@ const GLOB_FIELDS: [(TextField, &str); 3] = [
     (TextField::PrimaryEmail, "email"),
 ];
 
-/// Whether the glob `pattern` ([`crate::arcgis::glob`]) matches `user`'s login, name or primary
-/// email, compared in plain lowercase as [`crate::arcgis::glob_matches`] does.
+/// Whether the glob `pattern` ([`crate::arcgis_glob::glob`]) matches `user`'s login, name or primary
+/// email, compared in plain lowercase as [`crate::arcgis_glob::glob_matches`] does.
 fn glob_passes(pattern: &Wildcard, user: &User) -> bool {
     [
         Some(user.login.as_str()),

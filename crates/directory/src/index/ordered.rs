@@ -76,7 +76,7 @@ impl<T: Ord + Copy> OrderedColumn<T> for LiveColumn<T> {
         range: Range<usize>,
         candidates: &RoaringBitmap,
     ) -> Option<(RoaringBitmap, RoaringBitmap)> {
-        Some(LiveColumn::rows_within(self, range, candidates))
+        LiveColumn::rows_within(self, range, candidates)
     }
 }
 

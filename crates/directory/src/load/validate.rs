@@ -11,10 +11,10 @@ use chrono::DateTime;
 
 use super::places::{Kind, Loc, Places, Style};
 use super::rows::{GrantFields, Rows, UserRow};
+use super::CatalogIds;
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
 use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, OrgIdx, ServiceIdx, State};
 use crate::raw;
-use crate::store::CatalogIds;
 
 /// Ids of objects that failed to parse: references to them are not reported again as dangling,
 /// so one typo does not cascade into dozens of errors.

@@ -88,7 +88,7 @@ pub use replay::Replay;
 pub use snapshot::Snapshot;
 pub use txn::Update;
 pub(crate) use txn::{Applied, Txn};
-pub(crate) use writer::{CatalogIds, IndexOp, Writer};
+pub(crate) use writer::{IndexOp, Writer};
 
 use txn::apply_batch;
 use writer::{apply_ops, settle_row_changes, Logged};
