@@ -17,3 +17,21 @@ pub fn glob(filter: &str) -> Wildcard {
 pub fn glob_matches(pattern: &str, text: &str) -> bool {
     glob(pattern).matches(&text.to_lowercase())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_are_case_insensitive_and_prefix_without_star() {
+        assert!(glob_matches("lu", "Luke"));
+        assert!(!glob_matches("uke", "Luke"));
+        assert!(glob_matches("*UKE", "luke"));
+        assert!(glob_matches("*bldg*", "Org_Bldg_A"));
+        assert!(glob_matches("l*e", "luke"));
+        assert!(!glob_matches("l*e", "lukes"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("a*a", "aa"));
+        assert!(!glob_matches("aa*aa", "aaa"));
+    }
+}

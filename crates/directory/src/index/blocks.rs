@@ -1,10 +1,12 @@
 //! Cumulative block bitmaps over a sorted permutation, so a *range of positions* becomes a row
 //! set in time independent of its size.
 //!
-//! Time ranges (`lastAccess(after: …)`, `created: a .. b`) and prefixes (`nameStartsWith: mar`)
-//! are contiguous ranges of a permutation sorted by value, but their rows are scattered: turning
-//! half a million positions into a bitmap by sorting them costs ~10 ms at 1M users (measured in
-//! benches/RESULTS.md, query g). Here the permutation is cut into 64 blocks and `prefix[k]` holds
+//! Time ranges (`created: a .. b`, `updated`) and GitLab number ranges are contiguous ranges
+//! of a permutation sorted by value, but their rows are scattered: turning half a million
+//! positions into a bitmap by sorting them costs ~10 ms at 1M users (measured in
+//! benches/RESULTS.md, query g, when the last-access column still used blocks — it is now
+//! updated in place and chunked instead, `live_column.rs`; name and login prefixes use ready
+//! prefix sets, `prefixes.rs`). Here the permutation is cut into 64 blocks and `prefix[k]` holds
 //! the rows of the first `k` blocks, so the whole blocks inside a range are one difference of two
 //! precomputed bitmaps (dense containers: microseconds), and only the two partial blocks at the
 //! ends are sorted. Small ranges skip all this and sort directly.
