@@ -188,8 +188,8 @@ impl<'a> Lists<'a> {
     }
 
     fn append_to(mut self, all: &mut Rows<'a>) {
-        all.grants.append(&mut self.0.grants);
-        all.users.append(&mut self.0.users);
+        all.grants.append(std::mem::take(&mut self.0.grants));
+        all.users.append(std::mem::take(&mut self.0.users));
         let all = &mut all.rest;
         let d = &mut self.0.rest;
         all.services.append(&mut d.services);
