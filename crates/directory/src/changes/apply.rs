@@ -304,7 +304,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn table(&mut self, kind: Kind) -> &mut HashMap<&'a str, u32> {
+    fn table(&mut self, kind: Kind) -> &mut crate::load::IdMap<'a> {
         let tables = &mut self.txn.tables;
         match kind {
             Kind::Service => &mut tables.services,

@@ -13,6 +13,7 @@
 //! model; every error message is the tolerant reader's. Both hand a [`crate::raw::Directory`] to
 //! validation ([`validate`]). The result is either a whole valid [`Model`] or every error found.
 
+mod blocks;
 mod catalog_ids;
 mod json;
 mod ndjson;
@@ -29,7 +30,9 @@ use crate::model::Model;
 use places::{Places, Style};
 
 pub(crate) use catalog_ids::CatalogIds;
-pub(crate) use validate::{convert_user, resolve_grant, validate_with, Checker, Tables, Tolerated};
+pub(crate) use validate::{
+    convert_user, resolve_grant, validate_with, Checker, IdMap, Tables, Tolerated,
+};
 pub use validate::{parse_timestamp, validate};
 
 /// Loads a whole-document JSON directory.

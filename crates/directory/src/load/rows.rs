@@ -19,6 +19,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use super::blocks::Blocks;
 use crate::raw::{self, GroupRefVisitor};
 
 /// A JSON string borrowed from the input when it has no escapes, owned otherwise.
@@ -296,8 +297,8 @@ impl From<raw::User> for UserRow<'static> {
 pub(crate) struct Rows<'a> {
     /// Everything but grants and users (those two lists are left empty).
     pub rest: raw::Directory,
-    pub grants: Vec<GrantRow<'a>>,
-    pub users: Vec<UserRow<'a>>,
+    pub grants: Blocks<GrantRow<'a>>,
+    pub users: Blocks<UserRow<'a>>,
 }
 
 impl From<raw::Directory> for Rows<'static> {

@@ -45,10 +45,13 @@ pub(super) fn ndjson(text: &str) -> Option<(Rows<'_>, [Vec<usize>; 9])> {
     };
     // The first chunk's lists become the directory's (no copy); the others are appended.
     let mut directory: Option<Rows> = None;
-    let mut lines: [Vec<usize>; 9] = Default::default();
+    let parsed: Vec<Chunk> = parsed.into_iter().collect::<Option<_>>()?;
+    // Sized once: one entry per object of the file (millions), never regrown.
+    let mut lines: [Vec<usize>; 9] = std::array::from_fn(|slot| {
+        Vec::with_capacity(parsed.iter().map(|chunk| chunk.lines[slot].len()).sum())
+    });
     let mut first_line = header_line + 1;
     for chunk in parsed {
-        let chunk = chunk?;
         for (all, part) in lines.iter_mut().zip(&chunk.lines) {
             all.extend(part.iter().map(|local| first_line + local));
         }
@@ -188,8 +191,8 @@ impl<'a> Lists<'a> {
     }
 
     fn append_to(mut self, all: &mut Rows<'a>) {
-        all.grants.append(&mut self.0.grants);
-        all.users.append(&mut self.0.users);
+        all.grants.append(std::mem::take(&mut self.0.grants));
+        all.users.append(std::mem::take(&mut self.0.users));
         let all = &mut all.rest;
         let d = &mut self.0.rest;
         all.services.append(&mut d.services);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 
+use super::blocks::Blocks;
 use super::places::{Kind, Loc, Places, Style};
 use super::rows::{GrantFields, Rows, UserRow};
 use super::CatalogIds;
@@ -89,24 +90,32 @@ fn utc_millis(text: &[u8]) -> Option<Millis> {
     Some(date.and_time(time).and_utc().timestamp_millis())
 }
 
+/// The hasher of validation's maps: foldhash, seeded per process (ids come from the input, so
+/// the seed keeps a crafted file from choosing the collisions), several times faster than SipHash
+/// on short ids.
+pub(crate) type IdHasher = foldhash::fast::RandomState;
+
+/// An id → position map over borrowed ids.
+pub(crate) type IdMap<'a> = HashMap<&'a str, u32, IdHasher>;
+
 /// Id → position maps over borrowed ids, one per referenceable kind.
 #[derive(Default, Clone)]
 pub(crate) struct Tables<'a> {
-    pub services: HashMap<&'a str, u32>,
-    pub permissions: HashMap<&'a str, u32>,
-    pub roles: HashMap<&'a str, u32>,
-    pub organizations: HashMap<&'a str, u32>,
-    pub projects: HashMap<&'a str, u32>,
-    pub groups: HashMap<&'a str, u32>,
-    pub teams: HashMap<&'a str, u32>,
-    pub users: HashMap<&'a str, u32>,
+    pub services: IdMap<'a>,
+    pub permissions: IdMap<'a>,
+    pub roles: IdMap<'a>,
+    pub organizations: IdMap<'a>,
+    pub projects: IdMap<'a>,
+    pub groups: IdMap<'a>,
+    pub teams: IdMap<'a>,
+    pub users: IdMap<'a>,
     /// The live store's catalog maps, consulted for a catalog id the tables above do not
     /// hold (so a batch maps only what it adds or deletes, never the whole catalog).
     pub base: Option<&'a CatalogIds>,
 }
 
 impl<'a> Tables<'a> {
-    fn table(&self, kind: Kind) -> Option<&HashMap<&'a str, u32>> {
+    fn table(&self, kind: Kind) -> Option<&IdMap<'a>> {
         Some(match kind {
             Kind::Service => &self.services,
             Kind::Permission => &self.permissions,
@@ -144,7 +153,7 @@ impl<'a> Tables<'a> {
         fn map<'m, T: 'm>(
             items: impl IntoIterator<Item = &'m T>,
             id: impl Fn(&'m T) -> &'m str,
-        ) -> HashMap<&'m str, u32> {
+        ) -> IdMap<'m> {
             items
                 .into_iter()
                 .enumerate()
@@ -166,7 +175,7 @@ impl<'a> Tables<'a> {
                     .map(|(row, u)| (u.id.as_str(), row))
                     .collect()
             } else {
-                HashMap::new()
+                IdMap::default()
             },
             base: None,
         }
@@ -256,38 +265,48 @@ impl<'p> Checker<'p> {
 /// Below this many items one thread does the work: a thread costs more than it saves.
 const MIN_PARALLEL_ITEMS: usize = 1 << 14;
 
-/// Runs `work` on every item (with its index), the items cut into one piece per core, each piece
-/// checked on its own thread with its own error list. Results and errors are concatenated in
-/// item order, so the outcome — the values and every error message in order — is the serial one.
+/// Runs `work` on every row (with its index), consuming the rows: the blocks are cut into one run
+/// per core, each run checked on its own thread with its own error list, each block freed as soon
+/// as its rows are done. Results and errors are concatenated in row order, so the outcome — the
+/// values and every error message in order — is the serial one.
 fn in_parallel<T: Send, R: Send>(
     checker: &mut Checker<'_>,
-    items: &mut [T],
-    work: impl Fn(&mut Checker<'_>, usize, &mut T) -> Option<R> + Sync,
+    rows: Blocks<T>,
+    work: impl Fn(&mut Checker<'_>, usize, T) -> Option<R> + Sync,
 ) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if threads < 2 || items.len() < MIN_PARALLEL_ITEMS {
-        return items
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(index, item)| work(checker, index, item))
-            .collect();
+    fn run<T, R>(
+        checker: &mut Checker<'_>,
+        (first, blocks): (usize, Vec<Vec<T>>),
+        work: &impl Fn(&mut Checker<'_>, usize, T) -> Option<R>,
+        values: &mut Vec<R>,
+    ) {
+        let mut index = first;
+        for block in blocks {
+            for row in block {
+                values.extend(work(checker, index, row));
+                index += 1;
+            }
+        }
     }
-    let piece = items.len().div_ceil(threads);
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut all = Vec::with_capacity(rows.len());
+    if threads < 2 || rows.len() < MIN_PARALLEL_ITEMS {
+        for piece in rows.into_runs(1) {
+            run(checker, piece, &work, &mut all);
+        }
+        return all;
+    }
     let (places, tolerated) = (checker.places, checker.tolerated);
     let pieces: Vec<(Vec<R>, Vec<LoadError>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks_mut(piece)
-            .enumerate()
-            .map(|(n, chunk)| {
+        let handles: Vec<_> = rows
+            .into_runs(threads)
+            .into_iter()
+            .map(|piece| {
                 let work = &work;
                 scope.spawn(move || {
                     let mut local = Checker::new(places, tolerated);
-                    let first = n * piece;
-                    let values = chunk
-                        .iter_mut()
-                        .enumerate()
-                        .filter_map(|(i, item)| work(&mut local, first + i, item))
-                        .collect();
+                    let mut values = Vec::new();
+                    run(&mut local, piece, work, &mut values);
                     (values, local.errors)
                 })
             })
@@ -301,7 +320,6 @@ fn in_parallel<T: Send, R: Send>(
             })
             .collect()
     });
-    let mut all = Vec::with_capacity(items.len());
     for (values, errors) in pieces {
         all.extend(values);
         checker.errors.extend(errors);
@@ -310,14 +328,15 @@ fn in_parallel<T: Send, R: Send>(
 }
 
 /// Builds an id table for one kind, reporting empty and duplicate ids (the first one wins).
-fn id_table<'a, T>(
+fn id_table<'a, T: 'a>(
     checker: &mut Checker<'_>,
     kind: Kind,
-    items: &'a [T],
+    items: impl IntoIterator<Item = &'a T, IntoIter: ExactSizeIterator>,
     id: impl Fn(&'a T) -> &'a str,
-) -> HashMap<&'a str, u32> {
-    let mut table = HashMap::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
+) -> IdMap<'a> {
+    let items = items.into_iter();
+    let mut table = IdMap::with_capacity_and_hasher(items.len(), IdHasher::default());
+    for (index, item) in items.enumerate() {
         let key = id(item);
         let loc = Loc {
             kind,
@@ -389,7 +408,7 @@ pub(crate) fn validate_with(
         projects: id_table(&mut checker, Kind::Project, &projects, |s| &s.id),
         groups: id_table(&mut checker, Kind::Group, &groups, |s| &s.id),
         teams: id_table(&mut checker, Kind::Team, &teams, |s| &s.id),
-        users: HashMap::new(),
+        users: IdMap::default(),
         base: None,
     };
 
@@ -398,28 +417,24 @@ pub(crate) fn validate_with(
     let model_groups = resolve_groups(&mut checker, &tables, &groups);
     // Teams and grants refer to users by id: resolve them while the user table borrows `users`,
     // before the users are consumed (their strings moved into the model).
-    let mut grants = grants;
     let (model_teams, model_grants) = {
         let with_users = Tables {
-            users: id_table(&mut checker, Kind::User, &users, |s| &s.id),
+            users: id_table(&mut checker, Kind::User, users.iter(), |s| &s.id),
             ..tables.clone()
         };
         let model_teams = resolve_teams(&mut checker, &with_users, &teams);
-        let model_grants = in_parallel(&mut checker, &mut grants, |checker, index, grant| {
-            resolve_grant(checker, &with_users, index, grant)
+        let model_grants = in_parallel(&mut checker, grants, |checker, index, grant| {
+            resolve_grant(checker, &with_users, index, &grant)
         });
         (model_teams, model_grants)
     };
-    drop(grants);
     let numbers = user_numbers(&mut checker, &users);
     check_logins(&mut checker, &users);
 
-    let mut users: Vec<(UserRow<'_>, (u64, bool))> = users.into_iter().zip(numbers).collect();
-    let model_users = in_parallel(&mut checker, &mut users, |checker, index, slot| {
-        let (user, (number, explicit)) = std::mem::take(slot);
+    let model_users = in_parallel(&mut checker, users, |checker, index, user| {
+        let (number, explicit) = numbers[index];
         convert_row(checker, &tables, index, user, number, explicit).map(Arc::new)
     });
-    drop(users);
     drop(tables);
 
     let model = Model {
@@ -728,8 +743,8 @@ pub(crate) fn resolve_grant(
 
 /// Each user's number and whether it was explicit, reporting non-positive, duplicate and
 /// colliding-default numbers.
-fn user_numbers(checker: &mut Checker<'_>, users: &[UserRow<'_>]) -> Vec<(u64, bool)> {
-    let mut explicit: HashMap<u64, usize> = HashMap::new();
+fn user_numbers(checker: &mut Checker<'_>, users: &Blocks<UserRow<'_>>) -> Vec<(u64, bool)> {
+    let mut explicit: HashMap<u64, usize, IdHasher> = HashMap::default();
     let mut numbers = Vec::with_capacity(users.len());
     for (index, user) in users.iter().enumerate() {
         let loc = Loc {
@@ -752,7 +767,7 @@ fn user_numbers(checker: &mut Checker<'_>, users: &[UserRow<'_>]) -> Vec<(u64, b
                     let first = checker.places.render(Loc {
                         kind: Kind::User,
                         index: first,
-                        id: &users[first].id,
+                        id: users.get(first).map_or("", |u| &u.id),
                     });
                     checker.error(
                         loc,
@@ -777,7 +792,7 @@ fn user_numbers(checker: &mut Checker<'_>, users: &[UserRow<'_>]) -> Vec<(u64, b
                 let other = checker.places.render(Loc {
                     kind: Kind::User,
                     index: other,
-                    id: &users[other].id,
+                    id: users.get(other).map_or("", |u| &u.id),
                 });
                 checker.error(
                     Loc {
@@ -794,8 +809,9 @@ fn user_numbers(checker: &mut Checker<'_>, users: &[UserRow<'_>]) -> Vec<(u64, b
     numbers
 }
 
-fn check_logins(checker: &mut Checker<'_>, users: &[UserRow<'_>]) {
-    let mut seen: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(users.len());
+fn check_logins(checker: &mut Checker<'_>, users: &Blocks<UserRow<'_>>) {
+    let mut seen: HashMap<Cow<'_, str>, usize, IdHasher> =
+        HashMap::with_capacity_and_hasher(users.len(), IdHasher::default());
     for (index, user) in users.iter().enumerate() {
         if user.login.is_empty() {
             continue; // reported by convert_user
@@ -816,7 +832,7 @@ fn check_logins(checker: &mut Checker<'_>, users: &[UserRow<'_>]) {
                 let first = checker.places.render(Loc {
                     kind: Kind::User,
                     index: first_index,
-                    id: &users[first_index].id,
+                    id: users.get(first_index).map_or("", |u| &u.id),
                 });
                 checker.error(
                     Loc {
@@ -1066,7 +1082,7 @@ fn convert_row(
 
 #[cfg(test)]
 mod tests {
-    use super::{in_parallel, parse_timestamp, utc_millis, Checker, MIN_PARALLEL_ITEMS};
+    use super::{in_parallel, parse_timestamp, utc_millis, Blocks, Checker, MIN_PARALLEL_ITEMS};
     use crate::error::LoadErrorKind;
     use crate::load::places::{Kind, Loc, Places, Style};
     use crate::load::Tolerated;
@@ -1124,14 +1140,14 @@ mod tests {
         };
         let run = |count: usize| {
             let mut checker = Checker::new(&places, &tolerated);
-            let mut items: Vec<usize> = (0..count).collect();
-            let values = in_parallel(&mut checker, &mut items, |checker, index, item| {
-                assert_eq!(index, *item);
+            let items: Blocks<usize> = (0..count).collect();
+            let values = in_parallel(&mut checker, items, |checker, index, item: usize| {
+                assert_eq!(index, item);
                 if index % 7_919 == 3 {
                     checker.error(loc(index), None, LoadErrorKind::Empty);
                     return None;
                 }
-                Some(*item * 2)
+                Some(item * 2)
             });
             let errors: Vec<String> = checker.errors.iter().map(|e| e.place.clone()).collect();
             (values, errors)
