@@ -80,6 +80,39 @@ impl Holders {
         }
     }
 
+    /// The bitmap of one scope level, if any.
+    fn get(&self, scope: Scope) -> Option<&RoaringBitmap> {
+        match scope {
+            Scope::Global => Some(&self.global),
+            Scope::Organization(o) => self.organizations.get(&o).map(|set| &**set),
+            Scope::Project(p) => self.projects.get(&p).map(|set| &**set),
+        }
+    }
+
+    /// Those of `rows` that no scope level other than `scope` holds.
+    fn without_others(&self, scope: Scope, mut rows: RoaringBitmap) -> RoaringBitmap {
+        let levels = std::iter::once((Scope::Global, &self.global))
+            .chain(
+                self.organizations
+                    .iter()
+                    .map(|(o, set)| (Scope::Organization(*o), set)),
+            )
+            .chain(
+                self.projects
+                    .iter()
+                    .map(|(p, set)| (Scope::Project(*p), set)),
+            );
+        for (level, set) in levels {
+            if rows.is_empty() {
+                break;
+            }
+            if level != scope {
+                rows -= &**set;
+            }
+        }
+        rows
+    }
+
     /// The (at most three) bitmaps whose union answers `scope`.
     fn sets(&self, scope: AccessScope, project_org: &[Option<OrgIdx>]) -> Vec<&RoaringBitmap> {
         match scope {
@@ -146,8 +179,14 @@ impl AccessIndex {
                     any_role.add_row(grant.scope, row);
                     continue;
                 }
-                Subject::Group(g) => structure.group_transitive.get(g.index()).unwrap_or(&empty),
-                Subject::Team(t) => structure.team_members.get(t.index()).unwrap_or(&empty),
+                Subject::Group(g) => structure
+                    .group_transitive
+                    .get(g.index())
+                    .map_or(&empty, |set| &**set),
+                Subject::Team(t) => structure
+                    .team_members
+                    .get(t.index())
+                    .map_or(&empty, |set| &**set),
             };
             if let Some(holders) = by_role.get_mut(grant.role.index()) {
                 holders.add(grant.scope, users);
@@ -292,6 +331,84 @@ impl AccessIndex {
             remove_rows(own, &lose_own);
         }
         remove_rows(&mut self.in_any_project, &lose_project);
+    }
+
+    /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other
+    /// grant of the same role and scope reaches (the caller decided that on bitmaps). The
+    /// aggregations follow from the holder bitmaps themselves: a user leaves the role's union
+    /// unless another scope of the role holds it, the scope's any-role bitmap unless another
+    /// role holds it at that scope, and so on. `own` is the user subject when it holds the role
+    /// directly no more. Cost: the lost users against the bitmaps they may be in.
+    pub(crate) fn grant_removed_by_paths(
+        &mut self,
+        role: RoleIdx,
+        scope: Scope,
+        lost: RoaringBitmap,
+        own: Option<Subject>,
+    ) {
+        if let (Some(Subject::User(row)), Some(set)) = (own, self.own_role.get_mut(role.index())) {
+            if set.contains(row) {
+                Arc::make_mut(set).remove(row);
+            }
+        }
+        if lost.is_empty() {
+            return;
+        }
+        let Some(holders) = self.by_role.get_mut(role.index()) else {
+            return;
+        };
+        let holders = Arc::make_mut(holders);
+        holders.remove(scope, &lost);
+        let lose_role = holders.without_others(scope, lost.clone());
+        remove_rows(&mut holders.any, &lose_role);
+        let mut lose_any_scope = lost;
+        for (r, other) in self.by_role.iter().enumerate() {
+            if lose_any_scope.is_empty() {
+                break;
+            }
+            if r != role.index() {
+                if let Some(set) = other.get(scope) {
+                    lose_any_scope -= set;
+                }
+            }
+        }
+        self.any_role.remove(scope, &lose_any_scope);
+        let mut lose_any = lose_role;
+        for (r, other) in self.by_role.iter().enumerate() {
+            if lose_any.is_empty() {
+                break;
+            }
+            if r != role.index() {
+                lose_any -= &*other.any;
+            }
+        }
+        remove_rows(&mut self.any_role.any, &lose_any);
+        if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
+            let lose_project = self.outside_projects(lose_any_scope);
+            remove_rows(&mut self.in_any_project, &lose_project);
+        }
+    }
+
+    /// Those of `rows` that no any-role bitmap covering a project holds.
+    fn outside_projects(&self, mut rows: RoaringBitmap) -> RoaringBitmap {
+        if !self.project_org.is_empty() {
+            rows -= &*self.any_role.global;
+        }
+        for (org, set) in &self.any_role.organizations {
+            if rows.is_empty() {
+                return rows;
+            }
+            if self.project_org.contains(&Some(*org)) {
+                rows -= &**set;
+            }
+        }
+        for set in self.any_role.projects.values() {
+            if rows.is_empty() {
+                break;
+            }
+            rows -= &**set;
+        }
+        rows
     }
 
     /// The groups or teams of some users changed (groups moved): `grants` are the grants to

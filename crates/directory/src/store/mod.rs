@@ -69,6 +69,7 @@
 //! users; a save writes every number that differs from the user's position in the file, so a
 //! save → load keeps every number (GitLab ids never change).
 
+mod grants;
 mod rebuild;
 mod replay;
 mod snapshot;
@@ -255,11 +256,12 @@ impl Store {
                 dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
                 Arc::new(index)
             };
-            // Grants and teams by subject describe the model: per-row changes keep them.
+            // Grants and teams by subject describe the model: per-row changes keep them, other
+            // changes publish the writer's (kept current, copied in a few pointer copies).
             let subjects = if ops.iter().all(IndexOp::is_row_change) {
                 Arc::clone(&base.subjects)
             } else {
-                Arc::new(OnceLock::new())
+                Arc::new(OnceLock::from(writer.subjects.clone()))
             };
             writer.log.push(Logged {
                 version,
