@@ -16,7 +16,6 @@
 //! [`Subjects`] keeps the numbers of the model's grants in model order: a grant's position in
 //! `model.grants` is a binary search, so removing a grant never scans the grant list.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::model::{
@@ -114,9 +113,9 @@ pub struct Subjects {
     order: Chunked<u64>,
     /// The next grant's sequence number.
     next_seq: u64,
-    /// Grants to groups and teams by (role, scope), one entry per grant: the other paths a
-    /// removed grant's users may still hold its role by.
-    shared_grants: Arc<HashMap<(RoleIdx, Scope), Vec<Subject>>>,
+    /// Grants to groups and teams by role, (scope, subject) one entry per grant: the other
+    /// paths a removed grant's users may still hold its role by.
+    shared_grants: Keyed<(Scope, Subject)>,
 }
 
 impl Subjects {
@@ -125,7 +124,7 @@ impl Subjects {
         let mut users: Vec<Vec<Held>> = Vec::new();
         let mut groups: Vec<Vec<Held>> = Vec::new();
         let mut teams: Vec<Vec<Held>> = Vec::new();
-        let mut shared: HashMap<(RoleIdx, Scope), Vec<Subject>> = HashMap::new();
+        let mut shared: Vec<Vec<(Scope, Subject)>> = Vec::new();
         for (i, grant) in model.grants.iter().enumerate() {
             let held = Held {
                 role: grant.role,
@@ -138,10 +137,11 @@ impl Subjects {
                 Subject::Team(t) => push_at(&mut teams, t.index(), held),
             }
             if !matches!(grant.subject, Subject::User(_)) {
-                shared
-                    .entry((grant.role, grant.scope))
-                    .or_default()
-                    .push(grant.subject);
+                push_at(
+                    &mut shared,
+                    grant.role.index(),
+                    (grant.scope, grant.subject),
+                );
             }
         }
         let mut teams_of_user: Vec<Vec<TeamIdx>> = Vec::new();
@@ -171,7 +171,7 @@ impl Subjects {
             projects_of_org: Keyed::from_lists(projects_of_org),
             order: (0..count).collect(),
             next_seq: count,
-            shared_grants: Arc::new(shared),
+            shared_grants: Keyed::from_lists(shared),
         }
     }
 
@@ -223,10 +223,16 @@ impl Subjects {
     }
 
     /// The groups and teams holding a grant of `role` at `scope` (one entry per grant).
-    pub(crate) fn shared_holders(&self, role: RoleIdx, scope: Scope) -> &[Subject] {
+    pub(crate) fn shared_holders(
+        &self,
+        role: RoleIdx,
+        scope: Scope,
+    ) -> impl Iterator<Item = Subject> + '_ {
         self.shared_grants
-            .get(&(role, scope))
-            .map_or(&[], Vec::as_slice)
+            .get(role.index())
+            .iter()
+            .filter(move |(s, _)| *s == scope)
+            .map(|&(_, subject)| subject)
     }
 
     /// The teams listing user `row` directly.
@@ -246,10 +252,9 @@ impl Subjects {
             seq,
         });
         if !matches!(grant.subject, Subject::User(_)) {
-            Arc::make_mut(&mut self.shared_grants)
-                .entry((grant.role, grant.scope))
-                .or_default()
-                .push(grant.subject);
+            self.shared_grants
+                .get_mut(grant.role.index())
+                .push((grant.scope, grant.subject));
         }
     }
 
@@ -266,14 +271,10 @@ impl Subjects {
             .min_by_key(|&(_, seq)| seq)?;
         self.held_mut(grant.subject).remove(at);
         if !matches!(grant.subject, Subject::User(_)) {
-            let shared = Arc::make_mut(&mut self.shared_grants);
-            if let Some(list) = shared.get_mut(&(grant.role, grant.scope)) {
-                if let Some(found) = list.iter().position(|&s| s == grant.subject) {
-                    list.swap_remove(found);
-                }
-                if list.is_empty() {
-                    shared.remove(&(grant.role, grant.scope));
-                }
+            let entry = (grant.scope, grant.subject);
+            let shared = self.shared_grants.get_mut(grant.role.index());
+            if let Some(found) = shared.iter().position(|&e| e == entry) {
+                shared.swap_remove(found);
             }
         }
         let position = self.position_of(seq)?;

@@ -214,3 +214,34 @@ fn a_deleted_users_grants_go_with_it() {
     assert_eq!(snap.model.grants.len(), before - own);
     check(&snap);
 }
+
+/// A catalog rename moves the object's names in the entity lookups in place: the new name
+/// resolves, the old one no longer does, and a new object resolves at once.
+#[test]
+fn a_renamed_catalog_object_resolves_by_its_new_name_only() {
+    let store = tiny(options(false));
+    let army = store.snapshot().index.resolve_group("Imperial Army");
+    assert_eq!(army.len(), 1);
+    store
+        .apply_changes(&[
+            parse(json!({"op":"patch","kind":"group","id":"g-army","set":{"name":"First Order"}})),
+            parse(json!({"op":"patch","kind":"project","id":"p-ds","set":{"key":"DS2","name":"Death Star II"}})),
+            parse(json!({"op":"put","kind":"group","value":{"id":"g-new","name":"Imperial Army"}})),
+        ])
+        .expect("applies");
+    let snap = store.snapshot();
+    assert_eq!(snap.index.resolve_group("first order"), army);
+    assert_eq!(snap.index.resolve_group("g-army"), army);
+    let new = snap.index.resolve_group("g-new");
+    assert_eq!(new.len(), 1);
+    assert_eq!(snap.index.resolve_group("Imperial Army"), new);
+    let ds = snap.index.resolve_project("p-ds");
+    assert_eq!(snap.index.resolve_project("ds2"), ds);
+    assert_eq!(snap.index.resolve_project("Death Star II"), ds);
+    assert!(snap.index.resolve_project("DS").is_empty());
+    assert!(snap.index.resolve_project("Death Star").is_empty());
+    assert_eq!(
+        snap.index.resolve_project("ds2"),
+        Indexes::build(&snap.model).resolve_project("ds2")
+    );
+}

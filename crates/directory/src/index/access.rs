@@ -90,7 +90,7 @@ impl Holders {
     }
 
     /// Those of `rows` that no scope level other than `scope` holds.
-    fn without_others(&self, scope: Scope, mut rows: RoaringBitmap) -> RoaringBitmap {
+    fn without_others(&self, scope: Scope, rows: RoaringBitmap) -> RoaringBitmap {
         let levels = std::iter::once((Scope::Global, &self.global))
             .chain(
                 self.organizations
@@ -101,16 +101,10 @@ impl Holders {
                 self.projects
                     .iter()
                     .map(|(p, set)| (Scope::Project(*p), set)),
-            );
-        for (level, set) in levels {
-            if rows.is_empty() {
-                break;
-            }
-            if level != scope {
-                rows -= &**set;
-            }
-        }
-        rows
+            )
+            .filter(|&(level, _)| level != scope)
+            .map(|(_, set)| &**set);
+        outside(rows, levels)
     }
 
     /// The (at most three) bitmaps whose union answers `scope`.
@@ -390,25 +384,19 @@ impl AccessIndex {
     }
 
     /// Those of `rows` that no any-role bitmap covering a project holds.
-    fn outside_projects(&self, mut rows: RoaringBitmap) -> RoaringBitmap {
-        if !self.project_org.is_empty() {
-            rows -= &*self.any_role.global;
-        }
-        for (org, set) in &self.any_role.organizations {
-            if rows.is_empty() {
-                return rows;
-            }
-            if self.project_org.contains(&Some(*org)) {
-                rows -= &**set;
-            }
-        }
-        for set in self.any_role.projects.values() {
-            if rows.is_empty() {
-                break;
-            }
-            rows -= &**set;
-        }
-        rows
+    fn outside_projects(&self, rows: RoaringBitmap) -> RoaringBitmap {
+        let global = (!self.project_org.is_empty()).then_some(&*self.any_role.global);
+        let organizations = self
+            .any_role
+            .organizations
+            .iter()
+            .filter(|(org, _)| self.project_org.contains(&Some(**org)))
+            .map(|(_, set)| &**set);
+        let projects = self.any_role.projects.values().map(|set| &**set);
+        outside(
+            rows,
+            global.into_iter().chain(organizations).chain(projects),
+        )
     }
 
     /// The groups or teams of some users changed (groups moved): `grants` are the grants to
@@ -497,6 +485,24 @@ impl AccessIndex {
         bytes += self.roles_with_permission.heap_bytes();
         (entries, bytes)
     }
+}
+
+/// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the
+/// rows left (and the cost of each later difference) shrink fast, and the walk stops once none
+/// is left.
+fn outside<'a>(
+    mut rows: RoaringBitmap,
+    sets: impl Iterator<Item = &'a RoaringBitmap>,
+) -> RoaringBitmap {
+    let mut sets: Vec<&RoaringBitmap> = sets.filter(|set| !set.is_empty()).collect();
+    sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
+    for set in sets {
+        if rows.is_empty() {
+            break;
+        }
+        rows -= set;
+    }
+    rows
 }
 
 /// Removes `rows` from a shared bitmap, copying it only when one of them is there.

@@ -549,7 +549,7 @@ impl Indexes {
                 }
             }
         }
-        for &other in subjects.shared_holders(grant.role, grant.scope) {
+        for other in subjects.shared_holders(grant.role, grant.scope) {
             let members = match other {
                 Subject::Group(g) => self.group_transitive(g),
                 Subject::Team(t) => self.team_members(t),
