@@ -10,7 +10,7 @@
 //!
 //! The live store's writer keeps one [`Subjects`] current batch by batch and hands a copy to
 //! every snapshot: every list is keyed by a dense position (row, group, team, organization) in
-//! a [`Keyed`] table of shared copy-on-write leaves, so a copy is a few pointer copies and a
+//! a `Keyed` table of shared copy-on-write leaves, so a copy is a few pointer copies and a
 //! grant change copies one leaf of its subject's table. Grants carry a *sequence number*
 //! (their position at build time, then increasing for every grant added) and
 //! [`Subjects`] keeps the numbers of the model's grants in model order: a grant's position in
