@@ -235,6 +235,11 @@ impl Subjects {
             .map(|&(_, subject)| subject)
     }
 
+    /// The teams listing group `g` directly.
+    pub(crate) fn teams_of_group(&self, g: GroupIdx) -> &[TeamIdx] {
+        self.teams_of_group.get(g.index())
+    }
+
     /// The teams listing user `row` directly.
     pub(crate) fn teams_of_user(&self, row: Row) -> &[TeamIdx] {
         self.teams_of_user.get(row as usize)

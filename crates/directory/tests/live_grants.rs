@@ -245,3 +245,39 @@ fn a_renamed_catalog_object_resolves_by_its_new_name_only() {
         Indexes::build(&snap.model).resolve_project("ds2")
     );
 }
+
+/// A membership put or delete of a clean row is made in place: the row stays clean, the
+/// nested group's ancestors and the role granted to an ancestor follow at once, and leaving
+/// takes them away again (with and without background rebuilds replaying it).
+#[test]
+fn a_membership_to_a_nested_group_is_made_in_place() {
+    for background in [false, true] {
+        let store = tiny(options(background));
+        let snap = store.snapshot();
+        let han = snap.row_of_id("u-han").expect("tiny user");
+        let army = snap.index.resolve_group("g-army")[0];
+        let observer = snap.index.resolve_role("observer")[0];
+        let empire = snap.index.resolve_organization("o-empire")[0];
+        let scope = AccessScope::Organization(empire);
+        assert!(!snap.index.group_transitive(army).contains(han));
+        let membership = |op: &str| {
+            parse(json!({"op": op, "kind": "membership",
+                "value": {"user": "u-han", "group": "g-501"}}))
+        };
+        store.apply_changes(&[membership("put")]).expect("applies");
+        let snap = store.snapshot();
+        assert!(!snap.dirty.contains(han), "the row stays clean");
+        assert!(snap.index.group_transitive(army).contains(han));
+        assert!(snap.index.access(scope, Some(&[observer])).contains(han));
+        check(&snap);
+        store
+            .apply_changes(&[membership("delete")])
+            .expect("applies");
+        store.wait_for_rebuild();
+        let snap = store.snapshot();
+        assert!(!snap.dirty.contains(han));
+        assert!(!snap.index.group_transitive(army).contains(han));
+        assert!(!snap.index.access(scope, Some(&[observer])).contains(han));
+        check(&snap);
+    }
+}

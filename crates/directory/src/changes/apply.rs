@@ -181,14 +181,13 @@ impl<'a> Run<'a> {
     /// a rebuild (catalog deletions). Grants and catalog puts record their index
     /// changes themselves ([`Txn::ops`]).
     fn record(&mut self, change: &Change) {
-        let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
         let row = match change {
-            Change::Put(Object::Membership(m)) | Change::Delete(Target::Membership(m)) => {
-                row_of(&self.txn, &m.user)
-            }
             // A user put or patch records its own writes (the row, or in-place flag changes),
-            // a user deletion too (the hole, its grants), a sign-in its index change.
-            Change::Touch { .. }
+            // a user deletion too (the hole, its grants), a sign-in or a membership its index
+            // change.
+            Change::Put(Object::Membership(_))
+            | Change::Delete(Target::Membership(_))
+            | Change::Touch { .. }
             | Change::Put(_)
             | Change::Patch { .. }
             | Change::Delete(Target::Grant(_))

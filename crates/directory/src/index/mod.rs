@@ -52,6 +52,7 @@ mod column;
 mod entities;
 mod flags;
 mod live_column;
+mod membership;
 mod order;
 mod ordered;
 mod parallel;
@@ -277,6 +278,10 @@ struct Columns {
     sorted: SortedColumns,
     orders: Orders,
 }
+
+/// Users a removed grant no longer reaches at its scope up to which their facts re-derive
+/// what they still hold; more go through the holder bitmaps.
+const FEW_LOST: u64 = 256;
 
 /// Entity lookups per kind, built once and then kept by live catalog puts in place (see
 /// `entities.rs`): cloning copies a few dozen shard pointers.
@@ -538,7 +543,7 @@ impl Indexes {
     /// bitmaps: the other grants of the same role and scope (to the user itself, or to groups
     /// and teams containing it), then the role's and the scope's other holder bitmaps. Cost:
     /// the subject's members and the bitmaps they are in, never every user.
-    pub(crate) fn grant_removed(&mut self, grant: &Grant, subjects: &Subjects) {
+    pub(crate) fn grant_removed(&mut self, grant: &Grant, subjects: &Subjects, model: &Model) {
         let affected = self.subject_users(grant.subject);
         let mut kept = RoaringBitmap::new();
         // Direct grants of the same role and scope: only users holding the role directly.
@@ -561,12 +566,32 @@ impl Indexes {
             Subject::User(row) => subjects.user_holds(row, grant.role, None),
             _ => true,
         };
-        Arc::make_mut(&mut self.access).grant_removed_by_paths(
-            grant.role,
-            grant.scope,
-            affected - kept,
-            (!own_kept).then_some(grant.subject),
-        );
+        let lost = affected - kept;
+        let access = Arc::make_mut(&mut self.access);
+        if lost.len() <= FEW_LOST {
+            // A few users (a grant to a user, most removals): their facts are cheaper than
+            // walking every holder bitmap of the role and of the scope.
+            let still: Vec<(Row, RowFacts)> = lost
+                .iter()
+                .map(|row| (row, subjects.facts(model, row)))
+                .collect();
+            access.grant_removed(grant.role, grant.scope, &still);
+            if let (false, Subject::User(row)) = (own_kept, grant.subject) {
+                access.grant_removed_by_paths(
+                    grant.role,
+                    grant.scope,
+                    RoaringBitmap::new(),
+                    Some(Subject::User(row)),
+                );
+            }
+        } else {
+            access.grant_removed_by_paths(
+                grant.role,
+                grant.scope,
+                lost,
+                (!own_kept).then_some(grant.subject),
+            );
+        }
     }
 
     /// A live change put catalog object `kind` at `at` (its names before: `old`, none when

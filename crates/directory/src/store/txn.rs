@@ -273,7 +273,9 @@ impl<'a> Txn<'a> {
             | Update::ReplaceUser(_)
             | Update::RemoveUser { .. }
             | Update::AddGrant(_)
-            | Update::RemoveGrant(_) => {}
+            | Update::RemoveGrant(_)
+            | Update::AddMembership { .. }
+            | Update::RemoveMembership { .. } => {}
             _ => {
                 for id in update.user_ids() {
                     if let Some(&row) = self.tables.users.get(id) {
@@ -532,9 +534,25 @@ impl<'a> Txn<'a> {
         };
         let memberships = &mut self.model.users[row as usize].groups;
         match memberships.iter_mut().find(|m| m.group == group) {
-            Some(existing) => existing.access = access,
-            None => memberships.push(model::Membership { group, access }),
+            Some(existing) => {
+                // The access level is read from the record: the indexes do not hold it.
+                existing.access = access;
+            }
+            None => {
+                memberships.push(model::Membership { group, access });
+                self.membership_changed(row, group);
+            }
         }
+    }
+
+    /// `row` joined or left `group`: made in place in the indexes (the row stays clean) unless
+    /// something else of the batch wrote the row (then it is dirty; the store also dirties it
+    /// if the indexes do not describe it, see [`super::writer::settle_row_changes`]).
+    fn membership_changed(&mut self, row: Row, group: GroupIdx) {
+        if self.written.contains(row) {
+            return;
+        }
+        self.ops.push(IndexOp::Membership { row, group });
     }
 
     /// Ends a direct membership (an error if there is none).
@@ -548,6 +566,7 @@ impl<'a> Txn<'a> {
         match memberships.iter().position(|m| m.group == group) {
             Some(at) => {
                 memberships.remove(at);
+                self.membership_changed(row, group);
             }
             None => self.checker.error(
                 Loc {

@@ -87,6 +87,14 @@ pub(crate) enum IndexOp {
         /// The bits that changed.
         change: FlagChange,
     },
+    /// A clean row joined or left a group (the row stays clean: its group, team and access
+    /// bits follow its final memberships in place).
+    Membership {
+        /// The row.
+        row: Row,
+        /// The group joined or left.
+        group: model::GroupIdx,
+    },
     /// A project was added (at the end of the projects).
     ProjectAdded {
         /// Its position.
@@ -120,6 +128,15 @@ pub(super) fn apply_ops(
                 unmoved.insert(*row);
             }
             IndexOp::Flagged { row, change } => index.flags_changed(*row, change),
+            // Flags are not part of the structure: they follow even when it is rebuilt below.
+            IndexOp::Membership { row, .. } => {
+                let grouped = model
+                    .users
+                    .get(*row as usize)
+                    .is_some_and(|user| !user.groups.is_empty());
+                let flags = vec![(Flag::HasGroup, grouped)];
+                index.flags_changed(*row, &FlagChange { flags, state: None });
+            }
             // The own-role flag of a user granted to follows the final grants.
             IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) => {
                 if let model::Subject::User(row) = grant.subject {
@@ -165,8 +182,15 @@ pub(super) fn apply_ops(
     for op in ops {
         match op {
             IndexOp::GrantAdded(grant) => index.grant_added(grant),
-            IndexOp::GrantRemoved(grant) => index.grant_removed(grant, subjects),
+            IndexOp::GrantRemoved(grant) => index.grant_removed(grant, subjects, model),
             _ => {}
+        }
+    }
+    // Memberships last: a grant removed above still saw the row in its old groups, and the
+    // row's access is then re-derived for the final grants of the groups it joined or left.
+    for op in ops {
+        if let IndexOp::Membership { row, group } = op {
+            index.membership_changed(*row, *group, model, subjects);
         }
     }
     unmoved
@@ -176,7 +200,9 @@ impl IndexOp {
     /// The row a per-row change made in place (a sign-in, a flags-only change), if it is one.
     pub(super) fn row(&self) -> Option<Row> {
         match *self {
-            IndexOp::Touched { row, .. } | IndexOp::Flagged { row, .. } => Some(row),
+            IndexOp::Touched { row, .. }
+            | IndexOp::Flagged { row, .. }
+            | IndexOp::Membership { row, .. } => Some(row),
             _ => None,
         }
     }
