@@ -51,6 +51,14 @@
 //! background rebuild produced for an earlier version. A grant to a user sets or clears its
 //! own-role flag in place (from the grants after the batch).
 //!
+//! **Memberships in place.** A membership put or delete of a clean row (not otherwise written
+//! by the batch) is logged as `IndexOp::Membership`: the row's bits in the group's direct
+//! members, in the transitive members of the group and its ancestors and in the teams listing
+//! them follow its final memberships (each bitmap copied on write), its has-group flag too, and
+//! its access is re-derived from its facts for the grants of the groups and teams whose bit
+//! changed — after the batch's grant changes, so a grant removed in the same batch still saw
+//! the row in its old groups. The row stays clean.
+//!
 //! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
 //! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
 //! answer (the engine re-checks dirty rows against the model, where a hole matches nothing), and
