@@ -7,10 +7,21 @@
 //! changed since the indexes were built (see [`crate::store`]). [`Subjects`] holds the grants
 //! and team listings keyed by subject, built in one pass over the model, so a user's facts cost
 //! time proportional to what reaches that user rather than to the whole directory.
+//!
+//! The live store's writer keeps one [`Subjects`] current batch by batch and hands a copy to
+//! every snapshot: every list is keyed by a dense position (row, group, team, organization) in
+//! a `Keyed` table of shared copy-on-write leaves, so a copy is a few pointer copies and a
+//! grant change copies one leaf of its subject's table. Grants carry a *sequence number*
+//! (their position at build time, then increasing for every grant added) and
+//! [`Subjects`] keeps the numbers of the model's grants in model order: a grant's position in
+//! `model.grants` is a binary search, so removing a grant never scans the grant list.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::model::{GroupIdx, Model, OrgIdx, ProjectIdx, RoleIdx, Row, Scope, Subject, TeamIdx};
+use crate::model::{
+    Grant, GroupIdx, Model, OrgIdx, ProjectIdx, RoleIdx, Row, Scope, Subject, TeamIdx,
+};
+use crate::shared::Chunked;
 
 /// What reaches one user.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,130 +36,314 @@ pub struct RowFacts {
     pub own_roles: Vec<RoleIdx>,
 }
 
-/// Grants and team listings keyed by subject: one pass over the model.
-#[derive(Debug, Default)]
+/// One grant as its subject's list holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    role: RoleIdx,
+    scope: Scope,
+    /// The grant's sequence number (see the module docs).
+    seq: u64,
+}
+
+/// Small lists keyed by a dense position, in shared copy-on-write leaves: cloning copies one
+/// pointer, writing one key's list copies that list and one leaf of pointers.
+#[derive(Debug, Clone)]
+struct Keyed<T> {
+    lists: Chunked<Option<Arc<Vec<T>>>>,
+}
+
+impl<T> Default for Keyed<T> {
+    fn default() -> Self {
+        Keyed {
+            lists: Chunked::default(),
+        }
+    }
+}
+
+impl<T: Clone> Keyed<T> {
+    /// From one list per key (empty lists stored as nothing).
+    fn from_lists(lists: Vec<Vec<T>>) -> Keyed<T> {
+        Keyed {
+            lists: lists
+                .into_iter()
+                .map(|list| (!list.is_empty()).then(|| Arc::new(list)))
+                .collect(),
+        }
+    }
+
+    fn get(&self, key: usize) -> &[T] {
+        match self.lists.get(key) {
+            Some(Some(list)) => list,
+            _ => &[],
+        }
+    }
+
+    /// The list of `key` for writing (created, with every key below it, if missing).
+    fn get_mut(&mut self, key: usize) -> &mut Vec<T> {
+        while self.lists.len() <= key {
+            self.lists.push(None);
+        }
+        let slot = self
+            .lists
+            .get_mut(key)
+            .expect("the table was just extended past `key`");
+        Arc::make_mut(slot.get_or_insert_with(Default::default))
+    }
+}
+
+/// Appends `value` to the list of `key` in a plain per-key builder.
+fn push_at<T>(lists: &mut Vec<Vec<T>>, key: usize, value: T) {
+    if lists.len() <= key {
+        lists.resize_with(key + 1, Vec::new);
+    }
+    lists[key].push(value);
+}
+
+/// Grants and team listings keyed by subject (see the module docs). Cloning is cheap.
+#[derive(Debug, Default, Clone)]
 pub struct Subjects {
-    user_grants: HashMap<Row, Vec<(RoleIdx, Scope)>>,
-    group_grants: HashMap<GroupIdx, Vec<(RoleIdx, Scope)>>,
-    team_grants: HashMap<TeamIdx, Vec<(RoleIdx, Scope)>>,
-    teams_of_user: HashMap<Row, Vec<TeamIdx>>,
-    teams_of_group: HashMap<GroupIdx, Vec<TeamIdx>>,
-    /// Grant indices (into `model.grants`) by subject, ascending: projection lists a user's
-    /// grants in directory order without reading every grant.
-    grant_ids: HashMap<Subject, Vec<u32>>,
+    user_grants: Keyed<Held>,
+    group_grants: Keyed<Held>,
+    team_grants: Keyed<Held>,
+    teams_of_user: Keyed<TeamIdx>,
+    teams_of_group: Keyed<TeamIdx>,
     /// Projects by owning organization, in directory order.
-    projects_of_org: HashMap<OrgIdx, Vec<ProjectIdx>>,
+    projects_of_org: Keyed<ProjectIdx>,
+    /// The sequence number of every grant of the model, in model order (ascending).
+    order: Chunked<u64>,
+    /// The next grant's sequence number.
+    next_seq: u64,
+    /// Grants to groups and teams by role, (scope, subject) one entry per grant: the other
+    /// paths a removed grant's users may still hold its role by.
+    shared_grants: Keyed<(Scope, Subject)>,
 }
 
 impl Subjects {
     /// Indexes the model's grants and team listings by subject.
     pub fn build(model: &Model) -> Subjects {
-        let mut subjects = Subjects::default();
+        let mut users: Vec<Vec<Held>> = Vec::new();
+        let mut groups: Vec<Vec<Held>> = Vec::new();
+        let mut teams: Vec<Vec<Held>> = Vec::new();
+        let mut shared: Vec<Vec<(Scope, Subject)>> = Vec::new();
         for (i, grant) in model.grants.iter().enumerate() {
-            subjects
-                .grant_ids
-                .entry(grant.subject)
-                .or_default()
-                .push(i as u32);
-            let held = (grant.role, grant.scope);
+            let held = Held {
+                role: grant.role,
+                scope: grant.scope,
+                seq: i as u64,
+            };
             match grant.subject {
-                Subject::User(row) => subjects.user_grants.entry(row).or_default().push(held),
-                Subject::Group(g) => subjects.group_grants.entry(g).or_default().push(held),
-                Subject::Team(t) => subjects.team_grants.entry(t).or_default().push(held),
+                Subject::User(row) => push_at(&mut users, row as usize, held),
+                Subject::Group(g) => push_at(&mut groups, g.index(), held),
+                Subject::Team(t) => push_at(&mut teams, t.index(), held),
+            }
+            if !matches!(grant.subject, Subject::User(_)) {
+                push_at(
+                    &mut shared,
+                    grant.role.index(),
+                    (grant.scope, grant.subject),
+                );
             }
         }
+        let mut teams_of_user: Vec<Vec<TeamIdx>> = Vec::new();
+        let mut teams_of_group: Vec<Vec<TeamIdx>> = Vec::new();
         for (i, team) in model.teams.iter().enumerate() {
             let t = TeamIdx(i as u32);
             for &row in &team.users {
-                subjects.teams_of_user.entry(row).or_default().push(t);
+                push_at(&mut teams_of_user, row as usize, t);
             }
             for &g in &team.groups {
-                subjects.teams_of_group.entry(g).or_default().push(t);
+                push_at(&mut teams_of_group, g.index(), t);
             }
         }
+        let mut projects_of_org: Vec<Vec<ProjectIdx>> = Vec::new();
         for (i, project) in model.projects.iter().enumerate() {
             if let Some(org) = project.organization {
-                subjects
-                    .projects_of_org
-                    .entry(org)
-                    .or_default()
-                    .push(ProjectIdx(i as u32));
+                push_at(&mut projects_of_org, org.index(), ProjectIdx(i as u32));
             }
         }
-        subjects
+        let count = model.grants.len() as u64;
+        Subjects {
+            user_grants: Keyed::from_lists(users),
+            group_grants: Keyed::from_lists(groups),
+            team_grants: Keyed::from_lists(teams),
+            teams_of_user: Keyed::from_lists(teams_of_user),
+            teams_of_group: Keyed::from_lists(teams_of_group),
+            projects_of_org: Keyed::from_lists(projects_of_org),
+            order: (0..count).collect(),
+            next_seq: count,
+            shared_grants: Keyed::from_lists(shared),
+        }
     }
 
-    /// The (role, scope) list of a grant's subject, for the writer's incremental updates.
-    fn held_by(&mut self, subject: Subject) -> &mut Vec<(RoleIdx, Scope)> {
+    /// The grant list of `subject`.
+    fn held(&self, subject: Subject) -> &[Held] {
         match subject {
-            Subject::User(row) => self.user_grants.entry(row).or_default(),
-            Subject::Group(g) => self.group_grants.entry(g).or_default(),
-            Subject::Team(t) => self.team_grants.entry(t).or_default(),
+            Subject::User(row) => self.user_grants.get(row as usize),
+            Subject::Group(g) => self.group_grants.get(g.index()),
+            Subject::Team(t) => self.team_grants.get(t.index()),
+        }
+    }
+
+    /// The grant list of `subject`, for writing.
+    fn held_mut(&mut self, subject: Subject) -> &mut Vec<Held> {
+        match subject {
+            Subject::User(row) => self.user_grants.get_mut(row as usize),
+            Subject::Group(g) => self.group_grants.get_mut(g.index()),
+            Subject::Team(t) => self.team_grants.get_mut(t.index()),
         }
     }
 
     /// How many grants of `role` at `scope` `subject` has (equal grants may repeat in a file).
     pub(crate) fn count_grants(&self, subject: Subject, role: RoleIdx, scope: Scope) -> usize {
-        self.grants_of(subject)
+        self.held(subject)
             .iter()
-            .filter(|&&h| h == (role, scope))
+            .filter(|h| h.role == role && h.scope == scope)
             .count()
     }
 
     /// Whether `subject` holds any grant directly.
     pub(crate) fn has_grants(&self, subject: Subject) -> bool {
-        !self.grants_of(subject).is_empty()
+        !self.held(subject).is_empty()
     }
 
     /// The (role, scope) of every grant made to `subject` itself.
-    pub(crate) fn grants_of(&self, subject: Subject) -> &[(RoleIdx, Scope)] {
-        let held = match subject {
-            Subject::User(row) => self.user_grants.get(&row),
-            Subject::Group(g) => self.group_grants.get(&g),
-            Subject::Team(t) => self.team_grants.get(&t),
-        };
-        held.map_or(&[], Vec::as_slice)
+    pub(crate) fn grants_of(
+        &self,
+        subject: Subject,
+    ) -> impl Iterator<Item = (RoleIdx, Scope)> + '_ {
+        self.held(subject).iter().map(|h| (h.role, h.scope))
+    }
+
+    /// Whether user `row` holds `role` by a grant to itself (at `scope`, or at any scope).
+    pub(crate) fn user_holds(&self, row: Row, role: RoleIdx, scope: Option<Scope>) -> bool {
+        self.user_grants
+            .get(row as usize)
+            .iter()
+            .any(|h| h.role == role && scope.is_none_or(|s| h.scope == s))
+    }
+
+    /// The groups and teams holding a grant of `role` at `scope` (one entry per grant).
+    pub(crate) fn shared_holders(
+        &self,
+        role: RoleIdx,
+        scope: Scope,
+    ) -> impl Iterator<Item = Subject> + '_ {
+        self.shared_grants
+            .get(role.index())
+            .iter()
+            .filter(move |(s, _)| *s == scope)
+            .map(|&(_, subject)| subject)
+    }
+
+    /// The teams listing group `g` directly.
+    pub(crate) fn teams_of_group(&self, g: GroupIdx) -> &[TeamIdx] {
+        self.teams_of_group.get(g.index())
     }
 
     /// The teams listing user `row` directly.
     pub(crate) fn teams_of_user(&self, row: Row) -> &[TeamIdx] {
-        self.teams_of_user.get(&row).map_or(&[], Vec::as_slice)
+        self.teams_of_user.get(row as usize)
     }
 
-    /// Records one more grant of `role` at `scope` to `subject` (the live store's writer keeps
-    /// its copy current this way; [`Subjects::grants_reaching`] is not maintained by it).
-    pub(crate) fn grant_added(&mut self, subject: Subject, role: RoleIdx, scope: Scope) {
-        self.held_by(subject).push((role, scope));
-    }
-
-    /// Forgets one grant of `role` at `scope` to `subject` (one of equal grants, if several).
-    pub(crate) fn grant_removed(&mut self, subject: Subject, role: RoleIdx, scope: Scope) {
-        let held = self.held_by(subject);
-        if let Some(at) = held.iter().position(|&h| h == (role, scope)) {
-            held.swap_remove(at);
+    /// Records `grant`, appended to the model's grants: O(its subject's grants), copying one
+    /// leaf of its subject's table.
+    pub(crate) fn grant_added(&mut self, grant: &Grant) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.order.push(seq);
+        self.held_mut(grant.subject).push(Held {
+            role: grant.role,
+            scope: grant.scope,
+            seq,
+        });
+        if !matches!(grant.subject, Subject::User(_)) {
+            self.shared_grants
+                .get_mut(grant.role.index())
+                .push((grant.scope, grant.subject));
         }
+    }
+
+    /// Forgets the first (in model order) grant equal to `grant` and returns its position in
+    /// the model's grants (the caller removes it there), or `None` when there is none. A
+    /// binary search over the sequence numbers, never a pass over the grants.
+    pub(crate) fn grant_removed(&mut self, grant: &Grant) -> Option<usize> {
+        let held = self.held(grant.subject);
+        let (at, seq) = held
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.role == grant.role && h.scope == grant.scope)
+            .map(|(at, h)| (at, h.seq))
+            .min_by_key(|&(_, seq)| seq)?;
+        self.held_mut(grant.subject).remove(at);
+        if !matches!(grant.subject, Subject::User(_)) {
+            let entry = (grant.scope, grant.subject);
+            let shared = self.shared_grants.get_mut(grant.role.index());
+            if let Some(found) = shared.iter().position(|&e| e == entry) {
+                shared.swap_remove(found);
+            }
+        }
+        let position = self.position_of(seq)?;
+        self.order.remove(position);
+        Some(position)
+    }
+
+    /// The grants made to user `row`, in model order (for a deletion's cascade).
+    pub(crate) fn grants_of_user(&self, row: Row) -> Vec<Grant> {
+        let mut held = self.user_grants.get(row as usize).to_vec();
+        held.sort_unstable_by_key(|h| h.seq);
+        held.iter()
+            .map(|h| Grant {
+                role: h.role,
+                subject: Subject::User(row),
+                scope: h.scope,
+            })
+            .collect()
+    }
+
+    /// A project was appended at `project` (owned by `organization`).
+    pub(crate) fn project_added(&mut self, project: ProjectIdx, organization: Option<OrgIdx>) {
+        if let Some(org) = organization {
+            let list = self.projects_of_org.get_mut(org.index());
+            if !list.contains(&project) {
+                list.push(project);
+            }
+        }
+    }
+
+    /// The position in the model's grants of the grant numbered `seq` (binary search).
+    fn position_of(&self, seq: u64) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.order.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.order.get(mid) {
+                Some(&s) if s < seq => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        (self.order.get(lo) == Some(&seq)).then_some(lo)
     }
 
     /// Indices into `model.grants` of every grant reaching a user whose facts are `facts`
     /// (made to the user, to one of its transitive groups or to one of its teams), ascending:
-    /// O(what reaches the user), never a pass over all grants.
+    /// O(what reaches the user × log grants), never a pass over all grants.
     pub fn grants_reaching(&self, row: Row, facts: &RowFacts) -> Vec<u32> {
         let subjects = std::iter::once(Subject::User(row))
             .chain(facts.transitive_groups.iter().map(|&g| Subject::Group(g)))
             .chain(facts.teams.iter().map(|&t| Subject::Team(t)));
-        let mut ids: Vec<u32> = subjects
-            .filter_map(|s| self.grant_ids.get(&s))
-            .flatten()
-            .copied()
+        let mut seqs: Vec<u64> = subjects
+            .flat_map(|s| self.held(s).iter().map(|h| h.seq))
             .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs.into_iter()
+            .filter_map(|seq| self.position_of(seq))
+            .map(|at| at as u32)
+            .collect()
     }
 
     /// The projects an organization owns, in directory order.
     pub fn projects_of(&self, org: OrgIdx) -> &[ProjectIdx] {
-        self.projects_of_org.get(&org).map_or(&[], Vec::as_slice)
+        self.projects_of_org.get(org.index())
     }
 
     /// The facts of one user of `model` (the model this was built from, or one that differs from
@@ -173,27 +368,21 @@ impl Subjects {
         }
         groups.sort_unstable();
         groups.dedup();
-        let mut teams: Vec<TeamIdx> = self.teams_of_user.get(&row).cloned().unwrap_or_default();
+        let mut teams: Vec<TeamIdx> = self.teams_of_user(row).to_vec();
         for g in &groups {
-            if let Some(ts) = self.teams_of_group.get(g) {
-                teams.extend_from_slice(ts);
-            }
+            teams.extend_from_slice(self.teams_of_group.get(g.index()));
         }
         teams.sort_unstable();
         teams.dedup();
-        let own: &[(RoleIdx, Scope)] = self.user_grants.get(&row).map(Vec::as_slice).unwrap_or(&[]);
-        let mut access: Vec<(RoleIdx, Scope)> = own.to_vec();
+        let own = self.user_grants.get(row as usize);
+        let mut access: Vec<(RoleIdx, Scope)> = own.iter().map(|h| (h.role, h.scope)).collect();
         for g in &groups {
-            if let Some(held) = self.group_grants.get(g) {
-                access.extend_from_slice(held);
-            }
+            access.extend(self.grants_of(Subject::Group(*g)));
         }
         for t in &teams {
-            if let Some(held) = self.team_grants.get(t) {
-                access.extend_from_slice(held);
-            }
+            access.extend(self.grants_of(Subject::Team(*t)));
         }
-        let mut own_roles: Vec<RoleIdx> = own.iter().map(|(role, _)| *role).collect();
+        let mut own_roles: Vec<RoleIdx> = own.iter().map(|h| h.role).collect();
         own_roles.sort_unstable();
         own_roles.dedup();
         RowFacts {

@@ -181,14 +181,13 @@ impl<'a> Run<'a> {
     /// a rebuild (catalog deletions). Grants and catalog puts record their index
     /// changes themselves ([`Txn::ops`]).
     fn record(&mut self, change: &Change) {
-        let row_of = |txn: &Txn<'_>, id: &str| txn.tables.users.get(id).copied();
         let row = match change {
-            Change::Put(Object::Membership(m)) | Change::Delete(Target::Membership(m)) => {
-                row_of(&self.txn, &m.user)
-            }
             // A user put or patch records its own writes (the row, or in-place flag changes),
-            // a user deletion too (the hole, its grants), a sign-in its index change.
-            Change::Touch { .. }
+            // a user deletion too (the hole, its grants), a sign-in or a membership its index
+            // change.
+            Change::Put(Object::Membership(_))
+            | Change::Delete(Target::Membership(_))
+            | Change::Touch { .. }
             | Change::Put(_)
             | Change::Patch { .. }
             | Change::Delete(Target::Grant(_))
@@ -325,6 +324,13 @@ impl<'a> Run<'a> {
             .resolve(&txn.tables, at, || field.to_owned(), target, id)
     }
 
+    /// Records that catalog object `kind` at `at` is being put (call before writing it): the
+    /// entity lookups move it from its current names, if it exists, to its new ones.
+    fn entity_put(&mut self, kind: Kind, at: u32) {
+        let old = crate::index::Names::of(&self.txn.model, kind, at).map(Box::new);
+        self.txn.ops.push(IndexOp::Entity { kind, at, old });
+    }
+
     fn put_group(&mut self, index: usize, group: &raw::Group, id: &'a str) {
         let at = self.slot(index, Kind::Group, id);
         let here = loc(Kind::Group, index, id);
@@ -340,16 +346,14 @@ impl<'a> Run<'a> {
         };
         // A renamed group keeps its members; a new one has none yet (under a parent it changes
         // the forest's lists only); a moved one changes its ancestors' member sets.
-        let op = match self.txn.model.groups.get(at as usize) {
-            None if parent.is_some() => IndexOp::GroupAdded,
-            None => IndexOp::Catalog { members: false },
+        self.entity_put(Kind::Group, at);
+        match self.txn.model.groups.get(at as usize) {
+            None if parent.is_some() => self.txn.ops.push(IndexOp::GroupAdded),
             Some(old) if old.parent != parent => {
-                self.txn.ops.push(IndexOp::Catalog { members: false });
-                IndexOp::GroupMoved(GroupIdx(at))
+                self.txn.ops.push(IndexOp::GroupMoved(GroupIdx(at)));
             }
-            Some(_) => IndexOp::Catalog { members: false },
-        };
-        self.txn.ops.push(op);
+            _ => {}
+        }
         place(&mut self.txn.model.groups, at, value);
         self.groups_written.insert(at, index);
     }
@@ -385,7 +389,10 @@ impl<'a> Run<'a> {
             .teams
             .get(at as usize)
             .is_none_or(|old| old.users != value.users || old.groups != value.groups);
-        self.txn.ops.push(IndexOp::Catalog { members });
+        self.entity_put(Kind::Team, at);
+        if members {
+            self.txn.ops.push(IndexOp::Members);
+        }
         place(&mut self.txn.model.teams, at, value);
     }
 
@@ -404,16 +411,15 @@ impl<'a> Run<'a> {
             organization,
         };
         // Projects feed the access part (their organization, "in any project").
-        let op = match self.txn.model.projects.get(at as usize) {
-            None => IndexOp::ProjectAdded {
+        self.entity_put(Kind::Project, at);
+        match self.txn.model.projects.get(at as usize) {
+            None => self.txn.ops.push(IndexOp::ProjectAdded {
                 project: model::ProjectIdx(at),
                 organization,
-            },
-            Some(old) => IndexOp::Catalog {
-                members: old.organization != organization,
-            },
-        };
-        self.txn.ops.push(op);
+            }),
+            Some(old) if old.organization != organization => self.txn.ops.push(IndexOp::Members),
+            Some(_) => {}
+        }
         place(&mut self.txn.model.projects, at, value);
     }
 
@@ -439,7 +445,10 @@ impl<'a> Run<'a> {
             .roles
             .get(at as usize)
             .is_none_or(|old| old.permissions != value.permissions);
-        self.txn.ops.push(IndexOp::Catalog { members });
+        self.entity_put(Kind::Role, at);
+        if members {
+            self.txn.ops.push(IndexOp::Members);
+        }
         place(&mut self.txn.model.roles, at, value);
     }
 
@@ -543,29 +552,29 @@ impl<'a> Run<'a> {
             Object::Role(role) => self.put_role(index, role, id),
             Object::Organization(org) => {
                 let at = self.slot(index, Kind::Organization, id);
+                self.entity_put(Kind::Organization, at);
                 let value = model::Organization {
                     id: org.id.clone(),
                     name: org.name.clone(),
                 };
-                self.txn.ops.push(IndexOp::Catalog { members: false });
                 place(&mut self.txn.model.organizations, at, value);
             }
             Object::Permission(permission) => {
                 let at = self.slot(index, Kind::Permission, id);
+                self.entity_put(Kind::Permission, at);
                 let value = model::Permission {
                     id: permission.id.clone(),
                     name: permission.name.clone(),
                 };
-                self.txn.ops.push(IndexOp::Catalog { members: false });
                 place(&mut self.txn.model.permissions, at, value);
             }
             Object::Service(service) => {
                 let at = self.slot(index, Kind::Service, id);
+                self.entity_put(Kind::Service, at);
                 let value = model::Service {
                     id: service.id.clone(),
                     name: service.name.clone(),
                 };
-                self.txn.ops.push(IndexOp::Catalog { members: false });
                 place(&mut self.txn.model.services, at, value);
             }
             Object::User(_) | Object::Grant(_) | Object::Membership(_) => {}

@@ -104,6 +104,33 @@ impl Holders {
         holders
     }
 
+    /// The bitmap of one scope level, if any.
+    fn get(&self, scope: Scope) -> Option<&RoaringBitmap> {
+        match scope {
+            Scope::Global => Some(&self.global),
+            Scope::Organization(o) => self.organizations.get(&o).map(|set| &**set),
+            Scope::Project(p) => self.projects.get(&p).map(|set| &**set),
+        }
+    }
+
+    /// Those of `rows` that no scope level other than `scope` holds.
+    fn without_others(&self, scope: Scope, rows: RoaringBitmap) -> RoaringBitmap {
+        let levels = std::iter::once((Scope::Global, &self.global))
+            .chain(
+                self.organizations
+                    .iter()
+                    .map(|(o, set)| (Scope::Organization(*o), set)),
+            )
+            .chain(
+                self.projects
+                    .iter()
+                    .map(|(p, set)| (Scope::Project(*p), set)),
+            )
+            .filter(|&(level, _)| level != scope)
+            .map(|(_, set)| &**set);
+        outside(rows, levels)
+    }
+
     /// The (at most three) bitmaps whose union answers `scope`.
     fn sets(&self, scope: AccessScope, project_org: &[Option<OrgIdx>]) -> Vec<&RoaringBitmap> {
         match scope {
@@ -177,8 +204,14 @@ impl AccessIndex {
                     }
                     continue;
                 }
-                Subject::Group(g) => structure.group_transitive.get(g.index()).unwrap_or(&empty),
-                Subject::Team(t) => structure.team_members.get(t.index()).unwrap_or(&empty),
+                Subject::Group(g) => structure
+                    .group_transitive
+                    .get(g.index())
+                    .map_or(&empty, |set| &**set),
+                Subject::Team(t) => structure
+                    .team_members
+                    .get(t.index())
+                    .map_or(&empty, |set| &**set),
             };
             match by_role.get_mut(grant.role.index()) {
                 Some(holders) => *holders.at(grant.scope) |= users,
@@ -329,6 +362,78 @@ impl AccessIndex {
         remove_rows(&mut self.in_any_project, &lose_project);
     }
 
+    /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other
+    /// grant of the same role and scope reaches (the caller decided that on bitmaps). The
+    /// aggregations follow from the holder bitmaps themselves: a user leaves the role's union
+    /// unless another scope of the role holds it, the scope's any-role bitmap unless another
+    /// role holds it at that scope, and so on. `own` is the user subject when it holds the role
+    /// directly no more. Cost: the lost users against the bitmaps they may be in.
+    pub(crate) fn grant_removed_by_paths(
+        &mut self,
+        role: RoleIdx,
+        scope: Scope,
+        lost: RoaringBitmap,
+        own: Option<Subject>,
+    ) {
+        if let (Some(Subject::User(row)), Some(set)) = (own, self.own_role.get_mut(role.index())) {
+            if set.contains(row) {
+                Arc::make_mut(set).remove(row);
+            }
+        }
+        if lost.is_empty() {
+            return;
+        }
+        let Some(holders) = self.by_role.get_mut(role.index()) else {
+            return;
+        };
+        let holders = Arc::make_mut(holders);
+        holders.remove(scope, &lost);
+        let lose_role = holders.without_others(scope, lost.clone());
+        remove_rows(&mut holders.any, &lose_role);
+        let mut lose_any_scope = lost;
+        for (r, other) in self.by_role.iter().enumerate() {
+            if lose_any_scope.is_empty() {
+                break;
+            }
+            if r != role.index() {
+                if let Some(set) = other.get(scope) {
+                    lose_any_scope -= set;
+                }
+            }
+        }
+        self.any_role.remove(scope, &lose_any_scope);
+        let mut lose_any = lose_role;
+        for (r, other) in self.by_role.iter().enumerate() {
+            if lose_any.is_empty() {
+                break;
+            }
+            if r != role.index() {
+                lose_any -= &*other.any;
+            }
+        }
+        remove_rows(&mut self.any_role.any, &lose_any);
+        if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
+            let lose_project = self.outside_projects(lose_any_scope);
+            remove_rows(&mut self.in_any_project, &lose_project);
+        }
+    }
+
+    /// Those of `rows` that no any-role bitmap covering a project holds.
+    fn outside_projects(&self, rows: RoaringBitmap) -> RoaringBitmap {
+        let global = (!self.project_org.is_empty()).then_some(&*self.any_role.global);
+        let organizations = self
+            .any_role
+            .organizations
+            .iter()
+            .filter(|(org, _)| self.project_org.contains(&Some(**org)))
+            .map(|(_, set)| &**set);
+        let projects = self.any_role.projects.values().map(|set| &**set);
+        outside(
+            rows,
+            global.into_iter().chain(organizations).chain(projects),
+        )
+    }
+
     /// The groups or teams of some users changed (groups moved): `grants` are the grants to
     /// every group and team whose member set changed, each with its subject's members now;
     /// `still` lists every affected user with its facts now. Each such (role, scope) loses the
@@ -415,6 +520,24 @@ impl AccessIndex {
         bytes += self.roles_with_permission.heap_bytes();
         (entries, bytes)
     }
+}
+
+/// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the
+/// rows left (and the cost of each later difference) shrink fast, and the walk stops once none
+/// is left.
+fn outside<'a>(
+    mut rows: RoaringBitmap,
+    sets: impl Iterator<Item = &'a RoaringBitmap>,
+) -> RoaringBitmap {
+    let mut sets: Vec<&RoaringBitmap> = sets.filter(|set| !set.is_empty()).collect();
+    sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
+    for set in sets {
+        if rows.is_empty() {
+            break;
+        }
+        rows -= set;
+    }
+    rows
 }
 
 /// Removes `rows` from a shared bitmap, copying it only when one of them is there.

@@ -49,8 +49,10 @@ mod access;
 mod blocks;
 mod categories;
 mod column;
+mod entities;
 mod flags;
 mod live_column;
+mod membership;
 mod order;
 mod ordered;
 mod parallel;
@@ -81,6 +83,7 @@ use live_column::LiveColumn;
 use order::{KeyedRows, Orders, Permutation};
 use ordered::{OrderedColumn, SortedColumns, SortedValues};
 use resolve::EntityLookup;
+pub(crate) use resolve::Names;
 use structure::Structure;
 use terms::Terms;
 use texts::Texts;
@@ -276,8 +279,13 @@ struct Columns {
     orders: Orders,
 }
 
-/// Entity lookups per kind (rebuilt, O(catalog), when the catalog changes).
-#[derive(Debug, Default)]
+/// Users a removed grant no longer reaches at its scope up to which their facts re-derive
+/// what they still hold; more go through the holder bitmaps.
+const FEW_LOST: u64 = 256;
+
+/// Entity lookups per kind, built once and then kept by live catalog puts in place (see
+/// `entities.rs`): cloning copies a few dozen shard pointers.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Lookups {
     pub(crate) projects: EntityLookup,
     pub(crate) organizations: EntityLookup,
@@ -530,26 +538,83 @@ impl Indexes {
         Arc::make_mut(&mut self.access).grant_added(grant.role, grant.scope, &users, direct);
     }
 
-    /// A live change removed `grant`. `still` gives a user's facts after the removal; a user
-    /// leaves a holder set only when no remaining grant keeps it there. O(subject's members ×
-    /// what reaches each of them).
-    pub(crate) fn grant_removed(&mut self, grant: &Grant, still: impl Fn(Row) -> RowFacts) {
-        let users = self.subject_users(grant.subject);
-        let facts: Vec<(Row, RowFacts)> = users.iter().map(|row| (row, still(row))).collect();
-        Arc::make_mut(&mut self.access).grant_removed(grant.role, grant.scope, &facts);
+    /// A live change removed `grant`; `subjects` are the grants by subject after the change.
+    /// A user leaves a holder set only when no remaining path keeps it there, decided on
+    /// bitmaps: the other grants of the same role and scope (to the user itself, or to groups
+    /// and teams containing it), then the role's and the scope's other holder bitmaps. Cost:
+    /// the subject's members and the bitmaps they are in, never every user.
+    pub(crate) fn grant_removed(&mut self, grant: &Grant, subjects: &Subjects, model: &Model) {
+        let affected = self.subject_users(grant.subject);
+        let mut kept = RoaringBitmap::new();
+        // Direct grants of the same role and scope: only users holding the role directly.
+        if let Some(own) = self.access.own_role(grant.role) {
+            for row in own & &affected {
+                if subjects.user_holds(row, grant.role, Some(grant.scope)) {
+                    kept.insert(row);
+                }
+            }
+        }
+        for other in subjects.shared_holders(grant.role, grant.scope) {
+            let members = match other {
+                Subject::Group(g) => self.group_transitive(g),
+                Subject::Team(t) => self.team_members(t),
+                Subject::User(_) => continue,
+            };
+            kept |= members & &affected;
+        }
+        let own_kept = match grant.subject {
+            Subject::User(row) => subjects.user_holds(row, grant.role, None),
+            _ => true,
+        };
+        let lost = affected - kept;
+        let access = Arc::make_mut(&mut self.access);
+        if lost.len() <= FEW_LOST {
+            // A few users (a grant to a user, most removals): their facts are cheaper than
+            // walking every holder bitmap of the role and of the scope.
+            let still: Vec<(Row, RowFacts)> = lost
+                .iter()
+                .map(|row| (row, subjects.facts(model, row)))
+                .collect();
+            access.grant_removed(grant.role, grant.scope, &still);
+            if let (false, Subject::User(row)) = (own_kept, grant.subject) {
+                access.grant_removed_by_paths(
+                    grant.role,
+                    grant.scope,
+                    RoaringBitmap::new(),
+                    Some(Subject::User(row)),
+                );
+            }
+        } else {
+            access.grant_removed_by_paths(
+                grant.role,
+                grant.scope,
+                lost,
+                (!own_kept).then_some(grant.subject),
+            );
+        }
     }
 
-    /// A live change wrote catalog objects: the entity lookups are rebuilt (O(catalog)); with
-    /// `members` (a group moved, a team's listing or a role's permissions changed, a project
-    /// added or moved to another organization), so are the structure and access parts, O(users
-    /// + grants) but without the dictionaries, trigrams and sorted columns of a full build.
-    pub(crate) fn catalog_changed(&mut self, model: &Model, members: bool) {
-        self.lookups = Arc::new(Lookups::build(model));
-        if members {
-            let structure = Structure::build(model);
-            self.access = Arc::new(AccessIndex::build(model, &structure));
-            self.structure = Arc::new(structure);
-        }
+    /// A live change put catalog object `kind` at `at` (its names before: `old`, none when
+    /// new): its kind's lookup moves it to its names in `model`, copying only the shards those
+    /// names are in.
+    pub(crate) fn entity_written(
+        &mut self,
+        kind: crate::load::places::Kind,
+        at: u32,
+        old: Option<&resolve::Names>,
+        model: &Model,
+    ) {
+        Arc::make_mut(&mut self.lookups).entity_written(kind, at, old, model);
+    }
+
+    /// A live change rewrote membership structure (a team's listing or a role's permissions
+    /// changed, a project moved to another organization): the structure and access parts are
+    /// rebuilt, O(users + grants) but without the dictionaries, trigrams and sorted columns of a
+    /// full build.
+    pub(crate) fn members_rebuilt(&mut self, model: &Model) {
+        let structure = Structure::build(model);
+        self.access = Arc::new(AccessIndex::build(model, &structure));
+        self.structure = Arc::new(structure);
     }
 
     /// Groups changed parent (`model` is the final one, `subjects` its grants by subject): the
@@ -563,12 +628,12 @@ impl Indexes {
         }
         let mut grants = Vec::new();
         for &g in &changed.groups {
-            for &(role, scope) in subjects.grants_of(Subject::Group(g)) {
+            for (role, scope) in subjects.grants_of(Subject::Group(g)) {
                 grants.push((role, scope, self.group_transitive(g).clone()));
             }
         }
         for &t in &changed.teams {
-            for &(role, scope) in subjects.grants_of(Subject::Team(t)) {
+            for (role, scope) in subjects.grants_of(Subject::Team(t)) {
                 grants.push((role, scope, self.team_members(t).clone()));
             }
         }
@@ -877,14 +942,19 @@ impl Indexes {
         sets.get(index).unwrap_or(&self.empty)
     }
 
+    /// [`Self::set_at`] over a list of shared bitmaps.
+    fn shared_at<'a>(&'a self, sets: &'a [Arc<RoaringBitmap>], index: usize) -> &'a RoaringBitmap {
+        sets.get(index).map_or(&self.empty, |set| &**set)
+    }
+
     /// Users listing `g` in `users[].groups` (`group:`).
     pub fn group_direct(&self, g: GroupIdx) -> &RoaringBitmap {
-        self.set_at(&self.structure.group_direct, g.index())
+        self.shared_at(&self.structure.group_direct, g.index())
     }
 
     /// Direct members of `g` or of any descendant (`in:`, grants to groups).
     pub fn group_transitive(&self, g: GroupIdx) -> &RoaringBitmap {
-        self.set_at(&self.structure.group_transitive, g.index())
+        self.shared_at(&self.structure.group_transitive, g.index())
     }
 
     /// Parent chain of `g`, nearest first (ArcGIS groups-for-user).
@@ -899,7 +969,7 @@ impl Indexes {
 
     /// Team members: its users plus the transitive members of its groups.
     pub fn team_members(&self, t: TeamIdx) -> &RoaringBitmap {
-        self.set_at(&self.structure.team_members, t.index())
+        self.shared_at(&self.structure.team_members, t.index())
     }
 
     /// Users listing `o` in `users[].organizations`.

@@ -26,15 +26,24 @@ pub(crate) struct Moved {
     pub(crate) teams: Vec<TeamIdx>,
 }
 
+/// Member bitmaps a live change rewrites one at a time: the list and every bitmap are shared
+/// copy-on-write (a change copies the pointer list and the bitmaps it writes, never the others).
+pub(crate) type SharedSets = Arc<Vec<Arc<RoaringBitmap>>>;
+
+/// Shares each bitmap of a built list.
+fn shared(sets: Vec<RoaringBitmap>) -> SharedSets {
+    Arc::new(sets.into_iter().map(Arc::new).collect())
+}
+
 /// Per-entity member bitmaps and the group forest, each list shared between versions (a live
 /// change replaces one list without copying the others).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Structure {
-    pub(crate) group_direct: Arc<Vec<RoaringBitmap>>,
-    pub(crate) group_transitive: Arc<Vec<RoaringBitmap>>,
+    pub(crate) group_direct: SharedSets,
+    pub(crate) group_transitive: SharedSets,
     pub(crate) group_ancestors: Arc<Ragged<GroupIdx>>,
     pub(crate) group_descendants: Arc<Ragged<GroupIdx>>,
-    pub(crate) team_members: Arc<Vec<RoaringBitmap>>,
+    pub(crate) team_members: SharedSets,
     pub(crate) org_members: Arc<Vec<RoaringBitmap>>,
     pub(crate) enterprise_users: Arc<Vec<RoaringBitmap>>,
     pub(crate) licenses: Arc<Vec<RoaringBitmap>>,
@@ -115,11 +124,11 @@ impl Structure {
             .collect();
 
         Structure {
-            group_direct: Arc::new(group_direct),
-            group_transitive: Arc::new(group_transitive),
+            group_direct: shared(group_direct),
+            group_transitive: shared(group_transitive),
             group_ancestors: Arc::new(Ragged::from_lists(ancestors)),
             group_descendants: Arc::new(Ragged::from_lists(descendants)),
-            team_members: Arc::new(team_members),
+            team_members: shared(team_members),
             org_members: Arc::new(org_members),
             enterprise_users: Arc::new(enterprise_users),
             licenses: Arc::new(licenses),
@@ -172,20 +181,22 @@ impl Structure {
 
         let direct = Arc::make_mut(&mut self.group_direct);
         if direct.len() < group_count {
-            direct.resize_with(group_count, RoaringBitmap::new);
+            direct.resize_with(group_count, Default::default);
         }
         let transitive = Arc::make_mut(&mut self.group_transitive);
         if transitive.len() < group_count {
-            transitive.resize_with(group_count, RoaringBitmap::new);
+            transitive.resize_with(group_count, Default::default);
         }
         let mut users = RoaringBitmap::new();
         for &g in &affected {
-            let mut members = self.group_direct[g.index()].clone();
+            let mut members = RoaringBitmap::clone(&self.group_direct[g.index()]);
             for child in &children[g.index()] {
-                members |= &transitive[child.index()];
+                members |= &*transitive[child.index()];
             }
-            let before = std::mem::replace(&mut transitive[g.index()], members);
-            users |= before ^ &transitive[g.index()];
+            if *transitive[g.index()] != members {
+                users |= &*transitive[g.index()] ^ &members;
+                transitive[g.index()] = Arc::new(members);
+            }
         }
 
         let mut teams: Vec<TeamIdx> = Vec::new();
@@ -203,11 +214,11 @@ impl Structure {
                 let mut members: RoaringBitmap = team.users.iter().copied().collect();
                 for group in &team.groups {
                     if let Some(set) = transitive.get(group.index()) {
-                        members |= set;
+                        members |= &**set;
                     }
                 }
                 if let Some(slot) = team_members.get_mut(t.index()) {
-                    *slot = members;
+                    *slot = Arc::new(members);
                 }
             }
         }
@@ -225,6 +236,7 @@ impl Structure {
             .iter()
             .chain(self.group_transitive.iter())
             .chain(self.team_members.iter())
+            .map(|set| &**set)
             .chain(self.org_members.iter())
             .chain(self.enterprise_users.iter())
             .chain(self.licenses.iter())

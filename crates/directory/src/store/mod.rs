@@ -32,27 +32,40 @@
 //! columns, structure, access, entity lookups), and inside the access part every holder bitmap is
 //! shared too. A batch that adds or removes grants clones the parts it writes (pointer copies)
 //! and copies only the bitmaps it changes: a grant added ORs its subject's members into its
-//! role's holders at its scope (and the any-role, own-role and "in a project" aggregations); a
-//! grant removed re-derives, for the users it reached only, what they still hold through every
-//! remaining grant (the writer keeps grants by subject current, [`crate::facts::Subjects`]), so
-//! removing one of several paths is exact. Catalog puts rebuild the entity lookups
-//! (O(catalog)). A group moved recomputes only its old and new ancestors' transitive members
-//! and the teams listing them, and re-derives the access of the moved subtree's members (exact,
-//! from their facts); grants and team listings by subject are unchanged by a move, so
-//! [`crate::facts::Subjects`] is not rebuilt either. Those that change other membership
-//! structure (a team's listing or a role's permissions changed, a project moved to another
-//! organization) still rebuild the structure and access parts, O(users + grants) but without
-//! the per-user columns. These changes are logged and
-//! replayed onto indexes a background rebuild produced for an earlier version. A grant to a
-//! user sets or clears its own-role flag in place (from the grants after the batch).
+//! role's holders at its scope (and the any-role, own-role and "in a project" aggregations). The
+//! writer keeps every grant by subject ([`crate::facts::Subjects`], copy-on-write per subject,
+//! each grant with a sequence number whose rank is its position in the model's grant list), so a
+//! removal finds its grant without a scan, and every snapshot publishes that copy (a few pointer
+//! copies) instead of rebuilding it. A grant removed is re-derived on bitmaps for the users it
+//! reached: those that another grant of the same role and scope reaches (the user's own grants,
+//! groups and teams holding it) keep it; the role's union then loses only the users no other
+//! scope of the role holds, each any-role aggregation only those no other role holds there — so
+//! removing one of several paths is exact, in time proportional to those users and the bitmaps
+//! they are in. Catalog puts move the object's names in its kind's entity lookup (sharded,
+//! copy-on-write per shard). A group moved recomputes only its old and new ancestors' transitive
+//! members (each member bitmap shared copy-on-write) and the teams listing them, and re-derives
+//! the access of the moved subtree's members (exact, from their facts). Those that change other
+//! membership structure (a team's listing or a role's permissions changed, a project moved to
+//! another organization) still rebuild the structure and access parts, O(users + grants) but
+//! without the per-user columns. These changes are logged and replayed onto indexes a
+//! background rebuild produced for an earlier version. A grant to a user sets or clears its
+//! own-role flag in place (from the grants after the batch).
+//!
+//! **Memberships in place.** A membership put or delete of a clean row (not otherwise written
+//! by the batch) is logged as `IndexOp::Membership`: the row's bits in the group's direct
+//! members, in the transitive members of the group and its ancestors and in the teams listing
+//! them follow its final memberships (each bitmap copied on write), its has-group flag too, and
+//! its access is re-derived from its facts for the grants of the groups and teams whose bit
+//! changed — after the batch's grant changes, so a grant removed in the same batch still saw
+//! the row in its old groups. The row stays clean.
 //!
 //! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
 //! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
 //! answer (the engine re-checks dirty rows against the model, where a hole matches nothing), and
 //! [`Snapshot::all_rows`] (the universe of `not` queries and counts) excludes holes. The cascade is
-//! incremental: the user's direct grants are removed as grant removals (exact in the access
-//! index, one pass over the grants only when the user holds any directly), its team listings
-//! are dropped from the model (O(its teams)), its memberships go with its record. A put may
+//! incremental: the user's direct grants (found by subject) are removed as grant removals
+//! (exact in the access index), its team listings are dropped from the model (O(its teams)),
+//! its memberships go with its record. A put may
 //! reuse a deleted user's id, login and number; it gets a new row.
 //!
 //! **Compaction**: none on the writer's path and none in the background. A background rebuild
@@ -69,6 +82,7 @@
 //! users; a save writes every number that differs from the user's position in the file, so a
 //! save → load keeps every number (GitLab ids never change).
 
+mod grants;
 mod rebuild;
 mod replay;
 mod snapshot;
@@ -255,11 +269,12 @@ impl Store {
                 dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
                 Arc::new(index)
             };
-            // Grants and teams by subject describe the model: per-row changes keep them.
+            // Grants and teams by subject describe the model: per-row changes keep them, other
+            // changes publish the writer's (kept current, copied in a few pointer copies).
             let subjects = if ops.iter().all(IndexOp::is_row_change) {
                 Arc::clone(&base.subjects)
             } else {
-                Arc::new(OnceLock::new())
+                Arc::new(OnceLock::from(writer.subjects.clone()))
             };
             writer.log.push(Logged {
                 version,

@@ -13,7 +13,7 @@ use crate::facts::Subjects;
 use crate::index::FlagChange;
 use crate::load::places::{Kind, Loc, Places, Style};
 use crate::load::{convert_user, parse_timestamp, resolve_grant, Checker, Tables, Tolerated};
-use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, Row, State, Subject};
+use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, Row, State};
 use crate::raw;
 use crate::text::fold;
 
@@ -180,9 +180,9 @@ pub(crate) struct Txn<'a> {
     pub(crate) structural: bool,
     /// Grants and catalog objects this batch changed, for in-place index updates.
     pub(crate) ops: Vec<IndexOp>,
-    /// Grants by subject as of the base version (the writer's), for existence checks that do
-    /// not scan every grant.
-    held: &'a Subjects,
+    /// Grants and team listings by subject, kept current with the working model (a copy of the
+    /// writer's: a few pointer copies), so grant checks and removals never scan the grants.
+    pub(crate) subjects: Subjects,
     /// The largest number in use so far.
     pub(crate) max_number: u64,
 }
@@ -219,7 +219,7 @@ impl<'a> Txn<'a> {
             written: RoaringBitmap::new(),
             structural: false,
             ops: Vec::new(),
-            held: &writer.subjects,
+            subjects: writer.subjects.clone(),
             max_number: writer.max_number(),
         }
     }
@@ -273,7 +273,9 @@ impl<'a> Txn<'a> {
             | Update::ReplaceUser(_)
             | Update::RemoveUser { .. }
             | Update::AddGrant(_)
-            | Update::RemoveGrant(_) => {}
+            | Update::RemoveGrant(_)
+            | Update::AddMembership { .. }
+            | Update::RemoveMembership { .. } => {}
             _ => {
                 for id in update.user_ids() {
                     if let Some(&row) = self.tables.users.get(id) {
@@ -454,7 +456,8 @@ impl<'a> Txn<'a> {
     /// overlay hides it from every indexed answer until a rebuild drops it. Its direct grants
     /// are removed as grant removals (exact in the access index), its team listings dropped
     /// from the model (the team member sets in the index only name it while it is dirty).
-    /// O(the user's grants and teams), plus one pass over the grants when it holds any directly.
+    /// O(the user's grants and teams): its grants are found by subject, each removed at a
+    /// position found by binary search ([`Subjects::grant_removed`]).
     pub(crate) fn remove_user(&mut self, id: &str, row: Row) {
         self.tables.users.remove(id);
         if !self.model.users.remove(row) {
@@ -462,37 +465,21 @@ impl<'a> Txn<'a> {
         }
         self.removed.insert(row);
         self.written.insert(row);
-        let subject = Subject::User(row);
-        let granted_in_batch = self
-            .ops
-            .iter()
-            .any(|op| matches!(op, IndexOp::GrantAdded(g) if g.subject == subject));
-        if granted_in_batch || self.held.has_grants(subject) {
-            // One pass for the positions; removed from the back, so none moves before its turn
-            // (each removal copies one leaf of the grant list).
-            let positions: Vec<usize> = (self.model.grants.iter().enumerate())
-                .filter(|(_, g)| g.subject == subject)
-                .map(|(at, _)| at)
-                .collect();
-            let mut removed: Vec<model::Grant> = positions
-                .into_iter()
-                .rev()
-                .filter_map(|at| self.model.grants.remove(at))
-                .collect();
-            removed.reverse();
-            for grant in removed {
-                self.grant_changed(IndexOp::GrantRemoved(grant));
-            }
-        }
+        self.remove_grants_of_user(row);
         // A team written by this batch may list the user without the base version knowing.
-        let teams_written = self
-            .ops
-            .iter()
-            .any(|op| matches!(op, IndexOp::Catalog { .. }));
+        let teams_written = self.ops.iter().any(|op| {
+            matches!(
+                op,
+                IndexOp::Entity {
+                    kind: Kind::Team,
+                    ..
+                }
+            )
+        });
         let teams: Vec<usize> = if teams_written {
             (0..self.model.teams.len()).collect()
         } else {
-            self.held
+            self.subjects
                 .teams_of_user(row)
                 .iter()
                 .map(|t| t.index())
@@ -547,9 +534,25 @@ impl<'a> Txn<'a> {
         };
         let memberships = &mut self.model.users[row as usize].groups;
         match memberships.iter_mut().find(|m| m.group == group) {
-            Some(existing) => existing.access = access,
-            None => memberships.push(model::Membership { group, access }),
+            Some(existing) => {
+                // The access level is read from the record: the indexes do not hold it.
+                existing.access = access;
+            }
+            None => {
+                memberships.push(model::Membership { group, access });
+                self.membership_changed(row, group);
+            }
         }
+    }
+
+    /// `row` joined or left `group`: made in place in the indexes (the row stays clean) unless
+    /// something else of the batch wrote the row (then it is dirty; the store also dirties it
+    /// if the indexes do not describe it, see [`super::writer::settle_row_changes`]).
+    fn membership_changed(&mut self, row: Row, group: GroupIdx) {
+        if self.written.contains(row) {
+            return;
+        }
+        self.ops.push(IndexOp::Membership { row, group });
     }
 
     /// Ends a direct membership (an error if there is none).
@@ -563,6 +566,7 @@ impl<'a> Txn<'a> {
         match memberships.iter().position(|m| m.group == group) {
             Some(at) => {
                 memberships.remove(at);
+                self.membership_changed(row, group);
             }
             None => self.checker.error(
                 Loc {
@@ -579,28 +583,6 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// Whether the working model has a grant equal to `grant`: the base version's count plus
-    /// this batch's additions minus its removals, O(the subject's grants + the batch).
-    pub(crate) fn has_grant(&self, grant: &model::Grant) -> bool {
-        let mut count = self
-            .held
-            .count_grants(grant.subject, grant.role, grant.scope) as i64;
-        for op in &self.ops {
-            match op {
-                IndexOp::GrantAdded(g) if g == grant => count += 1,
-                IndexOp::GrantRemoved(g) if g == grant => count -= 1,
-                _ => {}
-            }
-        }
-        count > 0
-    }
-
-    /// Adds a resolved grant.
-    pub(crate) fn add_grant(&mut self, grant: model::Grant) {
-        self.grant_changed(IndexOp::GrantAdded(grant));
-        self.model.grants.push(grant);
-    }
-
     /// A sign-in moved `row`'s last access from `old` to `new`: an index change made in place
     /// when the row had a last access and nothing else of the batch wrote it so far (the store
     /// still dirties it instead if the indexes do not describe it, see
@@ -613,42 +595,6 @@ impl<'a> Txn<'a> {
             _ => {
                 self.written.insert(row);
             }
-        }
-    }
-
-    /// Records a grant change (made in place in the access index, and in the own-role flag of a
-    /// user it is granted to: the user's row stays clean).
-    fn grant_changed(&mut self, op: IndexOp) {
-        self.ops.push(op);
-    }
-
-    /// Removes one grant equal to `raw_grant` (an error if there is none).
-    pub(crate) fn remove_grant(&mut self, index: usize, raw_grant: &raw::Grant) {
-        let Some(grant) = resolve_grant(&mut self.checker, &self.tables, index, raw_grant) else {
-            return;
-        };
-        let found = if self.has_grant(&grant) {
-            self.model.grants.position(|g| *g == grant)
-        } else {
-            None
-        };
-        match found {
-            Some(at) => {
-                self.model.grants.remove(at);
-                self.grant_changed(IndexOp::GrantRemoved(grant));
-            }
-            None => self.checker.error(
-                Loc {
-                    kind: Kind::Grant,
-                    index,
-                    id: &raw_grant.role,
-                },
-                None,
-                LoadErrorKind::NotFound {
-                    what: "grant",
-                    id: describe_grant(raw_grant),
-                },
-            ),
         }
     }
 
@@ -783,20 +729,4 @@ fn owner_id(base: &Model, users: &model::Users, row: Row) -> String {
         .or_else(|| base.users.get(row as usize))
         .map(|u| u.id.clone())
         .unwrap_or_default()
-}
-
-fn describe_grant(grant: &raw::Grant) -> String {
-    let mut parts = vec![format!("role {}", grant.role)];
-    for (key, value) in [
-        ("user", &grant.user),
-        ("group", &grant.group),
-        ("team", &grant.team),
-        ("project", &grant.project),
-        ("organization", &grant.organization),
-    ] {
-        if let Some(value) = value {
-            parts.push(format!("{key} {value}"));
-        }
-    }
-    parts.join(", ")
 }

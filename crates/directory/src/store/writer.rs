@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use roaring::RoaringBitmap;
 
 use crate::facts::Subjects;
+use crate::index::Names;
 use crate::index::{Flag, FlagChange, Indexes};
+use crate::load::places::Kind;
 use crate::load::CatalogIds;
 use crate::model::{self, Model, Row};
 use crate::text::fold;
@@ -50,12 +52,20 @@ pub(crate) enum IndexOp {
     GrantAdded(model::Grant),
     /// A grant was removed.
     GrantRemoved(model::Grant),
-    /// Catalog objects were written; `members` when group, team, role or project membership
-    /// structure changed (not only names).
-    Catalog {
-        /// The structure and access parts must be rebuilt too.
-        members: bool,
+    /// A catalog object was put (new, renamed, or otherwise rewritten): its kind's entity
+    /// lookup moves it from its `old` names (none when new) to those of the final model.
+    Entity {
+        /// Its kind.
+        kind: Kind,
+        /// Its position.
+        at: u32,
+        /// Its names before the put.
+        old: Option<Box<Names>>,
     },
+    /// Membership structure changed other than by moving groups (a team's listing or a role's
+    /// permissions, a project moved to another organization): the structure and access parts
+    /// are rebuilt, and the grants and teams by subject.
+    Members,
     /// A group was added under a parent: the forest's lists change, no member set does.
     GroupAdded,
     /// A group changed parent: its old and new ancestors' member sets change, and the access
@@ -77,6 +87,14 @@ pub(crate) enum IndexOp {
         /// The bits that changed.
         change: FlagChange,
     },
+    /// A clean row joined or left a group (the row stays clean: its group, team and access
+    /// bits follow its final memberships in place).
+    Membership {
+        /// The row.
+        row: Row,
+        /// The group joined or left.
+        group: model::GroupIdx,
+    },
     /// A project was added (at the end of the projects).
     ProjectAdded {
         /// Its position.
@@ -89,10 +107,10 @@ pub(crate) enum IndexOp {
 /// Applies `ops` to `index` given the model and subjects as they stand *after* all of them
 /// (exact: a removal keeps a user that any grant of the final directory still reaches, and an
 /// addition only adds users the final directory's grant reaches). Group moves reconcile the
-/// index's forest with the final model's, then the grants see the final member sets. Other
-/// catalog changes to members (team listings, role permissions, projects moved) rebuild the
-/// structure and access parts once from the final model, which already holds every grant of
-/// the batch.
+/// index's forest with the final model's, then the grants see the final member sets. Catalog
+/// puts move their objects' names in the entity lookups. Other catalog changes to members
+/// (team listings, role permissions, projects moved) rebuild the structure and access parts
+/// once from the final model, which already holds every grant of the batch.
 ///
 /// Returns the rows a sign-in could not be moved for in the index (it did not hold the row's
 /// old value: never expected, as only rows the index describes are moved): the caller marks
@@ -110,6 +128,15 @@ pub(super) fn apply_ops(
                 unmoved.insert(*row);
             }
             IndexOp::Flagged { row, change } => index.flags_changed(*row, change),
+            // Flags are not part of the structure: they follow even when it is rebuilt below.
+            IndexOp::Membership { row, .. } => {
+                let grouped = model
+                    .users
+                    .get(*row as usize)
+                    .is_some_and(|user| !user.groups.is_empty());
+                let flags = vec![(Flag::HasGroup, grouped)];
+                index.flags_changed(*row, &FlagChange { flags, state: None });
+            }
             // The own-role flag of a user granted to follows the final grants.
             IndexOp::GrantAdded(grant) | IndexOp::GrantRemoved(grant) => {
                 if let model::Subject::User(row) = grant.subject {
@@ -120,16 +147,13 @@ pub(super) fn apply_ops(
             _ => {}
         }
     }
-    let members = ops
-        .iter()
-        .any(|op| matches!(op, IndexOp::Catalog { members: true }));
-    let catalog = |op: &IndexOp| {
-        !matches!(op, IndexOp::GrantAdded(_) | IndexOp::GrantRemoved(_)) && !op.is_row_change()
-    };
-    if ops.iter().any(catalog) {
-        index.catalog_changed(model, members);
+    for op in ops {
+        if let IndexOp::Entity { kind, at, old } = op {
+            index.entity_written(*kind, *at, old.as_deref(), model);
+        }
     }
-    if members {
+    if ops.iter().any(|op| matches!(op, IndexOp::Members)) {
+        index.members_rebuilt(model);
         return unmoved;
     }
     let moved: Vec<model::GroupIdx> = ops
@@ -158,10 +182,15 @@ pub(super) fn apply_ops(
     for op in ops {
         match op {
             IndexOp::GrantAdded(grant) => index.grant_added(grant),
-            IndexOp::GrantRemoved(grant) => {
-                index.grant_removed(grant, |row| subjects.facts(model, row));
-            }
+            IndexOp::GrantRemoved(grant) => index.grant_removed(grant, subjects, model),
             _ => {}
+        }
+    }
+    // Memberships last: a grant removed above still saw the row in its old groups, and the
+    // row's access is then re-derived for the final grants of the groups it joined or left.
+    for op in ops {
+        if let IndexOp::Membership { row, group } = op {
+            index.membership_changed(*row, *group, model, subjects);
         }
     }
     unmoved
@@ -171,7 +200,9 @@ impl IndexOp {
     /// The row a per-row change made in place (a sign-in, a flags-only change), if it is one.
     pub(super) fn row(&self) -> Option<Row> {
         match *self {
-            IndexOp::Touched { row, .. } | IndexOp::Flagged { row, .. } => Some(row),
+            IndexOp::Touched { row, .. }
+            | IndexOp::Flagged { row, .. }
+            | IndexOp::Membership { row, .. } => Some(row),
             _ => None,
         }
     }
@@ -242,22 +273,25 @@ impl Writer {
         }
     }
 
-    /// Brings the grant maps up to date for a batch's index changes.
+    /// Brings the grants and team listings by subject up to date for a batch's index changes,
+    /// exactly as the batch's transaction did (the same removals pick the same grants).
     pub(super) fn apply_ops(&mut self, ops: &[IndexOp], model: &Model) {
-        if ops
-            .iter()
-            .any(|op| matches!(op, IndexOp::Catalog { members: true }))
-        {
-            // Teams or groups changed: O(grants + teams), on the (rare) catalog path only.
+        if ops.iter().any(|op| matches!(op, IndexOp::Members)) {
+            // Teams or role permissions changed: O(grants + teams), on that (rare) catalog
+            // path only.
             self.subjects = Subjects::build(model);
             return;
         }
         for op in ops {
             match op {
-                IndexOp::GrantAdded(g) => self.subjects.grant_added(g.subject, g.role, g.scope),
+                IndexOp::GrantAdded(g) => self.subjects.grant_added(g),
                 IndexOp::GrantRemoved(g) => {
-                    self.subjects.grant_removed(g.subject, g.role, g.scope);
+                    self.subjects.grant_removed(g);
                 }
+                IndexOp::ProjectAdded {
+                    project,
+                    organization,
+                } => self.subjects.project_added(*project, *organization),
                 _ => {}
             }
         }

@@ -1,0 +1,283 @@
+//! Grants, deletions and catalog changes made in place by the live store's writer: the grants
+//! by subject it publishes with every snapshot match a fresh build of the snapshot's model, and
+//! the access index stays exact through grants to deep subtrees and their removal.
+
+use serde_json::json;
+use userql_directory::changes::Change;
+use userql_directory::facts::Subjects;
+use userql_directory::generate::{generate, generate_changes, GenOptions};
+use userql_directory::index::{AccessScope, Indexes, RoaringBitmap};
+use userql_directory::model::{Model, OrgIdx, ProjectIdx, RoleIdx};
+use userql_directory::store::StoreOptions;
+use userql_directory::{load_json, Snapshot, Store};
+
+fn tiny(options: StoreOptions) -> Store {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/seeds/load_json/tiny.json"
+    ))
+    .expect("fixture");
+    Store::with_options(load_json(&bytes).expect("valid fixture"), options)
+}
+
+fn parse(value: serde_json::Value) -> Change {
+    serde_json::from_value(value).expect("well-formed change")
+}
+
+/// The grants reaching each live user, as grants (positions differ between a live model and a
+/// fresh build only if the published grants by subject are wrong).
+fn reaching(model: &Model, subjects: &Subjects) -> Vec<Vec<String>> {
+    model
+        .users
+        .iter()
+        .map(|(row, _)| {
+            let facts = subjects.facts(model, row);
+            subjects
+                .grants_reaching(row, &facts)
+                .into_iter()
+                .map(|at| format!("{:?}", model.grants[at as usize]))
+                .collect()
+        })
+        .collect()
+}
+
+/// The snapshot's grants by subject (kept by the writer) against a fresh build, and its access
+/// bitmaps against fresh indexes (rows the indexes describe).
+fn check(snap: &Snapshot) {
+    let model = &snap.model;
+    let fresh = Subjects::build(model);
+    assert_eq!(reaching(model, snap.subjects()), reaching(model, &fresh));
+    for o in 0..model.organizations.len() as u32 {
+        assert_eq!(
+            snap.subjects().projects_of(OrgIdx(o)),
+            fresh.projects_of(OrgIdx(o))
+        );
+    }
+    let index = Indexes::build(model);
+    let dirty = &*snap.dirty;
+    let same = |what: String, live: &RoaringBitmap, fresh: &RoaringBitmap| {
+        assert_eq!(live - dirty, fresh - dirty, "{what}");
+    };
+    let mut scopes = vec![AccessScope::Any];
+    scopes.extend((0..model.projects.len() as u32).map(|p| AccessScope::Project(ProjectIdx(p))));
+    scopes.extend(
+        (0..model.organizations.len() as u32).map(|o| AccessScope::Organization(OrgIdx(o))),
+    );
+    for &scope in &scopes {
+        let what = format!("access({scope:?})");
+        same(
+            what,
+            &snap.index.access(scope, None),
+            &index.access(scope, None),
+        );
+        for role in (0..model.roles.len() as u32).map(RoleIdx) {
+            let one = [role];
+            let what = format!("access({scope:?}, {role:?})");
+            same(
+                what,
+                &snap.index.access(scope, Some(&one)),
+                &index.access(scope, Some(&one)),
+            );
+            let what = format!("own_role({role:?})");
+            same(what, snap.index.own_role(role), index.own_role(role));
+        }
+    }
+    let what = "in_any_project".to_owned();
+    same(what, snap.index.in_any_project(), index.in_any_project());
+}
+
+fn options(background: bool) -> StoreOptions {
+    StoreOptions {
+        max_dirty: 16,
+        background,
+    }
+}
+
+/// A generated stream (grant puts and deletions, user deletions with their grants, catalog
+/// puts), one change per batch, with background rebuilds on and off.
+#[test]
+fn published_grants_by_subject_follow_a_generated_stream() {
+    for background in [false, true] {
+        let model = generate(&GenOptions {
+            users: 300,
+            seed: 5,
+        });
+        let changes = generate_changes(&model, 800, 5);
+        let store = Store::with_options(model, options(background));
+        for (i, change) in changes.iter().enumerate() {
+            if let Err(e) = store.apply_changes(std::slice::from_ref(change)) {
+                panic!("change {i} refused: {e}");
+            }
+            if i % 40 == 0 {
+                check(&store.snapshot());
+            }
+        }
+        store.wait_for_rebuild();
+        check(&store.snapshot());
+    }
+}
+
+/// A grant to the top of a three-level subtree reaches every member below; removing it keeps
+/// the role exactly for the users another path (a direct grant, a grant to a subgroup) still
+/// gives it, and equal grants repeated in one batch are removed one at a time.
+#[test]
+fn a_grant_to_a_deep_subtree_and_its_removal_are_exact() {
+    for background in [false, true] {
+        let store = tiny(options(background));
+        let setup = vec![
+            parse(json!({"op":"put","kind":"role","value":{"id":"r-deep","name":"Deep"}})),
+            parse(json!({"op":"put","kind":"group","value":{"id":"g-top","name":"Top"}})),
+            parse(
+                json!({"op":"put","kind":"group","value":{"id":"g-mid","name":"Mid","parent":"g-top"}}),
+            ),
+            parse(
+                json!({"op":"put","kind":"group","value":{"id":"g-low","name":"Low","parent":"g-mid"}}),
+            ),
+            parse(
+                json!({"op":"put","kind":"membership","value":{"user":"u-luke","group":"g-low"}}),
+            ),
+            parse(
+                json!({"op":"put","kind":"membership","value":{"user":"u-finn","group":"g-mid"}}),
+            ),
+            parse(
+                json!({"op":"put","kind":"membership","value":{"user":"u-vader","group":"g-top"}}),
+            ),
+        ];
+        store.apply_changes(&setup).expect("applies");
+        // Clean indexes over the subtree (memberships may still be on the overlay).
+        let store = Store::with_options(Model::clone(&store.snapshot().model), options(background));
+        let to = |subject: serde_json::Value, op: &str| {
+            let mut grant = json!({"role": "r-deep", "project": "p-ds"});
+            for (k, v) in subject.as_object().expect("object") {
+                grant[k] = v.clone();
+            }
+            parse(json!({"op": op, "kind": "grant", "value": grant}))
+        };
+        store
+            .apply_changes(&[
+                to(json!({"group": "g-top"}), "put"),
+                to(json!({"group": "g-low"}), "put"),
+                to(json!({"user": "u-finn"}), "put"),
+            ])
+            .expect("applies");
+        let snap = store.snapshot();
+        check(&snap);
+        let role = snap.index.resolve_role("r-deep")[0];
+        let row = |id: &str| snap.row_of_id(id).expect("tiny user");
+        let holders = |store: &Store| {
+            let snap = store.snapshot();
+            check(&snap);
+            snap.index.access(AccessScope::Any, Some(&[role]))
+        };
+        let all = holders(&store);
+        for id in ["u-luke", "u-finn", "u-vader"] {
+            assert!(all.contains(row(id)), "{id} is in g-top's subtree");
+        }
+        store
+            .apply_changes(&[to(json!({"group": "g-top"}), "delete")])
+            .expect("applies");
+        let left = holders(&store);
+        assert!(left.contains(row("u-luke")), "luke keeps it through g-low");
+        assert!(left.contains(row("u-finn")), "finn keeps it directly");
+        assert!(!left.contains(row("u-vader")), "vader had g-top only");
+        store
+            .apply_changes(&[
+                to(json!({"group": "g-low"}), "delete"),
+                to(json!({"user": "u-finn"}), "delete"),
+            ])
+            .expect("applies");
+        assert!(holders(&store).is_empty());
+        assert!(store
+            .apply_changes(&[to(json!({"user": "u-finn"}), "delete")])
+            .is_err());
+    }
+}
+
+/// Deleting a user removes its grants (found by subject) and nothing else.
+#[test]
+fn a_deleted_users_grants_go_with_it() {
+    let store = tiny(options(false));
+    let snap = store.snapshot();
+    let before = snap.model.grants.len();
+    let row = snap.row_of_id("u-vader").expect("tiny user");
+    let own = snap
+        .model
+        .grants
+        .iter()
+        .filter(|g| g.subject == userql_directory::model::Subject::User(row))
+        .count();
+    assert!(own > 0, "the fixture grants to vader directly");
+    store
+        .apply_changes(&[parse(json!({"op":"delete","kind":"user","id":"u-vader"}))])
+        .expect("applies");
+    let snap = store.snapshot();
+    assert_eq!(snap.model.grants.len(), before - own);
+    check(&snap);
+}
+
+/// A catalog rename moves the object's names in the entity lookups in place: the new name
+/// resolves, the old one no longer does, and a new object resolves at once.
+#[test]
+fn a_renamed_catalog_object_resolves_by_its_new_name_only() {
+    let store = tiny(options(false));
+    let army = store.snapshot().index.resolve_group("Imperial Army");
+    assert_eq!(army.len(), 1);
+    store
+        .apply_changes(&[
+            parse(json!({"op":"patch","kind":"group","id":"g-army","set":{"name":"First Order"}})),
+            parse(json!({"op":"patch","kind":"project","id":"p-ds","set":{"key":"DS2","name":"Death Star II"}})),
+            parse(json!({"op":"put","kind":"group","value":{"id":"g-new","name":"Imperial Army"}})),
+        ])
+        .expect("applies");
+    let snap = store.snapshot();
+    assert_eq!(snap.index.resolve_group("first order"), army);
+    assert_eq!(snap.index.resolve_group("g-army"), army);
+    let new = snap.index.resolve_group("g-new");
+    assert_eq!(new.len(), 1);
+    assert_eq!(snap.index.resolve_group("Imperial Army"), new);
+    let ds = snap.index.resolve_project("p-ds");
+    assert_eq!(snap.index.resolve_project("ds2"), ds);
+    assert_eq!(snap.index.resolve_project("Death Star II"), ds);
+    assert!(snap.index.resolve_project("DS").is_empty());
+    assert!(snap.index.resolve_project("Death Star").is_empty());
+    assert_eq!(
+        snap.index.resolve_project("ds2"),
+        Indexes::build(&snap.model).resolve_project("ds2")
+    );
+}
+
+/// A membership put or delete of a clean row is made in place: the row stays clean, the
+/// nested group's ancestors and the role granted to an ancestor follow at once, and leaving
+/// takes them away again (with and without background rebuilds replaying it).
+#[test]
+fn a_membership_to_a_nested_group_is_made_in_place() {
+    for background in [false, true] {
+        let store = tiny(options(background));
+        let snap = store.snapshot();
+        let han = snap.row_of_id("u-han").expect("tiny user");
+        let army = snap.index.resolve_group("g-army")[0];
+        let observer = snap.index.resolve_role("observer")[0];
+        let empire = snap.index.resolve_organization("o-empire")[0];
+        let scope = AccessScope::Organization(empire);
+        assert!(!snap.index.group_transitive(army).contains(han));
+        let membership = |op: &str| {
+            parse(json!({"op": op, "kind": "membership",
+                "value": {"user": "u-han", "group": "g-501"}}))
+        };
+        store.apply_changes(&[membership("put")]).expect("applies");
+        let snap = store.snapshot();
+        assert!(!snap.dirty.contains(han), "the row stays clean");
+        assert!(snap.index.group_transitive(army).contains(han));
+        assert!(snap.index.access(scope, Some(&[observer])).contains(han));
+        check(&snap);
+        store
+            .apply_changes(&[membership("delete")])
+            .expect("applies");
+        store.wait_for_rebuild();
+        let snap = store.snapshot();
+        assert!(!snap.dirty.contains(han));
+        assert!(!snap.index.group_transitive(army).contains(han));
+        assert!(!snap.index.access(scope, Some(&[observer])).contains(han));
+        check(&snap);
+    }
+}
