@@ -8,7 +8,9 @@
 //! and team listings keyed by subject, built in one pass over the model, so a user's facts cost
 //! time proportional to what reaches that user rather than to the whole directory.
 
-use std::collections::HashMap;
+// Persistent maps: the store's writer keeps its copy current and every snapshot shares a
+// clone of it (O(1)), so the overlay never rebuilds them per version.
+use imbl::HashMap;
 
 use crate::model::{GroupIdx, Model, OrgIdx, ProjectIdx, RoleIdx, Row, Scope, Subject, TeamIdx};
 
@@ -26,7 +28,7 @@ pub struct RowFacts {
 }
 
 /// Grants and team listings keyed by subject: one pass over the model.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Subjects {
     user_grants: HashMap<Row, Vec<(RoleIdx, Scope)>>,
     group_grants: HashMap<GroupIdx, Vec<(RoleIdx, Scope)>>,

@@ -239,7 +239,7 @@ impl Store {
         let background = shared.options.background;
         let rebuild_now = structural || (!background && dirty.len() > max_dirty);
         writer.follow(&changed, structural, &ops, &base.model, &model);
-        let snapshot = if rebuild_now {
+        let mut snapshot = if rebuild_now {
             writer.epoch += 1;
             writer.log.clear();
             shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
@@ -272,12 +272,15 @@ impl Store {
                 index,
                 dirty: Arc::new(dirty),
                 subjects,
+                facts: Arc::clone(&base.facts),
             }
         };
         let start_background = !rebuild_now && background && snapshot.dirty.len() > max_dirty;
         // Past four times the limit the writer waits for the rebuild in flight, so the overlay
         // (and what every query pays for it) stays bounded when updates outpace rebuilds.
         let over_cap = snapshot.dirty.len() > max_dirty.saturating_mul(4);
+        // The writer's grants by subject are current now; a clone is O(1) (persistent maps).
+        snapshot.facts = Arc::new(OnceLock::from(writer.subjects.clone()));
         let snapshot = Arc::new(snapshot);
         shared.current.store(Arc::clone(&snapshot));
         let epoch = writer.epoch;

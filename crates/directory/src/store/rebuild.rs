@@ -79,6 +79,7 @@ impl Shared {
             dirty: Arc::new(dirty),
             // The grants and teams by subject describe the model, not the indexes.
             subjects: Arc::clone(&current.subjects),
+            facts: Arc::clone(&current.facts),
         }));
     }
 }

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use roaring::RoaringBitmap;
 
-use crate::facts::Subjects;
+use crate::facts::{RowFacts, Subjects};
 use crate::index::Indexes;
 use crate::model::{self, Model, Row};
 use crate::text::fold;
@@ -25,6 +25,11 @@ pub struct Snapshot {
     /// Grants and teams by subject, built on first use; shared by every snapshot over the same
     /// grants, groups and teams (a batch changing those starts a new one).
     pub(super) subjects: Arc<OnceLock<Subjects>>,
+    /// Grants and team listings by subject as the store's writer keeps them, current as of
+    /// `version` (a persistent map: every snapshot shares a clone, O(1)); what the overlay
+    /// derives a changed row's facts from. Built on first use only for a snapshot made outside a
+    /// store.
+    pub(super) facts: Arc<OnceLock<Subjects>>,
 }
 
 impl Snapshot {
@@ -42,12 +47,23 @@ impl Snapshot {
             index,
             dirty: Arc::new(RoaringBitmap::new()),
             subjects: Arc::new(OnceLock::new()),
+            facts: Arc::new(OnceLock::new()),
         }
     }
 
     /// Grants and team listings by subject (built once per set of indexes).
     pub fn subjects(&self) -> &Subjects {
         self.subjects.get_or_init(|| Subjects::build(&self.model))
+    }
+
+    /// The facts of one row (groups through subgroups, teams, grants reaching it), as of this
+    /// version: O(what reaches the row). Never rebuilds anything per version — the writer's
+    /// grants by subject are shared — unlike [`Snapshot::subjects`], which a grant or catalog
+    /// change makes the next reader rebuild in O(grants).
+    pub fn row_facts(&self, row: Row) -> RowFacts {
+        self.facts
+            .get_or_init(|| Subjects::build(&self.model))
+            .facts(&self.model, row)
     }
 
     /// Whether some rows are not described by the indexes.
