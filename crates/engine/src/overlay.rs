@@ -34,6 +34,10 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
         if !model.users.is_live(row) {
             continue;
         }
+        // A conjunct the record alone refutes settles the row before its facts are derived.
+        if needs_facts && refuted_by_record(snapshot, row, expr) {
+            continue;
+        }
         // From the writer's grants by subject, shared by every snapshot: nothing is rebuilt
         // per version (a grant change used to make the next reader rebuild them, O(grants)).
         let facts = if needs_facts {
@@ -46,6 +50,18 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
         }
     }
     snapshot.dirty.len()
+}
+
+/// Whether a conjunct of `expr` that needs nothing but the row's record is false for `row`
+/// (then `expr` is false whatever the row's facts).
+fn refuted_by_record(snapshot: &Snapshot, row: Row, expr: &Expr) -> bool {
+    match expr {
+        Expr::And(es) => es.iter().any(|e| refuted_by_record(snapshot, row, e)),
+        Expr::Pred(p) => {
+            rowcheck::row_local(&snapshot.model, &snapshot.index, row, p) == Some(false)
+        }
+        _ => false,
+    }
 }
 
 /// Merges two runs that are each sorted by `order` into the rows `skip .. want`.
