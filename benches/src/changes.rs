@@ -97,6 +97,18 @@ fn index_bytes(index: &userql_directory::index::Indexes) -> u64 {
     index.stats().iter().map(|s| s.bytes).sum()
 }
 
+/// One read of the reader thread during the stream, with what its snapshot carried (to tell
+/// what a slow read paid for).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTrace {
+    /// The whole read.
+    pub time: Duration,
+    /// The snapshot's version.
+    pub version: u64,
+    /// Rows the snapshot's base indexes do not describe.
+    pub dirty: u64,
+}
+
 /// userql: each change its own batch through [`Store::apply_changes`], while a reader thread
 /// answers `reader` (Hub text) in a loop; returns the per-kind times, the reader's latencies
 /// during the stream, and the index footprint after it versus a fresh build.
@@ -104,7 +116,7 @@ pub fn userql_stream(
     model: &Model,
     changes: &[Change],
     reader: &str,
-) -> Result<(PerKind, Samples, Footprint), BenchError> {
+) -> Result<(PerKind, Vec<ReadTrace>, Footprint), BenchError> {
     let store = Store::new(model.clone());
     let engine = Engine::default();
     let mut request: Request = engine
@@ -120,7 +132,11 @@ pub fn userql_stream(
                 let snapshot = store.snapshot();
                 let t = Instant::now();
                 let _ = std::hint::black_box(engine.matches(&snapshot, &request));
-                times.push(t.elapsed());
+                times.push(ReadTrace {
+                    time: t.elapsed(),
+                    version: snapshot.version,
+                    dirty: snapshot.dirty.len(),
+                });
             }
             if let Ok(mut all) = reads.lock() {
                 *all = times;
@@ -136,13 +152,13 @@ pub fn userql_stream(
         result
     })
     .map(|per_kind| {
-        let times = reads.into_inner().unwrap_or_default();
+        let traces = reads.into_inner().unwrap_or_default();
         let snapshot = store.snapshot();
         let footprint = Footprint {
             live: index_bytes(&snapshot.index),
             fresh: index_bytes(&userql_directory::index::Indexes::build(&snapshot.model)),
         };
-        (per_kind, Samples { times }, footprint)
+        (per_kind, traces, footprint)
     })
 }
 

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use userql_benches::changes::{
     kind_of, reader_idle, sqlite_stream, userql_batches, userql_stream, writer_only, PerKind,
+    ReadTrace,
 };
-use userql_benches::measure::{format_ms, resident_bytes};
+use userql_benches::measure::{format_ms, resident_bytes, Samples};
 use userql_benches::workload::{cases, pick_values};
 use userql_directory::generate::{generate, generate_changes, GenOptions};
 
@@ -56,6 +57,23 @@ fn table(title: &str, per_kind: &PerKind) -> String {
             format_ms(max)
         ));
     }
+    out
+}
+
+/// The three slowest reads during the stream and what their snapshots carried.
+fn slowest_reads(traces: &[ReadTrace]) -> String {
+    let mut slow = traces.to_vec();
+    slow.sort_by_key(|t| std::cmp::Reverse(t.time));
+    let mut out = String::from("\nslowest reads (ms, version, dirty rows):");
+    for t in slow.iter().take(3) {
+        out.push_str(&format!(
+            " {} (v{}, {});",
+            format_ms(t.time),
+            t.version,
+            t.dirty
+        ));
+    }
+    out.push('\n');
     out
 }
 
@@ -110,7 +128,10 @@ fn main() -> ExitCode {
             return Ok(());
         }
         let idle = reader_idle(&model, &reader.hub, 50)?;
-        let (userql, during, footprint) = userql_stream(&model, &changes, &reader.hub)?;
+        let (userql, traces, footprint) = userql_stream(&model, &changes, &reader.hub)?;
+        let during = Samples {
+            times: traces.iter().map(|t| t.time).collect(),
+        };
         emit(&mut report, &table("userql", &userql));
         emit(
             &mut report,
@@ -121,6 +142,7 @@ fn main() -> ExitCode {
                 during.times.len()
             ),
         );
+        emit(&mut report, &slowest_reads(&traces));
         if let Some(bytes) = resident_bytes() {
             emit(
                 &mut report,

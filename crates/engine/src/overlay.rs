@@ -28,26 +28,40 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
     }
     *rows -= &*snapshot.dirty;
     let model = &snapshot.model;
-    let subjects = rowcheck::needs_facts(expr).then(|| snapshot.subjects());
-    let no_facts = Default::default();
+    let needs_facts = rowcheck::needs_facts(expr);
     for row in snapshot.dirty.iter() {
         // A deleted user (a hole) matches nothing; its indexed entries were just removed.
         if !model.users.is_live(row) {
             continue;
         }
-        let computed;
-        let facts = match subjects {
-            Some(subjects) => {
-                computed = subjects.facts(model, row);
-                &computed
-            }
-            None => &no_facts,
+        // A conjunct the record alone refutes settles the row before its facts are derived.
+        if needs_facts && refuted_by_record(snapshot, row, expr) {
+            continue;
+        }
+        // From the writer's grants by subject, shared by every snapshot: nothing is rebuilt
+        // per version (a grant change used to make the next reader rebuild them, O(grants)).
+        let facts = if needs_facts {
+            snapshot.row_facts(row)
+        } else {
+            Default::default()
         };
-        if rowcheck::matches(model, &snapshot.index, facts, row, expr) {
+        if rowcheck::matches(model, &snapshot.index, &facts, row, expr) {
             rows.insert(row);
         }
     }
     snapshot.dirty.len()
+}
+
+/// Whether a conjunct of `expr` that needs nothing but the row's record is false for `row`
+/// (then `expr` is false whatever the row's facts).
+fn refuted_by_record(snapshot: &Snapshot, row: Row, expr: &Expr) -> bool {
+    match expr {
+        Expr::And(es) => es.iter().any(|e| refuted_by_record(snapshot, row, e)),
+        Expr::Pred(p) => {
+            rowcheck::row_local(&snapshot.model, &snapshot.index, row, p) == Some(false)
+        }
+        _ => false,
+    }
 }
 
 /// Merges two runs that are each sorted by `order` into the rows `skip .. want`.

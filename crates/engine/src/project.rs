@@ -89,7 +89,7 @@ fn user_fields(
     let model: &Model = &snapshot.model;
     let u = &model.users[row as usize];
     let facts_cell: OnceCell<RowFacts> = OnceCell::new();
-    let facts = || facts_cell.get_or_init(|| snapshot.subjects().facts(model, row));
+    let facts = || facts_cell.get_or_init(|| snapshot.row_facts(row));
     let mut o = Fields {
         map: Map::new(),
         want,

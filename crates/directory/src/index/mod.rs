@@ -453,7 +453,7 @@ impl Indexes {
     }
 
     /// [`Indexes::build`] on at most `workers` threads (the result does not depend on them).
-    fn build_with(model: &Model, workers: usize) -> Indexes {
+    pub(crate) fn build_with(model: &Model, workers: usize) -> Indexes {
         // Rows are stable across deletions: per-row arrays span every slot, holes included,
         // and no index names a hole.
         let user_count = model.users.slots() as u32;

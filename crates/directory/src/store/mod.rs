@@ -68,6 +68,30 @@
 //! its memberships go with its record. A put may
 //! reuse a deleted user's id, login and number; it gets a new row.
 //!
+//! **Readers during a stream.** The overlay derives a dirty row's facts (groups, teams,
+//! grants) from [`Snapshot::row_facts`]: the writer's grants by subject
+//! ([`crate::facts::Subjects`], copy-on-write per subject) shared by every snapshot. Before, a
+//! grant or catalog change made the next reader rebuild them from the model in O(grants):
+//! 240–700 ms per rebuild at 100k users, which was nearly all of the reader's p99 during a
+//! stream (the `changes` bench prints its slowest reads with their dirty rows). Background
+//! rebuilds run on one thread, so on two cores they do not starve the readers; the overlay
+//! skips a dirty row that a record-only conjunct refutes before deriving its facts.
+//!
+//! **Decided, not built yet: a delta level** (log-structured, L0/L1). The overlay above is
+//! L0; L1 would be a whole [`Indexes`] built by the background thread over the current model
+//! restricted to the rows changed since the base (every other row a hole): O(changed rows)
+//! passes plus one over the grants and the catalog, exact for those rows in every part
+//! (columns, flags, last access, structure, access), and kept current by the same
+//! `IndexOp`s the writer applies to the base (per-row ops routed to the index that describes
+//! the row). `Snapshot::dirty` would keep meaning "not described by the base" (so every reader
+//! that re-checks dirty rows stays correct), with the L1 rows a subset the engine answers from
+//! the L1 indexes: `(base ∖ dirty) ∪ (L1 ∩ L1 rows) ∪ recheck(dirty ∖ L1 rows)`, orders merged
+//! run by run. The whole-directory rebuild would then run only past a share of the directory.
+//! Chosen over persistent per-term structures (copy-on-write term and trigram bitmaps, `imbl`
+//! maps for the dictionaries) because it reuses the existing builders unchanged and keeps the
+//! base's compact arena dictionaries; its costs are a second query evaluation while L1 exists
+//! and L1's per-row arrays sized by the slots.
+//!
 //! **Compaction**: none on the writer's path and none in the background. A background rebuild
 //! produces indexes without the holes (they are then clean and absent from every index); the
 //! slots themselves stay until the directory is next loaded: a save writes no holes (numbers

@@ -41,7 +41,9 @@ impl Store {
         }
         let shared = Arc::clone(&self.shared);
         *slot = Some(std::thread::spawn(move || {
-            let index = Arc::new(Indexes::build(&snapshot.model));
+            // One thread: on a small machine a parallel build would take every core from the
+            // readers (the reader's p99 during a change stream, see the module doc).
+            let index = Arc::new(Indexes::build_with(&snapshot.model, 1));
             shared.publish_rebuild(&snapshot, index, epoch);
         }));
     }

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use roaring::RoaringBitmap;
 
-use crate::facts::Subjects;
+use crate::facts::{RowFacts, Subjects};
 use crate::index::Indexes;
 use crate::model::{self, Model, Row};
 use crate::text::fold;
@@ -48,6 +48,14 @@ impl Snapshot {
     /// Grants and team listings by subject (built once per set of indexes).
     pub fn subjects(&self) -> &Subjects {
         self.subjects.get_or_init(|| Subjects::build(&self.model))
+    }
+
+    /// The facts of one row (groups through subgroups, teams, grants reaching it), as of this
+    /// version: O(what reaches the row). A store's snapshots carry the writer's grants by subject,
+    /// so nothing is rebuilt per version; only a snapshot made outside a store builds them on
+    /// first use.
+    pub fn row_facts(&self, row: Row) -> RowFacts {
+        self.subjects().facts(&self.model, row)
     }
 
     /// Whether some rows are not described by the indexes.
