@@ -282,7 +282,9 @@ impl<'a> Run<'a> {
         match self.txn.tables.get(kind, id) {
             Some(at) => at,
             None => {
-                self.table(kind).insert(id, len);
+                if let Some(table) = self.txn.tables.table_mut(kind) {
+                    table.insert(id, len);
+                }
                 len
             }
         }
@@ -300,20 +302,6 @@ impl<'a> Run<'a> {
             Kind::Team => model.teams.len(),
             Kind::Grant => model.grants.len(),
             Kind::User => model.users.slots(),
-        }
-    }
-
-    fn table(&mut self, kind: Kind) -> &mut crate::load::IdMap<'a> {
-        let tables = &mut self.txn.tables;
-        match kind {
-            Kind::Service => &mut tables.services,
-            Kind::Permission => &mut tables.permissions,
-            Kind::Role => &mut tables.roles,
-            Kind::Organization => &mut tables.organizations,
-            Kind::Project => &mut tables.projects,
-            Kind::Group => &mut tables.groups,
-            Kind::Team => &mut tables.teams,
-            Kind::Grant | Kind::User => &mut tables.users,
         }
     }
 
@@ -600,7 +588,9 @@ impl<'a> Run<'a> {
             return Some((None, ChangeProblem::Referenced { references, more }));
         }
         // Hides the writer's entry too (see `Tables::get`).
-        self.table(kind).insert(id, crate::load::Tables::DELETED);
+        if let Some(table) = self.txn.tables.table_mut(kind) {
+            table.insert(id, crate::load::Tables::DELETED);
+        }
         self.deleted.insert((kind, at));
         None
     }

@@ -2,7 +2,7 @@
 //! one object's names in its kind's lookup ([`EntityLookup::replace`]), copying only the shards
 //! those names live in — never a rebuild of every lookup.
 
-use super::resolve::{EntityLookup, Names};
+use super::resolve::Names;
 use super::Lookups;
 use crate::load::places::Kind;
 use crate::model::Model;
@@ -34,20 +34,6 @@ impl Names {
 }
 
 impl Lookups {
-    /// The lookup of one catalog kind.
-    fn of_kind(&mut self, kind: Kind) -> Option<&mut EntityLookup> {
-        Some(match kind {
-            Kind::Project => &mut self.projects,
-            Kind::Organization => &mut self.organizations,
-            Kind::Group => &mut self.groups,
-            Kind::Team => &mut self.teams,
-            Kind::Role => &mut self.roles,
-            Kind::Permission => &mut self.permissions,
-            Kind::Service => &mut self.services,
-            Kind::User | Kind::Grant => return None,
-        })
-    }
-
     /// Catalog object `kind` at `at` was put: it loses its `old` names and takes those it has
     /// in `model` (the final model of the changes being applied).
     pub(crate) fn entity_written(
@@ -60,7 +46,7 @@ impl Lookups {
         let Some(new) = Names::of(model, kind, at) else {
             return;
         };
-        if let Some(lookup) = self.of_kind(kind) {
+        if let Some(lookup) = self.get_mut(kind) {
             lookup.replace(at, old, &new);
         }
     }

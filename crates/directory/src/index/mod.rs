@@ -285,16 +285,7 @@ const FEW_LOST: u64 = 256;
 
 /// Entity lookups per kind, built once and then kept by live catalog puts in place (see
 /// `entities.rs`): cloning copies a few dozen shard pointers.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Lookups {
-    pub(crate) projects: EntityLookup,
-    pub(crate) organizations: EntityLookup,
-    pub(crate) groups: EntityLookup,
-    pub(crate) teams: EntityLookup,
-    pub(crate) roles: EntityLookup,
-    pub(crate) permissions: EntityLookup,
-    pub(crate) services: EntityLookup,
-}
+pub(crate) type Lookups = crate::load::PerCatalog<EntityLookup>;
 
 impl Lookups {
     /// Id, key and name maps of every catalog kind: O(catalog), independent of the users.
@@ -342,7 +333,7 @@ impl Lookups {
                 .map(|s| (s.id.as_str(), None, s.name.as_str())),
         );
 
-        Lookups {
+        crate::load::PerCatalog {
             projects,
             organizations,
             groups,

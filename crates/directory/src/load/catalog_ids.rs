@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::places::Kind;
+use super::PerCatalog;
 use crate::model::Model;
 use crate::shared::Chunked;
 
@@ -13,15 +14,7 @@ use crate::shared::Chunked;
 /// ever appended or replaced in place (ids never change) outside structural batches, which
 /// rebuild these maps.
 #[derive(Debug, Default)]
-pub(crate) struct CatalogIds {
-    services: HashMap<String, u32>,
-    permissions: HashMap<String, u32>,
-    roles: HashMap<String, u32>,
-    organizations: HashMap<String, u32>,
-    projects: HashMap<String, u32>,
-    groups: HashMap<String, u32>,
-    teams: HashMap<String, u32>,
-}
+pub(crate) struct CatalogIds(PerCatalog<HashMap<String, u32>>);
 
 impl CatalogIds {
     pub(crate) fn of_model(model: &Model) -> CatalogIds {
@@ -42,37 +35,26 @@ impl CatalogIds {
                 table.insert(id(&after[at]).to_owned(), at as u32);
             }
         }
-        add(&mut self.services, &before.services, &after.services, |o| {
+        let ids = &mut self.0;
+        add(&mut ids.services, &before.services, &after.services, |o| {
             &o.id
         });
-        add(
-            &mut self.permissions,
-            &before.permissions,
-            &after.permissions,
-            |o| &o.id,
-        );
-        add(&mut self.roles, &before.roles, &after.roles, |o| &o.id);
+        let permissions = (&before.permissions, &after.permissions);
+        add(&mut ids.permissions, permissions.0, permissions.1, |o| {
+            &o.id
+        });
+        add(&mut ids.roles, &before.roles, &after.roles, |o| &o.id);
         let orgs = (&before.organizations, &after.organizations);
-        add(&mut self.organizations, orgs.0, orgs.1, |o| &o.id);
-        add(&mut self.projects, &before.projects, &after.projects, |o| {
+        add(&mut ids.organizations, orgs.0, orgs.1, |o| &o.id);
+        add(&mut ids.projects, &before.projects, &after.projects, |o| {
             &o.id
         });
-        add(&mut self.groups, &before.groups, &after.groups, |o| &o.id);
-        add(&mut self.teams, &before.teams, &after.teams, |o| &o.id);
+        add(&mut ids.groups, &before.groups, &after.groups, |o| &o.id);
+        add(&mut ids.teams, &before.teams, &after.teams, |o| &o.id);
     }
 
     /// The position of catalog object `id` of `kind` (users and grants are not catalog).
     pub(crate) fn get(&self, kind: Kind, id: &str) -> Option<u32> {
-        let table = match kind {
-            Kind::Service => &self.services,
-            Kind::Permission => &self.permissions,
-            Kind::Role => &self.roles,
-            Kind::Organization => &self.organizations,
-            Kind::Project => &self.projects,
-            Kind::Group => &self.groups,
-            Kind::Team => &self.teams,
-            Kind::User | Kind::Grant => return None,
-        };
-        table.get(id).copied()
+        self.0.get(kind)?.get(id).copied()
     }
 }

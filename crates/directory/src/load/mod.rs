@@ -18,6 +18,7 @@ mod catalog_ids;
 mod json;
 mod ndjson;
 mod onepass;
+mod per_catalog;
 pub(crate) mod places;
 mod rows;
 mod split;
@@ -30,9 +31,8 @@ use crate::model::Model;
 use places::{Places, Style};
 
 pub(crate) use catalog_ids::CatalogIds;
-pub(crate) use validate::{
-    convert_user, resolve_grant, validate_with, Checker, IdMap, Tables, Tolerated,
-};
+pub(crate) use per_catalog::PerCatalog;
+pub(crate) use validate::{convert_user, resolve_grant, validate_with, Checker, Tables, Tolerated};
 pub use validate::{parse_timestamp, validate};
 
 /// Loads a whole-document JSON directory.

@@ -12,7 +12,7 @@ use chrono::DateTime;
 use super::blocks::Blocks;
 use super::places::{Kind, Loc, Places, Style};
 use super::rows::{GrantFields, Rows, UserRow};
-use super::CatalogIds;
+use super::{CatalogIds, PerCatalog};
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
 use crate::model::{self, AccessLevel, GroupIdx, Millis, Model, OrgIdx, ServiceIdx, State};
 use crate::raw;
@@ -101,13 +101,7 @@ pub(crate) type IdMap<'a> = HashMap<&'a str, u32, IdHasher>;
 /// Id → position maps over borrowed ids, one per referenceable kind.
 #[derive(Default, Clone)]
 pub(crate) struct Tables<'a> {
-    pub services: IdMap<'a>,
-    pub permissions: IdMap<'a>,
-    pub roles: IdMap<'a>,
-    pub organizations: IdMap<'a>,
-    pub projects: IdMap<'a>,
-    pub groups: IdMap<'a>,
-    pub teams: IdMap<'a>,
+    pub catalog: PerCatalog<IdMap<'a>>,
     pub users: IdMap<'a>,
     /// The live store's catalog maps, consulted for a catalog id the tables above do not
     /// hold (so a batch maps only what it adds or deletes, never the whole catalog).
@@ -116,17 +110,18 @@ pub(crate) struct Tables<'a> {
 
 impl<'a> Tables<'a> {
     fn table(&self, kind: Kind) -> Option<&IdMap<'a>> {
-        Some(match kind {
-            Kind::Service => &self.services,
-            Kind::Permission => &self.permissions,
-            Kind::Role => &self.roles,
-            Kind::Organization => &self.organizations,
-            Kind::Project => &self.projects,
-            Kind::Group => &self.groups,
-            Kind::Team => &self.teams,
-            Kind::User => &self.users,
-            Kind::Grant => return None,
-        })
+        match kind {
+            Kind::User => Some(&self.users),
+            _ => self.catalog.get(kind),
+        }
+    }
+
+    /// `kind`'s own table (no [`Tables::base`]), to register or hide ids (`None` for grants).
+    pub(crate) fn table_mut(&mut self, kind: Kind) -> Option<&mut IdMap<'a>> {
+        match kind {
+            Kind::User => Some(&mut self.users),
+            _ => self.catalog.get_mut(kind),
+        }
     }
 
     /// The position of `id` in `kind`'s table, falling back to [`Tables::base`]; an entry
@@ -161,13 +156,15 @@ impl<'a> Tables<'a> {
                 .collect()
         }
         Tables {
-            services: map(&model.services, |s| s.id.as_str()),
-            permissions: map(&model.permissions, |s| s.id.as_str()),
-            roles: map(&model.roles, |s| s.id.as_str()),
-            organizations: map(&model.organizations, |s| s.id.as_str()),
-            projects: map(&model.projects, |s| s.id.as_str()),
-            groups: map(&model.groups, |s| s.id.as_str()),
-            teams: map(&model.teams, |s| s.id.as_str()),
+            catalog: PerCatalog {
+                services: map(&model.services, |s| s.id.as_str()),
+                permissions: map(&model.permissions, |s| s.id.as_str()),
+                roles: map(&model.roles, |s| s.id.as_str()),
+                organizations: map(&model.organizations, |s| s.id.as_str()),
+                projects: map(&model.projects, |s| s.id.as_str()),
+                groups: map(&model.groups, |s| s.id.as_str()),
+                teams: map(&model.teams, |s| s.id.as_str()),
+            },
             users: if with_users {
                 model
                     .users
@@ -401,13 +398,15 @@ pub(crate) fn validate_with(
     }
 
     let tables = Tables {
-        services: id_table(&mut checker, Kind::Service, &services, |s| &s.id),
-        permissions: id_table(&mut checker, Kind::Permission, &permissions, |s| &s.id),
-        roles: id_table(&mut checker, Kind::Role, &roles, |s| &s.id),
-        organizations: id_table(&mut checker, Kind::Organization, &organizations, |s| &s.id),
-        projects: id_table(&mut checker, Kind::Project, &projects, |s| &s.id),
-        groups: id_table(&mut checker, Kind::Group, &groups, |s| &s.id),
-        teams: id_table(&mut checker, Kind::Team, &teams, |s| &s.id),
+        catalog: PerCatalog {
+            services: id_table(&mut checker, Kind::Service, &services, |s| &s.id),
+            permissions: id_table(&mut checker, Kind::Permission, &permissions, |s| &s.id),
+            roles: id_table(&mut checker, Kind::Role, &roles, |s| &s.id),
+            organizations: id_table(&mut checker, Kind::Organization, &organizations, |s| &s.id),
+            projects: id_table(&mut checker, Kind::Project, &projects, |s| &s.id),
+            groups: id_table(&mut checker, Kind::Group, &groups, |s| &s.id),
+            teams: id_table(&mut checker, Kind::Team, &teams, |s| &s.id),
+        },
         users: IdMap::default(),
         base: None,
     };
