@@ -484,15 +484,48 @@ impl Indexes {
         Indexes::build_with(model, parallel::workers_for(model.users.slots()))
     }
 
+    /// [`Indexes::build`], also returning each job's name and wall time in seconds, in job
+    /// order (for the `build_cost` example: which job bounds the build).
+    pub fn build_timed(model: &Model) -> (Indexes, Vec<(String, f64)>) {
+        let times = std::sync::Mutex::new(Vec::new());
+        let indexes = Indexes::build_jobs(
+            model,
+            parallel::workers_for(model.users.slots()),
+            |job, build| {
+                let started = std::time::Instant::now();
+                let part = build();
+                if let Ok(mut times) = times.lock() {
+                    times.push((format!("{job:?}"), started.elapsed().as_secs_f64()));
+                }
+                part
+            },
+        );
+        let times = times
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (indexes, times)
+    }
+
     /// [`Indexes::build`] on at most `workers` threads (the result does not depend on them).
     pub(crate) fn build_with(model: &Model, workers: usize) -> Indexes {
+        Indexes::build_jobs(model, workers, |_, build| build())
+    }
+
+    /// The build, each job run through `run_job(job, build)` (which must call `build`).
+    fn build_jobs(
+        model: &Model,
+        workers: usize,
+        run_job: impl Fn(Job, &dyn Fn() -> Part) -> Part + Sync,
+    ) -> Indexes {
         // Rows are stable across deletions: per-row arrays span every slot, holes included,
         // and no index names a hole.
         let user_count = model.users.slots() as u32;
         let all = model.users.live_rows();
 
         let ids = OnceLock::new();
-        let parts = parallel::run(&Job::list(), workers, |job| job.build(model, &ids));
+        let parts = parallel::run(&Job::list(), workers, |&job| {
+            run_job(job, &|| job.build(model, &ids))
+        });
         let id = ids.into_inner().unwrap_or_else(|| IdOrder::build(model)).id;
         let mut built = Built::default();
         for part in parts {
