@@ -67,13 +67,19 @@ fn main() {
         let start_rss = resident();
         let started = Instant::now();
         let cpu = cpu_seconds();
-        index = Indexes::build(&model);
+        let (built, jobs) = Indexes::build_timed(&model);
+        index = built;
         println!(
             "build: {:.2?} wall, {:.2} CPU s, indexes resident {:.1} MiB",
             started.elapsed(),
             cpu_seconds() - cpu,
             mib(resident().saturating_sub(start_rss))
         );
+        let jobs: Vec<String> = jobs
+            .iter()
+            .map(|(job, seconds)| format!("{job} {seconds:.2}"))
+            .collect();
+        println!("  jobs (s): {}", jobs.join(", "));
     }
     let started = Instant::now();
     let _ = index.order(SortKey::Login, false);

@@ -22,11 +22,17 @@ pub(crate) struct Categories {
 /// Collects [`Categories`] row by row.
 #[derive(Debug, Default)]
 pub(crate) struct CategoriesBuilder {
-    sets: HashMap<Box<str>, RowSetBuilder>,
+    /// Each spelling seen → the position of its normalised value in `values`: one probe per
+    /// value read (a million users have a few million category values but only a handful of
+    /// distinct spellings, each normalised once). foldhash, seeded per process, as validation's
+    /// maps.
+    spelled: HashMap<Box<str>, usize, foldhash::fast::RandomState>,
+    /// Normalised value → its position in `values`.
+    positions: HashMap<Box<str>, usize>,
+    /// Each normalised value with its rows, in order of first appearance.
+    values: Vec<(Box<str>, RowSetBuilder)>,
+    /// The first spelling seen of each value.
     spellings: Vec<Box<str>>,
-    /// Each spelling seen → its normalised value: the few distinct spellings are normalised
-    /// once, not once per user (a million `fold` allocations at 1M users).
-    normalised: HashMap<Box<str>, Box<str>>,
 }
 
 impl CategoriesBuilder {
@@ -34,27 +40,25 @@ impl CategoriesBuilder {
     /// it), normalising each distinct spelling only once; rows must arrive in non-decreasing
     /// order.
     pub(crate) fn add_spelled(&mut self, written: &str, normalise: fn(&str) -> String, row: Row) {
-        if !self.normalised.contains_key(written) {
-            self.normalised
-                .insert(written.into(), normalise(written).into_boxed_str());
-        }
-        let CategoriesBuilder {
-            sets,
-            spellings,
-            normalised,
-        } = self;
-        let Some(value) = normalised.get(written) else {
-            return;
-        };
-        match sets.get_mut(&**value) {
-            Some(set) => set.push(row),
+        let at = match self.spelled.get(written) {
+            Some(&at) => at,
             None => {
-                let mut set = RowSetBuilder::default();
-                set.push(row);
-                sets.insert(value.clone(), set);
-                spellings.push(written.into());
+                let value = normalise(written).into_boxed_str();
+                let at = match self.positions.get(&value) {
+                    Some(&at) => at,
+                    None => {
+                        let at = self.values.len();
+                        self.positions.insert(value.clone(), at);
+                        self.values.push((value, RowSetBuilder::default()));
+                        self.spellings.push(written.into());
+                        at
+                    }
+                };
+                self.spelled.insert(written.into(), at);
+                at
             }
-        }
+        };
+        self.values[at].1.push(row);
     }
 
     pub(crate) fn finish(self) -> Categories {
@@ -62,7 +66,7 @@ impl CategoriesBuilder {
         spellings.sort_unstable();
         Categories {
             sets: self
-                .sets
+                .values
                 .into_iter()
                 .map(|(value, set)| (value, set.finish()))
                 .collect(),

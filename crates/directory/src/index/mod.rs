@@ -14,13 +14,18 @@
 //! calls them, each field and family as one job on a worker per core (`parallel.rs`). The text family (`texts.rs`) and the plain dictionaries (`terms.rs`) are tables
 //! keyed by field: a new field is one table row, not a new arm in every lookup.
 //!
-//! - **Term dictionaries** (`column.rs`): id, login, name, primary/secondary/public email, auth
-//!   login/name/email/uid, Google and OpenID uids, VCS user names and SSH keys are almost unique
-//!   per user. A hash map of term → bitmap would cost ~80 bytes per value; instead the values sit
+//! - **Term dictionaries** (`column.rs`): login, name and the emails are almost unique per
+//!   user. A hash map of term → bitmap would cost ~80 bytes per value; instead the values sit
 //!   in one arena string in row order and a permutation sorted by text is the dictionary
 //!   (~12 bytes per value plus the text). An exact term is a binary search (equal range), a prefix
 //!   (`loginStartsWith`, `nameStartsWith`) is a contiguous range of the same permutation. Ties are
 //!   sorted by id rank, so for single-valued fields the permutation is also the `orderBy` order.
+//! - **Exact dictionaries** (`exact.rs`): the id, auth login/name/email/uid, Google and OpenID
+//!   uids, VCS user names and SSH keys are only looked up whole. Their distinct values are kept
+//!   sorted and front-coded (each stores only what it does not share with the value before),
+//!   each owning a run of rows: a lookup is a binary search over blocks of 16 values. Shared
+//!   prefixes and values held by many users cost almost nothing (half the bytes of the arena
+//!   layout at 1M users). The id dictionary's rows, in value order, are the id order.
 //! - **Categories** (`categories.rs`): auth module type and module name, user type and ban status
 //!   have few distinct values shared by many users: a hash map from the folded value to a bitmap.
 //! - **Trigrams** (`trigram.rs`): free text and `search`/`q` parameters want substrings of login,
@@ -50,6 +55,7 @@ mod blocks;
 mod categories;
 mod column;
 mod entities;
+mod exact;
 mod flags;
 mod live_column;
 mod membership;
@@ -65,7 +71,7 @@ mod trigram;
 mod wildcard;
 
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use roaring::RoaringBitmap;
 
@@ -264,10 +270,8 @@ pub struct Indexes {
 struct Columns {
     user_count: u32,
     all: RoaringBitmap,
-    /// Raw ids; entries are in row order, one per row.
-    id: Dict,
-    /// Rows in id order (`id_order[rank] = row`).
-    id_order: Vec<Row>,
+    /// Raw ids, front-coded; its rows in value order are the rows in id order.
+    id: exact::ExactDict,
     /// Login, name and emails: folded dictionaries with trigrams.
     texts: Texts,
     /// Every other dictionary field, one table entry each.
@@ -366,7 +370,7 @@ enum Job {
 enum Part {
     Access(Box<(Structure, AccessIndex)>),
     Text(usize, Box<TextIndex>),
-    Term(usize, Dict),
+    Term(usize, exact::ExactDict),
     Categories(Box<CategorySets>),
     Sorted(Box<SortedColumns>),
     Flags(Box<FlagSets>),
@@ -386,20 +390,48 @@ impl Job {
         jobs
     }
 
-    fn build(self, model: &Model, id_rank: &[u32]) -> Part {
+    fn build(self, model: &Model, ids: &OnceLock<IdOrder>) -> Part {
+        let id_rank = || ids.get_or_init(|| IdOrder::build(model)).rank.as_slice();
         match self {
             Job::Access => {
                 let structure = Structure::build(model);
                 let access = AccessIndex::build(model, &structure);
                 Part::Access(Box::new((structure, access)))
             }
-            Job::Text(slot) => Part::Text(slot, Box::new(Texts::build_field(model, id_rank, slot))),
+            Job::Text(slot) => {
+                Part::Text(slot, Box::new(Texts::build_field(model, id_rank(), slot)))
+            }
             Job::Term(i) => Part::Term(i, Terms::build_field(model, i)),
             Job::Categories => Part::Categories(Box::new(CategorySets::build(model))),
-            Job::Sorted => Part::Sorted(Box::new(SortedColumns::build(model, id_rank))),
+            Job::Sorted => Part::Sorted(Box::new(SortedColumns::build(model, id_rank()))),
             Job::Flags => Part::Flags(Box::new(FlagSets::build(model))),
             Job::Lookups => Part::Lookups(Box::new(Lookups::build(model))),
         }
+    }
+}
+
+/// The id dictionary and the id order, which the text dictionaries and sorted columns break
+/// ties by: built by the first job that needs it while the other worker starts on a job that
+/// does not (the access job), rather than before every job.
+struct IdOrder {
+    /// The ids; its rows in value order are the rows in id order.
+    id: exact::ExactDict,
+    /// `rank[row]`: position of `row` in id order.
+    rank: Vec<u32>,
+}
+
+impl IdOrder {
+    fn build(model: &Model) -> IdOrder {
+        let mut ids = Entries::default();
+        for (row, user) in model.users.iter() {
+            ids.push(row, &user.id);
+        }
+        let id = exact::ExactDict::from_dict(&Dict::build(ids, None));
+        let mut rank = vec![0u32; model.users.slots()];
+        for (position, &row) in id.rows_in_order().iter().enumerate() {
+            rank[row as usize] = position as u32;
+        }
+        IdOrder { id, rank }
     }
 }
 
@@ -408,7 +440,7 @@ impl Job {
 struct Built {
     access: Option<(Structure, AccessIndex)>,
     texts: Vec<TextIndex>,
-    terms: Vec<Dict>,
+    terms: Vec<exact::ExactDict>,
     categories: Option<CategorySets>,
     sorted: Option<SortedColumns>,
     flags: Option<FlagSets>,
@@ -443,29 +475,49 @@ impl Indexes {
         Indexes::build_with(model, parallel::workers_for(model.users.slots()))
     }
 
+    /// [`Indexes::build`], also returning each job's name and wall time in seconds, in job
+    /// order (for the `build_cost` example: which job bounds the build).
+    pub fn build_timed(model: &Model) -> (Indexes, Vec<(String, f64)>) {
+        let times = std::sync::Mutex::new(Vec::new());
+        let indexes = Indexes::build_jobs(
+            model,
+            parallel::workers_for(model.users.slots()),
+            |job, build| {
+                let started = std::time::Instant::now();
+                let part = build();
+                if let Ok(mut times) = times.lock() {
+                    times.push((format!("{job:?}"), started.elapsed().as_secs_f64()));
+                }
+                part
+            },
+        );
+        let times = times
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (indexes, times)
+    }
+
     /// [`Indexes::build`] on at most `workers` threads (the result does not depend on them).
     pub(crate) fn build_with(model: &Model, workers: usize) -> Indexes {
+        Indexes::build_jobs(model, workers, |_, build| build())
+    }
+
+    /// The build, each job run through `run_job(job, build)` (which must call `build`).
+    fn build_jobs(
+        model: &Model,
+        workers: usize,
+        run_job: impl Fn(Job, &dyn Fn() -> Part) -> Part + Sync,
+    ) -> Indexes {
         // Rows are stable across deletions: per-row arrays span every slot, holes included,
         // and no index names a hole.
         let user_count = model.users.slots() as u32;
         let all = model.users.live_rows();
 
-        let mut ids = Entries::default();
-        for (row, user) in model.users.iter() {
-            ids.push(row, &user.id);
-        }
-        let id = Dict::build(ids, None);
-        let id_order: Vec<Row> = id
-            .sorted()
-            .iter()
-            .map(|&entry| id.entries().row(entry as usize))
-            .collect();
-        let mut id_rank = vec![0u32; model.users.slots()];
-        for (rank, &row) in id_order.iter().enumerate() {
-            id_rank[row as usize] = rank as u32;
-        }
-
-        let parts = parallel::run(&Job::list(), workers, |job| job.build(model, &id_rank));
+        let ids = OnceLock::new();
+        let parts = parallel::run(&Job::list(), workers, |&job| {
+            run_job(job, &|| job.build(model, &ids))
+        });
+        let id = ids.into_inner().unwrap_or_else(|| IdOrder::build(model)).id;
         let mut built = Built::default();
         for part in parts {
             built.take(part);
@@ -482,7 +534,6 @@ impl Indexes {
                 user_count,
                 all,
                 id,
-                id_order,
                 texts,
                 terms,
                 categories: built.categories.unwrap_or_default(),
@@ -676,16 +727,23 @@ impl Indexes {
         &self.columns.all
     }
 
-    /// The dictionary behind a term field, when it is one.
+    /// The front-coded dictionary behind an exact-only term field, when it is one.
+    fn exact_dict(&self, field: TermField) -> Option<&exact::ExactDict> {
+        match field {
+            TermField::Id => Some(&self.columns.id),
+            _ => self.columns.terms.get(field),
+        }
+    }
+
+    /// The sorted dictionary behind a text term field, when it is one.
     fn term_dict(&self, field: TermField) -> Option<&Dict> {
         let text = |field| Some(self.columns.texts.get(field).dict());
         match field {
-            TermField::Id => Some(&self.columns.id),
             TermField::Login => text(TextField::Login),
             TermField::PrimaryEmail => text(TextField::PrimaryEmail),
             TermField::PublicEmail => text(TextField::PublicEmail),
             TermField::Name => text(TextField::Name),
-            _ => self.columns.terms.get(field),
+            _ => None,
         }
     }
 
@@ -705,6 +763,9 @@ impl Indexes {
     /// field's rule (see [`TermField`]).
     pub fn term(&self, field: TermField, value: &str) -> RoaringBitmap {
         let value = Self::normalise(field, value);
+        if let Some(exact) = self.exact_dict(field) {
+            return exact.rows(&value);
+        }
         if let Some(dict) = self.term_dict(field) {
             return dict.rows(dict.equal_range(&value));
         }
@@ -749,6 +810,9 @@ impl Indexes {
     /// (sums of exact parts, capped at the user count).
     pub fn term_count(&self, field: TermField, value: &str) -> u64 {
         let normalised = Self::normalise(field, value);
+        if let Some(exact) = self.exact_dict(field) {
+            return exact.count(&normalised);
+        }
         if let Some(dict) = self.term_dict(field) {
             return dict.count_equal(dict.equal_range(&normalised));
         }
@@ -1016,7 +1080,7 @@ impl Indexes {
     fn permutation(&self, key: SortKey, descending: bool) -> &Permutation {
         let make = || {
             self.keyed_rows(key).into_permutation(
-                &self.columns.id_order,
+                self.columns.id.rows_in_order(),
                 self.columns.user_count as usize,
                 descending,
             )
@@ -1052,7 +1116,10 @@ impl Indexes {
             SortKey::Login => from_dict(self.columns.texts.get(TextField::Login).dict()),
             SortKey::Name => from_dict(self.columns.texts.get(TextField::Name).dict()),
             SortKey::Email => from_dict(self.columns.texts.get(TextField::PrimaryEmail).dict()),
-            SortKey::Id => from_dict(&self.columns.id),
+            SortKey::Id => KeyedRows {
+                rows: self.columns.id.rows_in_order().to_vec(),
+                same_as_previous: self.columns.id.same_as_previous(),
+            },
             SortKey::Created => from_values(&self.columns.sorted.created),
             SortKey::LastAccess => self.last_access.keyed_rows(),
             SortKey::Updated => from_values(&self.columns.sorted.updated),
@@ -1089,8 +1156,8 @@ impl Indexes {
         );
         add(
             "terms.id",
-            self.columns.id.entries().len() as u64,
-            self.columns.id.heap_bytes() + 4 * self.columns.id_order.capacity() as u64,
+            self.columns.id.len() as u64,
+            self.columns.id.heap_bytes(),
         );
         for ((term_name, trigram_name), text) in self.columns.texts.named() {
             add(
@@ -1101,8 +1168,8 @@ impl Indexes {
             let (trigrams, bytes) = text.trigram_stats();
             add(trigram_name, trigrams, bytes);
         }
-        for (name, dict) in self.columns.terms.named() {
-            add(name, dict.entries().len() as u64, dict.heap_bytes());
+        for (name, exact) in self.columns.terms.named() {
+            add(name, exact.len() as u64, exact.heap_bytes());
         }
         for (name, set) in self.columns.categories.named() {
             add(name, set.len() as u64, set.heap_bytes());

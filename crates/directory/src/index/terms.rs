@@ -10,6 +10,7 @@ use crate::model::{Model, User};
 use crate::text::{fold, folds_to};
 
 use super::column::{Dict, Entries};
+use super::exact::ExactDict;
 use super::TermField;
 
 /// How a field's values compare: after [`fold`], or byte for byte.
@@ -142,17 +143,17 @@ pub(super) fn spec(field: TermField) -> Option<(usize, &'static TermSpec)> {
         .find(|(_, spec)| spec.field == field)
 }
 
-/// One dictionary per row of [`TERMS`], in the same order.
+/// One front-coded exact dictionary per row of [`TERMS`], in the same order.
 #[derive(Debug)]
 pub(super) struct Terms {
-    dicts: Vec<Dict>,
+    dicts: Vec<ExactDict>,
 }
 
 impl Default for Terms {
     /// Empty dictionaries for every field (an index over no users).
     fn default() -> Terms {
         Terms {
-            dicts: TERMS.iter().map(|_| Dict::default()).collect(),
+            dicts: TERMS.iter().map(|_| ExactDict::default()).collect(),
         }
     }
 }
@@ -161,10 +162,11 @@ impl Terms {
     /// How many dictionary fields there are (one [`Terms::build_field`] job each).
     pub(super) const FIELDS: usize = TERMS.len();
 
-    /// Reads every user once for the field at position `i` of the table.
-    pub(super) fn build_field(model: &Model, i: usize) -> Dict {
+    /// Reads every user once for the field at position `i` of the table, sorts the values
+    /// and front-codes them.
+    pub(super) fn build_field(model: &Model, i: usize) -> ExactDict {
         let Some(spec) = TERMS.get(i) else {
-            return Dict::default();
+            return ExactDict::default();
         };
         let mut entries = Entries::default();
         for (row, user) in model.users.iter() {
@@ -173,23 +175,23 @@ impl Terms {
                 Case::Exact => entries.push(row, value),
             });
         }
-        Dict::build(entries, None)
+        ExactDict::from_dict(&Dict::build(entries, None))
     }
 
     /// The family from one [`Terms::build_field`] result per field, in table order (missing
     /// fields are empty).
-    pub(super) fn from_fields(mut dicts: Vec<Dict>) -> Terms {
-        dicts.resize_with(TERMS.len(), Dict::default);
+    pub(super) fn from_fields(mut dicts: Vec<ExactDict>) -> Terms {
+        dicts.resize_with(TERMS.len(), ExactDict::default);
         Terms { dicts }
     }
 
     /// The dictionary of `field`, when it is a plain dictionary field.
-    pub(super) fn get(&self, field: TermField) -> Option<&Dict> {
+    pub(super) fn get(&self, field: TermField) -> Option<&ExactDict> {
         spec(field).and_then(|(i, _)| self.dicts.get(i))
     }
 
     /// Every dictionary with its `:stats` name.
-    pub(super) fn named(&self) -> impl Iterator<Item = (&'static str, &Dict)> {
+    pub(super) fn named(&self) -> impl Iterator<Item = (&'static str, &ExactDict)> {
         TERMS.iter().map(|spec| spec.name).zip(&self.dicts)
     }
 }
