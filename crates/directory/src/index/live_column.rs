@@ -711,7 +711,13 @@ impl<T: Ord + Copy> LiveColumn<T> {
             .filter_map(OnceLock::get)
             .map(|p| ((p.order.capacity() + p.rank.capacity()) * 4) as u64)
             .sum();
-        chunks + groups + orders + bitmap_bytes(&self.all) + 4 * self.id_rank.capacity() as u64
+        let by_row = (self.by_row.0.len() * std::mem::size_of::<T>()) as u64;
+        chunks
+            + groups
+            + orders
+            + by_row
+            + bitmap_bytes(&self.all)
+            + 4 * self.id_rank.capacity() as u64
     }
 }
 
