@@ -3,12 +3,16 @@
 //!
 //! [`super::ordered::SortedValues`] keeps one sorted vector and 64 *cumulative* block bitmaps:
 //! moving one row would copy the whole vector and up to 64 bitmaps. Here the sorted
-//! (value, row) pairs are cut into chunks of a few thousand, each behind its own `Arc` with the
-//! bitmap of its rows, and the chunks into groups of a few dozen, each behind its own `Arc` with
+//! (value, row) pairs are cut into chunks of 1,024, each behind its own `Arc` with the bitmap of
+//! its rows, and the chunks into groups of 64 (65,536 entries), each behind its own `Arc` with
 //! the union of its chunks' bitmaps. Moving a row (a sign-in moves it from its old time to the
-//! newest end) copies the one or two chunks it leaves and enters, the one or two groups holding
-//! them (their chunk pointers and union bitmap: ≤ 8 KB per 65,536 rows of the directory, ~128 KB
-//! at 1M users) and the group pointer list.
+//! newest end) copies the one or two chunks it leaves and enters (12 KB each), the chunk
+//! pointers of the one or two groups holding them, the group pointer list, and one 32 KB leaf
+//! of the values by row. The writer does not maintain a group's union: a written group drops
+//! it and the first reader that needs it recomputes it (unions of 64 small chunk sets), kept
+//! until the group is written again. When the writer kept the unions current, their copies
+//! (~128 KB per group at 1M users, rows being spread over the whole directory) were most of a
+//! sign-in's 50 µs.
 //!
 //! A range is two binary searches (over groups and chunks, then inside one chunk). Its rows are
 //! the union of a few *pieces*: the sets of the groups wholly inside it, of the whole chunks of
@@ -16,8 +20,12 @@
 //! shorter), and the rows of the at most two chunks it cuts — or the column's rows minus the
 //! pieces outside when the range is more than half the column. At 1M users that is ~16 bitmaps
 //! instead of the ~120 chunk sets a one-level column unions for half the column (1.8 ms for
-//! query k). The `orderBy` permutations of the column are cached per version (reset by a
-//! change, rebuilt in one linear pass on next use).
+//! query k). A range *among candidates* (a conjunction's other predicates already narrowed the
+//! rows) checks each candidate's value in the values by row when there are fewer candidates
+//! than the pieces' union would cost: one load each, instead of materialising a union of
+//! hundreds of thousands of rows (query k at 1M users: 4,315 candidates). The `orderBy`
+//! permutations of the column are cached per version (reset by a change, rebuilt in one linear
+//! pass on next use).
 
 use std::borrow::Cow;
 use std::ops::{Bound, Range};
@@ -28,18 +36,33 @@ use roaring::{MultiOps, RoaringBitmap};
 use super::column::{bitmap_bytes, bitmap_from_sorted};
 use super::order::{KeyedRows, Permutation};
 use crate::model::Row;
+use crate::shared::Chunked;
 
-/// Entries per chunk at build time; a chunk splits in two when it passes twice this.
-const CHUNK: usize = 4096;
-/// Chunks per group at build time; a group splits in two when it passes twice this.
-const GROUP: usize = 16;
+/// Entries per chunk at build time; a chunk splits in two when it passes twice this. A sign-in
+/// copies the one or two chunks it leaves and enters (12 bytes an entry: 12 KB each).
+const CHUNK: usize = 1024;
+/// Chunks per group at build time (65,536 entries); a group splits in two when it passes twice
+/// this. A sign-in copies the chunk pointers of the one or two groups it writes.
+const GROUP: usize = 64;
 
 /// One run of the column, with the set of its rows.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Chunk<T> {
     values: Vec<T>,
     rows: Vec<Row>,
     set: RoaringBitmap,
+}
+
+impl<T: Copy> Clone for Chunk<T> {
+    /// A copy with room for one more entry: a chunk is copied (`Arc::make_mut`) to move one
+    /// row in or out, and an exact-capacity copy would be copied again by the insert's growth.
+    fn clone(&self) -> Chunk<T> {
+        Chunk {
+            values: with_room(&self.values),
+            rows: with_room(&self.rows),
+            set: self.set.clone(),
+        }
+    }
 }
 
 impl<T: Copy> Chunk<T> {
@@ -72,27 +95,67 @@ impl<T: Copy> Chunk<T> {
     }
 }
 
+/// A copy of `items` with room for one more.
+fn with_room<T: Copy>(items: &[T]) -> Vec<T> {
+    let mut copy = Vec::with_capacity(items.len() + 1);
+    copy.extend_from_slice(items);
+    copy
+}
+
 /// A run of chunks with the union of their sets.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Group<T> {
     /// Non-empty chunks, in order.
     chunks: Vec<Arc<Chunk<T>>>,
     /// `ends[i]`: positions (inside the group) up to the end of chunk `i`.
     ends: Vec<usize>,
-    /// The rows of every chunk.
-    set: RoaringBitmap,
+    /// The rows of every chunk, computed on first read after a change (see [`Group::set`]).
+    set: OnceLock<RoaringBitmap>,
+}
+
+impl<T: Copy> Clone for Group<T> {
+    /// Copies chunk pointers only: a group is copied to be written, and its union is then
+    /// recomputed by the first reader that needs it, not maintained by the writer (at 1M users
+    /// a union is ~128 KB, most of what a sign-in copied when the writer kept it current).
+    fn clone(&self) -> Group<T> {
+        Group {
+            chunks: self.chunks.clone(),
+            ends: self.ends.clone(),
+            set: OnceLock::new(),
+        }
+    }
 }
 
 impl<T: Copy> Group<T> {
+    /// A group of chunks whose union is computed on first read.
     fn new(chunks: Vec<Arc<Chunk<T>>>) -> Group<T> {
-        let set = chunks.iter().map(|chunk| &chunk.set).union();
         let mut group = Group {
             chunks,
             ends: Vec::new(),
-            set,
+            set: OnceLock::new(),
         };
         group.count();
         group
+    }
+
+    /// The rows of every chunk. Computed by the first reader after the group changed and kept
+    /// for the group's lifetime (every later version shares it until the group is written
+    /// again). Readers racing on a fresh group each compute it and never wait for each other:
+    /// the first to finish keeps its copy.
+    fn set(&self) -> &RoaringBitmap {
+        if let Some(set) = self.set.get() {
+            return set;
+        }
+        // Computed outside the lock; another reader may have stored its copy meanwhile
+        // (either is the same set).
+        let union = self.chunks.iter().map(|chunk| &chunk.set).union();
+        self.set.get_or_init(|| union)
+    }
+
+    /// Marks the group's chunks as changed (the union is recomputed on next read).
+    fn changed(&mut self) {
+        self.set = OnceLock::new();
+        self.count();
     }
 
     fn count(&mut self) {
@@ -157,12 +220,6 @@ impl<'a, T: Copy> Pieces<'a, T> {
         sets.extend(&cut);
         sets.union()
     }
-
-    /// Bitmap operations [`Pieces::rows`] costs, counted in containers (each set spans up to
-    /// `containers` of them), for choosing between it and checking candidates one by one.
-    fn cost(&self, containers: u64) -> u64 {
-        (self.whole.len() + self.cut.len()) as u64 * containers
-    }
 }
 
 /// How a column is cut: entries per chunk and chunks per group at build time (small in tests,
@@ -194,8 +251,23 @@ pub(crate) struct LiveColumn<T> {
     all: Arc<RoaringBitmap>,
     /// Id rank of every row the build saw (ties are ordered by it).
     id_rank: Arc<Vec<u32>>,
+    /// Each row's value (meaningful for the rows of `all` only), for checking candidates one
+    /// by one without a trip to their records.
+    by_row: ByRow<T>,
     /// `orderBy` permutations (ascending, descending), built on first use per version.
     orders: [OnceLock<Permutation>; 2],
+}
+
+/// The column's values by row, copy-on-write in leaves of 32 KB (a sign-in copies one).
+/// Checking a candidate here costs one load where its record costs a few dependent ones
+/// (~180 ns per candidate on query k at 1M users, `engine/examples/profile_query`).
+#[derive(Default, Clone)]
+struct ByRow<T>(Chunked<T>);
+
+impl<T> std::fmt::Debug for ByRow<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ByRow")
+    }
 }
 
 impl<T: Copy> Clone for LiveColumn<T> {
@@ -208,6 +280,7 @@ impl<T: Copy> Clone for LiveColumn<T> {
             shape: self.shape,
             all: Arc::clone(&self.all),
             id_rank: Arc::clone(&self.id_rank),
+            by_row: self.by_row.clone(),
             orders: Default::default(),
         }
     }
@@ -226,6 +299,19 @@ impl<T: Ord + Copy> LiveColumn<T> {
             rows.sort_unstable();
             rows
         });
+        let by_row = match pairs.first() {
+            // Rows without a value hold any value: they are never looked up (not in `all`).
+            Some(&(filler, _)) => {
+                let mut by_row = vec![filler; id_rank.len()];
+                for &(value, row) in &pairs {
+                    if let Some(slot) = by_row.get_mut(row as usize) {
+                        *slot = value;
+                    }
+                }
+                Chunked::from(by_row)
+            }
+            None => Chunked::new(),
+        };
         let chunks: Vec<Arc<Chunk<T>>> = pairs
             .chunks(shape.chunk)
             .map(|run| {
@@ -243,9 +329,14 @@ impl<T: Ord + Copy> LiveColumn<T> {
             shape,
             all: Arc::new(all),
             id_rank: Arc::new(id_rank.to_vec()),
+            by_row: ByRow(by_row),
             orders: Default::default(),
         };
         column.count();
+        for group in &column.groups {
+            // The first queries should not pay for the unions.
+            group.set();
+        }
         column
     }
 
@@ -310,7 +401,6 @@ impl<T: Ord + Copy> LiveColumn<T> {
             return false;
         }
         let group = Arc::make_mut(&mut self.groups[g]);
-        group.set.remove(row);
         let chunk = Arc::make_mut(&mut group.chunks[c]);
         chunk.values.remove(k);
         chunk.rows.remove(k);
@@ -321,9 +411,12 @@ impl<T: Ord + Copy> LiveColumn<T> {
         if group.chunks.is_empty() {
             self.groups.remove(g);
         } else {
-            group.count();
+            group.changed();
         }
         self.insert(row, new);
+        if let Some(value) = self.by_row.0.get_mut(row as usize) {
+            *value = new;
+        }
         self.count();
         self.orders = Default::default();
         true
@@ -339,7 +432,6 @@ impl<T: Ord + Copy> LiveColumn<T> {
         };
         let shape = self.shape;
         let group = Arc::make_mut(&mut self.groups[g]);
-        group.set.insert(row);
         let chunk = Arc::make_mut(&mut group.chunks[c]);
         chunk.values.insert(k, value);
         chunk.rows.insert(k, row);
@@ -356,11 +448,10 @@ impl<T: Ord + Copy> LiveColumn<T> {
         }
         if group.chunks.len() > 2 * shape.group {
             let tail = Group::new(group.chunks.split_off(shape.group));
-            group.set -= &tail.set;
-            group.count();
+            group.changed();
             self.groups.insert(g + 1, Arc::new(tail));
         } else {
-            group.count();
+            group.changed();
         }
     }
 
@@ -446,11 +537,11 @@ impl<T: Ord + Copy> LiveColumn<T> {
                 continue;
             }
             if wb - wa == n {
-                pieces.whole.push(Cow::Borrowed(&group.set));
+                pieces.whole.push(Cow::Borrowed(group.set()));
             } else if (wb - wa) * 2 > n {
                 let outside = group.chunks[..wa].iter().chain(&group.chunks[wb..]);
                 let outside = outside.map(|chunk| &chunk.set).union();
-                pieces.whole.push(Cow::Owned(&group.set - outside));
+                pieces.whole.push(Cow::Owned(group.set() - outside));
             } else {
                 let sets = group.chunks[wa..wb].iter().map(|chunk| &chunk.set);
                 pieces.whole.extend(sets.map(Cow::Borrowed));
@@ -487,8 +578,9 @@ impl<T: Ord + Copy> LiveColumn<T> {
 
     /// The rows at `range` among `candidates`: `(sure, unsure)` — the candidates in the whole
     /// groups and chunks inside the range, and those in the at most two chunks the range cuts
-    /// (for the caller to check on their records). `None` when checking every candidate on its
-    /// record is cheaper than the bitmap operations: a handful of candidates.
+    /// (for the caller to check on their records). Fewer candidates than the bitmap operations
+    /// would cost (query k's 4,315 at 1M users) are checked here one by one on the column's own
+    /// values ([`LiveColumn::by_value`]: all `sure`). Never `None`.
     pub(crate) fn rows_within(
         &self,
         range: Range<usize>,
@@ -497,15 +589,23 @@ impl<T: Ord + Copy> LiveColumn<T> {
         if range.is_empty() || candidates.is_empty() {
             return Some((RoaringBitmap::new(), RoaringBitmap::new()));
         }
-        let inside = self.pieces(range.clone());
-        let outside = (range.len() * 2 > self.len()).then(|| self.outside(&range));
-        // A candidate checked on its record costs ~180 ns (a cache miss or two, measured on
-        // query k with `engine/examples/profile_query`), about what one container operation
-        // of the pieces' union costs.
-        let cost = outside.as_ref().unwrap_or(&inside).cost(self.containers());
-        if candidates.len() < cost {
-            return None;
+        // A candidate checked on its value here costs one load (~40 ns at 1M users, a cache
+        // miss into 8 MB); one container operation of the pieces' union (a few thousand
+        // entries merged) about 64 times that. The pieces are groups, so the smaller side of
+        // the range spans at most its groups plus the two cut ones.
+        let big = range.len() * 2 > self.len();
+        let (first, last) = (self.at(range.start).0, self.at(range.end - 1).0);
+        let groups = if big {
+            first + (self.groups.len() - 1 - last)
+        } else {
+            last - first + 1
+        };
+        let cost = (groups as u64 + 2) * self.containers() * 64;
+        if candidates.len() <= cost {
+            return Some((self.by_value(range, candidates), RoaringBitmap::new()));
         }
+        let inside = self.pieces(range.clone());
+        let outside = big.then(|| self.outside(&range));
         let mut unsure = RoaringBitmap::new();
         for set in inside.cut_sets() {
             unsure |= candidates & set;
@@ -525,6 +625,30 @@ impl<T: Ord + Copy> LiveColumn<T> {
             None => candidates & inside.whole.iter().map(|set| &**set).union(),
         };
         Some((sure, unsure))
+    }
+
+    /// The candidates whose value lies between those at the range's first and last positions
+    /// (every entry with such a value is inside the range, as a range is cut by values), each
+    /// checked on [`LiveColumn::by_row`]. The range must not be empty.
+    fn by_value(&self, range: Range<usize>, candidates: &RoaringBitmap) -> RoaringBitmap {
+        let value = |p: usize| {
+            let (g, c, k) = self.at(p);
+            self.groups[g].chunks[c].values[k]
+        };
+        let (lo, hi) = (value(range.start), value(range.end - 1));
+        let mut sure = RoaringBitmap::new();
+        for row in candidates & &*self.all {
+            if self
+                .by_row
+                .0
+                .get(row as usize)
+                .is_some_and(|&v| lo <= v && v <= hi)
+            {
+                // Ascending: appends to the last container.
+                sure.push(row);
+            }
+        }
+        sure
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -577,7 +701,9 @@ impl<T: Ord + Copy> LiveColumn<T> {
         let groups: u64 = self
             .groups
             .iter()
-            .map(|group| bitmap_bytes(&group.set) + 16 * group.chunks.capacity() as u64)
+            .map(|group| {
+                group.set.get().map_or(0, bitmap_bytes) + 16 * group.chunks.capacity() as u64
+            })
             .sum();
         let orders: u64 = self
             .orders
@@ -585,7 +711,13 @@ impl<T: Ord + Copy> LiveColumn<T> {
             .filter_map(OnceLock::get)
             .map(|p| ((p.order.capacity() + p.rank.capacity()) * 4) as u64)
             .sum();
-        chunks + groups + orders + bitmap_bytes(&self.all) + 4 * self.id_rank.capacity() as u64
+        let by_row = (self.by_row.0.len() * std::mem::size_of::<T>()) as u64;
+        chunks
+            + groups
+            + orders
+            + by_row
+            + bitmap_bytes(&self.all)
+            + 4 * self.id_rank.capacity() as u64
     }
 }
 
@@ -620,9 +752,12 @@ mod tests {
                 );
                 inner += chunk.values.len();
                 assert_eq!(inner, chunk_end);
+                for (&value, &row) in chunk.values.iter().zip(&chunk.rows) {
+                    assert_eq!(column.by_row.0.get(row as usize), Some(&value));
+                }
             }
             let union = group.chunks.iter().map(|chunk| &chunk.set).union();
-            assert_eq!(group.set, union);
+            assert_eq!(*group.set(), union);
             end += inner;
             assert_eq!(end, group_end);
         }
@@ -645,10 +780,13 @@ mod tests {
         // candidates that are in it, and both are candidates.
         for step in [1, 3, 97] {
             let candidates: RoaringBitmap = (0..n).filter(|r| r % step == 0).collect();
-            let Some((sure, unsure)) = column.rows_within(range.clone(), &candidates) else {
-                assert!(candidates.len() < 64 * column.containers(), "{lo}..{hi}");
-                continue;
-            };
+            if !range.is_empty() {
+                let by_value = column.by_value(range.clone(), &candidates);
+                assert_eq!(by_value, &candidates & &want, "{lo}..{hi} by value");
+            }
+            let (sure, unsure) = column
+                .rows_within(range.clone(), &candidates)
+                .expect("a live column answers every range among candidates");
             assert!(
                 sure.is_subset(&want) && sure.is_subset(&candidates),
                 "{lo}..{hi}"
@@ -772,5 +910,69 @@ mod tests {
                 assert_consistent(version);
             }
         }
+    }
+
+    /// Sign-ins piling into the newest chunk (it splits, its group splits) and moves across
+    /// groups, while a reader holds an earlier version whose group unions it has read: the
+    /// earlier version keeps its unions and values, the new one recomputes those of the groups
+    /// written.
+    #[test]
+    fn unions_are_recomputed_for_written_groups_only() {
+        let n = 50_000u32;
+        let rank: Vec<u32> = (0..n).collect();
+        let mut values: Vec<i64> = (0..n).map(|r| i64::from(r % 9_000)).collect();
+        let shape = Shape {
+            chunk: 16,
+            group: 4,
+        };
+        let pairs_of = |values: &[i64]| {
+            let mut model: Vec<(i64, Row)> = (0..n).map(|r| (values[r as usize], r)).collect();
+            model.sort_by_key(|&(v, r)| (v, rank[r as usize]));
+            model
+        };
+        let mut column = LiveColumn::build_shaped(pairs_of(&values), &rank, shape);
+        let groups_before = column.groups.len();
+        // A reader's version, its unions read.
+        let held = column.clone();
+        let held_model = pairs_of(&values);
+        assert_consistent(&held);
+        for i in 0..300u32 {
+            let row = (i * 7_919) % n;
+            // Most to the newest end (one chunk), every tenth into the middle (another group).
+            let new = if i % 10 == 0 {
+                4_500
+            } else {
+                10_000 + i64::from(i)
+            };
+            assert!(column.set(row, values[row as usize], new));
+            values[row as usize] = new;
+        }
+        assert!(
+            column.groups.len() > groups_before,
+            "the newest group split"
+        );
+        let shared = column
+            .groups
+            .iter()
+            .filter(|g| held.groups.iter().any(|h| Arc::ptr_eq(g, h)))
+            .count();
+        assert!(shared > 0, "groups no move wrote stay shared");
+        assert!(
+            column
+                .groups
+                .iter()
+                .filter(|g| g.set.get().is_none())
+                .count()
+                >= 1,
+            "a written group drops its union"
+        );
+        let model = pairs_of(&values);
+        assert_eq!(pairs(&column), model);
+        assert_consistent(&column);
+        assert_range(&column, &model, 4_000, 5_000);
+        assert_range(&column, &model, 9_999, 20_000);
+        assert_eq!(pairs(&held), held_model);
+        assert_consistent(&held);
+        assert_range(&held, &held_model, 4_000, 5_000);
     }
 }
