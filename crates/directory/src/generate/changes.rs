@@ -7,7 +7,9 @@
 //! of any length applies without refusals (deletes name things that exist, new logins are new,
 //! and a group is only moved under a group that cannot be its descendant).
 
-use std::collections::HashSet;
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -44,9 +46,9 @@ struct Stream<'m> {
     users: Vec<String>,
     dead: HashSet<String>,
     /// Memberships known to exist (user, group); stale entries of dead users are skipped.
-    memberships: Vec<(String, String)>,
+    memberships: Pool<(String, String)>,
     /// Grants known to exist, in file form.
-    grants: Vec<raw::Grant>,
+    grants: Pool<raw::Grant>,
     /// Every group id, and the groups this stream created (only those are moved).
     groups: Vec<String>,
     new_groups: Vec<String>,
@@ -59,7 +61,7 @@ struct Stream<'m> {
 impl<'m> Stream<'m> {
     fn new(model: &'m Model, seed: u64) -> Stream<'m> {
         let users = model.users.records().map(|u| u.id.clone()).collect();
-        let mut memberships = Vec::new();
+        let mut memberships = Pool::default();
         for user in model.users.records() {
             for m in &user.groups {
                 memberships.push((user.id.clone(), model.groups[m.group.index()].id.clone()));
@@ -71,11 +73,13 @@ impl<'m> Stream<'m> {
             users,
             dead: HashSet::new(),
             memberships,
-            grants: model
-                .grants
-                .iter()
-                .map(|g| grant_to_raw(model, g))
-                .collect(),
+            grants: model.grants.iter().map(|g| grant_to_raw(model, g)).fold(
+                Pool::default(),
+                |mut pool, grant| {
+                    pool.push(grant);
+                    pool
+                },
+            ),
             groups: model.groups.iter().map(|g| g.id.clone()).collect(),
             new_groups: Vec::new(),
             projects: model.projects.iter().map(|p| p.id.clone()).collect(),
@@ -154,9 +158,7 @@ impl<'m> Stream<'m> {
         let user = self.some_user()?;
         let group = pick(&mut self.rng, &self.groups)?;
         let access = ACCESS[self.rng.gen_range(0..ACCESS.len())];
-        if !self.memberships.contains(&(user.clone(), group.clone())) {
-            self.memberships.push((user.clone(), group.clone()));
-        }
+        self.memberships.insert((user.clone(), group.clone()));
         Some(Change::Put(Object::Membership(Membership {
             user,
             group,
@@ -210,9 +212,7 @@ impl<'m> Stream<'m> {
                 grant.project = Some(pick(&mut self.rng, &self.projects)?);
             }
         }
-        if !self.grants.contains(&grant) {
-            self.grants.push(grant.clone());
-        }
+        self.grants.insert(grant.clone());
         Some(Change::Put(Object::Grant(grant)))
     }
 
@@ -311,4 +311,65 @@ fn pick(rng: &mut ChaCha8Rng, list: &[String]) -> Option<String> {
         return None;
     }
     Some(list[rng.gen_range(0..list.len())].clone())
+}
+
+/// Items with swap-removal by position (what the stream picks from at random) and a count per
+/// item's 64-bit hash, so that "is it known?" is one lookup, not a scan of millions of grants per
+/// generated grant. The items and their order are what a plain `Vec` with a `contains` scan
+/// would hold (the source's duplicates included), so a seed gives the same stream as before.
+#[derive(Debug)]
+struct Pool<T> {
+    items: Vec<T>,
+    known: HashMap<u64, u32>,
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool {
+            items: Vec::new(),
+            known: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Hash> Pool<T> {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A fixed hash (SipHash with zero keys): the same in every run.
+    fn hash(item: &T) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        item.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Adds `item` whether or not it is known (the directory's own lists).
+    fn push(&mut self, item: T) {
+        *self.known.entry(Self::hash(&item)).or_default() += 1;
+        self.items.push(item);
+    }
+
+    /// Adds `item` unless it is already known.
+    fn insert(&mut self, item: T) {
+        if !self.known.contains_key(&Self::hash(&item)) {
+            self.push(item);
+        }
+    }
+
+    /// Removes the item at `i`, moving the last one into its place (as `Vec::swap_remove`).
+    fn swap_remove(&mut self, i: usize) -> T {
+        let item = self.items.swap_remove(i);
+        if let Entry::Occupied(mut count) = self.known.entry(Self::hash(&item)) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        item
+    }
 }
