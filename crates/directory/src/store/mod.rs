@@ -113,6 +113,9 @@ mod snapshot;
 mod txn;
 mod writer;
 
+#[cfg(test)]
+mod replayed_ops;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
