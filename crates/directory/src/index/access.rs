@@ -175,6 +175,10 @@ pub(crate) struct AccessIndex {
     own_role: Vec<Arc<RoaringBitmap>>,
     roles_with_permission: Arc<Ragged<RoleIdx>>,
     project_org: Arc<Vec<Option<OrgIdx>>>,
+    /// The organizations owning at least one project (what [`Self::covers_a_project`] asks
+    /// per held grant: a scan of `project_org` there made re-deriving one user's access
+    /// O(its grants × projects)).
+    orgs_with_projects: Arc<HashSet<OrgIdx>>,
     in_any_project: Arc<RoaringBitmap>,
 }
 
@@ -256,6 +260,7 @@ impl AccessIndex {
             any_role,
             own_role: own_role.into_iter().map(Arc::new).collect(),
             roles_with_permission: Arc::new(Ragged::from_lists(with_permission)),
+            orgs_with_projects: Arc::new(project_org.iter().flatten().copied().collect()),
             project_org: Arc::new(project_org),
             in_any_project: Arc::new(in_any_project),
         }
@@ -265,7 +270,7 @@ impl AccessIndex {
     fn covers_a_project(&self, scope: Scope) -> bool {
         match scope {
             Scope::Global => !self.project_org.is_empty(),
-            Scope::Organization(o) => self.project_org.contains(&Some(o)),
+            Scope::Organization(o) => self.orgs_with_projects.contains(&o),
             Scope::Project(_) => true,
         }
     }
@@ -278,8 +283,11 @@ impl AccessIndex {
             return;
         }
         let first = self.project_org.is_empty();
-        let first_of_org = organization.is_some_and(|o| !self.project_org.contains(&Some(o)));
+        let first_of_org = organization.is_some_and(|o| !self.orgs_with_projects.contains(&o));
         Arc::make_mut(&mut self.project_org).push(organization);
+        if let Some(org) = organization.filter(|_| first_of_org) {
+            Arc::make_mut(&mut self.orgs_with_projects).insert(org);
+        }
         if first {
             let global = Arc::clone(&self.any_role.global);
             *Arc::make_mut(&mut self.in_any_project) |= &*global;
@@ -322,37 +330,61 @@ impl AccessIndex {
     /// removal): a user leaves a holder set only when no other path keeps it there, so removing
     /// one of several paths is exact. Time is proportional to the affected users.
     pub(crate) fn grant_removed(&mut self, role: RoleIdx, scope: Scope, still: &[(Row, RowFacts)]) {
+        let still = self.summaries(still);
+        self.removed_for(role, scope, &still);
+    }
+
+    /// What each user of `still` holds, in sets asked in O(1) (once per user, however many
+    /// grants are re-derived for it).
+    fn summaries(&self, still: &[(Row, RowFacts)]) -> Vec<Still> {
+        still
+            .iter()
+            .map(|(row, facts)| Still {
+                row: *row,
+                pairs: facts.access.iter().copied().collect(),
+                roles: facts.access.iter().map(|&(r, _)| r).collect(),
+                scopes: facts.access.iter().map(|&(_, s)| s).collect(),
+                own: facts.own_roles.iter().copied().collect(),
+                in_project: facts.access.iter().any(|&(_, s)| self.covers_a_project(s)),
+            })
+            .collect()
+    }
+
+    /// [`Self::grant_removed`] for users already summarised.
+    fn removed_for(&mut self, role: RoleIdx, scope: Scope, still: &[Still]) {
         let mut lose_scope = RoaringBitmap::new();
         let mut lose_role = RoaringBitmap::new();
         let mut lose_any_scope = RoaringBitmap::new();
         let mut lose_any = RoaringBitmap::new();
         let mut lose_own = RoaringBitmap::new();
         let mut lose_project = RoaringBitmap::new();
-        for (row, facts) in still {
-            let row = *row;
-            if !facts.access.contains(&(role, scope)) {
+        for user in still {
+            let row = user.row;
+            if !user.pairs.contains(&(role, scope)) {
                 lose_scope.insert(row);
             }
-            if !facts.access.iter().any(|&(r, _)| r == role) {
+            if !user.roles.contains(&role) {
                 lose_role.insert(row);
             }
-            if !facts.access.iter().any(|&(_, s)| s == scope) {
+            if !user.scopes.contains(&scope) {
                 lose_any_scope.insert(row);
             }
-            if facts.access.is_empty() {
+            if user.pairs.is_empty() {
                 lose_any.insert(row);
             }
-            if !facts.own_roles.contains(&role) {
+            if !user.own.contains(&role) {
                 lose_own.insert(row);
             }
-            if !facts.access.iter().any(|&(_, s)| self.covers_a_project(s)) {
+            if !user.in_project {
                 lose_project.insert(row);
             }
         }
         if let Some(holders) = self.by_role.get_mut(role.index()) {
-            let holders = Arc::make_mut(holders);
-            holders.remove(scope, &lose_scope);
-            remove_rows(&mut holders.any, &lose_role);
+            if !lose_scope.is_empty() || !lose_role.is_empty() {
+                let holders = Arc::make_mut(holders);
+                holders.remove(scope, &lose_scope);
+                remove_rows(&mut holders.any, &lose_role);
+            }
         }
         self.any_role.remove(scope, &lose_any_scope);
         remove_rows(&mut self.any_role.any, &lose_any);
@@ -425,7 +457,7 @@ impl AccessIndex {
             .any_role
             .organizations
             .iter()
-            .filter(|(org, _)| self.project_org.contains(&Some(**org)))
+            .filter(|(org, _)| self.orgs_with_projects.contains(*org))
             .map(|(_, set)| &**set);
         let projects = self.any_role.projects.values().map(|set| &**set);
         outside(
@@ -445,14 +477,20 @@ impl AccessIndex {
         still: &[(Row, RowFacts)],
     ) {
         let affected: RoaringBitmap = still.iter().map(|(row, _)| *row).collect();
+        let summaries = self.summaries(still);
         let mut removed = HashSet::new();
         for &(role, scope, _) in grants {
             if removed.insert((role, scope)) {
-                self.grant_removed(role, scope, still);
+                self.removed_for(role, scope, &summaries);
             }
         }
         for (role, scope, members) in grants {
-            let gained = members & &affected;
+            let mut gained = members & &affected;
+            // Holders at the scope are in every aggregation already: adding them again would
+            // only copy the role's holders.
+            if let Some(held) = self.by_role.get(role.index()).and_then(|h| h.get(*scope)) {
+                gained -= held;
+            }
             if !gained.is_empty() {
                 self.grant_added(*role, *scope, &gained, false);
             }
@@ -520,6 +558,21 @@ impl AccessIndex {
         bytes += self.roles_with_permission.heap_bytes();
         (entries, bytes)
     }
+}
+
+/// What one user still holds after a change, as sets (see [`AccessIndex::grant_removed`]).
+struct Still {
+    row: Row,
+    /// Every (role, scope) it holds.
+    pairs: HashSet<(RoleIdx, Scope)>,
+    /// The roles of `pairs`.
+    roles: HashSet<RoleIdx>,
+    /// The scopes of `pairs`.
+    scopes: HashSet<Scope>,
+    /// Roles granted to the user itself.
+    own: HashSet<RoleIdx>,
+    /// Whether some held scope covers a project.
+    in_project: bool,
 }
 
 /// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the

@@ -89,6 +89,11 @@ fn replay(setup: &[Change], log: &[Vec<Change>], what: &str) {
         let applied = apply_changes(model, batch, writer)
             .unwrap_or_else(|e| panic!("{what}: batch {batch:?} refused: {e}"));
         assert!(!applied.structural, "{what}: a structural batch");
+        assert!(
+            applied.changed.is_empty(),
+            "{what}: rows left to the overlay: {:?}",
+            applied.changed
+        );
         writer.follow(&applied.changed, false, &applied.ops, model, &applied.model);
         *model = applied.model;
         applied.ops
@@ -217,6 +222,61 @@ fn one_of_two_paths_removed_around_a_move_keeps_the_other() {
                 moved("g-501", None),
                 grant("delete", "group", "g-army"),
                 grant("delete", "team", "t-ds"),
+            ],
+        ),
+    ];
+    for (what, changes) in &cases {
+        for (i, log) in splits(changes).iter().enumerate() {
+            replay(&setup, log, &format!("{what} #{i}"));
+        }
+    }
+}
+
+/// Memberships with several paths to one role: leaving one group keeps what another path
+/// (a second group's grant, a team listing a group, the user's own grant) still gives, and a
+/// nested membership followed by its grant's removal drops the role.
+#[test]
+fn memberships_remove_only_the_paths_they_end() {
+    let setup = [
+        grant("put", "group", "g-army"),
+        grant("put", "group", "g-navy"),
+        grant("put", "team", "t-ds"),
+    ];
+    let cases: Vec<(&str, Vec<Change>)> = vec![
+        (
+            "vader leaves the army, keeps the navy's",
+            vec![membership("delete", "u-vader", "g-army")],
+        ),
+        (
+            "vader leaves both",
+            vec![
+                membership("delete", "u-vader", "g-army"),
+                membership("delete", "u-vader", "g-navy"),
+            ],
+        ),
+        (
+            "finn joins the navy, leaves the 501st, the team's grant goes",
+            vec![
+                membership("put", "u-finn", "g-navy"),
+                membership("delete", "u-finn", "g-501"),
+                grant("delete", "team", "t-ds"),
+            ],
+        ),
+        (
+            "luke joins the 501st (nested), then the army's and the team's grants go",
+            vec![
+                membership("put", "u-luke", "g-501"),
+                grant("delete", "group", "g-army"),
+                grant("delete", "team", "t-ds"),
+            ],
+        ),
+        (
+            "tk421 leaves the troopers, gets a grant of its own, joins again",
+            vec![
+                membership("delete", "u-tk421", "g-troopers"),
+                grant("put", "user", "u-tk421"),
+                membership("put", "u-tk421", "g-troopers"),
+                grant("delete", "group", "g-army"),
             ],
         ),
     ];
