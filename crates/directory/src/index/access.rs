@@ -18,6 +18,7 @@ use std::sync::Arc;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
+use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
@@ -38,8 +39,8 @@ pub enum AccessScope {
 #[derive(Debug, Default, Clone)]
 struct Holders {
     global: Arc<RoaringBitmap>,
-    organizations: HashMap<OrgIdx, Arc<RoaringBitmap>>,
-    projects: HashMap<ProjectIdx, Arc<RoaringBitmap>>,
+    organizations: ScopeMap<OrgIdx>,
+    projects: ScopeMap<ProjectIdx>,
     /// Union of the three levels.
     any: Arc<RoaringBitmap>,
 }
@@ -49,8 +50,8 @@ impl Holders {
     fn at(&mut self, scope: Scope) -> &mut RoaringBitmap {
         let set = match scope {
             Scope::Global => &mut self.global,
-            Scope::Organization(o) => self.organizations.entry(o).or_default(),
-            Scope::Project(p) => self.projects.entry(p).or_default(),
+            Scope::Organization(o) => self.organizations.slot(o),
+            Scope::Project(p) => self.projects.slot(p),
         };
         Arc::make_mut(set)
     }
@@ -81,12 +82,12 @@ impl Holders {
 
     /// Level by level union of several holders (the any-role aggregation), `any` included.
     fn union<'a>(all: impl Iterator<Item = &'a Holders> + Clone) -> Holders {
-        fn merge<'m, K: Copy + Eq + std::hash::Hash + 'm>(
-            maps: impl Iterator<Item = &'m HashMap<K, Arc<RoaringBitmap>>>,
-        ) -> HashMap<K, Arc<RoaringBitmap>> {
+        fn merge<'m, K: Dense + Eq + std::hash::Hash + 'm>(
+            maps: impl Iterator<Item = &'m ScopeMap<K>>,
+        ) -> ScopeMap<K> {
             let mut sets: HashMap<K, Vec<&RoaringBitmap>> = HashMap::new();
             for map in maps {
-                for (&key, set) in map {
+                for (key, set) in map.iter() {
                     sets.entry(key).or_default().push(set);
                 }
             }
@@ -119,12 +120,12 @@ impl Holders {
             .chain(
                 self.organizations
                     .iter()
-                    .map(|(o, set)| (Scope::Organization(*o), set)),
+                    .map(|(o, set)| (Scope::Organization(o), set)),
             )
             .chain(
                 self.projects
                     .iter()
-                    .map(|(p, set)| (Scope::Project(*p), set)),
+                    .map(|(p, set)| (Scope::Project(p), set)),
             )
             .filter(|&(level, _)| level != scope)
             .map(|(_, set)| &**set);
@@ -246,8 +247,8 @@ impl AccessIndex {
         if !model.projects.is_empty() {
             in_any_project |= &*any_role.global;
         }
-        for (org, set) in &any_role.organizations {
-            if project_org.contains(&Some(*org)) {
+        for (org, set) in any_role.organizations.iter() {
+            if project_org.contains(&Some(org)) {
                 in_any_project |= &**set;
             }
         }
@@ -457,7 +458,7 @@ impl AccessIndex {
             .any_role
             .organizations
             .iter()
-            .filter(|(org, _)| self.orgs_with_projects.contains(*org))
+            .filter(|(org, _)| self.orgs_with_projects.contains(org))
             .map(|(_, set)| &**set);
         let projects = self.any_role.projects.values().map(|set| &**set);
         outside(
