@@ -20,7 +20,7 @@ use userql_directory::save;
 use userql_directory::store::{StoreOptions, Update};
 use userql_directory::{Snapshot, Store};
 use userql_engine::{Engine, Options, Request, Top, Viewer};
-use userql_testkit::changes::{random_change, Lcg};
+use userql_testkit::changes::{random_change, removal_around_a_move, Lcg};
 use userql_testkit::{
     AuthSpec, ClauseSpec, DirectorySpec, GrantSpec, GroupSpec, ProjectSpec, QuerySpec, TeamSpec,
     UserSpec, ValueSpec,
@@ -435,10 +435,17 @@ fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
             let mut reborn: Option<Change> = None;
             for _ in 0..1 + r.below(8) {
                 let mut batch: Vec<Change> = reborn.take().into_iter().collect();
-                batch.extend((0..1 + r.below(3)).map(|_| {
+                if r.chance(20) {
+                    // A grant removal and a group move in one batch (replayed onto earlier
+                    // indexes, the removal must see the members before the move).
                     serial += 1;
-                    random_change(&naive.dir, &mut r, serial)
-                }));
+                    batch.extend(removal_around_a_move(&naive.dir, &mut r, serial));
+                } else {
+                    batch.extend((0..1 + r.below(3)).map(|_| {
+                        serial += 1;
+                        random_change(&naive.dir, &mut r, serial)
+                    }));
+                }
                 reborn = batch.iter().find_map(|change| match change {
                     Change::Delete(userql_directory::changes::Target::Entity {
                         kind: userql_directory::changes::EntityKind::User,

@@ -208,3 +208,39 @@ pub fn random_change(dir: &raw::Directory, r: &mut Lcg, serial: usize) -> Change
         }
     }
 }
+
+/// A batch pairing a grant removal with a group move, in a random order: a grant to a group
+/// (or team) removed while a group moves out of (or into) a subtree, the shape whose replay
+/// onto earlier indexes must apply the removal before the move. Falls back to one random change
+/// when the directory has no grant to a group or team, or no group.
+pub fn removal_around_a_move(dir: &raw::Directory, r: &mut Lcg, serial: usize) -> Vec<Change> {
+    let shared: Vec<&raw::Grant> = dir
+        .grants
+        .iter()
+        .filter(|g| g.group.is_some() || g.team.is_some())
+        .collect();
+    if shared.is_empty() || dir.groups.is_empty() {
+        return vec![random_change(dir, r, serial)];
+    }
+    let removal = Change::Delete(Target::Grant(shared[r.below(shared.len())].clone()));
+    let group = dir.groups[r.below(dir.groups.len())].id.clone();
+    let parent = if r.chance(40) {
+        serde_json::Value::Null
+    } else {
+        json!(dir.groups[r.below(dir.groups.len())].id)
+    };
+    // A cycle or a self-parent is refused: the whole batch then is, on both sides.
+    let moved: Change = serde_json::from_value(
+        json!({"op": "patch", "kind": "group", "id": group, "set": {"parent": parent}}),
+    )
+    .expect("generated changes are well-formed");
+    let mut batch = if r.chance(50) {
+        vec![removal, moved]
+    } else {
+        vec![moved, removal]
+    };
+    if r.chance(30) {
+        batch.push(random_change(dir, r, serial));
+    }
+    batch
+}

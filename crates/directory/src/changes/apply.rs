@@ -84,7 +84,11 @@ fn named_users(change: &Change) -> Vec<&str> {
     }
 }
 
-fn apply_changes(base: &Model, batch: &[Change], writer: &Writer) -> Result<Applied, ChangeErrors> {
+pub(crate) fn apply_changes(
+    base: &Model,
+    batch: &[Change],
+    writer: &Writer,
+) -> Result<Applied, ChangeErrors> {
     let places = Places::identity(Style::Batch);
     let tolerated = Tolerated::new();
     let named = batch.iter().flat_map(named_users);

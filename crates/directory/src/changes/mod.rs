@@ -9,3 +9,6 @@ mod reader;
 pub use error::{ChangeError, ChangeErrors, ChangeProblem};
 pub use format::{Batch, Change, EntityKind, Membership, Object, Target, FORMAT};
 pub use reader::{read_changes, ChangeReader, LocatedBatch, MAX_LINE};
+
+#[cfg(test)]
+pub(crate) use apply::apply_changes;

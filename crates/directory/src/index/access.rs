@@ -18,6 +18,7 @@ use std::sync::Arc;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
+use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
@@ -38,8 +39,8 @@ pub enum AccessScope {
 #[derive(Debug, Default, Clone)]
 struct Holders {
     global: Arc<RoaringBitmap>,
-    organizations: HashMap<OrgIdx, Arc<RoaringBitmap>>,
-    projects: HashMap<ProjectIdx, Arc<RoaringBitmap>>,
+    organizations: ScopeMap<OrgIdx>,
+    projects: ScopeMap<ProjectIdx>,
     /// Union of the three levels.
     any: Arc<RoaringBitmap>,
 }
@@ -49,8 +50,8 @@ impl Holders {
     fn at(&mut self, scope: Scope) -> &mut RoaringBitmap {
         let set = match scope {
             Scope::Global => &mut self.global,
-            Scope::Organization(o) => self.organizations.entry(o).or_default(),
-            Scope::Project(p) => self.projects.entry(p).or_default(),
+            Scope::Organization(o) => self.organizations.slot(o),
+            Scope::Project(p) => self.projects.slot(p),
         };
         Arc::make_mut(set)
     }
@@ -81,12 +82,12 @@ impl Holders {
 
     /// Level by level union of several holders (the any-role aggregation), `any` included.
     fn union<'a>(all: impl Iterator<Item = &'a Holders> + Clone) -> Holders {
-        fn merge<'m, K: Copy + Eq + std::hash::Hash + 'm>(
-            maps: impl Iterator<Item = &'m HashMap<K, Arc<RoaringBitmap>>>,
-        ) -> HashMap<K, Arc<RoaringBitmap>> {
+        fn merge<'m, K: Dense + Eq + std::hash::Hash + 'm>(
+            maps: impl Iterator<Item = &'m ScopeMap<K>>,
+        ) -> ScopeMap<K> {
             let mut sets: HashMap<K, Vec<&RoaringBitmap>> = HashMap::new();
             for map in maps {
-                for (&key, set) in map {
+                for (key, set) in map.iter() {
                     sets.entry(key).or_default().push(set);
                 }
             }
@@ -119,12 +120,12 @@ impl Holders {
             .chain(
                 self.organizations
                     .iter()
-                    .map(|(o, set)| (Scope::Organization(*o), set)),
+                    .map(|(o, set)| (Scope::Organization(o), set)),
             )
             .chain(
                 self.projects
                     .iter()
-                    .map(|(p, set)| (Scope::Project(*p), set)),
+                    .map(|(p, set)| (Scope::Project(p), set)),
             )
             .filter(|&(level, _)| level != scope)
             .map(|(_, set)| &**set);
@@ -175,6 +176,10 @@ pub(crate) struct AccessIndex {
     own_role: Vec<Arc<RoaringBitmap>>,
     roles_with_permission: Arc<Ragged<RoleIdx>>,
     project_org: Arc<Vec<Option<OrgIdx>>>,
+    /// The organizations owning at least one project (what [`Self::covers_a_project`] asks
+    /// per held grant: a scan of `project_org` there made re-deriving one user's access
+    /// O(its grants × projects)).
+    orgs_with_projects: Arc<HashSet<OrgIdx>>,
     in_any_project: Arc<RoaringBitmap>,
 }
 
@@ -242,8 +247,8 @@ impl AccessIndex {
         if !model.projects.is_empty() {
             in_any_project |= &*any_role.global;
         }
-        for (org, set) in &any_role.organizations {
-            if project_org.contains(&Some(*org)) {
+        for (org, set) in any_role.organizations.iter() {
+            if project_org.contains(&Some(org)) {
                 in_any_project |= &**set;
             }
         }
@@ -256,6 +261,7 @@ impl AccessIndex {
             any_role,
             own_role: own_role.into_iter().map(Arc::new).collect(),
             roles_with_permission: Arc::new(Ragged::from_lists(with_permission)),
+            orgs_with_projects: Arc::new(project_org.iter().flatten().copied().collect()),
             project_org: Arc::new(project_org),
             in_any_project: Arc::new(in_any_project),
         }
@@ -265,7 +271,7 @@ impl AccessIndex {
     fn covers_a_project(&self, scope: Scope) -> bool {
         match scope {
             Scope::Global => !self.project_org.is_empty(),
-            Scope::Organization(o) => self.project_org.contains(&Some(o)),
+            Scope::Organization(o) => self.orgs_with_projects.contains(&o),
             Scope::Project(_) => true,
         }
     }
@@ -278,8 +284,11 @@ impl AccessIndex {
             return;
         }
         let first = self.project_org.is_empty();
-        let first_of_org = organization.is_some_and(|o| !self.project_org.contains(&Some(o)));
+        let first_of_org = organization.is_some_and(|o| !self.orgs_with_projects.contains(&o));
         Arc::make_mut(&mut self.project_org).push(organization);
+        if let Some(org) = organization.filter(|_| first_of_org) {
+            Arc::make_mut(&mut self.orgs_with_projects).insert(org);
+        }
         if first {
             let global = Arc::clone(&self.any_role.global);
             *Arc::make_mut(&mut self.in_any_project) |= &*global;
@@ -322,37 +331,61 @@ impl AccessIndex {
     /// removal): a user leaves a holder set only when no other path keeps it there, so removing
     /// one of several paths is exact. Time is proportional to the affected users.
     pub(crate) fn grant_removed(&mut self, role: RoleIdx, scope: Scope, still: &[(Row, RowFacts)]) {
+        let still = self.summaries(still);
+        self.removed_for(role, scope, &still);
+    }
+
+    /// What each user of `still` holds, in sets asked in O(1) (once per user, however many
+    /// grants are re-derived for it).
+    fn summaries(&self, still: &[(Row, RowFacts)]) -> Vec<Still> {
+        still
+            .iter()
+            .map(|(row, facts)| Still {
+                row: *row,
+                pairs: facts.access.iter().copied().collect(),
+                roles: facts.access.iter().map(|&(r, _)| r).collect(),
+                scopes: facts.access.iter().map(|&(_, s)| s).collect(),
+                own: facts.own_roles.iter().copied().collect(),
+                in_project: facts.access.iter().any(|&(_, s)| self.covers_a_project(s)),
+            })
+            .collect()
+    }
+
+    /// [`Self::grant_removed`] for users already summarised.
+    fn removed_for(&mut self, role: RoleIdx, scope: Scope, still: &[Still]) {
         let mut lose_scope = RoaringBitmap::new();
         let mut lose_role = RoaringBitmap::new();
         let mut lose_any_scope = RoaringBitmap::new();
         let mut lose_any = RoaringBitmap::new();
         let mut lose_own = RoaringBitmap::new();
         let mut lose_project = RoaringBitmap::new();
-        for (row, facts) in still {
-            let row = *row;
-            if !facts.access.contains(&(role, scope)) {
+        for user in still {
+            let row = user.row;
+            if !user.pairs.contains(&(role, scope)) {
                 lose_scope.insert(row);
             }
-            if !facts.access.iter().any(|&(r, _)| r == role) {
+            if !user.roles.contains(&role) {
                 lose_role.insert(row);
             }
-            if !facts.access.iter().any(|&(_, s)| s == scope) {
+            if !user.scopes.contains(&scope) {
                 lose_any_scope.insert(row);
             }
-            if facts.access.is_empty() {
+            if user.pairs.is_empty() {
                 lose_any.insert(row);
             }
-            if !facts.own_roles.contains(&role) {
+            if !user.own.contains(&role) {
                 lose_own.insert(row);
             }
-            if !facts.access.iter().any(|&(_, s)| self.covers_a_project(s)) {
+            if !user.in_project {
                 lose_project.insert(row);
             }
         }
         if let Some(holders) = self.by_role.get_mut(role.index()) {
-            let holders = Arc::make_mut(holders);
-            holders.remove(scope, &lose_scope);
-            remove_rows(&mut holders.any, &lose_role);
+            if !lose_scope.is_empty() || !lose_role.is_empty() {
+                let holders = Arc::make_mut(holders);
+                holders.remove(scope, &lose_scope);
+                remove_rows(&mut holders.any, &lose_role);
+            }
         }
         self.any_role.remove(scope, &lose_any_scope);
         remove_rows(&mut self.any_role.any, &lose_any);
@@ -425,7 +458,7 @@ impl AccessIndex {
             .any_role
             .organizations
             .iter()
-            .filter(|(org, _)| self.project_org.contains(&Some(**org)))
+            .filter(|(org, _)| self.orgs_with_projects.contains(org))
             .map(|(_, set)| &**set);
         let projects = self.any_role.projects.values().map(|set| &**set);
         outside(
@@ -445,14 +478,20 @@ impl AccessIndex {
         still: &[(Row, RowFacts)],
     ) {
         let affected: RoaringBitmap = still.iter().map(|(row, _)| *row).collect();
+        let summaries = self.summaries(still);
         let mut removed = HashSet::new();
         for &(role, scope, _) in grants {
             if removed.insert((role, scope)) {
-                self.grant_removed(role, scope, still);
+                self.removed_for(role, scope, &summaries);
             }
         }
         for (role, scope, members) in grants {
-            let gained = members & &affected;
+            let mut gained = members & &affected;
+            // Holders at the scope are in every aggregation already: adding them again would
+            // only copy the role's holders.
+            if let Some(held) = self.by_role.get(role.index()).and_then(|h| h.get(*scope)) {
+                gained -= held;
+            }
             if !gained.is_empty() {
                 self.grant_added(*role, *scope, &gained, false);
             }
@@ -520,6 +559,21 @@ impl AccessIndex {
         bytes += self.roles_with_permission.heap_bytes();
         (entries, bytes)
     }
+}
+
+/// What one user still holds after a change, as sets (see [`AccessIndex::grant_removed`]).
+struct Still {
+    row: Row,
+    /// Every (role, scope) it holds.
+    pairs: HashSet<(RoleIdx, Scope)>,
+    /// The roles of `pairs`.
+    roles: HashSet<RoleIdx>,
+    /// The scopes of `pairs`.
+    scopes: HashSet<Scope>,
+    /// Roles granted to the user itself.
+    own: HashSet<RoleIdx>,
+    /// Whether some held scope covers a project.
+    in_project: bool,
 }
 
 /// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the

@@ -64,6 +64,7 @@ mod ordered;
 mod parallel;
 mod prefixes;
 mod resolve;
+mod scoped;
 mod structure;
 mod terms;
 mod texts;

@@ -33,7 +33,8 @@
 //!
 //! **Grants and catalog objects in place.** [`Indexes`] is a handful of shared parts (per-user
 //! columns, structure, access, entity lookups), and inside the access part every holder bitmap is
-//! shared too. A batch that adds or removes grants clones the parts it writes (pointer copies)
+//! shared too (those scoped to an organization or a project in chunked copy-on-write tables, so
+//! writing one copies one leaf of pointers, not a map of every scoped bitmap). A batch that adds or removes grants clones the parts it writes (pointer copies)
 //! and copies only the bitmaps it changes: a grant added ORs its subject's members into its
 //! role's holders at its scope (and the any-role, own-role and "in a project" aggregations). The
 //! writer keeps every grant by subject ([`crate::facts::Subjects`], copy-on-write per subject,
@@ -60,7 +61,12 @@
 //! them follow its final memberships (each bitmap copied on write), its has-group flag too, and
 //! its access is re-derived from its facts for the grants of the groups and teams whose bit
 //! changed — after the batch's grant changes, so a grant removed in the same batch still saw
-//! the row in its old groups. The row stays clean.
+//! the row in its old groups. The row stays clean. The re-derivation summarises what the row
+//! still holds once (sets of its (role, scope)s, roles, scopes, own roles, whether one covers a
+//! project) and asks them per grant in O(1): O(the grants of the groups it joined or left),
+//! never a scan of the projects or of the holder bitmaps. Replayed logs apply grants before
+//! group moves for the same reason: a grant removed from a group that a subtree later left
+//! still reaches the subtree's members, which the move then re-derives for the final grants.
 //!
 //! **Deleting a user leaves a hole** ([`crate::model::Users`]): rows never move, so no index is
 //! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
@@ -115,6 +121,9 @@ mod replay;
 mod snapshot;
 mod txn;
 mod writer;
+
+#[cfg(test)]
+mod replayed_ops;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};

@@ -106,8 +106,9 @@ pub(crate) enum IndexOp {
 
 /// Applies `ops` to `index` given the model and subjects as they stand *after* all of them
 /// (exact: a removal keeps a user that any grant of the final directory still reaches, and an
-/// addition only adds users the final directory's grant reaches). Group moves reconcile the
-/// index's forest with the final model's, then the grants see the final member sets. Catalog
+/// addition only adds users the final directory's grant reaches). Grants are applied on the
+/// member sets the indexes hold, then group moves reconcile the index's forest with the final
+/// model's and re-derive the moved members for the final grants. Catalog
 /// puts move their objects' names in the entity lookups. Other catalog changes to members
 /// (team listings, role permissions, projects moved) rebuild the structure and access parts
 /// once from the final model, which already holds every grant of the batch.
@@ -156,19 +157,6 @@ pub(super) fn apply_ops(
         index.members_rebuilt(model);
         return unmoved;
     }
-    let moved: Vec<model::GroupIdx> = ops
-        .iter()
-        .filter_map(|op| match op {
-            IndexOp::GroupMoved(g) => Some(*g),
-            _ => None,
-        })
-        .collect();
-    if !moved.is_empty() {
-        // Also brings the forest's lists up to date for groups added by the same batches.
-        index.groups_moved(model, &moved, subjects);
-    } else if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
-        index.groups_added(model);
-    }
     // Catalog first: the grants of the batch then see the final projects.
     for op in ops {
         if let IndexOp::ProjectAdded {
@@ -185,6 +173,24 @@ pub(super) fn apply_ops(
             IndexOp::GrantRemoved(grant) => index.grant_removed(grant, subjects, model),
             _ => {}
         }
+    }
+    // Group moves after the grants: a grant removed above saw its subject's members as the
+    // indexes held them (the moved subtrees still inside), so every user it reached was
+    // re-derived; a move then re-derives the moved members for the final grants of every
+    // group and team whose members changed. The other way round, a grant removed from an old
+    // ancestor (gone from the final grants) would never reach the members moved out of it.
+    let moved: Vec<model::GroupIdx> = ops
+        .iter()
+        .filter_map(|op| match op {
+            IndexOp::GroupMoved(g) => Some(*g),
+            _ => None,
+        })
+        .collect();
+    if !moved.is_empty() {
+        // Also brings the forest's lists up to date for groups added by the same batches.
+        index.groups_moved(model, &moved, subjects);
+    } else if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
+        index.groups_added(model);
     }
     // Memberships last: a grant removed above still saw the row in its old groups, and the
     // row's access is then re-derived for the final grants of the groups it joined or left.

@@ -1,0 +1,105 @@
+//! Holder bitmaps keyed by organization or project position, in shared copy-on-write leaves.
+//!
+//! The access index keeps, per role and for the any-role aggregation, one bitmap per
+//! organization and per project a grant is scoped to. In hash maps, every batch that wrote one
+//! of them cloned the role's whole map (a pointer and a reference count per scoped bitmap: at
+//! 1M users a third of a membership change's time went to cloning and later dropping them).
+//! Here the bitmaps sit in a dense table of [`Chunked`] leaves: writing one copies one leaf of
+//! pointers, whatever the number of projects.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use crate::model::{OrgIdx, ProjectIdx};
+use crate::shared::Chunked;
+
+/// A dense position (an organization's or a project's).
+pub(crate) trait Dense: Copy {
+    /// The position.
+    fn at(self) -> usize;
+    /// The key of position `at`.
+    fn of(at: usize) -> Self;
+}
+
+impl Dense for OrgIdx {
+    fn at(self) -> usize {
+        self.index()
+    }
+    fn of(at: usize) -> Self {
+        OrgIdx(at as u32)
+    }
+}
+
+impl Dense for ProjectIdx {
+    fn at(self) -> usize {
+        self.index()
+    }
+    fn of(at: usize) -> Self {
+        ProjectIdx(at as u32)
+    }
+}
+
+/// Bitmaps by dense key; absent keys hold nothing. Cloning copies one pointer.
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeMap<K> {
+    sets: Chunked<Option<Arc<RoaringBitmap>>>,
+    key: PhantomData<K>,
+}
+
+impl<K> Default for ScopeMap<K> {
+    fn default() -> Self {
+        ScopeMap {
+            sets: Chunked::default(),
+            key: PhantomData,
+        }
+    }
+}
+
+impl<K: Dense> ScopeMap<K> {
+    /// The bitmap of `key`, if any.
+    pub(crate) fn get(&self, key: &K) -> Option<&Arc<RoaringBitmap>> {
+        self.sets.get(key.at()).and_then(Option::as_ref)
+    }
+
+    /// The bitmap of `key` for writing, if it exists (copies one leaf of pointers if shared).
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut Arc<RoaringBitmap>> {
+        self.get(key)?;
+        self.sets.get_mut(key.at()).and_then(Option::as_mut)
+    }
+
+    /// The bitmap of `key` for writing, created empty if missing.
+    pub(crate) fn slot(&mut self, key: K) -> &mut Arc<RoaringBitmap> {
+        while self.sets.len() <= key.at() {
+            self.sets.push(None);
+        }
+        self.sets
+            .get_mut(key.at())
+            .expect("the table was just extended past the key")
+            .get_or_insert_with(Arc::default)
+    }
+
+    /// Every (key, bitmap) held, by key.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &Arc<RoaringBitmap>)> + '_ {
+        self.sets
+            .iter()
+            .enumerate()
+            .filter_map(|(at, set)| set.as_ref().map(|set| (K::of(at), set)))
+    }
+
+    /// Every bitmap held, by key.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<RoaringBitmap>> + '_ {
+        self.sets.iter().filter_map(Option::as_ref)
+    }
+}
+
+impl<K: Dense> FromIterator<(K, Arc<RoaringBitmap>)> for ScopeMap<K> {
+    fn from_iter<I: IntoIterator<Item = (K, Arc<RoaringBitmap>)>>(pairs: I) -> Self {
+        let mut map = ScopeMap::default();
+        for (key, set) in pairs {
+            *map.slot(key) = set;
+        }
+        map
+    }
+}
