@@ -105,7 +105,8 @@ pub struct ReadTrace {
     pub time: Duration,
     /// The snapshot's version.
     pub version: u64,
-    /// Rows the snapshot's base indexes do not describe.
+    /// Rows the read checked one by one (described by neither the base indexes nor the delta
+    /// level).
     pub dirty: u64,
 }
 
@@ -135,7 +136,7 @@ pub fn userql_stream(
                 times.push(ReadTrace {
                     time: t.elapsed(),
                     version: snapshot.version,
-                    dirty: snapshot.dirty.len(),
+                    dirty: snapshot.undescribed(),
                 });
             }
             if let Ok(mut all) = reads.lock() {
@@ -180,6 +181,7 @@ pub fn userql_batches(model: &Model, changes: &[Change], size: usize) -> Result<
 pub fn writer_only(model: &Model, changes: &[Change]) -> Result<PerKind, BenchError> {
     let options = userql_directory::store::StoreOptions {
         max_dirty: u64::MAX,
+        max_delta: 0,
         background: false,
     };
     let store = Store::with_options(model.clone(), options);

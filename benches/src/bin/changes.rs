@@ -37,6 +37,9 @@ struct Args {
     /// rebuild (for profiling).
     #[arg(long)]
     writer_only: bool,
+    /// Only the batched run (batches of `--batch`, no reader): for profiling the batched path.
+    #[arg(long)]
+    batched_only: bool,
     /// Keep only the changes of this kind (a row name of the per-kind table, e.g. `touch`).
     #[arg(long)]
     only: Option<String>,
@@ -125,6 +128,15 @@ fn main() -> ExitCode {
         if args.writer_only {
             let writer = writer_only(&model, &changes)?;
             emit(&mut report, &table("userql writer only", &writer));
+            return Ok(());
+        }
+        if args.batched_only {
+            let batched = userql_batches(&model, &changes, args.batch)?;
+            let line = format!(
+                "\nuserql in batches of {}: {batched:.0} changes/s\n",
+                args.batch
+            );
+            emit(&mut report, &line);
             return Ok(());
         }
         let idle = reader_idle(&model, &reader.hub, 50)?;

@@ -68,6 +68,7 @@ fn a_deleted_user_vanishes_from_every_answer_without_a_rebuild() {
         Arc::new(tiny()),
         StoreOptions {
             max_dirty: u64::MAX,
+            max_delta: 0,
             background: false,
         },
     );

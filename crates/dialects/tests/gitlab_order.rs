@@ -69,6 +69,7 @@ fn with_overlay(snapshot: Snapshot, seed: u64) -> Arc<Snapshot> {
         Arc::new(snapshot),
         StoreOptions {
             max_dirty: u64::MAX,
+            max_delta: 0,
             background: false,
         },
     );

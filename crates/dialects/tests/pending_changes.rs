@@ -32,6 +32,7 @@ fn overlaid_and_rebuilt() -> (Arc<Snapshot>, Snapshot) {
         Arc::new(tiny()),
         StoreOptions {
             max_dirty: u64::MAX,
+            max_delta: 0,
             background: false,
         },
     );

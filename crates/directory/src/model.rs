@@ -220,6 +220,24 @@ impl Users {
         self.slots.reserve(additional);
     }
 
+    /// The same slots with only `rows` live (every other row a hole): the users a delta
+    /// level's indexes describe. Shares the records; O(slots) pointer copies.
+    pub fn restricted(&self, rows: &RoaringBitmap) -> Users {
+        let slots: Chunked<Option<Arc<User>>> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(row, slot)| slot.clone().filter(|_| rows.contains(row as Row)))
+            .collect();
+        let mut holes = RoaringBitmap::new();
+        holes.insert_range(0..slots.len() as Row);
+        holes -= &(rows - &*self.holes);
+        Users {
+            slots,
+            holes: Arc::new(holes),
+        }
+    }
+
     /// How many chunks of slots this shares with `other` (tests and stats).
     pub fn shared_chunks(&self, other: &Users) -> usize {
         self.slots.shared_chunks(&other.slots)

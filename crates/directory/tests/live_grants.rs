@@ -89,6 +89,7 @@ fn check(snap: &Snapshot) {
 fn options(background: bool) -> StoreOptions {
     StoreOptions {
         max_dirty: 16,
+        max_delta: 0,
         background,
     }
 }

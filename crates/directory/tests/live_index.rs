@@ -443,6 +443,7 @@ fn live_indexes_match_a_fresh_build_without_rebuilds() {
     for seed in 0..3 {
         let options = StoreOptions {
             max_dirty: u64::MAX,
+            max_delta: 0,
             background: false,
         };
         run(seed, options, 40);
@@ -454,6 +455,7 @@ fn live_indexes_match_a_fresh_build_with_background_rebuilds() {
     for seed in 3..6 {
         let options = StoreOptions {
             max_dirty: 4,
+            max_delta: 0,
             background: true,
         };
         run(seed, options, 40);
@@ -464,6 +466,7 @@ fn live_indexes_match_a_fresh_build_with_background_rebuilds() {
 fn live_indexes_match_a_fresh_build_with_synchronous_rebuilds() {
     let options = StoreOptions {
         max_dirty: 4,
+        max_delta: 0,
         background: false,
     };
     run(6, options, 40);
@@ -480,6 +483,7 @@ fn a_generated_change_stream_keeps_the_indexes_exact() {
         model,
         StoreOptions {
             max_dirty: 64,
+            max_delta: 0,
             background: true,
         },
     );
@@ -506,6 +510,7 @@ fn sign_ins_move_rows_in_place_without_dirtying_them() {
             model,
             StoreOptions {
                 max_dirty: if background { 40 } else { u64::MAX },
+                max_delta: 0,
                 background,
             },
         );
@@ -558,6 +563,7 @@ fn removing_one_of_two_paths_keeps_the_role() {
         load_json(&bytes).expect("valid fixture"),
         StoreOptions {
             max_dirty: u64::MAX,
+            max_delta: 0,
             background: false,
         },
     );

@@ -44,6 +44,7 @@ fn row_facts_follow_every_change_and_stay_with_their_snapshot() {
             model.clone(),
             StoreOptions {
                 max_dirty: 64,
+                max_delta: 0,
                 background,
             },
         );

@@ -51,6 +51,7 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
         model,
         userql_directory::store::StoreOptions {
             max_dirty: 3,
+            max_delta: 0,
             background: false,
         },
     );
@@ -102,6 +103,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
         model,
         userql_directory::store::StoreOptions {
             max_dirty: 4,
+            max_delta: 0,
             background: true,
         },
     );

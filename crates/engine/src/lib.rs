@@ -348,8 +348,10 @@ impl Engine {
 
     /// Every matching row.
     pub fn matches(&self, snapshot: &Snapshot, request: &Request) -> Result<RoaringBitmap, Error> {
-        let (expr, _, mut rows, _) = self.evaluate(snapshot, request, &self.deadline())?;
-        overlay::apply(snapshot, &expr, &mut rows);
+        let deadline = self.deadline();
+        let (expr, _, mut rows, _) = self.evaluate(snapshot, request, &deadline)?;
+        overlay::apply(snapshot, &expr, &mut rows, &deadline)
+            .map_err(|e| blame_query(e, request))?;
         Ok(rows)
     }
 
@@ -379,7 +381,8 @@ impl Engine {
         let deadline = self.deadline();
         let admin_viewer = self.is_admin(snapshot, &request.viewer)?;
         let (expr, plan, mut rows, trace) = self.evaluate(snapshot, request, &deadline)?;
-        let overlay_rows = overlay::apply(snapshot, &expr, &mut rows);
+        let overlay_rows = overlay::apply(snapshot, &expr, &mut rows, &deadline)
+            .map_err(|e| blame_query(e, request))?;
         let top = self.effective_top(request.top);
         let (page_rows, strategy) = order::page_within(
             snapshot,

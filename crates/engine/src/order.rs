@@ -80,8 +80,23 @@ pub fn page_within(
         order.push((SortKey::Login, false));
     }
     let clean = rows - &*snapshot.dirty;
-    let dirty: Vec<Row> = (rows & &*snapshot.dirty).iter().collect();
-    let dirty = top_rows(&snapshot.model, &dirty, &order, want as usize, deadline)?;
+    let changed = rows & &*snapshot.dirty;
+    let checked: Vec<Row> = (&changed - snapshot.delta_rows()).iter().collect();
+    let mut dirty = top_rows(&snapshot.model, &checked, &order, want as usize, deadline)?;
+    if let Some(delta) = &snapshot.delta {
+        // The delta level's rows come in its own index orders (it describes them exactly).
+        let in_delta = &changed & &*delta.rows;
+        let (delta_rows, _) = page_indexed_within(
+            &snapshot.model,
+            &delta.index,
+            &in_delta,
+            &order,
+            0,
+            want,
+            deadline,
+        )?;
+        dirty = crate::overlay::merge(snapshot, delta_rows, dirty, &order, 0, want as usize);
+    }
     let (clean_rows, strategy) = page_indexed_within(
         &snapshot.model,
         &snapshot.index,

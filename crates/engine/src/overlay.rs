@@ -1,5 +1,10 @@
 //! The overlay: rows changed since the snapshot's indexes were built.
 //!
+//! With a delta level ([`userql_directory::store::Delta`]: indexes over some of the dirty rows,
+//! exact for them) the expression is also planned and run over the delta's indexes and kept to
+//! its rows; only the dirty rows the delta does not describe are checked one by one, and
+//! orders merge three runs (base, delta, checked rows).
+//!
 //! A [`Snapshot`] may carry indexes of an earlier version plus `dirty`, the rows whose records
 //! changed since (see `userql_directory::store`). Every answer is then assembled from two
 //! parts: the indexed plan's rows minus the dirty ones (the indexes describe every clean row
@@ -17,19 +22,40 @@ use userql_directory::model::Row;
 use userql_directory::Snapshot;
 
 use crate::bound::Expr;
+use crate::cost::Deadline;
+use crate::error::Error;
 use crate::rowcheck;
 use crate::sort::compare_rows;
+use crate::{execute, plan};
 
-/// Replaces the dirty rows of an indexed answer by their checked answer. Returns how many dirty
-/// rows were checked.
-pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 {
+/// Replaces the dirty rows of an indexed answer by their answer from the delta level (for the
+/// rows it describes) and by their checked answer (the others). Returns how many dirty rows
+/// were checked one by one.
+pub fn apply(
+    snapshot: &Snapshot,
+    expr: &Expr,
+    rows: &mut RoaringBitmap,
+    deadline: &Deadline,
+) -> Result<u64, Error> {
     if snapshot.dirty.is_empty() {
-        return 0;
+        return Ok(0);
     }
     *rows -= &*snapshot.dirty;
     let model = &snapshot.model;
+    let undescribed = match &snapshot.delta {
+        None => None,
+        Some(delta) => {
+            // The delta's indexes are exact for its rows: the same expression planned and run
+            // over them, kept to those rows.
+            let plan = plan::plan(expr, model, &delta.index);
+            let (found, _) = execute::execute_within(&plan, model, &delta.index, deadline)?;
+            *rows |= found & &*delta.rows;
+            Some(&*snapshot.dirty - &*delta.rows)
+        }
+    };
+    let recheck = undescribed.as_ref().unwrap_or(&snapshot.dirty);
     let needs_facts = rowcheck::needs_facts(expr);
-    for row in snapshot.dirty.iter() {
+    for row in recheck.iter() {
         // A deleted user (a hole) matches nothing; its indexed entries were just removed.
         if !model.users.is_live(row) {
             continue;
@@ -49,7 +75,7 @@ pub fn apply(snapshot: &Snapshot, expr: &Expr, rows: &mut RoaringBitmap) -> u64 
             rows.insert(row);
         }
     }
-    snapshot.dirty.len()
+    Ok(recheck.len())
 }
 
 /// Whether a conjunct of `expr` that needs nothing but the row's record is false for `row`

@@ -473,6 +473,7 @@ fn login_values_see_changes_not_yet_indexed() {
     let model = tiny().model.as_ref().clone();
     let options = StoreOptions {
         max_dirty: 1_000,
+        max_delta: 0,
         background: false,
     };
     let store = Store::with_options(model, options);

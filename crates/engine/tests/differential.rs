@@ -192,6 +192,17 @@ fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+/// When a compaction builds a delta level instead of rebuilding every index: never, up to a few
+/// dirty rows (then whole rebuilds too, some publishing while a delta level exists), or always
+/// (deltas rebuilt over ever more rows, written again, deleted, queried in every order).
+fn delta_limit(r: &mut Lcg) -> u64 {
+    match r.below(3) {
+        0 => 0,
+        1 => 2 + r.below(6) as u64,
+        _ => u64::MAX,
+    }
+}
+
 /// A store over `model` with a few random user-level updates applied as an overlay.
 fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
     // Mostly a growing overlay; sometimes a tiny limit, rebuilt by the writer or on a background
@@ -201,10 +212,12 @@ fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
     } else {
         1 + r.below(3) as u64
     };
+    let max_delta = delta_limit(r);
     let store = Store::with_options(
         model,
         StoreOptions {
             max_dirty,
+            max_delta,
             background: r.chance(50),
         },
     );
@@ -413,6 +426,7 @@ fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
     );
     let accepted = AtomicU64::new(0);
     let refused = AtomicU64::new(0);
+    let with_delta = AtomicU64::new(0);
     runner
         .run(&strategy, |(model, seed, depth, skip, top, order)| {
             let mut r = Lcg(seed);
@@ -421,10 +435,12 @@ fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
             } else {
                 1 + r.below(3) as u64
             };
+            let max_delta = delta_limit(&mut r);
             let store = Store::with_options(
                 model.clone(),
                 StoreOptions {
                     max_dirty,
+                    max_delta,
                     background: r.chance(50),
                 },
             );
@@ -477,6 +493,9 @@ fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
                 store.wait_for_rebuild();
             }
             let snapshot = store.snapshot();
+            if snapshot.delta.is_some() {
+                with_delta.fetch_add(1, Ordering::Relaxed);
+            }
             let reference = Snapshot::new(naive.model());
             let fresh = Snapshot::new(
                 userql_directory::load_json(&save::save_json(&snapshot.model))
@@ -528,7 +547,11 @@ fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let (accepted, refused) = (accepted.into_inner(), refused.into_inner());
-    eprintln!("{accepted} batches accepted, {refused} refused");
+    let with_delta = with_delta.into_inner();
+    eprintln!(
+        "{accepted} batches accepted, {refused} refused, {with_delta} cases with a delta level"
+    );
+    assert!(with_delta > 0, "no case queried a delta level");
     assert!(
         accepted * 10 >= (accepted + refused) * 4,
         "only {accepted} accepted"
@@ -544,4 +567,111 @@ fn by_id(page: &userql_engine::Page, snapshot: &Snapshot) -> (u64, u64, u64, Vec
         .map(|&row| snapshot.model.users[row as usize].id.clone())
         .collect();
     (page.total, page.skip, page.top, ids)
+}
+
+/// The delta level under a realistic stream: the benchmark's change mix (new users, name and
+/// email patches, deletions, grants, memberships, catalog changes) over a generated directory,
+/// in small batches, with a delta level rebuilt as soon as a few rows are dirty. After every
+/// batch random queries (text, prefix and substring keys, groups, roles, times) with every
+/// order and page are answered on the live snapshot (base + delta + rows checked one by one)
+/// and compared with a fresh index of the same model and with the reference evaluator.
+#[test]
+fn engine_with_a_delta_level_agrees_with_a_fresh_index_and_the_reference() {
+    use userql_directory::generate::{generate, generate_changes, GenOptions};
+    let engine = Engine::new(Options {
+        lenient: true,
+        ..Options::default()
+    });
+    let mut seen_delta = 0;
+    let mut left_delta = 0;
+    let mut whole_rebuilds = 0;
+    for seed in 0..3u64 {
+        let model = generate(&GenOptions { users: 400, seed });
+        let changes = generate_changes(&model, 300, seed);
+        // Seed 2 also rebuilds every index past 15 dirty rows, on a background thread racing
+        // the next batches, while a delta level exists.
+        let options = StoreOptions {
+            max_dirty: 4,
+            max_delta: if seed == 2 { 15 } else { u64::MAX },
+            background: seed != 0,
+        };
+        let store = Store::with_options(model, options);
+        let mut r = Lcg(seed);
+        let mut last = store.snapshot();
+        for batch in changes.chunks(6) {
+            let before = store.snapshot();
+            store
+                .apply_changes(batch)
+                .unwrap_or_else(|e| panic!("batch refused: {e}"));
+            if r.chance(30) {
+                store.wait_for_rebuild();
+            }
+            let snapshot = store.snapshot();
+            if let (Some(old), Some(new)) = (&before.delta, &snapshot.delta) {
+                if new.rows.len() < old.rows.len() && Arc::ptr_eq(&old.index, &new.index) {
+                    left_delta += 1;
+                }
+            }
+            // Dirty rows only shrink when a whole rebuild publishes.
+            for (old, new) in [(&last, &before), (&before, &snapshot)] {
+                if old.delta.is_some() && new.dirty.len() < old.dirty.len() {
+                    whole_rebuilds += 1;
+                }
+            }
+            last = Arc::clone(&snapshot);
+            let Some(delta) = &snapshot.delta else {
+                continue;
+            };
+            if delta.rows.is_empty() {
+                continue;
+            }
+            seen_delta += 1;
+            let fresh = Snapshot::new(Model::clone(&snapshot.model));
+            for _ in 0..4 {
+                let depth = r.below(3);
+                let text = query(&snapshot.model, &mut r, depth);
+                let Ok(parsed) = engine.parse(&text) else {
+                    continue;
+                };
+                let mut request = Request::new(parsed, Viewer::Admin);
+                request.now = NOW;
+                request.skip = r.below(6) as u64;
+                request.top = Top::Count(1 + r.below(20) as u64);
+                request.order = ORDERS[r.below(ORDERS.len())].to_vec();
+                let live = engine
+                    .search(&snapshot, &request)
+                    .map(|p| by_id(&p, &snapshot));
+                let indexed = engine.search(&fresh, &request).map(|p| by_id(&p, &fresh));
+                let slow = engine
+                    .reference(&fresh, &request)
+                    .map(|p| by_id(&p, &fresh));
+                assert_eq!(
+                    live, indexed,
+                    "query {text:?}, seed {seed}, v{}",
+                    snapshot.version
+                );
+                assert_eq!(
+                    live, slow,
+                    "query {text:?}, seed {seed}, v{}",
+                    snapshot.version
+                );
+                let count = engine.matches(&snapshot, &request).map(|rows| rows.len());
+                assert_eq!(
+                    count.ok(),
+                    live.as_ref().ok().map(|p| p.0),
+                    "count of {text:?}"
+                );
+            }
+        }
+    }
+    eprintln!("{seen_delta} snapshots with a delta level, {left_delta} batches took rows out of one, {whole_rebuilds} whole rebuilds dropped one");
+    assert!(
+        seen_delta > 20,
+        "only {seen_delta} snapshots with a delta level"
+    );
+    assert!(left_delta > 0, "no batch wrote a row of the delta level");
+    assert!(
+        whole_rebuilds > 0,
+        "no whole rebuild published over a delta level"
+    );
 }

@@ -14,10 +14,11 @@
 //! proportional to its own size. The indexes are not rebuilt per batch either: a snapshot carries
 //! the indexes of an earlier version plus [`Snapshot::dirty`], the rows whose records changed since
 //! (or that the indexes have never seen). The engine answers clean rows from the indexes and
-//! re-checks dirty rows one by one (an *overlay*, as in log-structured stores). When the dirty set
-//! outgrows [`StoreOptions::max_dirty`], a background thread rebuilds the indexes for that
-//! version while batches go on, then publishes them with only the rows changed since as dirty
-//! (a compaction); the writer waits for it only if the overlay reaches four times the limit.
+//! re-checks dirty rows one by one (an *overlay*, as in log-structured stores). When the rows
+//! re-checked outgrow [`StoreOptions::max_dirty`], a background thread compacts while batches
+//! go on: a delta level over the dirty rows (below), or past [`StoreOptions::max_delta`] a
+//! rebuild of every index published with only the rows changed since as dirty; the writer
+//! waits for it only if the rows re-checked reach four times the limit.
 //!
 //! **Sign-ins and flag changes in place.** A sign-in of a row the indexes describe (not dirty,
 //! not otherwise written by the batch, with a previous last access) moves the row inside the
@@ -86,20 +87,25 @@
 //! rebuilds run on one thread, so on two cores they do not starve the readers; the overlay
 //! skips a dirty row that a record-only conjunct refutes before deriving its facts.
 //!
-//! **Decided, not built yet: a delta level** (log-structured, L0/L1). The overlay above is
-//! L0; L1 would be a whole [`Indexes`] built by the background thread over the current model
-//! restricted to the rows changed since the base (every other row a hole): O(changed rows)
-//! passes plus one over the grants and the catalog, exact for those rows in every part
-//! (columns, flags, last access, structure, access), and kept current by the same
-//! `IndexOp`s the writer applies to the base (per-row ops routed to the index that describes
-//! the row). `Snapshot::dirty` would keep meaning "not described by the base" (so every reader
-//! that re-checks dirty rows stays correct), with the L1 rows a subset the engine answers from
-//! the L1 indexes: `(base ∖ dirty) ∪ (L1 ∩ L1 rows) ∪ recheck(dirty ∖ L1 rows)`, orders merged
-//! run by run. The whole-directory rebuild would then run only past a share of the directory.
-//! Chosen over persistent per-term structures (copy-on-write term and trigram bitmaps, `imbl`
-//! maps for the dictionaries) because it reuses the existing builders unchanged and keeps the
-//! base's compact arena dictionaries; its costs are a second query evaluation while L1 exists
-//! and L1's per-row arrays sized by the slots.
+//! **The delta level** (log-structured, L0/L1; [`Delta`], `store/delta.rs`). The overlay above
+//! is L0; L1 is a whole [`Indexes`] built by the background thread over the model restricted
+//! to the dirty rows (every other row a hole, grants to other users left out): O(dirty rows)
+//! plus one pass over the slots and one over the grants and the catalog, exact for those rows
+//! in every part (columns, flags, last access, structure, access), and kept current by the
+//! writer's `IndexOp`s that are not per-row (grants, catalog), copy-on-write like the base. A
+//! row written again (or changed per row) leaves L1 and is re-checked. `Snapshot::dirty` keeps
+//! meaning "not described by the base" (so every reader that re-checks dirty rows — the
+//! dialects' orders and searches — stays exact), with the L1 rows a subset the engine answers
+//! from the L1 indexes: `(base ∖ dirty) ∪ (L1 ∩ L1 rows) ∪ recheck(dirty ∖ L1 rows)`, orders
+//! merged run by run. Compaction ([`StoreOptions`]): past `max_dirty` rows re-checked one by
+//! one, a new L1 over every dirty row; past `max_delta` dirty rows (5 % of the users by
+//! default), a whole rebuild on one thread (L1 dropped). Chosen over persistent per-term
+//! structures (copy-on-write term and trigram bitmaps, `imbl` maps for the dictionaries)
+//! because it reuses the existing builders unchanged and keeps the base's compact arena
+//! dictionaries; its costs are a second plan evaluation per query while L1 exists, L1's
+//! per-row arrays sized by the slots, and a writer log (for replay onto rebuilds) that now
+//! lives until a whole rebuild. A team-listing or role-permission change (`IndexOp::Members`)
+//! drops L1 rather than rebuilding its structure from the full model.
 //!
 //! **Compaction**: none on the writer's path and none in the background. A background rebuild
 //! produces indexes without the holes (they are then clean and absent from every index); the
@@ -115,6 +121,7 @@
 //! users; a save writes every number that differs from the user's position in the file, so a
 //! save → load keeps every number (GitLab ids never change).
 
+mod delta;
 mod grants;
 mod rebuild;
 mod replay;
@@ -134,33 +141,46 @@ use crate::error::LoadErrors;
 use crate::index::Indexes;
 use crate::model::Model;
 
+pub use delta::Delta;
 pub use replay::Replay;
 pub use snapshot::Snapshot;
 pub use txn::Update;
 pub(crate) use txn::{Applied, Txn};
 pub(crate) use writer::{IndexOp, Writer};
 
+use rebuild::Compaction;
 use txn::apply_batch;
 use writer::{apply_ops, settle_row_changes, Logged};
 
 /// Tuning for a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// Dirty rows at which the indexes are rebuilt. Queries re-check dirty rows one by one, so
-    /// this bounds their extra cost; rebuilds are O(users log users).
+    /// Rows that neither the base indexes nor the delta level describe at which the store
+    /// compacts: it builds a delta level over every dirty row ([`Delta`]), or rebuilds the
+    /// whole directory past [`StoreOptions::max_delta`]. Queries re-check those rows one by
+    /// one, so this bounds their extra cost.
     pub max_dirty: u64,
-    /// Rebuild on a background thread while batches go on (the overlay keeps growing until the
-    /// new indexes are published; at four times `max_dirty` the writer waits for the rebuild in
-    /// flight). When `false`, the batch that crosses `max_dirty` rebuilds before it returns.
+    /// Dirty rows past which a compaction rebuilds every index (O(users log users)) instead of
+    /// a delta level over the dirty rows (O(dirty rows) plus one pass over the grants and the
+    /// slots). 0: never a delta level.
+    pub max_delta: u64,
+    /// Compact on a background thread while batches go on (the overlay keeps growing until the
+    /// new indexes are published; at four times `max_dirty` the writer waits for the compaction
+    /// in flight). When `false`, the batch that crosses `max_dirty` compacts before it returns.
     pub background: bool,
 }
 
 impl StoreOptions {
-    /// The default for a directory of `users` users: 1,024 rows, or one in a thousand users when
-    /// that is more.
+    /// The default for a directory of `users` users: one row in a thousand checked one by one,
+    /// at least 256 and at most 1,024 (a delta level over the dirty rows is cheap to build, so
+    /// it is built early — the rows checked one by one are what a query pays for during a
+    /// stream — but each build still passes over every slot and grant, so at 1M users it is
+    /// built every ~1,000 dirty rows, not every 256), and a delta level up to one in twenty users
+    /// (5 %).
     pub fn for_users(users: usize) -> StoreOptions {
         StoreOptions {
-            max_dirty: (users as u64 / 1000).max(1024),
+            max_dirty: (users as u64 / 1000).clamp(256, 1024),
+            max_delta: users as u64 / 20,
             background: true,
         }
     }
@@ -285,16 +305,18 @@ impl Store {
         let model = Arc::new(model);
         let mut dirty = (*base.dirty).clone();
         dirty |= &changed;
-        let max_dirty = shared.options.max_dirty;
-        let background = shared.options.background;
-        let rebuild_now = structural || (!background && dirty.len() > max_dirty);
+        let StoreOptions {
+            max_dirty,
+            background,
+            ..
+        } = shared.options;
         writer.follow(&changed, structural, &ops, &base.model, &model);
-        let snapshot = if rebuild_now {
-            writer.epoch += 1;
-            writer.log.clear();
-            shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
-            let index = Indexes::build(&model);
-            Snapshot::indexed(version, model, Arc::new(index))
+        let mut snapshot = if structural {
+            Snapshot::indexed(
+                version,
+                Arc::clone(&model),
+                Arc::new(Indexes::build(&model)),
+            )
         } else {
             // Grants and catalog objects are updated in place, in parts shared copy-on-write
             // with the previous snapshot; the per-user columns are never copied.
@@ -312,6 +334,10 @@ impl Store {
             } else {
                 Arc::new(OnceLock::from(writer.subjects.clone()))
             };
+            let delta = base
+                .delta
+                .as_ref()
+                .and_then(|delta| delta.follow(&changed, &ops, &model, &writer.subjects));
             writer.log.push(Logged {
                 version,
                 rows: changed,
@@ -319,22 +345,39 @@ impl Store {
             });
             Snapshot {
                 version,
-                model,
+                model: Arc::clone(&model),
                 index,
                 dirty: Arc::new(dirty),
+                delta,
                 subjects,
             }
         };
-        let start_background = !rebuild_now && background && snapshot.dirty.len() > max_dirty;
-        // Past four times the limit the writer waits for the rebuild in flight, so the overlay
-        // (and what every query pays for it) stays bounded when updates outpace rebuilds.
-        let over_cap = snapshot.dirty.len() > max_dirty.saturating_mul(4);
+        let compaction = Compaction::wanted(&snapshot, &shared.options);
+        if !background && compaction == Some(Compaction::Delta) {
+            snapshot.delta = Some(Delta::build(&model, &snapshot.dirty, version));
+        }
+        if structural || (!background && compaction == Some(Compaction::Full)) {
+            writer.epoch += 1;
+            writer.log.clear();
+            shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
+            if !structural {
+                snapshot = Snapshot::indexed(
+                    version,
+                    Arc::clone(&model),
+                    Arc::new(Indexes::build(&model)),
+                );
+            }
+        }
+        let start_background = compaction.filter(|_| background && !structural);
+        // Past four times the limit the writer waits for the compaction in flight, so the overlay
+        // (and what every query pays for it) stays bounded when updates outpace compactions.
+        let over_cap = snapshot.undescribed() > max_dirty.saturating_mul(4);
         let snapshot = Arc::new(snapshot);
         shared.current.store(Arc::clone(&snapshot));
         let epoch = writer.epoch;
         drop(writer);
-        if start_background {
-            self.start_rebuild(snapshot, epoch);
+        if let Some(kind) = start_background {
+            self.start_rebuild(snapshot, epoch, kind);
             if over_cap {
                 self.wait_for_rebuild();
             }

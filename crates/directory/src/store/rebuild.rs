@@ -1,18 +1,43 @@
-//! Background rebuilds (the store's compaction): indexes for a published version are built on a
-//! thread while batches go on, then published with the index changes made since replayed and
-//! only the rows written since left dirty. Holes (deleted users) are absent from rebuilt
-//! indexes; their slots stay until the next load of a checkpoint.
+//! Background compactions: indexes for a published version are built on a thread while
+//! batches go on, then published with the index changes made since replayed. A whole rebuild
+//! (the base) leaves only the rows written since dirty; holes (deleted users) are absent from
+//! it, their slots stay until the next load of a checkpoint. A delta level ([`Delta`]) covers
+//! the dirty rows of its version minus those written since.
 
 use std::sync::{Arc, PoisonError};
 
 use roaring::RoaringBitmap;
 
-use super::writer::apply_ops;
-use super::{Shared, Snapshot, Store};
+use super::writer::{apply_ops, IndexOp};
+use super::{Delta, Shared, Snapshot, Store, StoreOptions};
 use crate::index::Indexes;
 
+/// What a compaction builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Compaction {
+    /// A delta level over the dirty rows.
+    Delta,
+    /// Every index, over the whole directory.
+    Full,
+}
+
+impl Compaction {
+    /// The compaction `snapshot` calls for under `options`: none while the rows re-checked one
+    /// by one stay within `max_dirty`; else a delta level while the dirty rows stay within
+    /// `max_delta`, a whole rebuild past it.
+    pub(super) fn wanted(snapshot: &Snapshot, options: &StoreOptions) -> Option<Compaction> {
+        if snapshot.undescribed() <= options.max_dirty {
+            None
+        } else if snapshot.dirty.len() <= options.max_delta {
+            Some(Compaction::Delta)
+        } else {
+            Some(Compaction::Full)
+        }
+    }
+}
+
 impl Store {
-    /// Waits for a background rebuild in flight, if any, to publish its indexes.
+    /// Waits for a background compaction in flight, if any, to publish its indexes.
     pub fn wait_for_rebuild(&self) {
         let handle = self
             .shared
@@ -26,8 +51,8 @@ impl Store {
         }
     }
 
-    /// Starts a background rebuild of `snapshot`'s model unless one is already running.
-    pub(super) fn start_rebuild(&self, snapshot: Arc<Snapshot>, epoch: u64) {
+    /// Starts a background compaction of `snapshot` unless one is already running.
+    pub(super) fn start_rebuild(&self, snapshot: Arc<Snapshot>, epoch: u64, kind: Compaction) {
         let mut slot = self
             .shared
             .rebuild
@@ -40,30 +65,32 @@ impl Store {
             let _ = done.join();
         }
         let shared = Arc::clone(&self.shared);
-        *slot = Some(std::thread::spawn(move || {
-            // One thread: on a small machine a parallel build would take every core from the
-            // readers (the reader's p99 during a change stream, see the module doc).
-            let index = Arc::new(Indexes::build_with(&snapshot.model, 1));
-            shared.publish_rebuild(&snapshot, index, epoch);
+        *slot = Some(std::thread::spawn(move || match kind {
+            Compaction::Full => {
+                // One thread: on a small machine a parallel build would take every core from
+                // the readers (the reader's p99 during a change stream, see the module doc).
+                let index = Arc::new(Indexes::build_with(&snapshot.model, 1));
+                shared.publish_rebuild(&snapshot, index, epoch);
+            }
+            Compaction::Delta => {
+                let delta = Delta::build(&snapshot.model, &snapshot.dirty, snapshot.version);
+                shared.publish_delta(delta, epoch);
+            }
         }));
     }
 }
 
 impl Shared {
     /// Publishes indexes built for `built` (an earlier or the current version): the current
-    /// model with those indexes, and as dirty only the rows changed after `built`.
+    /// model with those indexes, and as dirty only the rows changed after `built` (any delta
+    /// level is dropped: the rows it described are clean now or dirty again).
     pub(super) fn publish_rebuild(&self, built: &Snapshot, index: Arc<Indexes>, epoch: u64) {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.epoch != epoch {
             return; // the writer rebuilt (or renumbered rows) meanwhile: these are stale
         }
         writer.log.retain(|logged| logged.version > built.version);
-        let mut dirty = RoaringBitmap::new();
-        let mut ops = Vec::new();
-        for logged in &writer.log {
-            dirty |= &logged.rows;
-            ops.extend(logged.ops.iter().cloned());
-        }
+        let (mut dirty, ops) = since(&writer.log, built.version, |_| true);
         let current = self.current.load_full();
         // The index changes made since `built` (grants, catalog) are replayed onto the rebuilt
         // indexes against the current model: O(those changes).
@@ -79,8 +106,46 @@ impl Shared {
             model: Arc::clone(&current.model),
             index,
             dirty: Arc::new(dirty),
+            delta: None,
             // The grants and teams by subject describe the model, not the indexes.
             subjects: Arc::clone(&current.subjects),
         }));
     }
+
+    /// Publishes a delta level built for an earlier (or the current) version: the rows written
+    /// since leave it, the catalog and grant changes made since are replayed onto it.
+    fn publish_delta(&self, built: Delta, epoch: u64) {
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.epoch != epoch {
+            return; // the writer rebuilt every index meanwhile: the dirty rows are others
+        }
+        let (written, ops) = since(&writer.log, built.version, |op| !op.is_row_change());
+        let current = self.current.load_full();
+        // A change that dropped deltas since (membership structure rebuilt) drops this one.
+        let delta = built.follow(&written, &ops, &current.model, &writer.subjects);
+        self.current.store(Arc::new(Snapshot {
+            version: current.version,
+            model: Arc::clone(&current.model),
+            index: Arc::clone(&current.index),
+            dirty: Arc::clone(&current.dirty),
+            delta,
+            subjects: Arc::clone(&current.subjects),
+        }));
+    }
+}
+
+/// The rows written and the index changes (those `keep` keeps) made after `version`, from the
+/// writer's log.
+fn since(
+    log: &[super::writer::Logged],
+    version: u64,
+    keep: impl Fn(&IndexOp) -> bool,
+) -> (RoaringBitmap, Vec<IndexOp>) {
+    let mut rows = RoaringBitmap::new();
+    let mut ops = Vec::new();
+    for logged in log.iter().filter(|logged| logged.version > version) {
+        rows |= &logged.rows;
+        ops.extend(logged.ops.iter().filter(|op| keep(op)).cloned());
+    }
+    (rows, ops)
 }

@@ -1,13 +1,17 @@
 //! [`Snapshot`]: one consistent, immutable version of the directory that readers hold.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use roaring::RoaringBitmap;
 
+use super::Delta;
 use crate::facts::{RowFacts, Subjects};
 use crate::index::Indexes;
 use crate::model::{self, Model, Row};
 use crate::text::fold;
+
+/// The delta rows of a snapshot without a delta level.
+static EMPTY: LazyLock<RoaringBitmap> = LazyLock::new(RoaringBitmap::new);
 
 /// One consistent version of the directory: the model, and indexes over it or over an earlier
 /// version that differs only in the rows of [`Snapshot::dirty`].
@@ -22,6 +26,8 @@ pub struct Snapshot {
     /// Rows whose record differs from what `index` saw, or that `index` has never seen. Every
     /// other row is described exactly by `index`. Empty right after a rebuild.
     pub dirty: Arc<RoaringBitmap>,
+    /// The delta level: indexes exact for some of the dirty rows (see [`Delta`]), if built.
+    pub delta: Option<Delta>,
     /// Grants and teams by subject, built on first use; shared by every snapshot over the same
     /// grants, groups and teams (a batch changing those starts a new one).
     pub(super) subjects: Arc<OnceLock<Subjects>>,
@@ -41,6 +47,7 @@ impl Snapshot {
             model,
             index,
             dirty: Arc::new(RoaringBitmap::new()),
+            delta: None,
             subjects: Arc::new(OnceLock::new()),
         }
     }
@@ -58,6 +65,12 @@ impl Snapshot {
         self.subjects().facts(&self.model, row)
     }
 
+    /// How many dirty rows the delta level does not describe either (those the engine
+    /// re-checks one by one).
+    pub fn undescribed(&self) -> u64 {
+        self.dirty.len() - self.delta_rows().len()
+    }
+
     /// Whether some rows are not described by the indexes.
     pub fn has_overlay(&self) -> bool {
         !self.dirty.is_empty()
@@ -71,27 +84,62 @@ impl Snapshot {
     /// The row of the user with this login (case-insensitive), overlay included.
     pub fn row_of_login(&self, login: &str) -> Option<Row> {
         let folded = fold(login);
-        self.find(self.index.row_of_login(login), |u| fold(&u.login) == folded)
+        self.find(
+            self.index.row_of_login(login),
+            |index| index.row_of_login(login),
+            |u| fold(&u.login) == folded,
+        )
     }
 
     /// The row of the user with this id, overlay included.
     pub fn row_of_id(&self, id: &str) -> Option<Row> {
-        self.find(self.index.row_of_id(id), |u| u.id == id)
+        self.find(
+            self.index.row_of_id(id),
+            |index| index.row_of_id(id),
+            |u| u.id == id,
+        )
     }
 
     /// The row of the user with this number, overlay included.
     pub fn row_of_number(&self, number: u64) -> Option<Row> {
-        self.find(self.index.number(number), |u| u.number == number)
+        self.find(
+            self.index.number(number),
+            |index| index.number(number),
+            |u| u.number == number,
+        )
     }
 
-    /// An index hit that is still clean, else a scan of the (few) dirty rows.
-    fn find(&self, indexed: Option<Row>, matches: impl Fn(&model::User) -> bool) -> Option<Row> {
+    /// The rows of the delta level (empty without one).
+    pub fn delta_rows(&self) -> &RoaringBitmap {
+        match &self.delta {
+            Some(delta) => &delta.rows,
+            None => &EMPTY,
+        }
+    }
+
+    /// An index hit that is still clean (in the base, or in the delta level's lookup `in_delta`),
+    /// else a scan of the dirty rows neither describes.
+    fn find(
+        &self,
+        indexed: Option<Row>,
+        in_delta: impl Fn(&Indexes) -> Option<Row>,
+        matches: impl Fn(&model::User) -> bool,
+    ) -> Option<Row> {
         if let Some(row) = indexed {
             if !self.dirty.contains(row) {
                 return Some(row);
             }
         }
-        self.dirty
+        let Some(delta) = &self.delta else {
+            return self
+                .dirty
+                .iter()
+                .find(|&row| self.model.users.get(row as usize).is_some_and(&matches));
+        };
+        if let Some(row) = in_delta(&delta.index).filter(|&row| delta.rows.contains(row)) {
+            return Some(row);
+        }
+        (&*self.dirty - &*delta.rows)
             .iter()
             .find(|&row| self.model.users.get(row as usize).is_some_and(&matches))
     }

@@ -25,6 +25,7 @@ pub(super) fn apply(model: Model, updates: &[UpdateSpec], max_dirty: u8) -> Arc<
         model,
         StoreOptions {
             max_dirty,
+            max_delta: 0,
             background: false,
         },
     );
