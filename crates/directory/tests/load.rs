@@ -275,54 +275,6 @@ mod fast_path {
         assert_eq!(load_json(&save_json(&model)).ok().as_ref(), Some(&model));
     }
 
-    /// A user's name holding what looks like the boundary between two users, in the middle of a
-    /// JSON `users` array large enough to be parsed on several threads.
-    #[test]
-    fn a_split_json_array_keeps_strings_that_look_like_row_boundaries() {
-        let model = large();
-        let text = String::from_utf8(save_json(&model)).unwrap_or_default();
-        let users = text.find("\n  \"users\": [").expect("the users array");
-        assert!(text.len() - users > 2 << 20, "users array not split");
-        let middle = users + (text.len() - users) / 2;
-        // A user's own name (six spaces in), not one of its identities'.
-        let field = "\n      \"name\": \"";
-        let name = middle + text[middle..].find(field).expect("a name");
-        let value = name + field.len();
-        let end = value + text[value..].find('"').expect("end of the name");
-        let tricky = r#"}, {\"id\": \"u-fake\", \"login\": \"fake\"}, {"#;
-        let edited = format!("{}{tricky}{}", &text[..value], &text[end..]);
-        let loaded = load_json(edited.as_bytes()).expect("a valid directory");
-        assert_eq!(loaded.users.count(), model.users.count());
-        let names: Vec<&str> = loaded
-            .users
-            .iter()
-            .filter_map(|(_, u)| u.name.as_deref())
-            .collect();
-        assert!(
-            names.contains(&r#"}, {"id": "u-fake", "login": "fake"}, {"#),
-            "name lost"
-        );
-    }
-
-    #[test]
-    fn an_error_in_the_last_user_of_a_split_json_array_is_located() {
-        let text = String::from_utf8(save_json(&large())).unwrap_or_default();
-        let at = text.rfind("\"login\"").expect("a login");
-        let broken = format!("{}\"logn\"{}", &text[..at], &text[at + "\"login\"".len()..]);
-        let errors = match load_json(broken.as_bytes()) {
-            Ok(_) => panic!("expected errors"),
-            Err(errors) => errors,
-        };
-        assert_eq!(errors.errors.len(), 1, "{errors}");
-        assert!(errors.errors[0].place.starts_with("users["), "{errors}");
-        assert_eq!(
-            errors.errors[0].kind,
-            LoadErrorKind::UnknownField {
-                name: "logn".to_owned()
-            }
-        );
-    }
-
     #[test]
     fn an_error_deep_in_a_split_file_names_its_line() {
         let text = String::from_utf8(save_ndjson(&large())).unwrap_or_default();

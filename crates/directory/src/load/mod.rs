@@ -13,7 +13,6 @@
 //! model; every error message is the tolerant reader's. Both hand a [`crate::raw::Directory`] to
 //! validation ([`validate`]). The result is either a whole valid [`Model`] or every error found.
 
-mod arrays;
 mod blocks;
 mod catalog_ids;
 mod json;

@@ -1,7 +1,5 @@
-//! The whole-document JSON reader's fast path: serde straight into [`Rows`] (raw objects, borrowed
-//! grants and users), every list element deserialized where it stands. The `users` and `grants`
-//! arrays are first skimmed as raw JSON (a syntax check that builds nothing), then parsed on one
-//! thread per core ([`super::arrays`]); everything else in one pass.
+//! The whole-document JSON reader's fast path: serde straight into [`Rows`] (raw objects, borrowed grants and users) in one
+//! pass over the bytes, every list element deserialized where it stands.
 //!
 //! It answers only for a document without parse problems: any irregularity — a syntax error, an
 //! object serde refuses, an unknown, duplicate or missing top-level key, a `format` that is not a
@@ -13,9 +11,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::Deserializer;
-use serde_json::value::RawValue;
 
-use super::arrays;
 use super::places::Kind;
 use super::rows::Rows;
 
@@ -70,14 +66,8 @@ impl<'de> Visitor<'de> for Document {
                 Some(Kind::Project) => directory.projects = map.next_value()?,
                 Some(Kind::Group) => directory.groups = map.next_value()?,
                 Some(Kind::Team) => directory.teams = map.next_value()?,
-                Some(Kind::Grant) => match arrays::parse(map.next_value::<&RawValue>()?.get()) {
-                    Some(grants) => rows.grants = grants,
-                    None => return Ok(None),
-                },
-                Some(Kind::User) => match arrays::parse(map.next_value::<&RawValue>()?.get()) {
-                    Some(users) => rows.users = users,
-                    None => return Ok(None),
-                },
+                Some(Kind::Grant) => rows.grants = map.next_value()?,
+                Some(Kind::User) => rows.users = map.next_value()?,
             }
         }
         Ok(seen[Kind::ALL.len()].then_some(rows))

@@ -89,8 +89,7 @@ fn header(text: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// Threads for `body_len` bytes: one per core (at most [`MAX_CHUNKS`]), one for small inputs.
-pub(super) fn chunk_count(body_len: usize) -> usize {
+fn chunk_count(body_len: usize) -> usize {
     if body_len < MIN_SPLIT_BYTES {
         return 1;
     }
