@@ -159,15 +159,7 @@ impl<T: Copy> Group<T> {
     }
 
     fn count(&mut self) {
-        let mut end = 0;
-        self.ends = self
-            .chunks
-            .iter()
-            .map(|chunk| {
-                end += chunk.values.len();
-                end
-            })
-            .collect();
+        self.ends = running_ends(self.chunks.iter().map(|chunk| chunk.values.len()));
     }
 
     fn len(&self) -> usize {
@@ -341,15 +333,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
     }
 
     fn count(&mut self) {
-        let mut end = 0;
-        self.ends = self
-            .groups
-            .iter()
-            .map(|group| {
-                end += group.len();
-                end
-            })
-            .collect();
+        self.ends = running_ends(self.groups.iter().map(|group| group.len()));
     }
 
     fn rank(&self, row: Row) -> u32 {
@@ -721,6 +705,16 @@ impl<T: Ord + Copy> LiveColumn<T> {
             + bitmap_bytes(&self.all)
             + 4 * self.id_rank.capacity() as u64
     }
+}
+
+/// The end position of each piece laid one after another (the running sum of `lens`), which
+/// chunks inside a group and groups inside the column both keep to find a position.
+fn running_ends(lens: impl Iterator<Item = usize>) -> Vec<usize> {
+    lens.scan(0, |end, len| {
+        *end += len;
+        Some(*end)
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -114,6 +114,15 @@ fn replay(setup: &[Change], log: &[Vec<Change>], what: &str) {
     assert_same(&replayed, &model, &format!("{what} (replayed)"));
 }
 
+/// [`replay`] of every case after `setup`, in each of its [`splits`].
+fn replay_every_split(setup: &[Change], cases: &[(&str, Vec<Change>)]) {
+    for (what, changes) in cases {
+        for (i, log) in splits(changes).iter().enumerate() {
+            replay(setup, log, &format!("{what} #{i}"));
+        }
+    }
+}
+
 /// Every split of `changes` into batches that keeps their order: one batch, one per change,
 /// and the first change alone then the rest.
 fn splits(changes: &[Change]) -> Vec<Vec<Vec<Change>>> {
@@ -189,11 +198,7 @@ fn a_group_move_and_a_grant_removal_replay_exactly() {
             ],
         ),
     ];
-    for (what, changes) in &cases {
-        for (i, log) in splits(changes).iter().enumerate() {
-            replay(&setup, log, &format!("{what} #{i}"));
-        }
-    }
+    replay_every_split(&setup, &cases);
 }
 
 /// Two paths to the same role (the old ancestor's grant and a team listing the moved group):
@@ -225,11 +230,7 @@ fn one_of_two_paths_removed_around_a_move_keeps_the_other() {
             ],
         ),
     ];
-    for (what, changes) in &cases {
-        for (i, log) in splits(changes).iter().enumerate() {
-            replay(&setup, log, &format!("{what} #{i}"));
-        }
-    }
+    replay_every_split(&setup, &cases);
 }
 
 /// Memberships with several paths to one role: leaving one group keeps what another path
@@ -280,9 +281,5 @@ fn memberships_remove_only_the_paths_they_end() {
             ],
         ),
     ];
-    for (what, changes) in &cases {
-        for (i, log) in splits(changes).iter().enumerate() {
-            replay(&setup, log, &format!("{what} #{i}"));
-        }
-    }
+    replay_every_split(&setup, &cases);
 }
