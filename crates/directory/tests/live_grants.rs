@@ -282,3 +282,92 @@ fn a_membership_to_a_nested_group_is_made_in_place() {
         check(&snap);
     }
 }
+
+/// Memberships into and out of the groups of the biggest subtree, whose root and members hold
+/// many grants at every scope level (global, organization, several projects, several roles):
+/// after every few single-change batches the access bitmaps equal a fresh build's, and a
+/// user leaving keeps exactly the roles another path still gives it.
+#[test]
+fn memberships_under_a_heavily_granted_subtree_match_a_fresh_build() {
+    let model = generate(&GenOptions {
+        users: 1_200,
+        seed: 11,
+    });
+    // The root with the most descendants, and its subtree.
+    let parent_of = |g: usize| model.groups[g].parent.map(|p| p.index());
+    let root_of = |mut g: usize| {
+        while let Some(p) = parent_of(g) {
+            g = p;
+        }
+        g
+    };
+    let mut size = vec![0usize; model.groups.len()];
+    for g in 0..model.groups.len() {
+        size[root_of(g)] += 1;
+    }
+    let root = (0..model.groups.len())
+        .max_by_key(|&g| size[g])
+        .expect("generated groups");
+    let subtree: Vec<String> = (0..model.groups.len())
+        .filter(|&g| root_of(g) == root)
+        .map(|g| model.groups[g].id.clone())
+        .collect();
+    assert!(subtree.len() > 1, "a nested subtree");
+    let roles: Vec<String> = model.roles.iter().take(6).map(|r| r.id.clone()).collect();
+    let projects: Vec<String> = model.projects.iter().take(4).map(|p| p.id.clone()).collect();
+    let org = model.organizations[0].id.clone();
+    let users: Vec<String> = model
+        .users
+        .iter()
+        .take(40)
+        .map(|(_, u)| u.id.clone())
+        .collect();
+    let store = Store::with_options(model.clone(), options(false));
+    // Grants to the root and to a subgroup at every level, plus direct grants to some users
+    // (other paths to the same roles).
+    let mut grants = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        let group = &subtree[i % subtree.len()];
+        grants.push(json!({"role": role, "group": &subtree[0]}));
+        grants.push(json!({"role": role, "group": group, "organization": &org}));
+        for project in &projects {
+            grants.push(json!({"role": role, "group": group, "project": project}));
+        }
+        grants.push(json!({"role": role, "user": &users[i], "project": &projects[0]}));
+    }
+    for grant in &grants {
+        let change = parse(json!({"op": "put", "kind": "grant", "value": grant}));
+        // An equal grant may exist already: adding it again changes nothing.
+        let _ = store.apply_changes(&[change]);
+    }
+    // Clean indexes (no overlay) over the grants, then memberships one batch at a time.
+    let store = Store::with_options(Model::clone(&store.snapshot().model), options(false));
+    check(&store.snapshot());
+    let mut step = 0usize;
+    for round in 0..3 {
+        for (i, user) in users.iter().enumerate() {
+            let group = &subtree[(i * 7 + round) % subtree.len()];
+            let membership = json!({"user": user, "group": group});
+            let put = parse(json!({"op": "put", "kind": "membership", "value": membership}));
+            store.apply_changes(&[put]).expect("a membership put applies");
+            step += 1;
+            if i % 3 == 0 {
+                let delete =
+                    parse(json!({"op": "delete", "kind": "membership", "value": membership}));
+                store.apply_changes(&[delete]).expect("just joined");
+                step += 1;
+            }
+            if step % 10 == 0 {
+                check(&store.snapshot());
+            }
+        }
+        check(&store.snapshot());
+    }
+    // Grants removed one by one (several paths each) stay exact too.
+    for grant in grants.iter().rev().step_by(3) {
+        let change = parse(json!({"op": "delete", "kind": "grant", "value": grant}));
+        if store.apply_changes(&[change]).is_ok() {
+            check(&store.snapshot());
+        }
+    }
+}

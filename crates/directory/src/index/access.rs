@@ -4,8 +4,24 @@
 //! that per query would mean walking every grant. Instead, at build time every grant's subject is
 //! expanded to a bitmap and OR-ed into its role's holders *at the grant's scope level*: global,
 //! per organization, per project. `access(project: p, with: r)` is then the union of at most
-//! three bitmaps per role (global, p's organization, p), and the same aggregation over all roles
-//! is kept for `access(project: p)` without `with:`.
+//! three bitmaps per role (global, p's organization, p). Over all roles the global and
+//! per-organization levels and the union `any` are kept too.
+//!
+//! **Live changes and memory (decided, measured at 1M users in benches/RESULTS.md, `acc8`).**
+//! A membership or grant change writes a few rows into large shared sets while readers keep
+//! the previous version. The sets most changes write — each role's union over its scopes, the
+//! any-role union, the global levels — are [`BlockBitmap`]s: copied on write per 65,536-row
+//! block, so a one-row change copies one container (≤ 8 KB), not the whole set (16 containers
+//! at 1M). The per-organization and per-project bitmaps stay plain `Arc<RoaringBitmap>`s (tens
+//! of thousands of small sets: a block table each would cost more memory than it saves copy)
+//! and are copied only when they gain or lose a row. The any-role *per-project* unions are not
+//! kept (51 MB at 1M, written by every change to a project grant): `access(project: p)` without
+//! `with:` ORs every role's bitmap of `p` instead — one small set per role holding a role in
+//! `p`, twenty roles at most in the benchmark — and "in a project" is re-derived on removals
+//! from the roles' unions ([`AccessIndex::outside_projects`]). Considered and not done:
+//! keeping grants to groups apart from direct grants, so that a membership change would not
+//! touch this index at all; the any-scope unions (`access(with: R)` without a project, query k)
+//! would then be unions over every granted group at query time.
 //!
 //! **(decided)** `AccessScope::Organization(o)` counts grants scoped to `o` or global only — not
 //! grants scoped to a single project inside `o` (hub-query.md: "the same for grants scoped to o
@@ -15,10 +31,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use roaring::{MultiOps, RoaringBitmap};
+use roaring::RoaringBitmap;
 
+use super::block_bitmap::{union_all, BlockBitmap};
 use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
-use super::scoped::{Dense, ScopeMap};
+use super::scoped::ScopeMap;
 use super::structure::Structure;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
@@ -34,31 +51,41 @@ pub enum AccessScope {
     Organization(OrgIdx),
 }
 
+/// ORs `users` into a shared bitmap, copying it only when it gains a row (a shared bitmap that
+/// already holds them all is left shared).
+fn or_shared(set: &mut Arc<RoaringBitmap>, users: &RoaringBitmap) {
+    if let Some(set) = Arc::get_mut(set) {
+        *set |= users;
+    } else if !users.is_subset(set) {
+        *Arc::make_mut(set) |= users;
+    }
+}
+
 /// Holders of one role (or of any role) split by the scope level of the grant. Every bitmap is
-/// shared between versions and copied only when a change writes it.
+/// shared between versions and copied only when a change writes it; the global level and the
+/// union `any` are [`BlockBitmap`]s, so a one-row change copies one 65,536-row block of them.
 #[derive(Debug, Default, Clone)]
 struct Holders {
-    global: Arc<RoaringBitmap>,
+    global: BlockBitmap,
     organizations: ScopeMap<OrgIdx>,
     projects: ScopeMap<ProjectIdx>,
     /// Union of the three levels.
-    any: Arc<RoaringBitmap>,
+    any: BlockBitmap,
 }
 
 impl Holders {
-    /// The bitmap of one scope level, created empty if missing.
-    fn at(&mut self, scope: Scope) -> &mut RoaringBitmap {
-        let set = match scope {
-            Scope::Global => &mut self.global,
-            Scope::Organization(o) => self.organizations.slot(o),
-            Scope::Project(p) => self.projects.slot(p),
-        };
-        Arc::make_mut(set)
+    /// Adds `users` to one scope level (not to `any`), copying only what gains a row.
+    fn add_at(&mut self, scope: Scope, users: &RoaringBitmap) {
+        match scope {
+            Scope::Global => self.global.union_with(users),
+            Scope::Organization(o) => self.organizations.slot(o).union_with(users),
+            Scope::Project(p) => self.projects.slot(p).union_with(users),
+        }
     }
 
     fn add(&mut self, scope: Scope, users: &RoaringBitmap) {
-        *self.at(scope) |= users;
-        *Arc::make_mut(&mut self.any) |= users;
+        self.add_at(scope, users);
+        self.any.union_with(users);
     }
 
     /// Removes `rows` from one scope level (no copy when none of them is there).
@@ -69,48 +96,67 @@ impl Holders {
             Scope::Project(p) => self.projects.get_mut(&p),
         };
         if let Some(set) = held {
-            remove_rows(set, rows);
+            set.difference_with(rows);
         }
     }
 
-    /// Every scope level's bitmap (not `any`).
-    fn levels(&self) -> impl Iterator<Item = &RoaringBitmap> {
-        std::iter::once(&*self.global)
-            .chain(self.organizations.values().map(|set| &**set))
-            .chain(self.projects.values().map(|set| &**set))
+    /// The union of every scope level (what `any` holds).
+    fn union_of_levels(&self) -> RoaringBitmap {
+        union_all(
+            std::iter::once(&self.global)
+                .chain(self.organizations.values())
+                .chain(self.projects.values()),
+        )
     }
 
-    /// Level by level union of several holders (the any-role aggregation), `any` included.
-    fn union<'a>(all: impl Iterator<Item = &'a Holders> + Clone) -> Holders {
-        fn merge<'m, K: Dense + Eq + std::hash::Hash + 'm>(
-            maps: impl Iterator<Item = &'m ScopeMap<K>>,
-        ) -> ScopeMap<K> {
-            let mut sets: HashMap<K, Vec<&RoaringBitmap>> = HashMap::new();
-            for map in maps {
-                for (key, set) in map.iter() {
-                    sets.entry(key).or_default().push(set);
-                }
+    /// Adds `users` to one scope level while building (sets stay whole until [`Self::seal`]).
+    fn build_add_at(&mut self, scope: Scope, users: &RoaringBitmap) {
+        match scope {
+            Scope::Global => self.global.build_union(users),
+            Scope::Organization(o) => self.organizations.slot(o).build_union(users),
+            Scope::Project(p) => self.projects.slot(p).build_union(users),
+        }
+    }
+
+    /// Ends a build: `any` from the levels, and every large set cut into blocks.
+    fn seal(&mut self) {
+        self.any = BlockBitmap::from(self.union_of_levels());
+        self.global.seal();
+        for set in self
+            .organizations
+            .values_mut()
+            .chain(self.projects.values_mut())
+        {
+            set.seal();
+        }
+    }
+
+    /// The any-role aggregation of every role's holders: the global and per-organization
+    /// levels and `any`. Per-project unions are not kept (see [`AccessIndex`]).
+    fn union(all: &[Holders]) -> Holders {
+        let mut organizations: HashMap<OrgIdx, Vec<&BlockBitmap>> = HashMap::new();
+        for holders in all {
+            for (org, set) in holders.organizations.iter() {
+                organizations.entry(org).or_default().push(set);
             }
-            sets.into_iter()
-                .map(|(key, sets)| (key, Arc::new(sets.union())))
-                .collect()
         }
-        let mut holders = Holders {
-            global: Arc::new(all.clone().map(|h| &*h.global).union()),
-            organizations: merge(all.clone().map(|h| &h.organizations)),
-            projects: merge(all.map(|h| &h.projects)),
-            any: Arc::default(),
-        };
-        holders.any = Arc::new(holders.levels().union());
-        holders
+        Holders {
+            global: BlockBitmap::from(union_all(all.iter().map(|h| &h.global))),
+            organizations: organizations
+                .into_iter()
+                .map(|(org, sets)| (org, BlockBitmap::from(union_all(sets.into_iter()))))
+                .collect(),
+            projects: ScopeMap::default(),
+            any: BlockBitmap::from(union_all(all.iter().map(|h| &h.any))),
+        }
     }
 
     /// The bitmap of one scope level, if any.
-    fn get(&self, scope: Scope) -> Option<&RoaringBitmap> {
+    fn get(&self, scope: Scope) -> Option<&BlockBitmap> {
         match scope {
             Scope::Global => Some(&self.global),
-            Scope::Organization(o) => self.organizations.get(&o).map(|set| &**set),
-            Scope::Project(p) => self.projects.get(&p).map(|set| &**set),
+            Scope::Organization(o) => self.organizations.get(&o),
+            Scope::Project(p) => self.projects.get(&p),
         }
     }
 
@@ -128,25 +174,25 @@ impl Holders {
                     .map(|(p, set)| (Scope::Project(p), set)),
             )
             .filter(|&(level, _)| level != scope)
-            .map(|(_, set)| &**set);
+            .map(|(_, set)| set);
         outside(rows, levels)
     }
 
     /// The (at most three) bitmaps whose union answers `scope`.
-    fn sets(&self, scope: AccessScope, project_org: &[Option<OrgIdx>]) -> Vec<&RoaringBitmap> {
+    fn sets(&self, scope: AccessScope, project_org: &[Option<OrgIdx>]) -> Vec<&BlockBitmap> {
         match scope {
-            AccessScope::Any => vec![&*self.any],
+            AccessScope::Any => vec![&self.any],
             AccessScope::Organization(o) => {
-                let mut sets = vec![&*self.global];
-                sets.extend(self.organizations.get(&o).map(|set| &**set));
+                let mut sets = vec![&self.global];
+                sets.extend(self.organizations.get(&o));
                 sets
             }
             AccessScope::Project(p) => {
-                let mut sets = vec![&*self.global];
+                let mut sets = vec![&self.global];
                 if let Some(Some(o)) = project_org.get(p.index()) {
-                    sets.extend(self.organizations.get(o).map(|set| &**set));
+                    sets.extend(self.organizations.get(o));
                 }
-                sets.extend(self.projects.get(&p).map(|set| &**set));
+                sets.extend(self.projects.get(&p));
                 sets
             }
         }
@@ -156,12 +202,11 @@ impl Holders {
         let sets = std::iter::once(&self.global)
             .chain(self.organizations.values())
             .chain(self.projects.values())
-            .chain(std::iter::once(&self.any))
-            .map(|set| &**set);
+            .chain(std::iter::once(&self.any));
         let (mut entries, mut bytes) = (0, 0);
         for set in sets {
             entries += set.len();
-            bytes += 32 + bitmap_bytes(set);
+            bytes += 32 + set.heap_bytes();
         }
         (entries, bytes)
     }
@@ -190,25 +235,12 @@ impl AccessIndex {
     /// grant) was half of the whole index build. Grants to groups and teams OR their subject's
     /// members in, and the any-role and any-scope unions are taken once at the end.
     pub(crate) fn build(model: &Model, structure: &Structure) -> AccessIndex {
-        let role_count = model.roles.len();
         let mut by_role = direct_grants(model);
-        by_role.resize_with(role_count, Holders::default);
-        let mut own_role: Vec<Vec<&RoaringBitmap>> = vec![Vec::new(); role_count];
-        for (holders, own) in by_role.iter().zip(&mut own_role) {
-            own.extend(holders.levels());
-        }
-        let own_role: Vec<RoaringBitmap> = own_role.into_iter().map(|sets| sets.union()).collect();
-        // Grants the tables cannot place (a role past the role list): the any-role sets only.
-        let mut unplaced = Holders::default();
+        let own_role: Vec<RoaringBitmap> = by_role.iter().map(Holders::union_of_levels).collect();
         let empty = RoaringBitmap::new();
         for grant in &model.grants {
             let users: &RoaringBitmap = match grant.subject {
-                Subject::User(row) => {
-                    if grant.role.index() >= role_count {
-                        unplaced.at(grant.scope).insert(row);
-                    }
-                    continue;
-                }
+                Subject::User(_) => continue,
                 Subject::Group(g) => structure
                     .group_transitive
                     .get(g.index())
@@ -218,15 +250,14 @@ impl AccessIndex {
                     .get(t.index())
                     .map_or(&empty, |set| &**set),
             };
-            match by_role.get_mut(grant.role.index()) {
-                Some(holders) => *holders.at(grant.scope) |= users,
-                None => *unplaced.at(grant.scope) |= users,
+            if let Some(holders) = by_role.get_mut(grant.role.index()) {
+                holders.build_add_at(grant.scope, users);
             }
         }
         for holders in &mut by_role {
-            holders.any = Arc::new(holders.levels().union());
+            holders.seal();
         }
-        let any_role = Holders::union(by_role.iter().chain(std::iter::once(&unplaced)));
+        let any_role = Holders::union(&by_role);
 
         let mut with_permission: Vec<Vec<RoleIdx>> = vec![Vec::new(); model.permissions.len()];
         for (role, definition) in model.roles.iter().enumerate() {
@@ -245,16 +276,14 @@ impl AccessIndex {
         // owns a project, or a global grant when there is any project at all.
         let mut in_any_project = RoaringBitmap::new();
         if !model.projects.is_empty() {
-            in_any_project |= &*any_role.global;
+            any_role.global.or_into(&mut in_any_project);
         }
         for (org, set) in any_role.organizations.iter() {
             if project_org.contains(&Some(org)) {
-                in_any_project |= &**set;
+                set.or_into(&mut in_any_project);
             }
         }
-        for set in any_role.projects.values() {
-            in_any_project |= &**set;
-        }
+        in_any_project |= union_all(by_role.iter().flat_map(|holders| holders.projects.values()));
 
         AccessIndex {
             by_role: by_role.into_iter().map(Arc::new).collect(),
@@ -264,6 +293,15 @@ impl AccessIndex {
             orgs_with_projects: Arc::new(project_org.iter().flatten().copied().collect()),
             project_org: Arc::new(project_org),
             in_any_project: Arc::new(in_any_project),
+        }
+    }
+
+    /// Adds `users` to the any-role aggregation at `scope`: its global or organization level
+    /// and `any` (there is no per-project level).
+    fn any_role_add(&mut self, scope: Scope, users: &RoaringBitmap) {
+        match scope {
+            Scope::Project(_) => self.any_role.any.union_with(users),
+            _ => self.any_role.add(scope, users),
         }
     }
 
@@ -290,12 +328,13 @@ impl AccessIndex {
             Arc::make_mut(&mut self.orgs_with_projects).insert(org);
         }
         if first {
-            let global = Arc::clone(&self.any_role.global);
-            *Arc::make_mut(&mut self.in_any_project) |= &*global;
+            self.any_role
+                .global
+                .or_into(Arc::make_mut(&mut self.in_any_project));
         }
         if let Some(org) = organization.filter(|_| first_of_org) {
             if let Some(held) = self.any_role.organizations.get(&org).cloned() {
-                *Arc::make_mut(&mut self.in_any_project) |= &*held;
+                held.or_into(Arc::make_mut(&mut self.in_any_project));
             }
         }
     }
@@ -313,16 +352,16 @@ impl AccessIndex {
             self.by_role.resize_with(role.index() + 1, Default::default);
         }
         Arc::make_mut(&mut self.by_role[role.index()]).add(scope, users);
-        self.any_role.add(scope, users);
+        self.any_role_add(scope, users);
         if direct {
             if self.own_role.len() <= role.index() {
                 self.own_role
                     .resize_with(role.index() + 1, Default::default);
             }
-            *Arc::make_mut(&mut self.own_role[role.index()]) |= users;
+            or_shared(&mut self.own_role[role.index()], users);
         }
         if self.covers_a_project(scope) {
-            *Arc::make_mut(&mut self.in_any_project) |= users;
+            or_shared(&mut self.in_any_project, users);
         }
     }
 
@@ -384,11 +423,11 @@ impl AccessIndex {
             if !lose_scope.is_empty() || !lose_role.is_empty() {
                 let holders = Arc::make_mut(holders);
                 holders.remove(scope, &lose_scope);
-                remove_rows(&mut holders.any, &lose_role);
+                holders.any.difference_with(&lose_role);
             }
         }
         self.any_role.remove(scope, &lose_any_scope);
-        remove_rows(&mut self.any_role.any, &lose_any);
+        self.any_role.any.difference_with(&lose_any);
         if let Some(own) = self.own_role.get_mut(role.index()) {
             remove_rows(own, &lose_own);
         }
@@ -422,7 +461,7 @@ impl AccessIndex {
         let holders = Arc::make_mut(holders);
         holders.remove(scope, &lost);
         let lose_role = holders.without_others(scope, lost.clone());
-        remove_rows(&mut holders.any, &lose_role);
+        holders.any.difference_with(&lose_role);
         let mut lose_any_scope = lost;
         for (r, other) in self.by_role.iter().enumerate() {
             if lose_any_scope.is_empty() {
@@ -430,7 +469,7 @@ impl AccessIndex {
             }
             if r != role.index() {
                 if let Some(set) = other.get(scope) {
-                    lose_any_scope -= set;
+                    set.subtract_from(&mut lose_any_scope);
                 }
             }
         }
@@ -441,30 +480,63 @@ impl AccessIndex {
                 break;
             }
             if r != role.index() {
-                lose_any -= &*other.any;
+                other.any.subtract_from(&mut lose_any);
             }
         }
-        remove_rows(&mut self.any_role.any, &lose_any);
+        self.any_role.any.difference_with(&lose_any);
         if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
             let lose_project = self.outside_projects(lose_any_scope);
             remove_rows(&mut self.in_any_project, &lose_project);
         }
     }
 
-    /// Those of `rows` that no any-role bitmap covering a project holds.
+    /// Those of `rows` that hold no role at a scope covering a project. The any-role global and
+    /// organization levels go first (few, large); of the users left, those in no role's union
+    /// hold nothing at all, and those holding a role somewhere hold it at a project unless they
+    /// are at an organization without projects (or global with no project), which only those
+    /// few are checked against every role's project bitmaps for.
     fn outside_projects(&self, rows: RoaringBitmap) -> RoaringBitmap {
-        let global = (!self.project_org.is_empty()).then_some(&*self.any_role.global);
-        let organizations = self
+        let no_projects = self.project_org.is_empty();
+        let global = (!no_projects).then_some(&self.any_role.global);
+        let (with_projects, without_projects): (Vec<_>, Vec<_>) = self
             .any_role
             .organizations
             .iter()
-            .filter(|(org, _)| self.orgs_with_projects.contains(org))
-            .map(|(_, set)| &**set);
-        let projects = self.any_role.projects.values().map(|set| &**set);
-        outside(
+            .partition(|(org, _)| self.orgs_with_projects.contains(org));
+        let rows = outside(
             rows,
-            global.into_iter().chain(organizations).chain(projects),
-        )
+            global
+                .into_iter()
+                .chain(with_projects.into_iter().map(|(_, set)| set)),
+        );
+        if rows.is_empty() {
+            return rows;
+        }
+        let mut none = rows.clone();
+        for holders in &self.by_role {
+            if none.is_empty() {
+                break;
+            }
+            holders.any.subtract_from(&mut none);
+        }
+        let held = rows - &none;
+        let mut elsewhere = RoaringBitmap::new();
+        if no_projects {
+            self.any_role.global.or_into(&mut elsewhere);
+        }
+        for (_, set) in without_projects {
+            set.or_into(&mut elsewhere);
+        }
+        let unsure = held & elsewhere;
+        if unsure.is_empty() {
+            return none;
+        }
+        let projects = self
+            .by_role
+            .iter()
+            .flat_map(|holders| holders.projects.values())
+            ;
+        none | outside(unsure, projects)
     }
 
     /// The groups or teams of some users changed (groups moved): `grants` are the grants to
@@ -490,7 +562,7 @@ impl AccessIndex {
             // Holders at the scope are in every aggregation already: adding them again would
             // only copy the role's holders.
             if let Some(held) = self.by_role.get(role.index()).and_then(|h| h.get(*scope)) {
-                gained -= held;
+                held.subtract_from(&mut gained);
             }
             if !gained.is_empty() {
                 self.grant_added(*role, *scope, &gained, false);
@@ -498,9 +570,23 @@ impl AccessIndex {
         }
     }
 
-    fn sets<'a>(&'a self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> Vec<&'a RoaringBitmap> {
+    /// The bitmaps whose union answers `scope` for `roles` (any role when `None`). Any role in
+    /// one project is the any-role global and organization levels and every role's bitmap of
+    /// the project (at most one per role): the per-project any-role unions are not kept.
+    fn sets<'a>(&'a self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> Vec<&'a BlockBitmap> {
         match roles {
-            None => self.any_role.sets(scope, &self.project_org),
+            None => {
+                let mut sets = self.any_role.sets(scope, &self.project_org);
+                if let AccessScope::Project(p) = scope {
+                    sets.extend(
+                        self.by_role
+                            .iter()
+                            .filter_map(|holders| holders.projects.get(&p))
+                            ,
+                    );
+                }
+                sets
+            }
             Some(roles) => roles
                 .iter()
                 .filter_map(|role| self.by_role.get(role.index()))
@@ -512,7 +598,7 @@ impl AccessIndex {
     pub(crate) fn access(&self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> RoaringBitmap {
         let mut result = RoaringBitmap::new();
         for set in self.sets(scope, roles) {
-            result |= set;
+            set.or_into(&mut result);
         }
         result
     }
@@ -579,17 +665,14 @@ struct Still {
 /// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the
 /// rows left (and the cost of each later difference) shrink fast, and the walk stops once none
 /// is left.
-fn outside<'a>(
-    mut rows: RoaringBitmap,
-    sets: impl Iterator<Item = &'a RoaringBitmap>,
-) -> RoaringBitmap {
-    let mut sets: Vec<&RoaringBitmap> = sets.filter(|set| !set.is_empty()).collect();
+fn outside<'a>(mut rows: RoaringBitmap, sets: impl Iterator<Item = &'a BlockBitmap>) -> RoaringBitmap {
+    let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| set.len() > 0).collect();
     sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
     for set in sets {
         if rows.is_empty() {
             break;
         }
-        rows -= set;
+        set.subtract_from(&mut rows);
     }
     rows
 }
@@ -603,7 +686,7 @@ fn remove_rows(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
 
 /// Per role, the holders through direct grants to users (without `any`, set by the caller):
 /// grants bucketed by (role, scope) with a counting sort, each bucket appended to its bitmap in
-/// row order. Grants naming a role past the role list are left to the caller.
+/// row order. Grants naming a role past the role list take the slow path.
 fn direct_grants(model: &Model) -> Vec<Holders> {
     let role_count = model.roles.len();
     let orgs = model.organizations.len();
@@ -637,7 +720,16 @@ fn direct_grants(model: &Model) -> Vec<Holders> {
     }
     let mut next = starts.clone();
     let mut rows = vec![0 as Row; starts[starts.len() - 1] as usize];
-    let mut by_role = vec![Holders::default(); role_count];
+    // One entry per role of the list and per role a grant names past it (not produced by
+    // validation: such grants count for the any-role queries only).
+    let roles = model
+        .grants
+        .iter()
+        .map(|grant| grant.role.index() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(role_count);
+    let mut by_role = vec![Holders::default(); roles];
     for (role, scope, row) in direct() {
         match slot(role, scope) {
             Some(slot) => {
@@ -646,7 +738,7 @@ fn direct_grants(model: &Model) -> Vec<Holders> {
             }
             None => {
                 if let Some(holders) = by_role.get_mut(role.index()) {
-                    holders.at(scope).insert(row);
+                    holders.build_add_at(scope, &RoaringBitmap::from_iter([row]));
                 }
             }
         }
@@ -666,7 +758,7 @@ fn direct_grants(model: &Model) -> Vec<Holders> {
             l if l <= orgs => Scope::Organization(OrgIdx((l - 1) as u32)),
             l => Scope::Project(ProjectIdx((l - 1 - orgs) as u32)),
         };
-        *by_role[role].at(scope) |= bitmap_from_sorted(bucket.iter().copied());
+        by_role[role].build_add_at(scope, &bitmap_from_sorted(bucket.iter().copied()));
     }
     by_role
 }

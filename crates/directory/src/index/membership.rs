@@ -9,7 +9,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::access::AccessIndex;
-use super::structure::SharedSets;
+use super::structure::{grow, SharedSets};
 use super::Indexes;
 use crate::facts::Subjects;
 use crate::model::{GroupIdx, Model, RoleIdx, Row, Scope, Subject, TeamIdx};
@@ -20,10 +20,7 @@ fn set_bit(sets: &mut SharedSets, at: usize, row: Row, on: bool) -> bool {
     if sets.get(at).is_some_and(|set| set.contains(row) == on) {
         return false;
     }
-    let sets = Arc::make_mut(sets);
-    if sets.len() <= at {
-        sets.resize_with(at + 1, Default::default);
-    }
+    grow(sets, at + 1);
     let set = Arc::make_mut(&mut sets[at]);
     if on {
         set.insert(row)

@@ -51,6 +51,7 @@
 //! users without a value is exposed ([`Flag`], [`Indexes::present`]).
 
 mod access;
+mod block_bitmap;
 mod blocks;
 mod categories;
 mod column;
@@ -999,7 +1000,11 @@ impl Indexes {
     }
 
     /// [`Self::set_at`] over a list of shared bitmaps.
-    fn shared_at<'a>(&'a self, sets: &'a [Arc<RoaringBitmap>], index: usize) -> &'a RoaringBitmap {
+    fn shared_at<'a>(
+        &'a self,
+        sets: &'a structure::SharedSets,
+        index: usize,
+    ) -> &'a RoaringBitmap {
         sets.get(index).map_or(&self.empty, |set| &**set)
     }
 

@@ -8,10 +8,7 @@
 //! pointers, whatever the number of projects.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
-
-use roaring::RoaringBitmap;
-
+use super::block_bitmap::BlockBitmap;
 use crate::model::{OrgIdx, ProjectIdx};
 use crate::shared::Chunked;
 
@@ -41,10 +38,11 @@ impl Dense for ProjectIdx {
     }
 }
 
-/// Bitmaps by dense key; absent keys hold nothing. Cloning copies one pointer.
+/// Holder sets ([`BlockBitmap`]s: a large one is copied on write per block) by dense key;
+/// absent keys hold nothing. Cloning copies one pointer.
 #[derive(Debug, Clone)]
 pub(crate) struct ScopeMap<K> {
-    sets: Chunked<Option<Arc<RoaringBitmap>>>,
+    sets: Chunked<Option<BlockBitmap>>,
     key: PhantomData<K>,
 }
 
@@ -59,43 +57,48 @@ impl<K> Default for ScopeMap<K> {
 
 impl<K: Dense> ScopeMap<K> {
     /// The bitmap of `key`, if any.
-    pub(crate) fn get(&self, key: &K) -> Option<&Arc<RoaringBitmap>> {
+    pub(crate) fn get(&self, key: &K) -> Option<&BlockBitmap> {
         self.sets.get(key.at()).and_then(Option::as_ref)
     }
 
     /// The bitmap of `key` for writing, if it exists (copies one leaf of pointers if shared).
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut Arc<RoaringBitmap>> {
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut BlockBitmap> {
         self.get(key)?;
         self.sets.get_mut(key.at()).and_then(Option::as_mut)
     }
 
     /// The bitmap of `key` for writing, created empty if missing.
-    pub(crate) fn slot(&mut self, key: K) -> &mut Arc<RoaringBitmap> {
+    pub(crate) fn slot(&mut self, key: K) -> &mut BlockBitmap {
         while self.sets.len() <= key.at() {
             self.sets.push(None);
         }
         self.sets
             .get_mut(key.at())
             .expect("the table was just extended past the key")
-            .get_or_insert_with(Arc::default)
+            .get_or_insert_with(BlockBitmap::default)
     }
 
     /// Every (key, bitmap) held, by key.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &Arc<RoaringBitmap>)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &BlockBitmap)> + '_ {
         self.sets
             .iter()
             .enumerate()
             .filter_map(|(at, set)| set.as_ref().map(|set| (K::of(at), set)))
     }
 
+    /// Every bitmap held, for writing (copies every leaf of pointers that is shared).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut BlockBitmap> + '_ {
+        self.sets.iter_mut().filter_map(Option::as_mut)
+    }
+
     /// Every bitmap held, by key.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<RoaringBitmap>> + '_ {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &BlockBitmap> + '_ {
         self.sets.iter().filter_map(Option::as_ref)
     }
 }
 
-impl<K: Dense> FromIterator<(K, Arc<RoaringBitmap>)> for ScopeMap<K> {
-    fn from_iter<I: IntoIterator<Item = (K, Arc<RoaringBitmap>)>>(pairs: I) -> Self {
+impl<K: Dense> FromIterator<(K, BlockBitmap)> for ScopeMap<K> {
+    fn from_iter<I: IntoIterator<Item = (K, BlockBitmap)>>(pairs: I) -> Self {
         let mut map = ScopeMap::default();
         for (key, set) in pairs {
             *map.slot(key) = set;

@@ -13,6 +13,7 @@ use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, Ragged, RowSetBuilder};
 use crate::model::{GroupIdx, Model, Row, TeamIdx};
+use crate::shared::Chunked;
 
 /// What moving groups changed in the structure (see [`Structure::groups_moved`]).
 #[derive(Debug, Default)]
@@ -26,13 +27,23 @@ pub(crate) struct Moved {
     pub(crate) teams: Vec<TeamIdx>,
 }
 
-/// Member bitmaps a live change rewrites one at a time: the list and every bitmap are shared
-/// copy-on-write (a change copies the pointer list and the bitmaps it writes, never the others).
-pub(crate) type SharedSets = Arc<Vec<Arc<RoaringBitmap>>>;
+/// Member bitmaps a live change rewrites one at a time: every bitmap is shared copy-on-write,
+/// and so is the list, in [`Chunked`] leaves. A membership writes the sets of a group's chain;
+/// with the list in one `Vec` it copied the pointers of every group and team (an atomic
+/// increment each, mostly a cache miss: a third of a membership's time at 1M users, perf in
+/// benches/RESULTS.md `acc8`), now one leaf of pointers per set written.
+pub(crate) type SharedSets = Chunked<Arc<RoaringBitmap>>;
 
 /// Shares each bitmap of a built list.
 fn shared(sets: Vec<RoaringBitmap>) -> SharedSets {
-    Arc::new(sets.into_iter().map(Arc::new).collect())
+    sets.into_iter().map(Arc::new).collect()
+}
+
+/// Grows `sets` with empty bitmaps to `len`.
+pub(crate) fn grow(sets: &mut SharedSets, len: usize) {
+    while sets.len() < len {
+        sets.push(Arc::default());
+    }
 }
 
 /// Per-entity member bitmaps and the group forest, each list shared between versions (a live
@@ -179,14 +190,9 @@ impl Structure {
         self.group_ancestors = Arc::new(Ragged::from_lists(ancestors));
         self.group_descendants = Arc::new(Ragged::from_lists(descendants));
 
-        let direct = Arc::make_mut(&mut self.group_direct);
-        if direct.len() < group_count {
-            direct.resize_with(group_count, Default::default);
-        }
-        let transitive = Arc::make_mut(&mut self.group_transitive);
-        if transitive.len() < group_count {
-            transitive.resize_with(group_count, Default::default);
-        }
+        grow(&mut self.group_direct, group_count);
+        let transitive = &mut self.group_transitive;
+        grow(transitive, group_count);
         let mut users = RoaringBitmap::new();
         for &g in &affected {
             let mut members = RoaringBitmap::clone(&self.group_direct[g.index()]);
@@ -206,7 +212,7 @@ impl Structure {
             }
         }
         if !teams.is_empty() {
-            let team_members = Arc::make_mut(&mut self.team_members);
+            let team_members = &mut self.team_members;
             for &t in &teams {
                 let Some(team) = model.teams.get(t.index()) else {
                     continue;

@@ -1,0 +1,438 @@
+//! [`BlockBitmap`]: a row set copied on write per block of 65,536 rows once it is large.
+//!
+//! Live changes write a handful of rows into the access index's holder sets while readers keep
+//! the previous version. With one `Arc<RoaringBitmap>` per set, the copy-on-write grain is the
+//! whole set: up to 16 containers of 8 KB at 1M users copied (and later freed) for a one-row
+//! change, per set written — a membership writes a role's union, the any-role union and the
+//! organization and project sets of every grant of the groups it joins or leaves. A large set
+//! here keeps each block of 65,536 rows — exactly one roaring container — behind its own `Arc`,
+//! so a one-row change copies one container (≤ 8 KB) and a table of 16 block pointers.
+//!
+//! Most holder sets are small (tens of thousands of per-project sets of a few hundred rows at
+//! 1M users): a table of blocks each would cost ~100 bytes per block in headers for nothing, so
+//! a set stays one shared bitmap until it is larger than [`SPLIT_BYTES`], and is cut into blocks
+//! when it grows past that (never joined again).
+//!
+//! Reads that need a plain bitmap ([`BlockBitmap::or_into`]) append the blocks' containers in
+//! key order, which is what a clone of the whole bitmap costs anyway.
+
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use super::column::bitmap_bytes;
+use crate::model::Row;
+
+/// Rows per block: one roaring container.
+const BLOCK_BITS: u32 = 16;
+
+/// Serialized bytes past which a set is kept in blocks: copying up to this much per change is
+/// cheaper than the block table (two 8 KB containers).
+const SPLIT_BYTES: u64 = 16 * 1024;
+
+/// The block of `row`.
+fn block_of(row: Row) -> usize {
+    (row >> BLOCK_BITS) as usize
+}
+
+/// The part of `rows` in `block` (one container at most).
+fn piece(rows: &RoaringBitmap, block: usize) -> RoaringBitmap {
+    let start = (block as u64) << BLOCK_BITS;
+    let end = start + (1u64 << BLOCK_BITS);
+    let mut mask = RoaringBitmap::new();
+    // Within u32: blocks come from `block_of` of a `u32`.
+    mask.insert_range(start as u32..=(end - 1) as u32);
+    rows & &mask
+}
+
+/// The non-empty blocks of `rows`, each with its rows (few rows are grouped one by one, more
+/// are cut with one intersection per block they span).
+fn pieces(rows: &RoaringBitmap) -> Vec<(usize, RoaringBitmap)> {
+    let (Some(min), Some(max)) = (rows.min(), rows.max()) else {
+        return Vec::new();
+    };
+    let (first, last) = (block_of(min), block_of(max));
+    if first == last {
+        return vec![(first, rows.clone())];
+    }
+    if rows.len() <= 64 {
+        let mut out: Vec<(usize, RoaringBitmap)> = Vec::new();
+        for row in rows {
+            let block = block_of(row);
+            match out.last_mut() {
+                Some((b, set)) if *b == block => {
+                    set.push(row);
+                }
+                _ => out.push((block, RoaringBitmap::from_iter([row]))),
+            }
+        }
+        return out;
+    }
+    (first..=last)
+        .map(|block| (block, piece(rows, block)))
+        .filter(|(_, set)| !set.is_empty())
+        .collect()
+}
+
+/// Cuts `rows` into a table of shared blocks.
+fn split(rows: &RoaringBitmap) -> Vec<Option<Arc<RoaringBitmap>>> {
+    let mut blocks: Vec<Option<Arc<RoaringBitmap>>> = Vec::new();
+    for (block, set) in pieces(rows) {
+        if blocks.len() <= block {
+            blocks.resize(block + 1, None);
+        }
+        blocks[block] = Some(Arc::new(set));
+    }
+    blocks
+}
+
+/// The bitmap of `block` of a table for writing (copied when shared), created empty if missing.
+fn block_mut(blocks: &mut Vec<Option<Arc<RoaringBitmap>>>, block: usize) -> &mut RoaringBitmap {
+    if blocks.len() <= block {
+        blocks.resize(block + 1, None);
+    }
+    Arc::make_mut(blocks[block].get_or_insert_with(Arc::default))
+}
+
+/// The union of several sets: the whole ones in one multi-way union, the blocked ones OR-ed in.
+pub(crate) fn union_all<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> RoaringBitmap {
+    let mut blocked = Vec::new();
+    let mut whole = Vec::new();
+    for set in sets {
+        match set.as_whole() {
+            Some(set) => whole.push(set),
+            None => blocked.push(set),
+        }
+    }
+    let mut rows = roaring::MultiOps::union(whole);
+    for set in blocked {
+        set.or_into(&mut rows);
+    }
+    rows
+}
+
+/// A row set in shared copy-on-write storage (see the module docs). Cloning copies one pointer
+/// (a small set) or one per block (a large one).
+#[derive(Debug, Clone)]
+pub(crate) enum BlockBitmap {
+    /// A small set: one shared bitmap.
+    Whole(Arc<RoaringBitmap>),
+    /// A large set: `blocks[k]` holds the rows of `k * 65,536 .. (k + 1) * 65,536`, `None`
+    /// when there is none.
+    Blocks(Vec<Option<Arc<RoaringBitmap>>>),
+}
+
+impl Default for BlockBitmap {
+    fn default() -> Self {
+        BlockBitmap::Whole(Arc::default())
+    }
+}
+
+impl PartialEq for BlockBitmap {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_bitmap() == other.to_bitmap()
+    }
+}
+
+impl From<RoaringBitmap> for BlockBitmap {
+    fn from(rows: RoaringBitmap) -> Self {
+        if bitmap_bytes(&rows) > SPLIT_BYTES {
+            BlockBitmap::Blocks(split(&rows))
+        } else {
+            BlockBitmap::Whole(Arc::new(rows))
+        }
+    }
+}
+
+impl BlockBitmap {
+    /// Rows held.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            BlockBitmap::Whole(set) => set.len(),
+            BlockBitmap::Blocks(blocks) => blocks.iter().flatten().map(|set| set.len()).sum(),
+        }
+    }
+
+    /// The bitmap of `block` of a large set, if it holds a row.
+    #[cfg(test)]
+    fn block(&self, block: usize) -> Option<&RoaringBitmap> {
+        match self {
+            BlockBitmap::Whole(_) => None,
+            BlockBitmap::Blocks(blocks) => blocks.get(block).and_then(Option::as_deref),
+        }
+    }
+
+    /// Whether `row` is held.
+    #[cfg(test)]
+    pub(crate) fn contains(&self, row: Row) -> bool {
+        match self {
+            BlockBitmap::Whole(set) => set.contains(row),
+            BlockBitmap::Blocks(_) => self
+                .block(block_of(row))
+                .is_some_and(|set| set.contains(row)),
+        }
+    }
+
+    /// The set as one bitmap when it is kept whole.
+    pub(crate) fn as_whole(&self) -> Option<&RoaringBitmap> {
+        match self {
+            BlockBitmap::Whole(set) => Some(set),
+            BlockBitmap::Blocks(_) => None,
+        }
+    }
+
+    /// Adds `rows` while building: the set stays whole (no size check per union) until
+    /// [`Self::seal`].
+    pub(crate) fn build_union(&mut self, rows: &RoaringBitmap) {
+        match self {
+            BlockBitmap::Whole(set) => *Arc::make_mut(set) |= rows,
+            BlockBitmap::Blocks(_) => self.union_with(rows),
+        }
+    }
+
+    /// Ends a build: a set larger than [`SPLIT_BYTES`] is cut into blocks.
+    pub(crate) fn seal(&mut self) {
+        self.split_if_large();
+    }
+
+    /// A whole set grown past [`SPLIT_BYTES`] is cut into blocks.
+    fn split_if_large(&mut self) {
+        if let BlockBitmap::Whole(set) = self {
+            if bitmap_bytes(set) > SPLIT_BYTES {
+                *self = BlockBitmap::Blocks(split(set));
+            }
+        }
+    }
+
+    /// Adds `rows`, copying only what gains one (the whole set when small, else its blocks).
+    pub(crate) fn union_with(&mut self, rows: &RoaringBitmap) {
+        match self {
+            BlockBitmap::Whole(set) => {
+                if let Some(set) = Arc::get_mut(set) {
+                    *set |= rows;
+                } else if !rows.is_subset(set) {
+                    *Arc::make_mut(set) |= rows;
+                } else {
+                    return;
+                }
+                self.split_if_large();
+            }
+            BlockBitmap::Blocks(blocks) => {
+                for (block, add) in pieces(rows) {
+                    // A block this version owns alone is written in place; a shared one is
+                    // copied only when it gains a row.
+                    let shared_superset = match blocks.get_mut(block).and_then(Option::as_mut) {
+                        Some(set) => Arc::get_mut(set).is_none() && add.is_subset(set),
+                        None => false,
+                    };
+                    if !shared_superset {
+                        *block_mut(blocks, block) |= &add;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes `rows`, copying only what loses one.
+    pub(crate) fn difference_with(&mut self, rows: &RoaringBitmap) {
+        match self {
+            BlockBitmap::Whole(set) => {
+                if !set.is_disjoint(rows) {
+                    *Arc::make_mut(set) -= rows;
+                }
+            }
+            BlockBitmap::Blocks(blocks) => {
+                for (block, remove) in pieces(rows) {
+                    let hit = blocks
+                        .get(block)
+                        .and_then(Option::as_deref)
+                        .is_some_and(|set| !set.is_disjoint(&remove));
+                    if hit {
+                        let set = block_mut(blocks, block);
+                        *set -= &remove;
+                        if set.is_empty() {
+                            blocks[block] = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `target |= self`.
+    pub(crate) fn or_into(&self, target: &mut RoaringBitmap) {
+        match self {
+            BlockBitmap::Whole(set) => *target |= &**set,
+            BlockBitmap::Blocks(blocks) => {
+                for set in blocks.iter().flatten() {
+                    *target |= &**set;
+                }
+            }
+        }
+    }
+
+    /// `rows -= self`.
+    pub(crate) fn subtract_from(&self, rows: &mut RoaringBitmap) {
+        match self {
+            BlockBitmap::Whole(set) => *rows -= &**set,
+            BlockBitmap::Blocks(blocks) => {
+                for set in blocks.iter().flatten() {
+                    if rows.is_empty() {
+                        return;
+                    }
+                    *rows -= &**set;
+                }
+            }
+        }
+    }
+
+    /// The rows as one plain bitmap.
+    pub(crate) fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            BlockBitmap::Whole(set) => RoaringBitmap::clone(set),
+            BlockBitmap::Blocks(_) => {
+                let mut rows = RoaringBitmap::new();
+                self.or_into(&mut rows);
+                rows
+            }
+        }
+    }
+
+    /// Approximate heap bytes (serialized sizes, plus the block table and headers).
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        match self {
+            BlockBitmap::Whole(set) => bitmap_bytes(set),
+            BlockBitmap::Blocks(blocks) => {
+                let pointers = (blocks.capacity() * std::mem::size_of::<usize>()) as u64;
+                pointers
+                    + blocks
+                        .iter()
+                        .flatten()
+                        .map(|set| 16 + 24 + bitmap_bytes(set))
+                        .sum::<u64>()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Rows spread over a few blocks, some clustered at block edges.
+    fn rows() -> impl Strategy<Value = Vec<Row>> {
+        prop::collection::vec(
+            prop_oneof![
+                0..300_000u32,
+                (0..5u32).prop_map(|b| b << BLOCK_BITS),
+                (1..5u32).prop_map(|b| (b << BLOCK_BITS) - 1),
+            ],
+            0..200,
+        )
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Union(Vec<Row>),
+        Difference(Vec<Row>),
+        /// A clone kept alive (a reader's snapshot) while later ops write the set.
+        Snapshot,
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        prop::collection::vec(
+            prop_oneof![
+                rows().prop_map(Op::Union),
+                rows().prop_map(Op::Difference),
+                Just(Op::Snapshot),
+            ],
+            0..30,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn random_ops_agree_with_a_plain_bitmap(start in rows(), ops in ops(), probe in rows()) {
+            let mut plain: RoaringBitmap = start.iter().copied().collect();
+            // The same rows kept in blocks and in one bitmap, whatever their size.
+            let mut blocks = BlockBitmap::Blocks(split(&plain));
+            let mut small = BlockBitmap::Whole(Arc::new(plain.clone()));
+            let mut snapshots: Vec<(BlockBitmap, RoaringBitmap)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Union(rows) => {
+                        let rows: RoaringBitmap = rows.into_iter().collect();
+                        plain |= &rows;
+                        blocks.union_with(&rows);
+                        small.union_with(&rows);
+                    }
+                    Op::Difference(rows) => {
+                        let rows: RoaringBitmap = rows.into_iter().collect();
+                        plain -= &rows;
+                        blocks.difference_with(&rows);
+                        small.difference_with(&rows);
+                    }
+                    Op::Snapshot => {
+                        snapshots.push((blocks.clone(), plain.clone()));
+                        snapshots.push((small.clone(), plain.clone()));
+                    }
+                }
+                prop_assert_eq!(blocks.len(), plain.len());
+                prop_assert_eq!(blocks.to_bitmap(), plain.clone());
+                prop_assert_eq!(small.len(), plain.len());
+                prop_assert_eq!(small.to_bitmap(), plain.clone());
+            }
+            for row in probe {
+                prop_assert_eq!(blocks.contains(row), plain.contains(row));
+                prop_assert_eq!(small.contains(row), plain.contains(row));
+            }
+            let probe: RoaringBitmap = (0..400_000u32).step_by(997).collect();
+            for set in [&blocks, &small] {
+                let mut left = probe.clone();
+                set.subtract_from(&mut left);
+                prop_assert_eq!(left, &probe - &plain);
+                let mut with = probe.clone();
+                set.or_into(&mut with);
+                prop_assert_eq!(with, &probe | &plain);
+            }
+            // Earlier versions are untouched by later writes.
+            for (snapshot, expected) in snapshots {
+                prop_assert_eq!(snapshot.to_bitmap(), expected.clone());
+                prop_assert_eq!(snapshot.len(), expected.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_row_change_copies_one_block() {
+        let all: RoaringBitmap = (0..1_000_000u32).step_by(3).collect();
+        let mut set = BlockBitmap::from(all);
+        let reader = set.clone();
+        set.difference_with(&RoaringBitmap::from_iter([69_999u32]));
+        let (BlockBitmap::Blocks(now), BlockBitmap::Blocks(before)) = (&set, &reader) else {
+            panic!("a large set is kept in blocks");
+        };
+        let shared = now
+            .iter()
+            .zip(before)
+            .filter(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            })
+            .count();
+        assert_eq!(shared, now.len() - 1);
+        assert_eq!(set.len() + 1, reader.len());
+        assert!(reader.contains(69_999) && !set.contains(69_999));
+    }
+
+    #[test]
+    fn a_small_set_grown_large_is_cut_into_blocks() {
+        let mut set = BlockBitmap::from(RoaringBitmap::from_iter([1u32, 70_000]));
+        assert!(matches!(set, BlockBitmap::Whole(_)));
+        let many: RoaringBitmap = (0..400_000u32).step_by(5).collect();
+        set.union_with(&many);
+        assert!(matches!(set, BlockBitmap::Blocks(_)));
+        assert_eq!(set.to_bitmap(), &many | &RoaringBitmap::from_iter([1u32, 70_000]));
+    }
+}
