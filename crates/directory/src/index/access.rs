@@ -4,23 +4,25 @@
 //! that per query would mean walking every grant. Instead, at build time every grant's subject is
 //! expanded to a bitmap and OR-ed into its role's holders *at the grant's scope level*: global,
 //! per organization, per project. `access(project: p, with: r)` is then the union of at most
-//! three bitmaps per role (global, p's organization, p). Over all roles the global and
-//! per-organization levels and the union `any` are kept too.
+//! three bitmaps per role (global, p's organization, p), and the same aggregation over all roles
+//! is kept for `access(project: p)` without `with:`.
 //!
-//! **Live changes and memory (decided, measured at 1M users in benches/RESULTS.md, `acc8`).**
-//! A membership or grant change writes a few rows into large shared sets while readers keep
-//! the previous version. The sets most changes write — each role's union over its scopes, the
-//! any-role union, the global levels — are [`BlockBitmap`]s: copied on write per 65,536-row
-//! block, so a one-row change copies one container (≤ 8 KB), not the whole set (16 containers
-//! at 1M). The per-organization and per-project bitmaps stay plain `Arc<RoaringBitmap>`s (tens
-//! of thousands of small sets: a block table each would cost more memory than it saves copy)
-//! and are copied only when they gain or lose a row. The any-role *per-project* unions are not
-//! kept (51 MB at 1M, written by every change to a project grant): `access(project: p)` without
-//! `with:` ORs every role's bitmap of `p` instead — one small set per role holding a role in
-//! `p`, twenty roles at most in the benchmark — and "in a project" is re-derived on removals
-//! from the roles' unions ([`AccessIndex::outside_projects`]). Considered and not done:
-//! keeping grants to groups apart from direct grants, so that a membership change would not
-//! touch this index at all; the any-scope unions (`access(with: R)` without a project, query k)
+//! **Live changes (decided, measured at 1M users in benches/RESULTS.md, `acc8`).** A membership
+//! or grant change writes a few rows into large shared sets while readers keep the previous
+//! version. Every holder set is a [`BlockBitmap`]: a large one (a role's union over its scopes,
+//! the any-role union, global holders, a popular project's or organization's holders) is copied
+//! on write per 65,536-row block, so a one-row change copies one container (≤ 8 KB), not the
+//! whole set (16 containers at 1M); a small one (most per-project sets) stays one shared bitmap
+//! and is copied only when it gains or loses a row. "In a project" is re-derived on removals
+//! from the any-role global and organization levels and the roles' unions
+//! ([`AccessIndex::outside_projects`]), not by a walk over every project's holders.
+//!
+//! **Memory (measured, not done).** The any-role per-project unions (~50 MiB at 1M) could be
+//! computed at query time from the roles' sets of the project: that cut the access part from
+//! 136.5 to 88.6 MiB, but `access(project: p-0)` went from 0.058 to 0.633 ms and query j from
+//! 0.22 to 1.26 ms (a popular project: twenty large sets OR-ed per query), so they are kept.
+//! Also not done: keeping grants to groups apart from direct grants (the copies of group
+//! members in the per-project sets, ~70 MB), whose any-scope unions (`access(with: R)`, query k)
 //! would then be unions over every granted group at query time.
 //!
 //! **(decided)** `AccessScope::Organization(o)` counts grants scoped to `o` or global only — not
@@ -35,7 +37,7 @@ use roaring::RoaringBitmap;
 
 use super::block_bitmap::{union_all, BlockBitmap};
 use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
-use super::scoped::ScopeMap;
+use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
@@ -131,22 +133,25 @@ impl Holders {
         }
     }
 
-    /// The any-role aggregation of every role's holders: the global and per-organization
-    /// levels and `any`. Per-project unions are not kept (see [`AccessIndex`]).
+    /// The any-role aggregation of every role's holders, level by level, `any` included.
     fn union(all: &[Holders]) -> Holders {
-        let mut organizations: HashMap<OrgIdx, Vec<&BlockBitmap>> = HashMap::new();
-        for holders in all {
-            for (org, set) in holders.organizations.iter() {
-                organizations.entry(org).or_default().push(set);
+        fn merge<'m, K: Dense + Eq + std::hash::Hash + 'm>(
+            maps: impl Iterator<Item = &'m ScopeMap<K>>,
+        ) -> ScopeMap<K> {
+            let mut sets: HashMap<K, Vec<&BlockBitmap>> = HashMap::new();
+            for map in maps {
+                for (key, set) in map.iter() {
+                    sets.entry(key).or_default().push(set);
+                }
             }
+            sets.into_iter()
+                .map(|(key, sets)| (key, BlockBitmap::from(union_all(sets.into_iter()))))
+                .collect()
         }
         Holders {
             global: BlockBitmap::from(union_all(all.iter().map(|h| &h.global))),
-            organizations: organizations
-                .into_iter()
-                .map(|(org, sets)| (org, BlockBitmap::from(union_all(sets.into_iter()))))
-                .collect(),
-            projects: ScopeMap::default(),
+            organizations: merge(all.iter().map(|h| &h.organizations)),
+            projects: merge(all.iter().map(|h| &h.projects)),
             any: BlockBitmap::from(union_all(all.iter().map(|h| &h.any))),
         }
     }
@@ -296,15 +301,6 @@ impl AccessIndex {
         }
     }
 
-    /// Adds `users` to the any-role aggregation at `scope`: its global or organization level
-    /// and `any` (there is no per-project level).
-    fn any_role_add(&mut self, scope: Scope, users: &RoaringBitmap) {
-        match scope {
-            Scope::Project(_) => self.any_role.any.union_with(users),
-            _ => self.any_role.add(scope, users),
-        }
-    }
-
     /// Whether a role held at `scope` puts its holder "in a project" ([`Self::in_any_project`]).
     fn covers_a_project(&self, scope: Scope) -> bool {
         match scope {
@@ -352,7 +348,7 @@ impl AccessIndex {
             self.by_role.resize_with(role.index() + 1, Default::default);
         }
         Arc::make_mut(&mut self.by_role[role.index()]).add(scope, users);
-        self.any_role_add(scope, users);
+        self.any_role.add(scope, users);
         if direct {
             if self.own_role.len() <= role.index() {
                 self.own_role
@@ -570,23 +566,9 @@ impl AccessIndex {
         }
     }
 
-    /// The bitmaps whose union answers `scope` for `roles` (any role when `None`). Any role in
-    /// one project is the any-role global and organization levels and every role's bitmap of
-    /// the project (at most one per role): the per-project any-role unions are not kept.
     fn sets<'a>(&'a self, scope: AccessScope, roles: Option<&[RoleIdx]>) -> Vec<&'a BlockBitmap> {
         match roles {
-            None => {
-                let mut sets = self.any_role.sets(scope, &self.project_org);
-                if let AccessScope::Project(p) = scope {
-                    sets.extend(
-                        self.by_role
-                            .iter()
-                            .filter_map(|holders| holders.projects.get(&p))
-                            ,
-                    );
-                }
-                sets
-            }
+            None => self.any_role.sets(scope, &self.project_org),
             Some(roles) => roles
                 .iter()
                 .filter_map(|role| self.by_role.get(role.index()))
