@@ -314,7 +314,12 @@ fn memberships_under_a_heavily_granted_subtree_match_a_fresh_build() {
         .collect();
     assert!(subtree.len() > 1, "a nested subtree");
     let roles: Vec<String> = model.roles.iter().take(6).map(|r| r.id.clone()).collect();
-    let projects: Vec<String> = model.projects.iter().take(4).map(|p| p.id.clone()).collect();
+    let projects: Vec<String> = model
+        .projects
+        .iter()
+        .take(4)
+        .map(|p| p.id.clone())
+        .collect();
     let org = model.organizations[0].id.clone();
     let users: Vec<String> = model
         .users
@@ -349,7 +354,9 @@ fn memberships_under_a_heavily_granted_subtree_match_a_fresh_build() {
             let group = &subtree[(i * 7 + round) % subtree.len()];
             let membership = json!({"user": user, "group": group});
             let put = parse(json!({"op": "put", "kind": "membership", "value": membership}));
-            store.apply_changes(&[put]).expect("a membership put applies");
+            store
+                .apply_changes(&[put])
+                .expect("a membership put applies");
             step += 1;
             if i % 3 == 0 {
                 let delete =

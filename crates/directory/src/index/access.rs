@@ -530,8 +530,7 @@ impl AccessIndex {
         let projects = self
             .by_role
             .iter()
-            .flat_map(|holders| holders.projects.values())
-            ;
+            .flat_map(|holders| holders.projects.values());
         none | outside(unsure, projects)
     }
 
@@ -647,7 +646,10 @@ struct Still {
 /// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the
 /// rows left (and the cost of each later difference) shrink fast, and the walk stops once none
 /// is left.
-fn outside<'a>(mut rows: RoaringBitmap, sets: impl Iterator<Item = &'a BlockBitmap>) -> RoaringBitmap {
+fn outside<'a>(
+    mut rows: RoaringBitmap,
+    sets: impl Iterator<Item = &'a BlockBitmap>,
+) -> RoaringBitmap {
     let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| set.len() > 0).collect();
     sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
     for set in sets {

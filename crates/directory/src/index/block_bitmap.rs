@@ -433,6 +433,9 @@ mod tests {
         let many: RoaringBitmap = (0..400_000u32).step_by(5).collect();
         set.union_with(&many);
         assert!(matches!(set, BlockBitmap::Blocks(_)));
-        assert_eq!(set.to_bitmap(), &many | &RoaringBitmap::from_iter([1u32, 70_000]));
+        assert_eq!(
+            set.to_bitmap(),
+            &many | &RoaringBitmap::from_iter([1u32, 70_000])
+        );
     }
 }

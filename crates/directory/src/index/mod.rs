@@ -1000,11 +1000,7 @@ impl Indexes {
     }
 
     /// [`Self::set_at`] over a list of shared bitmaps.
-    fn shared_at<'a>(
-        &'a self,
-        sets: &'a structure::SharedSets,
-        index: usize,
-    ) -> &'a RoaringBitmap {
+    fn shared_at<'a>(&'a self, sets: &'a structure::SharedSets, index: usize) -> &'a RoaringBitmap {
         sets.get(index).map_or(&self.empty, |set| &**set)
     }
 

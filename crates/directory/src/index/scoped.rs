@@ -7,10 +7,10 @@
 //! Here the bitmaps sit in a dense table of [`Chunked`] leaves: writing one copies one leaf of
 //! pointers, whatever the number of projects.
 
-use std::marker::PhantomData;
 use super::block_bitmap::BlockBitmap;
 use crate::model::{OrgIdx, ProjectIdx};
 use crate::shared::Chunked;
+use std::marker::PhantomData;
 
 /// A dense position (an organization's or a project's).
 pub(crate) trait Dense: Copy {
