@@ -358,13 +358,13 @@ fn memberships_under_a_heavily_granted_subtree_match_a_fresh_build() {
                 .apply_changes(&[put])
                 .expect("a membership put applies");
             step += 1;
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 let delete =
                     parse(json!({"op": "delete", "kind": "membership", "value": membership}));
                 store.apply_changes(&[delete]).expect("just joined");
                 step += 1;
             }
-            if step % 10 == 0 {
+            if step.is_multiple_of(10) {
                 check(&store.snapshot());
             }
         }
