@@ -8,14 +8,21 @@
 //! `And` intersects its inputs most selective first, passing the running result down and stopping
 //! as soon as it is empty; then subtracts the negated operands; then checks residual predicates
 //! row by row on what is left. Lookups of precomputed bitmaps are borrowed, not copied, until a
-//! result has to be built. Every node's actual row count and time are recorded in [`Trace`] (one
+//! result has to be built. An `Or` operand of an `And` is evaluated last, *within* the running
+//! result (after the subtractions): `(a ∪ b) ∩ r = (a ∩ r) ∪ (b ∩ r)`. The operands of such an
+//! `Or` are usually sparse (array containers) and the running result dense (bitmap containers),
+//! so each `a ∩ r` is one bit test per row of `a`, and only the small results are merged; the
+//! union first would merge the sparse operands whole (query k at 1M users: two group subtrees
+//! of 17.6k and 11.5k users, 0.36 ms merged whole against ~0.1 ms within). Subtracting while the
+//! running result is dense clears one bit per subtracted row instead of merging two sorted
+//! arrays. The trace keeps plan (pre-order) positions whatever the evaluation order. Every node's actual row count and time are recorded in [`Trace`] (one
 //! `Instant::now()` per node: noise next to a bitmap operation) so EXPLAIN shows what happened.
 //! The request's deadline is checked before every operator and while verifying rows one by one.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 use userql_directory::index::{Indexes, TermField};
 use userql_directory::model::Model;
 
@@ -46,14 +53,21 @@ pub fn execute_within(
     index: &Indexes,
     deadline: &Deadline,
 ) -> Result<(RoaringBitmap, Trace), Error> {
-    let mut trace = Trace::default();
+    let mut trace = Trace {
+        nodes: vec![(0, Duration::ZERO); size(&plan.root)],
+    };
     let exec = Executor {
         model,
         index,
         deadline,
     };
-    let rows = exec.node(&plan.root, &mut trace)?.into_owned();
+    let rows = exec.node(&plan.root, 0, &mut trace)?.into_owned();
     Ok((rows, trace))
+}
+
+/// Nodes in the subtree of `node` (its trace slots).
+fn size(node: &Node) -> usize {
+    1 + node.children().into_iter().map(size).sum::<usize>()
 }
 
 struct Executor<'a, 'd> {
@@ -63,10 +77,26 @@ struct Executor<'a, 'd> {
 }
 
 impl<'a> Executor<'a, '_> {
-    fn node(&self, node: &Node, trace: &mut Trace) -> Result<Cow<'a, RoaringBitmap>, Error> {
+    /// Evaluates `node`, whose trace slot (pre-order position) is `slot`.
+    fn node(
+        &self,
+        node: &Node,
+        slot: usize,
+        trace: &mut Trace,
+    ) -> Result<Cow<'a, RoaringBitmap>, Error> {
+        self.node_within(node, slot, None, trace)
+    }
+
+    /// [`Executor::node`]; with `within`, only its rows among those (an `Or` then intersects
+    /// each operand with them before the union; other nodes are intersected afterwards).
+    fn node_within(
+        &self,
+        node: &Node,
+        slot: usize,
+        within: Option<&RoaringBitmap>,
+        trace: &mut Trace,
+    ) -> Result<Cow<'a, RoaringBitmap>, Error> {
         self.deadline.check()?;
-        let slot = trace.nodes.len();
-        trace.nodes.push((0, Duration::ZERO));
         let start = Instant::now();
         let rows: Cow<'a, RoaringBitmap> = match node {
             Node::Empty => Cow::Owned(RoaringBitmap::new()),
@@ -77,18 +107,30 @@ impl<'a> Executor<'a, '_> {
                 minus,
                 residual,
                 ..
-            } => self.and(inputs, minus, residual, trace)?,
+            } => self.and(inputs, minus, residual, slot, trace)?,
             Node::Or { inputs, .. } => {
-                let mut acc = RoaringBitmap::new();
+                let mut parts: Vec<RoaringBitmap> = Vec::with_capacity(inputs.len());
+                let mut at = slot + 1;
                 for input in inputs {
-                    acc |= self.node(input, trace)?.as_ref();
+                    let rows = self.node(input, at, trace)?;
+                    at += size(input);
+                    parts.push(match within {
+                        Some(within) => rows.as_ref() & within,
+                        None => rows.into_owned(),
+                    });
                 }
-                Cow::Owned(acc)
+                Cow::Owned(parts.iter().union())
             }
             Node::Complement { input, .. } => {
-                let inner = self.node(input, trace)?;
+                let inner = self.node(input, slot + 1, trace)?;
                 Cow::Owned(self.index.all() - inner.as_ref())
             }
+        };
+        let rows = match (within, node) {
+            (Some(within), node) if !matches!(node, Node::Or { .. }) => {
+                Cow::Owned(rows.as_ref() & within)
+            }
+            _ => rows,
         };
         trace.nodes[slot] = (rows.len(), start.elapsed());
         Ok(rows)
@@ -99,28 +141,53 @@ impl<'a> Executor<'a, '_> {
         inputs: &[Node],
         minus: &[Node],
         residual: &[(Pred, bool)],
+        slot: usize,
         trace: &mut Trace,
     ) -> Result<Cow<'a, RoaringBitmap>, Error> {
-        let mut iter = inputs.iter();
-        let mut acc: Cow<'a, RoaringBitmap> = match iter.next() {
-            Some(first) => self.node(first, trace)?,
+        // Trace slots of the inputs, then of the subtracted operands (the plan's pre-order).
+        let mut slots = Vec::with_capacity(inputs.len() + minus.len());
+        let mut at = slot + 1;
+        for child in inputs.iter().chain(minus) {
+            slots.push(at);
+            at += size(child);
+        }
+        let (input_slots, minus_slots) = slots.split_at(inputs.len());
+        // `Or` operands go last, within the running result (see the module docs), unless every
+        // operand is one; the first operand in this order is evaluated on its own.
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| matches!(inputs[i], Node::Or { .. }));
+        let deferred = order
+            .iter()
+            .skip(1)
+            .position(|&i| matches!(inputs[i], Node::Or { .. }))
+            .map_or(order.len(), |p| p + 1);
+        let mut acc: Cow<'a, RoaringBitmap> = match order.first() {
+            Some(&first) => self.node(&inputs[first], input_slots[first], trace)?,
             None => Cow::Borrowed(self.index.all()),
         };
-        for input in iter {
+        for &i in &order[1.min(order.len())..deferred] {
             if acc.is_empty() {
-                skip(input, trace);
+                skip(&inputs[i], input_slots[i], trace);
                 continue;
             }
-            let next = self.node(input, trace)?;
+            let next = self.node(&inputs[i], input_slots[i], trace)?;
             *acc.to_mut() &= next.as_ref();
         }
-        for input in minus {
+        for (input, &at) in minus.iter().zip(minus_slots) {
             if acc.is_empty() {
-                skip(input, trace);
+                skip(input, at, trace);
                 continue;
             }
-            let next = self.node(input, trace)?;
+            let next = self.node(input, at, trace)?;
             *acc.to_mut() -= next.as_ref();
+        }
+        for &i in &order[deferred..] {
+            if acc.is_empty() {
+                skip(&inputs[i], input_slots[i], trace);
+                continue;
+            }
+            let next = self.node_within(&inputs[i], input_slots[i], Some(&acc), trace)?;
+            acc = Cow::Owned(next.into_owned());
         }
         // Time ranges among the candidates come from the sorted column's blocks: only the
         // candidates in the two blocks the range cuts are checked on their records.
@@ -203,10 +270,10 @@ impl<'a> Executor<'a, '_> {
     }
 }
 
-/// Records a node that was not evaluated because the running result was already empty.
-fn skip(node: &Node, trace: &mut Trace) {
-    trace.nodes.push((0, Duration::ZERO));
-    for child in node.children() {
-        skip(child, trace);
+/// Records a node (at trace slot `slot`) that was not evaluated because the running result was
+/// already empty: its subtree's slots stay at zero rows and no time.
+fn skip(node: &Node, slot: usize, trace: &mut Trace) {
+    for entry in trace.nodes.iter_mut().skip(slot).take(size(node)) {
+        *entry = (0, Duration::ZERO);
     }
 }
