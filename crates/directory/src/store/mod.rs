@@ -216,6 +216,9 @@ impl Store {
 
     /// A store publishing `snapshot`, with `writer` holding the maps of its model.
     fn assemble(snapshot: Arc<Snapshot>, writer: Writer, options: StoreOptions) -> Store {
+        // The writer's grants by subject describe this model: readers and delta builds share
+        // them instead of building their own (unless the snapshot already has some).
+        let _ = snapshot.subjects.set(writer.subjects.clone());
         Store {
             shared: Arc::new(Shared {
                 current: ArcSwap::new(snapshot),
@@ -244,11 +247,10 @@ impl Store {
     pub fn at_version(model: Model, options: StoreOptions, version: u64) -> Store {
         let store = Store::with_options(model, options);
         let first = store.snapshot();
-        store.shared.current.store(Arc::new(Snapshot::indexed(
-            version,
-            Arc::clone(&first.model),
-            Arc::clone(&first.index),
-        )));
+        let mut renumbered =
+            Snapshot::indexed(version, Arc::clone(&first.model), Arc::clone(&first.index));
+        renumbered.subjects = Arc::clone(&first.subjects);
+        store.shared.current.store(Arc::new(renumbered));
         store
     }
 
@@ -312,11 +314,13 @@ impl Store {
         } = shared.options;
         writer.follow(&changed, structural, &ops, &base.model, &model);
         let mut snapshot = if structural {
-            Snapshot::indexed(
+            let snapshot = Snapshot::indexed(
                 version,
                 Arc::clone(&model),
                 Arc::new(Indexes::build(&model)),
-            )
+            );
+            let _ = snapshot.subjects.set(writer.subjects.clone());
+            snapshot
         } else {
             // Grants and catalog objects are updated in place, in parts shared copy-on-write
             // with the previous snapshot; the per-user columns are never copied.
@@ -354,18 +358,26 @@ impl Store {
         };
         let compaction = Compaction::wanted(&snapshot, &shared.options);
         if !background && compaction == Some(Compaction::Delta) {
-            snapshot.delta = Some(Delta::build(&model, &snapshot.dirty, version));
+            snapshot.delta = Some(Delta::build(
+                &model,
+                &writer.subjects,
+                &snapshot.index,
+                &snapshot.dirty,
+                version,
+            ));
         }
         if structural || (!background && compaction == Some(Compaction::Full)) {
             writer.epoch += 1;
             writer.log.clear();
             shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
             if !structural {
+                let subjects = Arc::clone(&snapshot.subjects);
                 snapshot = Snapshot::indexed(
                     version,
                     Arc::clone(&model),
                     Arc::new(Indexes::build(&model)),
                 );
+                snapshot.subjects = subjects;
             }
         }
         let start_background = compaction.filter(|_| background && !structural);
