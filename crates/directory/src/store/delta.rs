@@ -40,7 +40,7 @@ use roaring::RoaringBitmap;
 use super::writer::{apply_ops, IndexOp};
 use crate::facts::Subjects;
 use crate::index::Indexes;
-use crate::model::{Grant, GroupIdx, Model, Subject, TeamIdx};
+use crate::model::{Grant, GroupIdx, Model, Row, Subject, TeamIdx};
 
 /// Indexes over the rows changed since the base indexes (see the module doc).
 #[derive(Debug, Clone)]
@@ -116,46 +116,98 @@ impl Delta {
     }
 }
 
-/// `model` with only `rows` as users: the grants to other users left out and team listings
-/// cut to `rows` (the catalog, groups and grants to groups and teams whole), gathered from the
-/// grants and team listings by subject: O(rows and their grants and teams, plus the catalog).
+/// `model` with only `rows` as users: the grants to other users left out, and those to
+/// groups and teams that reach none of `rows` (they add nothing the delta answers for), and
+/// team listings cut to `rows` (the catalog and groups whole). Gathered from `rows` and the
+/// grants and team listings by subject: O(rows, the groups and teams reaching them and their
+/// grants), plus a pass over the teams' listings.
 fn restricted(model: &Model, subjects: &Subjects, rows: &RoaringBitmap) -> Model {
     let mut restricted = model.clone();
     restricted.users = model.users.restricted(rows);
+    let reach = Reach::of(model, subjects, rows);
     let mut grants: Vec<(u64, Grant)> = Vec::new();
     for row in rows {
         grants.extend(subjects.numbered_grants(Subject::User(row)));
     }
-    for g in 0..model.groups.len() as u32 {
-        grants.extend(subjects.numbered_grants(Subject::Group(GroupIdx(g))));
+    for &g in &reach.groups {
+        grants.extend(subjects.numbered_grants(Subject::Group(g)));
     }
-    for t in 0..model.teams.len() as u32 {
-        grants.extend(subjects.numbered_grants(Subject::Team(TeamIdx(t))));
+    for &t in &reach.teams {
+        grants.extend(subjects.numbered_grants(Subject::Team(t)));
     }
     // Model order (the order a scan of the grants keeps).
     grants.sort_unstable_by_key(|&(seq, _)| seq);
     restricted.grants = grants.into_iter().map(|(_, grant)| grant).collect();
     // Teams listing one of `rows` keep those; every other team listing users lists none.
-    let mut listing = vec![false; model.teams.len()];
-    for row in rows {
-        for t in subjects.teams_of_user(row) {
-            if let Some(lists) = listing.get_mut(t.index()) {
-                *lists = true;
-            }
+    for (t, team) in model.teams.iter().enumerate() {
+        if team.users.is_empty() {
+            continue;
         }
-    }
-    for (t, lists) in listing.into_iter().enumerate() {
-        let cut = match model.teams.get(t) {
-            Some(team) if !team.users.is_empty() => {
-                lists.then(|| team.users.iter().copied().filter(|row| rows.contains(*row)))
-            }
-            _ => continue,
+        let cut: Vec<Row> = if reach.listing.contains(&TeamIdx(t as u32)) {
+            team.users
+                .iter()
+                .copied()
+                .filter(|row| rows.contains(*row))
+                .collect()
+        } else {
+            Vec::new()
         };
         if let Some(team) = restricted.teams.get_mut(t) {
-            team.users = cut.map(Iterator::collect).unwrap_or_default();
+            team.users = cut;
         }
     }
     restricted
+}
+
+/// The groups and teams whose grants reach one of a delta's rows.
+struct Reach {
+    /// The rows' groups and their ancestors, ascending.
+    groups: Vec<GroupIdx>,
+    /// The teams listing one of the rows or one of `groups`, ascending.
+    teams: Vec<TeamIdx>,
+    /// The teams listing one of the rows directly, ascending.
+    listing: Vec<TeamIdx>,
+}
+
+impl Reach {
+    /// O(the rows' memberships × the groups' depth, and their teams).
+    fn of(model: &Model, subjects: &Subjects, rows: &RoaringBitmap) -> Reach {
+        let mut seen = vec![false; model.groups.len()];
+        let mut groups = Vec::new();
+        let mut listing = Vec::new();
+        for row in rows {
+            listing.extend_from_slice(subjects.teams_of_user(row));
+            let Some(user) = model.users.get(row as usize) else {
+                continue;
+            };
+            for membership in &user.groups {
+                let mut current = Some(membership.group);
+                // Up to the first group already seen: its ancestors are in too.
+                while let Some(g) = current {
+                    match seen.get_mut(g.index()) {
+                        Some(seen) if !*seen => *seen = true,
+                        _ => break,
+                    }
+                    groups.push(g);
+                    current = model.groups.get(g.index()).and_then(|group| group.parent);
+                }
+            }
+        }
+        groups.sort_unstable();
+        listing.sort_unstable();
+        listing.dedup();
+        let mut teams = listing.clone();
+        for &g in &groups {
+            teams.extend_from_slice(subjects.teams_of_group(g));
+        }
+        teams.sort_unstable();
+        teams.dedup();
+        Reach {
+            groups,
+            teams,
+            listing,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -204,7 +256,8 @@ mod tests {
         rows
     }
 
-    /// `model` restricted to `rows` by a pass over everything (the definition).
+    /// `model` restricted to `rows` by a pass over everything, the groups and teams reaching
+    /// them from their facts (the definition).
     fn assert_restricted_by_scan(model: &Model, rows: &RoaringBitmap, fast: &Model) {
         assert_eq!(fast.users.slots(), model.users.slots());
         let mut live = RoaringBitmap::new();
@@ -218,12 +271,21 @@ mod tests {
         assert_eq!(fast.users.live_rows(), live);
         let walked: Vec<u32> = fast.users.iter().map(|(row, _)| row).collect();
         assert_eq!(walked, live.iter().collect::<Vec<_>>());
+        // The groups and teams reaching a row, from each row's facts.
+        let subjects = crate::facts::Subjects::build(model);
+        let (mut groups, mut teams) = (Vec::new(), Vec::new());
+        for row in rows {
+            let facts = subjects.facts(model, row);
+            groups.extend(facts.transitive_groups);
+            teams.extend(facts.teams);
+        }
         let grants: Vec<Grant> = model
             .grants
             .iter()
             .filter(|grant| match grant.subject {
                 Subject::User(row) => rows.contains(row),
-                Subject::Group(_) | Subject::Team(_) => true,
+                Subject::Group(g) => groups.contains(&g),
+                Subject::Team(t) => teams.contains(&t),
             })
             .cloned()
             .collect();

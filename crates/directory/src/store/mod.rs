@@ -89,8 +89,9 @@
 //!
 //! **The delta level** (log-structured, L0/L1; [`Delta`], `store/delta.rs`). The overlay above
 //! is L0; L1 is a whole [`Indexes`] built by the background thread over the model restricted
-//! to the dirty rows (every other row a hole, grants to other users left out): O(dirty rows)
-//! plus one pass over the slots and one over the grants and the catalog, exact for those rows
+//! to the dirty rows (every other row a hole, grants to other users left out), gathered from
+//! the dirty rows and the grants by subject: O(dirty rows and their grants) plus the catalog
+//! (groups, teams and their grants), never a pass over every slot or grant, exact for those rows
 //! in every part (columns, flags, last access, structure, access), and kept current by the
 //! writer's `IndexOp`s that are not per-row (grants, catalog), copy-on-write like the base. A
 //! row written again (or changed per row) leaves L1 and is re-checked. `Snapshot::dirty` keeps
@@ -102,8 +103,8 @@
 //! default), a whole rebuild on one thread (L1 dropped). Chosen over persistent per-term
 //! structures (copy-on-write term and trigram bitmaps, `imbl` maps for the dictionaries)
 //! because it reuses the existing builders unchanged and keeps the base's compact arena
-//! dictionaries; its costs are a second plan evaluation per query while L1 exists, L1's
-//! per-row arrays sized by the slots, and a writer log (for replay onto rebuilds) that now
+//! dictionaries; its costs are a second plan evaluation per query while L1 exists, a few L1
+//! per-row arrays spanning the slots (zeroed, or shared leaves), and a writer log (for replay onto rebuilds) that now
 //! lives until a whole rebuild. A team-listing or role-permission change (`IndexOp::Members`)
 //! drops L1 rather than rebuilding its structure from the full model.
 //!
@@ -161,8 +162,8 @@ pub struct StoreOptions {
     /// one, so this bounds their extra cost.
     pub max_dirty: u64,
     /// Dirty rows past which a compaction rebuilds every index (O(users log users)) instead of
-    /// a delta level over the dirty rows (O(dirty rows) plus one pass over the grants and the
-    /// slots). 0: never a delta level.
+    /// a delta level over the dirty rows (O(dirty rows and their grants) plus the catalog).
+    /// 0: never a delta level.
     pub max_delta: u64,
     /// Compact on a background thread while batches go on (the overlay keeps growing until the
     /// new indexes are published; at four times `max_dirty` the writer waits for the compaction
