@@ -172,15 +172,14 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// The default for a directory of `users` users: one row in a thousand checked one by one,
-    /// at least 256 and at most 1,024 (a delta level over the dirty rows is cheap to build, so
-    /// it is built early — the rows checked one by one are what a query pays for during a
-    /// stream — but each build still passes over every slot and grant, so at 1M users it is
-    /// built every ~1,000 dirty rows, not every 256), and a delta level up to one in twenty users
-    /// (5 %).
+    /// The default for a directory of `users` users: one row in ten thousand checked one by
+    /// one, at least 64 and at most 128 (a delta level over the dirty rows costs O(dirty rows),
+    /// ~20 ms for a few hundred rows at 1M users on a busy machine, so it is built early: the rows checked one
+    /// by one are what a query pays for during a stream), and a delta level up to one in twenty
+    /// users (5 %).
     pub fn for_users(users: usize) -> StoreOptions {
         StoreOptions {
-            max_dirty: (users as u64 / 1000).clamp(256, 1024),
+            max_dirty: (users as u64 / 10_000).clamp(64, 128),
             max_delta: users as u64 / 20,
             background: true,
         }
