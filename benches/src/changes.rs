@@ -117,8 +117,9 @@ pub fn userql_stream(
     model: &Model,
     changes: &[Change],
     reader: &str,
+    max_dirty: Option<u64>,
 ) -> Result<(PerKind, Vec<ReadTrace>, Footprint), BenchError> {
-    let store = Store::new(model.clone());
+    let store = live_store(model, max_dirty);
     let engine = Engine::default();
     let mut request: Request = engine
         .request(reader, Viewer::Admin)
@@ -163,9 +164,24 @@ pub fn userql_stream(
     })
 }
 
+/// A store over `model` with the default options, or `max_dirty` rows re-checked one by one
+/// before a compaction when given (`--max-dirty`, to compare limits).
+fn live_store(model: &Model, max_dirty: Option<u64>) -> Store {
+    let mut options = userql_directory::store::StoreOptions::for_users(model.users.count());
+    if let Some(max_dirty) = max_dirty {
+        options.max_dirty = max_dirty;
+    }
+    Store::with_options(model.clone(), options)
+}
+
 /// userql: the stream in batches of `size`; returns changes per second.
-pub fn userql_batches(model: &Model, changes: &[Change], size: usize) -> Result<f64, BenchError> {
-    let store = Store::new(model.clone());
+pub fn userql_batches(
+    model: &Model,
+    changes: &[Change],
+    size: usize,
+    max_dirty: Option<u64>,
+) -> Result<f64, BenchError> {
+    let store = live_store(model, max_dirty);
     let started = Instant::now();
     for batch in changes.chunks(size.max(1)) {
         store

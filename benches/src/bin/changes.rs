@@ -40,6 +40,10 @@ struct Args {
     /// Only the batched run (batches of `--batch`, no reader): for profiling the batched path.
     #[arg(long)]
     batched_only: bool,
+    /// Rows re-checked one by one before the store compacts (default: the store's default for
+    /// the directory's size, `StoreOptions::for_users`).
+    #[arg(long)]
+    max_dirty: Option<u64>,
     /// Keep only the changes of this kind (a row name of the per-kind table, e.g. `touch`).
     #[arg(long)]
     only: Option<String>,
@@ -131,7 +135,7 @@ fn main() -> ExitCode {
             return Ok(());
         }
         if args.batched_only {
-            let batched = userql_batches(&model, &changes, args.batch)?;
+            let batched = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
             let line = format!(
                 "\nuserql in batches of {}: {batched:.0} changes/s\n",
                 args.batch
@@ -140,7 +144,8 @@ fn main() -> ExitCode {
             return Ok(());
         }
         let idle = reader_idle(&model, &reader.hub, 50)?;
-        let (userql, traces, footprint) = userql_stream(&model, &changes, &reader.hub)?;
+        let (userql, traces, footprint) =
+            userql_stream(&model, &changes, &reader.hub, args.max_dirty)?;
         let during = Samples {
             times: traces.iter().map(|t| t.time).collect(),
         };
@@ -173,7 +178,7 @@ fn main() -> ExitCode {
                 (footprint.live as f64 / footprint.fresh.max(1) as f64 - 1.0) * 100.0
             ),
         );
-        let batched = userql_batches(&model, &changes, args.batch)?;
+        let batched = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
         emit(
             &mut report,
             &format!(

@@ -214,6 +214,24 @@ impl Subjects {
         self.held(subject).iter().map(|h| (h.role, h.scope))
     }
 
+    /// Every grant made to `subject` itself with its sequence number (sorting by the number
+    /// puts grants in model order): a delta level's grants come from here, O(their count).
+    pub(crate) fn numbered_grants(
+        &self,
+        subject: Subject,
+    ) -> impl Iterator<Item = (u64, Grant)> + '_ {
+        self.held(subject).iter().map(move |h| {
+            (
+                h.seq,
+                Grant {
+                    role: h.role,
+                    subject,
+                    scope: h.scope,
+                },
+            )
+        })
+    }
+
     /// Whether user `row` holds `role` by a grant to itself (at `scope`, or at any scope).
     pub(crate) fn user_holds(&self, row: Row, role: RoleIdx, scope: Option<Scope>) -> bool {
         self.user_grants

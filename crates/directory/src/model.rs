@@ -195,12 +195,28 @@ impl Users {
         all
     }
 
-    /// Every user with its row, in row order, holes skipped.
+    /// Every user with its row, in row order, holes skipped. Users mostly holes (a delta
+    /// level's, [`Users::restricted`]) are walked by their live rows, in O(live rows), not by
+    /// their slots: every index builder reads users through here.
     pub fn iter(&self) -> impl Iterator<Item = (Row, &User)> + Clone + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(row, slot)| slot.as_deref().map(|user| (row as Row, user)))
+        let sparse = self.holes.len() > self.slots.len() as u64 / 2;
+        let (slots, rows) = if sparse {
+            (
+                None,
+                Some(self.live_rows().into_iter().collect::<Vec<Row>>()),
+            )
+        } else {
+            (Some(self.slots.iter().enumerate()), None)
+        };
+        let by_slot = slots
+            .into_iter()
+            .flatten()
+            .filter_map(|(row, slot)| slot.as_deref().map(|user| (row as Row, user)));
+        let by_row = rows
+            .into_iter()
+            .flatten()
+            .filter_map(move |row| self.get(row as usize).map(|user| (row, user)));
+        by_slot.chain(by_row)
     }
 
     /// Every user in row order, holes skipped (for readers that need no row).
@@ -221,17 +237,21 @@ impl Users {
     }
 
     /// The same slots with only `rows` live (every other row a hole): the users a delta
-    /// level's indexes describe. Shares the records; O(slots) pointer copies.
+    /// level's indexes describe. Shares the records; O(rows) plus one pointer per leaf of
+    /// slots (the holes share one leaf), and [`Users::iter`] then walks only `rows`.
     pub fn restricted(&self, rows: &RoaringBitmap) -> Users {
-        let slots: Chunked<Option<Arc<User>>> = self
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(row, slot)| slot.clone().filter(|_| rows.contains(row as Row)))
-            .collect();
+        let mut slots: Chunked<Option<Arc<User>>> = Chunked::filled(self.slots.len(), None);
+        let mut live = RoaringBitmap::new();
+        for row in rows {
+            let user = self.slots.get(row as usize).and_then(Option::as_ref);
+            if let (Some(user), Some(slot)) = (user, slots.get_mut(row as usize)) {
+                *slot = Some(Arc::clone(user));
+                live.insert(row);
+            }
+        }
         let mut holes = RoaringBitmap::new();
         holes.insert_range(0..slots.len() as Row);
-        holes -= &(rows - &*self.holes);
+        holes -= &live;
         Users {
             slots,
             holes: Arc::new(holes),

@@ -85,6 +85,43 @@ impl<T: Clone> Chunked<T> {
         Self::default()
     }
 
+    /// `len` copies of `value`, every leaf one shared allocation: O(len / leaf length) pointer
+    /// copies (a delta level's users start as all holes this way; writing an element then
+    /// copies only its own node and leaf).
+    pub fn filled(len: usize, value: T) -> Self {
+        let per = chunk_len::<T>();
+        let full = Arc::new(vec![value.clone(); per]);
+        let mut nodes: Vec<Arc<Vec<Leaf<T>>>> = Vec::new();
+        let mut leaves: Vec<Leaf<T>> = Vec::with_capacity(FANOUT);
+        let mut left = len;
+        while left > 0 {
+            let leaf = if left >= per {
+                Arc::clone(&full)
+            } else {
+                // The last leaf holds only what is left, with room for pushes after it.
+                let mut last = Vec::with_capacity(per);
+                last.resize(left, value.clone());
+                Arc::new(last)
+            };
+            left -= leaf.len();
+            leaves.push(leaf);
+            if leaves.len() == FANOUT {
+                nodes.push(Arc::new(std::mem::replace(
+                    &mut leaves,
+                    Vec::with_capacity(FANOUT),
+                )));
+            }
+        }
+        if !leaves.is_empty() {
+            nodes.push(Arc::new(leaves));
+        }
+        Chunked {
+            nodes: Arc::new(nodes),
+            len,
+            ends: None,
+        }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
@@ -386,6 +423,39 @@ mod tests {
         chunked.retain(|v| v % 2 == 0);
         assert!(chunked.iter().all(|v| v % 2 == 0));
         assert_eq!(chunked.iter().next_back(), Some(&4998));
+    }
+
+    #[test]
+    fn filled_behaves_like_a_vector_of_copies() {
+        let per = chunk_len::<u64>();
+        for len in [
+            0,
+            1,
+            per - 1,
+            per,
+            per + 1,
+            FANOUT * per,
+            FANOUT * per + 3,
+            3 * FANOUT * per,
+        ] {
+            let mut filled = Chunked::filled(len, 9u64);
+            let mut plain = vec![9u64; len];
+            assert_eq!(filled.to_vec(), plain, "{len}");
+            if len > 0 {
+                filled[len / 2] = 1;
+                plain[len / 2] = 1;
+                filled[len - 1] = 2;
+                plain[len - 1] = 2;
+            }
+            filled.push(3);
+            plain.push(3);
+            assert_eq!(filled.to_vec(), plain, "{len}");
+            assert_eq!(filled.len(), len + 1);
+        }
+        // The untouched leaves stay one allocation.
+        let mut holes = Chunked::filled(10 * per, None::<Arc<u64>>);
+        holes[5] = Some(Arc::new(5));
+        assert_eq!(holes.iter().flatten().count(), 1);
     }
 
     #[test]

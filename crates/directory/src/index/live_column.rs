@@ -294,13 +294,15 @@ impl<T: Ord + Copy> LiveColumn<T> {
         let by_row = match pairs.first() {
             // Rows without a value hold any value: they are never looked up (not in `all`).
             Some(&(filler, _)) => {
-                let mut by_row = vec![filler; id_rank.len()];
+                // Leaves without a value share one allocation: a delta level's column (a few
+                // rows over every slot) writes only the leaves of its rows.
+                let mut by_row = Chunked::filled(id_rank.len(), filler);
                 for &(value, row) in &pairs {
                     if let Some(slot) = by_row.get_mut(row as usize) {
                         *slot = value;
                     }
                 }
-                Chunked::from(by_row)
+                by_row
             }
             None => Chunked::new(),
         };

@@ -504,10 +504,28 @@ impl Indexes {
         Indexes::build_jobs(model, workers, |_, build| build())
     }
 
+    /// [`Indexes::build`] on the calling thread for a model restricted to a few rows (a delta
+    /// level, `store/delta.rs`), with the entity lookups of `current` (indexes whose catalog
+    /// is `model`'s): they depend on the catalog only, and rebuilding them would cost
+    /// O(catalog) per delta whatever its rows.
+    pub(crate) fn build_for_rows(model: &Model, current: &Indexes) -> Indexes {
+        Indexes::build_from(model, 1, Some(&current.lookups), |_, build| build())
+    }
+
     /// The build, each job run through `run_job(job, build)` (which must call `build`).
     fn build_jobs(
         model: &Model,
         workers: usize,
+        run_job: impl Fn(Job, &dyn Fn() -> Part) -> Part + Sync,
+    ) -> Indexes {
+        Indexes::build_from(model, workers, None, run_job)
+    }
+
+    /// [`Indexes::build_jobs`], taking the entity lookups from `lookups` when given.
+    fn build_from(
+        model: &Model,
+        workers: usize,
+        lookups: Option<&Arc<Lookups>>,
         run_job: impl Fn(Job, &dyn Fn() -> Part) -> Part + Sync,
     ) -> Indexes {
         // Rows are stable across deletions: per-row arrays span every slot, holes included,
@@ -516,7 +534,11 @@ impl Indexes {
         let all = model.users.live_rows();
 
         let ids = OnceLock::new();
-        let parts = parallel::run(&Job::list(), workers, |&job| {
+        let mut jobs = Job::list();
+        if lookups.is_some() {
+            jobs.retain(|job| !matches!(job, Job::Lookups));
+        }
+        let parts = parallel::run(&jobs, workers, |&job| {
             run_job(job, &|| job.build(model, &ids))
         });
         let id = ids.into_inner().unwrap_or_else(|| IdOrder::build(model)).id;
@@ -527,7 +549,10 @@ impl Indexes {
         let texts = Texts::from_fields(built.texts);
         let terms = Terms::from_fields(built.terms);
         let (structure, access) = built.access.unwrap_or_default();
-        let lookups = built.lookups.unwrap_or_default();
+        let lookups = match lookups {
+            Some(shared) => Arc::clone(shared),
+            None => Arc::new(built.lookups.unwrap_or_default()),
+        };
         let mut sorted = built.sorted.unwrap_or_default();
         let last_access = Arc::new(std::mem::take(&mut sorted.last_access));
 
@@ -544,7 +569,7 @@ impl Indexes {
             }),
             structure: Arc::new(structure),
             access: Arc::new(access),
-            lookups: Arc::new(lookups),
+            lookups,
             last_access,
             flags: Arc::new(built.flags.unwrap_or_default()),
             empty: RoaringBitmap::new(),

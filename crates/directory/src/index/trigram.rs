@@ -163,6 +163,10 @@ impl TextIndex {
     }
 }
 
+/// Values below which [`postings`] sorts (trigram, row) pairs instead of counting in a table
+/// of every trigram.
+const FEW_VALUES: usize = 4096;
+
 /// The posting of every trigram of `dict`'s values, by a counting sort on the trigram: one pass
 /// counts each row's distinct trigrams, a second places the rows (ascending, as the entries
 /// come in row order) in one flat array at their trigram's offset, and each posting is then one
@@ -172,25 +176,59 @@ impl TextIndex {
 /// The counts live in a table indexed by the packed trigram (2^24 entries, 64 MiB of virtual
 /// memory of which only the pages of trigrams that occur are ever touched, the rest staying
 /// the kernel's zero page).
-fn postings(dict: &Dict) -> HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>> {
+fn postings(dict: &Dict) -> Postings {
+    if dict.entries().len() < FEW_VALUES {
+        postings_by_sorting(dict)
+    } else {
+        postings_by_counting(dict)
+    }
+}
+
+/// Every trigram's posting, by trigram.
+type Postings = HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>>;
+
+/// Calls `visit` once per row of `dict` that has trigrams, in row order, with the row's
+/// distinct trigrams over all its values (sorted).
+fn each_row(dict: &Dict, visit: &mut dyn FnMut(Row, &[Trigram])) {
     let entries = dict.entries();
-    // Each row's distinct trigrams, over all its values, in `of_row`; `each_row` calls `visit`
-    // once per row that has any.
-    let each_row = |visit: &mut dyn FnMut(Row, &[Trigram])| {
-        let mut of_row: Vec<Trigram> = Vec::new();
-        let mut i = 0;
-        while i < entries.len() {
-            let row = entries.row(i);
-            of_row.clear();
-            while i < entries.len() && entries.row(i) == row {
-                of_row.extend(trigrams_of(entries.text(i).as_bytes()));
-                i += 1;
-            }
-            of_row.sort_unstable();
-            of_row.dedup();
-            visit(row, &of_row);
+    let mut of_row: Vec<Trigram> = Vec::new();
+    let mut i = 0;
+    while i < entries.len() {
+        let row = entries.row(i);
+        of_row.clear();
+        while i < entries.len() && entries.row(i) == row {
+            of_row.extend(trigrams_of(entries.text(i).as_bytes()));
+            i += 1;
         }
-    };
+        of_row.sort_unstable();
+        of_row.dedup();
+        visit(row, &of_row);
+    }
+}
+
+/// [`postings`] for a few values (a delta level's rows): sorting their (trigram, row) pairs
+/// costs less than clearing the pages of the counting table they would touch, which was most
+/// of a small build's time.
+fn postings_by_sorting(dict: &Dict) -> Postings {
+    let mut pairs: Vec<(Trigram, Row)> = Vec::new();
+    each_row(dict, &mut |row, trigrams| {
+        pairs.extend(trigrams.iter().map(|&t| (t, row)))
+    });
+    pairs.sort_unstable();
+    pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|run| {
+            (
+                run[0].0,
+                bitmap_from_sorted(run.iter().map(|&(_, row)| row)),
+            )
+        })
+        .collect()
+}
+
+/// [`postings`] by a counting sort on the trigram (see there).
+fn postings_by_counting(dict: &Dict) -> Postings {
+    let each_row = |visit: &mut dyn FnMut(Row, &[Trigram])| each_row(dict, visit);
     let mut counts = vec![0u32; 1 << 24];
     let mut seen: Vec<Trigram> = Vec::new();
     let mut total = 0usize;
@@ -259,5 +297,31 @@ impl Hasher for TrigramHasher {
         let product = (self.0 ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         // Fold the well-mixed high half into the low bits, which pick the bucket.
         self.0 = product ^ (product >> 32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::index::column::Entries;
+
+    proptest! {
+        /// Both ways of building the postings give the same postings (the sorting one serves
+        /// small dictionaries, a delta level's, the counting one every other).
+        #[test]
+        fn sorting_and_counting_give_the_same_postings(
+            values in proptest::collection::vec(("[a-e.@]{0,9}", 0u32..3), 0..200),
+        ) {
+            let mut entries = Entries::default();
+            let mut row = 0;
+            for (text, step) in &values {
+                row += step;
+                entries.push(row, text);
+            }
+            let dict = Dict::build(entries, None);
+            prop_assert_eq!(postings_by_sorting(&dict), postings_by_counting(&dict));
+        }
     }
 }

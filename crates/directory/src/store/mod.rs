@@ -89,8 +89,9 @@
 //!
 //! **The delta level** (log-structured, L0/L1; [`Delta`], `store/delta.rs`). The overlay above
 //! is L0; L1 is a whole [`Indexes`] built by the background thread over the model restricted
-//! to the dirty rows (every other row a hole, grants to other users left out): O(dirty rows)
-//! plus one pass over the slots and one over the grants and the catalog, exact for those rows
+//! to the dirty rows (every other row a hole, grants to other users left out), gathered from
+//! the dirty rows and the grants by subject: O(dirty rows and their grants) plus the catalog
+//! (groups, teams and their grants), never a pass over every slot or grant, exact for those rows
 //! in every part (columns, flags, last access, structure, access), and kept current by the
 //! writer's `IndexOp`s that are not per-row (grants, catalog), copy-on-write like the base. A
 //! row written again (or changed per row) leaves L1 and is re-checked. `Snapshot::dirty` keeps
@@ -102,8 +103,8 @@
 //! default), a whole rebuild on one thread (L1 dropped). Chosen over persistent per-term
 //! structures (copy-on-write term and trigram bitmaps, `imbl` maps for the dictionaries)
 //! because it reuses the existing builders unchanged and keeps the base's compact arena
-//! dictionaries; its costs are a second plan evaluation per query while L1 exists, L1's
-//! per-row arrays sized by the slots, and a writer log (for replay onto rebuilds) that now
+//! dictionaries; its costs are a second plan evaluation per query while L1 exists, a few L1
+//! per-row arrays spanning the slots (zeroed, or shared leaves), and a writer log (for replay onto rebuilds) that now
 //! lives until a whole rebuild. A team-listing or role-permission change (`IndexOp::Members`)
 //! drops L1 rather than rebuilding its structure from the full model.
 //!
@@ -161,8 +162,8 @@ pub struct StoreOptions {
     /// one, so this bounds their extra cost.
     pub max_dirty: u64,
     /// Dirty rows past which a compaction rebuilds every index (O(users log users)) instead of
-    /// a delta level over the dirty rows (O(dirty rows) plus one pass over the grants and the
-    /// slots). 0: never a delta level.
+    /// a delta level over the dirty rows (O(dirty rows and their grants) plus the catalog).
+    /// 0: never a delta level.
     pub max_delta: u64,
     /// Compact on a background thread while batches go on (the overlay keeps growing until the
     /// new indexes are published; at four times `max_dirty` the writer waits for the compaction
@@ -171,15 +172,14 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// The default for a directory of `users` users: one row in a thousand checked one by one,
-    /// at least 256 and at most 1,024 (a delta level over the dirty rows is cheap to build, so
-    /// it is built early — the rows checked one by one are what a query pays for during a
-    /// stream — but each build still passes over every slot and grant, so at 1M users it is
-    /// built every ~1,000 dirty rows, not every 256), and a delta level up to one in twenty users
-    /// (5 %).
+    /// The default for a directory of `users` users: one row in ten thousand checked one by
+    /// one, at least 64 and at most 128 (a delta level over the dirty rows costs O(dirty rows),
+    /// ~20 ms for a few hundred rows at 1M users on a busy machine, so it is built early: the rows checked one
+    /// by one are what a query pays for during a stream), and a delta level up to one in twenty
+    /// users (5 %).
     pub fn for_users(users: usize) -> StoreOptions {
         StoreOptions {
-            max_dirty: (users as u64 / 1000).clamp(256, 1024),
+            max_dirty: (users as u64 / 10_000).clamp(64, 128),
             max_delta: users as u64 / 20,
             background: true,
         }
@@ -216,6 +216,9 @@ impl Store {
 
     /// A store publishing `snapshot`, with `writer` holding the maps of its model.
     fn assemble(snapshot: Arc<Snapshot>, writer: Writer, options: StoreOptions) -> Store {
+        // The writer's grants by subject describe this model: readers and delta builds share
+        // them instead of building their own (unless the snapshot already has some).
+        let _ = snapshot.subjects.set(writer.subjects.clone());
         Store {
             shared: Arc::new(Shared {
                 current: ArcSwap::new(snapshot),
@@ -244,11 +247,10 @@ impl Store {
     pub fn at_version(model: Model, options: StoreOptions, version: u64) -> Store {
         let store = Store::with_options(model, options);
         let first = store.snapshot();
-        store.shared.current.store(Arc::new(Snapshot::indexed(
-            version,
-            Arc::clone(&first.model),
-            Arc::clone(&first.index),
-        )));
+        let mut renumbered =
+            Snapshot::indexed(version, Arc::clone(&first.model), Arc::clone(&first.index));
+        renumbered.subjects = Arc::clone(&first.subjects);
+        store.shared.current.store(Arc::new(renumbered));
         store
     }
 
@@ -312,11 +314,13 @@ impl Store {
         } = shared.options;
         writer.follow(&changed, structural, &ops, &base.model, &model);
         let mut snapshot = if structural {
-            Snapshot::indexed(
+            let snapshot = Snapshot::indexed(
                 version,
                 Arc::clone(&model),
                 Arc::new(Indexes::build(&model)),
-            )
+            );
+            let _ = snapshot.subjects.set(writer.subjects.clone());
+            snapshot
         } else {
             // Grants and catalog objects are updated in place, in parts shared copy-on-write
             // with the previous snapshot; the per-user columns are never copied.
@@ -354,18 +358,26 @@ impl Store {
         };
         let compaction = Compaction::wanted(&snapshot, &shared.options);
         if !background && compaction == Some(Compaction::Delta) {
-            snapshot.delta = Some(Delta::build(&model, &snapshot.dirty, version));
+            snapshot.delta = Some(Delta::build(
+                &model,
+                &writer.subjects,
+                &snapshot.index,
+                &snapshot.dirty,
+                version,
+            ));
         }
         if structural || (!background && compaction == Some(Compaction::Full)) {
             writer.epoch += 1;
             writer.log.clear();
             shared.writer_rebuilds.fetch_add(1, Ordering::Relaxed);
             if !structural {
+                let subjects = Arc::clone(&snapshot.subjects);
                 snapshot = Snapshot::indexed(
                     version,
                     Arc::clone(&model),
                     Arc::new(Indexes::build(&model)),
                 );
+                snapshot.subjects = subjects;
             }
         }
         let start_background = compaction.filter(|_| background && !structural);

@@ -73,7 +73,13 @@ impl Store {
                 shared.publish_rebuild(&snapshot, index, epoch);
             }
             Compaction::Delta => {
-                let delta = Delta::build(&snapshot.model, &snapshot.dirty, snapshot.version);
+                let delta = Delta::build(
+                    &snapshot.model,
+                    snapshot.subjects(),
+                    &snapshot.index,
+                    &snapshot.dirty,
+                    snapshot.version,
+                );
                 shared.publish_delta(delta, epoch);
             }
         }));
