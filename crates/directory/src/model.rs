@@ -102,14 +102,31 @@ pub struct Model {
 /// answers `None` for a hole. Indexing (`users[row]`) is for rows taken from an answer or an
 /// index, which never name a hole; it panics on one, like an out-of-range index.
 ///
-/// Slots are shared, copy-on-write chunks ([`Chunked`]) of `Arc`s: a batch that writes one user
-/// copies one chunk of pointers and that user's record, never the other records.
+/// Slots are small shared blocks of `Arc`s, themselves in a shared copy-on-write [`Chunked`]
+/// vector: a batch that writes one user copies that user's record, its block of [`BLOCK`] user
+/// pointers, one leaf of block pointers and the node pointers above it — never other records.
+///
+/// Why blocks: copying a pointer to a user increments the user's reference count, which lives
+/// in the user's own allocation — at 1M users a cache miss each, paid again when the old
+/// snapshot drops the copy. With the users straight in [`Chunked`] leaves (128 pointers of
+/// 1 KB), those 2 × 128 misses were most of a sign-in's 40 µs (perf, benches/RESULTS.md).
+/// A block pointer's count lives in the block's small header, allocated next to its
+/// neighbours', so the 128 pointers of a leaf of blocks are a few contiguous cache lines.
 #[derive(Clone, Default)]
 pub struct Users {
-    slots: Chunked<Option<Arc<User>>>,
+    /// Every block but the last holds [`BLOCK`] slots.
+    blocks: Chunked<Block>,
+    /// Slots in use (holes included).
+    slots: usize,
     /// Rows of deleted users.
     holes: Arc<RoaringBitmap>,
 }
+
+/// User slots per block of [`Users`] (what a write copies in user pointers).
+pub const BLOCK: usize = 16;
+
+/// [`BLOCK`] user slots (fewer in the last block), shared copy-on-write.
+type Block = Arc<Vec<Option<Arc<User>>>>;
 
 impl Users {
     /// No users.
@@ -120,12 +137,12 @@ impl Users {
     /// One past the largest row ever used: every row is below it (holes included). Size per-row
     /// arrays with this.
     pub fn slots(&self) -> usize {
-        self.slots.len()
+        self.slots
     }
 
     /// How many users exist (holes excluded).
     pub fn count(&self) -> usize {
-        self.slots.len() - self.holes.len() as usize
+        self.slots - self.holes.len() as usize
     }
 
     /// Whether there is no user (there may be holes).
@@ -135,28 +152,46 @@ impl Users {
 
     /// The user at `row`; `None` for a hole or past the end.
     pub fn get(&self, row: usize) -> Option<&User> {
-        self.slots.get(row).and_then(Option::as_deref)
+        self.blocks
+            .get(row / BLOCK)?
+            .get(row % BLOCK)
+            .and_then(Option::as_deref)
     }
 
-    /// The user at `row`, for writing (copies its chunk's pointers if shared, and the record
+    /// The slot at `row`, for writing (copies its block and the pointers above it if shared).
+    fn slot_mut(&mut self, row: usize) -> Option<&mut Option<Arc<User>>> {
+        Arc::make_mut(self.blocks.get_mut(row / BLOCK)?).get_mut(row % BLOCK)
+    }
+
+    /// The user at `row`, for writing (copies its block's pointers if shared, and the record
     /// itself if another snapshot holds it).
     pub fn get_mut(&mut self, row: usize) -> Option<&mut User> {
-        self.slots
-            .get_mut(row)
+        self.slot_mut(row)
             .and_then(Option::as_mut)
             .map(Arc::make_mut)
     }
 
     /// Appends a user at a new row and returns the row.
     pub fn push(&mut self, user: User) -> Row {
-        let row = self.slots.len() as Row;
-        self.slots.push(Some(Arc::new(user)));
-        row
+        self.push_slot(Some(Arc::new(user)))
+    }
+
+    fn push_slot(&mut self, slot: Option<Arc<User>>) -> Row {
+        let row = self.slots;
+        if row.is_multiple_of(BLOCK) {
+            let mut block = Vec::with_capacity(BLOCK);
+            block.push(slot);
+            self.blocks.push(Arc::new(block));
+        } else if let Some(block) = self.blocks.get_mut(row / BLOCK) {
+            Arc::make_mut(block).push(slot);
+        }
+        self.slots += 1;
+        row as Row
     }
 
     /// Replaces the user at `row` (a hole stays a hole: returns `false`).
     pub fn set(&mut self, row: usize, user: User) -> bool {
-        match self.slots.get_mut(row) {
+        match self.slot_mut(row) {
             Some(slot @ Some(_)) => {
                 *slot = Some(Arc::new(user));
                 true
@@ -167,7 +202,7 @@ impl Users {
 
     /// Deletes the user at `row`, leaving a hole; returns whether there was one.
     pub fn remove(&mut self, row: Row) -> bool {
-        match self.slots.get_mut(row as usize) {
+        match self.slot_mut(row as usize) {
             Some(slot @ Some(_)) => {
                 *slot = None;
                 Arc::make_mut(&mut self.holes).insert(row);
@@ -190,23 +225,28 @@ impl Users {
     /// Every live row.
     pub fn live_rows(&self) -> RoaringBitmap {
         let mut all = RoaringBitmap::new();
-        all.insert_range(0..self.slots.len() as u32);
+        all.insert_range(0..self.slots as u32);
         all -= &*self.holes;
         all
+    }
+
+    /// Every slot in row order (holes as `None`).
+    fn all_slots(&self) -> impl DoubleEndedIterator<Item = &Option<Arc<User>>> + Clone + '_ {
+        self.blocks.iter().flat_map(|block| block.iter())
     }
 
     /// Every user with its row, in row order, holes skipped. Users mostly holes (a delta
     /// level's, [`Users::restricted`]) are walked by their live rows, in O(live rows), not by
     /// their slots: every index builder reads users through here.
     pub fn iter(&self) -> impl Iterator<Item = (Row, &User)> + Clone + '_ {
-        let sparse = self.holes.len() > self.slots.len() as u64 / 2;
+        let sparse = self.holes.len() > self.slots as u64 / 2;
         let (slots, rows) = if sparse {
             (
                 None,
                 Some(self.live_rows().into_iter().collect::<Vec<Row>>()),
             )
         } else {
-            (Some(self.slots.iter().enumerate()), None)
+            (Some(self.all_slots().enumerate()), None)
         };
         let by_slot = slots
             .into_iter()
@@ -221,56 +261,78 @@ impl Users {
 
     /// Every user in row order, holes skipped (for readers that need no row).
     pub fn records(&self) -> impl DoubleEndedIterator<Item = &User> + Clone + '_ {
-        self.slots.iter().filter_map(Option::as_deref)
+        self.all_slots().filter_map(Option::as_deref)
     }
 
-    /// Every user in row order, for writing (copies every shared chunk and record).
+    /// Every user in row order, for writing (copies every shared block and record).
     pub fn records_mut(&mut self) -> impl Iterator<Item = &mut User> + '_ {
-        self.slots
+        self.blocks
             .iter_mut()
+            .flat_map(|block| Arc::make_mut(block).iter_mut())
             .filter_map(|slot| slot.as_mut().map(Arc::make_mut))
     }
 
-    /// Reserves room for `additional` more users' chunk pointers.
+    /// Reserves room for `additional` more users' block pointers.
     pub fn reserve(&mut self, additional: usize) {
-        self.slots.reserve(additional);
+        self.blocks.reserve(additional.div_ceil(BLOCK));
     }
 
     /// The same slots with only `rows` live (every other row a hole): the users a delta
     /// level's indexes describe. Shares the records; O(rows) plus one pointer per leaf of
     /// slots (the holes share one leaf), and [`Users::iter`] then walks only `rows`.
     pub fn restricted(&self, rows: &RoaringBitmap) -> Users {
-        let mut slots: Chunked<Option<Arc<User>>> = Chunked::filled(self.slots.len(), None);
+        // Every block a hole, all sharing one allocation (the last one shorter); then only
+        // the blocks of `rows` are copied and filled.
+        let full = self.slots / BLOCK;
+        let tail = self.slots % BLOCK;
+        let mut blocks: Chunked<Block> = Chunked::filled(full, Arc::new(vec![None; BLOCK]));
+        if tail > 0 {
+            blocks.push(Arc::new(vec![None; tail]));
+        }
+        let mut restricted = Users {
+            blocks,
+            slots: self.slots,
+            holes: Arc::new(RoaringBitmap::new()),
+        };
         let mut live = RoaringBitmap::new();
         for row in rows {
-            let user = self.slots.get(row as usize).and_then(Option::as_ref);
-            if let (Some(user), Some(slot)) = (user, slots.get_mut(row as usize)) {
+            let user = self
+                .blocks
+                .get(row as usize / BLOCK)
+                .and_then(|block| block.get(row as usize % BLOCK))
+                .and_then(Option::as_ref);
+            if let (Some(user), Some(slot)) = (user, restricted.slot_mut(row as usize)) {
                 *slot = Some(Arc::clone(user));
                 live.insert(row);
             }
         }
         let mut holes = RoaringBitmap::new();
-        holes.insert_range(0..slots.len() as Row);
+        holes.insert_range(0..self.slots as Row);
         holes -= &live;
-        Users {
-            slots,
-            holes: Arc::new(holes),
-        }
+        restricted.holes = Arc::new(holes);
+        restricted
     }
 
-    /// How many chunks of slots this shares with `other` (tests and stats).
+    /// How many blocks of slots this shares with `other` (same allocation, same place): for
+    /// tests and stats.
     pub fn shared_chunks(&self, other: &Users) -> usize {
-        self.slots.shared_chunks(&other.slots)
+        self.blocks
+            .iter()
+            .zip(other.blocks.iter())
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count()
     }
 }
 
 impl Users {
     /// Users already shared (the loader wraps each record on the thread that converted it).
     pub(crate) fn from_shared(users: Vec<Arc<User>>) -> Users {
-        Users {
-            slots: users.into_iter().map(Some).collect(),
-            holes: Arc::default(),
+        let mut out = Users::new();
+        out.reserve(users.len());
+        for user in users {
+            out.push_slot(Some(user));
         }
+        out
     }
 }
 
@@ -282,10 +344,11 @@ impl From<Vec<User>> for Users {
 
 impl FromIterator<User> for Users {
     fn from_iter<I: IntoIterator<Item = User>>(iter: I) -> Users {
-        Users {
-            slots: iter.into_iter().map(|u| Some(Arc::new(u))).collect(),
-            holes: Arc::default(),
+        let mut out = Users::new();
+        for user in iter {
+            out.push(user);
         }
+        out
     }
 }
 
@@ -669,5 +732,140 @@ impl User {
     /// `updated_at`, defaulting to `created_at` as directory.md says.
     pub fn updated_or_created(&self) -> Millis {
         self.updated_at.unwrap_or(self.created_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{generate, GenOptions};
+
+    /// A few distinct users to copy from (told apart by `number`).
+    fn prototypes() -> Vec<User> {
+        generate(&GenOptions { users: 8, seed: 3 })
+            .users
+            .records()
+            .cloned()
+            .collect()
+    }
+
+    fn user(prototypes: &[User], n: u64) -> User {
+        let mut user = prototypes[n as usize % prototypes.len()].clone();
+        user.number = n;
+        user
+    }
+
+    /// Every observable of `users` against the plain model (a vector of optional users).
+    fn assert_same(users: &Users, plain: &[Option<User>]) {
+        assert_eq!(users.slots(), plain.len());
+        let live: Vec<(Row, &User)> = plain
+            .iter()
+            .enumerate()
+            .filter_map(|(row, slot)| slot.as_ref().map(|u| (row as Row, u)))
+            .collect();
+        assert_eq!(users.count(), live.len());
+        assert!(users.iter().eq(live.iter().copied()));
+        assert!(users.records().eq(live.iter().map(|&(_, u)| u)));
+        let holes: RoaringBitmap = plain
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.is_none())
+            .map(|(row, _)| row as Row)
+            .collect();
+        assert_eq!(users.holes(), &holes);
+        let rows: RoaringBitmap = live.iter().map(|&(row, _)| row).collect();
+        assert_eq!(users.live_rows(), rows);
+        for (row, slot) in plain.iter().enumerate() {
+            assert_eq!(users.get(row), slot.as_ref());
+        }
+        assert_eq!(users.get(plain.len()), None);
+    }
+
+    /// Random pushes, writes, replacements and deletions (with snapshots taken now and then,
+    /// which must not see later changes) behave like a vector of optional users, across
+    /// several blocks, leaves and nodes of the shared tree.
+    #[test]
+    fn random_ops_match_a_plain_vector_and_keep_earlier_snapshots() {
+        let prototypes = prototypes();
+        let start = 40_000u64; // more than one node of blocks (FANOUT leaves of 32 blocks)
+        let mut users: Users = (0..start).map(|n| user(&prototypes, n)).collect();
+        let mut plain: Vec<Option<User>> = (0..start).map(|n| Some(user(&prototypes, n))).collect();
+        let mut state = 11u64;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let mut kept = Vec::new();
+        for step in 0..4_000u64 {
+            if step % 331 == 0 {
+                kept.push((users.clone(), plain.clone()));
+            }
+            let row = next(plain.len() + 1);
+            match next(4) {
+                0 => {
+                    assert_eq!(
+                        users.push(user(&prototypes, start + step)),
+                        plain.len() as Row
+                    );
+                    plain.push(Some(user(&prototypes, start + step)));
+                }
+                1 => {
+                    let new = user(&prototypes, 1_000_000 + step);
+                    let live = plain.get(row).is_some_and(Option::is_some);
+                    assert_eq!(users.set(row, new.clone()), live);
+                    if live {
+                        plain[row] = Some(new);
+                    }
+                }
+                2 => {
+                    let written = users.get_mut(row).map(|u| {
+                        u.last_access_at = Some(step as Millis);
+                    });
+                    let expected = plain.get_mut(row).and_then(Option::as_mut).map(|u| {
+                        u.last_access_at = Some(step as Millis);
+                    });
+                    assert_eq!(written, expected);
+                }
+                _ => {
+                    let live = plain.get(row).is_some_and(Option::is_some);
+                    assert_eq!(users.remove(row as Row), live);
+                    if live {
+                        plain[row] = None;
+                    }
+                }
+            }
+            if step % 499 == 0 {
+                assert_same(&users, &plain);
+            }
+        }
+        assert_same(&users, &plain);
+        for (snapshot, then) in &kept {
+            assert_same(snapshot, then);
+        }
+        // Restricting keeps the slots and hides every row but the chosen live ones.
+        let rows: RoaringBitmap = (0..plain.len() as Row).filter(|r| r % 7 == 3).collect();
+        let restricted: Vec<Option<User>> = plain
+            .iter()
+            .enumerate()
+            .map(|(row, slot)| slot.clone().filter(|_| rows.contains(row as Row)))
+            .collect();
+        assert_same(&users.restricted(&rows), &restricted);
+        assert_eq!(users.records_mut().count(), users.count());
+    }
+
+    #[test]
+    fn a_write_copies_one_block() {
+        let prototypes = prototypes();
+        let original: Users = (0..1_000).map(|n| user(&prototypes, n)).collect();
+        let blocks = 1_000usize.div_ceil(BLOCK);
+        let mut copy = original.clone();
+        assert_eq!(copy.shared_chunks(&original), blocks);
+        copy[517].last_access_at = Some(1);
+        assert_eq!(copy.shared_chunks(&original), blocks - 1);
+        assert_ne!(original[517].last_access_at, Some(1));
+        let reshared = Users::from_shared(copy.records().cloned().map(Arc::new).collect());
+        assert_eq!(reshared, copy);
     }
 }

@@ -3,8 +3,8 @@
 //! Elements live in small fixed-size *leaves* behind `Arc`s, the leaves in *nodes* of
 //! [`FANOUT`] leaf pointers, and the node list behind one more `Arc`: a shallow tree. Cloning
 //! the vector is one pointer copy; writing an element copies, the first time after a clone
-//! (`Arc::make_mut`), the node list (one pointer per node: ~120 for a million users), the
-//! element's node (FANOUT pointers) and its leaf (a few hundred bytes). Every snapshot of the directory owns a `Chunked` of users and of grants; a
+//! (`Arc::make_mut`), the node list (one pointer per node), the element's node (FANOUT
+//! pointers) and its leaf (256 bytes of pointers, or 4 KB of plain data). Every snapshot of the directory owns a `Chunked` of users and of grants; a
 //! single-user update therefore costs two small copies plus the node pointer copies, whatever
 //! the directory's size. Reads are two index splits and three loads.
 //!
@@ -19,12 +19,17 @@ use std::sync::Arc;
 
 /// Bytes of inline elements per leaf when elements own resources (pointers, strings): copying
 /// a leaf clones each element (for an `Arc`, an atomic increment now and a decrement when the
-/// old snapshot goes), so these leaves are small.
-const LEAF_BYTES: usize = 1024;
+/// old snapshot goes, ~20 cycles each even in cache), so these leaves are small: 32 pointers.
+/// With 1 KB leaves (128 pointers) a sign-in's copy of the users' leaf was the largest part of
+/// its cost; at 256 bytes the node list (one pointer per 2,048 elements) and the node (64)
+/// stay of the same order as the leaf for a million elements.
+const LEAF_BYTES: usize = 256;
 
-/// Bytes per leaf for plain-data elements (grants): copying is one `memcpy`, so these leaves
-/// are larger (fewer node pointers to copy; a removal copies only its own leaf).
-const PLAIN_LEAF_BYTES: usize = 32 * 1024;
+/// Bytes per leaf for plain-data elements (grants, the last-access values by row): copying is
+/// one `memcpy`, so these leaves are larger (fewer node pointers to copy), but not so large
+/// that the copy dominates a single write: a sign-in copies one leaf of the last-access
+/// values, which at 32 KB was a fifth of its index update (perf, benches/RESULTS.md).
+const PLAIN_LEAF_BYTES: usize = 4 * 1024;
 
 /// Leaves per node: what a first write after a clone copies in pointers, and (with the leaf
 /// length) how many elements one node pointer of a clone covers.

@@ -157,6 +157,14 @@ impl<'a> Run<'a> {
         let before = self.txn.checker.errors.len();
         let own_before = self.errors.len();
         let problem = self.apply_one(index, change);
+        if problem.is_none()
+            && self.txn.checker.errors.len() == before
+            && self.errors.len() == own_before
+        {
+            // The common case, without the subject's text (only a problem names it).
+            self.record(change);
+            return;
+        }
         let subject = change.subject();
         if let Some((field, problem)) = problem {
             self.errors.push(ChangeError::of_change(

@@ -7,7 +7,7 @@
 //! its rows, and the chunks into groups of 64 (65,536 entries), each behind its own `Arc` with
 //! the union of its chunks' bitmaps. Moving a row (a sign-in moves it from its old time to the
 //! newest end) copies the one or two chunks it leaves and enters (12 KB each), the chunk
-//! pointers of the one or two groups holding them, the group pointer list, and one 32 KB leaf
+//! pointers of the one or two groups holding them, the group pointer list, and one 4 KB leaf
 //! of the values by row. The writer does not maintain a group's union: a written group drops
 //! it and the first reader that needs it recomputes it (unions of 64 small chunk sets), kept
 //! until the group is written again. When the writer kept the unions current, their copies
@@ -250,7 +250,7 @@ pub(crate) struct LiveColumn<T> {
     orders: [OnceLock<Permutation>; 2],
 }
 
-/// The column's values by row, copy-on-write in leaves of 32 KB (a sign-in copies one).
+/// The column's values by row, copy-on-write in leaves of 4 KB (a sign-in copies one).
 /// Checking a candidate here costs one load where its record costs a few dependent ones
 /// (~180 ns per candidate on query k at 1M users, `engine/examples/profile_query`).
 #[derive(Default, Clone)]
@@ -345,25 +345,34 @@ impl<T: Ord + Copy> LiveColumn<T> {
     /// Where `(value, row)` sits or would sit: (group, chunk inside it, index inside that).
     /// Past the last entry it is the end of the last chunk.
     fn locate(&self, value: T, row: Row) -> Option<(usize, usize, usize)> {
-        let key = (value, self.rank(row));
-        let key_at = |chunk: &Chunk<T>, k: usize| (chunk.values[k], self.rank(chunk.rows[k]));
-        let last_key = |chunk: &Chunk<T>| key_at(chunk, chunk.values.len() - 1);
+        // Keys are (value, id rank), but the rank (a load from a table of every row: a cache
+        // miss each at 1M users) is looked up only when the values tie — a sign-in's search
+        // probed ~30 keys, and the rank loads were a fifth of its cost (perf, RESULTS.md).
+        let rank = std::cell::OnceCell::new();
+        let below = |chunk: &Chunk<T>, k: usize| match chunk.values[k].cmp(&value) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => {
+                self.rank(chunk.rows[k]) < *rank.get_or_init(|| self.rank(row))
+            }
+        };
+        let last_below = |chunk: &Chunk<T>| below(chunk, chunk.values.len() - 1);
         let last = self.groups.len().checked_sub(1)?;
         let g = self
             .groups
-            .partition_point(|group| last_key(&group.chunks[group.chunks.len() - 1]) < key)
+            .partition_point(|group| last_below(&group.chunks[group.chunks.len() - 1]))
             .min(last);
         let group = &self.groups[g];
         let c = group
             .chunks
-            .partition_point(|chunk| last_key(chunk) < key)
+            .partition_point(|chunk| last_below(chunk))
             .min(group.chunks.len() - 1);
         let chunk = &group.chunks[c];
         // Binary search for the first index whose key is not below `key`.
         let (mut lo, mut hi) = (0, chunk.values.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if key_at(chunk, mid) < key {
+            if below(chunk, mid) {
                 lo = mid + 1;
             } else {
                 hi = mid;

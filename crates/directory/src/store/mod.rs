@@ -24,7 +24,7 @@
 //! not otherwise written by the batch, with a previous last access) moves the row inside the
 //! last-access column, a copy-on-write chunked column (`index::live_column`): one sign-in copies
 //! the one or two chunks of 1,024 entries (12 KB) it leaves and enters, the chunk pointers of
-//! their groups and one 32 KB leaf of the column's values by row (a group's union of its chunks
+//! their groups and one 4 KB leaf of the column's values by row (a group's union of its chunks
 //! is recomputed by the first reader that needs it, not by the writer), and the row stays
 //! clean. A user put or patch that changes only the state, admin or 2FA flags of such a row
 //! flips its bits in the flag and state bitmaps (each shared copy-on-write and copied whole:
@@ -305,8 +305,10 @@ impl Store {
         } = applied;
         settle_row_changes(&mut ops, &mut changed, &base.dirty);
         let model = Arc::new(model);
-        let mut dirty = (*base.dirty).clone();
-        dirty |= &changed;
+        // The rows this batch adds to the overlay; the dirty set is copied only when there is
+        // one (a sign-in or a flag change of a clean row adds none, and copying a set of a
+        // thousand rows spread over the directory is a dozen allocations).
+        let mut newly_dirty = changed.clone();
         let StoreOptions {
             max_dirty,
             background,
@@ -328,7 +330,7 @@ impl Store {
                 Arc::clone(&base.index)
             } else {
                 let mut index = Indexes::clone(&base.index);
-                dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
+                newly_dirty |= apply_ops(&mut index, &ops, &model, &writer.subjects);
                 Arc::new(index)
             };
             // Grants and teams by subject describe the model: per-row changes keep them, other
@@ -351,7 +353,11 @@ impl Store {
                 version,
                 model: Arc::clone(&model),
                 index,
-                dirty: Arc::new(dirty),
+                dirty: if newly_dirty.is_subset(&base.dirty) {
+                    Arc::clone(&base.dirty)
+                } else {
+                    Arc::new(&*base.dirty | &newly_dirty)
+                },
                 delta,
                 subjects,
             }
