@@ -111,6 +111,52 @@ pub(crate) fn union_all<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> Roar
     rows
 }
 
+/// The union of several sets as a set of its own, made block by block when one of them is kept
+/// in blocks (for builds: the any-role and any-scope unions of the access index). Such a union
+/// is large too (a superset never serializes smaller), so it is kept in blocks, and each of its
+/// blocks is one multi-way union of the sets' blocks, instead of OR-ing every set into one
+/// bitmap and then cutting that into blocks. Equal (blocks included) to
+/// `BlockBitmap::from(union_all(sets))`.
+pub(crate) fn union_blocked<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> BlockBitmap {
+    let mut blocked: Vec<&[Option<Arc<RoaringBitmap>>]> = Vec::new();
+    let mut whole = Vec::new();
+    for set in sets {
+        match set {
+            BlockBitmap::Whole(set) => whole.push(&**set),
+            BlockBitmap::Blocks(blocks) => blocked.push(blocks),
+        }
+    }
+    let whole = roaring::MultiOps::union(whole);
+    if blocked.is_empty() {
+        return BlockBitmap::from(whole);
+    }
+    let whole = pieces(&whole);
+    let len = blocked
+        .iter()
+        .map(|blocks| blocks.len())
+        .chain(whole.last().map(|&(block, _)| block + 1))
+        .max()
+        .unwrap_or(0);
+    let mut whole = whole.into_iter().peekable();
+    let mut blocks: Vec<Option<Arc<RoaringBitmap>>> = Vec::with_capacity(len);
+    for block in 0..len {
+        let mut parts: Vec<&RoaringBitmap> = blocked
+            .iter()
+            .filter_map(|blocks| blocks.get(block).and_then(Option::as_deref))
+            .collect();
+        let piece = whole
+            .next_if(|(at, _)| *at == block)
+            .map(|(_, piece)| piece);
+        parts.extend(piece.as_ref());
+        let union = roaring::MultiOps::union(parts);
+        blocks.push((!union.is_empty()).then(|| Arc::new(union)));
+    }
+    while blocks.last().is_some_and(Option::is_none) {
+        blocks.pop();
+    }
+    BlockBitmap::Blocks(blocks)
+}
+
 /// A row set in shared copy-on-write storage (see the module docs). Cloning copies one pointer
 /// (a small set) or one per block (a large one).
 #[derive(Debug, Clone)]
@@ -400,6 +446,42 @@ mod tests {
             for (snapshot, expected) in snapshots {
                 prop_assert_eq!(snapshot.to_bitmap(), expected.clone());
                 prop_assert_eq!(snapshot.len(), expected.len());
+            }
+        }
+    }
+
+    proptest! {
+        /// A union made block by block is the union cut into blocks, block for block.
+        #[test]
+        fn unions_made_by_block_equal_unions_cut_into_blocks(
+            sets in prop::collection::vec((rows(), any::<bool>(), 0..3usize), 0..6),
+        ) {
+            let sets: Vec<BlockBitmap> = sets
+                .into_iter()
+                .map(|(rows, large, spread)| {
+                    let mut rows: RoaringBitmap = rows.into_iter().collect();
+                    if large {
+                        // Past the split size: a few dense blocks.
+                        rows.insert_range((spread as u32) << 17..((spread as u32) << 17) + 40_000);
+                    }
+                    let mut set = BlockBitmap::default();
+                    set.build_union(&rows);
+                    set.seal();
+                    set
+                })
+                .collect();
+            let expected = BlockBitmap::from(union_all(sets.iter()));
+            let made = union_blocked(sets.iter());
+            prop_assert_eq!(made.to_bitmap(), expected.to_bitmap());
+            match (&made, &expected) {
+                (BlockBitmap::Whole(_), BlockBitmap::Whole(_)) => {}
+                (BlockBitmap::Blocks(made), BlockBitmap::Blocks(expected)) => {
+                    prop_assert_eq!(made.len(), expected.len());
+                    for (made, expected) in made.iter().zip(expected) {
+                        prop_assert_eq!(made.as_deref(), expected.as_deref());
+                    }
+                }
+                _ => prop_assert!(false, "kept whole on one side only"),
             }
         }
     }

@@ -171,7 +171,9 @@ impl Terms {
         let mut entries = Entries::default();
         for (row, user) in model.users.iter() {
             (spec.values)(user, &mut |value| match spec.case {
-                Case::Folded => entries.push_folded(row, value),
+                Case::Folded => {
+                    entries.push_folded(row, value);
+                }
                 Case::Exact => entries.push(row, value),
             });
         }

@@ -6,7 +6,6 @@ use crate::model::{Model, User};
 
 use super::column::{Dict, Entries, RowSetBuilder};
 use super::trigram::TextIndex;
-use super::wildcard::folds_to_lowercase;
 use super::TextField;
 
 /// Feeds every value of one field of a user to a sink.
@@ -101,8 +100,9 @@ impl Texts {
         let mut unlowered = RowSetBuilder::default();
         for (row, user) in model.users.iter() {
             (spec.values)(user, &mut |value| {
-                entries.push_folded(row, value);
-                if !folds_to_lowercase(value) {
+                // A plain value folds to its lowercase; another one is compared (its fold is
+                // the entry just pushed, not computed twice).
+                if !entries.push_folded(row, value) && entries.last_text() != value.to_lowercase() {
                     unlowered.push(row);
                 }
             });

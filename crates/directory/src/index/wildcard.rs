@@ -14,6 +14,7 @@ use roaring::RoaringBitmap;
 use super::column::{bitmap_from_sorted, RowSetBuilder};
 use super::trigram::TextIndex;
 use crate::model::Row;
+#[cfg(test)]
 use crate::text::fold;
 
 /// A wildcard pattern: literal pieces separated by `*`, each star any run of characters
@@ -77,7 +78,9 @@ impl Wildcard {
 
 /// Whether [`fold`] of `value` is its plain lowercase (`str::to_lowercase`), so that a comparison
 /// of lowercase text can be answered from the folded dictionary. Allocation-free for ASCII text
-/// without irregular whitespace, the common case.
+/// without irregular whitespace, the common case. (The text build applies the same rule inline,
+/// reusing the fold it stores: `texts.rs`.)
+#[cfg(test)]
 pub(super) fn folds_to_lowercase(value: &str) -> bool {
     super::column::folds_plainly(value) || fold(value) == value.to_lowercase()
 }
