@@ -285,7 +285,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
     }
 
     fn build_shaped(mut pairs: Vec<(T, Row)>, id_rank: &[u32], shape: Shape) -> LiveColumn<T> {
-        pairs.sort_unstable_by_key(|&(value, row)| (value, id_rank[row as usize]));
+        super::ordered::sort_by_value_and_rank(&mut pairs, id_rank);
         let all = bitmap_from_sorted({
             let mut rows: Vec<Row> = pairs.iter().map(|&(_, row)| row).collect();
             rows.sort_unstable();

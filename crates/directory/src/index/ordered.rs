@@ -80,6 +80,20 @@ impl<T: Ord + Copy> OrderedColumn<T> for LiveColumn<T> {
     }
 }
 
+/// Sorts `(value, row)` pairs by value, ties by `id_rank[row]` (rows are distinct, so the
+/// order is total). The rank is looked up once per pair and carried in the sorted key: looking
+/// it up in every comparison was ~20 cache misses per pair at 1M users.
+pub(super) fn sort_by_value_and_rank<T: Ord + Copy>(pairs: &mut [(T, Row)], id_rank: &[u32]) {
+    let mut keyed: Vec<(T, u32, Row)> = pairs
+        .iter()
+        .map(|&(value, row)| (value, id_rank[row as usize], row))
+        .collect();
+    keyed.sort_unstable();
+    for (pair, (value, _, row)) in pairs.iter_mut().zip(keyed) {
+        *pair = (value, row);
+    }
+}
+
 /// Values of one column, ascending, with their rows.
 #[derive(Debug, Default)]
 pub(crate) struct SortedValues<T> {
@@ -92,7 +106,7 @@ pub(crate) struct SortedValues<T> {
 impl<T: Ord + Copy> SortedValues<T> {
     /// Sorts `(value, row)` pairs by value, ties by `id_rank[row]`.
     pub(crate) fn build(mut pairs: Vec<(T, Row)>, id_rank: &[u32]) -> SortedValues<T> {
-        pairs.sort_unstable_by_key(|&(value, row)| (value, id_rank[row as usize]));
+        sort_by_value_and_rank(&mut pairs, id_rank);
         let (values, rows): (Vec<T>, Vec<Row>) = pairs.into_iter().unzip();
         let blocks = Blocks::build(rows.len(), |p| rows[p]);
         SortedValues {
@@ -194,6 +208,37 @@ impl SortedColumns {
             ),
             updated: column(model, id_rank, |user| Some(user.updated_or_created())),
             numbers: column(model, id_rank, |user| Some(user.number)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Carrying the rank in the key gives the order of looking it up per comparison.
+        #[test]
+        fn pairs_sort_by_value_then_id_rank(
+            values in proptest::collection::vec(0i64..20, 0..300),
+            seed in any::<u64>(),
+        ) {
+            let rows = values.len() as u32;
+            // A permutation of the rows as their id rank.
+            let mut id_rank: Vec<u32> = (0..rows).collect();
+            let mut state = seed;
+            for i in (1..id_rank.len()).rev() {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                id_rank.swap(i, (state >> 33) as usize % (i + 1));
+            }
+            let mut pairs: Vec<(i64, Row)> =
+                values.iter().zip(0..rows).map(|(&value, row)| (value, row)).collect();
+            let mut expected = pairs.clone();
+            expected.sort_unstable_by_key(|&(value, row)| (value, id_rank[row as usize]));
+            sort_by_value_and_rank(&mut pairs, &id_rank);
+            prop_assert_eq!(pairs, expected);
         }
     }
 }
