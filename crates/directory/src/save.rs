@@ -179,7 +179,7 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
         email: user.email.clone(),
         email_verified: user.email_verified,
         public_email: user.public_email.clone(),
-        emails: user.emails.clone(),
+        emails: user.emails.clone().into_vec(),
         state: (user.state != model::State::Active).then(|| user.state.as_str().to_owned()),
         admin: user.admin,
         guest: user.guest,
@@ -224,7 +224,7 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
             user.licenses.iter().map(|s| s.index()),
             |s| &s.id,
         ),
-        vcs_user_names: user.vcs_user_names.clone(),
+        vcs_user_names: user.vcs_user_names.clone().into_vec(),
         origin_service: user
             .origin_service
             .map(|s| model.services[s.index()].id.clone()),
@@ -248,7 +248,7 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
         enterprise_group: user
             .enterprise_group
             .map(|g| model.groups[g.index()].id.clone()),
-        profile: user.profile.clone(),
+        profile: user.profile.clone().into_map(),
     }
 }
 

@@ -299,7 +299,7 @@ fn patch_sets_clears_and_replaces_lists() {
         .expect("applies");
     let luke = user(&store, "u-luke");
     assert_eq!(luke.name, None);
-    assert_eq!(luke.emails, vec!["a@x.org".to_owned()]);
+    assert_eq!(luke.emails, vec!["a@x.org".to_owned()].into());
     assert!(luke.admin);
 }
 

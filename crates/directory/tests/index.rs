@@ -29,7 +29,7 @@ fn user(id: &str, login: &str) -> User {
         email: None,
         email_verified: false,
         public_email: None,
-        emails: Vec::new(),
+        emails: Box::default(),
         state: State::Active,
         admin: false,
         guest: false,
@@ -43,17 +43,17 @@ fn user(id: &str, login: &str) -> User {
         last_sign_in_at: None,
         confirmed_at: None,
         ban: None,
-        auth: Vec::new(),
-        ssh_keys: Vec::new(),
-        licenses: Vec::new(),
-        vcs_user_names: Vec::new(),
+        auth: Box::default(),
+        ssh_keys: Box::default(),
+        licenses: Box::default(),
+        vcs_user_names: Box::default(),
         origin_service: None,
         refresh_token: false,
         permanent_token: false,
         approved_resource: false,
         accepted_eua: false,
-        groups: Vec::new(),
-        organizations: Vec::new(),
+        groups: Box::default(),
+        organizations: Box::default(),
         enterprise_group: None,
         profile: Default::default(),
     }
@@ -70,7 +70,7 @@ fn empire() -> Model {
     vader.name = Some("Darth  Vader".into());
     vader.email = Some("Vader@Empire.example".into());
     vader.email_verified = true;
-    vader.emails = vec!["anakin@jedi.example".into()];
+    vader.emails = vec!["anakin@jedi.example".into()].into();
     vader.created_at = 1_000;
     vader.last_access_at = Some(5_000);
     vader.admin = true;
@@ -78,19 +78,22 @@ fn empire() -> Model {
     vader.groups = vec![Membership {
         group: GroupIdx(1),
         access: None,
-    }];
+    }]
+    .into();
     vader.auth = vec![AuthDetail {
         module: "ldap".into(),
         module_name: Some("Corporate LDAP".into()),
         login: Some("dvader".into()),
         uid: Some("CN=Darth Vader,OU=Sith".into()),
         ..Default::default()
-    }];
+    }]
+    .into();
     vader.ssh_keys = vec![SshKey {
         title: None,
         key: "ssh-ed25519 AAAAblob vader@ds".into(),
         fingerprint: Some("SHA256:xyz".into()),
-    }];
+    }]
+    .into();
 
     let mut tarkin = user("u-tarkin", "tarkin");
     tarkin.number = 2;
@@ -100,7 +103,8 @@ fn empire() -> Model {
     tarkin.groups = vec![Membership {
         group: GroupIdx(2),
         access: Some(AccessLevel::Owner),
-    }];
+    }]
+    .into();
 
     let mut trooper = user("u-tk421", "TK-421");
     trooper.number = 3;
@@ -111,17 +115,19 @@ fn empire() -> Model {
     trooper.groups = vec![Membership {
         group: GroupIdx(2),
         access: None,
-    }];
-    trooper.ban = Some(Ban {
+    }]
+    .into();
+    trooper.ban = Some(Box::new(Ban {
         status: Some("Spam".into()),
         reason: None,
         at: None,
-    });
+    }));
     trooper.auth = vec![AuthDetail {
         module: "google".into(),
         uid: Some("g-123".into()),
         ..Default::default()
-    }];
+    }]
+    .into();
 
     let mut luke = user("a-luke", "luke");
     luke.number = 4;
@@ -690,7 +696,8 @@ fn random_model(seed: u64) -> Model {
                 }),
                 reason: None,
                 at: None,
-            });
+            })
+            .map(Box::new);
             u.auth = (0..rng.gen_range(0..3))
                 .map(|_| AuthDetail {
                     module: modules.choose(&mut rng).unwrap_or(&"core").to_string(),
@@ -718,7 +725,7 @@ fn random_model(seed: u64) -> Model {
                     fingerprint: maybe(&mut rng, |r| format!("SHA256:{}", word(r, 1))),
                 })
                 .collect();
-            u.licenses = subset(&mut rng, &service_idx, 0.4);
+            u.licenses = subset(&mut rng, &service_idx, 0.4).into();
             u.vcs_user_names = (0..rng.gen_range(0..2))
                 .map(|_| word(&mut rng, 2))
                 .collect();
@@ -731,7 +738,7 @@ fn random_model(seed: u64) -> Model {
                     access: None,
                 })
                 .collect();
-            u.organizations = subset(&mut rng, &org_idx, 0.4);
+            u.organizations = subset(&mut rng, &org_idx, 0.4).into();
             u.enterprise_group = (group_count > 0 && rng.gen_bool(0.3))
                 .then(|| GroupIdx(rng.gen_range(0..group_count) as u32));
             u
@@ -863,7 +870,7 @@ mod oracle {
             TextField::Login => vec![u.login.clone()],
             TextField::Name => u.name.iter().cloned().collect(),
             TextField::PrimaryEmail => u.email.iter().cloned().collect(),
-            TextField::SecondaryEmail => u.emails.clone(),
+            TextField::SecondaryEmail => u.emails.clone().into_vec(),
             TextField::PublicEmail => u.public_email.iter().cloned().collect(),
         }
     }
@@ -1109,7 +1116,7 @@ fn term_values(u: &User, field: TermField) -> Vec<String> {
         TermField::AuthUid | TermField::GoogleId | TermField::OpenId => {
             u.auth.iter().filter_map(|a| a.uid.clone()).collect()
         }
-        TermField::VcsUserName => u.vcs_user_names.clone(),
+        TermField::VcsUserName => u.vcs_user_names.clone().into_vec(),
         TermField::SshKey => u
             .ssh_keys
             .iter()
@@ -1506,7 +1513,7 @@ fn synthetic_model(user_count: usize) -> Model {
             ));
             u.email_verified = rng.gen_bool(0.8);
             if rng.gen_bool(0.3) {
-                u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())];
+                u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())].into();
             }
             u.created_at = 1_600_000_000_000 + rng.gen_range(0..200_000_000_000);
             u.last_access_at = rng
@@ -1524,7 +1531,8 @@ fn synthetic_model(user_count: usize) -> Model {
                 login: Some(format!("user{i}")),
                 uid: Some(format!("uid-{i}")),
                 ..Default::default()
-            }];
+            }]
+            .into();
             u.groups = (0..rng.gen_range(1..3))
                 .map(|_| Membership {
                     group: GroupIdx(rng.gen_range(0..group_count as u32)),

@@ -263,9 +263,9 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         email_verified: u.email_verified,
         public_email: if u.public_email { email.clone() } else { None },
         emails: if u.alt_email {
-            vec![format!("{last}{i}@alt.example")]
+            vec![format!("{last}{i}@alt.example")].into()
         } else {
-            vec![]
+            vec![].into()
         },
         email,
         state,
@@ -282,11 +282,13 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
             .map(|d| created + i64::from(d % 3000) * DAY / 2),
         last_sign_in_at: None,
         confirmed_at: None,
-        ban: (state == State::Banned).then(|| Ban {
-            status: Some(pick(BAN_STATUSES, u.ban_status).into())
-                .filter(|s: &String| !s.is_empty()),
-            reason: None,
-            at: None,
+        ban: (state == State::Banned).then(|| {
+            Box::new(Ban {
+                status: Some(pick(BAN_STATUSES, u.ban_status).into())
+                    .filter(|s: &String| !s.is_empty()),
+                reason: None,
+                at: None,
+            })
         }),
         ssh_keys: u
             .ssh_key

@@ -95,19 +95,23 @@ pub fn demo() -> Model {
     };
     for row in 1..=5 {
         let user = &mut model.users[row];
-        user.auth.push(AuthDetail {
+        let mut auth = std::mem::take(&mut user.auth).into_vec();
+        auth.push(AuthDetail {
             uid: Some(format!("https://openid.example/{}", user.login)),
             name: user.name.clone(),
             ..openid.clone()
         });
+        user.auth = auth.into();
     }
     let kerberos = &mut model.users[6];
-    kerberos.auth.push(AuthDetail {
+    let mut auth = std::mem::take(&mut kerberos.auth).into_vec();
+    auth.push(AuthDetail {
         module: "kerberos".to_owned(),
         module_name: Some("Kerberos".to_owned()),
         login: Some(kerberos.login.clone()),
         ..AuthDetail::default()
     });
+    kerberos.auth = auth.into();
     for row in [7, 8, 9] {
         model.users[row].state = State::LdapBlocked;
     }
@@ -521,7 +525,7 @@ impl Generator {
             email,
             email_verified,
             public_email,
-            emails,
+            emails: emails.into(),
             state,
             admin,
             guest: false,
@@ -534,20 +538,20 @@ impl Generator {
             last_access_at,
             last_sign_in_at,
             confirmed_at,
-            ban,
-            auth,
-            ssh_keys,
+            ban: ban.map(Box::new),
+            auth: auth.into(),
+            ssh_keys: ssh_keys.into(),
             licenses,
-            vcs_user_names,
+            vcs_user_names: vcs_user_names.into(),
             origin_service,
             refresh_token,
             permanent_token,
             approved_resource,
             accepted_eua,
-            groups,
-            organizations,
+            groups: groups.into(),
+            organizations: organizations.into(),
             enterprise_group,
-            profile,
+            profile: profile.into(),
         }
     }
 
@@ -648,7 +652,7 @@ fn guest() -> User {
         email: None,
         email_verified: false,
         public_email: None,
-        emails: Vec::new(),
+        emails: Box::default(),
         state: State::Active,
         admin: false,
         guest: true,
@@ -662,19 +666,19 @@ fn guest() -> User {
         last_sign_in_at: None,
         confirmed_at: None,
         ban: None,
-        auth: Vec::new(),
-        ssh_keys: Vec::new(),
-        licenses: Vec::new(),
-        vcs_user_names: Vec::new(),
+        auth: Box::default(),
+        ssh_keys: Box::default(),
+        licenses: Box::default(),
+        vcs_user_names: Box::default(),
         origin_service: None,
         refresh_token: false,
         permanent_token: false,
         approved_resource: false,
         accepted_eua: false,
-        groups: Vec::new(),
-        organizations: Vec::new(),
+        groups: Box::default(),
+        organizations: Box::default(),
         enterprise_group: None,
-        profile: Map::new(),
+        profile: Map::new().into(),
     }
 }
 

@@ -1031,7 +1031,7 @@ fn convert_row(
         email,
         email_verified,
         public_email,
-        emails,
+        emails: emails.into(),
         state,
         admin,
         guest,
@@ -1044,7 +1044,7 @@ fn convert_row(
         last_access_at,
         last_sign_in_at,
         confirmed_at,
-        ban,
+        ban: ban.map(Box::new),
         auth: auth
             .into_iter()
             .map(|a| model::AuthDetail {
@@ -1066,7 +1066,7 @@ fn convert_row(
             })
             .collect(),
         licenses,
-        vcs_user_names,
+        vcs_user_names: vcs_user_names.into(),
         origin_service,
         refresh_token,
         permanent_token,
@@ -1075,7 +1075,7 @@ fn convert_row(
         groups,
         organizations,
         enterprise_group,
-        profile,
+        profile: profile.into(),
     })
 }
 

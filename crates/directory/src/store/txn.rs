@@ -368,11 +368,11 @@ impl<'a> Txn<'a> {
                 };
                 let user = &mut self.model.users[row as usize];
                 user.state = State::Banned;
-                user.ban = Some(model::Ban {
+                user.ban = Some(Box::new(model::Ban {
                     status: status.clone(),
                     reason: reason.clone(),
                     at,
-                });
+                }));
             }
             Update::Unban { id } => {
                 if let Some(row) = self.user_row(index, id) {
@@ -539,7 +539,10 @@ impl<'a> Txn<'a> {
                 existing.access = access;
             }
             None => {
-                memberships.push(model::Membership { group, access });
+                // Boxed slices hold no spare room: a join rebuilds the (short) list.
+                let mut list = std::mem::take(memberships).into_vec();
+                list.push(model::Membership { group, access });
+                *memberships = list.into_boxed_slice();
                 self.membership_changed(row, group);
             }
         }
@@ -565,7 +568,9 @@ impl<'a> Txn<'a> {
         let memberships = &mut self.model.users[row as usize].groups;
         match memberships.iter().position(|m| m.group == group) {
             Some(at) => {
-                memberships.remove(at);
+                let mut list = std::mem::take(memberships).into_vec();
+                list.remove(at);
+                *memberships = list.into_boxed_slice();
                 self.membership_changed(row, group);
             }
             None => self.checker.error(
