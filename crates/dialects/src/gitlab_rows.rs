@@ -122,7 +122,7 @@ impl Serialize for UserRow<'_> {
         let identities: Vec<Value> = user
             .auth
             .iter()
-            .filter(|a| a.module != "core")
+            .filter(|a| &*a.module != "core")
             .map(|a| {
                 json!({
                     "provider": a.module,
@@ -160,7 +160,7 @@ impl Serialize for UserRow<'_> {
         o.serialize_entry("scim_identities", &[(); 0])?;
         o.serialize_entry(
             "using_license_seat",
-            &(user.user_type == "human" && user.state == userql_directory::model::State::Active),
+            &(&*user.user_type == "human" && user.state == userql_directory::model::State::Active),
         )?;
         o.serialize_entry("is_auditor", &Or(profile("is_auditor"), false))?;
         o.serialize_entry(

@@ -45,15 +45,17 @@ fn directory(users: usize, seed: u64) -> Snapshot {
     for user in model.users.records_mut() {
         user.name = match rng.gen_range(0..12) {
             0 => None,
-            n => Some(NAMES[(n - 1) % NAMES.len()].to_string()),
+            n => Some(NAMES[(n - 1) % NAMES.len()].into()),
         };
         let suffix = LOGINS_SUFFIX[rng.gen_range(0..LOGINS_SUFFIX.len())];
-        if rng.gen_bool(0.5) {
-            user.login = user.login.to_uppercase();
-        }
-        user.login.push_str(suffix);
+        let login = if rng.gen_bool(0.5) {
+            user.login.to_uppercase()
+        } else {
+            user.login.to_string()
+        };
+        user.login = format!("{login}{suffix}").into();
         user.public_email = match rng.gen_range(0..6) {
-            n @ 0..=2 => Some(EMAILS[n].to_string()),
+            n @ 0..=2 => Some(EMAILS[n].into()),
             _ => None,
         };
         user.updated_at = rng
@@ -305,7 +307,7 @@ proptest! {
         let viewer = if admin {
             Viewer::Admin
         } else {
-            Viewer::Login(snapshot.model.users[0].login.clone())
+            Viewer::Login(snapshot.model.users[0].login.to_string())
         };
         let snapshot = if overlay {
             with_overlay(snapshot, seed)

@@ -53,6 +53,12 @@ trait HeapText {
     fn heap_bytes(&self) -> usize;
 }
 
+impl HeapText for Box<str> {
+    fn heap_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
 impl HeapText for String {
     fn heap_bytes(&self) -> usize {
         self.capacity()

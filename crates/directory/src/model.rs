@@ -647,30 +647,30 @@ pub struct Ban {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuthDetail {
     /// Module type, lowercase (`core`, `ldap`, `google`, …).
-    pub module: String,
+    pub module: Box<str>,
     /// The module's configured name (`Corporate LDAP`).
-    pub module_name: Option<String>,
+    pub module_name: Option<Box<str>>,
     /// Login in that module.
-    pub login: Option<String>,
+    pub login: Option<Box<str>>,
     /// Full name in that module.
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// Email in that module.
-    pub email: Option<String>,
+    pub email: Option<Box<str>>,
     /// External uid (GitLab `extern_uid`, Hub `googleID` / `openID`).
-    pub uid: Option<String>,
+    pub uid: Option<Box<str>>,
     /// GitLab SAML provider id.
-    pub saml_provider_id: Option<String>,
+    pub saml_provider_id: Option<Box<str>>,
 }
 
 /// An SSH public key.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SshKey {
     /// Title.
-    pub title: Option<String>,
+    pub title: Option<Box<str>>,
     /// The key text (`ssh-ed25519 AAAA… comment`).
-    pub key: String,
+    pub key: Box<str>,
     /// Fingerprint (`SHA256:…`).
-    pub fingerprint: Option<String>,
+    pub fingerprint: Option<Box<str>>,
 }
 
 /// A user, with defaults filled in.
@@ -683,21 +683,21 @@ pub struct SshKey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// Hub-style string id.
-    pub id: String,
+    pub id: Box<str>,
     /// GitLab numeric id: explicit, or the 1-based position in the file.
     pub number: u64,
     /// Whether `number` was given explicitly (kept so saving writes the file back as it was).
     pub number_explicit: bool,
     /// Login (unique case-insensitively).
-    pub login: String,
+    pub login: Box<str>,
     /// Full name.
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// Primary email.
-    pub email: Option<String>,
+    pub email: Option<Box<str>>,
     /// Whether the primary email is verified.
     pub email_verified: bool,
     /// GitLab public email.
-    pub public_email: Option<String>,
+    pub public_email: Option<Box<str>>,
     /// Secondary emails.
     pub emails: Box<[String]>,
     /// Account state.
@@ -707,7 +707,7 @@ pub struct User {
     /// Hub's guest account.
     pub guest: bool,
     /// User type as written (`human`, `service_account`, `project_bot`, …).
-    pub user_type: String,
+    pub user_type: Box<str>,
     /// External user.
     pub external: bool,
     /// 2FA enabled.

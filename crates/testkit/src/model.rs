@@ -234,14 +234,15 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
     });
     let state = State::ALL[usize::from(u.state) % State::ALL.len()];
     User {
-        id: format!("u-{i:02}"),
+        id: format!("u-{i:02}").into(),
         number: (i + 1) as u64,
         number_explicit: false,
-        name: u.name.map(|style| match style % 3 {
+        name: (u.name.map(|style| match style % 3 {
             0 => format!("{first} {last}"),
             1 => format!("{last}, {first}"),
             _ => first.to_owned(),
-        }),
+        }))
+        .map(Into::into),
         auth: u
             .auth
             .iter()
@@ -251,23 +252,27 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
                 AuthDetail {
                     module: module.into(),
                     module_name: Some(module_name.into()),
-                    login: a.login.then(|| login.to_lowercase()),
-                    name: Some(format!("{first} {last}")),
-                    email: email.clone(),
-                    uid: a.uid.map(|n| format!("UID-{}", n % 5)),
+                    login: (a.login.then(|| login.to_lowercase())).map(Into::into),
+                    name: Some(format!("{first} {last}").into()),
+                    email: email.clone().map(Into::into),
+                    uid: (a.uid.map(|n| format!("UID-{}", n % 5))).map(Into::into),
                     saml_provider_id: None,
                 }
             })
             .collect(),
-        login,
+        login: login.into(),
         email_verified: u.email_verified,
-        public_email: if u.public_email { email.clone() } else { None },
+        public_email: if u.public_email {
+            email.clone().map(Into::into)
+        } else {
+            None
+        },
         emails: if u.alt_email {
             vec![format!("{last}{i}@alt.example")].into()
         } else {
             vec![].into()
         },
-        email,
+        email: email.map(Into::into),
         state,
         admin: u.admin,
         guest: u.guest,
@@ -294,8 +299,8 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
             .ssh_key
             .map(|k| SshKey {
                 title: None,
-                key: format!("ssh-ed25519 AAAA{i} me@host"),
-                fingerprint: Some(format!("SHA256:fp{}", k % 20)),
+                key: format!("ssh-ed25519 AAAA{i} me@host").into(),
+                fingerprint: Some(format!("SHA256:fp{}", k % 20).into()),
             })
             .into_iter()
             .collect(),

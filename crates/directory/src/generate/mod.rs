@@ -89,15 +89,15 @@ pub fn demo() -> Model {
         seed: 2026,
     });
     let openid = AuthDetail {
-        module: "openid".to_owned(),
-        module_name: Some("OpenID".to_owned()),
+        module: "openid".into(),
+        module_name: Some("OpenID".into()),
         ..AuthDetail::default()
     };
     for row in 1..=5 {
         let user = &mut model.users[row];
         let mut auth = std::mem::take(&mut user.auth).into_vec();
         auth.push(AuthDetail {
-            uid: Some(format!("https://openid.example/{}", user.login)),
+            uid: Some(format!("https://openid.example/{}", user.login).into()),
             name: user.name.clone(),
             ..openid.clone()
         });
@@ -106,8 +106,8 @@ pub fn demo() -> Model {
     let kerberos = &mut model.users[6];
     let mut auth = std::mem::take(&mut kerberos.auth).into_vec();
     auth.push(AuthDetail {
-        module: "kerberos".to_owned(),
-        module_name: Some("Kerberos".to_owned()),
+        module: "kerberos".into(),
+        module_name: Some("Kerberos".into()),
         login: Some(kerberos.login.clone()),
         ..AuthDetail::default()
     });
@@ -118,8 +118,8 @@ pub fn demo() -> Model {
     for row in [10, 11] {
         model.users[row].state = State::BlockedPendingApproval;
     }
-    model.users[12].user_type = "ghost".to_owned();
-    model.users[13].user_type = "support_bot".to_owned();
+    model.users[12].user_type = "ghost".into();
+    model.users[13].user_type = "support_bot".into();
     for row in [14, 15, 16] {
         let user = &mut model.users[row];
         user.refresh_token = true;
@@ -517,19 +517,19 @@ impl Generator {
         };
 
         User {
-            id: format!("u-{row:07}"),
+            id: format!("u-{row:07}").into(),
             number: row as u64 + 1,
             number_explicit: false,
-            login,
-            name: Some(name),
-            email,
+            login: login.into(),
+            name: Some(name.into()),
+            email: email.map(Into::into),
             email_verified,
-            public_email,
+            public_email: public_email.map(Into::into),
             emails: emails.into(),
             state,
             admin,
             guest: false,
-            user_type: user_type.to_owned(),
+            user_type: user_type.into(),
             external,
             two_factor,
             two_factor_capable,
@@ -644,11 +644,11 @@ fn numbered(words: &[&str], i: usize, suffix: &str) -> String {
 
 fn guest() -> User {
     User {
-        id: "u-guest".to_owned(),
+        id: "u-guest".into(),
         number: 1,
         number_explicit: false,
-        login: "guest".to_owned(),
-        name: Some("Guest".to_owned()),
+        login: "guest".into(),
+        name: Some("Guest".into()),
         email: None,
         email_verified: false,
         public_email: None,
@@ -656,7 +656,7 @@ fn guest() -> User {
         state: State::Active,
         admin: false,
         guest: true,
-        user_type: "human".to_owned(),
+        user_type: "human".into(),
         external: false,
         two_factor: false,
         two_factor_capable: false,
@@ -710,21 +710,21 @@ fn auth_details(
         _ => Some(format!("jba-{}", rng.gen_range(1..10_000_000u32))),
     };
     let primary = AuthDetail {
-        module: module.to_owned(),
-        module_name: Some(module_name.to_owned()),
-        login: Some(login.to_owned()),
-        name: Some(name.to_owned()),
-        email: email.map(str::to_owned),
-        uid,
-        saml_provider_id: (module == "saml").then(|| "saml-okta".to_owned()),
+        module: module.into(),
+        module_name: Some(module_name.into()),
+        login: Some(login.into()),
+        name: Some(name.into()),
+        email: email.map(Into::into),
+        uid: uid.map(Into::into),
+        saml_provider_id: (module == "saml").then(|| "saml-okta".into()),
     };
     if module != "core" && chance(rng, 0.1) {
         let core = AuthDetail {
-            module: "core".to_owned(),
-            module_name: Some("Hub".to_owned()),
-            login: Some(login.to_owned()),
-            name: Some(name.to_owned()),
-            email: email.map(str::to_owned),
+            module: "core".into(),
+            module_name: Some("Hub".into()),
+            login: Some(login.into()),
+            name: Some(name.into()),
+            email: email.map(Into::into),
             uid: None,
             saml_provider_id: None,
         };
@@ -744,11 +744,11 @@ fn ssh_key(rng: &mut ChaCha8Rng, login: &str, k: u32) -> SshKey {
     }
     SshKey {
         title: Some(if k == 0 {
-            "laptop".to_owned()
+            "laptop".into()
         } else {
-            "desktop".to_owned()
+            "desktop".into()
         }),
-        key: format!("ssh-ed25519 {blob} {login}@host"),
-        fingerprint: Some(fingerprint),
+        key: format!("ssh-ed25519 {blob} {login}@host").into(),
+        fingerprint: Some(fingerprint.into()),
     }
 }

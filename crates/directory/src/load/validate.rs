@@ -169,7 +169,7 @@ impl<'a> Tables<'a> {
                 model
                     .users
                     .iter()
-                    .map(|(row, u)| (u.id.as_str(), row))
+                    .map(|(row, u)| (u.id.as_ref(), row))
                     .collect()
             } else {
                 IdMap::default()
@@ -1023,19 +1023,19 @@ fn convert_row(
     }
 
     Some(model::User {
-        id,
+        id: id.into(),
         number,
         number_explicit,
-        login,
-        name,
-        email,
+        login: login.into(),
+        name: name.map(Into::into),
+        email: email.map(Into::into),
         email_verified,
-        public_email,
+        public_email: public_email.map(Into::into),
         emails: emails.into(),
         state,
         admin,
         guest,
-        user_type: user_type.unwrap_or_else(|| "human".to_owned()),
+        user_type: user_type.unwrap_or_else(|| "human".to_owned()).into(),
         external,
         two_factor,
         two_factor_capable,
@@ -1048,21 +1048,21 @@ fn convert_row(
         auth: auth
             .into_iter()
             .map(|a| model::AuthDetail {
-                module: a.module,
-                module_name: a.module_name,
-                login: a.login,
-                name: a.name,
-                email: a.email,
-                uid: a.uid,
-                saml_provider_id: a.saml_provider_id,
+                module: a.module.into(),
+                module_name: a.module_name.map(Into::into),
+                login: a.login.map(Into::into),
+                name: a.name.map(Into::into),
+                email: a.email.map(Into::into),
+                uid: a.uid.map(Into::into),
+                saml_provider_id: a.saml_provider_id.map(Into::into),
             })
             .collect(),
         ssh_keys: ssh_keys
             .into_iter()
             .map(|k| model::SshKey {
-                title: k.title,
-                key: k.key,
-                fingerprint: k.fingerprint,
+                title: k.title.map(Into::into),
+                key: k.key.into(),
+                fingerprint: k.fingerprint.map(Into::into),
             })
             .collect(),
         licenses,

@@ -206,7 +206,7 @@ impl<'a> Txn<'a> {
         for id in named {
             if let Some(&row) = writer.ids.get(id) {
                 if let Some(user) = base.users.get(row as usize) {
-                    tables.users.insert(user.id.as_str(), row);
+                    tables.users.insert(user.id.as_ref(), row);
                 }
             }
         }
@@ -698,7 +698,7 @@ impl<'a> Txn<'a> {
                     row,
                     "login",
                     LoadErrorKind::DuplicateLogin {
-                        login: me.login.clone(),
+                        login: me.login.to_string(),
                         first: owner_id(base, users, other),
                     },
                 ));
@@ -729,9 +729,10 @@ impl<'a> Txn<'a> {
 
 /// The id of the user at `row` (working model first: it may be a user added by this batch).
 fn owner_id(base: &Model, users: &model::Users, row: Row) -> String {
-    users
+    (users
         .get(row as usize)
         .or_else(|| base.users.get(row as usize))
         .map(|u| u.id.clone())
-        .unwrap_or_default()
+        .unwrap_or_default())
+    .into()
 }
