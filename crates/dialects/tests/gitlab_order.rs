@@ -58,9 +58,10 @@ fn directory(users: usize, seed: u64) -> Snapshot {
             n @ 0..=2 => Some(EMAILS[n].into()),
             _ => None,
         };
-        user.updated_at = rng
+        user.updated_at = (rng
             .gen_bool(0.7)
-            .then(|| GEN_NOW_MS - rng.gen_range(0..4) * 1000);
+            .then(|| GEN_NOW_MS - rng.gen_range(0..4) * 1000))
+        .into();
     }
     Snapshot::new(model)
 }
@@ -164,8 +165,9 @@ fn sorted(
                     "username" => x.login.to_lowercase().cmp(&y.login.to_lowercase()),
                     "updated_at" => x
                         .updated_at
+                        .get()
                         .unwrap_or(x.created_at)
-                        .cmp(&y.updated_at.unwrap_or(y.created_at)),
+                        .cmp(&y.updated_at.get().unwrap_or(y.created_at)),
                     _ => (x.number as i64).cmp(&(y.number as i64)),
                 };
                 first.then(x.number.cmp(&y.number))

@@ -138,6 +138,7 @@ fn proportions_at_20k_users() {
     assert!(model.users.records().all(|u| u.created_at <= GEN_NOW_MS));
     assert!(model.users.records().all(|u| u
         .last_access_at
+        .get()
         .is_none_or(|t| t >= u.created_at && t <= GEN_NOW_MS)));
     let recent = share(&model, |u| u.created_at > GEN_NOW_MS - 5 * 365 * 86_400_000);
     assert!(recent > 0.6, "skewed recent: {recent}");

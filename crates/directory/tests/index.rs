@@ -38,10 +38,10 @@ fn user(id: &str, login: &str) -> User {
         two_factor: false,
         two_factor_capable: false,
         created_at: 0,
-        updated_at: None,
-        last_access_at: None,
-        last_sign_in_at: None,
-        confirmed_at: None,
+        updated_at: None.into(),
+        last_access_at: None.into(),
+        last_sign_in_at: None.into(),
+        confirmed_at: None.into(),
         ban: None,
         auth: Box::default(),
         ssh_keys: Box::default(),
@@ -72,7 +72,7 @@ fn empire() -> Model {
     vader.email_verified = true;
     vader.emails = vec!["anakin@jedi.example".into()].into();
     vader.created_at = 1_000;
-    vader.last_access_at = Some(5_000);
+    vader.last_access_at = Some(5_000).into();
     vader.admin = true;
     vader.two_factor = true;
     vader.groups = vec![Membership {
@@ -111,7 +111,7 @@ fn empire() -> Model {
     trooper.name = Some("Élodie Trooper".into());
     trooper.email = Some("tk421@empire.example".into());
     trooper.created_at = 1_000;
-    trooper.updated_at = Some(9_000);
+    trooper.updated_at = Some(9_000).into();
     trooper.groups = vec![Membership {
         group: GroupIdx(2),
         access: None,
@@ -686,8 +686,8 @@ fn random_model(seed: u64) -> Model {
             u.accepted_eua = rng.gen_bool(0.3);
             u.user_type = (types.choose(&mut rng).unwrap_or(&"human").to_string()).into();
             u.created_at = rng.gen_range(0..6) * 10;
-            u.updated_at = maybe(&mut rng, |r| r.gen_range(0..8) * 10);
-            u.last_access_at = maybe(&mut rng, |r| r.gen_range(0..6) * 10);
+            u.updated_at = maybe(&mut rng, |r| r.gen_range(0..8) * 10).into();
+            u.last_access_at = maybe(&mut rng, |r| r.gen_range(0..6) * 10).into();
             u.ban = maybe(&mut rng, |r| Ban {
                 status: maybe(r, |r| {
                     ["Spam", " spam", "Abuse"]
@@ -907,8 +907,8 @@ mod oracle {
     pub fn time(u: &User, column: TimeColumn) -> Option<Millis> {
         match column {
             TimeColumn::Created => Some(u.created_at),
-            TimeColumn::LastAccess => u.last_access_at,
-            TimeColumn::Updated => Some(u.updated_at.unwrap_or(u.created_at)),
+            TimeColumn::LastAccess => u.last_access_at.get(),
+            TimeColumn::Updated => Some(u.updated_at.get().unwrap_or(u.created_at)),
         }
     }
 
@@ -1059,8 +1059,8 @@ mod oracle {
             SortKey::Email => u.email.as_deref().map(|v| Key::Text(fold(v))),
             SortKey::Id => Some(Key::Text(u.id.to_string())),
             SortKey::Created => Some(Key::Time(u.created_at)),
-            SortKey::LastAccess => u.last_access_at.map(Key::Time),
-            SortKey::Updated => Some(Key::Time(u.updated_at.unwrap_or(u.created_at))),
+            SortKey::LastAccess => u.last_access_at.get().map(Key::Time),
+            SortKey::Updated => Some(Key::Time(u.updated_at.get().unwrap_or(u.created_at))),
             SortKey::Number => Some(Key::Number(u.number)),
         }
     }
@@ -1535,9 +1535,10 @@ fn synthetic_model(user_count: usize) -> Model {
                 u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())].into();
             }
             u.created_at = 1_600_000_000_000 + rng.gen_range(0..200_000_000_000);
-            u.last_access_at = rng
+            u.last_access_at = (rng
                 .gen_bool(0.7)
-                .then(|| u.created_at + rng.gen_range(0..10_000_000_000));
+                .then(|| u.created_at + rng.gen_range(0..10_000_000_000)))
+            .into();
             u.admin = rng.gen_bool(0.01);
             u.two_factor = rng.gen_bool(0.4);
             u.auth = vec![AuthDetail {
@@ -1711,7 +1712,7 @@ fn wide_time_and_prefix_ranges_on_a_large_directory_match_a_scan() {
                 .filter(|(_, u)| {
                     let value = match column {
                         TimeColumn::Created => Some(u.created_at),
-                        TimeColumn::LastAccess => u.last_access_at,
+                        TimeColumn::LastAccess => u.last_access_at.get(),
                         TimeColumn::Updated => Some(u.updated_or_created()),
                     };
                     value.is_some_and(|v| (lo, hi).contains(&v))

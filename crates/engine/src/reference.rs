@@ -320,7 +320,7 @@ pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
         Pred::Time(column, lo, hi) => {
             let value = match column {
                 TimeColumn::Created => Some(u.created_at),
-                TimeColumn::LastAccess => u.last_access_at,
+                TimeColumn::LastAccess => u.last_access_at.get(),
                 TimeColumn::Updated => Some(u.updated_or_created()),
             };
             value.is_some_and(|v| in_bounds(v, *lo, *hi))
@@ -356,7 +356,7 @@ fn key_value(user: &User, key: SortKey) -> Option<KeyValue> {
         SortKey::Email => user.email.as_ref().map(|n| KeyValue::Text(fold(n))),
         SortKey::Id => Some(KeyValue::Text(user.id.to_string())),
         SortKey::Created => Some(KeyValue::Int(user.created_at)),
-        SortKey::LastAccess => user.last_access_at.map(KeyValue::Int),
+        SortKey::LastAccess => user.last_access_at.get().map(KeyValue::Int),
         SortKey::Updated => Some(KeyValue::Int(user.updated_or_created())),
         SortKey::Number => i64::try_from(user.number).ok().map(KeyValue::Int),
     }

@@ -116,7 +116,7 @@ pub fn row_local(model: &Model, index: &Indexes, row: Row, pred: &Pred) -> Optio
         Pred::Time(column, lo, hi) => {
             let value = match column {
                 TimeColumn::Created => Some(user.created_at),
-                TimeColumn::LastAccess => user.last_access_at,
+                TimeColumn::LastAccess => user.last_access_at.get(),
                 TimeColumn::Updated => Some(user.updated_or_created()),
             };
             value.is_some_and(|v| within(v, *lo, *hi))

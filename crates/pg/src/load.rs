@@ -606,7 +606,7 @@ pub fn copy_users(
                 )?
                 .int(u.created_at)?
                 .int(u.updated_or_created())?
-                .opt_int(u.last_access_at)?
+                .opt_int(u.last_access_at.get())?
                 .opt_int(u.origin_service.map(|s| idx(s.index())))?
                 .opt_int(u.enterprise_group.map(|g| idx(g.index())))?;
             for (flag, _) in FLAG_COLUMNS {

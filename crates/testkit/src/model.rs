@@ -281,12 +281,13 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         two_factor: u.two_factor,
         two_factor_capable: u.two_factor_capable,
         created_at: created,
-        updated_at: u.updated_days.map(|d| created + i64::from(d) * DAY),
-        last_access_at: u
+        updated_at: u.updated_days.map(|d| created + i64::from(d) * DAY).into(),
+        last_access_at: (u
             .last_access_days
-            .map(|d| created + i64::from(d % 3000) * DAY / 2),
-        last_sign_in_at: None,
-        confirmed_at: None,
+            .map(|d| created + i64::from(d % 3000) * DAY / 2))
+        .into(),
+        last_sign_in_at: None.into(),
+        confirmed_at: None.into(),
         ban: (state == State::Banned).then(|| {
             Box::new(Ban {
                 status: Some(pick(BAN_STATUSES, u.ban_status).into())

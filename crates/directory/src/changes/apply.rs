@@ -237,6 +237,7 @@ impl<'a> Run<'a> {
                     Ok(ms) => {
                         let old = self.txn.model.users[row as usize]
                             .last_access_at
+                            .get()
                             .replace(ms);
                         self.txn.touched(row, old, ms);
                     }

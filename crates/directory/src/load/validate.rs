@@ -1040,10 +1040,10 @@ fn convert_row(
         two_factor,
         two_factor_capable,
         created_at,
-        updated_at,
-        last_access_at,
-        last_sign_in_at,
-        confirmed_at,
+        updated_at: updated_at.into(),
+        last_access_at: last_access_at.into(),
+        last_sign_in_at: last_sign_in_at.into(),
+        confirmed_at: confirmed_at.into(),
         ban: ban.map(Box::new),
         auth: auth
             .into_iter()
