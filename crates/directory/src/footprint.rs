@@ -195,3 +195,34 @@ pub fn user_footprint(model: &Model) -> Vec<Footprint> {
 fn size_of_val_elem<T>(_: &[T]) -> usize {
     size_of::<T>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{generate, GenOptions};
+
+    /// Each record counts once at its size; every part is named once; the lists count their
+    /// elements (a generated user has exactly one primary identity or two).
+    #[test]
+    fn counts_every_record_and_part_once() {
+        let model = generate(&GenOptions {
+            users: 500,
+            seed: 7,
+        });
+        let parts = user_footprint(&model);
+        let part = |name: &str| parts.iter().find(|p| p.name == name).cloned();
+        let users = model.users.count() as u64;
+        let record = part("record (Arc<User>)").map(|p| (p.allocations, p.bytes));
+        let per_record = (2 * size_of::<usize>() + size_of::<User>()) as u64;
+        assert_eq!(record, Some((users, users * per_record)));
+        let details: usize = model.users.records().map(|u| u.auth.len()).sum();
+        assert_eq!(
+            part("auth (details)").map(|p| p.bytes),
+            Some((details * size_of::<AuthDetail>()) as u64)
+        );
+        let mut names: Vec<&str> = parts.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), parts.len());
+    }
+}

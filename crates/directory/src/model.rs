@@ -1007,6 +1007,42 @@ mod tests {
         assert_eq!(users.records_mut().count(), users.count());
     }
 
+    /// The compact fields read back what was stored: an absent time is `None` (and `Millis::MIN`
+    /// is reserved for it), an empty profile equals an absent one and boxes on first write.
+    #[test]
+    fn compact_fields_hold_what_was_stored() {
+        for time in [
+            None,
+            Some(0),
+            Some(-1),
+            Some(1_700_000_000_000),
+            Some(Millis::MAX),
+        ] {
+            let stored = OptionalMillis::from(time);
+            assert_eq!(stored.get(), time);
+            assert_eq!(stored, time);
+            assert_eq!(time, stored);
+            assert_eq!(stored.is_some(), time.is_some());
+            assert_eq!(format!("{stored:?}"), format!("{time:?}"));
+            assert_eq!(
+                serde_json::to_value(stored).ok(),
+                serde_json::to_value(time).ok()
+            );
+        }
+        assert_eq!(OptionalMillis::default(), None);
+        assert_eq!(std::mem::size_of::<OptionalMillis>(), 8);
+
+        let mut profile = Profile::default();
+        assert!(profile.is_empty());
+        assert_eq!(profile, Profile::from(Map::new()));
+        profile.insert("location".to_owned(), Value::from("Prague"));
+        assert_eq!(profile.get("location"), Some(&Value::from("Prague")));
+        assert_eq!(Profile::from(profile.to_map()), profile);
+        profile.clear();
+        assert_eq!(profile, Profile::default(), "emptied equals absent");
+        assert_eq!(std::mem::size_of::<Profile>(), 8);
+    }
+
     #[test]
     fn a_write_copies_one_block() {
         let prototypes = prototypes();
