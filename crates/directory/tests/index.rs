@@ -1135,11 +1135,7 @@ fn term_values(u: &User, field: TermField) -> Vec<String> {
             .flat_map(|k| {
                 [
                     Some(k.key.to_string()),
-                    k.key
-                        .split_whitespace()
-                        .nth(1)
-                        .map(String::from)
-                        .map(Into::into),
+                    k.key.split_whitespace().nth(1).map(String::from),
                     k.fingerprint.clone().map(Into::into),
                 ]
             })
