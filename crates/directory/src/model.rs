@@ -748,8 +748,9 @@ pub struct SshKey {
 /// A user, with defaults filled in.
 ///
 /// Memory (issue 18): a million of these are resident, each in its own allocation, so the
-/// record is kept small — lists are boxed slices (no spare capacity, 16 bytes instead of 24;
-/// they change rarely and are then rebuilt), and the rare parts (`ban`, `profile`) are one
+/// record is kept small — strings are `Box<str>` and lists boxed slices (no spare capacity,
+/// 16 bytes instead of 24; they change rarely and are then rebuilt), the optional times are
+/// [`OptionalMillis`] (8 bytes instead of 16), and the rare parts (`ban`, `profile`) are one
 /// pointer each. An allocator rounds a record up to its size class, so a few bytes past a
 /// class boundary cost a whole step (`build_cost` prints the table per component).
 #[derive(Debug, Clone, PartialEq)]
