@@ -137,7 +137,7 @@ pub fn update_throughput(
             }
             let user = &model.users[(k * 7919 + 1) % users];
             let update = Update::SetTwoFactor {
-                id: user.id.clone(),
+                id: user.id.to_string(),
                 enabled: !user.two_factor,
             };
             if let Err(e) = store.apply(&[update]) {

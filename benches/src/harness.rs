@@ -181,7 +181,7 @@ impl Setup {
                                 model
                                     .users
                                     .get(r as usize)
-                                    .map_or("?".to_owned(), |u| u.login.clone())
+                                    .map_or("?".to_owned(), |u| u.login.to_string())
                             })
                             .collect()
                     };

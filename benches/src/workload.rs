@@ -44,19 +44,20 @@ pub struct Case {
 /// every choice breaks ties by the lowest index so runs are comparable.
 pub fn pick_values(model: &Model) -> Values {
     let users = &model.users;
-    let login = if users.records().any(|u| u.login == SPEC_LOGIN) || users.count() < 2 {
+    let login = if users.records().any(|u| &*u.login == SPEC_LOGIN) || users.count() < 2 {
         SPEC_LOGIN.to_owned()
     } else {
         users
             .records()
             .nth(users.count() * 2 / 3)
-            .map(|u| u.login.clone())
+            .map(|u| u.login.to_string())
             .unwrap_or_default()
     };
     let spec_email_exists = users.records().any(|u| {
         u.email
-            .iter()
-            .chain(u.emails.iter())
+            .as_deref()
+            .into_iter()
+            .chain(u.emails.iter().map(String::as_str))
             .any(|e| e.eq_ignore_ascii_case(SPEC_EMAIL))
     });
     let email = if spec_email_exists {

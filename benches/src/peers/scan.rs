@@ -67,7 +67,7 @@ impl Peer for ScanPeer {
             .into_iter()
             .map(|row| {
                 let user = &model.users[row as usize];
-                (fold(&user.login), user.id.as_str(), row)
+                (fold(&user.login), user.id.as_ref(), row)
             })
             .collect();
         if keyed.len() > PAGE_SIZE {

@@ -179,7 +179,7 @@ fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
             u.external,
             u.two_factor,
             u.created_at,
-            u.last_access_at
+            u.last_access_at.get()
         ])?;
         for e in &u.emails {
             email.execute(params![row, e])?;

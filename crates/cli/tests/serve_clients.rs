@@ -52,9 +52,11 @@ fn user_login() -> String {
     let login = model
         .users
         .records()
-        .find(|u| u.state == State::Active && !u.admin && u.user_type == "human")
+        .find(|u| u.state == State::Active && !u.admin && &*u.user_type == "human")
         .map(|u| u.login.clone());
-    login.expect("the demo directory has an active non-admin user")
+    login
+        .expect("the demo directory has an active non-admin user")
+        .into()
 }
 
 #[test]

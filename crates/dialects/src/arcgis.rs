@@ -202,7 +202,7 @@ impl Request {
             Operation::GroupsForUser => {
                 let login = self
                     .user
-                    .map(|r| call.snapshot.model.users[r as usize].login.as_str())
+                    .map(|r| call.snapshot.model.users[r as usize].login.as_ref())
                     .unwrap_or_default();
                 query::hub_line(
                     &[field("login", &[login])],
@@ -408,7 +408,10 @@ fn users_answer<'a>(
     let body = json!({"users": items, "hasMore": fetched.total > page.len() as u64});
     Ok(Answer {
         response: render(&body, request.format),
-        ids: page.iter().map(|&r| users[r as usize].id.clone()).collect(),
+        ids: page
+            .iter()
+            .map(|&r| users[r as usize].id.to_string())
+            .collect(),
         total: Some(fetched.total),
         hub: Some(request.hub.clone()),
         error: None,

@@ -605,7 +605,7 @@ pub(crate) fn execute<'a>(
         ids: fetched
             .rows
             .iter()
-            .map(|&r| view.model.users[r as usize].id.clone())
+            .map(|&r| view.model.users[r as usize].id.to_string())
             .collect(),
         total: Some(total),
         hub: Some(t.hub()),

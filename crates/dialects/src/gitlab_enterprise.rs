@@ -190,7 +190,7 @@ impl Translated for Request {
                     user_json(call.snapshot, *row, Entity::Public, &settings.gitlab_url);
                 Ok(Answer {
                     response: HttpResponse::json(200, JSON, &body),
-                    ids: vec![call.snapshot.model.users[*row as usize].id.clone()],
+                    ids: vec![call.snapshot.model.users[*row as usize].id.to_string()],
                     total: Some(1),
                     hub: Some(hub.clone()),
                     error: None,

@@ -111,18 +111,21 @@ impl Serialize for UserRow<'_> {
         o.serialize_entry("following", &Or(profile("following"), 0))?;
         o.serialize_entry("is_followed", &false)?;
         o.serialize_entry("local_time", &Or(profile("local_time"), ()))?;
-        o.serialize_entry("last_sign_in_at", &time(user.last_sign_in_at))?;
-        o.serialize_entry("confirmed_at", &time(user.confirmed_at))?;
-        o.serialize_entry("last_activity_on", &user.last_access_at.map(format_day))?;
+        o.serialize_entry("last_sign_in_at", &time(user.last_sign_in_at.get()))?;
+        o.serialize_entry("confirmed_at", &time(user.confirmed_at.get()))?;
+        o.serialize_entry(
+            "last_activity_on",
+            &user.last_access_at.get().map(format_day),
+        )?;
         o.serialize_entry("email", &user.email)?;
         o.serialize_entry("theme_id", &Or(profile("theme_id"), 3))?;
         o.serialize_entry("color_scheme_id", &Or(profile("color_scheme_id"), 1))?;
         o.serialize_entry("projects_limit", &Or(profile("projects_limit"), 100_000))?;
-        o.serialize_entry("current_sign_in_at", &time(user.last_sign_in_at))?;
+        o.serialize_entry("current_sign_in_at", &time(user.last_sign_in_at.get()))?;
         let identities: Vec<Value> = user
             .auth
             .iter()
-            .filter(|a| a.module != "core")
+            .filter(|a| &*a.module != "core")
             .map(|a| {
                 json!({
                     "provider": a.module,
@@ -160,7 +163,7 @@ impl Serialize for UserRow<'_> {
         o.serialize_entry("scim_identities", &[(); 0])?;
         o.serialize_entry(
             "using_license_seat",
-            &(user.user_type == "human" && user.state == userql_directory::model::State::Active),
+            &(&*user.user_type == "human" && user.state == userql_directory::model::State::Active),
         )?;
         o.serialize_entry("is_auditor", &Or(profile("is_auditor"), false))?;
         o.serialize_entry(

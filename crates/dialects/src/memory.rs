@@ -60,7 +60,7 @@ const GLOB_FIELDS: [(TextField, &str); 3] = [
 /// email, compared in plain lowercase as [`crate::arcgis_glob::glob_matches`] does.
 fn glob_passes(pattern: &Wildcard, user: &User) -> bool {
     [
-        Some(user.login.as_str()),
+        Some(user.login.as_ref()),
         user.name.as_deref(),
         user.email.as_deref(),
     ]
@@ -299,7 +299,7 @@ impl<'a> RowSource<'a> for MemorySource<'_, 'a> {
             ids: page
                 .rows
                 .iter()
-                .map(|&r| call.snapshot.model.users[r as usize].id.clone())
+                .map(|&r| call.snapshot.model.users[r as usize].id.to_string())
                 .collect(),
             total: page.total,
             visibility: page.visibility(),

@@ -198,7 +198,7 @@ pub(crate) fn user_resource(snapshot: &Snapshot, row: Row) -> Value {
             "avatar-url": user.profile.get("avatar_url").cloned().unwrap_or(Value::Null),
             "is-admin": user.admin,
             "is-suspended": user.state != State::Active,
-            "is-service-account": user.user_type == "service_account",
+            "is-service-account": &*user.user_type == "service_account",
             "two-factor": {"enabled": user.two_factor, "verified": user.two_factor},
         },
         "relationships": {"organizations": {"data": orgs}},
@@ -334,7 +334,7 @@ fn run<'a>(
         response: HttpResponse::json(200, JSON_API, &Value::Object(doc)),
         ids: rows
             .iter()
-            .map(|&r| view.model.users[r as usize].id.clone())
+            .map(|&r| view.model.users[r as usize].id.to_string())
             .collect(),
         total: Some(total),
         hub: Some(t.hub()),

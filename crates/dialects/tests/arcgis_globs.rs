@@ -22,7 +22,7 @@ fn expected(snapshot: &Snapshot, filter: &str) -> BTreeSet<String> {
         .records()
         .filter(|u| {
             [
-                Some(u.login.as_str()),
+                Some(u.login.as_ref()),
                 u.name.as_deref(),
                 u.email.as_deref(),
             ]
@@ -30,7 +30,7 @@ fn expected(snapshot: &Snapshot, filter: &str) -> BTreeSet<String> {
             .flatten()
             .any(|text| glob_matches(filter, text))
         })
-        .map(|u| u.id.clone())
+        .map(|u| u.id.to_string())
         .collect()
 }
 
@@ -49,11 +49,11 @@ fn globs_from_the_dictionaries_match_every_record_checked() {
     ];
     for (i, name) in irregular.iter().enumerate() {
         if let Some(user) = model.users.get_mut(i * 97) {
-            user.name = Some((*name).to_owned());
+            user.name = Some((*name).into());
         }
     }
     if let Some(user) = model.users.get_mut(5) {
-        user.email = Some(" Mar.Tinez@Example.com".to_owned());
+        user.email = Some(" Mar.Tinez@Example.com".into());
     }
     let snapshot = Snapshot::new(model);
     // Not here: a final sigma typed in the filter (`*ς`). The request's Hub superset

@@ -45,20 +45,23 @@ fn directory(users: usize, seed: u64) -> Snapshot {
     for user in model.users.records_mut() {
         user.name = match rng.gen_range(0..12) {
             0 => None,
-            n => Some(NAMES[(n - 1) % NAMES.len()].to_string()),
+            n => Some(NAMES[(n - 1) % NAMES.len()].into()),
         };
         let suffix = LOGINS_SUFFIX[rng.gen_range(0..LOGINS_SUFFIX.len())];
-        if rng.gen_bool(0.5) {
-            user.login = user.login.to_uppercase();
-        }
-        user.login.push_str(suffix);
+        let login = if rng.gen_bool(0.5) {
+            user.login.to_uppercase()
+        } else {
+            user.login.to_string()
+        };
+        user.login = format!("{login}{suffix}").into();
         user.public_email = match rng.gen_range(0..6) {
-            n @ 0..=2 => Some(EMAILS[n].to_string()),
+            n @ 0..=2 => Some(EMAILS[n].into()),
             _ => None,
         };
-        user.updated_at = rng
+        user.updated_at = (rng
             .gen_bool(0.7)
-            .then(|| GEN_NOW_MS - rng.gen_range(0..4) * 1000);
+            .then(|| GEN_NOW_MS - rng.gen_range(0..4) * 1000))
+        .into();
     }
     Snapshot::new(model)
 }
@@ -162,8 +165,9 @@ fn sorted(
                     "username" => x.login.to_lowercase().cmp(&y.login.to_lowercase()),
                     "updated_at" => x
                         .updated_at
+                        .get()
                         .unwrap_or(x.created_at)
-                        .cmp(&y.updated_at.unwrap_or(y.created_at)),
+                        .cmp(&y.updated_at.get().unwrap_or(y.created_at)),
                     _ => (x.number as i64).cmp(&(y.number as i64)),
                 };
                 first.then(x.number.cmp(&y.number))
@@ -305,7 +309,7 @@ proptest! {
         let viewer = if admin {
             Viewer::Admin
         } else {
-            Viewer::Login(snapshot.model.users[0].login.clone())
+            Viewer::Login(snapshot.model.users[0].login.to_string())
         };
         let snapshot = if overlay {
             with_overlay(snapshot, seed)

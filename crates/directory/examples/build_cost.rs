@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::Instant;
 
+use userql_directory::footprint;
 use userql_directory::generate::{generate, GenOptions};
 use userql_directory::index::{Indexes, SortKey};
 
@@ -48,6 +49,42 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// The model's side of the per-user table: each component's heap bytes and allocations.
+fn print_model_footprint(model: &userql_directory::model::Model, users: usize) {
+    println!(
+        "size_of: User {} B, user slot {} B",
+        std::mem::size_of::<userql_directory::model::User>(),
+        std::mem::size_of::<Option<std::sync::Arc<userql_directory::model::User>>>()
+    );
+    println!(
+        "{:<28}{:>12}{:>12}{:>10}{:>10}",
+        "model part", "allocations", "MiB", "B/user", "allocs/u"
+    );
+    let parts = footprint::user_footprint(model);
+    let per_user = |n: u64| n as f64 / users.max(1) as f64;
+    for part in &parts {
+        println!(
+            "{:<28}{:>12}{:>12.1}{:>10.1}{:>10.2}",
+            part.name,
+            part.allocations,
+            mib(part.bytes),
+            per_user(part.bytes),
+            per_user(part.allocations)
+        );
+    }
+    let (allocations, bytes) = parts
+        .iter()
+        .fold((0, 0), |(a, b), p| (a + p.allocations, b + p.bytes));
+    println!(
+        "{:<28}{:>12}{:>12.1}{:>10.1}{:>10.2}",
+        "total",
+        allocations,
+        mib(bytes),
+        per_user(bytes),
+        per_user(allocations)
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let users: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
@@ -61,6 +98,7 @@ fn main() {
         started.elapsed(),
         mib(after_model - before)
     );
+    print_model_footprint(&model, users);
     let mut index = Indexes::default();
     for _ in 0..repetitions {
         drop(index);

@@ -25,7 +25,7 @@ fn main() {
         .model
         .users
         .records()
-        .map(|u| u.id.clone())
+        .map(|u| u.id.to_string())
         .collect();
     let mut rebuild_time = std::time::Duration::ZERO;
     let mut rebuilds = 0;

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod error;
 pub mod facts;
+pub mod footprint;
 #[cfg(feature = "generate")]
 pub mod generate;
 pub mod index;

@@ -120,7 +120,7 @@ pub fn team_to_raw(model: &Model, team: &model::Team) -> raw::Team {
         users: team
             .users
             .iter()
-            .map(|&u| model.users[u as usize].id.clone())
+            .map(|&u| model.users[u as usize].id.to_string())
             .collect(),
         groups: team
             .groups
@@ -137,7 +137,7 @@ pub fn grant_to_raw(model: &Model, grant: &model::Grant) -> raw::Grant {
         ..raw::Grant::default()
     };
     match grant.subject {
-        Subject::User(row) => out.user = Some(model.users[row as usize].id.clone()),
+        Subject::User(row) => out.user = Some(model.users[row as usize].id.to_string()),
         Subject::Group(g) => out.group = Some(model.groups[g.index()].id.clone()),
         Subject::Team(t) => out.team = Some(model.teams[t.index()].id.clone()),
     }
@@ -172,26 +172,26 @@ fn saved_users(model: &Model) -> impl Iterator<Item = raw::User> + '_ {
 pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
     let time = |t: Option<Millis>| t.map(format_timestamp);
     raw::User {
-        id: user.id.clone(),
+        id: user.id.to_string(),
         number: user.number_explicit.then_some(user.number as i64),
-        login: user.login.clone(),
-        name: user.name.clone(),
-        email: user.email.clone(),
+        login: user.login.to_string(),
+        name: user.name.clone().map(Into::into),
+        email: user.email.clone().map(Into::into),
         email_verified: user.email_verified,
-        public_email: user.public_email.clone(),
-        emails: user.emails.clone(),
+        public_email: user.public_email.clone().map(Into::into),
+        emails: user.emails.clone().into_vec(),
         state: (user.state != model::State::Active).then(|| user.state.as_str().to_owned()),
         admin: user.admin,
         guest: user.guest,
-        user_type: (user.user_type != "human").then(|| user.user_type.clone()),
+        user_type: (&*user.user_type != "human").then(|| user.user_type.to_string()),
         external: user.external,
         two_factor: user.two_factor,
         two_factor_capable: user.two_factor_capable,
         created_at: format_timestamp(user.created_at),
-        updated_at: time(user.updated_at),
-        last_access_at: time(user.last_access_at),
-        last_sign_in_at: time(user.last_sign_in_at),
-        confirmed_at: time(user.confirmed_at),
+        updated_at: time(user.updated_at.get()),
+        last_access_at: time(user.last_access_at.get()),
+        last_sign_in_at: time(user.last_sign_in_at.get()),
+        confirmed_at: time(user.confirmed_at.get()),
         ban: user.ban.as_ref().map(|b| raw::Ban {
             status: b.status.clone(),
             reason: b.reason.clone(),
@@ -201,22 +201,22 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
             .auth
             .iter()
             .map(|a| raw::AuthDetail {
-                module: a.module.clone(),
-                module_name: a.module_name.clone(),
-                login: a.login.clone(),
-                name: a.name.clone(),
-                email: a.email.clone(),
-                uid: a.uid.clone(),
-                saml_provider_id: a.saml_provider_id.clone(),
+                module: a.module.to_string(),
+                module_name: a.module_name.clone().map(Into::into),
+                login: a.login.clone().map(Into::into),
+                name: a.name.clone().map(Into::into),
+                email: a.email.clone().map(Into::into),
+                uid: a.uid.clone().map(Into::into),
+                saml_provider_id: a.saml_provider_id.clone().map(Into::into),
             })
             .collect(),
         ssh_keys: user
             .ssh_keys
             .iter()
             .map(|k| raw::SshKey {
-                title: k.title.clone(),
-                key: k.key.clone(),
-                fingerprint: k.fingerprint.clone(),
+                title: k.title.clone().map(Into::into),
+                key: k.key.to_string(),
+                fingerprint: k.fingerprint.clone().map(Into::into),
             })
             .collect(),
         licenses: ids(
@@ -224,7 +224,7 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
             user.licenses.iter().map(|s| s.index()),
             |s| &s.id,
         ),
-        vcs_user_names: user.vcs_user_names.clone(),
+        vcs_user_names: user.vcs_user_names.clone().into_vec(),
         origin_service: user
             .origin_service
             .map(|s| model.services[s.index()].id.clone()),
@@ -248,7 +248,7 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
         enterprise_group: user
             .enterprise_group
             .map(|g| model.groups[g.index()].id.clone()),
-        profile: user.profile.clone(),
+        profile: user.profile.clone().into_map(),
     }
 }
 

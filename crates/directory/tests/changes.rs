@@ -127,7 +127,7 @@ fn a_generated_stream_applies_without_refusal_and_saves_faithfully() {
     let numbered = |m: &userql_directory::model::Model| -> Vec<(String, u64)> {
         m.users
             .records()
-            .map(|u| (u.id.clone(), u.number))
+            .map(|u| (u.id.to_string(), u.number))
             .collect()
     };
     assert_eq!(numbered(&reloaded), numbered(&snap.model));
@@ -282,7 +282,7 @@ fn put_replaces_and_numbers_users() {
         .model
         .users
         .records()
-        .filter(|u| u.id != "u-new")
+        .filter(|u| &*u.id != "u-new")
         .map(|u| u.number)
         .max()
         .unwrap_or(0);
@@ -299,7 +299,7 @@ fn patch_sets_clears_and_replaces_lists() {
         .expect("applies");
     let luke = user(&store, "u-luke");
     assert_eq!(luke.name, None);
-    assert_eq!(luke.emails, vec!["a@x.org".to_owned()]);
+    assert_eq!(luke.emails, vec!["a@x.org".to_owned()].into());
     assert!(luke.admin);
 }
 

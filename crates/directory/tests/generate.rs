@@ -49,14 +49,14 @@ fn demo_is_valid_and_covers_rare_keys() {
         any(&|u| u
             .auth
             .iter()
-            .any(|a| a.module == "google" && a.uid.is_some())),
+            .any(|a| &*a.module == "google" && a.uid.is_some())),
         "googleID"
     );
     assert!(
         any(&|u| u
             .auth
             .iter()
-            .any(|a| a.module == "openid" && a.uid.is_some())),
+            .any(|a| &*a.module == "openid" && a.uid.is_some())),
         "openID"
     );
     assert!(any(&|u| !u.vcs_user_names.is_empty()), "vcsUserName");
@@ -81,7 +81,7 @@ fn demo_is_valid_and_covers_rare_keys() {
         assert!(any(&|u| u.state == state), "state {state:?}");
     }
     for user_type in ["service_account", "project_bot", "ghost"] {
-        assert!(any(&|u| u.user_type == user_type), "type {user_type}");
+        assert!(any(&|u| &*u.user_type == user_type), "type {user_type}");
     }
     assert!(!model.teams.is_empty());
     assert!(model.roles.iter().any(|r| r.name == "Developer"));
@@ -118,7 +118,7 @@ fn proportions_at_20k_users() {
     assert!(near(share(&model, |u| u.two_factor), 0.35, 0.02));
     assert!(near(share(&model, |u| u.external), 0.05, 0.01));
     assert!(near(
-        share(&model, |u| u.user_type == "service_account"),
+        share(&model, |u| &*u.user_type == "service_account"),
         0.01,
         0.004
     ));
@@ -129,7 +129,7 @@ fn proportions_at_20k_users() {
         0.02
     ));
     assert_eq!(model.users.records().filter(|u| u.guest).count(), 1);
-    let module = |m: &str| share(&model, |u| u.auth.first().is_some_and(|a| a.module == m));
+    let module = |m: &str| share(&model, |u| u.auth.first().is_some_and(|a| &*a.module == m));
     assert!(near(module("core"), 0.40, 0.02));
     assert!(near(module("ldap"), 0.20, 0.02));
     assert!(near(module("google"), 0.15, 0.02));
@@ -138,6 +138,7 @@ fn proportions_at_20k_users() {
     assert!(model.users.records().all(|u| u.created_at <= GEN_NOW_MS));
     assert!(model.users.records().all(|u| u
         .last_access_at
+        .get()
         .is_none_or(|t| t >= u.created_at && t <= GEN_NOW_MS)));
     let recent = share(&model, |u| u.created_at > GEN_NOW_MS - 5 * 365 * 86_400_000);
     assert!(recent > 0.6, "skewed recent: {recent}");
@@ -178,7 +179,10 @@ fn benchmark_lookups_exist_at_one_million() {
         started.elapsed(),
         model.grants.len()
     );
-    assert!(model.users.records().any(|u| u.login == "petra.hernandez1"));
+    assert!(model
+        .users
+        .records()
+        .any(|u| &*u.login == "petra.hernandez1"));
     assert!(model
         .users
         .records()

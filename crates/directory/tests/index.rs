@@ -21,39 +21,39 @@ use userql_directory::text::{fold, fold_user_type};
 
 fn user(id: &str, login: &str) -> User {
     User {
-        id: id.to_owned(),
+        id: id.to_owned().into(),
         number: 0,
         number_explicit: false,
-        login: login.to_owned(),
+        login: login.to_owned().into(),
         name: None,
         email: None,
         email_verified: false,
         public_email: None,
-        emails: Vec::new(),
+        emails: Box::default(),
         state: State::Active,
         admin: false,
         guest: false,
-        user_type: "human".to_owned(),
+        user_type: "human".into(),
         external: false,
         two_factor: false,
         two_factor_capable: false,
         created_at: 0,
-        updated_at: None,
-        last_access_at: None,
-        last_sign_in_at: None,
-        confirmed_at: None,
+        updated_at: None.into(),
+        last_access_at: None.into(),
+        last_sign_in_at: None.into(),
+        confirmed_at: None.into(),
         ban: None,
-        auth: Vec::new(),
-        ssh_keys: Vec::new(),
-        licenses: Vec::new(),
-        vcs_user_names: Vec::new(),
+        auth: Box::default(),
+        ssh_keys: Box::default(),
+        licenses: Box::default(),
+        vcs_user_names: Box::default(),
         origin_service: None,
         refresh_token: false,
         permanent_token: false,
         approved_resource: false,
         accepted_eua: false,
-        groups: Vec::new(),
-        organizations: Vec::new(),
+        groups: Box::default(),
+        organizations: Box::default(),
         enterprise_group: None,
         profile: Default::default(),
     }
@@ -70,27 +70,30 @@ fn empire() -> Model {
     vader.name = Some("Darth  Vader".into());
     vader.email = Some("Vader@Empire.example".into());
     vader.email_verified = true;
-    vader.emails = vec!["anakin@jedi.example".into()];
+    vader.emails = vec!["anakin@jedi.example".into()].into();
     vader.created_at = 1_000;
-    vader.last_access_at = Some(5_000);
+    vader.last_access_at = Some(5_000).into();
     vader.admin = true;
     vader.two_factor = true;
     vader.groups = vec![Membership {
         group: GroupIdx(1),
         access: None,
-    }];
+    }]
+    .into();
     vader.auth = vec![AuthDetail {
         module: "ldap".into(),
         module_name: Some("Corporate LDAP".into()),
         login: Some("dvader".into()),
         uid: Some("CN=Darth Vader,OU=Sith".into()),
         ..Default::default()
-    }];
+    }]
+    .into();
     vader.ssh_keys = vec![SshKey {
         title: None,
         key: "ssh-ed25519 AAAAblob vader@ds".into(),
         fingerprint: Some("SHA256:xyz".into()),
-    }];
+    }]
+    .into();
 
     let mut tarkin = user("u-tarkin", "tarkin");
     tarkin.number = 2;
@@ -100,28 +103,31 @@ fn empire() -> Model {
     tarkin.groups = vec![Membership {
         group: GroupIdx(2),
         access: Some(AccessLevel::Owner),
-    }];
+    }]
+    .into();
 
     let mut trooper = user("u-tk421", "TK-421");
     trooper.number = 3;
     trooper.name = Some("Élodie Trooper".into());
     trooper.email = Some("tk421@empire.example".into());
     trooper.created_at = 1_000;
-    trooper.updated_at = Some(9_000);
+    trooper.updated_at = Some(9_000).into();
     trooper.groups = vec![Membership {
         group: GroupIdx(2),
         access: None,
-    }];
-    trooper.ban = Some(Ban {
+    }]
+    .into();
+    trooper.ban = Some(Box::new(Ban {
         status: Some("Spam".into()),
         reason: None,
         at: None,
-    });
+    }));
     trooper.auth = vec![AuthDetail {
         module: "google".into(),
         uid: Some("g-123".into()),
         ..Default::default()
-    }];
+    }]
+    .into();
 
     let mut luke = user("a-luke", "luke");
     luke.number = 4;
@@ -660,10 +666,11 @@ fn random_model(seed: u64) -> Model {
                 &format!("{}{i}", word(&mut rng, 3)),
             );
             u.number = numbers[i];
-            u.name = maybe(&mut rng, |r| word(r, 4));
-            u.email = maybe(&mut rng, |r| format!("{}@{}", word(r, 2), word(r, 1)));
+            u.name = (maybe(&mut rng, |r| word(r, 4))).map(Into::into);
+            u.email =
+                (maybe(&mut rng, |r| format!("{}@{}", word(r, 2), word(r, 1)))).map(Into::into);
             u.email_verified = rng.gen_bool(0.5);
-            u.public_email = maybe(&mut rng, |r| format!("{}@P", word(r, 2)));
+            u.public_email = (maybe(&mut rng, |r| format!("{}@P", word(r, 2)))).map(Into::into);
             u.emails = (0..rng.gen_range(0..3))
                 .map(|_| format!("{}@s", word(&mut rng, 2)))
                 .collect();
@@ -677,10 +684,10 @@ fn random_model(seed: u64) -> Model {
             u.permanent_token = rng.gen_bool(0.3);
             u.approved_resource = rng.gen_bool(0.3);
             u.accepted_eua = rng.gen_bool(0.3);
-            u.user_type = types.choose(&mut rng).unwrap_or(&"human").to_string();
+            u.user_type = (types.choose(&mut rng).unwrap_or(&"human").to_string()).into();
             u.created_at = rng.gen_range(0..6) * 10;
-            u.updated_at = maybe(&mut rng, |r| r.gen_range(0..8) * 10);
-            u.last_access_at = maybe(&mut rng, |r| r.gen_range(0..6) * 10);
+            u.updated_at = maybe(&mut rng, |r| r.gen_range(0..8) * 10).into();
+            u.last_access_at = maybe(&mut rng, |r| r.gen_range(0..6) * 10).into();
             u.ban = maybe(&mut rng, |r| Ban {
                 status: maybe(r, |r| {
                     ["Spam", " spam", "Abuse"]
@@ -690,20 +697,22 @@ fn random_model(seed: u64) -> Model {
                 }),
                 reason: None,
                 at: None,
-            });
+            })
+            .map(Box::new);
             u.auth = (0..rng.gen_range(0..3))
                 .map(|_| AuthDetail {
-                    module: modules.choose(&mut rng).unwrap_or(&"core").to_string(),
-                    module_name: maybe(&mut rng, |r| {
+                    module: (modules.choose(&mut rng).unwrap_or(&"core").to_string()).into(),
+                    module_name: (maybe(&mut rng, |r| {
                         ["Corporate LDAP", "corporate  ldap", "Google"]
                             .choose(r)
                             .unwrap_or(&"x")
                             .to_string()
-                    }),
-                    login: maybe(&mut rng, |r| word(r, 2)),
-                    name: maybe(&mut rng, |r| word(r, 2)),
-                    email: maybe(&mut rng, |r| format!("{}@a", word(r, 1))),
-                    uid: maybe(&mut rng, |r| word(r, 2)),
+                    }))
+                    .map(Into::into),
+                    login: (maybe(&mut rng, |r| word(r, 2))).map(Into::into),
+                    name: (maybe(&mut rng, |r| word(r, 2))).map(Into::into),
+                    email: (maybe(&mut rng, |r| format!("{}@a", word(r, 1)))).map(Into::into),
+                    uid: (maybe(&mut rng, |r| word(r, 2))).map(Into::into),
                     saml_provider_id: None,
                 })
                 .collect();
@@ -714,11 +723,13 @@ fn random_model(seed: u64) -> Model {
                         "ssh-ed25519 AAA{} c{}",
                         word(&mut rng, 1),
                         word(&mut rng, 1)
-                    ),
-                    fingerprint: maybe(&mut rng, |r| format!("SHA256:{}", word(r, 1))),
+                    )
+                    .into(),
+                    fingerprint: (maybe(&mut rng, |r| format!("SHA256:{}", word(r, 1))))
+                        .map(Into::into),
                 })
                 .collect();
-            u.licenses = subset(&mut rng, &service_idx, 0.4);
+            u.licenses = subset(&mut rng, &service_idx, 0.4).into();
             u.vcs_user_names = (0..rng.gen_range(0..2))
                 .map(|_| word(&mut rng, 2))
                 .collect();
@@ -731,7 +742,7 @@ fn random_model(seed: u64) -> Model {
                     access: None,
                 })
                 .collect();
-            u.organizations = subset(&mut rng, &org_idx, 0.4);
+            u.organizations = subset(&mut rng, &org_idx, 0.4).into();
             u.enterprise_group = (group_count > 0 && rng.gen_bool(0.3))
                 .then(|| GroupIdx(rng.gen_range(0..group_count) as u32));
             u
@@ -799,9 +810,14 @@ mod oracle {
 
     pub fn term(model: &Model, field: TermField, value: &str) -> RoaringBitmap {
         filter(model, |u| match field {
-            TermField::Id => u.id == value,
+            TermField::Id => &*u.id == value,
             TermField::Login => folded_eq(&u.login, value),
-            TermField::Email => u.email.iter().chain(&u.emails).any(|e| folded_eq(e, value)),
+            TermField::Email => u
+                .email
+                .as_deref()
+                .into_iter()
+                .chain(u.emails.iter().map(String::as_str))
+                .any(|e| folded_eq(e, value)),
             TermField::PrimaryEmail => u.email.iter().any(|e| folded_eq(e, value)),
             TermField::PublicEmail => u.public_email.iter().any(|e| folded_eq(e, value)),
             TermField::Name => u.name.iter().any(|e| folded_eq(e, value)),
@@ -835,7 +851,7 @@ mod oracle {
                 .any(|a| fold(&a.module) == "openid" && a.uid.as_deref() == Some(value)),
             TermField::VcsUserName => u.vcs_user_names.iter().any(|v| folded_eq(v, value)),
             TermField::SshKey => u.ssh_keys.iter().any(|k| {
-                k.key == value
+                &*k.key == value
                     || k.key.split_whitespace().nth(1) == Some(value)
                     || k.fingerprint.as_deref() == Some(value)
             }),
@@ -860,11 +876,11 @@ mod oracle {
 
     pub fn text_values(u: &User, field: TextField) -> Vec<String> {
         match field {
-            TextField::Login => vec![u.login.clone()],
-            TextField::Name => u.name.iter().cloned().collect(),
-            TextField::PrimaryEmail => u.email.iter().cloned().collect(),
-            TextField::SecondaryEmail => u.emails.clone(),
-            TextField::PublicEmail => u.public_email.iter().cloned().collect(),
+            TextField::Login => vec![u.login.to_string()],
+            TextField::Name => u.name.iter().map(|s| s.to_string()).collect(),
+            TextField::PrimaryEmail => u.email.iter().map(|s| s.to_string()).collect(),
+            TextField::SecondaryEmail => u.emails.clone().into_vec(),
+            TextField::PublicEmail => u.public_email.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -891,8 +907,8 @@ mod oracle {
     pub fn time(u: &User, column: TimeColumn) -> Option<Millis> {
         match column {
             TimeColumn::Created => Some(u.created_at),
-            TimeColumn::LastAccess => u.last_access_at,
-            TimeColumn::Updated => Some(u.updated_at.unwrap_or(u.created_at)),
+            TimeColumn::LastAccess => u.last_access_at.get(),
+            TimeColumn::Updated => Some(u.updated_at.get().unwrap_or(u.created_at)),
         }
     }
 
@@ -1041,10 +1057,10 @@ mod oracle {
             SortKey::Login => Some(Key::Text(fold(&u.login))),
             SortKey::Name => u.name.as_deref().map(|v| Key::Text(fold(v))),
             SortKey::Email => u.email.as_deref().map(|v| Key::Text(fold(v))),
-            SortKey::Id => Some(Key::Text(u.id.clone())),
+            SortKey::Id => Some(Key::Text(u.id.to_string())),
             SortKey::Created => Some(Key::Time(u.created_at)),
-            SortKey::LastAccess => u.last_access_at.map(Key::Time),
-            SortKey::Updated => Some(Key::Time(u.updated_at.unwrap_or(u.created_at))),
+            SortKey::LastAccess => u.last_access_at.get().map(Key::Time),
+            SortKey::Updated => Some(Key::Time(u.updated_at.get().unwrap_or(u.created_at))),
             SortKey::Number => Some(Key::Number(u.number)),
         }
     }
@@ -1090,41 +1106,44 @@ fn probe_values(model: &Model, pick: impl Fn(&User) -> Vec<String>) -> Vec<Strin
 }
 
 fn term_values(u: &User, field: TermField) -> Vec<String> {
-    let opt = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+    let opt = |v: &Option<Box<str>>| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match field {
-        TermField::Id => vec![u.id.clone()],
-        TermField::Login => vec![u.login.clone()],
-        TermField::Email => u.email.iter().chain(&u.emails).cloned().collect(),
+        TermField::Id => vec![u.id.to_string()],
+        TermField::Login => vec![u.login.to_string()],
+        TermField::Email => opt(&u.email)
+            .into_iter()
+            .chain(u.emails.iter().cloned())
+            .collect(),
         TermField::PrimaryEmail => opt(&u.email),
         TermField::PublicEmail => opt(&u.public_email),
         TermField::Name => opt(&u.name),
         TermField::AuthModule | TermField::AuthModuleType => u
             .auth
             .iter()
-            .flat_map(|a| std::iter::once(a.module.clone()).chain(a.module_name.clone()))
+            .flat_map(|a| std::iter::once(a.module.to_string()).chain(opt(&a.module_name)))
             .collect(),
-        TermField::AuthLogin => u.auth.iter().filter_map(|a| a.login.clone()).collect(),
-        TermField::AuthName => u.auth.iter().filter_map(|a| a.name.clone()).collect(),
-        TermField::AuthEmail => u.auth.iter().filter_map(|a| a.email.clone()).collect(),
+        TermField::AuthLogin => u.auth.iter().flat_map(|a| opt(&a.login)).collect(),
+        TermField::AuthName => u.auth.iter().flat_map(|a| opt(&a.name)).collect(),
+        TermField::AuthEmail => u.auth.iter().flat_map(|a| opt(&a.email)).collect(),
         TermField::AuthUid | TermField::GoogleId | TermField::OpenId => {
-            u.auth.iter().filter_map(|a| a.uid.clone()).collect()
+            u.auth.iter().flat_map(|a| opt(&a.uid)).collect()
         }
-        TermField::VcsUserName => u.vcs_user_names.clone(),
+        TermField::VcsUserName => u.vcs_user_names.clone().into_vec(),
         TermField::SshKey => u
             .ssh_keys
             .iter()
             .flat_map(|k| {
                 [
-                    Some(k.key.clone()),
+                    Some(k.key.to_string()),
                     k.key.split_whitespace().nth(1).map(String::from),
-                    k.fingerprint.clone(),
+                    k.fingerprint.clone().map(Into::into),
                 ]
             })
             .flatten()
             .collect(),
         TermField::OriginService => vec!["s0".into(), "s1".into(), "alpha".into()],
         TermField::BanStatus => u.ban.iter().filter_map(|b| b.status.clone()).collect(),
-        TermField::UserType => vec![u.user_type.clone()],
+        TermField::UserType => vec![u.user_type.to_string()],
     }
 }
 
@@ -1177,8 +1196,8 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
     for field in [PrefixField::Login, PrefixField::Name] {
         let values = probe_values(model, |u| {
             let v = match field {
-                PrefixField::Login => Some(u.login.clone()),
-                PrefixField::Name => u.name.clone(),
+                PrefixField::Login => Some(u.login.to_string()),
+                PrefixField::Name => u.name.as_deref().map(str::to_owned),
             };
             v.into_iter()
                 .flat_map(|v| [v.chars().take(1).collect(), v.chars().take(3).collect(), v])
@@ -1498,20 +1517,24 @@ fn synthetic_model(user_count: usize) -> Model {
                 &format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase()),
             );
             u.number = i as u64 + 1;
-            u.name = Some(format!("{first} {last}"));
-            u.email = Some(format!(
-                "{}.{}{i}@example.com",
-                first.to_lowercase(),
-                last.to_lowercase()
-            ));
+            u.name = Some(format!("{first} {last}").into());
+            u.email = Some(
+                format!(
+                    "{}.{}{i}@example.com",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                )
+                .into(),
+            );
             u.email_verified = rng.gen_bool(0.8);
             if rng.gen_bool(0.3) {
-                u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())];
+                u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())].into();
             }
             u.created_at = 1_600_000_000_000 + rng.gen_range(0..200_000_000_000);
-            u.last_access_at = rng
+            u.last_access_at = (rng
                 .gen_bool(0.7)
-                .then(|| u.created_at + rng.gen_range(0..10_000_000_000));
+                .then(|| u.created_at + rng.gen_range(0..10_000_000_000)))
+            .into();
             u.admin = rng.gen_bool(0.01);
             u.two_factor = rng.gen_bool(0.4);
             u.auth = vec![AuthDetail {
@@ -1521,10 +1544,11 @@ fn synthetic_model(user_count: usize) -> Model {
                     "core".into()
                 },
                 module_name: Some("Corporate LDAP".into()),
-                login: Some(format!("user{i}")),
-                uid: Some(format!("uid-{i}")),
+                login: Some(format!("user{i}").into()),
+                uid: Some(format!("uid-{i}").into()),
                 ..Default::default()
-            }];
+            }]
+            .into();
             u.groups = (0..rng.gen_range(1..3))
                 .map(|_| Membership {
                     group: GroupIdx(rng.gen_range(0..group_count as u32)),
@@ -1684,7 +1708,7 @@ fn wide_time_and_prefix_ranges_on_a_large_directory_match_a_scan() {
                 .filter(|(_, u)| {
                     let value = match column {
                         TimeColumn::Created => Some(u.created_at),
-                        TimeColumn::LastAccess => u.last_access_at,
+                        TimeColumn::LastAccess => u.last_access_at.get(),
                         TimeColumn::Updated => Some(u.updated_or_created()),
                     };
                     value.is_some_and(|v| (lo, hi).contains(&v))

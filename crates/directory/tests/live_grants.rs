@@ -325,7 +325,7 @@ fn memberships_under_a_heavily_granted_subtree_match_a_fresh_build() {
         .users
         .iter()
         .take(40)
-        .map(|(_, u)| u.id.clone())
+        .map(|(_, u)| u.id.to_string())
         .collect();
     let store = Store::with_options(model.clone(), options(false));
     // Grants to the root and to a subgroup at every level, plus direct grants to some users

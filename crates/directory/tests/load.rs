@@ -49,7 +49,7 @@ mod loading {
         let model = tiny();
         assert_eq!(model.users.count(), 20);
         let vader = &model.users[1];
-        assert_eq!(vader.login, "vader");
+        assert_eq!(&*vader.login, "vader");
         assert_eq!(vader.number, 66);
         assert!(vader.number_explicit);
         assert_eq!(vader.created_at, 1_631_278_102_381);
@@ -58,7 +58,7 @@ mod loading {
         assert!(!model.users[0].number_explicit);
         let tarkin = &model.users[2];
         assert_eq!(tarkin.state, State::Active);
-        assert_eq!(tarkin.user_type, "human");
+        assert_eq!(&*tarkin.user_type, "human");
         assert_eq!(model.users.records().filter(|u| u.guest).count(), 1);
     }
 
@@ -68,7 +68,7 @@ mod loading {
         let finn = model
             .users
             .records()
-            .find(|u| u.id == "u-finn")
+            .find(|u| &*u.id == "u-finn")
             .map(|u| u.created_at);
         // 2024-12-19T18:00:00+01:00 == 17:00Z
         assert_eq!(finn, Some(1_734_627_600_000));

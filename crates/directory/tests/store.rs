@@ -59,7 +59,7 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
     for i in 0..3 {
         store
             .apply(&[Update::SetAdmin {
-                id: first.model.users[i].id.clone(),
+                id: first.model.users[i].id.to_string(),
                 admin: true,
             }])
             .unwrap_or_else(|e| panic!("{e}"));
@@ -72,7 +72,7 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
     );
     store
         .apply(&[Update::SetAdmin {
-            id: first.model.users[3].id.clone(),
+            id: first.model.users[3].id.to_string(),
             admin: true,
         }])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -98,7 +98,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
         users: 800,
         seed: 5,
     });
-    let ids: Vec<String> = model.users.records().map(|u| u.id.clone()).collect();
+    let ids: Vec<String> = model.users.records().map(|u| u.id.to_string()).collect();
     let store = Store::with_options(
         model,
         userql_directory::store::StoreOptions {
@@ -147,7 +147,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
 fn a_single_user_update_shares_every_other_chunk() {
     let store = store(20_000);
     let before = store.snapshot();
-    let id = before.model.users[9000].id.clone(); // some chunk in the middle
+    let id = before.model.users[9000].id.to_string(); // some chunk in the middle
     store
         .apply(&[Update::SetTwoFactor { id, enabled: true }])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -206,7 +206,7 @@ fn batch_applies_and_bumps_the_version() {
         .users
         .records()
         .last()
-        .map(|u| (u.login.as_str(), u.state, u.number));
+        .map(|u| (u.login.as_ref(), u.state, u.number));
     assert_eq!(new, Some(("newbie", State::Blocked, 301)));
     assert!(after.model.users[1].admin);
     // A grant changed the access part in place; the per-user columns are shared with version
@@ -284,7 +284,9 @@ fn removing_a_user_cascades_to_grants_and_teams_and_keeps_numbers() {
         .last()
         .map(|u| (u.id.clone(), u.number));
     store
-        .apply(&[Update::RemoveUser { id: victim.clone() }])
+        .apply(&[Update::RemoveUser {
+            id: victim.clone().into(),
+        }])
         .map_err(|e| e.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
     let after = store.snapshot();
@@ -469,7 +471,7 @@ fn measure_single_user_batches_per_second() {
         .model
         .users
         .records()
-        .map(|u| u.id.clone())
+        .map(|u| u.id.to_string())
         .collect();
     let started = Instant::now();
     let mut rebuilds = 0;

@@ -135,8 +135,8 @@ fn eq_folded(a: &str, b: &str) -> bool {
     fold(a) == fold(b)
 }
 
-fn opt_eq_folded(a: &Option<String>, b: &str) -> bool {
-    a.as_deref().is_some_and(|a| eq_folded(a, b))
+fn opt_eq_folded(a: Option<&str>, b: &str) -> bool {
+    a.is_some_and(|a| eq_folded(a, b))
 }
 
 /// The text a [`TextField`] searches, folded (none when the user has no value).
@@ -206,7 +206,7 @@ pub fn flag_holds<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, fl
 
 fn ssh_matches(user: &User, value: &str) -> bool {
     user.ssh_keys.iter().any(|k| {
-        k.key == value
+        &*k.key == value
             || k.key.split_whitespace().nth(1) == Some(value)
             || k.fingerprint.as_deref() == Some(value)
     })
@@ -215,22 +215,32 @@ fn ssh_matches(user: &User, value: &str) -> bool {
 fn term_matches(user: &User, row: Row, field: TermField, value: &str) -> bool {
     let _ = row;
     match field {
-        TermField::Id => user.id == value,
+        TermField::Id => &*user.id == value,
         TermField::Login => eq_folded(&user.login, value),
         TermField::Email => {
-            opt_eq_folded(&user.email, value) || user.emails.iter().any(|e| eq_folded(e, value))
+            opt_eq_folded(user.email.as_deref(), value)
+                || user.emails.iter().any(|e| eq_folded(e, value))
         }
-        TermField::PrimaryEmail => opt_eq_folded(&user.email, value),
-        TermField::PublicEmail => opt_eq_folded(&user.public_email, value),
-        TermField::Name => opt_eq_folded(&user.name, value),
+        TermField::PrimaryEmail => opt_eq_folded(user.email.as_deref(), value),
+        TermField::PublicEmail => opt_eq_folded(user.public_email.as_deref(), value),
+        TermField::Name => opt_eq_folded(user.name.as_deref(), value),
         TermField::AuthModule => user
             .auth
             .iter()
-            .any(|a| eq_folded(&a.module, value) || opt_eq_folded(&a.module_name, value)),
+            .any(|a| eq_folded(&a.module, value) || opt_eq_folded(a.module_name.as_deref(), value)),
         TermField::AuthModuleType => user.auth.iter().any(|a| eq_folded(&a.module, value)),
-        TermField::AuthLogin => user.auth.iter().any(|a| opt_eq_folded(&a.login, value)),
-        TermField::AuthName => user.auth.iter().any(|a| opt_eq_folded(&a.name, value)),
-        TermField::AuthEmail => user.auth.iter().any(|a| opt_eq_folded(&a.email, value)),
+        TermField::AuthLogin => user
+            .auth
+            .iter()
+            .any(|a| opt_eq_folded(a.login.as_deref(), value)),
+        TermField::AuthName => user
+            .auth
+            .iter()
+            .any(|a| opt_eq_folded(a.name.as_deref(), value)),
+        TermField::AuthEmail => user
+            .auth
+            .iter()
+            .any(|a| opt_eq_folded(a.email.as_deref(), value)),
         TermField::AuthUid => user.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
         TermField::GoogleId => user
             .auth
@@ -245,7 +255,7 @@ fn term_matches(user: &User, row: Row, field: TermField, value: &str) -> bool {
         TermField::BanStatus => user
             .ban
             .as_ref()
-            .is_some_and(|b| opt_eq_folded(&b.status, value)),
+            .is_some_and(|b| opt_eq_folded(b.status.as_deref(), value)),
         TermField::UserType => fold_user_type(&user.user_type) == fold_user_type(value),
         #[allow(unreachable_patterns)]
         _ => false,
@@ -310,7 +320,7 @@ pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
         Pred::Time(column, lo, hi) => {
             let value = match column {
                 TimeColumn::Created => Some(u.created_at),
-                TimeColumn::LastAccess => u.last_access_at,
+                TimeColumn::LastAccess => u.last_access_at.get(),
                 TimeColumn::Updated => Some(u.updated_or_created()),
             };
             value.is_some_and(|v| in_bounds(v, *lo, *hi))
@@ -344,9 +354,9 @@ fn key_value(user: &User, key: SortKey) -> Option<KeyValue> {
         SortKey::Login => Some(KeyValue::Text(fold(&user.login))),
         SortKey::Name => user.name.as_ref().map(|n| KeyValue::Text(fold(n))),
         SortKey::Email => user.email.as_ref().map(|n| KeyValue::Text(fold(n))),
-        SortKey::Id => Some(KeyValue::Text(user.id.clone())),
+        SortKey::Id => Some(KeyValue::Text(user.id.to_string())),
         SortKey::Created => Some(KeyValue::Int(user.created_at)),
-        SortKey::LastAccess => user.last_access_at.map(KeyValue::Int),
+        SortKey::LastAccess => user.last_access_at.get().map(KeyValue::Int),
         SortKey::Updated => Some(KeyValue::Int(user.updated_or_created())),
         SortKey::Number => i64::try_from(user.number).ok().map(KeyValue::Int),
     }

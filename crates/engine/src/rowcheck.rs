@@ -116,7 +116,7 @@ pub fn row_local(model: &Model, index: &Indexes, row: Row, pred: &Pred) -> Optio
         Pred::Time(column, lo, hi) => {
             let value = match column {
                 TimeColumn::Created => Some(user.created_at),
-                TimeColumn::LastAccess => user.last_access_at,
+                TimeColumn::LastAccess => user.last_access_at.get(),
                 TimeColumn::Updated => Some(user.updated_or_created()),
             };
             value.is_some_and(|v| within(v, *lo, *hi))
@@ -144,13 +144,13 @@ pub fn row_local(model: &Model, index: &Indexes, row: Row, pred: &Pred) -> Optio
 }
 
 /// The values a [`TextField`] searches (unfolded).
-fn texts(user: &User, field: TextField) -> Box<dyn Iterator<Item = &String> + '_> {
+fn texts(user: &User, field: TextField) -> Box<dyn Iterator<Item = &str> + '_> {
     match field {
-        TextField::Login => Box::new(std::iter::once(&user.login)),
-        TextField::Name => Box::new(user.name.iter()),
-        TextField::PrimaryEmail => Box::new(user.email.iter()),
-        TextField::SecondaryEmail => Box::new(user.emails.iter()),
-        TextField::PublicEmail => Box::new(user.public_email.iter()),
+        TextField::Login => Box::new(std::iter::once(&*user.login)),
+        TextField::Name => Box::new(user.name.as_deref().into_iter()),
+        TextField::PrimaryEmail => Box::new(user.email.as_deref().into_iter()),
+        TextField::SecondaryEmail => Box::new(user.emails.iter().map(String::as_str)),
+        TextField::PublicEmail => Box::new(user.public_email.as_deref().into_iter()),
     }
 }
 
@@ -158,40 +158,43 @@ fn texts(user: &User, field: TextField) -> Box<dyn Iterator<Item = &String> + '_
 fn term(index: &Indexes, user: &User, field: TermField, value: &str) -> bool {
     let folded = || fold(value);
     let same = |text: &str| fold(text) == folded();
-    let same_opt = |text: &Option<String>| text.as_deref().is_some_and(same);
+    let same_opt = |text: Option<&str>| text.is_some_and(same);
     let uid_of = |module: &str| {
         user.auth
             .iter()
             .any(|a| folds_to(&a.module, module) && a.uid.as_deref() == Some(value))
     };
     match field {
-        TermField::Id => user.id == value,
+        TermField::Id => &*user.id == value,
         TermField::Login => same(&user.login),
-        TermField::Email => same_opt(&user.email) || user.emails.iter().any(|e| same(e)),
-        TermField::PrimaryEmail => same_opt(&user.email),
-        TermField::PublicEmail => same_opt(&user.public_email),
-        TermField::Name => same_opt(&user.name),
+        TermField::Email => same_opt(user.email.as_deref()) || user.emails.iter().any(|e| same(e)),
+        TermField::PrimaryEmail => same_opt(user.email.as_deref()),
+        TermField::PublicEmail => same_opt(user.public_email.as_deref()),
+        TermField::Name => same_opt(user.name.as_deref()),
         TermField::AuthModule => user
             .auth
             .iter()
-            .any(|a| same(&a.module) || same_opt(&a.module_name)),
+            .any(|a| same(&a.module) || same_opt(a.module_name.as_deref())),
         TermField::AuthModuleType => user.auth.iter().any(|a| same(&a.module)),
-        TermField::AuthLogin => user.auth.iter().any(|a| same_opt(&a.login)),
-        TermField::AuthName => user.auth.iter().any(|a| same_opt(&a.name)),
-        TermField::AuthEmail => user.auth.iter().any(|a| same_opt(&a.email)),
+        TermField::AuthLogin => user.auth.iter().any(|a| same_opt(a.login.as_deref())),
+        TermField::AuthName => user.auth.iter().any(|a| same_opt(a.name.as_deref())),
+        TermField::AuthEmail => user.auth.iter().any(|a| same_opt(a.email.as_deref())),
         TermField::AuthUid => user.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
         TermField::GoogleId => uid_of("google"),
         TermField::OpenId => uid_of("openid"),
         TermField::VcsUserName => user.vcs_user_names.iter().any(|v| same(v)),
         TermField::SshKey => user.ssh_keys.iter().any(|k| {
-            k.key == value
+            &*k.key == value
                 || k.key.split_whitespace().nth(1) == Some(value)
                 || k.fingerprint.as_deref() == Some(value)
         }),
         TermField::OriginService => user
             .origin_service
             .is_some_and(|s| index.resolve_service(value).contains(&s)),
-        TermField::BanStatus => user.ban.as_ref().is_some_and(|b| same_opt(&b.status)),
+        TermField::BanStatus => user
+            .ban
+            .as_ref()
+            .is_some_and(|b| same_opt(b.status.as_deref())),
         TermField::UserType => fold_user_type(&user.user_type) == fold_user_type(value),
     }
 }

@@ -45,9 +45,9 @@ fn sort_value(user: &User, key: SortKey) -> Option<SortValue> {
         SortKey::Login => Some(SortValue::Text(fold(&user.login))),
         SortKey::Name => user.name.as_ref().map(|n| SortValue::Text(fold(n))),
         SortKey::Email => user.email.as_ref().map(|e| SortValue::Text(fold(e))),
-        SortKey::Id => Some(SortValue::Text(user.id.clone())),
+        SortKey::Id => Some(SortValue::Text(user.id.to_string())),
         SortKey::Created => Some(SortValue::Int(user.created_at)),
-        SortKey::LastAccess => user.last_access_at.map(SortValue::Int),
+        SortKey::LastAccess => user.last_access_at.get().map(SortValue::Int),
         SortKey::Updated => Some(SortValue::Int(user.updated_or_created())),
         SortKey::Number => i64::try_from(user.number).ok().map(SortValue::Int),
     }

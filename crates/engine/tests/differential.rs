@@ -231,36 +231,39 @@ fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
         let id = user.id.clone();
         let update = match r.below(9) {
             0 => Update::SetState {
-                id,
+                id: id.into(),
                 state: State::ALL[r.below(6)].as_str().to_string(),
             },
             1 => Update::SetAdmin {
-                id,
+                id: id.into(),
                 admin: r.chance(50),
             },
             2 => Update::SetTwoFactor {
-                id,
+                id: id.into(),
                 enabled: r.chance(50),
             },
             3 => Update::Ban {
-                id,
+                id: id.into(),
                 status: Some("temporary".into()),
                 reason: None,
                 at: None,
             },
-            4 => Update::Unban { id },
+            4 => Update::Unban { id: id.into() },
             5 | 6 if !snap.model.groups.is_empty() => {
                 let group = snap.model.groups[r.below(snap.model.groups.len())]
                     .id
                     .clone();
                 if r.chance(50) {
                     Update::AddMembership {
-                        user: id,
+                        user: id.into(),
                         group,
                         access: None,
                     }
                 } else {
-                    Update::RemoveMembership { user: id, group }
+                    Update::RemoveMembership {
+                        user: id.into(),
+                        group,
+                    }
                 }
             }
             7 => {
@@ -328,7 +331,7 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
                         .users
                         .records()
                         .next()
-                        .map(|u| Viewer::Login(u.login.clone()))
+                        .map(|u| Viewer::Login(u.login.to_string()))
                         .unwrap_or(Viewer::Admin),
                 };
                 let engine = Engine::new(Options {
@@ -564,7 +567,7 @@ fn by_id(page: &userql_engine::Page, snapshot: &Snapshot) -> (u64, u64, u64, Vec
     let ids = page
         .rows
         .iter()
-        .map(|&row| snapshot.model.users[row as usize].id.clone())
+        .map(|&row| snapshot.model.users[row as usize].id.to_string())
         .collect();
     (page.total, page.skip, page.top, ids)
 }

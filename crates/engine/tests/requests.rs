@@ -34,7 +34,7 @@ fn page_ids(
     assert_eq!(page, reference);
     page.rows
         .iter()
-        .map(|&r| snapshot.model.users[r as usize].id.clone())
+        .map(|&r| snapshot.model.users[r as usize].id.to_string())
         .collect()
 }
 

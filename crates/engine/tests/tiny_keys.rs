@@ -675,10 +675,10 @@ fn sorted_by_login(snapshot: &userql_directory::Snapshot, ids: &[&str]) -> Vec<S
                 .model
                 .users
                 .records()
-                .find(|u| u.id == *id)
+                .find(|u| *u.id == **id)
                 .unwrap_or_else(|| panic!("no user {id}"))
         })
         .collect();
     rows.sort_by_key(|u| u.login.to_lowercase());
-    rows.into_iter().map(|u| u.id.clone()).collect()
+    rows.into_iter().map(|u| u.id.to_string()).collect()
 }

@@ -26,7 +26,7 @@ pub fn dialect_params(data: &[u8]) {
             .users
             .records()
             .find(|u| !u.admin)
-            .map_or(Viewer::Anonymous, |u| Viewer::Login(u.login.clone())),
+            .map_or(Viewer::Anonymous, |u| Viewer::Login(u.login.to_string())),
         _ => Viewer::Login("no-such-viewer".to_owned()),
     };
     let raw = crate::text(rest);

@@ -43,7 +43,7 @@ pub fn router(data: &[u8]) {
         .find(|u| !u.admin)
         .map(|u| u.login.clone())
         .unwrap_or_default();
-    tokens.insert("user", Viewer::Login(user));
+    tokens.insert("user", Viewer::Login(user.into()));
     let token = ["admin", "user", "unknown", ""][usize::from(*selector) / METHODS.len() % 4];
     let mut headers = vec![(
         "Content-Type".to_string(),

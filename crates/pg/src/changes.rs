@@ -387,7 +387,7 @@ fn write(
     let old_rows: HashMap<&str, usize> = old
         .users
         .iter()
-        .map(|(row, u)| (u.id.as_str(), row as usize))
+        .map(|(row, u)| (u.id.as_ref(), row as usize))
         .collect();
     let mut next_row: i32 = tx
         .query_one("SELECT coalesce(max(row) + 1, 0) FROM users", &[])?
@@ -400,7 +400,7 @@ fn write(
     let mut row_only: Vec<(i32, usize)> = Vec::new();
     for (row, user) in after.users.iter() {
         let i = row as usize;
-        match old_rows.get(user.id.as_str()) {
+        match old_rows.get(user.id.as_ref()) {
             Some(&j) => {
                 keys[i] = Some(before.rows[j]);
                 let was = &old.users[j];
@@ -422,11 +422,11 @@ fn write(
             }
         }
     }
-    let kept: HashSet<&str> = after.users.records().map(|u| u.id.as_str()).collect();
+    let kept: HashSet<&str> = after.users.records().map(|u| u.id.as_ref()).collect();
     let removed: Vec<i32> = old
         .users
         .iter()
-        .filter(|(_, u)| !kept.contains(u.id.as_str()))
+        .filter(|(_, u)| !kept.contains(u.id.as_ref()))
         .map(|(j, _)| before.rows[j as usize])
         .collect();
     let mut cleared: Vec<i32> = removed.clone();

@@ -578,23 +578,23 @@ pub fn copy_users(
     copy_rows(tx, mode, "users", USER_COLUMNS, |c| {
         for &(key, row) in rows {
             let u = &m.users[row];
-            let folded = |v: &Option<String>| v.as_deref().map(fold);
-            let lowered = |v: &Option<String>| v.as_deref().map(str::to_lowercase);
+            let folded = |v: Option<&str>| v.map(fold);
+            let lowered = |v: Option<&str>| v.map(str::to_lowercase);
             c.int(i64::from(key))?
                 .text(&u.id)?
                 .int(u.number as i64)?
                 .text(&u.login)?
                 .text(&fold(&u.login))?
                 .opt(u.name.as_deref())?
-                .opt(folded(&u.name).as_deref())?
+                .opt(folded(u.name.as_deref()).as_deref())?
                 .opt(u.email.as_deref())?
-                .opt(folded(&u.email).as_deref())?
+                .opt(folded(u.email.as_deref()).as_deref())?
                 .opt(u.public_email.as_deref())?
-                .opt(folded(&u.public_email).as_deref())?
+                .opt(folded(u.public_email.as_deref()).as_deref())?
                 .text(&u.login.to_lowercase())?
-                .opt(lowered(&u.name).as_deref())?
-                .opt(lowered(&u.email).as_deref())?
-                .opt(lowered(&u.public_email).as_deref())?
+                .opt(lowered(u.name.as_deref()).as_deref())?
+                .opt(lowered(u.email.as_deref()).as_deref())?
+                .opt(lowered(u.public_email.as_deref()).as_deref())?
                 .text(u.state.as_str())?
                 .text(&fold_user_type(&u.user_type))?
                 .opt(
@@ -606,7 +606,7 @@ pub fn copy_users(
                 )?
                 .int(u.created_at)?
                 .int(u.updated_or_created())?
-                .opt_int(u.last_access_at)?
+                .opt_int(u.last_access_at.get())?
                 .opt_int(u.origin_service.map(|s| idx(s.index())))?
                 .opt_int(u.enterprise_group.map(|g| idx(g.index())))?;
             for (flag, _) in FLAG_COLUMNS {
@@ -711,16 +711,16 @@ pub fn copy_user_relations(
             for &(key, row) in rows {
                 let u = &m.users[row];
                 for a in &u.auth {
-                    let folded = |v: &Option<String>| v.as_deref().map(fold);
+                    let folded = |v: Option<&str>| v.map(fold);
                     c.int(i64::from(key))?
                         .text(&a.module)?
                         .text(&fold(&a.module))?
-                        .opt(folded(&a.module_name).as_deref())?
-                        .opt(folded(&a.login).as_deref())?
-                        .opt(folded(&a.name).as_deref())?
-                        .opt(folded(&a.email).as_deref())?
+                        .opt(folded(a.module_name.as_deref()).as_deref())?
+                        .opt(folded(a.login.as_deref()).as_deref())?
+                        .opt(folded(a.name.as_deref()).as_deref())?
+                        .opt(folded(a.email.as_deref()).as_deref())?
                         .opt(a.uid.as_deref())?
-                        .opt(folded(&a.uid).as_deref())?
+                        .opt(folded(a.uid.as_deref()).as_deref())?
                         .end()?;
                 }
             }

@@ -236,7 +236,7 @@ fn random_batches_apply_as_in_the_store() {
                 .model
                 .users
                 .records()
-                .map(|u| u.id.clone())
+                .map(|u| u.id.to_string())
                 .collect();
             let stored = backend.page_model(&ids).expect("reads back");
             let (stored, memory) = (normalised(&stored), normalised(&snapshot.model));

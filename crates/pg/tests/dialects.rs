@@ -67,13 +67,13 @@ impl Vocabulary {
         let mut texts: Vec<String> = SPECIAL.iter().map(|s| s.to_string()).collect();
         let mut identities = Vec::new();
         for user in model.users.records().take(60) {
-            texts.push(user.login.clone());
-            texts.extend(user.name.clone());
-            texts.extend(user.email.clone());
-            texts.extend(user.public_email.clone());
+            texts.push(user.login.to_string());
+            texts.extend(user.name.as_deref().map(str::to_owned));
+            texts.extend(user.email.as_deref().map(str::to_owned));
+            texts.extend(user.public_email.as_deref().map(str::to_owned));
             for auth in &user.auth {
                 if let Some(uid) = &auth.uid {
-                    identities.push((auth.module.clone(), uid.clone()));
+                    identities.push((auth.module.to_string(), uid.to_string()));
                 }
             }
         }
@@ -381,7 +381,7 @@ fn viewer(rng: &mut ChaCha8Rng, model: &Model) -> Viewer {
         model: &Model,
         pick: impl Fn(&userql_directory::model::User) -> bool,
     ) -> Viewer {
-        let candidates: Vec<&String> = model
+        let candidates: Vec<&Box<str>> = model
             .users
             .records()
             .filter(|u| pick(u))
@@ -389,7 +389,7 @@ fn viewer(rng: &mut ChaCha8Rng, model: &Model) -> Viewer {
             .collect();
         candidates
             .choose(rng)
-            .map_or(Viewer::Admin, |l| Viewer::Login((*l).clone()))
+            .map_or(Viewer::Admin, |l| Viewer::Login(l.to_string()))
     }
     match rng.gen_range(0..10) {
         0..=5 => Viewer::Admin,

@@ -44,7 +44,7 @@ fn touch(id: &str, i: usize) -> Change {
 fn user_ids(store: &DurableStore<Change>, count: usize) -> Vec<String> {
     let snapshot = store.snapshot();
     let users = &snapshot.model.users;
-    let live: Vec<&str> = users.records().map(|u| u.id.as_str()).collect();
+    let live: Vec<&str> = users.records().map(|u| u.id.as_ref()).collect();
     let step = (live.len() / count.max(1)).max(1);
     (0..count)
         .map(|i| live[(i * step) % live.len()].to_owned())

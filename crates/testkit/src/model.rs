@@ -234,14 +234,15 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
     });
     let state = State::ALL[usize::from(u.state) % State::ALL.len()];
     User {
-        id: format!("u-{i:02}"),
+        id: format!("u-{i:02}").into(),
         number: (i + 1) as u64,
         number_explicit: false,
-        name: u.name.map(|style| match style % 3 {
+        name: (u.name.map(|style| match style % 3 {
             0 => format!("{first} {last}"),
             1 => format!("{last}, {first}"),
             _ => first.to_owned(),
-        }),
+        }))
+        .map(Into::into),
         auth: u
             .auth
             .iter()
@@ -251,23 +252,27 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
                 AuthDetail {
                     module: module.into(),
                     module_name: Some(module_name.into()),
-                    login: a.login.then(|| login.to_lowercase()),
-                    name: Some(format!("{first} {last}")),
-                    email: email.clone(),
-                    uid: a.uid.map(|n| format!("UID-{}", n % 5)),
+                    login: (a.login.then(|| login.to_lowercase())).map(Into::into),
+                    name: Some(format!("{first} {last}").into()),
+                    email: email.clone().map(Into::into),
+                    uid: (a.uid.map(|n| format!("UID-{}", n % 5))).map(Into::into),
                     saml_provider_id: None,
                 }
             })
             .collect(),
-        login,
+        login: login.into(),
         email_verified: u.email_verified,
-        public_email: if u.public_email { email.clone() } else { None },
-        emails: if u.alt_email {
-            vec![format!("{last}{i}@alt.example")]
+        public_email: if u.public_email {
+            email.clone().map(Into::into)
         } else {
-            vec![]
+            None
         },
-        email,
+        emails: if u.alt_email {
+            vec![format!("{last}{i}@alt.example")].into()
+        } else {
+            vec![].into()
+        },
+        email: email.map(Into::into),
         state,
         admin: u.admin,
         guest: u.guest,
@@ -276,24 +281,27 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         two_factor: u.two_factor,
         two_factor_capable: u.two_factor_capable,
         created_at: created,
-        updated_at: u.updated_days.map(|d| created + i64::from(d) * DAY),
-        last_access_at: u
+        updated_at: u.updated_days.map(|d| created + i64::from(d) * DAY).into(),
+        last_access_at: (u
             .last_access_days
-            .map(|d| created + i64::from(d % 3000) * DAY / 2),
-        last_sign_in_at: None,
-        confirmed_at: None,
-        ban: (state == State::Banned).then(|| Ban {
-            status: Some(pick(BAN_STATUSES, u.ban_status).into())
-                .filter(|s: &String| !s.is_empty()),
-            reason: None,
-            at: None,
+            .map(|d| created + i64::from(d % 3000) * DAY / 2))
+        .into(),
+        last_sign_in_at: None.into(),
+        confirmed_at: None.into(),
+        ban: (state == State::Banned).then(|| {
+            Box::new(Ban {
+                status: Some(pick(BAN_STATUSES, u.ban_status).into())
+                    .filter(|s: &String| !s.is_empty()),
+                reason: None,
+                at: None,
+            })
         }),
         ssh_keys: u
             .ssh_key
             .map(|k| SshKey {
                 title: None,
-                key: format!("ssh-ed25519 AAAA{i} me@host"),
-                fingerprint: Some(format!("SHA256:fp{}", k % 20)),
+                key: format!("ssh-ed25519 AAAA{i} me@host").into(),
+                fingerprint: Some(format!("SHA256:fp{}", k % 20).into()),
             })
             .into_iter()
             .collect(),

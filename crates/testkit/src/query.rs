@@ -180,7 +180,7 @@ impl<'a> Sources<'a> {
             c,
             pick,
             user,
-            login: user.map_or("nobody", |u| u.login.as_str()),
+            login: user.map_or("nobody", |u| u.login.as_ref()),
             name: user.and_then(|u| u.name.as_deref()).unwrap_or("No Name"),
             email: user.and_then(|u| u.email.as_deref()).unwrap_or("x@y.z"),
             group: m
@@ -241,7 +241,7 @@ fn spelling(key: &FieldKey, pick: usize) -> &'static str {
 fn field(s: &Sources<'_>, key: &FieldKey) -> String {
     let k = spelling(key, s.pick);
     match key.kind {
-        KeyKind::Id => format!("{k}: {}", s.v(s.user.map_or("u-x", |u| u.id.as_str()))),
+        KeyKind::Id => format!("{k}: {}", s.v(s.user.map_or("u-x", |u| u.id.as_ref()))),
         KeyKind::Login if s.pick % 5 == 4 => format!(
             "{k}: {}, {}",
             s.v(s.login),
@@ -249,7 +249,7 @@ fn field(s: &Sources<'_>, key: &FieldKey) -> String {
                 &s.m.users
                     .records()
                     .next()
-                    .map_or("x", |u| u.login.as_str())
+                    .map_or("x", |u| u.login.as_ref())
                     .to_lowercase()
             )
         ),

@@ -571,7 +571,7 @@ impl Snapshot {
             ids: page
                 .rows
                 .iter()
-                .map(|&row| model.users[row as usize].id.clone())
+                .map(|&row| model.users[row as usize].id.to_string())
                 .collect(),
             body,
         })

@@ -172,15 +172,15 @@ fn fingerprint(key: &str) -> Option<String> {
 
 /// The fingerprint a stored key goes by: its own, else computed from the key text, else the
 /// text itself (a directory may hold keys this module would not accept).
-fn print_of(stored: &Option<String>, key: &str) -> String {
+fn print_of(stored: Option<&str>, key: &str) -> String {
     stored
-        .clone()
+        .map(str::to_owned)
         .or_else(|| fingerprint(key))
         .unwrap_or_else(|| key.to_string())
 }
 
 fn key_fingerprint(key: &userql_directory::model::SshKey) -> String {
-    print_of(&key.fingerprint, &key.key)
+    print_of(key.fingerprint.as_deref(), &key.key)
 }
 
 fn key_json(user: &User, key: &userql_directory::model::SshKey) -> Value {
@@ -294,9 +294,9 @@ fn add_key(
         return Err(taken("fingerprint_sha256"));
     }
     let key = userql_directory::model::SshKey {
-        title: Some(title.clone()),
-        key: text.clone(),
-        fingerprint: Some(print.clone()),
+        title: Some(title.clone().into()),
+        key: text.clone().into(),
+        fingerprint: Some(print.clone().into()),
     };
     let shown = key_json(owner, &key);
     user.ssh_keys.push(raw::SshKey {
@@ -339,7 +339,7 @@ fn remove(ctx: &Ctx, owner: &Owner, kind: Kind, item: &str) -> Result<HttpRespon
             match kind {
                 Kind::Keys => user
                     .ssh_keys
-                    .retain(|k| content_id(&print_of(&k.fingerprint, &k.key)) != wanted),
+                    .retain(|k| content_id(&print_of(k.fingerprint.as_deref(), &k.key)) != wanted),
                 Kind::Emails => user.emails.retain(|e| content_id(&fold(e)) != wanted),
             }
             if before == (user.ssh_keys.len(), user.emails.len()) {

@@ -452,10 +452,10 @@ impl Action {
         now: i64,
     ) -> Result<Option<Change>, HttpResponse> {
         let internal = !matches!(
-            user.user_type.as_str(),
+            user.user_type.as_ref(),
             "human" | "project_bot" | "service_user" | "service_account"
         );
-        let id = user.id.as_str();
+        let id = user.id.as_ref();
         let set = |state: &str| Ok(Some(edits::set_state(id, state)));
         let forbidden = |why: &str| Err(message(403, &format!("403 Forbidden - {why}")));
         match (self, user.state) {

@@ -187,7 +187,7 @@ fn act(ctx: &Ctx, id: &str, action: Action) -> Result<HttpResponse, HttpResponse
         |snapshot| {
             let row = snapshot.row_of_id(id).ok_or_else(not_found)?;
             let user = &snapshot.model.users[row as usize];
-            let id = user.id.as_str();
+            let id = user.id.as_ref();
             let update = match action {
                 Action::Suspend if user.state == State::Active => {
                     Some(edits::set_state(id, "blocked"))
@@ -204,8 +204,8 @@ fn act(ctx: &Ctx, id: &str, action: Action) -> Result<HttpResponse, HttpResponse
                     Some(edits::patch_user(id, [("two_factor", false.into())]))
                 }
                 Action::Impersonate => {
-                    let own = me.is_some_and(|r| ctx.snapshot.model.users[r as usize].id == id);
-                    if own || user.user_type == "service_account" {
+                    let own = me.is_some_and(|r| &*ctx.snapshot.model.users[r as usize].id == id);
+                    if own || &*user.user_type == "service_account" {
                         return Err(tfe(
                             422,
                             "unprocessable entity",

@@ -235,9 +235,9 @@ impl<'a> Run<'a> {
                 let row = self.txn.user_row(index, id)?;
                 match parse_timestamp(at) {
                     Ok(ms) => {
-                        let old = self.txn.model.users[row as usize]
-                            .last_access_at
-                            .replace(ms);
+                        let user = &mut self.txn.model.users[row as usize];
+                        let old = user.last_access_at.get();
+                        user.last_access_at = Some(ms).into();
                         self.txn.touched(row, old, ms);
                     }
                     Err(reason) => {

@@ -60,11 +60,14 @@ struct Stream<'m> {
 
 impl<'m> Stream<'m> {
     fn new(model: &'m Model, seed: u64) -> Stream<'m> {
-        let users = model.users.records().map(|u| u.id.clone()).collect();
+        let users = model.users.records().map(|u| u.id.to_string()).collect();
         let mut memberships = Pool::default();
         for user in model.users.records() {
             for m in &user.groups {
-                memberships.push((user.id.clone(), model.groups[m.group.index()].id.clone()));
+                memberships.push((
+                    user.id.to_string(),
+                    model.groups[m.group.index()].id.clone(),
+                ));
             }
         }
         Stream {

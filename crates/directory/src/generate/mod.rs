@@ -89,33 +89,37 @@ pub fn demo() -> Model {
         seed: 2026,
     });
     let openid = AuthDetail {
-        module: "openid".to_owned(),
-        module_name: Some("OpenID".to_owned()),
+        module: "openid".into(),
+        module_name: Some("OpenID".into()),
         ..AuthDetail::default()
     };
     for row in 1..=5 {
         let user = &mut model.users[row];
-        user.auth.push(AuthDetail {
-            uid: Some(format!("https://openid.example/{}", user.login)),
+        let mut auth = std::mem::take(&mut user.auth).into_vec();
+        auth.push(AuthDetail {
+            uid: Some(format!("https://openid.example/{}", user.login).into()),
             name: user.name.clone(),
             ..openid.clone()
         });
+        user.auth = auth.into();
     }
     let kerberos = &mut model.users[6];
-    kerberos.auth.push(AuthDetail {
-        module: "kerberos".to_owned(),
-        module_name: Some("Kerberos".to_owned()),
+    let mut auth = std::mem::take(&mut kerberos.auth).into_vec();
+    auth.push(AuthDetail {
+        module: "kerberos".into(),
+        module_name: Some("Kerberos".into()),
         login: Some(kerberos.login.clone()),
         ..AuthDetail::default()
     });
+    kerberos.auth = auth.into();
     for row in [7, 8, 9] {
         model.users[row].state = State::LdapBlocked;
     }
     for row in [10, 11] {
         model.users[row].state = State::BlockedPendingApproval;
     }
-    model.users[12].user_type = "ghost".to_owned();
-    model.users[13].user_type = "support_bot".to_owned();
+    model.users[12].user_type = "ghost".into();
+    model.users[13].user_type = "support_bot".into();
     for row in [14, 15, 16] {
         let user = &mut model.users[row];
         user.refresh_token = true;
@@ -513,41 +517,41 @@ impl Generator {
         };
 
         User {
-            id: format!("u-{row:07}"),
+            id: format!("u-{row:07}").into(),
             number: row as u64 + 1,
             number_explicit: false,
-            login,
-            name: Some(name),
-            email,
+            login: login.into(),
+            name: Some(name.into()),
+            email: email.map(Into::into),
             email_verified,
-            public_email,
-            emails,
+            public_email: public_email.map(Into::into),
+            emails: emails.into(),
             state,
             admin,
             guest: false,
-            user_type: user_type.to_owned(),
+            user_type: user_type.into(),
             external,
             two_factor,
             two_factor_capable,
             created_at,
-            updated_at,
-            last_access_at,
-            last_sign_in_at,
-            confirmed_at,
-            ban,
-            auth,
-            ssh_keys,
+            updated_at: updated_at.into(),
+            last_access_at: last_access_at.into(),
+            last_sign_in_at: last_sign_in_at.into(),
+            confirmed_at: confirmed_at.into(),
+            ban: ban.map(Box::new),
+            auth: auth.into(),
+            ssh_keys: ssh_keys.into(),
             licenses,
-            vcs_user_names,
+            vcs_user_names: vcs_user_names.into(),
             origin_service,
             refresh_token,
             permanent_token,
             approved_resource,
             accepted_eua,
-            groups,
-            organizations,
+            groups: groups.into(),
+            organizations: organizations.into(),
             enterprise_group,
-            profile,
+            profile: profile.into(),
         }
     }
 
@@ -640,41 +644,41 @@ fn numbered(words: &[&str], i: usize, suffix: &str) -> String {
 
 fn guest() -> User {
     User {
-        id: "u-guest".to_owned(),
+        id: "u-guest".into(),
         number: 1,
         number_explicit: false,
-        login: "guest".to_owned(),
-        name: Some("Guest".to_owned()),
+        login: "guest".into(),
+        name: Some("Guest".into()),
         email: None,
         email_verified: false,
         public_email: None,
-        emails: Vec::new(),
+        emails: Box::default(),
         state: State::Active,
         admin: false,
         guest: true,
-        user_type: "human".to_owned(),
+        user_type: "human".into(),
         external: false,
         two_factor: false,
         two_factor_capable: false,
         created_at: GEN_NOW_MS - TEN_YEARS_MS,
-        updated_at: None,
-        last_access_at: None,
-        last_sign_in_at: None,
-        confirmed_at: None,
+        updated_at: None.into(),
+        last_access_at: None.into(),
+        last_sign_in_at: None.into(),
+        confirmed_at: None.into(),
         ban: None,
-        auth: Vec::new(),
-        ssh_keys: Vec::new(),
-        licenses: Vec::new(),
-        vcs_user_names: Vec::new(),
+        auth: Box::default(),
+        ssh_keys: Box::default(),
+        licenses: Box::default(),
+        vcs_user_names: Box::default(),
         origin_service: None,
         refresh_token: false,
         permanent_token: false,
         approved_resource: false,
         accepted_eua: false,
-        groups: Vec::new(),
-        organizations: Vec::new(),
+        groups: Box::default(),
+        organizations: Box::default(),
         enterprise_group: None,
-        profile: Map::new(),
+        profile: Map::new().into(),
     }
 }
 
@@ -706,21 +710,21 @@ fn auth_details(
         _ => Some(format!("jba-{}", rng.gen_range(1..10_000_000u32))),
     };
     let primary = AuthDetail {
-        module: module.to_owned(),
-        module_name: Some(module_name.to_owned()),
-        login: Some(login.to_owned()),
-        name: Some(name.to_owned()),
-        email: email.map(str::to_owned),
-        uid,
-        saml_provider_id: (module == "saml").then(|| "saml-okta".to_owned()),
+        module: module.into(),
+        module_name: Some(module_name.into()),
+        login: Some(login.into()),
+        name: Some(name.into()),
+        email: email.map(Into::into),
+        uid: uid.map(Into::into),
+        saml_provider_id: (module == "saml").then(|| "saml-okta".into()),
     };
     if module != "core" && chance(rng, 0.1) {
         let core = AuthDetail {
-            module: "core".to_owned(),
-            module_name: Some("Hub".to_owned()),
-            login: Some(login.to_owned()),
-            name: Some(name.to_owned()),
-            email: email.map(str::to_owned),
+            module: "core".into(),
+            module_name: Some("Hub".into()),
+            login: Some(login.into()),
+            name: Some(name.into()),
+            email: email.map(Into::into),
             uid: None,
             saml_provider_id: None,
         };
@@ -740,11 +744,11 @@ fn ssh_key(rng: &mut ChaCha8Rng, login: &str, k: u32) -> SshKey {
     }
     SshKey {
         title: Some(if k == 0 {
-            "laptop".to_owned()
+            "laptop".into()
         } else {
-            "desktop".to_owned()
+            "desktop".into()
         }),
-        key: format!("ssh-ed25519 {blob} {login}@host"),
-        fingerprint: Some(fingerprint),
+        key: format!("ssh-ed25519 {blob} {login}@host").into(),
+        fingerprint: Some(fingerprint.into()),
     }
 }

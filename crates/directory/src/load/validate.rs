@@ -169,7 +169,7 @@ impl<'a> Tables<'a> {
                 model
                     .users
                     .iter()
-                    .map(|(row, u)| (u.id.as_str(), row))
+                    .map(|(row, u)| (u.id.as_ref(), row))
                     .collect()
             } else {
                 IdMap::default()
@@ -1023,50 +1023,50 @@ fn convert_row(
     }
 
     Some(model::User {
-        id,
+        id: id.into(),
         number,
         number_explicit,
-        login,
-        name,
-        email,
+        login: login.into(),
+        name: name.map(Into::into),
+        email: email.map(Into::into),
         email_verified,
-        public_email,
-        emails,
+        public_email: public_email.map(Into::into),
+        emails: emails.into(),
         state,
         admin,
         guest,
-        user_type: user_type.unwrap_or_else(|| "human".to_owned()),
+        user_type: user_type.unwrap_or_else(|| "human".to_owned()).into(),
         external,
         two_factor,
         two_factor_capable,
         created_at,
-        updated_at,
-        last_access_at,
-        last_sign_in_at,
-        confirmed_at,
-        ban,
+        updated_at: updated_at.into(),
+        last_access_at: last_access_at.into(),
+        last_sign_in_at: last_sign_in_at.into(),
+        confirmed_at: confirmed_at.into(),
+        ban: ban.map(Box::new),
         auth: auth
             .into_iter()
             .map(|a| model::AuthDetail {
-                module: a.module,
-                module_name: a.module_name,
-                login: a.login,
-                name: a.name,
-                email: a.email,
-                uid: a.uid,
-                saml_provider_id: a.saml_provider_id,
+                module: a.module.into(),
+                module_name: a.module_name.map(Into::into),
+                login: a.login.map(Into::into),
+                name: a.name.map(Into::into),
+                email: a.email.map(Into::into),
+                uid: a.uid.map(Into::into),
+                saml_provider_id: a.saml_provider_id.map(Into::into),
             })
             .collect(),
         ssh_keys: ssh_keys
             .into_iter()
             .map(|k| model::SshKey {
-                title: k.title,
-                key: k.key,
-                fingerprint: k.fingerprint,
+                title: k.title.map(Into::into),
+                key: k.key.into(),
+                fingerprint: k.fingerprint.map(Into::into),
             })
             .collect(),
         licenses,
-        vcs_user_names,
+        vcs_user_names: vcs_user_names.into(),
         origin_service,
         refresh_token,
         permanent_token,
@@ -1075,7 +1075,7 @@ fn convert_row(
         groups,
         organizations,
         enterprise_group,
-        profile,
+        profile: profile.into(),
     })
 }
 

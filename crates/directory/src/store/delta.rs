@@ -373,8 +373,8 @@ mod tests {
         for row in rows.iter().take(40) {
             let user = &model.users[row as usize];
             for (field, value) in [
-                (TermField::Login, user.login.as_str()),
-                (TermField::Id, user.id.as_str()),
+                (TermField::Login, user.login.as_ref()),
+                (TermField::Id, user.id.as_ref()),
                 (TermField::Name, user.name.as_deref().unwrap_or("x")),
             ] {
                 assert_eq!(on(&index.term(field, value)), on(&fresh.term(field, value)));

@@ -96,7 +96,7 @@ impl Snapshot {
         self.find(
             self.index.row_of_id(id),
             |index| index.row_of_id(id),
-            |u| u.id == id,
+            |u| &*u.id == id,
         )
     }
 

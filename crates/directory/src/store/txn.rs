@@ -206,7 +206,7 @@ impl<'a> Txn<'a> {
         for id in named {
             if let Some(&row) = writer.ids.get(id) {
                 if let Some(user) = base.users.get(row as usize) {
-                    tables.users.insert(user.id.as_str(), row);
+                    tables.users.insert(user.id.as_ref(), row);
                 }
             }
         }
@@ -368,11 +368,11 @@ impl<'a> Txn<'a> {
                 };
                 let user = &mut self.model.users[row as usize];
                 user.state = State::Banned;
-                user.ban = Some(model::Ban {
+                user.ban = Some(Box::new(model::Ban {
                     status: status.clone(),
                     reason: reason.clone(),
                     at,
-                });
+                }));
             }
             Update::Unban { id } => {
                 if let Some(row) = self.user_row(index, id) {
@@ -539,7 +539,10 @@ impl<'a> Txn<'a> {
                 existing.access = access;
             }
             None => {
-                memberships.push(model::Membership { group, access });
+                // Boxed slices hold no spare room: a join rebuilds the (short) list.
+                let mut list = std::mem::take(memberships).into_vec();
+                list.push(model::Membership { group, access });
+                *memberships = list.into_boxed_slice();
                 self.membership_changed(row, group);
             }
         }
@@ -565,7 +568,9 @@ impl<'a> Txn<'a> {
         let memberships = &mut self.model.users[row as usize].groups;
         match memberships.iter().position(|m| m.group == group) {
             Some(at) => {
-                memberships.remove(at);
+                let mut list = std::mem::take(memberships).into_vec();
+                list.remove(at);
+                *memberships = list.into_boxed_slice();
                 self.membership_changed(row, group);
             }
             None => self.checker.error(
@@ -693,7 +698,7 @@ impl<'a> Txn<'a> {
                     row,
                     "login",
                     LoadErrorKind::DuplicateLogin {
-                        login: me.login.clone(),
+                        login: me.login.to_string(),
                         first: owner_id(base, users, other),
                     },
                 ));
@@ -724,9 +729,10 @@ impl<'a> Txn<'a> {
 
 /// The id of the user at `row` (working model first: it may be a user added by this batch).
 fn owner_id(base: &Model, users: &model::Users, row: Row) -> String {
-    users
+    (users
         .get(row as usize)
         .or_else(|| base.users.get(row as usize))
         .map(|u| u.id.clone())
-        .unwrap_or_default()
+        .unwrap_or_default())
+    .into()
 }

@@ -304,7 +304,7 @@ impl Writer {
     }
 
     pub(super) fn insert(&mut self, row: Row, user: &model::User) {
-        self.ids.insert(user.id.clone(), row);
+        self.ids.insert(user.id.to_string(), row);
         self.logins.insert(fold(&user.login), row);
         self.numbers.insert(user.number, row);
     }
@@ -343,8 +343,8 @@ impl Writer {
     /// Forgets `user`'s entries, but only those still pointing at `row` (another row may have
     /// taken the login or number in the same batch).
     pub(super) fn remove(&mut self, row: Row, user: &model::User) {
-        if self.ids.get(&user.id) == Some(&row) {
-            self.ids.remove(&user.id);
+        if self.ids.get(&*user.id) == Some(&row) {
+            self.ids.remove(&*user.id);
         }
         let login = fold(&user.login);
         if self.logins.get(&login) == Some(&row) {

@@ -384,10 +384,10 @@ fn value_candidates(snapshot: &Snapshot, key: &str, typed: &str) -> Vec<Candidat
             })
             .collect(),
         "login" | "loginStartsWith" => {
-            users_by_prefix(snapshot, PrefixField::Login, typed, |u| Some(&u.login))
+            users_by_prefix(snapshot, PrefixField::Login, typed, |u| Some(&*u.login))
         }
         "name" | "nameStartsWith" => {
-            users_by_prefix(snapshot, PrefixField::Name, typed, |u| u.name.as_ref())
+            users_by_prefix(snapshot, PrefixField::Name, typed, |u| u.name.as_deref())
         }
         _ => Vec::new(),
     }
@@ -399,7 +399,7 @@ fn users_by_prefix(
     snapshot: &Snapshot,
     field: PrefixField,
     typed: &str,
-    value: fn(&userql_directory::model::User) -> Option<&String>,
+    value: fn(&userql_directory::model::User) -> Option<&str>,
 ) -> Vec<Candidate> {
     if typed.trim().is_empty() {
         return Vec::new();
@@ -426,7 +426,7 @@ fn users_by_prefix(
         .filter_map(|user| {
             value(user).map(|v| {
                 candidate(
-                    v.as_str(),
+                    v,
                     format!("user {}", user.id),
                     "users",
                     CandidateKind::Value,

@@ -48,7 +48,7 @@ pub fn ids_as(snapshot: &Snapshot, query: &str, viewer: Viewer) -> Vec<String> {
     assert_eq!(page, reference, "engine and reference differ on {query:?}");
     page.rows
         .iter()
-        .map(|&r| snapshot.model.users[r as usize].id.clone())
+        .map(|&r| snapshot.model.users[r as usize].id.to_string())
         .collect()
 }
 

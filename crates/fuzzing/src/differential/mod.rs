@@ -103,7 +103,7 @@ fn request(spec: &RequestSpec, query: Query, snapshot: &Snapshot) -> Request {
         2 if !users.is_empty() => {
             let at = usize::from(spec.viewer) % users.count();
             let viewer = users.records().nth(at).map(|u| u.login.clone());
-            Viewer::Login(viewer.unwrap_or_default())
+            Viewer::Login(viewer.unwrap_or_default().into())
         }
         _ => Viewer::Login("Nobody-Here".to_owned()),
     };

@@ -50,34 +50,34 @@ fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
     };
     Some(match *spec {
         UpdateSpec::SetState { user, state } => Update::SetState {
-            id: user_at(user)?.id.clone(),
+            id: user_at(user)?.id.to_string(),
             state: State::ALL[usize::from(state) % State::ALL.len()]
                 .as_str()
                 .to_owned(),
         },
         UpdateSpec::SetAdmin { user, admin } => Update::SetAdmin {
-            id: user_at(user)?.id.clone(),
+            id: user_at(user)?.id.to_string(),
             admin,
         },
         UpdateSpec::SetTwoFactor { user, enabled } => Update::SetTwoFactor {
-            id: user_at(user)?.id.clone(),
+            id: user_at(user)?.id.to_string(),
             enabled,
         },
         UpdateSpec::Ban { user, permanent } => Update::Ban {
-            id: user_at(user)?.id.clone(),
+            id: user_at(user)?.id.to_string(),
             status: Some(if permanent { "permanent" } else { "temporary" }.to_owned()),
             reason: None,
             at: None,
         },
         UpdateSpec::Unban { user } => Update::Unban {
-            id: user_at(user)?.id.clone(),
+            id: user_at(user)?.id.to_string(),
         },
         UpdateSpec::AddMembership {
             user,
             group,
             access,
         } => Update::AddMembership {
-            user: user_at(user)?.id.clone(),
+            user: user_at(user)?.id.to_string(),
             group: group_at(group)?,
             access: access.map(|a| {
                 AccessLevel::ALL[usize::from(a) % AccessLevel::ALL.len()]
@@ -86,7 +86,7 @@ fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
             }),
         },
         UpdateSpec::RemoveMembership { user, group } => Update::RemoveMembership {
-            user: user_at(user)?.id.clone(),
+            user: user_at(user)?.id.to_string(),
             group: group_at(group)?,
         },
         UpdateSpec::AddUser { like, login } => {
@@ -112,13 +112,13 @@ fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
             Update::ReplaceUser(raw)
         }
         UpdateSpec::RemoveUser { user } => Update::RemoveUser {
-            id: user_at(user)?.id.clone(),
+            id: user_at(user)?.id.to_string(),
         },
         UpdateSpec::AddGrant { role, user, global } => {
             let roles = m.roles.len();
             Update::AddGrant(raw::Grant {
                 role: m.roles.get(usize::from(role) % roles.max(1))?.id.clone(),
-                user: Some(user_at(user)?.id.clone()),
+                user: Some(user_at(user)?.id.to_string()),
                 organization: (!global).then(|| "o-1".to_owned()),
                 ..raw::Grant::default()
             })

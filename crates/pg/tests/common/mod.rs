@@ -49,7 +49,7 @@ pub fn engine_outcome(engine: &Engine, snapshot: &Snapshot, request: &Request) -
             let ids = page
                 .rows
                 .iter()
-                .map(|&r| snapshot.model.users[r as usize].id.clone())
+                .map(|&r| snapshot.model.users[r as usize].id.to_string())
                 .collect();
             (page.total, ids)
         })
