@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::block_bitmap::{union_all, union_blocked, BlockBitmap};
+use super::block_bitmap::{union_all, union_blocked, BlockBitmap, FEW_ROWS};
 use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
@@ -56,7 +56,15 @@ pub enum AccessScope {
 /// ORs `users` into a shared bitmap, copying it only when it gains a row (a shared bitmap that
 /// already holds them all is left shared).
 fn or_shared(set: &mut Arc<RoaringBitmap>, users: &RoaringBitmap) {
-    if let Some(set) = Arc::get_mut(set) {
+    if users.len() <= FEW_ROWS {
+        // Row by row, as [`BlockBitmap`]s are: a set operation walks the whole array
+        // container (see `FEW_ROWS`).
+        for row in users {
+            if !set.contains(row) {
+                Arc::make_mut(set).insert(row);
+            }
+        }
+    } else if let Some(set) = Arc::get_mut(set) {
         *set |= users;
     } else if !users.is_subset(set) {
         *Arc::make_mut(set) |= users;
@@ -76,8 +84,13 @@ struct Holders {
 }
 
 impl Holders {
-    /// Adds `users` to one scope level (not to `any`), copying only what gains a row.
+    /// Adds `users` to one scope level (not to `any`), copying only what gains a row (a level
+    /// already holding them all is not even looked up for writing: that copies its leaf of the
+    /// scope table).
     fn add_at(&mut self, scope: Scope, users: &RoaringBitmap) {
+        if self.get(scope).is_some_and(|set| set.holds_all(users)) {
+            return;
+        }
         match scope {
             Scope::Global => self.global.union_with(users),
             Scope::Organization(o) => self.organizations.slot(o).union_with(users),
@@ -90,8 +103,12 @@ impl Holders {
         self.any.union_with(users);
     }
 
-    /// Removes `rows` from one scope level (no copy when none of them is there).
+    /// Removes `rows` from one scope level (no copy when none of them is there: not even of the
+    /// scope table's leaf).
     fn remove(&mut self, scope: Scope, rows: &RoaringBitmap) {
+        if rows.is_empty() || !self.get(scope).is_some_and(|set| set.holds_any(rows)) {
+            return;
+        }
         let held = match scope {
             Scope::Global => Some(&mut self.global),
             Scope::Organization(o) => self.organizations.get_mut(&o),
@@ -405,7 +422,11 @@ impl AccessIndex {
             }
         }
         if let Some(holders) = self.by_role.get_mut(role.index()) {
-            if !lose_scope.is_empty() || !lose_role.is_empty() {
+            let writes = holders
+                .get(scope)
+                .is_some_and(|set| set.holds_any(&lose_scope))
+                || holders.any.holds_any(&lose_role);
+            if writes {
                 let holders = Arc::make_mut(holders);
                 holders.remove(scope, &lose_scope);
                 holders.any.difference_with(&lose_role);
@@ -652,7 +673,13 @@ fn outside<'a>(
 
 /// Removes `rows` from a shared bitmap, copying it only when one of them is there.
 fn remove_rows(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
-    if !set.is_disjoint(rows) {
+    if rows.len() <= FEW_ROWS {
+        for row in rows {
+            if set.contains(row) {
+                Arc::make_mut(set).remove(row);
+            }
+        }
+    } else if !set.is_disjoint(rows) {
         *Arc::make_mut(set) -= rows;
     }
 }

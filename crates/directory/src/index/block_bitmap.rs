@@ -30,6 +30,13 @@ const BLOCK_BITS: u32 = 16;
 /// cheaper than the block table (two 8 KB containers).
 const SPLIT_BYTES: u64 = 16 * 1024;
 
+/// Rows up to which a change is made row by row: a membership or a grant to a user changes
+/// one row, and roaring's set operations on an array container are linear in the container
+/// (a one-row union builds a new array of up to 4,096 values, a subset test walks it), where a
+/// lookup is a binary search. Those walks were a third of a membership change's instructions at
+/// 1M users (callgrind, benches/RESULTS.md `member9`).
+pub(crate) const FEW_ROWS: u64 = 64;
+
 /// The block of `row`.
 fn block_of(row: Row) -> usize {
     (row >> BLOCK_BITS) as usize
@@ -74,8 +81,11 @@ fn pieces(rows: &RoaringBitmap) -> Vec<(usize, RoaringBitmap)> {
         .collect()
 }
 
+/// A table of shared blocks, itself shared (see [`BlockBitmap::Blocks`]).
+type Table = Arc<Vec<Option<Arc<RoaringBitmap>>>>;
+
 /// Cuts `rows` into a table of shared blocks.
-fn split(rows: &RoaringBitmap) -> Vec<Option<Arc<RoaringBitmap>>> {
+fn split(rows: &RoaringBitmap) -> Table {
     let mut blocks: Vec<Option<Arc<RoaringBitmap>>> = Vec::new();
     for (block, set) in pieces(rows) {
         if blocks.len() <= block {
@@ -83,11 +93,13 @@ fn split(rows: &RoaringBitmap) -> Vec<Option<Arc<RoaringBitmap>>> {
         }
         blocks[block] = Some(Arc::new(set));
     }
-    blocks
+    Arc::new(blocks)
 }
 
-/// The bitmap of `block` of a table for writing (copied when shared), created empty if missing.
-fn block_mut(blocks: &mut Vec<Option<Arc<RoaringBitmap>>>, block: usize) -> &mut RoaringBitmap {
+/// The bitmap of `block` of a table for writing (the table's pointers and the block copied
+/// when shared), created empty if missing.
+fn block_mut(table: &mut Table, block: usize) -> &mut RoaringBitmap {
+    let blocks = Arc::make_mut(table);
     if blocks.len() <= block {
         blocks.resize(block + 1, None);
     }
@@ -123,7 +135,7 @@ pub(crate) fn union_blocked<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> 
     for set in sets {
         match set {
             BlockBitmap::Whole(set) => whole.push(&**set),
-            BlockBitmap::Blocks(blocks) => blocked.push(blocks),
+            BlockBitmap::Blocks(blocks) => blocked.push(blocks.as_slice()),
         }
     }
     let whole = roaring::MultiOps::union(whole);
@@ -154,18 +166,22 @@ pub(crate) fn union_blocked<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> 
     while blocks.last().is_some_and(Option::is_none) {
         blocks.pop();
     }
-    BlockBitmap::Blocks(blocks)
+    BlockBitmap::Blocks(Arc::new(blocks))
 }
 
-/// A row set in shared copy-on-write storage (see the module docs). Cloning copies one pointer
-/// (a small set) or one per block (a large one).
+/// A row set in shared copy-on-write storage (see the module docs). Cloning copies one pointer.
 #[derive(Debug, Clone)]
 pub(crate) enum BlockBitmap {
     /// A small set: one shared bitmap.
     Whole(Arc<RoaringBitmap>),
     /// A large set: `blocks[k]` holds the rows of `k * 65,536 .. (k + 1) * 65,536`, `None`
-    /// when there is none.
-    Blocks(Vec<Option<Arc<RoaringBitmap>>>),
+    /// when there is none. The table is shared too, so cloning a set is one reference count
+    /// whatever its size: the access index keeps its per-scope sets in copy-on-write leaves of
+    /// sixteen, and with the table inline a write of one set copied the tables (an allocation
+    /// and up to sixteen reference counts each) of the fifteen others of its leaf — a third of
+    /// a membership change's time in the holder updates (perf, benches/RESULTS.md `member9`).
+    /// A write copies the table (sixteen pointers at 1M users) and the one block it changes.
+    Blocks(Table),
 }
 
 impl Default for BlockBitmap {
@@ -250,8 +266,68 @@ impl BlockBitmap {
         }
     }
 
+    /// The bitmap holding `row`'s block: the whole set, or the block's.
+    fn holder_of(&self, row: Row) -> Option<&RoaringBitmap> {
+        match self {
+            BlockBitmap::Whole(set) => Some(set),
+            BlockBitmap::Blocks(blocks) => blocks.get(block_of(row)).and_then(Option::as_deref),
+        }
+    }
+
+    /// The bitmap holding `row`'s block, for writing (copied when shared, created if missing).
+    fn holder_of_mut(&mut self, row: Row) -> &mut RoaringBitmap {
+        match self {
+            BlockBitmap::Whole(set) => Arc::make_mut(set),
+            BlockBitmap::Blocks(blocks) => block_mut(blocks, block_of(row)),
+        }
+    }
+
+    /// How many rows of `rows` are held (no copy, nothing built: a lookup per row when they are
+    /// few, else an intersection count per block they span).
+    fn held_len(&self, rows: &RoaringBitmap) -> u64 {
+        if rows.len() <= FEW_ROWS {
+            return rows
+                .iter()
+                .filter(|&row| self.holder_of(row).is_some_and(|set| set.contains(row)))
+                .count() as u64;
+        }
+        match self {
+            BlockBitmap::Whole(set) => set.intersection_len(rows),
+            BlockBitmap::Blocks(blocks) => pieces(rows)
+                .iter()
+                .filter_map(|(block, piece)| {
+                    let set = blocks.get(*block).and_then(Option::as_deref)?;
+                    Some(set.intersection_len(piece))
+                })
+                .sum(),
+        }
+    }
+
+    /// Whether every row of `rows` is held.
+    pub(crate) fn holds_all(&self, rows: &RoaringBitmap) -> bool {
+        self.held_len(rows) == rows.len()
+    }
+
+    /// Whether some row of `rows` is held.
+    pub(crate) fn holds_any(&self, rows: &RoaringBitmap) -> bool {
+        self.held_len(rows) > 0
+    }
+
     /// Adds `rows`, copying only what gains one (the whole set when small, else its blocks).
     pub(crate) fn union_with(&mut self, rows: &RoaringBitmap) {
+        if rows.len() <= FEW_ROWS {
+            let mut grew = false;
+            for row in rows {
+                if !self.holder_of(row).is_some_and(|set| set.contains(row)) {
+                    self.holder_of_mut(row).insert(row);
+                    grew = true;
+                }
+            }
+            if grew {
+                self.split_if_large();
+            }
+            return;
+        }
         match self {
             BlockBitmap::Whole(set) => {
                 if let Some(set) = Arc::get_mut(set) {
@@ -265,13 +341,12 @@ impl BlockBitmap {
             }
             BlockBitmap::Blocks(blocks) => {
                 for (block, add) in pieces(rows) {
-                    // A block this version owns alone is written in place; a shared one is
-                    // copied only when it gains a row.
-                    let shared_superset = match blocks.get_mut(block).and_then(Option::as_mut) {
-                        Some(set) => Arc::get_mut(set).is_none() && add.is_subset(set),
-                        None => false,
-                    };
-                    if !shared_superset {
+                    // A block (and the table) is copied only when it gains a row.
+                    let superset = blocks
+                        .get(block)
+                        .and_then(Option::as_deref)
+                        .is_some_and(|set| add.is_subset(set));
+                    if !superset {
                         *block_mut(blocks, block) |= &add;
                     }
                 }
@@ -281,6 +356,19 @@ impl BlockBitmap {
 
     /// Removes `rows`, copying only what loses one.
     pub(crate) fn difference_with(&mut self, rows: &RoaringBitmap) {
+        if rows.len() <= FEW_ROWS {
+            for row in rows {
+                if !self.holder_of(row).is_some_and(|set| set.contains(row)) {
+                    continue;
+                }
+                let set = self.holder_of_mut(row);
+                set.remove(row);
+                if let (true, BlockBitmap::Blocks(blocks)) = (set.is_empty(), &mut *self) {
+                    Arc::make_mut(blocks)[block_of(row)] = None;
+                }
+            }
+            return;
+        }
         match self {
             BlockBitmap::Whole(set) => {
                 if !set.is_disjoint(rows) {
@@ -297,7 +385,7 @@ impl BlockBitmap {
                         let set = block_mut(blocks, block);
                         *set -= &remove;
                         if set.is_empty() {
-                            blocks[block] = None;
+                            Arc::make_mut(blocks)[block] = None;
                         }
                     }
                 }
@@ -403,6 +491,7 @@ mod tests {
             let mut plain: RoaringBitmap = start.iter().copied().collect();
             // The same rows kept in blocks and in one bitmap, whatever their size.
             let mut blocks = BlockBitmap::Blocks(split(&plain));
+            let blocks_at_start = blocks.clone();
             let mut small = BlockBitmap::Whole(Arc::new(plain.clone()));
             let mut snapshots: Vec<(BlockBitmap, RoaringBitmap)> = Vec::new();
             for op in ops {
@@ -429,6 +518,16 @@ mod tests {
                 prop_assert_eq!(small.len(), plain.len());
                 prop_assert_eq!(small.to_bitmap(), plain.clone());
             }
+            // Few rows are looked up one by one, more through set operations: both agree.
+            let few: RoaringBitmap = probe.iter().copied().take(3).collect();
+            let many: RoaringBitmap = probe.iter().copied().collect();
+            let held: RoaringBitmap = plain.iter().step_by(7).take(100).collect();
+            for set in [&blocks, &small] {
+                for rows in [&few, &many, &held] {
+                    prop_assert_eq!(set.holds_all(rows), rows.is_subset(&plain));
+                    prop_assert_eq!(set.holds_any(rows), !rows.is_disjoint(&plain));
+                }
+            }
             for row in probe {
                 prop_assert_eq!(blocks.contains(row), plain.contains(row));
                 prop_assert_eq!(small.contains(row), plain.contains(row));
@@ -443,6 +542,7 @@ mod tests {
                 prop_assert_eq!(with, &probe | &plain);
             }
             // Earlier versions are untouched by later writes.
+            prop_assert_eq!(blocks_at_start.to_bitmap(), start.iter().copied().collect::<RoaringBitmap>());
             for (snapshot, expected) in snapshots {
                 prop_assert_eq!(snapshot.to_bitmap(), expected.clone());
                 prop_assert_eq!(snapshot.len(), expected.len());
@@ -477,7 +577,7 @@ mod tests {
                 (BlockBitmap::Whole(_), BlockBitmap::Whole(_)) => {}
                 (BlockBitmap::Blocks(made), BlockBitmap::Blocks(expected)) => {
                     prop_assert_eq!(made.len(), expected.len());
-                    for (made, expected) in made.iter().zip(expected) {
+                    for (made, expected) in made.iter().zip(expected.iter()) {
                         prop_assert_eq!(made.as_deref(), expected.as_deref());
                     }
                 }
@@ -497,7 +597,7 @@ mod tests {
         };
         let shared = now
             .iter()
-            .zip(before)
+            .zip(before.iter())
             .filter(|(a, b)| match (a, b) {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                 _ => false,

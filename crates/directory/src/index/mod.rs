@@ -289,6 +289,18 @@ struct Columns {
 /// what they still hold; more go through the holder bitmaps.
 const FEW_LOST: u64 = 256;
 
+/// `set ∩ rows`, by a lookup per row when `rows` are few (a grant to a user, a deleted user's
+/// grants): roaring's intersection walks every array container of `set` they share, which for
+/// a role's direct holders at 1M users was two fifths of a user deletion's instructions
+/// (callgrind, benches/RESULTS.md `member9`).
+fn within(set: &RoaringBitmap, rows: &RoaringBitmap) -> RoaringBitmap {
+    if rows.len() <= block_bitmap::FEW_ROWS {
+        rows.iter().filter(|&row| set.contains(row)).collect()
+    } else {
+        set & rows
+    }
+}
+
 /// Entity lookups per kind, built once and then kept by live catalog puts in place (see
 /// `entities.rs`): cloning copies a few dozen shard pointers.
 pub(crate) type Lookups = crate::load::PerCatalog<EntityLookup>;
@@ -634,7 +646,7 @@ impl Indexes {
         let mut kept = RoaringBitmap::new();
         // Direct grants of the same role and scope: only users holding the role directly.
         if let Some(own) = self.access.own_role(grant.role) {
-            for row in own & &affected {
+            for row in within(own, &affected) {
                 if subjects.user_holds(row, grant.role, Some(grant.scope)) {
                     kept.insert(row);
                 }
@@ -646,7 +658,7 @@ impl Indexes {
                 Subject::Team(t) => self.team_members(t),
                 Subject::User(_) => continue,
             };
-            kept |= members & &affected;
+            kept |= within(members, &affected);
         }
         let own_kept = match grant.subject {
             Subject::User(row) => subjects.user_holds(row, grant.role, None),

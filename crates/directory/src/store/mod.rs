@@ -184,6 +184,17 @@ impl StoreOptions {
             background: true,
         }
     }
+
+    /// Never compacts (no delta level, no rebuild): the overlay grows without bound. What a
+    /// measurement of the writer's own per-batch cost, or a test of the in-place index changes
+    /// alone, wants.
+    pub fn never_compact() -> StoreOptions {
+        StoreOptions {
+            max_dirty: u64::MAX,
+            max_delta: 0,
+            background: false,
+        }
+    }
 }
 /// The live directory: lock-free snapshots for readers, serialized batches for writers.
 pub struct Store {
