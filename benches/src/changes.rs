@@ -14,7 +14,7 @@ use userql_directory::generate::GEN_NOW_MS;
 use userql_directory::load::parse_timestamp;
 use userql_directory::model::Model;
 use userql_directory::raw;
-use userql_directory::store::Store;
+use userql_directory::store::{Backpressure, Store};
 use userql_engine::{Engine, Request, Viewer};
 
 use crate::error::BenchError;
@@ -60,6 +60,8 @@ pub struct PerKind {
     pub elapsed: Duration,
     /// Changes applied.
     pub changes: usize,
+    /// Batches that waited for the store's background compaction, and how long (userql only).
+    pub backpressure: Backpressure,
 }
 
 impl PerKind {
@@ -153,7 +155,8 @@ pub fn userql_stream(
         stop.store(true, Ordering::Relaxed);
         result
     })
-    .map(|per_kind| {
+    .map(|mut per_kind| {
+        per_kind.backpressure = store.backpressure();
         let traces = reads.into_inner().unwrap_or_default();
         let snapshot = store.snapshot();
         let footprint = Footprint {
@@ -174,13 +177,14 @@ fn live_store(model: &Model, max_dirty: Option<u64>) -> Store {
     Store::with_options(model.clone(), options)
 }
 
-/// userql: the stream in batches of `size`; returns changes per second.
+/// userql: the stream in batches of `size`; returns changes per second and the batches' waits
+/// for compactions.
 pub fn userql_batches(
     model: &Model,
     changes: &[Change],
     size: usize,
     max_dirty: Option<u64>,
-) -> Result<f64, BenchError> {
+) -> Result<(f64, Backpressure), BenchError> {
     let store = live_store(model, max_dirty);
     let started = Instant::now();
     for batch in changes.chunks(size.max(1)) {
@@ -189,7 +193,8 @@ pub fn userql_batches(
             .map_err(|e| BenchError::Update(e.to_string()))?;
     }
     store.wait_for_rebuild();
-    Ok(changes.len() as f64 / started.elapsed().as_secs_f64().max(1e-9))
+    let rate = changes.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok((rate, store.backpressure()))
 }
 
 /// The writer alone: each change its own batch, no reader and no index rebuild (the overlay

@@ -4,18 +4,21 @@
 //! `cargo run --release -p userql-benches --bin changes -- --users 1000000 --changes 2000`
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use userql_benches::changes::{
     kind_of, reader_idle, sqlite_stream, userql_batches, userql_stream, writer_only, PerKind,
     ReadTrace,
 };
+use userql_benches::extras::update_throughput;
 use userql_benches::measure::{format_ms, resident_bytes, Samples};
+use userql_benches::report::update_line;
 use userql_benches::workload::{cases, pick_values};
 use userql_directory::changes::Change;
 use userql_directory::generate::{generate, generate_changes, GenOptions};
 use userql_directory::model::Model;
-use userql_directory::store::Replay;
+use userql_directory::store::{Backpressure, Replay};
 
 /// The changes benchmark.
 #[derive(Debug, Parser)]
@@ -53,6 +56,11 @@ struct Args {
     /// out, decided by replaying the filtered stream on the model alone before the run.
     #[arg(long)]
     only: Option<String>,
+    /// Only the comparison harness's update benchmark (`compare --updates`): this many
+    /// single-user 2FA updates through `Store::apply` (at most 20 s) while a reader answers
+    /// query e, without the rest of the harness.
+    #[arg(long)]
+    store_updates: Option<usize>,
 }
 
 /// The changes of kind `only`, less those refused once the other kinds are gone: the filtered
@@ -88,7 +96,24 @@ fn table(title: &str, per_kind: &PerKind) -> String {
             format_ms(max)
         ));
     }
+    let waits = per_kind.backpressure;
+    if waits.waits > 0 || waits.delta_builds > 0 {
+        out.push_str(&backpressure_line(waits));
+    }
     out
+}
+
+/// The batches that waited for a compaction in flight (the writer's back-pressure) and how long,
+/// and the delta builds (their rows: the compactions' work, whatever the load).
+fn backpressure_line(waits: Backpressure) -> String {
+    format!(
+        "\nbatches that waited for a compaction (back-pressure): {} of them, {} ms in all; {} delta builds over {} rows in all ({:.0} rows per build)\n",
+        waits.waits,
+        format_ms(waits.waited),
+        waits.delta_builds,
+        waits.delta_rows,
+        waits.delta_rows as f64 / waits.delta_builds.max(1) as f64
+    )
 }
 
 /// The three slowest reads during the stream and what their snapshots carried.
@@ -144,16 +169,25 @@ fn main() -> ExitCode {
         ),
     );
     let mut run = || -> Result<(), userql_benches::BenchError> {
+        if let Some(updates) = args.store_updates {
+            let Some(e) = cases(&model, &values).into_iter().find(|c| c.letter == 'e') else {
+                return Err(userql_benches::BenchError::Update("no query e".to_owned()));
+            };
+            let measured = update_throughput(&model, &e, updates, Duration::from_secs(20))?;
+            emit(&mut report, &format!("\n{}\n", update_line(&measured, 'e')));
+            return Ok(());
+        }
         if args.writer_only {
             let writer = writer_only(&model, &changes)?;
             emit(&mut report, &table("userql writer only", &writer));
             return Ok(());
         }
         if args.batched_only {
-            let batched = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
+            let (batched, waits) = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
             let line = format!(
-                "\nuserql in batches of {}: {batched:.0} changes/s\n",
-                args.batch
+                "\nuserql in batches of {}: {batched:.0} changes/s{}\n",
+                args.batch,
+                backpressure_line(waits).trim_end()
             );
             emit(&mut report, &line);
             return Ok(());
@@ -193,12 +227,13 @@ fn main() -> ExitCode {
                 (footprint.live as f64 / footprint.fresh.max(1) as f64 - 1.0) * 100.0
             ),
         );
-        let batched = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
+        let (batched, waits) = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
         emit(
             &mut report,
             &format!(
-                "\nuserql in batches of {}: {batched:.0} changes/s\n",
-                args.batch
+                "\nuserql in batches of {}: {batched:.0} changes/s{}\n",
+                args.batch,
+                backpressure_line(waits).trim_end()
             ),
         );
         if !args.no_sqlite {

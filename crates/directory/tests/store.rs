@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use userql_directory::generate::{generate, GenOptions};
+use userql_directory::index::Flag;
 use userql_directory::model::{State, Subject};
 use userql_directory::raw;
 use userql_directory::save::to_raw;
@@ -41,6 +42,17 @@ fn state_rows(snap: &userql_directory::Snapshot, state: State) -> Vec<u32> {
     rows.iter().collect()
 }
 
+/// A ban: the state and a ban record, so the row is dirty (a state change alone is made to
+/// the state bitmaps in place and leaves the row clean).
+fn ban(id: &str) -> Update {
+    Update::Ban {
+        id: id.to_owned(),
+        status: None,
+        reason: None,
+        at: None,
+    }
+}
+
 #[test]
 fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
     let model = generate(&GenOptions {
@@ -58,10 +70,7 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
     let first = store.snapshot();
     for i in 0..3 {
         store
-            .apply(&[Update::SetAdmin {
-                id: first.model.users[i].id.to_string(),
-                admin: true,
-            }])
+            .apply(&[ban(&first.model.users[i].id)])
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let third = store.snapshot();
@@ -71,10 +80,7 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
         "the indexes are shared until the limit"
     );
     store
-        .apply(&[Update::SetAdmin {
-            id: first.model.users[3].id.to_string(),
-            admin: true,
-        }])
+        .apply(&[ban(&first.model.users[3].id)])
         .unwrap_or_else(|e| panic!("{e}"));
     let fourth = store.snapshot();
     assert!(
@@ -82,14 +88,11 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
         "crossing the limit rebuilds the indexes"
     );
     assert!(!Arc::ptr_eq(&first.index, &fourth.index));
-    assert_eq!(
-        state_rows(&fourth, State::Active),
-        state_rows(&third, State::Active)
-    );
-    assert!((0..4).all(|r| fourth
-        .index
-        .flag(userql_directory::index::Flag::Admin)
-        .contains(r)));
+    // The fourth ban took row 3 out of the active users.
+    let mut active = state_rows(&third, State::Active);
+    active.retain(|&row| row != 3);
+    assert_eq!(state_rows(&fourth, State::Active), active);
+    assert!((0..4).all(|r| fourth.index.state(State::Banned).contains(r)));
 }
 
 #[test]
@@ -109,12 +112,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
     );
     let first = store.snapshot();
     for id in ids.iter().take(12) {
-        store
-            .apply(&[Update::SetState {
-                id: id.clone(),
-                state: "blocked".to_owned(),
-            }])
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.apply(&[ban(id)]).unwrap_or_else(|e| panic!("{e}"));
     }
     store.wait_for_rebuild();
     let after = store.snapshot();
@@ -136,10 +134,10 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
         .users
         .iter()
         .map(|(r, u)| (r as usize, u))
-        .filter(|(_, u)| u.state == State::Blocked)
+        .filter(|(_, u)| u.state == State::Banned)
         .map(|(r, _)| r as u32)
         .collect();
-    assert_eq!(state_rows(&after, State::Blocked), from_model);
+    assert_eq!(state_rows(&after, State::Banned), from_model);
     assert!((0..12).all(|r| from_model.contains(&r)));
 }
 
@@ -209,25 +207,25 @@ fn batch_applies_and_bumps_the_version() {
         .map(|u| (u.login.as_ref(), u.state, u.number));
     assert_eq!(new, Some(("newbie", State::Blocked, 301)));
     assert!(after.model.users[1].admin);
-    // A grant changed the access part in place; the per-user columns are shared with version
-    // 0, and the new and changed rows (the grantee too) form the overlay.
+    // A grant changed the access part in place, and the admin flag its bitmap; the per-user
+    // columns are shared with version 0, and the new row (the grantee) forms the overlay: a
+    // flag-only update leaves its row clean.
     assert!(after.index.shares_columns(&before.index));
     assert_eq!(after.index.user_count(), 300);
-    assert_eq!(after.dirty.iter().collect::<Vec<_>>(), [1, 300]);
+    assert_eq!(after.dirty.iter().collect::<Vec<_>>(), [300]);
+    assert!(after.index.flag(Flag::Admin).contains(1));
+    assert!(!before.index.flag(Flag::Admin).contains(1));
     assert_eq!(after.row_of_login("NEWBIE"), Some(300));
-    // Without a grant the indexes are version 1's, and the overlay grows.
+    // Without a grant or a flag change the indexes are version 1's, and the overlay grows.
     store
         .apply(&[
             Update::AddUser(new_user("u-new2", "newbie2")),
-            Update::SetAdmin {
-                id: "u-0000002".to_owned(),
-                admin: true,
-            },
+            ban("u-0000002"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
     let overlay = store.snapshot();
     assert!(Arc::ptr_eq(&overlay.index, &after.index));
-    assert_eq!(overlay.dirty.iter().collect::<Vec<_>>(), [1, 2, 300, 301]);
+    assert_eq!(overlay.dirty.iter().collect::<Vec<_>>(), [2, 300, 301]);
     assert_eq!(overlay.row_of_login("Newbie2"), Some(301));
     assert_eq!(overlay.row_of_id("u-new2"), Some(301));
     // The old snapshot is untouched.
@@ -493,4 +491,81 @@ fn measure_single_user_batches_per_second() {
         elapsed,
         batches as f64 / elapsed.as_secs_f64()
     );
+}
+
+/// Flag and state updates (2FA, admin, state) of clean rows flip their bits in the indexes in
+/// place: the rows stay clean (a stream of them never compacts), and every flag and state
+/// answer equals a fresh build's — also with two changes of one row in a batch, a state and a
+/// flag together, and a ban (a record change: its row is dirty) before a flag change and an
+/// unban after.
+#[test]
+fn flag_and_state_updates_stay_clean_and_answer_as_a_fresh_build() {
+    let store = store(2_000);
+    let first = store.snapshot();
+    let id = |row: usize| first.model.users[row].id.to_string();
+    let mut banned = Vec::new();
+    for i in 0..60usize {
+        let batch = match i % 5 {
+            0 => vec![Update::SetTwoFactor {
+                id: id(i * 13),
+                enabled: i % 2 == 0,
+            }],
+            1 => vec![
+                Update::SetAdmin {
+                    id: id(i * 7),
+                    admin: true,
+                },
+                Update::SetAdmin {
+                    id: id(i * 7 + 1),
+                    admin: true,
+                },
+                Update::SetAdmin {
+                    id: id(i * 7),
+                    admin: false,
+                },
+            ],
+            2 => vec![
+                Update::SetState {
+                    id: id(i * 11),
+                    state: "blocked".to_owned(),
+                },
+                Update::SetTwoFactor {
+                    id: id(i * 11),
+                    enabled: true,
+                },
+            ],
+            3 => {
+                banned.push((i * 3) as u32);
+                vec![
+                    ban(&id(i * 3)),
+                    Update::SetAdmin {
+                        id: id(i * 3),
+                        admin: true,
+                    },
+                ]
+            }
+            _ => vec![Update::Unban {
+                id: id((i - 1) * 3),
+            }],
+        };
+        store.apply(&batch).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let snap = store.snapshot();
+    assert_eq!(snap.dirty.iter().collect::<Vec<_>>(), banned);
+    let fresh = userql_directory::index::Indexes::build(&snap.model);
+    let clean = |set: &userql_directory::RowSet| set - &*snap.dirty;
+    for flag in Flag::ALL {
+        assert_eq!(
+            clean(snap.index.flag(flag)),
+            clean(fresh.flag(flag)),
+            "{flag:?}"
+        );
+    }
+    for state in State::ALL {
+        assert_eq!(
+            clean(snap.index.state(state)),
+            clean(fresh.state(state)),
+            "{state:?}"
+        );
+    }
 }

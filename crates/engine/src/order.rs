@@ -83,9 +83,12 @@ pub fn page_within(
     let changed = rows & &*snapshot.dirty;
     let checked: Vec<Row> = (&changed - snapshot.delta_rows()).iter().collect();
     let mut dirty = top_rows(&snapshot.model, &checked, &order, want as usize, deadline)?;
-    if let Some(delta) = &snapshot.delta {
-        // The delta level's rows come in its own index orders (it describes them exactly).
+    for delta in snapshot.deltas.iter() {
+        // Each delta level's rows come in its own index orders (it describes them exactly).
         let in_delta = &changed & &*delta.rows;
+        if in_delta.is_empty() {
+            continue;
+        }
         let (delta_rows, _) = page_indexed_within(
             &snapshot.model,
             &delta.index,

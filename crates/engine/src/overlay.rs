@@ -1,9 +1,9 @@
 //! The overlay: rows changed since the snapshot's indexes were built.
 //!
-//! With a delta level ([`userql_directory::store::Delta`]: indexes over some of the dirty rows,
-//! exact for them) the expression is also planned and run over the delta's indexes and kept to
-//! its rows; only the dirty rows the delta does not describe are checked one by one, and
-//! orders merge three runs (base, delta, checked rows).
+//! With delta levels ([`userql_directory::store::Levels`]: indexes over some of the dirty rows,
+//! each level exact for its own rows) the expression is also planned and run over each level's
+//! indexes and kept to its rows; only the dirty rows no level describes are checked one by
+//! one, and orders merge a run per level with the base's and the checked rows'.
 //!
 //! A [`Snapshot`] may carry indexes of an earlier version plus `dirty`, the rows whose records
 //! changed since (see `userql_directory::store`). Every answer is then assembled from two
@@ -28,8 +28,8 @@ use crate::rowcheck;
 use crate::sort::compare_rows;
 use crate::{execute, plan};
 
-/// Replaces the dirty rows of an indexed answer by their answer from the delta level (for the
-/// rows it describes) and by their checked answer (the others). Returns how many dirty rows
+/// Replaces the dirty rows of an indexed answer by their answer from the delta levels (for the
+/// rows they describe) and by their checked answer (the others). Returns how many dirty rows
 /// were checked one by one.
 pub fn apply(
     snapshot: &Snapshot,
@@ -42,17 +42,15 @@ pub fn apply(
     }
     *rows -= &*snapshot.dirty;
     let model = &snapshot.model;
-    let undescribed = match &snapshot.delta {
-        None => None,
-        Some(delta) => {
-            // The delta's indexes are exact for its rows: the same expression planned and run
-            // over them, kept to those rows.
-            let plan = plan::plan(expr, model, &delta.index);
-            let (found, _) = execute::execute_within(&plan, model, &delta.index, deadline)?;
-            *rows |= found & &*delta.rows;
-            Some(&*snapshot.dirty - &*delta.rows)
-        }
-    };
+    // Each delta level's indexes are exact for its rows: the same expression planned and run
+    // over them, kept to those rows (the levels' rows are disjoint).
+    for delta in snapshot.deltas.iter() {
+        let plan = plan::plan(expr, model, &delta.index);
+        let (found, _) = execute::execute_within(&plan, model, &delta.index, deadline)?;
+        *rows |= found & &*delta.rows;
+    }
+    let undescribed =
+        (!snapshot.deltas.is_empty()).then(|| &*snapshot.dirty - snapshot.deltas.rows());
     let recheck = undescribed.as_ref().unwrap_or(&snapshot.dirty);
     let needs_facts = rowcheck::needs_facts(expr);
     for row in recheck.iter() {

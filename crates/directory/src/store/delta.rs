@@ -31,7 +31,10 @@
 //! delta build).
 //!
 //! Readers that know nothing of the delta stay exact (its rows are dirty); the engine answers
-//! `(base ∖ dirty) ∪ (delta ∩ delta rows) ∪ recheck(dirty ∖ delta rows)`.
+//! `(base ∖ dirty) ∪ (delta ∩ delta rows) ∪ recheck(dirty ∖ delta rows)`, with one such term
+//! per level: a snapshot holds a stack of deltas over disjoint rows ([`Levels`]), and a
+//! compaction builds one over the rows no level describes (plus the newest small levels),
+//! not over every dirty row.
 
 use std::sync::Arc;
 
@@ -41,6 +44,21 @@ use super::writer::{apply_ops, IndexOp};
 use crate::facts::Subjects;
 use crate::index::Indexes;
 use crate::model::{Grant, GroupIdx, Model, Row, Subject, TeamIdx};
+
+/// What a batch (or the batches since a delta was built) did, for a delta to follow: the rows
+/// it wrote and the index changes it made in place, with the model and the grants by subject
+/// after it.
+#[derive(Clone, Copy)]
+pub(super) struct Written<'a> {
+    /// Rows whose record was written.
+    pub(super) changed: &'a RoaringBitmap,
+    /// Index changes made in place, in order.
+    pub(super) ops: &'a [IndexOp],
+    /// The model after them.
+    pub(super) model: &'a Model,
+    /// Its grants and team listings by subject.
+    pub(super) subjects: &'a Subjects,
+}
 
 /// Indexes over the rows changed since the base indexes (see the module doc).
 #[derive(Debug, Clone)]
@@ -80,13 +98,13 @@ impl Delta {
     /// (against `model`, the model after the batch): written rows leave `rows`, catalog and
     /// grant changes are made to the delta's indexes. `None` when the batch changed membership
     /// structure wholesale (the delta is dropped; its rows stay dirty).
-    pub(super) fn follow(
-        &self,
-        changed: &RoaringBitmap,
-        ops: &[IndexOp],
-        model: &Model,
-        subjects: &Subjects,
-    ) -> Option<Delta> {
+    pub(super) fn follow(&self, batch: &Written<'_>) -> Option<Delta> {
+        let Written {
+            changed,
+            ops,
+            model,
+            subjects,
+        } = *batch;
         let shared: Vec<IndexOp> = ops
             .iter()
             .filter(|op| !op.is_row_change())
@@ -113,6 +131,132 @@ impl Delta {
             index,
             rows,
         })
+    }
+
+    /// This level without `rows` (a newer level describes them); `None` when nothing is left.
+    fn without(&self, rows: &RoaringBitmap) -> Option<Delta> {
+        if self.rows.is_disjoint(rows) {
+            return Some(self.clone());
+        }
+        let left = &*self.rows - rows;
+        (!left.is_empty()).then(|| Delta {
+            version: self.version,
+            index: Arc::clone(&self.index),
+            rows: Arc::new(left),
+        })
+    }
+}
+
+/// At most this many delta levels at once: a compaction folds the newest levels into the level
+/// it builds past it (each level costs readers one more plan evaluation).
+pub const MAX_LEVELS: usize = 6;
+
+/// The delta levels of a snapshot (an LSM-like stack): each a [`Delta`] over its own rows,
+/// the rows of different levels disjoint, oldest (largest) first, with their union.
+///
+/// **Why a stack.** A single level rebuilt over every dirty row at each compaction costs
+/// O(dirty rows) per compaction, so a stream of D dirtied rows costs ~D²/`max_dirty` in all
+/// and the later builds outlast the writer's patience (it waits at four times `max_dirty`).
+/// A compaction here builds a level over the rows no level describes and folds in only the
+/// newest levels no larger than what it already covers ([`Levels::to_build`]): like a binary
+/// counter, every row is rebuilt O(log(D / max_dirty)) times, most builds cover a few
+/// hundred rows, and there are O(log(D / max_dirty)) levels for a query to run its plan over.
+#[derive(Debug, Clone, Default)]
+pub struct Levels {
+    /// Oldest first; none empty.
+    levels: Vec<Delta>,
+    /// The union of the levels' rows.
+    rows: Arc<RoaringBitmap>,
+}
+
+impl Levels {
+    /// The levels, oldest first (their rows are disjoint).
+    pub fn iter(&self) -> impl Iterator<Item = &Delta> {
+        self.levels.iter()
+    }
+
+    /// How many levels there are.
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Whether there is no level.
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    /// Every row some level describes.
+    pub fn rows(&self) -> &RoaringBitmap {
+        &self.rows
+    }
+
+    /// One level (what a compaction without levels produces).
+    pub fn one(delta: Delta) -> Levels {
+        Levels::default().with_level(delta)
+    }
+
+    /// The rows the next compaction builds a level over: `undescribed` (the dirty rows no level
+    /// describes) plus the newest levels, newest first, while each is no larger than the rows
+    /// gathered so far (a binary counter's carry), and any past [`MAX_LEVELS`] − 1 kept.
+    pub fn to_build(&self, undescribed: RoaringBitmap) -> RoaringBitmap {
+        let mut rows = undescribed;
+        for (older, level) in self.levels.iter().enumerate().rev() {
+            // Stopping here keeps this level and the `older` ones, then adds one.
+            if level.rows.len() > rows.len() && older + 2 <= MAX_LEVELS {
+                break;
+            }
+            rows |= &*level.rows;
+        }
+        rows
+    }
+
+    /// These levels with `built` published on top: the rows it describes leave the older
+    /// levels (it is exact for them as of a later version; a level left empty is dropped).
+    pub fn with_level(&self, built: Delta) -> Levels {
+        let mut levels: Vec<Delta> = self
+            .levels
+            .iter()
+            .filter_map(|level| level.without(&built.rows))
+            .collect();
+        if !built.rows.is_empty() {
+            levels.push(built);
+        }
+        Levels::of(levels)
+    }
+
+    /// The levels after a batch that wrote `changed` and made `ops` in place (see
+    /// [`Delta::follow`]); none when the batch changed membership structure wholesale.
+    pub(super) fn follow(&self, batch: &Written<'_>) -> Levels {
+        if self.levels.is_empty() {
+            return Levels::default();
+        }
+        if batch.ops.iter().all(IndexOp::is_row_change) && self.rows.is_disjoint(batch.changed) {
+            return self.clone();
+        }
+        let mut levels = Vec::with_capacity(self.levels.len());
+        for level in &self.levels {
+            match level.follow(batch) {
+                Some(level) if level.rows.is_empty() => {}
+                Some(level) => levels.push(level),
+                None => return Levels::default(),
+            }
+        }
+        Levels::of(levels)
+    }
+
+    fn of(levels: Vec<Delta>) -> Levels {
+        let rows = match levels.as_slice() {
+            [] => Arc::new(RoaringBitmap::new()),
+            [only] => Arc::clone(&only.rows),
+            _ => {
+                let mut rows = RoaringBitmap::new();
+                for level in &levels {
+                    rows |= &*level.rows;
+                }
+                Arc::new(rows)
+            }
+        };
+        Levels { levels, rows }
     }
 }
 
@@ -429,6 +573,64 @@ mod tests {
         assert_answers_as_fresh(model, &delta);
     }
 
+    /// Levels of a stream of single-change batches, each compaction building a level over the
+    /// rows no level describes (plus the newest levels it folds in): the levels' rows are
+    /// disjoint dirty rows, there are never more than [`MAX_LEVELS`], and every level answers
+    /// for its rows as a fresh build of the whole directory does.
+    fn assert_levels_exact(
+        users: usize,
+        seed: u64,
+        changes: usize,
+        max_dirty: u64,
+        check_every: usize,
+    ) -> usize {
+        let model = generate(&GenOptions { users, seed });
+        let stream = generate_changes(&model, changes, seed);
+        let store = Store::with_options(
+            model,
+            StoreOptions {
+                max_dirty,
+                max_delta: u64::MAX,
+                background: false,
+            },
+        );
+        let mut most = 0;
+        for (i, change) in stream.iter().enumerate() {
+            store
+                .apply_changes(std::slice::from_ref(change))
+                .expect("the generated stream applies");
+            let snapshot = store.snapshot();
+            let levels = &snapshot.deltas;
+            assert!(levels.len() <= MAX_LEVELS, "{} levels", levels.len());
+            most = most.max(levels.len());
+            let mut union = RoaringBitmap::new();
+            for level in levels.iter() {
+                assert!(!level.rows.is_empty());
+                assert!(union.is_disjoint(&level.rows), "levels share rows");
+                union |= &*level.rows;
+            }
+            assert_eq!(&union, levels.rows());
+            assert!(union.is_subset(&snapshot.dirty));
+            assert!(
+                snapshot.undescribed() <= max_dirty,
+                "a compaction left {} rows",
+                snapshot.undescribed()
+            );
+            if i % check_every == check_every - 1 || i + 1 == stream.len() {
+                for level in levels.iter() {
+                    assert_answers_as_fresh(&snapshot.model, level);
+                }
+            }
+        }
+        most
+    }
+
+    #[test]
+    fn levels_stay_disjoint_bounded_and_exact_over_a_stream() {
+        let most = assert_levels_exact(500, 7, 600, 4, 25);
+        assert!(most > 2, "at most {most} levels at once");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(12))]
 
@@ -449,6 +651,15 @@ mod tests {
             assert_restricted_by_scan(model, &live, &gathered);
             let delta = Delta::build(model, snapshot.subjects(), &snapshot.index, &rows, snapshot.version);
             assert_answers_as_fresh(model, &delta);
+        }
+
+        /// Random directories and streams through levels, with random compaction limits.
+        #[test]
+        fn levels_of_random_streams_are_disjoint_and_exact(
+            (users, seed) in (20usize..200, 0u64..1_000),
+            (changes, max_dirty) in (1usize..150, 1u64..8),
+        ) {
+            assert_levels_exact(users, seed, changes, max_dirty, 40);
         }
     }
 }

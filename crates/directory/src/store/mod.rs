@@ -98,9 +98,13 @@
 //! meaning "not described by the base" (so every reader that re-checks dirty rows — the
 //! dialects' orders and searches — stays exact), with the L1 rows a subset the engine answers
 //! from the L1 indexes: `(base ∖ dirty) ∪ (L1 ∩ L1 rows) ∪ recheck(dirty ∖ L1 rows)`, orders
-//! merged run by run. Compaction ([`StoreOptions`]): past `max_dirty` rows re-checked one by
-//! one, a new L1 over every dirty row; past `max_delta` dirty rows (5 % of the users by
-//! default), a whole rebuild on one thread (L1 dropped). Chosen over persistent per-term
+//! merged run by run. L1 is a stack of levels with disjoint rows ([`Levels`]). Compaction
+//! ([`StoreOptions`]): past `max_dirty` live rows re-checked one by one, a new level over those
+//! rows, with the newest levels no larger than what it covers folded in (a binary counter's
+//! carry: O(log) levels, each row rebuilt O(log) times; one level over every dirty row made a
+//! stream's compactions cost ~D²/`max_dirty` and the writer wait more and more); past
+//! `max_delta` dirty rows (5 % of the users by default), a whole rebuild on one thread (the
+//! levels dropped). Holes are never counted against `max_dirty` (queries skip them in O(1)). Chosen over persistent per-term
 //! structures (copy-on-write term and trigram bitmaps, `imbl` maps for the dictionaries)
 //! because it reuses the existing builders unchanged and keeps the base's compact arena
 //! dictionaries; its costs are a second plan evaluation per query while L1 exists, a few L1
@@ -142,13 +146,14 @@ use crate::error::LoadErrors;
 use crate::index::Indexes;
 use crate::model::Model;
 
-pub use delta::Delta;
+pub use delta::{Delta, Levels, MAX_LEVELS};
 pub use replay::Replay;
 pub use snapshot::Snapshot;
 pub use txn::Update;
 pub(crate) use txn::{Applied, Txn};
 pub(crate) use writer::{IndexOp, Writer};
 
+use delta::Written;
 use rebuild::Compaction;
 use txn::apply_batch;
 use writer::{apply_ops, settle_row_changes, Logged};
@@ -210,6 +215,37 @@ struct Shared {
     rebuild: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Index rebuilds run on the writer's path (see [`Store::writer_rebuilds`]).
     writer_rebuilds: AtomicU64,
+    /// Batches that waited for a compaction in flight, and their time waiting in nanoseconds
+    /// (see [`Store::backpressure`]).
+    waits: AtomicU64,
+    waited_nanos: AtomicU64,
+    /// Delta levels built, and the rows they were built over (see [`Store::backpressure`]).
+    delta_builds: AtomicU64,
+    delta_rows: AtomicU64,
+}
+
+/// How often, and how long, batches waited for a background compaction before returning (the
+/// writer's back-pressure: past four times [`StoreOptions::max_dirty`] rows re-checked one by
+/// one), and the compaction work behind them. The waits are the outliers of a change stream's
+/// per-batch times; the rows built measure the compactions' work whatever the machine's load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backpressure {
+    /// Batches that waited.
+    pub waits: u64,
+    /// Their total time waiting.
+    pub waited: std::time::Duration,
+    /// Delta levels built.
+    pub delta_builds: u64,
+    /// The rows those builds covered, in all (each build is O(its rows)).
+    pub delta_rows: u64,
+}
+
+impl Shared {
+    /// Counts a delta build over `rows`.
+    fn count_delta_build(&self, rows: &roaring::RoaringBitmap) {
+        self.delta_builds.fetch_add(1, Ordering::Relaxed);
+        self.delta_rows.fetch_add(rows.len(), Ordering::Relaxed);
+    }
 }
 
 impl Store {
@@ -237,6 +273,10 @@ impl Store {
                 options,
                 rebuild: Mutex::new(None),
                 writer_rebuilds: AtomicU64::new(0),
+                waits: AtomicU64::new(0),
+                waited_nanos: AtomicU64::new(0),
+                delta_builds: AtomicU64::new(0),
+                delta_rows: AtomicU64::new(0),
             }),
         }
     }
@@ -280,6 +320,18 @@ impl Store {
     /// catalog puts never do.
     pub fn writer_rebuilds(&self) -> u64 {
         self.shared.writer_rebuilds.load(Ordering::Relaxed)
+    }
+
+    /// The batches that waited for a background compaction so far, how long in all, and the
+    /// delta levels built.
+    pub fn backpressure(&self) -> Backpressure {
+        let shared = &self.shared;
+        Backpressure {
+            waits: shared.waits.load(Ordering::Relaxed),
+            waited: std::time::Duration::from_nanos(shared.waited_nanos.load(Ordering::Relaxed)),
+            delta_builds: shared.delta_builds.load(Ordering::Relaxed),
+            delta_rows: shared.delta_rows.load(Ordering::Relaxed),
+        }
     }
 
     /// Applies a batch atomically and returns the new version (an empty batch changes nothing
@@ -351,10 +403,12 @@ impl Store {
             } else {
                 Arc::new(OnceLock::from(writer.subjects.clone()))
             };
-            let delta = base
-                .delta
-                .as_ref()
-                .and_then(|delta| delta.follow(&changed, &ops, &model, &writer.subjects));
+            let deltas = base.deltas.follow(&Written {
+                changed: &changed,
+                ops: &ops,
+                model: &model,
+                subjects: &writer.subjects,
+            });
             writer.log.push(Logged {
                 version,
                 rows: changed,
@@ -369,19 +423,16 @@ impl Store {
                 } else {
                     Arc::new(&*base.dirty | &newly_dirty)
                 },
-                delta,
+                deltas,
                 subjects,
             }
         };
         let compaction = Compaction::wanted(&snapshot, &shared.options);
         if !background && compaction == Some(Compaction::Delta) {
-            snapshot.delta = Some(Delta::build(
-                &model,
-                &writer.subjects,
-                &snapshot.index,
-                &snapshot.dirty,
-                version,
-            ));
+            let rows = snapshot.deltas.to_build(snapshot.undescribed_rows());
+            shared.count_delta_build(&rows);
+            let built = Delta::build(&model, &writer.subjects, &snapshot.index, &rows, version);
+            snapshot.deltas = snapshot.deltas.with_level(built);
         }
         if structural || (!background && compaction == Some(Compaction::Full)) {
             writer.epoch += 1;
@@ -408,7 +459,11 @@ impl Store {
         if let Some(kind) = start_background {
             self.start_rebuild(snapshot, epoch, kind);
             if over_cap {
+                let started = std::time::Instant::now();
                 self.wait_for_rebuild();
+                let waited = started.elapsed().as_nanos() as u64;
+                shared.waits.fetch_add(1, Ordering::Relaxed);
+                shared.waited_nanos.fetch_add(waited, Ordering::Relaxed);
             }
         }
         Ok(version)

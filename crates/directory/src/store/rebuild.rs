@@ -8,8 +8,9 @@ use std::sync::{Arc, PoisonError};
 
 use roaring::RoaringBitmap;
 
+use super::delta::Written;
 use super::writer::{apply_ops, IndexOp};
-use super::{Delta, Shared, Snapshot, Store, StoreOptions};
+use super::{Delta, Levels, Shared, Snapshot, Store, StoreOptions};
 use crate::index::Indexes;
 
 /// What a compaction builds.
@@ -73,11 +74,15 @@ impl Store {
                 shared.publish_rebuild(&snapshot, index, epoch);
             }
             Compaction::Delta => {
+                // A level over the rows no level describes, with the newest levels folded in
+                // (`Levels::to_build`): O(those rows), not O(every dirty row).
+                let rows = snapshot.deltas.to_build(snapshot.undescribed_rows());
+                shared.count_delta_build(&rows);
                 let delta = Delta::build(
                     &snapshot.model,
                     snapshot.subjects(),
                     &snapshot.index,
-                    &snapshot.dirty,
+                    &rows,
                     snapshot.version,
                 );
                 shared.publish_delta(delta, epoch);
@@ -112,14 +117,15 @@ impl Shared {
             model: Arc::clone(&current.model),
             index,
             dirty: Arc::new(dirty),
-            delta: None,
+            deltas: Levels::default(),
             // The grants and teams by subject describe the model, not the indexes.
             subjects: Arc::clone(&current.subjects),
         }));
     }
 
     /// Publishes a delta level built for an earlier (or the current) version: the rows written
-    /// since leave it, the catalog and grant changes made since are replayed onto it.
+    /// since leave it, the catalog and grant changes made since are replayed onto it, and it
+    /// takes its rows from the current levels (those it folded in are left empty and dropped).
     fn publish_delta(&self, built: Delta, epoch: u64) {
         let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.epoch != epoch {
@@ -128,13 +134,21 @@ impl Shared {
         let (written, ops) = since(&writer.log, built.version, |op| !op.is_row_change());
         let current = self.current.load_full();
         // A change that dropped deltas since (membership structure rebuilt) drops this one.
-        let delta = built.follow(&written, &ops, &current.model, &writer.subjects);
+        let since = Written {
+            changed: &written,
+            ops: &ops,
+            model: &current.model,
+            subjects: &writer.subjects,
+        };
+        let Some(delta) = built.follow(&since) else {
+            return;
+        };
         self.current.store(Arc::new(Snapshot {
             version: current.version,
             model: Arc::clone(&current.model),
             index: Arc::clone(&current.index),
             dirty: Arc::clone(&current.dirty),
-            delta,
+            deltas: current.deltas.with_level(delta),
             subjects: Arc::clone(&current.subjects),
         }));
     }

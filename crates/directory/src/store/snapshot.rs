@@ -1,17 +1,14 @@
 //! [`Snapshot`]: one consistent, immutable version of the directory that readers hold.
 
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use roaring::RoaringBitmap;
 
-use super::Delta;
+use super::Levels;
 use crate::facts::{RowFacts, Subjects};
 use crate::index::Indexes;
 use crate::model::{self, Model, Row};
 use crate::text::fold;
-
-/// The delta rows of a snapshot without a delta level.
-static EMPTY: LazyLock<RoaringBitmap> = LazyLock::new(RoaringBitmap::new);
 
 /// One consistent version of the directory: the model, and indexes over it or over an earlier
 /// version that differs only in the rows of [`Snapshot::dirty`].
@@ -26,8 +23,9 @@ pub struct Snapshot {
     /// Rows whose record differs from what `index` saw, or that `index` has never seen. Every
     /// other row is described exactly by `index`. Empty right after a rebuild.
     pub dirty: Arc<RoaringBitmap>,
-    /// The delta level: indexes exact for some of the dirty rows (see [`Delta`]), if built.
-    pub delta: Option<Delta>,
+    /// The delta levels: indexes exact for some of the dirty rows, each level over its own
+    /// rows (see [`Levels`] and [`super::Delta`]); none until a compaction builds one.
+    pub deltas: Levels,
     /// Grants and teams by subject, built on first use; shared by every snapshot over the same
     /// grants, groups and teams (a batch changing those starts a new one).
     pub(super) subjects: Arc<OnceLock<Subjects>>,
@@ -47,7 +45,7 @@ impl Snapshot {
             model,
             index,
             dirty: Arc::new(RoaringBitmap::new()),
-            delta: None,
+            deltas: Levels::default(),
             subjects: Arc::new(OnceLock::new()),
         }
     }
@@ -65,10 +63,24 @@ impl Snapshot {
         self.subjects().facts(&self.model, row)
     }
 
-    /// How many dirty rows the delta level does not describe either (those the engine
-    /// re-checks one by one).
+    /// How many live dirty rows no delta level describes either (those the engine re-checks
+    /// one by one; what [`super::StoreOptions::max_dirty`] bounds).
+    ///
+    /// Deleted users (holes) are not counted: the engine skips them in O(1), and no level
+    /// can describe them, so counting them (as before) made every batch after `max_dirty`
+    /// deletions start a compaction, and every batch after four times that wait for one.
     pub fn undescribed(&self) -> u64 {
-        self.dirty.len() - self.delta_rows().len()
+        let holes = self.model.users.holes();
+        let outside = self.dirty.len() - self.delta_rows().len();
+        // Levels never hold holes, so the holes outside them are the dirty ones.
+        outside.saturating_sub(holes.intersection_len(&self.dirty))
+    }
+
+    /// The live dirty rows no delta level describes (see [`Snapshot::undescribed`]).
+    pub fn undescribed_rows(&self) -> RoaringBitmap {
+        let mut rows = &*self.dirty - self.delta_rows();
+        rows -= self.model.users.holes();
+        rows
     }
 
     /// Whether some rows are not described by the indexes.
@@ -109,16 +121,13 @@ impl Snapshot {
         )
     }
 
-    /// The rows of the delta level (empty without one).
+    /// The rows of the delta levels (empty without one).
     pub fn delta_rows(&self) -> &RoaringBitmap {
-        match &self.delta {
-            Some(delta) => &delta.rows,
-            None => &EMPTY,
-        }
+        self.deltas.rows()
     }
 
-    /// An index hit that is still clean (in the base, or in the delta level's lookup `in_delta`),
-    /// else a scan of the dirty rows neither describes.
+    /// An index hit that is still clean (in the base, or in a delta level's lookup `in_delta`),
+    /// else a scan of the dirty rows none describes.
     fn find(
         &self,
         indexed: Option<Row>,
@@ -130,16 +139,18 @@ impl Snapshot {
                 return Some(row);
             }
         }
-        let Some(delta) = &self.delta else {
+        if self.deltas.is_empty() {
             return self
                 .dirty
                 .iter()
                 .find(|&row| self.model.users.get(row as usize).is_some_and(&matches));
-        };
-        if let Some(row) = in_delta(&delta.index).filter(|&row| delta.rows.contains(row)) {
-            return Some(row);
         }
-        (&*self.dirty - &*delta.rows)
+        for delta in self.deltas.iter() {
+            if let Some(row) = in_delta(&delta.index).filter(|&row| delta.rows.contains(row)) {
+                return Some(row);
+            }
+        }
+        (&*self.dirty - self.deltas.rows())
             .iter()
             .find(|&row| self.model.users.get(row as usize).is_some_and(&matches))
     }

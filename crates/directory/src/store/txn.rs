@@ -260,33 +260,9 @@ impl<'a> Txn<'a> {
         row
     }
 
-    /// Applies one update and records what it wrote.
+    /// Applies one update; each records what it wrote (the row dirty, or its in-place index
+    /// changes).
     fn apply(&mut self, index: usize, update: &'a Update) {
-        let errors = self.checker.errors.len();
-        self.apply_one(index, update);
-        if self.checker.errors.len() > errors {
-            return;
-        }
-        match update {
-            // These record their own writes (the row, its grants, in-place index changes).
-            Update::AddUser(_)
-            | Update::ReplaceUser(_)
-            | Update::RemoveUser { .. }
-            | Update::AddGrant(_)
-            | Update::RemoveGrant(_)
-            | Update::AddMembership { .. }
-            | Update::RemoveMembership { .. } => {}
-            _ => {
-                for id in update.user_ids() {
-                    if let Some(&row) = self.tables.users.get(id) {
-                        self.written.insert(row);
-                    }
-                }
-            }
-        }
-    }
-
-    fn apply_one(&mut self, index: usize, update: &'a Update) {
         let loc = move |id: &'a str| Loc {
             kind: Kind::User,
             index,
@@ -322,7 +298,7 @@ impl<'a> Txn<'a> {
                     return;
                 };
                 match State::parse(state) {
-                    Some(state) => self.model.users[row as usize].state = state,
+                    Some(state) => self.edit_user(row, |user| user.state = state),
                     None => self.checker.error(
                         loc(id),
                         Some("state".to_owned()),
@@ -334,14 +310,15 @@ impl<'a> Txn<'a> {
             }
             Update::SetAdmin { id, admin } => {
                 if let Some(row) = self.user_row(index, id) {
-                    self.model.users[row as usize].admin = *admin;
+                    self.edit_user(row, |user| user.admin = *admin);
                 }
             }
             Update::SetTwoFactor { id, enabled } => {
                 if let Some(row) = self.user_row(index, id) {
-                    let user = &mut self.model.users[row as usize];
-                    user.two_factor = *enabled;
-                    user.two_factor_capable |= *enabled;
+                    self.edit_user(row, |user| {
+                        user.two_factor = *enabled;
+                        user.two_factor_capable |= *enabled;
+                    });
                 }
             }
             Update::Ban {
@@ -366,19 +343,21 @@ impl<'a> Txn<'a> {
                         return;
                     }
                 };
-                let user = &mut self.model.users[row as usize];
-                user.state = State::Banned;
-                user.ban = Some(Box::new(model::Ban {
-                    status: status.clone(),
-                    reason: reason.clone(),
-                    at,
-                }));
+                self.edit_user(row, |user| {
+                    user.state = State::Banned;
+                    user.ban = Some(Box::new(model::Ban {
+                        status: status.clone(),
+                        reason: reason.clone(),
+                        at,
+                    }));
+                });
             }
             Update::Unban { id } => {
                 if let Some(row) = self.user_row(index, id) {
-                    let user = &mut self.model.users[row as usize];
-                    user.state = State::Active;
-                    user.ban = None;
+                    self.edit_user(row, |user| {
+                        user.state = State::Active;
+                        user.ban = None;
+                    });
                 }
             }
             Update::AddMembership {
@@ -428,6 +407,18 @@ impl<'a> Txn<'a> {
             self.model.users.set(row as usize, user);
             self.changed.push((index, row));
         }
+    }
+
+    /// Edits the record at `row` in place and records what that wrote, as a replacement does:
+    /// a change of flags or state only (2FA, admin, state: what an embedding server sets
+    /// most) flips bits in the flag and state bitmaps and leaves the row clean; anything else
+    /// (a ban record) makes it dirty. Before, every such update dirtied its row, so a stream
+    /// of them kept the store compacting (a delta build per `max_dirty` rows).
+    fn edit_user(&mut self, row: Row, edit: impl FnOnce(&mut model::User)) {
+        let mut user = self.model.users[row as usize].clone();
+        edit(&mut user);
+        self.record_replaced(row, &user);
+        self.model.users.set(row as usize, user);
     }
 
     /// Records what replacing `row`'s record by `new` writes: when only flags or the state
