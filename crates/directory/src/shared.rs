@@ -62,7 +62,7 @@ type Leaf<T> = Arc<Vec<T>>;
 /// last holds [`FANOUT`] leaves. Until the first [`Chunked::remove`] every leaf but the last is
 /// full, so indexing is division; a removal takes the element out of its own leaf only (no
 /// shift of later leaves) and from then on indexing goes through the cumulative lengths of
-/// nodes and of leaves within their node ([`Ends`], two binary searches).
+/// nodes and of leaves within their node (`Ends`, two binary searches).
 #[derive(Clone)]
 pub struct Chunked<T> {
     /// The node list is shared too: a snapshot that writes no element of this vector copies
