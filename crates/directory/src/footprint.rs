@@ -5,7 +5,7 @@
 //! allocations that took. The allocator adds its own rounding on top (size classes), which is
 //! why the allocation count is printed too: many small allocations cost more than their bytes.
 
-use std::mem::size_of;
+use std::mem::{size_of, size_of_val};
 
 use serde_json::{Map, Value};
 
@@ -146,18 +146,14 @@ pub fn user_footprint(model: &Model) -> Vec<Footprint> {
         t.add(u.ssh_keys.len() * size_of::<SshKey>());
         u.ssh_keys.iter().for_each(|k| ssh_strings(k, t));
     });
-    tally("licenses", &|u, t| {
-        t.add(u.licenses.len() * size_of_val_elem(&u.licenses))
-    });
+    tally("licenses", &|u, t| t.add(size_of_val(&*u.licenses)));
     tally("vcs_user_names", &|u, t| {
         t.add(u.vcs_user_names.len() * size_of::<String>());
         u.vcs_user_names.iter().for_each(|n| t.add_text(n));
     });
-    tally("groups", &|u, t| {
-        t.add(u.groups.len() * size_of_val_elem(&u.groups))
-    });
+    tally("groups", &|u, t| t.add(size_of_val(&*u.groups)));
     tally("organizations", &|u, t| {
-        t.add(u.organizations.len() * size_of_val_elem(&u.organizations))
+        t.add(size_of_val(&*u.organizations))
     });
     tally("profile", &|u, t| {
         if !u.profile.is_empty() {
@@ -189,11 +185,6 @@ pub fn user_footprint(model: &Model) -> Vec<Footprint> {
         bytes: (model.grants.len() * size_of::<crate::model::Grant>()) as u64,
     });
     out
-}
-
-/// The element size of a vector (for the tallies above, which only see the vector).
-fn size_of_val_elem<T>(_: &[T]) -> usize {
-    size_of::<T>()
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::block_bitmap::{union_all, union_blocked, BlockBitmap, FEW_ROWS};
+use super::block_bitmap::{or_shared, remove_shared, union_all, union_blocked, BlockBitmap};
 use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
@@ -51,24 +51,6 @@ pub enum AccessScope {
     Project(ProjectIdx),
     /// Grants scoped to the organization or global (not to projects inside it).
     Organization(OrgIdx),
-}
-
-/// ORs `users` into a shared bitmap, copying it only when it gains a row (a shared bitmap that
-/// already holds them all is left shared).
-fn or_shared(set: &mut Arc<RoaringBitmap>, users: &RoaringBitmap) {
-    if users.len() <= FEW_ROWS {
-        // Row by row, as [`BlockBitmap`]s are: a set operation walks the whole array
-        // container (see `FEW_ROWS`).
-        for row in users {
-            if !set.contains(row) {
-                Arc::make_mut(set).insert(row);
-            }
-        }
-    } else if let Some(set) = Arc::get_mut(set) {
-        *set |= users;
-    } else if !users.is_subset(set) {
-        *Arc::make_mut(set) |= users;
-    }
 }
 
 /// Holders of one role (or of any role) split by the scope level of the grant. Every bitmap is
@@ -435,9 +417,9 @@ impl AccessIndex {
         self.any_role.remove(scope, &lose_any_scope);
         self.any_role.any.difference_with(&lose_any);
         if let Some(own) = self.own_role.get_mut(role.index()) {
-            remove_rows(own, &lose_own);
+            remove_shared(own, &lose_own);
         }
-        remove_rows(&mut self.in_any_project, &lose_project);
+        remove_shared(&mut self.in_any_project, &lose_project);
     }
 
     /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other
@@ -492,7 +474,7 @@ impl AccessIndex {
         self.any_role.any.difference_with(&lose_any);
         if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
             let lose_project = self.outside_projects(lose_any_scope);
-            remove_rows(&mut self.in_any_project, &lose_project);
+            remove_shared(&mut self.in_any_project, &lose_project);
         }
     }
 
@@ -669,19 +651,6 @@ fn outside<'a>(
         set.subtract_from(&mut rows);
     }
     rows
-}
-
-/// Removes `rows` from a shared bitmap, copying it only when one of them is there.
-fn remove_rows(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
-    if rows.len() <= FEW_ROWS {
-        for row in rows {
-            if set.contains(row) {
-                Arc::make_mut(set).remove(row);
-            }
-        }
-    } else if !set.is_disjoint(rows) {
-        *Arc::make_mut(set) -= rows;
-    }
 }
 
 /// Adds the members of every grant to a group or a team to its role's holders at its scope.

@@ -84,6 +84,11 @@ fn pieces(rows: &RoaringBitmap) -> Vec<(usize, RoaringBitmap)> {
 /// A table of shared blocks, itself shared (see [`BlockBitmap::Blocks`]).
 type Table = Arc<Vec<Option<Arc<RoaringBitmap>>>>;
 
+/// The block of a table holding `row`'s block, if it has one.
+fn block_holding(blocks: &[Option<Arc<RoaringBitmap>>], row: Row) -> Option<&RoaringBitmap> {
+    blocks.get(block_of(row)).and_then(Option::as_deref)
+}
+
 /// Cuts `rows` into a table of shared blocks.
 fn split(rows: &RoaringBitmap) -> Table {
     let mut blocks: Vec<Option<Arc<RoaringBitmap>>> = Vec::new();
@@ -121,6 +126,44 @@ pub(crate) fn union_all<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> Roar
         set.or_into(&mut rows);
     }
     rows
+}
+
+/// Adds `rows` to a shared bitmap, copying it only when it gains a row (one still shared that
+/// already holds them all stays shared); returns whether it may have grown. Few rows go in one
+/// by one: a set operation walks the whole array container (see [`FEW_ROWS`]).
+pub(crate) fn or_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) -> bool {
+    if rows.len() <= FEW_ROWS {
+        let mut grew = false;
+        for row in rows {
+            if !set.contains(row) {
+                Arc::make_mut(set).insert(row);
+                grew = true;
+            }
+        }
+        grew
+    } else if let Some(set) = Arc::get_mut(set) {
+        *set |= rows;
+        true
+    } else if !rows.is_subset(set) {
+        *Arc::make_mut(set) |= rows;
+        true
+    } else {
+        false
+    }
+}
+
+/// Removes `rows` from a shared bitmap, copying it only when one of them is there (few rows
+/// one by one, as [`or_shared`] adds them).
+pub(crate) fn remove_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
+    if rows.len() <= FEW_ROWS {
+        for row in rows {
+            if set.contains(row) {
+                Arc::make_mut(set).remove(row);
+            }
+        }
+    } else if !set.is_disjoint(rows) {
+        *Arc::make_mut(set) -= rows;
+    }
 }
 
 /// The union of several sets as a set of its own, made block by block when one of them is kept
@@ -270,15 +313,7 @@ impl BlockBitmap {
     fn holder_of(&self, row: Row) -> Option<&RoaringBitmap> {
         match self {
             BlockBitmap::Whole(set) => Some(set),
-            BlockBitmap::Blocks(blocks) => blocks.get(block_of(row)).and_then(Option::as_deref),
-        }
-    }
-
-    /// The bitmap holding `row`'s block, for writing (copied when shared, created if missing).
-    fn holder_of_mut(&mut self, row: Row) -> &mut RoaringBitmap {
-        match self {
-            BlockBitmap::Whole(set) => Arc::make_mut(set),
-            BlockBitmap::Blocks(blocks) => block_mut(blocks, block_of(row)),
+            BlockBitmap::Blocks(blocks) => block_holding(blocks, row),
         }
     }
 
@@ -315,29 +350,20 @@ impl BlockBitmap {
 
     /// Adds `rows`, copying only what gains one (the whole set when small, else its blocks).
     pub(crate) fn union_with(&mut self, rows: &RoaringBitmap) {
-        if rows.len() <= FEW_ROWS {
-            let mut grew = false;
-            for row in rows {
-                if !self.holder_of(row).is_some_and(|set| set.contains(row)) {
-                    self.holder_of_mut(row).insert(row);
-                    grew = true;
-                }
-            }
-            if grew {
-                self.split_if_large();
-            }
-            return;
-        }
         match self {
             BlockBitmap::Whole(set) => {
-                if let Some(set) = Arc::get_mut(set) {
-                    *set |= rows;
-                } else if !rows.is_subset(set) {
-                    *Arc::make_mut(set) |= rows;
-                } else {
-                    return;
+                if or_shared(set, rows) {
+                    self.split_if_large();
                 }
-                self.split_if_large();
+            }
+            BlockBitmap::Blocks(blocks) if rows.len() <= FEW_ROWS => {
+                // Row by row (see `FEW_ROWS`): a block is copied only when it gains one.
+                for row in rows {
+                    let held = block_holding(blocks, row).is_some_and(|set| set.contains(row));
+                    if !held {
+                        block_mut(blocks, block_of(row)).insert(row);
+                    }
+                }
             }
             BlockBitmap::Blocks(blocks) => {
                 for (block, add) in pieces(rows) {
@@ -356,23 +382,20 @@ impl BlockBitmap {
 
     /// Removes `rows`, copying only what loses one.
     pub(crate) fn difference_with(&mut self, rows: &RoaringBitmap) {
-        if rows.len() <= FEW_ROWS {
-            for row in rows {
-                if !self.holder_of(row).is_some_and(|set| set.contains(row)) {
-                    continue;
-                }
-                let set = self.holder_of_mut(row);
-                set.remove(row);
-                if let (true, BlockBitmap::Blocks(blocks)) = (set.is_empty(), &mut *self) {
-                    Arc::make_mut(blocks)[block_of(row)] = None;
-                }
-            }
-            return;
-        }
         match self {
-            BlockBitmap::Whole(set) => {
-                if !set.is_disjoint(rows) {
-                    *Arc::make_mut(set) -= rows;
+            BlockBitmap::Whole(set) => remove_shared(set, rows),
+            BlockBitmap::Blocks(blocks) if rows.len() <= FEW_ROWS => {
+                // Row by row (see `FEW_ROWS`): a block is copied only when it loses one.
+                for row in rows {
+                    let held = block_holding(blocks, row).is_some_and(|set| set.contains(row));
+                    if held {
+                        let block = block_of(row);
+                        let set = block_mut(blocks, block);
+                        set.remove(row);
+                        if set.is_empty() {
+                            Arc::make_mut(blocks)[block] = None;
+                        }
+                    }
                 }
             }
             BlockBitmap::Blocks(blocks) => {

@@ -161,9 +161,10 @@ use writer::{apply_ops, settle_row_changes, Logged};
 /// Tuning for a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// Rows that neither the base indexes nor the delta level describe at which the store
-    /// compacts: it builds a delta level over every dirty row ([`Delta`]), or rebuilds the
-    /// whole directory past [`StoreOptions::max_delta`]. Queries re-check those rows one by
+    /// Live rows that neither the base indexes nor any delta level describe at which the store
+    /// compacts: it builds a new delta level over them, folding in the newest small levels
+    /// ([`Delta`], [`Levels`]), or rebuilds the whole directory past
+    /// [`StoreOptions::max_delta`]. Queries re-check those rows one by
     /// one, so this bounds their extra cost.
     pub max_dirty: u64,
     /// Dirty rows past which a compaction rebuilds every index (O(users log users)) instead of
@@ -238,14 +239,6 @@ pub struct Backpressure {
     pub delta_builds: u64,
     /// The rows those builds covered, in all (each build is O(its rows)).
     pub delta_rows: u64,
-}
-
-impl Shared {
-    /// Counts a delta build over `rows`.
-    fn count_delta_build(&self, rows: &roaring::RoaringBitmap) {
-        self.delta_builds.fetch_add(1, Ordering::Relaxed);
-        self.delta_rows.fetch_add(rows.len(), Ordering::Relaxed);
-    }
 }
 
 impl Store {
@@ -429,9 +422,7 @@ impl Store {
         };
         let compaction = Compaction::wanted(&snapshot, &shared.options);
         if !background && compaction == Some(Compaction::Delta) {
-            let rows = snapshot.deltas.to_build(snapshot.undescribed_rows());
-            shared.count_delta_build(&rows);
-            let built = Delta::build(&model, &writer.subjects, &snapshot.index, &rows, version);
+            let built = shared.build_level(&snapshot, &writer.subjects);
             snapshot.deltas = snapshot.deltas.with_level(built);
         }
         if structural || (!background && compaction == Some(Compaction::Full)) {

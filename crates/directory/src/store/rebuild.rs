@@ -1,9 +1,10 @@
 //! Background compactions: indexes for a published version are built on a thread while
 //! batches go on, then published with the index changes made since replayed. A whole rebuild
 //! (the base) leaves only the rows written since dirty; holes (deleted users) are absent from
-//! it, their slots stay until the next load of a checkpoint. A delta level ([`Delta`]) covers
-//! the dirty rows of its version minus those written since.
+//! it, their slots stay until the next load of a checkpoint. A new delta level ([`Delta`])
+//! covers the rows it was built over (see [`Levels::to_build`]) minus those written since.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use roaring::RoaringBitmap;
@@ -11,12 +12,13 @@ use roaring::RoaringBitmap;
 use super::delta::Written;
 use super::writer::{apply_ops, IndexOp};
 use super::{Delta, Levels, Shared, Snapshot, Store, StoreOptions};
+use crate::facts::Subjects;
 use crate::index::Indexes;
 
 /// What a compaction builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Compaction {
-    /// A delta level over the dirty rows.
+    /// A new delta level (see [`Levels::to_build`]).
     Delta,
     /// Every index, over the whole directory.
     Full,
@@ -74,17 +76,7 @@ impl Store {
                 shared.publish_rebuild(&snapshot, index, epoch);
             }
             Compaction::Delta => {
-                // A level over the rows no level describes, with the newest levels folded in
-                // (`Levels::to_build`): O(those rows), not O(every dirty row).
-                let rows = snapshot.deltas.to_build(snapshot.undescribed_rows());
-                shared.count_delta_build(&rows);
-                let delta = Delta::build(
-                    &snapshot.model,
-                    snapshot.subjects(),
-                    &snapshot.index,
-                    &rows,
-                    snapshot.version,
-                );
+                let delta = shared.build_level(&snapshot, snapshot.subjects());
                 shared.publish_delta(delta, epoch);
             }
         }));
@@ -92,6 +84,23 @@ impl Store {
 }
 
 impl Shared {
+    /// The next delta level of `snapshot` (with `subjects`, its grants and teams by subject): a
+    /// level over the rows no level describes, with the newest levels folded in
+    /// ([`Levels::to_build`]): O(those rows), not O(every dirty row). Counted for
+    /// [`Store::backpressure`].
+    pub(super) fn build_level(&self, snapshot: &Snapshot, subjects: &Subjects) -> Delta {
+        let rows = snapshot.deltas.to_build(snapshot.undescribed_rows());
+        self.delta_builds.fetch_add(1, Ordering::Relaxed);
+        self.delta_rows.fetch_add(rows.len(), Ordering::Relaxed);
+        Delta::build(
+            &snapshot.model,
+            subjects,
+            &snapshot.index,
+            &rows,
+            snapshot.version,
+        )
+    }
+
     /// Publishes indexes built for `built` (an earlier or the current version): the current
     /// model with those indexes, and as dirty only the rows changed after `built` (any delta
     /// level is dropped: the rows it described are clean now or dirty again).

@@ -720,10 +720,9 @@ impl<'a> Txn<'a> {
 
 /// The id of the user at `row` (working model first: it may be a user added by this batch).
 fn owner_id(base: &Model, users: &model::Users, row: Row) -> String {
-    (users
+    users
         .get(row as usize)
         .or_else(|| base.users.get(row as usize))
-        .map(|u| u.id.clone())
-        .unwrap_or_default())
-    .into()
+        .map(|u| u.id.to_string())
+        .unwrap_or_default()
 }
