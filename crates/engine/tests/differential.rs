@@ -360,7 +360,11 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
                 match (fast, slow) {
                     (Ok(fast), Ok(slow)) => {
                         ANSWERED.fetch_add(1, Ordering::Relaxed);
-                        if fast.total > 0 && fast.total < snapshot.model.users.count() as u64 {
+                        let users = snapshot.model.users.count() as u64;
+                        if users >= 2 {
+                            SELECTABLE.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if fast.total > 0 && fast.total < users {
                             SELECTIVE.fetch_add(1, Ordering::Relaxed);
                         }
                         prop_assert_eq!(fast, slow, "query {:?}", text)
@@ -387,9 +391,10 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
     // refused private keys), many of them matching some but not all users.
     let answered = ANSWERED.load(Ordering::Relaxed);
     let selective = SELECTIVE.load(Ordering::Relaxed);
+    let selectable = SELECTABLE.load(Ordering::Relaxed);
     let overlaid = OVERLAID.load(Ordering::Relaxed);
     eprintln!(
-        "answered {answered} of {} cases, {selective} selective, {overlaid} over an overlay",
+        "answered {answered} of {} cases, {selective} selective of {selectable} answered over ≥ 2 users, {overlaid} over an overlay",
         cases()
     );
     assert!(
@@ -400,13 +405,18 @@ fn engine_agrees_with_reference_on_random_directories_and_queries() {
         answered * 10 >= u64::from(cases()) * 7,
         "only {answered} cases answered"
     );
+    // Measured: about 45 % of the answered cases over two or more users are selective (three runs
+    // of 2,000 cases: 659/1433, 635/1438, 647/1426). The bound is taken over those cases rather than
+    // over all cases, because directories with fewer than two users cannot be selective at all and
+    // their share varies from run to run; 40 % leaves about four standard deviations of margin.
     assert!(
-        selective * 10 >= u64::from(cases()) * 3,
-        "only {selective} cases selective"
+        selective * 10 >= selectable * 4,
+        "only {selective} of {selectable} cases over two or more users selective"
     );
 }
 
 static ANSWERED: AtomicU64 = AtomicU64::new(0);
+static SELECTABLE: AtomicU64 = AtomicU64::new(0);
 static OVERLAID: AtomicU64 = AtomicU64::new(0);
 static SELECTIVE: AtomicU64 = AtomicU64::new(0);
 
