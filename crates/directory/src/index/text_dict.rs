@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use roaring::RoaringBitmap;
 
-use super::column::{bitmap_from_sorted, Dict};
+use super::column::{bitmap_from_sorted, Dict, Entries};
 use super::front_coded::FrontCoded;
 use crate::model::Row;
 
@@ -37,20 +37,27 @@ impl Default for ByRow {
 }
 
 impl ByRow {
-    /// The smaller of the two layouts for `pairs`, (row, value number) in row order.
-    fn build(pairs: &[(Row, u32)]) -> ByRow {
-        let single = pairs.windows(2).all(|pair| pair[0].0 < pair[1].0);
-        let slots = pairs.last().map_or(0, |&(row, _)| row as usize + 1);
-        if single && slots <= 2 * pairs.len() {
+    /// The smaller of the two layouts for `value_of[entry]`, the value number of each entry of
+    /// `entries` (whose rows never decrease).
+    fn build(entries: &Entries, value_of: Vec<u32>) -> ByRow {
+        let rows = || (0..entries.len()).map(|entry| entries.row(entry));
+        let mut previous = None;
+        let single = rows().all(|row| {
+            let increasing = previous.is_none_or(|last| last < row);
+            previous = Some(row);
+            increasing
+        });
+        let slots = previous.map_or(0, |row: Row| row as usize + 1);
+        if single && slots <= 2 * value_of.len() {
             let mut values = vec![NONE; slots];
-            for &(row, value) in pairs {
+            for (row, value) in rows().zip(value_of) {
                 values[row as usize] = value;
             }
             ByRow::Single(values)
         } else {
             ByRow::Multi {
-                rows: pairs.iter().map(|&(row, _)| row).collect(),
-                values: pairs.iter().map(|&(_, value)| value).collect(),
+                rows: rows().collect(),
+                values: value_of,
             }
         }
     }
@@ -96,13 +103,9 @@ impl TextDict {
         let entries = dict.entries();
         let mut value_of = vec![0u32; entries.len()];
         let values = FrontCoded::from_dict(dict, |entry, value| value_of[entry as usize] = value);
-        let pairs: Vec<(Row, u32)> = (0..entries.len())
-            .map(|entry| (entries.row(entry), value_of[entry]))
-            .collect();
-        drop(value_of);
         TextDict {
             values,
-            by_row: ByRow::build(&pairs),
+            by_row: ByRow::build(entries, value_of),
         }
     }
 
@@ -189,7 +192,6 @@ impl TextDict {
 
 #[cfg(test)]
 mod tests {
-    use super::super::column::Entries;
     use super::*;
     use proptest::prelude::*;
 
@@ -265,18 +267,24 @@ mod tests {
         }
     }
 
+    /// The by-row layout of `(row, value number)` pairs in row order.
+    fn by_row(pairs: &[(Row, u32)]) -> ByRow {
+        let mut entries = Entries::default();
+        for &(row, _) in pairs {
+            entries.push(row, "");
+        }
+        ByRow::build(&entries, pairs.iter().map(|&(_, value)| value).collect())
+    }
+
     #[test]
     fn one_value_per_row_is_a_value_per_slot_and_several_are_pairs() {
-        assert!(matches!(
-            ByRow::build(&[(0, 1), (2, 0), (3, 2)]),
-            ByRow::Single(_)
-        ));
+        let single = by_row(&[(0, 1), (2, 0), (3, 2)]);
+        assert!(matches!(single, ByRow::Single(_)));
+        assert_eq!(single.of(2), &[0]);
+        assert!(single.of(1).is_empty() && single.of(7).is_empty());
         // Sparse rows: pairs cost less than a slot each.
-        assert!(matches!(
-            ByRow::build(&[(0, 0), (1_000, 1)]),
-            ByRow::Multi { .. }
-        ));
-        let multi = ByRow::build(&[(0, 0), (0, 3), (5, 1)]);
+        assert!(matches!(by_row(&[(0, 0), (1_000, 1)]), ByRow::Multi { .. }));
+        let multi = by_row(&[(0, 0), (0, 3), (5, 1)]);
         assert!(matches!(multi, ByRow::Multi { .. }));
         assert_eq!(multi.of(0), &[0, 3]);
         assert_eq!(multi.of(5), &[1]);
