@@ -2,12 +2,9 @@
 //!
 //! One representation serves every string-valued field, single- or multi-valued: the values are
 //! appended to one arena `String` (no allocation per value, ~12 bytes of bookkeeping per value)
-//! in row order, and a permutation of the entries sorted by text is the dictionary. An exact term
-//! is then a binary search and a prefix is a contiguous range of the permutation, which is all the
-//! query language asks of these fields.
-
-use std::cmp::Ordering;
-use std::ops::Range;
+//! in row order, and a permutation of the entries sorted by text is the dictionary. It is the
+//! build's form: the trigram and prefix-set builders read it, and the indexes keep it front-coded
+//! (`front_coded.rs`: `exact.rs`, `text_dict.rs`), where the text costs a fraction.
 
 use roaring::RoaringBitmap;
 
@@ -73,13 +70,6 @@ impl Ends {
             Ends::Wide(ends) => ends.shrink_to_fit(),
         }
     }
-
-    fn heap_bytes(&self) -> usize {
-        match self {
-            Ends::Narrow(ends) => ends.capacity() * std::mem::size_of::<u32>(),
-            Ends::Wide(ends) => ends.capacity() * std::mem::size_of::<usize>(),
-        }
-    }
 }
 
 impl Entries {
@@ -137,22 +127,9 @@ impl Entries {
         (0..self.len()).map(|i| (self.rows[i], self.text(i)))
     }
 
-    /// The entries of `row` (possibly empty), by binary search on the row column.
-    pub(crate) fn range_of_row(&self, row: Row) -> Range<usize> {
-        let start = self.rows.partition_point(|&r| r < row);
-        let end = start + self.rows[start..].partition_point(|&r| r <= row);
-        start..end
-    }
-
     /// Rows having at least one entry.
     pub(crate) fn present(&self) -> RoaringBitmap {
         bitmap_from_sorted(self.rows.iter().copied())
-    }
-
-    fn heap_bytes(&self) -> u64 {
-        (self.text.capacity()
-            + self.ends.heap_bytes()
-            + self.rows.capacity() * std::mem::size_of::<Row>()) as u64
     }
 }
 
@@ -206,25 +183,27 @@ impl Dict {
     pub(crate) fn sorted(&self) -> &[u32] {
         &self.sorted
     }
+}
 
-    fn sorted_text(&self, k: usize) -> &str {
-        self.entries.text(self.sorted[k] as usize)
-    }
-
+/// The plain lookups, by binary search over the permutation: the reference the front-coded
+/// dictionaries (`exact.rs`, `text_dict.rs`) are tested against.
+#[cfg(test)]
+impl Dict {
     /// Positions in [`Dict::sorted`] whose text equals `value`.
-    pub(crate) fn equal_range(&self, value: &str) -> Range<usize> {
+    pub(crate) fn equal_range(&self, value: &str) -> std::ops::Range<usize> {
         let start = self
             .sorted
             .partition_point(|&i| self.entries.text(i as usize) < value);
-        let len = self.sorted[start..]
-            .partition_point(|&i| self.entries.text(i as usize).cmp(value) != Ordering::Greater);
+        let len = self.sorted[start..].partition_point(|&i| {
+            self.entries.text(i as usize).cmp(value) != std::cmp::Ordering::Greater
+        });
         start..start + len
     }
 
     /// Positions in [`Dict::sorted`] whose text starts with `prefix`: contiguous, because in
     /// byte order every string with that prefix sorts after all smaller strings and before any
     /// larger string lacking it.
-    pub(crate) fn prefix_range(&self, prefix: &str) -> Range<usize> {
+    pub(crate) fn prefix_range(&self, prefix: &str) -> std::ops::Range<usize> {
         let start = self
             .sorted
             .partition_point(|&i| self.entries.text(i as usize) < prefix);
@@ -235,7 +214,7 @@ impl Dict {
 
     /// The rows of a range of [`Dict::sorted`] as a set, sorted (wide prefix ranges have ready
     /// sets: `prefixes.rs`).
-    pub(crate) fn rows(&self, range: Range<usize>) -> RoaringBitmap {
+    pub(crate) fn rows(&self, range: std::ops::Range<usize>) -> RoaringBitmap {
         let mut rows: Vec<Row> = self.sorted[range]
             .iter()
             .map(|&entry| self.entries.row(entry as usize))
@@ -246,7 +225,7 @@ impl Dict {
 
     /// Distinct rows of an *equal* range: equal texts are ordered by row rank, so a row holding
     /// the same value twice is adjacent to itself and counted once.
-    pub(crate) fn count_equal(&self, range: Range<usize>) -> u64 {
+    pub(crate) fn count_equal(&self, range: std::ops::Range<usize>) -> u64 {
         let mut count = 0;
         let mut previous = None;
         for &i in &self.sorted[range] {
@@ -263,15 +242,6 @@ impl Dict {
     pub(crate) fn first_row(&self, value: &str) -> Option<Row> {
         let range = self.equal_range(value);
         (!range.is_empty()).then(|| self.entries.row(self.sorted[range.start] as usize))
-    }
-
-    /// `true` when positions `a` and `b` of [`Dict::sorted`] hold equal texts.
-    pub(crate) fn same_text(&self, a: usize, b: usize) -> bool {
-        self.sorted_text(a) == self.sorted_text(b)
-    }
-
-    pub(crate) fn heap_bytes(&self) -> u64 {
-        self.entries.heap_bytes() + (self.sorted.capacity() * std::mem::size_of::<u32>()) as u64
     }
 }
 

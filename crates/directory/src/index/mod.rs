@@ -14,12 +14,15 @@
 //! calls them, each field and family as one job on a worker per core (`parallel.rs`). The text family (`texts.rs`) and the plain dictionaries (`terms.rs`) are tables
 //! keyed by field: a new field is one table row, not a new arm in every lookup.
 //!
-//! - **Term dictionaries** (`column.rs`): login, name and the emails are almost unique per
-//!   user. A hash map of term → bitmap would cost ~80 bytes per value; instead the values sit
-//!   in one arena string in row order and a permutation sorted by text is the dictionary
-//!   (~12 bytes per value plus the text). An exact term is a binary search (equal range), a prefix
-//!   (`loginStartsWith`, `nameStartsWith`) is a contiguous range of the same permutation. Ties are
-//!   sorted by id rank, so for single-valued fields the permutation is also the `orderBy` order.
+//! - **Term dictionaries** (`text_dict.rs`, `front_coded.rs`): login, name and the emails are
+//!   almost unique per user. A hash map of term → bitmap would cost ~80 bytes per value; instead
+//!   the distinct values are kept sorted and front-coded in blocks of 16 (each stores only what
+//!   it does not share with the value before), each owning a run of rows, and each row keeps the
+//!   number of its value (to verify substring candidates). An exact term is a binary search over
+//!   the blocks, a prefix (`loginStartsWith`, `nameStartsWith`) a contiguous range of the runs.
+//!   Ties are sorted by id rank, so for single-valued fields the rows are also the `orderBy`
+//!   order. They are built from a plain arena-and-permutation dictionary (`column.rs`), which
+//!   the trigram and prefix builders read and which is then dropped.
 //! - **Exact dictionaries** (`exact.rs`): the id, auth login/name/email/uid, Google and OpenID
 //!   uids, VCS user names and SSH keys are only looked up whole. Their distinct values are kept
 //!   sorted and front-coded (each stores only what it does not share with the value before),
@@ -31,7 +34,7 @@
 //! - **Trigrams** (`trigram.rs`): free text and `search`/`q` parameters want substrings of login,
 //!   name and emails. Each text field keeps byte-trigram postings; a needle's postings are
 //!   intersected smallest first and the candidates verified against the folded values in the
-//!   dictionary's arena. Needles under three bytes have no trigram and scan the arena.
+//!   dictionary. Needles under three bytes have no trigram and scan the dictionary's values.
 //! - **Ordered columns** (`ordered.rs`): creation, last access and update times and GitLab numbers
 //!   as (value, row) vectors sorted by value then id rank: a range is two binary searches, its
 //!   exact size is O(log n) for the planner, and the vector is also the `orderBy` order.
@@ -58,6 +61,7 @@ mod column;
 mod entities;
 mod exact;
 mod flags;
+mod front_coded;
 mod live_column;
 mod membership;
 mod order;
@@ -68,6 +72,7 @@ mod resolve;
 mod scoped;
 mod structure;
 mod terms;
+mod text_dict;
 mod texts;
 mod trigram;
 mod wildcard;
@@ -94,6 +99,7 @@ use resolve::EntityLookup;
 pub(crate) use resolve::Names;
 use structure::Structure;
 use terms::Terms;
+use text_dict::TextDict;
 use texts::Texts;
 use trigram::TextIndex;
 
@@ -792,7 +798,7 @@ impl Indexes {
     }
 
     /// The sorted dictionary behind a text term field, when it is one.
-    fn term_dict(&self, field: TermField) -> Option<&Dict> {
+    fn term_dict(&self, field: TermField) -> Option<&TextDict> {
         let text = |field| Some(self.columns.texts.get(field).dict());
         match field {
             TermField::Login => text(TextField::Login),
@@ -1148,17 +1154,9 @@ impl Indexes {
     }
 
     fn keyed_rows(&self, key: SortKey) -> KeyedRows {
-        let from_dict = |dict: &Dict| {
-            let sorted = dict.sorted();
-            KeyedRows {
-                rows: sorted
-                    .iter()
-                    .map(|&entry| dict.entries().row(entry as usize))
-                    .collect(),
-                same_as_previous: (0..sorted.len())
-                    .map(|k| k > 0 && dict.same_text(k - 1, k))
-                    .collect(),
-            }
+        let from_dict = |dict: &TextDict| KeyedRows {
+            rows: dict.sorted_rows().to_vec(),
+            same_as_previous: dict.same_as_previous(),
         };
         fn from_values<T: Ord + Copy>(values: &SortedValues<T>) -> KeyedRows {
             KeyedRows {
@@ -1218,7 +1216,7 @@ impl Indexes {
         for ((term_name, trigram_name), text) in self.columns.texts.named() {
             add(
                 term_name,
-                text.dict().entries().len() as u64,
+                text.dict().len() as u64,
                 text.dict().heap_bytes() + text.extra_bytes(),
             );
             let (trigrams, bytes) = text.trigram_stats();

@@ -17,6 +17,7 @@ use std::ops::Range;
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, bitmap_from_sorted, Dict};
+use super::text_dict::TextDict;
 use crate::model::Row;
 
 /// Ranges at least this wide get a stored set; narrower ones are sorted on demand (~50 µs).
@@ -48,7 +49,7 @@ impl PrefixSets {
 
     /// The rows of the dictionary entries starting with `prefix` (at positions `range` of the
     /// sorted order, which the caller has found).
-    pub(crate) fn rows(&self, dict: &Dict, prefix: &str, range: Range<usize>) -> RoaringBitmap {
+    pub(crate) fn rows(&self, dict: &TextDict, prefix: &str, range: Range<usize>) -> RoaringBitmap {
         if range.len() >= MIN_WIDE && !prefix.is_empty() {
             if let Ok(at) = self
                 .sets
@@ -150,6 +151,7 @@ mod tests {
     fn every_prefix_gives_the_rows_of_its_range() {
         let dict = dict();
         let sets = PrefixSets::build(&dict);
+        let text = TextDict::from_dict(&dict);
         assert!(sets.sets.len() > 5, "wide groups several bytes deep");
         let mut prefixes = vec![String::new()];
         for depth in 0..6 {
@@ -161,10 +163,10 @@ mod tests {
             prefixes.extend(deeper);
         }
         for prefix in &prefixes {
-            let range = dict.prefix_range(prefix);
+            let range = text.prefix_range(prefix);
             assert_eq!(
-                sets.rows(&dict, prefix, range.clone()),
-                dict.rows(range),
+                sets.rows(&text, prefix, range.clone()),
+                dict.rows(dict.prefix_range(prefix)),
                 "{prefix:?}"
             );
         }

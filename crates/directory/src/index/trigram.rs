@@ -4,11 +4,12 @@
 //! spanning two values of a multi-valued field) to a posting bitmap. A needle of three or more
 //! bytes occurs in a value only if all its trigrams do, so intersecting the needle's postings,
 //! smallest first, gives a candidate superset; each candidate is then verified against the folded
-//! values kept in the field's [`Dict`]. Byte trigrams are sound for non-ASCII text because UTF-8
+//! values kept in the field's [`TextDict`]. Byte trigrams are sound for non-ASCII text because UTF-8
 //! is self-synchronising: a byte-level occurrence of a valid UTF-8 needle is a character-level
 //! one. A needle of exactly three bytes needs no verification (its single posting is exact).
 //! Needles shorter than three bytes have no trigram and are answered by a linear scan of the
-//! field's values — still a tight loop over one contiguous arena, and rare in practice.
+//! field's distinct values — a sequential decoding of the front-coded dictionary, and rare in
+//! practice.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -17,6 +18,7 @@ use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, bitmap_from_strictly_sorted, Dict, RowSetBuilder};
 use super::prefixes::PrefixSets;
+use super::text_dict::TextDict;
 use crate::model::Row;
 
 /// A trigram packed as `b0 << 16 | b1 << 8 | b2`.
@@ -25,7 +27,7 @@ type Trigram = u32;
 /// A folded text field: its dictionary (exact terms, prefixes, verification) and its trigrams.
 #[derive(Debug, Default)]
 pub(crate) struct TextIndex {
-    dict: Dict,
+    dict: TextDict,
     present: RoaringBitmap,
     trigrams: HashMap<Trigram, RoaringBitmap, BuildHasherDefault<TrigramHasher>>,
     /// Ready row sets of the wide prefixes, for fields answering prefixes (else empty).
@@ -37,18 +39,18 @@ pub(crate) struct TextIndex {
 
 impl TextIndex {
     /// Indexes the trigrams of every value of `dict`, and its wide prefixes when `prefixes`;
-    /// `unlowered` as [`TextIndex::unlowered`] returns it.
+    /// `unlowered` as [`TextIndex::unlowered`] returns it. The plain dictionary is kept front-coded
+    /// ([`TextDict`]) once the postings and prefix sets are read from it.
     pub(crate) fn build(dict: Dict, prefixes: bool, unlowered: RoaringBitmap) -> TextIndex {
         let trigrams = postings(&dict);
-        let entries = dict.entries();
-        let present = entries.present();
+        let present = dict.entries().present();
         let prefixes = if prefixes {
             PrefixSets::build(&dict)
         } else {
             PrefixSets::default()
         };
         TextIndex {
-            dict,
+            dict: TextDict::from_dict(&dict),
             present,
             trigrams,
             prefixes,
@@ -57,7 +59,7 @@ impl TextIndex {
     }
 
     /// Rows whose value starts with `prefix` (already folded), the entries at `range` of the
-    /// dictionary's sorted order ([`Dict::prefix_range`]).
+    /// dictionary's sorted order ([`TextDict::prefix_range`]).
     pub(crate) fn prefix_rows(&self, prefix: &str, range: std::ops::Range<usize>) -> RoaringBitmap {
         if prefix.is_empty() {
             return self.present.clone();
@@ -75,7 +77,7 @@ impl TextIndex {
         self.prefixes.heap_bytes() + bitmap_bytes(&self.unlowered)
     }
 
-    pub(crate) fn dict(&self) -> &Dict {
+    pub(crate) fn dict(&self) -> &TextDict {
         &self.dict
     }
 
@@ -89,15 +91,8 @@ impl TextIndex {
         if needle.is_empty() {
             return self.present.clone();
         }
-        let entries = self.dict.entries();
         if needle.len() < 3 {
-            let mut rows = RowSetBuilder::default();
-            for (row, text) in entries.iter() {
-                if text.contains(needle) {
-                    rows.push(row);
-                }
-            }
-            return rows.finish();
+            return self.dict.rows_where(None, |text| text.contains(needle));
         }
         let Some(candidates) = self.candidates(needle) else {
             return RoaringBitmap::new();
@@ -107,10 +102,7 @@ impl TextIndex {
         }
         let mut rows = RowSetBuilder::default();
         for row in &candidates {
-            if entries
-                .range_of_row(row)
-                .any(|i| entries.text(i).contains(needle))
-            {
+            if self.dict.any_value_of(row, |text| text.contains(needle)) {
                 rows.push(row);
             }
         }

@@ -11,9 +11,8 @@
 
 use roaring::RoaringBitmap;
 
-use super::column::{bitmap_from_sorted, RowSetBuilder};
+use super::column::RowSetBuilder;
 use super::trigram::TextIndex;
-use crate::model::Row;
 #[cfg(test)]
 use crate::text::fold;
 
@@ -116,7 +115,6 @@ impl TextIndex {
     /// Rows with a (folded) value matching `pattern`, and how they were found.
     pub(crate) fn wildcard(&self, pattern: &Wildcard) -> (RoaringBitmap, WildcardPath) {
         let dict = self.dict();
-        let entries = dict.entries();
         let head = pattern.head();
         if pattern.pieces.len() == 1 {
             return (dict.rows(dict.equal_range(head)), WildcardPath::Term);
@@ -127,35 +125,23 @@ impl TextIndex {
             if pattern.is_prefix() {
                 return (self.prefix_rows(head, range), WildcardPath::Prefix);
             }
-            // A narrow prefix range is checked entry by entry; a wide one with a longer piece
+            // A narrow prefix range is checked value by value; a wide one with a longer piece
             // elsewhere goes through that piece's trigrams instead.
             if longest.len() < 3 || range.len() as u64 <= self.estimate(longest) {
-                let mut rows: Vec<Row> = dict.sorted()[range]
-                    .iter()
-                    .filter(|&&entry| pattern.matches(entries.text(entry as usize)))
-                    .map(|&entry| entries.row(entry as usize))
-                    .collect();
-                rows.sort_unstable();
-                return (bitmap_from_sorted(rows), WildcardPath::PrefixChecked);
+                let rows = dict.rows_where(Some(range), |text| pattern.matches(text));
+                return (rows, WildcardPath::PrefixChecked);
             }
         }
-        let mut rows = RowSetBuilder::default();
         if longest.len() < 3 {
-            for (row, text) in entries.iter() {
-                if pattern.matches(text) {
-                    rows.push(row);
-                }
-            }
-            return (rows.finish(), WildcardPath::Scan);
+            let rows = dict.rows_where(None, |text| pattern.matches(text));
+            return (rows, WildcardPath::Scan);
         }
         let Some(candidates) = self.candidates(longest) else {
             return (RoaringBitmap::new(), WildcardPath::Trigrams);
         };
+        let mut rows = RowSetBuilder::default();
         for row in &candidates {
-            if entries
-                .range_of_row(row)
-                .any(|i| pattern.matches(entries.text(i)))
-            {
+            if dict.any_value_of(row, |text| pattern.matches(text)) {
                 rows.push(row);
             }
         }
