@@ -202,11 +202,12 @@ impl<T: Copy> Chunk<T> {
         let leaf = Arc::make_mut(&mut self.leaves[l]);
         leaf.values.remove(i);
         leaf.rows.remove(i);
-        if leaf.values.is_empty() {
+        let emptied = leaf.values.is_empty();
+        if emptied {
             self.leaves.remove(l);
         }
+        step_ends(&mut self.ends, l, false, emptied);
         self.set.remove(row);
-        self.count();
     }
 
     /// Inserts `(value, row)` at index `i` of leaf `l` (`i` may be the leaf's length), splitting
@@ -221,9 +222,11 @@ impl<T: Copy> Chunk<T> {
                 rows: leaf.rows.split_off(shape.leaf),
             };
             self.leaves.insert(l + 1, Arc::new(tail));
+            self.count();
+        } else {
+            step_ends(&mut self.ends, l, true, false);
         }
         self.set.insert(row);
-        self.count();
     }
 
     /// Whether the chunk outgrew its shape: past twice its entries, or past four times its
@@ -310,10 +313,10 @@ impl<T: Copy> Group<T> {
         self.set.get_or_init(|| union)
     }
 
-    /// Marks the group's chunks as changed (the union is recomputed on next read).
+    /// Marks the group's chunks as changed (the union is recomputed on next read; the ends
+    /// are the caller's to keep).
     fn changed(&mut self) {
         self.set = OnceLock::new();
-        self.count();
     }
 
     fn count(&mut self) {
@@ -590,19 +593,22 @@ impl<T: Ord + Copy> LiveColumn<T> {
         let group = Arc::make_mut(&mut self.groups[g]);
         let chunk = Arc::make_mut(&mut group.chunks[c]);
         chunk.remove(l, i, row);
-        if chunk.leaves.is_empty() {
+        let emptied = chunk.leaves.is_empty();
+        if emptied {
             group.chunks.remove(c);
         }
-        if group.chunks.is_empty() {
+        step_ends(&mut group.ends, c, false, emptied);
+        let emptied = group.chunks.is_empty();
+        if emptied {
             self.groups.remove(g);
         } else {
             group.changed();
         }
+        step_ends(&mut self.ends, g, false, emptied);
         self.insert(row, new);
         if let Some(value) = self.by_row.0.get_mut(row as usize) {
             *value = new;
         }
-        self.count();
         self.orders = Default::default();
         true
     }
@@ -621,6 +627,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
         else {
             let chunk = Arc::new(Chunk::new(vec![value], vec![row], shape.leaf));
             self.groups.push(Arc::new(Group::new(vec![chunk])));
+            self.count();
             return;
         };
         let group = Arc::make_mut(&mut self.groups[g]);
@@ -629,13 +636,18 @@ impl<T: Ord + Copy> LiveColumn<T> {
         if chunk.too_big(shape) {
             let tail = chunk.split();
             group.chunks.insert(c + 1, Arc::new(tail));
+            group.count();
+        } else {
+            step_ends(&mut group.ends, c, true, false);
         }
+        group.changed();
         if group.chunks.len() > 2 * shape.group {
             let tail = Group::new(group.chunks.split_off(shape.group));
-            group.changed();
+            group.count();
             self.groups.insert(g + 1, Arc::new(tail));
+            self.count();
         } else {
-            group.changed();
+            step_ends(&mut self.ends, g, true, false);
         }
     }
 
@@ -925,12 +937,31 @@ impl<T: Ord + Copy> LiveColumn<T> {
 
 /// The end position of each piece laid one after another (the running sum of `lens`), which
 /// chunks inside a group and groups inside the column both keep to find a position.
-fn running_ends(lens: impl Iterator<Item = usize>) -> Vec<usize> {
-    lens.scan(0, |end, len| {
-        *end += len;
-        Some(*end)
-    })
-    .collect()
+fn running_ends(lens: impl ExactSizeIterator<Item = usize>) -> Vec<usize> {
+    let mut ends = Vec::with_capacity(lens.len());
+    let mut end = 0;
+    for len in lens {
+        end += len;
+        ends.push(end);
+    }
+    ends
+}
+
+/// The running ends after the piece at `at` gained one entry (`grew`) or lost one, and was
+/// taken out of its list if that `emptied` it. O(the pieces after it) without allocating:
+/// recounting read every piece's length (a pointer to follow each, 64 per group, twice per
+/// sign-in) into a new vector, a sixth of a sign-in's instructions (callgrind, RESULTS.md).
+fn step_ends(ends: &mut Vec<usize>, at: usize, grew: bool, emptied: bool) {
+    if emptied {
+        ends.remove(at);
+    }
+    for end in &mut ends[at..] {
+        if grew {
+            *end += 1;
+        } else {
+            *end -= 1;
+        }
+    }
 }
 
 #[cfg(test)]
