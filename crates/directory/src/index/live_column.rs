@@ -1254,8 +1254,8 @@ mod tests {
                 let chunk = Chunk::new(values.clone(), rows.clone(), leaf);
                 assert_eq!(chunk.len(), n as usize);
                 assert_eq!(chunk.leaves.len(), (n as usize).div_ceil(leaf));
-                for k in 0..n as usize {
-                    assert_eq!(chunk.value(k), values[k]);
+                for (k, &value) in values.iter().enumerate() {
+                    assert_eq!(chunk.value(k), value);
                 }
                 for a in 0..=n as usize {
                     for b in a..=n as usize {
@@ -1296,7 +1296,7 @@ mod tests {
         let n = 40u32;
         // A permutation (17 and 40 are coprime), as id ranks are.
         let rank: Vec<u32> = (0..n).map(|r| (r * 17) % n).collect();
-        let mut values: Vec<i64> = (0..n).map(|r| i64::from(r)).collect();
+        let mut values: Vec<i64> = (0..n).map(i64::from).collect();
         let model_of = |values: &[i64]| {
             let mut model: Vec<(i64, Row)> = (0..n).map(|r| (values[r as usize], r)).collect();
             model.sort_by_key(|&(v, r)| (v, rank[r as usize]));
