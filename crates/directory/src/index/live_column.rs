@@ -134,9 +134,7 @@ impl<T: Copy> Chunk<T> {
 
     /// (leaf, index inside it) of position `k` of the chunk (`k` < len).
     fn at(&self, k: usize) -> (usize, usize) {
-        let l = self.ends.partition_point(|&end| end <= k);
-        let start = if l == 0 { 0 } else { self.ends[l - 1] };
-        (l, k - start)
+        piece_at(&self.ends, k)
     }
 
     fn value(&self, k: usize) -> T {
@@ -329,9 +327,7 @@ impl<T: Copy> Group<T> {
 
     /// (chunk, index inside it) of position `p` of the group (`p` < len).
     fn at(&self, p: usize) -> (usize, usize) {
-        let c = self.ends.partition_point(|&end| end <= p);
-        let start = if c == 0 { 0 } else { self.ends[c - 1] };
-        (c, p - start)
+        piece_at(&self.ends, p)
     }
 
     /// The last entry's value (groups and chunks are never empty).
@@ -653,9 +649,8 @@ impl<T: Ord + Copy> LiveColumn<T> {
 
     /// (group, chunk inside it, index inside that) of position `p` (`p` < len).
     fn at(&self, p: usize) -> (usize, usize, usize) {
-        let g = self.ends.partition_point(|&end| end <= p);
-        let start = if g == 0 { 0 } else { self.ends[g - 1] };
-        let (c, k) = self.groups[g].at(p - start);
+        let (g, q) = piece_at(&self.ends, p);
+        let (c, k) = self.groups[g].at(q);
         (g, c, k)
     }
 
@@ -945,6 +940,14 @@ fn running_ends(lens: impl ExactSizeIterator<Item = usize>) -> Vec<usize> {
         ends.push(end);
     }
     ends
+}
+
+/// (piece, index inside it) of position `p` of pieces laid one after another with running
+/// `ends` (`p` < the last end).
+fn piece_at(ends: &[usize], p: usize) -> (usize, usize) {
+    let i = ends.partition_point(|&end| end <= p);
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    (i, p - start)
 }
 
 /// The running ends after the piece at `at` gained one entry (`grew`) or lost one, and was
