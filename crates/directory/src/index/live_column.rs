@@ -10,8 +10,8 @@
 //! copies the one or two leaves it leaves and enters (768 bytes each), the leaf pointers and
 //! row set of their chunks, the chunk pointers of the one or two groups holding them, the
 //! group pointer list, and one 4 KB leaf of the values by row. Before leaves, the chunk's
-//! 12 KB of entries were copied whole twice per sign-in: 79 % of its instructions
-//! (callgrind, benches/RESULTS.md). The writer does not maintain a group's union: a written
+//! 12 KB of entries were copied whole twice per sign-in: 79 % of its instructions as callgrind
+//! counts them (38 k per sign-in at 100k users, 25 k with leaves; benches/RESULTS.md). The writer does not maintain a group's union: a written
 //! group drops it and the first reader that needs it recomputes it (unions of 64 small chunk
 //! sets), kept until the group is written again. When the writer kept the unions current,
 //! their copies (~128 KB per group at 1M users, rows being spread over the whole directory)
@@ -44,8 +44,8 @@ use super::order::{KeyedRows, Permutation};
 use crate::model::Row;
 use crate::shared::Chunked;
 
-/// Entries per chunk at build time; a chunk splits in two when it passes twice this. A chunk
-/// keeps the set of its rows (what range reads union), copied when a sign-in moves a row in or
+/// Entries per chunk at build time; a chunk splits in two when it passes twice this (or four
+/// times its number of leaves, [`Chunk::too_big`]). A chunk keeps the set of its rows (what range reads union), copied when a sign-in moves a row in or
 /// out of it.
 const CHUNK: usize = 1024;
 /// Entries per leaf at build time; a leaf splits in two when it passes twice this. A sign-in
