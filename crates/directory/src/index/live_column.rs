@@ -3,21 +3,27 @@
 //!
 //! [`super::ordered::SortedValues`] keeps one sorted vector and 64 *cumulative* block bitmaps:
 //! moving one row would copy the whole vector and up to 64 bitmaps. Here the sorted
-//! (value, row) pairs are cut into chunks of 1,024, each behind its own `Arc` with the bitmap of
-//! its rows, and the chunks into groups of 64 (65,536 entries), each behind its own `Arc` with
-//! the union of its chunks' bitmaps. Moving a row (a sign-in moves it from its old time to the
-//! newest end) copies the one or two chunks it leaves and enters (12 KB each), the chunk
-//! pointers of the one or two groups holding them, the group pointer list, and one 4 KB leaf
-//! of the values by row. The writer does not maintain a group's union: a written group drops
-//! it and the first reader that needs it recomputes it (unions of 64 small chunk sets), kept
-//! until the group is written again. When the writer kept the unions current, their copies
-//! (~128 KB per group at 1M users, rows being spread over the whole directory) were most of a
-//! sign-in's 50 µs.
+//! (value, row) pairs are cut into leaves of 64, each behind its own `Arc`; the leaves into
+//! chunks of 1,024 entries, each behind its own `Arc` with the bitmap of its rows; and the
+//! chunks into groups of 64 (65,536 entries), each behind its own `Arc` with the union of its
+//! chunks' bitmaps. Moving a row (a sign-in moves it from its old time to the newest end)
+//! copies the one or two leaves it leaves and enters (768 bytes each), the leaf pointers and
+//! row set of their chunks, the chunk pointers of the one or two groups holding them, the
+//! group pointer list, and one 4 KB leaf of the values by row. Before leaves, the chunk's
+//! 12 KB of entries were copied whole twice per sign-in: 79 % of its instructions as callgrind
+//! counts them (38 k per sign-in at 100k users, 25 k with leaves; benches/RESULTS.md). The writer does not maintain a group's union: a written
+//! group drops it and the first reader that needs it recomputes it (unions of 64 small chunk
+//! sets), kept until the group is written again. When the writer kept the unions current,
+//! their copies (~128 KB per group at 1M users, rows being spread over the whole directory)
+//! were most of a sign-in's 50 µs. A chunk's set is kept current by the writer (its copy is
+//! ~16 small containers): computed on read, a stream that writes most chunks between two reads
+//! would make each read sort every chunk's rows again.
 //!
-//! A range is two binary searches (over groups and chunks, then inside one chunk). Its rows are
-//! the union of a few *pieces*: the sets of the groups wholly inside it, of the whole chunks of
-//! the at most two groups it cuts (or such a group's set minus its chunks outside, when that is
-//! shorter), and the rows of the at most two chunks it cuts — or the column's rows minus the
+//! A range is two binary searches (over groups, chunks and leaves, then inside one leaf). Its
+//! rows are the union of a few *pieces*: the sets of the groups wholly inside it, of the whole
+//! chunks of the at most two groups it cuts (or such a group's set minus its chunks outside,
+//! when that is shorter), and the rows of the at most two chunks it cuts (read across their
+//! leaves) — or the column's rows minus the
 //! pieces outside when the range is more than half the column. At 1M users that is ~16 bitmaps
 //! instead of the ~120 chunk sets a one-level column unions for half the column (1.8 ms for
 //! query k). A range *among candidates* (a conjunction's other predicates already narrowed the
@@ -38,60 +44,213 @@ use super::order::{KeyedRows, Permutation};
 use crate::model::Row;
 use crate::shared::Chunked;
 
-/// Entries per chunk at build time; a chunk splits in two when it passes twice this. A sign-in
-/// copies the one or two chunks it leaves and enters (12 bytes an entry: 12 KB each).
+/// Entries per chunk at build time; a chunk splits in two when it passes twice this (or four
+/// times its number of leaves, [`Chunk::too_big`]). A chunk keeps the set of its rows (what range reads union), copied when a sign-in moves a row in or
+/// out of it.
 const CHUNK: usize = 1024;
+/// Entries per leaf at build time; a leaf splits in two when it passes twice this. A sign-in
+/// copies the one or two leaves it leaves and enters (12 bytes an entry: 768 bytes each, where a
+/// chunk's 12 KB of entries were copied whole before leaves).
+const LEAF: usize = 64;
 /// Chunks per group at build time (65,536 entries); a group splits in two when it passes twice
 /// this. A sign-in copies the chunk pointers of the one or two groups it writes.
 const GROUP: usize = 64;
 
-/// One run of the column, with the set of its rows.
+/// A short run of the column's (value, row) entries: what a sign-in copies to move a row.
 #[derive(Debug, Default)]
-struct Chunk<T> {
+struct Leaf<T> {
     values: Vec<T>,
     rows: Vec<Row>,
-    set: RoaringBitmap,
 }
 
-impl<T: Copy> Clone for Chunk<T> {
-    /// A copy with room for one more entry: a chunk is copied (`Arc::make_mut`) to move one
+impl<T: Copy> Clone for Leaf<T> {
+    /// A copy with room for one more entry: a leaf is copied (`Arc::make_mut`) to move one
     /// row in or out, and an exact-capacity copy would be copied again by the insert's growth.
-    fn clone(&self) -> Chunk<T> {
-        Chunk {
+    fn clone(&self) -> Leaf<T> {
+        Leaf {
             values: with_room(&self.values),
             rows: with_room(&self.rows),
-            set: self.set.clone(),
         }
     }
 }
 
+impl<T: Copy> Leaf<T> {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn last_value(&self) -> T {
+        self.values[self.values.len() - 1]
+    }
+}
+
+/// One run of the column in leaves, with the set of its rows (kept current by the writer: the
+/// readers' group unions are made of these, and recomputing a written chunk's set on read
+/// would cost a sort of its rows per chunk a stream wrote).
+#[derive(Debug, Default, Clone)]
+struct Chunk<T> {
+    /// Non-empty leaves, in order.
+    leaves: Vec<Arc<Leaf<T>>>,
+    /// `ends[i]`: positions (inside the chunk) up to the end of leaf `i`.
+    ends: Vec<usize>,
+    set: RoaringBitmap,
+}
+
 impl<T: Copy> Chunk<T> {
-    fn new(values: Vec<T>, rows: Vec<Row>) -> Chunk<T> {
+    /// A chunk of `values` and their `rows`, cut into leaves of `leaf` entries.
+    fn new(values: Vec<T>, rows: Vec<Row>, leaf: usize) -> Chunk<T> {
         let mut sorted = rows.clone();
         sorted.sort_unstable();
-        Chunk {
-            values,
-            rows,
-            set: bitmap_from_sorted(sorted),
+        let leaves = values
+            .chunks(leaf)
+            .zip(rows.chunks(leaf))
+            .map(|(values, rows)| {
+                Arc::new(Leaf {
+                    values: values.to_vec(),
+                    rows: rows.to_vec(),
+                })
+            })
+            .collect();
+        Chunk::of_leaves(leaves, bitmap_from_sorted(sorted))
+    }
+
+    fn of_leaves(leaves: Vec<Arc<Leaf<T>>>, set: RoaringBitmap) -> Chunk<T> {
+        let mut chunk = Chunk {
+            leaves,
+            ends: Vec::new(),
+            set,
+        };
+        chunk.count();
+        chunk
+    }
+
+    fn count(&mut self) {
+        self.ends = running_ends(self.leaves.iter().map(|leaf| leaf.len()));
+    }
+
+    fn len(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// (leaf, index inside it) of position `k` of the chunk (`k` < len).
+    fn at(&self, k: usize) -> (usize, usize) {
+        piece_at(&self.ends, k)
+    }
+
+    fn value(&self, k: usize) -> T {
+        let (l, i) = self.at(k);
+        self.leaves[l].values[i]
+    }
+
+    /// The last leaf (chunks are never empty).
+    fn last_leaf(&self) -> &Leaf<T> {
+        &self.leaves[self.leaves.len() - 1]
+    }
+
+    /// The last entry's value (chunks and leaves are never empty).
+    fn last_value(&self) -> T {
+        self.last_leaf().last_value()
+    }
+
+    /// The chunk's (value, row) entries, in order.
+    fn entries(&self) -> impl Iterator<Item = (T, Row)> + '_ {
+        self.leaves
+            .iter()
+            .flat_map(|leaf| leaf.values.iter().copied().zip(leaf.rows.iter().copied()))
+    }
+
+    /// The rows at positions `span` of the chunk, in column order.
+    fn rows_at(&self, span: Range<usize>) -> Vec<Row> {
+        let mut rows = Vec::with_capacity(span.len());
+        if span.is_empty() {
+            return rows;
         }
+        let (first, _) = self.at(span.start);
+        let mut start = if first == 0 { 0 } else { self.ends[first - 1] };
+        for leaf in &self.leaves[first..] {
+            if start >= span.end {
+                break;
+            }
+            let from = span.start.saturating_sub(start);
+            let to = (span.end - start).min(leaf.len());
+            rows.extend_from_slice(&leaf.rows[from..to]);
+            start += leaf.len();
+        }
+        rows
     }
 
     /// The rows at `span` of this chunk, as a set: sorted directly, or the chunk's set minus the
     /// rows outside when the span is most of the chunk.
     fn part(&self, span: Range<usize>) -> RoaringBitmap {
-        let sorted = |rows: &[Row]| {
-            let mut rows = rows.to_vec();
-            rows.sort_unstable();
-            bitmap_from_sorted(rows)
-        };
-        if span.len() * 2 > self.rows.len() {
-            let mut outside = self.rows[..span.start].to_vec();
-            outside.extend_from_slice(&self.rows[span.end..]);
+        if span.len() * 2 > self.len() {
+            let mut outside = self.rows_at(0..span.start);
+            outside.extend(self.rows_at(span.end..self.len()));
             outside.sort_unstable();
             &self.set - bitmap_from_sorted(outside)
         } else {
-            sorted(&self.rows[span])
+            let mut rows = self.rows_at(span);
+            rows.sort_unstable();
+            bitmap_from_sorted(rows)
         }
+    }
+
+    /// Removes entry `i` of leaf `l` (whose row is `row`): copies that leaf only, drops it
+    /// when it empties.
+    fn remove(&mut self, l: usize, i: usize, row: Row) {
+        let leaf = Arc::make_mut(&mut self.leaves[l]);
+        leaf.values.remove(i);
+        leaf.rows.remove(i);
+        let emptied = leaf.values.is_empty();
+        if emptied {
+            self.leaves.remove(l);
+        }
+        step_ends(&mut self.ends, l, false, emptied);
+        self.set.remove(row);
+    }
+
+    /// Inserts `(value, row)` at index `i` of leaf `l` (`i` may be the leaf's length), splitting
+    /// the leaf in two past twice `shape.leaf` entries.
+    fn insert(&mut self, l: usize, i: usize, value: T, row: Row, shape: Shape) {
+        let leaf = Arc::make_mut(&mut self.leaves[l]);
+        leaf.values.insert(i, value);
+        leaf.rows.insert(i, row);
+        if leaf.len() > 2 * shape.leaf {
+            let tail = Leaf {
+                values: leaf.values.split_off(shape.leaf),
+                rows: leaf.rows.split_off(shape.leaf),
+            };
+            self.leaves.insert(l + 1, Arc::new(tail));
+            self.count();
+        } else {
+            step_ends(&mut self.ends, l, true, false);
+        }
+        self.set.insert(row);
+    }
+
+    /// Whether the chunk outgrew its shape: past twice its entries, or past four times its
+    /// leaves (leaves that moves emptied down to a few entries make a chunk's copy longer).
+    fn too_big(&self, shape: Shape) -> bool {
+        self.len() > 2 * shape.chunk || self.leaves.len() > 4 * shape.leaves_per_chunk()
+    }
+
+    /// Cuts off the second half of the chunk (at a leaf boundary near its middle; the chunk
+    /// has at least two leaves) and returns it; both sets are recomputed.
+    fn split(&mut self) -> Chunk<T> {
+        let half = self.len() / 2;
+        let cut = (self.ends.partition_point(|&end| end < half) + 1).min(self.leaves.len() - 1);
+        let tail = self.leaves.split_off(cut.max(1));
+        let set_of = |leaves: &[Arc<Leaf<T>>]| {
+            let mut rows: Vec<Row> = leaves
+                .iter()
+                .flat_map(|leaf| leaf.rows.iter().copied())
+                .collect();
+            rows.sort_unstable();
+            bitmap_from_sorted(rows)
+        };
+        self.set = set_of(&self.leaves);
+        self.count();
+        let set = set_of(&tail);
+        Chunk::of_leaves(tail, set)
     }
 }
 
@@ -152,14 +311,14 @@ impl<T: Copy> Group<T> {
         self.set.get_or_init(|| union)
     }
 
-    /// Marks the group's chunks as changed (the union is recomputed on next read).
+    /// Marks the group's chunks as changed (the union is recomputed on next read; the ends
+    /// are the caller's to keep).
     fn changed(&mut self) {
         self.set = OnceLock::new();
-        self.count();
     }
 
     fn count(&mut self) {
-        self.ends = running_ends(self.chunks.iter().map(|chunk| chunk.values.len()));
+        self.ends = running_ends(self.chunks.iter().map(|chunk| chunk.len()));
     }
 
     fn len(&self) -> usize {
@@ -168,16 +327,23 @@ impl<T: Copy> Group<T> {
 
     /// (chunk, index inside it) of position `p` of the group (`p` < len).
     fn at(&self, p: usize) -> (usize, usize) {
-        let c = self.ends.partition_point(|&end| end <= p);
-        let start = if c == 0 { 0 } else { self.ends[c - 1] };
-        (c, p - start)
+        piece_at(&self.ends, p)
     }
 
     /// The last entry's value (groups and chunks are never empty).
     fn last_value(&self) -> T {
-        let chunk = &self.chunks[self.chunks.len() - 1];
-        chunk.values[chunk.values.len() - 1]
+        self.chunks[self.chunks.len() - 1].last_value()
     }
+}
+
+/// Where an entry sits: its group, the chunk inside that, the leaf inside that and its index
+/// in the leaf.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    group: usize,
+    chunk: usize,
+    leaf: usize,
+    index: usize,
 }
 
 /// A range of positions cut into what its rows are made of.
@@ -214,10 +380,12 @@ impl<'a, T: Copy> Pieces<'a, T> {
     }
 }
 
-/// How a column is cut: entries per chunk and chunks per group at build time (small in tests,
-/// so that splits and several groups happen on little data).
+/// How a column is cut: entries per leaf and per chunk, chunks per group at build time (small
+/// in tests, so that splits and several groups happen on little data). `leaf` is at most half
+/// of `chunk`, so that a chunk past twice its entries has two leaves to split between.
 #[derive(Debug, Clone, Copy)]
 struct Shape {
+    leaf: usize,
     chunk: usize,
     group: usize,
 }
@@ -225,9 +393,16 @@ struct Shape {
 impl Default for Shape {
     fn default() -> Shape {
         Shape {
+            leaf: LEAF,
             chunk: CHUNK,
             group: GROUP,
         }
+    }
+}
+
+impl Shape {
+    fn leaves_per_chunk(self) -> usize {
+        self.chunk.div_ceil(self.leaf)
     }
 }
 
@@ -310,7 +485,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
             .chunks(shape.chunk)
             .map(|run| {
                 let (values, rows) = run.iter().copied().unzip();
-                Arc::new(Chunk::new(values, rows))
+                Arc::new(Chunk::new(values, rows, shape.leaf))
             })
             .collect();
         let groups = chunks
@@ -342,119 +517,140 @@ impl<T: Ord + Copy> LiveColumn<T> {
         self.id_rank.get(row as usize).copied().unwrap_or(u32::MAX)
     }
 
-    /// Where `(value, row)` sits or would sit: (group, chunk inside it, index inside that).
-    /// Past the last entry it is the end of the last chunk.
-    fn locate(&self, value: T, row: Row) -> Option<(usize, usize, usize)> {
+    /// Where `(value, row)` sits or would sit: (group, chunk inside it, leaf inside that,
+    /// index inside the leaf). Past the last entry it is the end of the last leaf.
+    fn locate(&self, value: T, row: Row) -> Option<Place> {
         // Keys are (value, id rank), but the rank (a load from a table of every row: a cache
         // miss each at 1M users) is looked up only when the values tie — a sign-in's search
         // probed ~30 keys, and the rank loads were a fifth of its cost (perf, RESULTS.md).
         let rank = std::cell::OnceCell::new();
-        let below = |chunk: &Chunk<T>, k: usize| match chunk.values[k].cmp(&value) {
+        let below = |leaf: &Leaf<T>, k: usize| match leaf.values[k].cmp(&value) {
             std::cmp::Ordering::Less => true,
             std::cmp::Ordering::Greater => false,
             std::cmp::Ordering::Equal => {
-                self.rank(chunk.rows[k]) < *rank.get_or_init(|| self.rank(row))
+                self.rank(leaf.rows[k]) < *rank.get_or_init(|| self.rank(row))
             }
         };
-        let last_below = |chunk: &Chunk<T>| below(chunk, chunk.values.len() - 1);
+        let last_below = |leaf: &Leaf<T>| below(leaf, leaf.len() - 1);
         let last = self.groups.len().checked_sub(1)?;
         let g = self
             .groups
-            .partition_point(|group| last_below(&group.chunks[group.chunks.len() - 1]))
+            .partition_point(|group| last_below(group.chunks[group.chunks.len() - 1].last_leaf()))
             .min(last);
         let group = &self.groups[g];
         let c = group
             .chunks
-            .partition_point(|chunk| last_below(chunk))
+            .partition_point(|chunk| last_below(chunk.last_leaf()))
             .min(group.chunks.len() - 1);
         let chunk = &group.chunks[c];
+        let l = chunk
+            .leaves
+            .partition_point(|leaf| last_below(leaf))
+            .min(chunk.leaves.len() - 1);
+        let leaf = &chunk.leaves[l];
         // Binary search for the first index whose key is not below `key`.
-        let (mut lo, mut hi) = (0, chunk.values.len());
+        let (mut lo, mut hi) = (0, leaf.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if below(chunk, mid) {
+            if below(leaf, mid) {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        Some((g, c, lo))
+        Some(Place {
+            group: g,
+            chunk: c,
+            leaf: l,
+            index: lo,
+        })
     }
 
     /// Moves `row` from `old` to `new` (a sign-in). False, and nothing changed, when the
     /// column does not hold `(old, row)`.
     pub(crate) fn set(&mut self, row: Row, old: T, new: T) -> bool {
-        let Some((g, c, k)) = self.locate(old, row) else {
+        let Some(Place {
+            group: g,
+            chunk: c,
+            leaf: l,
+            index: i,
+        }) = self.locate(old, row)
+        else {
             return false;
         };
-        let chunk = &self.groups[g].chunks[c];
-        let found = chunk
+        let leaf = &self.groups[g].chunks[c].leaves[l];
+        let found = leaf
             .rows
-            .get(k)
-            .is_some_and(|&r| r == row && chunk.values[k] == old);
+            .get(i)
+            .is_some_and(|&r| r == row && leaf.values[i] == old);
         if !found {
             return false;
         }
         let group = Arc::make_mut(&mut self.groups[g]);
         let chunk = Arc::make_mut(&mut group.chunks[c]);
-        chunk.values.remove(k);
-        chunk.rows.remove(k);
-        chunk.set.remove(row);
-        if chunk.values.is_empty() {
+        chunk.remove(l, i, row);
+        let emptied = chunk.leaves.is_empty();
+        if emptied {
             group.chunks.remove(c);
         }
-        if group.chunks.is_empty() {
+        step_ends(&mut group.ends, c, false, emptied);
+        let emptied = group.chunks.is_empty();
+        if emptied {
             self.groups.remove(g);
         } else {
             group.changed();
         }
+        step_ends(&mut self.ends, g, false, emptied);
         self.insert(row, new);
         if let Some(value) = self.by_row.0.get_mut(row as usize) {
             *value = new;
         }
-        self.count();
         self.orders = Default::default();
         true
     }
 
-    /// Inserts `(value, row)` in order, splitting a chunk that grows past twice its build size
-    /// and a group that grows past twice its number of chunks.
+    /// Inserts `(value, row)` in order, splitting a leaf that grows past twice its build size,
+    /// a chunk past twice its entries (or four times its leaves) and a group past twice its
+    /// number of chunks.
     fn insert(&mut self, row: Row, value: T) {
-        let Some((g, c, k)) = self.locate(value, row) else {
-            let chunk = Arc::new(Chunk::new(vec![value], vec![row]));
+        let shape = self.shape;
+        let Some(Place {
+            group: g,
+            chunk: c,
+            leaf: l,
+            index: i,
+        }) = self.locate(value, row)
+        else {
+            let chunk = Arc::new(Chunk::new(vec![value], vec![row], shape.leaf));
             self.groups.push(Arc::new(Group::new(vec![chunk])));
+            self.count();
             return;
         };
-        let shape = self.shape;
         let group = Arc::make_mut(&mut self.groups[g]);
         let chunk = Arc::make_mut(&mut group.chunks[c]);
-        chunk.values.insert(k, value);
-        chunk.rows.insert(k, row);
-        chunk.set.insert(row);
-        if chunk.values.len() > 2 * shape.chunk {
-            let values = chunk.values.split_off(shape.chunk);
-            let rows = chunk.rows.split_off(shape.chunk);
-            let mut kept = chunk.rows.clone();
-            kept.sort_unstable();
-            chunk.set = bitmap_from_sorted(kept);
-            group
-                .chunks
-                .insert(c + 1, Arc::new(Chunk::new(values, rows)));
+        chunk.insert(l, i, value, row, shape);
+        if chunk.too_big(shape) {
+            let tail = chunk.split();
+            group.chunks.insert(c + 1, Arc::new(tail));
+            group.count();
+        } else {
+            step_ends(&mut group.ends, c, true, false);
         }
+        group.changed();
         if group.chunks.len() > 2 * shape.group {
             let tail = Group::new(group.chunks.split_off(shape.group));
-            group.changed();
+            group.count();
             self.groups.insert(g + 1, Arc::new(tail));
+            self.count();
         } else {
-            group.changed();
+            step_ends(&mut self.ends, g, true, false);
         }
     }
 
     /// (group, chunk inside it, index inside that) of position `p` (`p` < len).
     fn at(&self, p: usize) -> (usize, usize, usize) {
-        let g = self.ends.partition_point(|&end| end <= p);
-        let start = if g == 0 { 0 } else { self.ends[g - 1] };
-        let (c, k) = self.groups[g].at(p - start);
+        let (g, q) = piece_at(&self.ends, p);
+        let (c, k) = self.groups[g].at(q);
         (g, c, k)
     }
 
@@ -472,11 +668,17 @@ impl<T: Ord + Copy> LiveColumn<T> {
             // The group's last value is not below, so neither is its last chunk's.
             let c = group
                 .chunks
-                .partition_point(|chunk| below(chunk.values[chunk.values.len() - 1]));
+                .partition_point(|chunk| below(chunk.last_value()));
             let chunk = &group.chunks[c];
+            // Likewise the chunk's last leaf.
+            let l = chunk
+                .leaves
+                .partition_point(|leaf| below(leaf.last_value()));
+            let leaf = &chunk.leaves[l];
             let group_start = if g == 0 { 0 } else { self.ends[g - 1] };
             let chunk_start = if c == 0 { 0 } else { group.ends[c - 1] };
-            group_start + chunk_start + chunk.values.partition_point(|&v| below(v))
+            let leaf_start = if l == 0 { 0 } else { chunk.ends[l - 1] };
+            group_start + chunk_start + leaf_start + leaf.values.partition_point(|&v| below(v))
         };
         let start = match lo {
             Bound::Included(x) => first(x, false),
@@ -507,12 +709,12 @@ impl<T: Ord + Copy> LiveColumn<T> {
             let (to_c, to_k) = if g == g2 {
                 (c2, k2 + 1)
             } else {
-                (n - 1, group.chunks[n - 1].rows.len())
+                (n - 1, group.chunks[n - 1].len())
             };
             // Whole chunks: `wa..wb`.
             let (mut wa, mut wb) = (from_c, to_c + 1);
-            let from_len = group.chunks[from_c].rows.len();
-            let to_len = group.chunks[to_c].rows.len();
+            let from_len = group.chunks[from_c].len();
+            let to_len = group.chunks[to_c].len();
             if from_c == to_c {
                 if from_k > 0 || to_k < from_len {
                     pieces.cut.push((&*group.chunks[from_c], from_k..to_k));
@@ -634,7 +836,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
     fn by_value(&self, range: Range<usize>, candidates: &RoaringBitmap) -> RoaringBitmap {
         let value = |p: usize| {
             let (g, c, k) = self.at(p);
-            self.groups[g].chunks[c].values[k]
+            self.groups[g].chunks[c].value(k)
         };
         let (lo, hi) = (value(range.start), value(range.end - 1));
         let mut sure = RoaringBitmap::new();
@@ -669,7 +871,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
         let mut same_as_previous = Vec::with_capacity(self.len());
         let mut previous = None;
         for chunk in self.chunks() {
-            for (&value, &row) in chunk.values.iter().zip(&chunk.rows) {
+            for (value, row) in chunk.entries() {
                 same_as_previous.push(previous == Some(value));
                 rows.push(row);
                 previous = Some(value);
@@ -694,9 +896,15 @@ impl<T: Ord + Copy> LiveColumn<T> {
         let chunks: u64 = self
             .chunks()
             .map(|chunk| {
-                (chunk.values.capacity() * std::mem::size_of::<T>()
-                    + chunk.rows.capacity() * std::mem::size_of::<Row>()) as u64
-                    + bitmap_bytes(&chunk.set)
+                let leaves: usize = chunk
+                    .leaves
+                    .iter()
+                    .map(|leaf| {
+                        leaf.values.capacity() * std::mem::size_of::<T>()
+                            + leaf.rows.capacity() * std::mem::size_of::<Row>()
+                    })
+                    .sum();
+                (leaves + 16 * chunk.leaves.capacity()) as u64 + bitmap_bytes(&chunk.set)
             })
             .sum();
         let groups: u64 = self
@@ -724,12 +932,39 @@ impl<T: Ord + Copy> LiveColumn<T> {
 
 /// The end position of each piece laid one after another (the running sum of `lens`), which
 /// chunks inside a group and groups inside the column both keep to find a position.
-fn running_ends(lens: impl Iterator<Item = usize>) -> Vec<usize> {
-    lens.scan(0, |end, len| {
-        *end += len;
-        Some(*end)
-    })
-    .collect()
+fn running_ends(lens: impl ExactSizeIterator<Item = usize>) -> Vec<usize> {
+    let mut ends = Vec::with_capacity(lens.len());
+    let mut end = 0;
+    for len in lens {
+        end += len;
+        ends.push(end);
+    }
+    ends
+}
+
+/// (piece, index inside it) of position `p` of pieces laid one after another with running
+/// `ends` (`p` < the last end).
+fn piece_at(ends: &[usize], p: usize) -> (usize, usize) {
+    let i = ends.partition_point(|&end| end <= p);
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    (i, p - start)
+}
+
+/// The running ends after the piece at `at` gained one entry (`grew`) or lost one, and was
+/// taken out of its list if that `emptied` it. O(the pieces after it) without allocating:
+/// recounting read every piece's length (a pointer to follow each, 64 per group, twice per
+/// sign-in) into a new vector, a sixth of a sign-in's instructions (callgrind, RESULTS.md).
+fn step_ends(ends: &mut Vec<usize>, at: usize, grew: bool, emptied: bool) {
+    if emptied {
+        ends.remove(at);
+    }
+    for end in &mut ends[at..] {
+        if grew {
+            *end += 1;
+        } else {
+            *end -= 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -741,10 +976,7 @@ mod tests {
 
     /// The column as plain sorted pairs, for comparison.
     fn pairs(column: &LiveColumn<i64>) -> Vec<(i64, Row)> {
-        column
-            .chunks()
-            .flat_map(|c| c.values.iter().copied().zip(c.rows.iter().copied()))
-            .collect()
+        column.chunks().flat_map(|c| c.entries()).collect()
     }
 
     /// The bookkeeping every operation relies on: non-empty chunks and groups, cumulative
@@ -755,15 +987,27 @@ mod tests {
             assert!(!group.chunks.is_empty());
             let mut inner = 0;
             for (chunk, &chunk_end) in group.chunks.iter().zip(&group.ends) {
-                assert!(!chunk.values.is_empty());
-                assert_eq!(chunk.values.len(), chunk.rows.len());
+                assert!(!chunk.leaves.is_empty());
+                let mut in_chunk = 0;
+                for (leaf, &leaf_end) in chunk.leaves.iter().zip(&chunk.ends) {
+                    assert!(leaf.len() > 0);
+                    assert!(leaf.len() <= 2 * column.shape.leaf, "a leaf past its limit");
+                    assert_eq!(leaf.values.len(), leaf.rows.len());
+                    in_chunk += leaf.len();
+                    assert_eq!(in_chunk, leaf_end);
+                }
+                assert_eq!(chunk.leaves.len(), chunk.ends.len());
+                assert!(!chunk.too_big(column.shape), "a chunk past its limit");
                 assert_eq!(
                     chunk.set,
-                    chunk.rows.iter().copied().collect::<RoaringBitmap>()
+                    chunk
+                        .entries()
+                        .map(|(_, row)| row)
+                        .collect::<RoaringBitmap>()
                 );
-                inner += chunk.values.len();
+                inner += chunk.len();
                 assert_eq!(inner, chunk_end);
-                for (&value, &row) in chunk.values.iter().zip(&chunk.rows) {
+                for (value, row) in chunk.entries() {
                     assert_eq!(column.by_row.0.get(row as usize), Some(&value));
                 }
             }
@@ -858,8 +1102,22 @@ mod tests {
     #[test]
     fn random_moves_match_a_sorted_vector_and_keep_earlier_versions() {
         for (n, shape) in [
-            (3_000u32, Shape { chunk: 8, group: 4 }),
-            (3_000, Shape { chunk: 3, group: 2 }),
+            (
+                3_000u32,
+                Shape {
+                    leaf: 2,
+                    chunk: 8,
+                    group: 4,
+                },
+            ),
+            (
+                3_000,
+                Shape {
+                    leaf: 1,
+                    chunk: 3,
+                    group: 2,
+                },
+            ),
             (100_000, Shape::default()),
         ] {
             let mut rng = ChaCha8Rng::seed_from_u64(u64::from(n) + shape.chunk as u64);
@@ -933,6 +1191,7 @@ mod tests {
         let rank: Vec<u32> = (0..n).collect();
         let mut values: Vec<i64> = (0..n).map(|r| i64::from(r % 9_000)).collect();
         let shape = Shape {
+            leaf: 4,
             chunk: 16,
             group: 4,
         };
@@ -985,5 +1244,168 @@ mod tests {
         assert_eq!(pairs(&held), held_model);
         assert_consistent(&held);
         assert_range(&held, &held_model, 4_000, 5_000);
+    }
+
+    /// A chunk's reads across its leaf edges (positions, spans, parts) and its split, against
+    /// the flat vector of its entries, for every leaf size and span.
+    #[test]
+    fn chunk_reads_across_leaf_edges_and_splits_match_a_flat_vector() {
+        for leaf in 1..5 {
+            for n in 1..24u32 {
+                let values: Vec<i64> = (0..n).map(|v| i64::from(v / 2)).collect();
+                let rows: Vec<Row> = (0..n).map(|r| (r * 7 + 3) % 31 + r * 40).collect();
+                let chunk = Chunk::new(values.clone(), rows.clone(), leaf);
+                assert_eq!(chunk.len(), n as usize);
+                assert_eq!(chunk.leaves.len(), (n as usize).div_ceil(leaf));
+                for (k, &value) in values.iter().enumerate() {
+                    assert_eq!(chunk.value(k), value);
+                }
+                for a in 0..=n as usize {
+                    for b in a..=n as usize {
+                        assert_eq!(chunk.rows_at(a..b), rows[a..b], "{a}..{b}");
+                        let want: RoaringBitmap = rows[a..b].iter().copied().collect();
+                        assert_eq!(chunk.part(a..b), want, "{a}..{b}");
+                    }
+                }
+                if chunk.leaves.len() >= 2 {
+                    let mut head = chunk.clone();
+                    let tail = head.split();
+                    assert!(head.len() > 0 && tail.len() > 0);
+                    let joined: Vec<(i64, Row)> = head.entries().chain(tail.entries()).collect();
+                    let flat: Vec<(i64, Row)> = values.iter().copied().zip(rows.clone()).collect();
+                    assert_eq!(joined, flat);
+                    for part in [&head, &tail] {
+                        let set: RoaringBitmap = part.entries().map(|(_, row)| row).collect();
+                        assert_eq!(part.set, set);
+                        assert_eq!(part.ends.last(), Some(&part.len()));
+                    }
+                    // The split copy is independent of the chunk it was taken from.
+                    assert_eq!(chunk.entries().collect::<Vec<_>>(), flat);
+                }
+            }
+        }
+    }
+
+    /// Leaves that empty out are dropped, a chunk of many small leaves splits, and a leaf
+    /// grown past twice its size splits: moves on a tiny shape against a sorted vector, every
+    /// range of the small value domain exact after each move.
+    #[test]
+    fn leaves_empty_split_and_every_range_stays_exact() {
+        let shape = Shape {
+            leaf: 2,
+            chunk: 4,
+            group: 2,
+        };
+        let n = 40u32;
+        // A permutation (17 and 40 are coprime), as id ranks are.
+        let rank: Vec<u32> = (0..n).map(|r| (r * 17) % n).collect();
+        let mut values: Vec<i64> = (0..n).map(i64::from).collect();
+        let model_of = |values: &[i64]| {
+            let mut model: Vec<(i64, Row)> = (0..n).map(|r| (values[r as usize], r)).collect();
+            model.sort_by_key(|&(v, r)| (v, rank[r as usize]));
+            model
+        };
+        let mut column = LiveColumn::build_shaped(model_of(&values), &rank, shape);
+        let mut most_leaves = 0;
+        // Every row to the newest end in turn (old leaves empty out, the newest splits), then
+        // every other row back into the middle (leaves there grow and split).
+        let moves = (0..n)
+            .map(|r| (r, 100 + i64::from(r)))
+            .chain((0..n).step_by(2).map(|r| (r, 50)));
+        for (row, new) in moves {
+            assert!(column.set(row, values[row as usize], new));
+            values[row as usize] = new;
+            let model = model_of(&values);
+            assert_eq!(pairs(&column), model);
+            assert_consistent(&column);
+            for chunk in column.chunks() {
+                most_leaves = most_leaves.max(chunk.leaves.len());
+            }
+            for lo in [0, 10, 39, 40, 50, 51, 99, 100, 120, 140] {
+                for hi in [1, 11, 40, 50, 51, 100, 121, 141] {
+                    assert_range(&column, &model, lo, hi);
+                }
+            }
+        }
+        assert!(most_leaves >= 2, "chunks of several leaves");
+    }
+
+    /// A chunk whose leaves moves emptied down to one entry each splits by its leaf count
+    /// (its copy stays short) and keeps its entries in order.
+    #[test]
+    fn a_chunk_of_many_small_leaves_splits() {
+        let shape = Shape {
+            leaf: 4,
+            chunk: 8,
+            group: 64,
+        };
+        let leaves = 4 * shape.leaves_per_chunk();
+        let mut chunk = Chunk::<i64>::new(Vec::new(), Vec::new(), shape.leaf);
+        for k in 0..=leaves {
+            let leaf = Leaf {
+                values: vec![k as i64],
+                rows: vec![k as Row],
+            };
+            chunk.leaves.push(Arc::new(leaf));
+            chunk.set.insert(k as Row);
+        }
+        chunk.count();
+        // Too big by its leaves, not its entries.
+        assert!(chunk.too_big(shape) && chunk.len() <= 2 * shape.chunk);
+        let tail = chunk.split();
+        assert!(!chunk.too_big(shape) && !tail.too_big(shape));
+        let joined: Vec<i64> = chunk
+            .entries()
+            .chain(tail.entries())
+            .map(|(v, _)| v)
+            .collect();
+        assert_eq!(joined, (0..=leaves as i64).collect::<Vec<_>>());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Random columns, shapes and moves against a sorted vector: every range of the value
+        /// domain exact, and the version before the moves unchanged.
+        #[test]
+        fn random_shapes_and_moves_match_a_sorted_vector(
+            n in 1u32..120,
+            (leaf, per_chunk, group) in (1usize..4, 2usize..4, 1usize..4),
+            seed in 0u64..1_000,
+            moves in 0usize..200,
+        ) {
+            let shape = Shape { leaf, chunk: leaf * per_chunk, group };
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            // Id ranks are a permutation (ids are unique).
+            let mut rank: Vec<u32> = (0..n).collect();
+            for i in (1..rank.len()).rev() {
+                rank.swap(i, rng.gen_range(0..=i));
+            }
+            let mut values: Vec<i64> = (0..n).map(|_| rng.gen_range(0..30)).collect();
+            let model_of = |values: &[i64]| {
+                let mut model: Vec<(i64, Row)> =
+                    (0..n).map(|r| (values[r as usize], r)).collect();
+                model.sort_by_key(|&(v, r)| (v, rank[r as usize]));
+                model
+            };
+            let first = model_of(&values);
+            let mut column = LiveColumn::build_shaped(first.clone(), &rank, shape);
+            let before = column.clone();
+            for _ in 0..moves {
+                let row = rng.gen_range(0..n);
+                let new = rng.gen_range(0..40);
+                proptest::prop_assert!(column.set(row, values[row as usize], new));
+                values[row as usize] = new;
+            }
+            let model = model_of(&values);
+            proptest::prop_assert_eq!(pairs(&column), model.clone());
+            assert_consistent(&column);
+            for lo in 0..42 {
+                for hi in (lo..43).step_by(3) {
+                    assert_range(&column, &model, lo, hi);
+                }
+            }
+            proptest::prop_assert_eq!(pairs(&before), first);
+        }
     }
 }

@@ -23,10 +23,10 @@
 //! **Sign-ins and flag changes in place.** A sign-in of a row the indexes describe (not dirty,
 //! not otherwise written by the batch, with a previous last access) moves the row inside the
 //! last-access column, a copy-on-write chunked column (`index::live_column`): one sign-in copies
-//! the one or two chunks of 1,024 entries (12 KB) it leaves and enters, the chunk pointers of
-//! their groups and one 4 KB leaf of the column's values by row (a group's union of its chunks
-//! is recomputed by the first reader that needs it, not by the writer), and the row stays
-//! clean. A user put or patch that changes only the state, admin or 2FA flags of such a row
+//! the one or two leaves of 64 entries (768 bytes) it leaves and enters, the leaf pointers and
+//! row sets of their chunks (1,024 entries each), the chunk pointers of their groups and one
+//! 4 KB leaf of the column's values by row (a group's union of its chunks is recomputed by the
+//! first reader that needs it, not by the writer), and the row stays clean. A user put or patch that changes only the state, admin or 2FA flags of such a row
 //! flips its bits in the flag and state bitmaps (each shared copy-on-write and copied whole:
 //! ~128 KB for a flag a third of 1M users hold). Both are logged
 //! (`IndexOp::Touched`, `IndexOp::Flagged`) and replayed onto background rebuilds; a row
