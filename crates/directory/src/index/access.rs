@@ -643,7 +643,7 @@ fn outside<'a>(
     mut rows: RoaringBitmap,
     sets: impl Iterator<Item = &'a BlockBitmap>,
 ) -> RoaringBitmap {
-    let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| set.len() > 0).collect();
+    let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| !set.is_empty()).collect();
     sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
     for set in sets {
         if rows.is_empty() {
