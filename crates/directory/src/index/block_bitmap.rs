@@ -1,7 +1,8 @@
 //! [`BlockBitmap`]: a row set copied on write per block of 65,536 rows once it is large.
 //!
-//! Live changes write a handful of rows into the access index's holder sets while readers keep
-//! the previous version. With one `Arc<RoaringBitmap>` per set, the copy-on-write grain is the
+//! Live changes write a handful of rows into the access index's holder sets (and, for a
+//! membership, into the structure's group and team member sets, the own-role holders and the
+//! users in a project: read through [`super::RowSet`]) while readers keep the previous version. With one `Arc<RoaringBitmap>` per set, the copy-on-write grain is the
 //! whole set: up to 16 containers of 8 KB at 1M users copied (and later freed) for a one-row
 //! change, per set written — a membership writes a role's union, the any-role union and the
 //! organization and project sets of every grant of the groups it joins or leaves. A large set
