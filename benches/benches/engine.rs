@@ -190,7 +190,9 @@ fn four_bitmaps() -> Vec<RoaringBitmap> {
             Bound::Excluded(recent),
             Bound::Unbounded,
         ),
-        index.group_transitive(data.values.other_groups[0]).clone(),
+        index
+            .group_transitive(data.values.other_groups[0])
+            .to_bitmap(),
     ]
 }
 

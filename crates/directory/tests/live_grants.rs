@@ -79,11 +79,19 @@ fn check(snap: &Snapshot) {
                 &index.access(scope, Some(&one)),
             );
             let what = format!("own_role({role:?})");
-            same(what, snap.index.own_role(role), index.own_role(role));
+            same(
+                what,
+                &snap.index.own_role(role).to_bitmap(),
+                &index.own_role(role).to_bitmap(),
+            );
         }
     }
     let what = "in_any_project".to_owned();
-    same(what, snap.index.in_any_project(), index.in_any_project());
+    same(
+        what,
+        &snap.index.in_any_project().to_bitmap(),
+        &index.in_any_project().to_bitmap(),
+    );
 }
 
 fn options(background: bool) -> StoreOptions {

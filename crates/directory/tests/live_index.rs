@@ -92,15 +92,15 @@ fn check(snap: &Snapshot) {
     for &role in &roles {
         same(
             &format!("own_role({role:?})"),
-            live.own_role(role),
-            fresh.own_role(role),
+            &live.own_role(role).to_bitmap(),
+            &fresh.own_role(role).to_bitmap(),
             dirty,
         );
     }
     same(
         "in_any_project",
-        live.in_any_project(),
-        fresh.in_any_project(),
+        &live.in_any_project().to_bitmap(),
+        &fresh.in_any_project().to_bitmap(),
         dirty,
     );
     for p in 0..model.permissions.len() as u32 {
@@ -115,14 +115,14 @@ fn check(snap: &Snapshot) {
     for g in (0..model.groups.len() as u32).map(GroupIdx) {
         same(
             &format!("group_direct({g:?})"),
-            live.group_direct(g),
-            fresh.group_direct(g),
+            &live.group_direct(g).to_bitmap(),
+            &fresh.group_direct(g).to_bitmap(),
             dirty,
         );
         same(
             &format!("group_transitive({g:?})"),
-            live.group_transitive(g),
-            fresh.group_transitive(g),
+            &live.group_transitive(g).to_bitmap(),
+            &fresh.group_transitive(g).to_bitmap(),
             dirty,
         );
         same(
@@ -141,8 +141,8 @@ fn check(snap: &Snapshot) {
     for t in (0..model.teams.len() as u32).map(TeamIdx) {
         same(
             &format!("team_members({t:?})"),
-            live.team_members(t),
-            fresh.team_members(t),
+            &live.team_members(t).to_bitmap(),
+            &fresh.team_members(t).to_bitmap(),
             dirty,
         );
     }
@@ -576,6 +576,108 @@ fn memberships_and_deletions_one_by_one_stay_exact_over_several_blocks() {
     assert!(applied > 80, "{applied} of {} applied", changes.len());
     check(&store.snapshot());
     check(&first);
+}
+
+/// Member sets large enough to be kept in 65,536-row blocks (two full blocks of members) gain
+/// and lose a member in a third block one change per batch: a membership in a nested group
+/// (the group's direct and transitive sets, its ancestors', a team listing its parent) and a
+/// direct grant (the own-role holders). The first change adds a block, the removals empty it
+/// again; after each change every index equals a fresh build's, the changed row stays clean,
+/// and the snapshots taken before keep their own rows.
+#[test]
+fn member_sets_in_blocks_gain_and_empty_a_block_exactly() {
+    let model = generate(&GenOptions {
+        users: 132_000,
+        seed: 5,
+    });
+    let project = model.projects[0].id.clone();
+    let id = |n: usize| live_user(&model, n).id.clone();
+    let mut setup = vec![
+        json!({"op":"put","kind":"role","value":{"id":"r-blk","name":"Blocks"}}),
+        json!({"op":"put","kind":"group","value":{"id":"g-btop","name":"Block top"}}),
+        json!({"op":"put","kind":"group","value":{"id":"g-bmid","name":"Block mid","parent":"g-btop"}}),
+        json!({"op":"put","kind":"group","value":{"id":"g-blow","name":"Block low","parent":"g-bmid"}}),
+        json!({"op":"put","kind":"team","value":{"id":"t-blk","name":"Block team","project":project,"groups":["g-bmid"]}}),
+        json!({"op":"put","kind":"grant","value":{"role":"r-blk","group":"g-btop","project":project}}),
+        json!({"op":"put","kind":"grant","value":{"role":"r-blk","team":"t-blk"}}),
+    ];
+    // Every 8th user of the first two blocks in the low group, every 16th granted the role.
+    for n in (0..131_072).step_by(8) {
+        setup.push(json!({"op":"put","kind":"membership","value":{"user":id(n),"group":"g-blow"}}));
+        if n % 16 == 0 {
+            setup.push(json!({"op":"put","kind":"grant","value":{"role":"r-blk","user":id(n)}}));
+        }
+    }
+    let (far, near) = (id(131_500), id(8));
+    let lines: Vec<String> = setup.iter().map(|c| c.to_string()).collect();
+    let staging = Store::with_options(model, StoreOptions::never_compact());
+    staging
+        .apply_changes(&batch(&lines.join("\n")))
+        .expect("setup applies");
+    // Clean indexes built over the setup.
+    let model = userql_directory::model::Model::clone(&staging.snapshot().model);
+    let store = Store::with_options(model, StoreOptions::never_compact());
+    let start = store.snapshot();
+    let group = |name: &str| start.index.resolve_group(name)[0];
+    let (top, low) = (group("g-btop"), group("g-blow"));
+    let team = start.index.resolve_team("t-blk")[0];
+    let role = start.index.resolve_role("r-blk")[0];
+    let far_row = start.row_of_id(&far).expect("generated user");
+    assert!(far_row >= 2 << 16, "the user's row is in a third block");
+    for (what, set) in [
+        ("direct", start.index.group_direct(low)),
+        ("transitive", start.index.group_transitive(top)),
+        ("team", start.index.team_members(team)),
+        ("own role", start.index.own_role(role)),
+    ] {
+        assert!(set.as_bitmap().is_none(), "{what}: kept in blocks");
+        assert!(!set.contains(far_row), "{what}");
+    }
+    let membership = |op: &str, user: &str| {
+        format!(
+            r#"{{"op":"{op}","kind":"membership","value":{{"user":"{user}","group":"g-blow"}}}}"#
+        )
+    };
+    let grant = |op: &str| {
+        format!(r#"{{"op":"{op}","kind":"grant","value":{{"role":"r-blk","user":"{far}"}}}}"#)
+    };
+    let step = |change: String| {
+        store.apply_changes(&batch(&change)).expect("applies");
+        let snap = store.snapshot();
+        assert!(snap.dirty.is_empty(), "made in place: {change}");
+        check(&snap);
+        snap
+    };
+    let joined = step(membership("put", &far));
+    let ix = &joined.index;
+    assert!(ix.group_direct(low).contains(far_row));
+    assert!(ix.group_transitive(top).contains(far_row));
+    assert!(ix.team_members(team).contains(far_row));
+    assert!(ix.access(AccessScope::Any, Some(&[role])).contains(far_row));
+    let granted = step(grant("put"));
+    assert!(granted.index.own_role(role).contains(far_row));
+    let left = step(membership("delete", &far));
+    let ix = &left.index;
+    assert!(!ix.group_direct(low).contains(far_row));
+    assert!(!ix.group_transitive(top).contains(far_row));
+    assert!(!ix.team_members(team).contains(far_row));
+    assert!(
+        ix.access(AccessScope::Any, Some(&[role])).contains(far_row),
+        "granted directly"
+    );
+    let ungranted = step(grant("delete"));
+    assert!(!ungranted.index.own_role(role).contains(far_row));
+    assert!(!ungranted
+        .index
+        .access(AccessScope::Any, Some(&[role]))
+        .contains(far_row));
+    step(membership("delete", &near));
+    // Earlier versions are untouched by the later writes.
+    assert!(joined.index.group_transitive(top).contains(far_row));
+    assert!(!joined.index.own_role(role).contains(far_row));
+    assert!(granted.index.own_role(role).contains(far_row));
+    check(&start);
+    check(&joined);
 }
 
 /// Parses one batch written as JSON lines (without the header).

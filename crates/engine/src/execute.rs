@@ -31,6 +31,7 @@ use crate::cost::Deadline;
 use crate::error::Error;
 use crate::plan::{Node, Plan};
 use crate::rowcheck::row_local;
+use crate::rows::Rows;
 
 /// What each node produced, in pre-order (the order of [`Node::children`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,7 +62,10 @@ pub fn execute_within(
         index,
         deadline,
     };
-    let rows = exec.node(&plan.root, 0, &mut trace)?.into_owned();
+    let rows = exec
+        .node(&plan.root, 0, &mut trace)?
+        .into_bitmap()
+        .into_owned();
     Ok((rows, trace))
 }
 
@@ -78,12 +82,7 @@ struct Executor<'a, 'd> {
 
 impl<'a> Executor<'a, '_> {
     /// Evaluates `node`, whose trace slot (pre-order position) is `slot`.
-    fn node(
-        &self,
-        node: &Node,
-        slot: usize,
-        trace: &mut Trace,
-    ) -> Result<Cow<'a, RoaringBitmap>, Error> {
+    fn node(&self, node: &Node, slot: usize, trace: &mut Trace) -> Result<Rows<'a>, Error> {
         self.node_within(node, slot, None, trace)
     }
 
@@ -95,19 +94,19 @@ impl<'a> Executor<'a, '_> {
         slot: usize,
         within: Option<&RoaringBitmap>,
         trace: &mut Trace,
-    ) -> Result<Cow<'a, RoaringBitmap>, Error> {
+    ) -> Result<Rows<'a>, Error> {
         self.deadline.check()?;
         let start = Instant::now();
-        let rows: Cow<'a, RoaringBitmap> = match node {
-            Node::Empty => Cow::Owned(RoaringBitmap::new()),
-            Node::All { .. } => Cow::Borrowed(self.index.all()),
+        let rows: Rows<'a> = match node {
+            Node::Empty => Rows::Bitmap(Cow::Owned(RoaringBitmap::new())),
+            Node::All { .. } => Rows::Bitmap(Cow::Borrowed(self.index.all())),
             Node::Lookup { pred, .. } => self.lookup(pred)?,
             Node::And {
                 inputs,
                 minus,
                 residual,
                 ..
-            } => self.and(inputs, minus, residual, slot, trace)?,
+            } => Rows::Bitmap(self.and(inputs, minus, residual, slot, trace)?),
             Node::Or { inputs, .. } => {
                 let mut parts: Vec<RoaringBitmap> = Vec::with_capacity(inputs.len());
                 let mut at = slot + 1;
@@ -115,20 +114,20 @@ impl<'a> Executor<'a, '_> {
                     let rows = self.node(input, at, trace)?;
                     at += size(input);
                     parts.push(match within {
-                        Some(within) => rows.as_ref() & within,
-                        None => rows.into_owned(),
+                        Some(within) => rows.and(within),
+                        None => rows.into_bitmap().into_owned(),
                     });
                 }
-                Cow::Owned(parts.iter().union())
+                Rows::Bitmap(Cow::Owned(parts.iter().union()))
             }
             Node::Complement { input, .. } => {
                 let inner = self.node(input, slot + 1, trace)?;
-                Cow::Owned(self.index.all() - inner.as_ref())
+                Rows::Bitmap(Cow::Owned(inner.complement_in(self.index.all())))
             }
         };
         let rows = match (within, node) {
             (Some(within), node) if !matches!(node, Node::Or { .. }) => {
-                Cow::Owned(rows.as_ref() & within)
+                Rows::Bitmap(Cow::Owned(rows.and(within)))
             }
             _ => rows,
         };
@@ -161,8 +160,12 @@ impl<'a> Executor<'a, '_> {
             .skip(1)
             .position(|&i| matches!(inputs[i], Node::Or { .. }))
             .map_or(order.len(), |p| p + 1);
+        // The running result is a bitmap of its own once changed: a first operand kept in
+        // blocks is joined here (the copy the first change makes of a borrowed one anyway).
         let mut acc: Cow<'a, RoaringBitmap> = match order.first() {
-            Some(&first) => self.node(&inputs[first], input_slots[first], trace)?,
+            Some(&first) => self
+                .node(&inputs[first], input_slots[first], trace)?
+                .into_bitmap(),
             None => Cow::Borrowed(self.index.all()),
         };
         for &i in &order[1.min(order.len())..deferred] {
@@ -171,7 +174,7 @@ impl<'a> Executor<'a, '_> {
                 continue;
             }
             let next = self.node(&inputs[i], input_slots[i], trace)?;
-            *acc.to_mut() &= next.as_ref();
+            next.and_into(acc.to_mut());
         }
         for (input, &at) in minus.iter().zip(minus_slots) {
             if acc.is_empty() {
@@ -179,7 +182,7 @@ impl<'a> Executor<'a, '_> {
                 continue;
             }
             let next = self.node(input, at, trace)?;
-            *acc.to_mut() -= next.as_ref();
+            next.subtract_from(acc.to_mut());
         }
         for &i in &order[deferred..] {
             if acc.is_empty() {
@@ -187,7 +190,7 @@ impl<'a> Executor<'a, '_> {
                 continue;
             }
             let next = self.node_within(&inputs[i], input_slots[i], Some(&acc), trace)?;
-            acc = Cow::Owned(next.into_owned());
+            acc = Cow::Owned(next.into_bitmap().into_owned());
         }
         // Time ranges among the candidates come from the sorted column's blocks: only the
         // candidates in the two blocks the range cuts are checked on their records.
@@ -235,26 +238,29 @@ impl<'a> Executor<'a, '_> {
         Ok(kept)
     }
 
-    fn lookup(&self, pred: &Pred) -> Result<Cow<'a, RoaringBitmap>, Error> {
+    fn lookup(&self, pred: &Pred) -> Result<Rows<'a>, Error> {
         let ix = self.index;
+        let owned = |rows: RoaringBitmap| Rows::Bitmap(Cow::Owned(rows));
+        let borrowed = |rows: &'a RoaringBitmap| Rows::Bitmap(Cow::Borrowed(rows));
         Ok(match pred {
-            Pred::Term(field, value) => Cow::Owned(ix.term(*field, value)),
-            Pred::Prefix(field, prefix) => Cow::Owned(ix.prefix(*field, prefix)),
-            Pred::Substring(field, needle) => Cow::Owned(ix.substring(*field, needle)),
-            Pred::Time(column, lo, hi) => Cow::Owned(ix.time_range(*column, *lo, *hi)),
-            Pred::Number(lo, hi) => Cow::Owned(ix.number_range(*lo, *hi)),
-            Pred::Flag(flag) => Cow::Borrowed(ix.flag(*flag)),
-            Pred::State(state) => Cow::Borrowed(ix.state(*state)),
-            Pred::GroupDirect(g) => Cow::Borrowed(ix.group_direct(*g)),
-            Pred::GroupTransitive(g) => Cow::Borrowed(ix.group_transitive(*g)),
-            Pred::Team(t) => Cow::Borrowed(ix.team_members(*t)),
-            Pred::Organization(o) => Cow::Borrowed(ix.org_members(*o)),
-            Pred::EnterpriseGroup(g) => Cow::Borrowed(ix.enterprise_users(*g)),
-            Pred::OwnRole(r) => Cow::Borrowed(ix.own_role(*r)),
-            Pred::Access { scope, roles } => Cow::Owned(ix.access(*scope, roles.as_deref())),
-            Pred::InAnyProject => Cow::Borrowed(ix.in_any_project()),
-            Pred::OriginService(s) => Cow::Borrowed(ix.origin_service(*s)),
-            Pred::License(s) => Cow::Borrowed(ix.license(*s)),
+            Pred::Term(field, value) => owned(ix.term(*field, value)),
+            Pred::Prefix(field, prefix) => owned(ix.prefix(*field, prefix)),
+            Pred::Substring(field, needle) => owned(ix.substring(*field, needle)),
+            Pred::Time(column, lo, hi) => owned(ix.time_range(*column, *lo, *hi)),
+            Pred::Number(lo, hi) => owned(ix.number_range(*lo, *hi)),
+            Pred::Flag(flag) => borrowed(ix.flag(*flag)),
+            Pred::State(state) => borrowed(ix.state(*state)),
+            // Member sets: borrowed whole, or as blocks (see `rows.rs`).
+            Pred::GroupDirect(g) => Rows::from(ix.group_direct(*g)),
+            Pred::GroupTransitive(g) => Rows::from(ix.group_transitive(*g)),
+            Pred::Team(t) => Rows::from(ix.team_members(*t)),
+            Pred::Organization(o) => borrowed(ix.org_members(*o)),
+            Pred::EnterpriseGroup(g) => borrowed(ix.enterprise_users(*g)),
+            Pred::OwnRole(r) => Rows::from(ix.own_role(*r)),
+            Pred::Access { scope, roles } => owned(ix.access(*scope, roles.as_deref())),
+            Pred::InAnyProject => Rows::from(ix.in_any_project()),
+            Pred::OriginService(s) => borrowed(ix.origin_service(*s)),
+            Pred::License(s) => borrowed(ix.license(*s)),
             Pred::Identity { provider, uid } => {
                 // Candidates from the narrower index, then verified on the row: both parts must
                 // hold for the *same* auth detail.
@@ -262,7 +268,7 @@ impl<'a> Executor<'a, '_> {
                     (Some(p), _) => ix.term(TermField::AuthModuleType, p),
                     (None, _) => ix.flag(userql_directory::index::Flag::HasAuth).clone(),
                 };
-                Cow::Owned(self.verified(candidates.iter(), |row| {
+                owned(self.verified(candidates.iter(), |row| {
                     row_local(self.model, self.index, row, pred).unwrap_or(false)
                 })?)
             }

@@ -35,6 +35,7 @@ pub mod project;
 #[cfg(feature = "reference")]
 pub mod reference;
 pub mod rowcheck;
+mod rows;
 pub mod sort;
 pub mod visibility;
 

@@ -35,8 +35,8 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::block_bitmap::{or_shared, remove_shared, union_all, union_blocked, BlockBitmap};
-use super::column::{bitmap_bytes, bitmap_from_sorted, Ragged};
+use super::block_bitmap::{union_all, union_blocked, BlockBitmap};
+use super::column::{bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
 use crate::facts::RowFacts;
@@ -227,14 +227,18 @@ impl Holders {
 pub(crate) struct AccessIndex {
     by_role: Vec<Arc<Holders>>,
     any_role: Holders,
-    own_role: Vec<Arc<RoaringBitmap>>,
+    /// Per role, the users granted it directly (large ones kept in blocks: a grant to a user
+    /// or a user's deletion writes one row).
+    own_role: Vec<BlockBitmap>,
     roles_with_permission: Arc<Ragged<RoleIdx>>,
     project_org: Arc<Vec<Option<OrgIdx>>>,
     /// The organizations owning at least one project (what [`Self::covers_a_project`] asks
     /// per held grant: a scan of `project_org` there made re-deriving one user's access
     /// O(its grants × projects)).
     orgs_with_projects: Arc<HashSet<OrgIdx>>,
-    in_any_project: Arc<RoaringBitmap>,
+    /// Users holding a role "in a project" (most users at 1M: kept in blocks, a membership
+    /// that puts a user in or out of every project copies one block).
+    in_any_project: BlockBitmap,
 }
 
 impl AccessIndex {
@@ -281,11 +285,11 @@ impl AccessIndex {
         AccessIndex {
             by_role: by_role.into_iter().map(Arc::new).collect(),
             any_role,
-            own_role: own_role.into_iter().map(Arc::new).collect(),
+            own_role: own_role.into_iter().map(BlockBitmap::from).collect(),
             roles_with_permission: Arc::new(Ragged::from_lists(with_permission)),
             orgs_with_projects: Arc::new(project_org.iter().flatten().copied().collect()),
             project_org: Arc::new(project_org),
-            in_any_project: Arc::new(in_any_project),
+            in_any_project: BlockBitmap::from(in_any_project),
         }
     }
 
@@ -312,13 +316,13 @@ impl AccessIndex {
             Arc::make_mut(&mut self.orgs_with_projects).insert(org);
         }
         if first {
-            self.any_role
-                .global
-                .or_into(Arc::make_mut(&mut self.in_any_project));
+            let global = self.any_role.global.to_bitmap();
+            self.in_any_project.union_with(&global);
         }
         if let Some(org) = organization.filter(|_| first_of_org) {
-            if let Some(held) = self.any_role.organizations.get(&org).cloned() {
-                held.or_into(Arc::make_mut(&mut self.in_any_project));
+            if let Some(held) = self.any_role.organizations.get(&org) {
+                let held = held.to_bitmap();
+                self.in_any_project.union_with(&held);
             }
         }
     }
@@ -342,10 +346,10 @@ impl AccessIndex {
                 self.own_role
                     .resize_with(role.index() + 1, Default::default);
             }
-            or_shared(&mut self.own_role[role.index()], users);
+            self.own_role[role.index()].union_with(users);
         }
         if self.covers_a_project(scope) {
-            or_shared(&mut self.in_any_project, users);
+            self.in_any_project.union_with(users);
         }
     }
 
@@ -417,9 +421,9 @@ impl AccessIndex {
         self.any_role.remove(scope, &lose_any_scope);
         self.any_role.any.difference_with(&lose_any);
         if let Some(own) = self.own_role.get_mut(role.index()) {
-            remove_shared(own, &lose_own);
+            own.difference_with(&lose_own);
         }
-        remove_shared(&mut self.in_any_project, &lose_project);
+        self.in_any_project.difference_with(&lose_project);
     }
 
     /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other
@@ -436,9 +440,7 @@ impl AccessIndex {
         own: Option<Subject>,
     ) {
         if let (Some(Subject::User(row)), Some(set)) = (own, self.own_role.get_mut(role.index())) {
-            if set.contains(row) {
-                Arc::make_mut(set).remove(row);
-            }
+            set.set(row, false);
         }
         if lost.is_empty() {
             return;
@@ -474,7 +476,7 @@ impl AccessIndex {
         self.any_role.any.difference_with(&lose_any);
         if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
             let lose_project = self.outside_projects(lose_any_scope);
-            remove_shared(&mut self.in_any_project, &lose_project);
+            self.in_any_project.difference_with(&lose_project);
         }
     }
 
@@ -587,15 +589,15 @@ impl AccessIndex {
         sum.min(u64::from(user_count))
     }
 
-    pub(crate) fn own_role(&self, role: RoleIdx) -> Option<&RoaringBitmap> {
-        self.own_role.get(role.index()).map(|set| &**set)
+    pub(crate) fn own_role(&self, role: RoleIdx) -> Option<&BlockBitmap> {
+        self.own_role.get(role.index())
     }
 
     pub(crate) fn roles_with_permission(&self, permission: PermissionIdx) -> &[RoleIdx] {
         self.roles_with_permission.get(permission.index())
     }
 
-    pub(crate) fn in_any_project(&self) -> &RoaringBitmap {
+    pub(crate) fn in_any_project(&self) -> &BlockBitmap {
         &self.in_any_project
     }
 
@@ -610,10 +612,9 @@ impl AccessIndex {
             .own_role
             .iter()
             .chain(std::iter::once(&self.in_any_project))
-            .map(|set| &**set)
         {
             entries += set.len();
-            bytes += 24 + bitmap_bytes(set);
+            bytes += 24 + set.heap_bytes();
         }
         bytes += self.roles_with_permission.heap_bytes();
         (entries, bytes)
@@ -642,7 +643,7 @@ fn outside<'a>(
     mut rows: RoaringBitmap,
     sets: impl Iterator<Item = &'a BlockBitmap>,
 ) -> RoaringBitmap {
-    let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| set.len() > 0).collect();
+    let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| !set.is_empty()).collect();
     sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
     for set in sets {
         if rows.is_empty() {
@@ -658,29 +659,24 @@ fn outside<'a>(
 /// direct holders and its subjects' members: OR-ing them in one grant at a time merged sorted
 /// arrays again and again (two fifths of the access build at 1M users).
 fn add_subject_grants(model: &Model, structure: &Structure, by_role: &mut [Holders]) {
-    let empty = RoaringBitmap::new();
+    let empty = BlockBitmap::default();
     // (role, scope level, scope index): a sort key for `Scope`, which has no order.
     let key = |role: RoleIdx, scope: Scope| match scope {
         Scope::Global => (role.index(), 0, 0),
         Scope::Organization(o) => (role.index(), 1, o.index()),
         Scope::Project(p) => (role.index(), 2, p.index()),
     };
-    let mut grants: Vec<((usize, u8, usize), Scope, &RoaringBitmap)> = model
+    let mut grants: Vec<((usize, u8, usize), Scope, &BlockBitmap)> = model
         .grants
         .iter()
         .filter(|grant| grant.role.index() < by_role.len())
         .filter_map(|grant| {
-            let users: &RoaringBitmap = match grant.subject {
+            let users = match grant.subject {
                 Subject::User(_) => return None,
-                Subject::Group(g) => structure
-                    .group_transitive
-                    .get(g.index())
-                    .map_or(&empty, |set| &**set),
-                Subject::Team(t) => structure
-                    .team_members
-                    .get(t.index())
-                    .map_or(&empty, |set| &**set),
-            };
+                Subject::Group(g) => structure.group_transitive.get(g.index()),
+                Subject::Team(t) => structure.team_members.get(t.index()),
+            }
+            .unwrap_or(&empty);
             Some((key(grant.role, grant.scope), grant.scope, users))
         })
         .collect();
@@ -698,8 +694,9 @@ fn add_subject_grants(model: &Model, structure: &Structure, by_role: &mut [Holde
             BlockBitmap::Whole(direct) => Arc::unwrap_or_clone(direct),
             blocked => blocked.to_bitmap(),
         };
+        // A member set kept in blocks joins the union block by block.
         let union = roaring::MultiOps::union(
-            std::iter::once(&direct).chain(run.iter().map(|&(_, _, users)| users)),
+            std::iter::once(&direct).chain(run.iter().flat_map(|&(_, _, users)| users.parts())),
         );
         *set = BlockBitmap::Whole(Arc::new(union));
     }

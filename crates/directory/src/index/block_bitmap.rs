@@ -1,7 +1,8 @@
 //! [`BlockBitmap`]: a row set copied on write per block of 65,536 rows once it is large.
 //!
-//! Live changes write a handful of rows into the access index's holder sets while readers keep
-//! the previous version. With one `Arc<RoaringBitmap>` per set, the copy-on-write grain is the
+//! Live changes write a handful of rows into the access index's holder sets (and, for a
+//! membership, into the structure's group and team member sets, the own-role holders and the
+//! users in a project: read through [`super::RowSet`]) while readers keep the previous version. With one `Arc<RoaringBitmap>` per set, the copy-on-write grain is the
 //! whole set: up to 16 containers of 8 KB at 1M users copied (and later freed) for a one-row
 //! change, per set written — a membership writes a role's union, the any-role union and the
 //! organization and project sets of every grant of the groups it joins or leaves. A large set
@@ -131,7 +132,7 @@ pub(crate) fn union_all<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> Roar
 /// Adds `rows` to a shared bitmap, copying it only when it gains a row (one still shared that
 /// already holds them all stays shared); returns whether it may have grown. Few rows go in one
 /// by one: a set operation walks the whole array container (see [`FEW_ROWS`]).
-pub(crate) fn or_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) -> bool {
+fn or_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) -> bool {
     if rows.len() <= FEW_ROWS {
         let mut grew = false;
         for row in rows {
@@ -154,7 +155,7 @@ pub(crate) fn or_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) -> b
 
 /// Removes `rows` from a shared bitmap, copying it only when one of them is there (few rows
 /// one by one, as [`or_shared`] adds them).
-pub(crate) fn remove_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
+fn remove_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
     if rows.len() <= FEW_ROWS {
         for row in rows {
             if set.contains(row) {
@@ -258,24 +259,32 @@ impl BlockBitmap {
         }
     }
 
-    /// The bitmap of `block` of a large set, if it holds a row.
-    #[cfg(test)]
-    fn block(&self, block: usize) -> Option<&RoaringBitmap> {
+    /// Whether no row is held.
+    pub(crate) fn is_empty(&self) -> bool {
         match self {
-            BlockBitmap::Whole(_) => None,
-            BlockBitmap::Blocks(blocks) => blocks.get(block).and_then(Option::as_deref),
+            BlockBitmap::Whole(set) => set.is_empty(),
+            BlockBitmap::Blocks(blocks) => blocks.iter().flatten().all(|set| set.is_empty()),
         }
     }
 
-    /// Whether `row` is held.
-    #[cfg(test)]
+    /// Whether `row` is held (one lookup in the bitmap holding its block).
     pub(crate) fn contains(&self, row: Row) -> bool {
-        match self {
-            BlockBitmap::Whole(set) => set.contains(row),
-            BlockBitmap::Blocks(_) => self
-                .block(block_of(row))
-                .is_some_and(|set| set.contains(row)),
-        }
+        self.holder_of(row).is_some_and(|set| set.contains(row))
+    }
+
+    /// The bitmaps the rows are kept in, in row order: the whole set, or its blocks (each
+    /// one roaring container). Their union is the set; they share no row.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = &RoaringBitmap> + '_ {
+        let (whole, blocks) = match self {
+            BlockBitmap::Whole(set) => (Some(&**set), None),
+            BlockBitmap::Blocks(blocks) => (None, Some(blocks.iter().flatten().map(|set| &**set))),
+        };
+        whole.into_iter().chain(blocks.into_iter().flatten())
+    }
+
+    /// The rows, ascending.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Row> + '_ {
+        self.parts().flat_map(|set| set.iter())
     }
 
     /// The set as one bitmap when it is kept whole.
@@ -348,6 +357,39 @@ impl BlockBitmap {
         self.held_len(rows) > 0
     }
 
+    /// Adds (`on`) or removes `row`, copying only the bitmap holding it (the whole set when
+    /// small, else its block and the block table) and only when it changes: a membership flips
+    /// one user's bit in every member set of a group's chain. True when the set changed.
+    pub(crate) fn set(&mut self, row: Row, on: bool) -> bool {
+        if self.contains(row) == on {
+            return false;
+        }
+        match self {
+            BlockBitmap::Whole(set) => {
+                let set = Arc::make_mut(set);
+                if on {
+                    set.insert(row);
+                    self.split_if_large();
+                } else {
+                    set.remove(row);
+                }
+            }
+            BlockBitmap::Blocks(blocks) => {
+                let block = block_of(row);
+                let set = block_mut(blocks, block);
+                if on {
+                    set.insert(row);
+                } else {
+                    set.remove(row);
+                    if set.is_empty() {
+                        Arc::make_mut(blocks)[block] = None;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// Adds `rows`, copying only what gains one (the whole set when small, else its blocks).
     pub(crate) fn union_with(&mut self, rows: &RoaringBitmap) {
         match self {
@@ -356,13 +398,10 @@ impl BlockBitmap {
                     self.split_if_large();
                 }
             }
-            BlockBitmap::Blocks(blocks) if rows.len() <= FEW_ROWS => {
+            BlockBitmap::Blocks(_) if rows.len() <= FEW_ROWS => {
                 // Row by row (see `FEW_ROWS`): a block is copied only when it gains one.
                 for row in rows {
-                    let held = block_holding(blocks, row).is_some_and(|set| set.contains(row));
-                    if !held {
-                        block_mut(blocks, block_of(row)).insert(row);
-                    }
+                    self.set(row, true);
                 }
             }
             BlockBitmap::Blocks(blocks) => {
@@ -384,18 +423,10 @@ impl BlockBitmap {
     pub(crate) fn difference_with(&mut self, rows: &RoaringBitmap) {
         match self {
             BlockBitmap::Whole(set) => remove_shared(set, rows),
-            BlockBitmap::Blocks(blocks) if rows.len() <= FEW_ROWS => {
+            BlockBitmap::Blocks(_) if rows.len() <= FEW_ROWS => {
                 // Row by row (see `FEW_ROWS`): a block is copied only when it loses one.
                 for row in rows {
-                    let held = block_holding(blocks, row).is_some_and(|set| set.contains(row));
-                    if held {
-                        let block = block_of(row);
-                        let set = block_mut(blocks, block);
-                        set.remove(row);
-                        if set.is_empty() {
-                            Arc::make_mut(blocks)[block] = None;
-                        }
-                    }
+                    self.set(row, false);
                 }
             }
             BlockBitmap::Blocks(blocks) => {
@@ -425,6 +456,33 @@ impl BlockBitmap {
                     *target |= &**set;
                 }
             }
+        }
+    }
+
+    /// `self ∩ rows`, without joining the blocks: each block is intersected with `rows` (one
+    /// container against the container of `rows` with its key) and the pieces, which share no
+    /// key, are appended. Few rows are looked up one by one (see [`FEW_ROWS`]).
+    pub(crate) fn intersection(&self, rows: &RoaringBitmap) -> RoaringBitmap {
+        if rows.len() <= FEW_ROWS {
+            return rows.iter().filter(|&row| self.contains(row)).collect();
+        }
+        match self {
+            BlockBitmap::Whole(set) => &**set & rows,
+            BlockBitmap::Blocks(blocks) => {
+                let mut out = RoaringBitmap::new();
+                for set in blocks.iter().flatten() {
+                    out |= &**set & rows;
+                }
+                out
+            }
+        }
+    }
+
+    /// `rows &= self` ([`Self::intersection`] when kept in blocks).
+    pub(crate) fn and_into(&self, rows: &mut RoaringBitmap) {
+        match self {
+            BlockBitmap::Whole(set) => *rows &= &**set,
+            BlockBitmap::Blocks(_) => *rows = self.intersection(rows),
         }
     }
 
@@ -477,22 +535,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A row in one of a few blocks, often at a block's edge.
+    fn row() -> impl Strategy<Value = Row> {
+        prop_oneof![
+            0..300_000u32,
+            (0..5u32).prop_map(|b| b << BLOCK_BITS),
+            (1..5u32).prop_map(|b| (b << BLOCK_BITS) - 1),
+        ]
+    }
+
     /// Rows spread over a few blocks, some clustered at block edges.
     fn rows() -> impl Strategy<Value = Vec<Row>> {
-        prop::collection::vec(
-            prop_oneof![
-                0..300_000u32,
-                (0..5u32).prop_map(|b| b << BLOCK_BITS),
-                (1..5u32).prop_map(|b| (b << BLOCK_BITS) - 1),
-            ],
-            0..200,
-        )
+        prop::collection::vec(row(), 0..200)
     }
 
     #[derive(Debug, Clone)]
     enum Op {
         Union(Vec<Row>),
         Difference(Vec<Row>),
+        /// One row added (`true`) or removed, as a membership flips it.
+        Set(Row, bool),
         /// A clone kept alive (a reader's snapshot) while later ops write the set.
         Snapshot,
     }
@@ -502,6 +564,7 @@ mod tests {
             prop_oneof![
                 rows().prop_map(Op::Union),
                 rows().prop_map(Op::Difference),
+                (row(), any::<bool>()).prop_map(|(row, on)| Op::Set(row, on)),
                 Just(Op::Snapshot),
             ],
             0..30,
@@ -531,6 +594,16 @@ mod tests {
                         blocks.difference_with(&rows);
                         small.difference_with(&rows);
                     }
+                    Op::Set(row, on) => {
+                        let changed = plain.contains(row) != on;
+                        if on {
+                            plain.insert(row);
+                        } else {
+                            plain.remove(row);
+                        }
+                        prop_assert_eq!(blocks.set(row, on), changed);
+                        prop_assert_eq!(small.set(row, on), changed);
+                    }
                     Op::Snapshot => {
                         snapshots.push((blocks.clone(), plain.clone()));
                         snapshots.push((small.clone(), plain.clone()));
@@ -557,6 +630,16 @@ mod tests {
             }
             let probe: RoaringBitmap = (0..400_000u32).step_by(997).collect();
             for set in [&blocks, &small] {
+                prop_assert_eq!(set.is_empty(), plain.is_empty());
+                prop_assert_eq!(set.iter().collect::<RoaringBitmap>(), plain.clone());
+                prop_assert_eq!(set.parts().map(RoaringBitmap::len).sum::<u64>(), plain.len());
+                // Intersections block by block, with few rows (looked up) and with many.
+                for rows in [&few, &many, &held, &probe] {
+                    prop_assert_eq!(set.intersection(rows), rows & &plain);
+                    let mut and = rows.clone();
+                    set.and_into(&mut and);
+                    prop_assert_eq!(and, rows & &plain);
+                }
                 let mut left = probe.clone();
                 set.subtract_from(&mut left);
                 prop_assert_eq!(left, &probe - &plain);
@@ -629,6 +712,39 @@ mod tests {
         assert_eq!(shared, now.len() - 1);
         assert_eq!(set.len() + 1, reader.len());
         assert!(reader.contains(69_999) && !set.contains(69_999));
+    }
+
+    #[test]
+    fn removing_the_last_row_of_a_block_empties_it_and_leaves_readers_alone() {
+        // Two dense blocks and one row in a third: kept in blocks.
+        let mut rows: RoaringBitmap = (0..131_072u32).step_by(2).collect();
+        rows.insert(140_000);
+        let mut set = BlockBitmap::from(rows.clone());
+        assert!(set.as_whole().is_none(), "a large set is kept in blocks");
+        let reader = set.clone();
+        assert!(set.set(140_000, false));
+        assert!(!set.set(140_000, false), "already gone: nothing changes");
+        let BlockBitmap::Blocks(table) = &set else {
+            panic!("still in blocks");
+        };
+        assert!(table[2].is_none(), "the emptied block is dropped");
+        assert_eq!(
+            set.to_bitmap(),
+            &rows - &RoaringBitmap::from_iter([140_000u32])
+        );
+        assert_eq!(reader.to_bitmap(), rows, "a reader's version keeps the row");
+        // Back in: the block is made again, the first two still shared with the reader.
+        assert!(set.set(140_000, true));
+        assert_eq!(set.to_bitmap(), rows);
+        let (BlockBitmap::Blocks(now), BlockBitmap::Blocks(before)) = (&set, &reader) else {
+            panic!("kept in blocks");
+        };
+        for block in 0..2 {
+            let (Some(now), Some(before)) = (&now[block], &before[block]) else {
+                panic!("block {block} holds rows");
+            };
+            assert!(Arc::ptr_eq(now, before), "block {block} not copied");
+        }
     }
 
     #[test]

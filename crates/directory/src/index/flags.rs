@@ -246,6 +246,11 @@ impl FlagSets {
     /// Applies `change` to `row`'s bits, copying only the bitmaps it writes.
     pub(crate) fn apply(&mut self, row: u32, change: &FlagChange) {
         for &(flag, on) in &change.flags {
+            // A flag already right is not copied: every membership re-states its row's
+            // has-group flag, which at 1M users is a 128 KB bitmap.
+            if self.flags[flag.index()].contains(row) == on {
+                continue;
+            }
             let set = Arc::make_mut(&mut self.flags[flag.index()]);
             if on {
                 set.insert(row);

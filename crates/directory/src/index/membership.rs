@@ -1,6 +1,7 @@
 //! Group memberships changed in place: a user joining or leaving a group flips its bit in the
 //! group's direct members, in the transitive members of the group and its ancestors, and in the
-//! members of the teams listing those groups (each bitmap copied on write, no other), then
+//! members of the teams listing those groups (each set copied on write, of a large one only the
+//! 65,536-row block holding the user: [`super::block_bitmap::BlockBitmap::set`]), then
 //! re-derives that one user's access ([`AccessIndex::members_changed`]) — so the row stays
 //! clean instead of joining the overlay.
 
@@ -14,19 +15,14 @@ use super::Indexes;
 use crate::facts::Subjects;
 use crate::model::{GroupIdx, Model, RoleIdx, Row, Scope, Subject, TeamIdx};
 
-/// Sets or clears `row` in bitmap `at` of `sets` (grown when a group or team is new); true
-/// when the bit changed.
+/// Sets or clears `row` in set `at` of `sets` (grown when a group or team is new); true when
+/// the bit changed. A set already right is not looked up for writing (that copies its leaf).
 fn set_bit(sets: &mut SharedSets, at: usize, row: Row, on: bool) -> bool {
-    if sets.get(at).is_some_and(|set| set.contains(row) == on) {
+    if sets.get(at).is_some_and(|set| set.contains(row) == on) || (!on && sets.len() <= at) {
         return false;
     }
     grow(sets, at + 1);
-    let set = Arc::make_mut(&mut sets[at]);
-    if on {
-        set.insert(row)
-    } else {
-        set.remove(row)
-    }
+    sets.get_mut(at).is_some_and(|set| set.set(row, on))
 }
 
 /// The members of a changed group or team as far as the re-derivation of `row` needs them:

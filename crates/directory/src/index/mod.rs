@@ -43,6 +43,10 @@
 //! - **Structure** (`structure.rs`): per group direct and transitive members (built bottom-up
 //!   over the forest), ancestor/descendant lists, team, organization, enterprise-group, license
 //!   and origin-service members, each a bitmap, since queries name a few entities at a time.
+//!   The group and team member sets, like the own-role holders and the users in a project, are
+//!   changed in place by memberships and kept copy-on-write per 65,536-row block once large
+//!   (`block_bitmap.rs`); readers get a [`RowSet`] view (`row_set.rs`) that intersects and
+//!   subtracts block by block instead of joining the blocks per query.
 //! - **Access** (`access.rs`): each grant's subject expanded to users at build time and OR-ed into
 //!   its role's holders at its scope level (global / organization / project), so `access(…)` is a
 //!   union of a few bitmaps.
@@ -69,6 +73,7 @@ mod ordered;
 mod parallel;
 mod prefixes;
 mod resolve;
+mod row_set;
 mod scoped;
 mod structure;
 mod terms;
@@ -85,6 +90,7 @@ pub use roaring::RoaringBitmap;
 pub use access::AccessScope;
 pub use flags::Flag;
 pub use order::SortKey;
+pub use row_set::RowSet;
 pub use wildcard::{Wildcard, WildcardPath};
 
 use access::AccessIndex;
@@ -294,18 +300,6 @@ struct Columns {
 /// Users a removed grant no longer reaches at its scope up to which their facts re-derive
 /// what they still hold; more go through the holder bitmaps.
 const FEW_LOST: u64 = 256;
-
-/// `set ∩ rows`, by a lookup per row when `rows` are few (a grant to a user, a deleted user's
-/// grants): roaring's intersection walks every array container of `set` they share, which for
-/// a role's direct holders at 1M users was two fifths of a user deletion's instructions
-/// (callgrind, benches/RESULTS.md `member9`).
-fn within(set: &RoaringBitmap, rows: &RoaringBitmap) -> RoaringBitmap {
-    if rows.len() <= block_bitmap::FEW_ROWS {
-        rows.iter().filter(|&row| set.contains(row)).collect()
-    } else {
-        set & rows
-    }
-}
 
 /// Entity lookups per kind, built once and then kept by live catalog puts in place (see
 /// `entities.rs`): cloning copies a few dozen shard pointers.
@@ -629,8 +623,8 @@ impl Indexes {
     fn subject_users(&self, subject: Subject) -> RoaringBitmap {
         match subject {
             Subject::User(row) => RoaringBitmap::from_iter([row]),
-            Subject::Group(g) => self.group_transitive(g).clone(),
-            Subject::Team(t) => self.team_members(t).clone(),
+            Subject::Group(g) => self.group_transitive(g).to_bitmap(),
+            Subject::Team(t) => self.team_members(t).to_bitmap(),
         }
     }
 
@@ -650,9 +644,12 @@ impl Indexes {
     pub(crate) fn grant_removed(&mut self, grant: &Grant, subjects: &Subjects, model: &Model) {
         let affected = self.subject_users(grant.subject);
         let mut kept = RoaringBitmap::new();
-        // Direct grants of the same role and scope: only users holding the role directly.
+        // Direct grants of the same role and scope: only users holding the role directly
+        // (few affected users are looked up one by one: roaring's intersection walks every
+        // array container of the holders they share, two fifths of a user deletion's
+        // instructions at 1M users, benches/RESULTS.md `member9`).
         if let Some(own) = self.access.own_role(grant.role) {
-            for row in within(own, &affected) {
+            for row in own.intersection(&affected) {
                 if subjects.user_holds(row, grant.role, Some(grant.scope)) {
                     kept.insert(row);
                 }
@@ -664,7 +661,7 @@ impl Indexes {
                 Subject::Team(t) => self.team_members(t),
                 Subject::User(_) => continue,
             };
-            kept |= within(members, &affected);
+            kept |= members.intersection(&affected);
         }
         let own_kept = match grant.subject {
             Subject::User(row) => subjects.user_holds(row, grant.role, None),
@@ -733,12 +730,12 @@ impl Indexes {
         let mut grants = Vec::new();
         for &g in &changed.groups {
             for (role, scope) in subjects.grants_of(Subject::Group(g)) {
-                grants.push((role, scope, self.group_transitive(g).clone()));
+                grants.push((role, scope, self.group_transitive(g).to_bitmap()));
             }
         }
         for &t in &changed.teams {
             for (role, scope) in subjects.grants_of(Subject::Team(t)) {
-                grants.push((role, scope, self.team_members(t).clone()));
+                grants.push((role, scope, self.team_members(t).to_bitmap()));
             }
         }
         if grants.is_empty() {
@@ -1059,19 +1056,19 @@ impl Indexes {
         sets.get(index).unwrap_or(&self.empty)
     }
 
-    /// [`Self::set_at`] over a list of shared bitmaps.
-    fn shared_at<'a>(&'a self, sets: &'a structure::SharedSets, index: usize) -> &'a RoaringBitmap {
-        sets.get(index).map_or(&self.empty, |set| &**set)
+    /// Set `index` of a list of member sets kept in blocks (empty past the list).
+    fn shared_at<'a>(sets: &'a structure::SharedSets, index: usize) -> RowSet<'a> {
+        sets.get(index).map(RowSet::of).unwrap_or_default()
     }
 
     /// Users listing `g` in `users[].groups` (`group:`).
-    pub fn group_direct(&self, g: GroupIdx) -> &RoaringBitmap {
-        self.shared_at(&self.structure.group_direct, g.index())
+    pub fn group_direct(&self, g: GroupIdx) -> RowSet<'_> {
+        Self::shared_at(&self.structure.group_direct, g.index())
     }
 
     /// Direct members of `g` or of any descendant (`in:`, grants to groups).
-    pub fn group_transitive(&self, g: GroupIdx) -> &RoaringBitmap {
-        self.shared_at(&self.structure.group_transitive, g.index())
+    pub fn group_transitive(&self, g: GroupIdx) -> RowSet<'_> {
+        Self::shared_at(&self.structure.group_transitive, g.index())
     }
 
     /// Parent chain of `g`, nearest first (ArcGIS groups-for-user).
@@ -1085,8 +1082,8 @@ impl Indexes {
     }
 
     /// Team members: its users plus the transitive members of its groups.
-    pub fn team_members(&self, t: TeamIdx) -> &RoaringBitmap {
-        self.shared_at(&self.structure.team_members, t.index())
+    pub fn team_members(&self, t: TeamIdx) -> RowSet<'_> {
+        Self::shared_at(&self.structure.team_members, t.index())
     }
 
     /// Users listing `o` in `users[].organizations`.
@@ -1110,8 +1107,11 @@ impl Indexes {
     }
 
     /// Users granted `role` directly (not through a group or team), in any scope (`ownRole:`).
-    pub fn own_role(&self, role: RoleIdx) -> &RoaringBitmap {
-        self.access.own_role(role).unwrap_or(&self.empty)
+    pub fn own_role(&self, role: RoleIdx) -> RowSet<'_> {
+        self.access
+            .own_role(role)
+            .map(RowSet::of)
+            .unwrap_or_default()
     }
 
     /// Roles containing permission `p` (`with:` naming a permission), ascending.
@@ -1135,8 +1135,8 @@ impl Indexes {
     /// Users holding some role in at least one project: a project grant, a grant to an
     /// organization owning a project, or a global grant when any project exists (GitLab
     /// `without_projects` is the complement).
-    pub fn in_any_project(&self) -> &RoaringBitmap {
-        self.access.in_any_project()
+    pub fn in_any_project(&self) -> RowSet<'_> {
+        RowSet::of(self.access.in_any_project())
     }
 
     fn permutation(&self, key: SortKey, descending: bool) -> &Permutation {

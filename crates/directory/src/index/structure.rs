@@ -6,11 +6,16 @@
 //! bitmap precomputed. Transitive group members are built bottom-up over the forest (deepest
 //! groups first, each OR-ed into its parent), so the cost is one bitmap union per group rather
 //! than one walk per user. Ancestor and descendant lists are flat ragged arrays.
+//!
+//! The group and team member sets are [`BlockBitmap`]s: a membership flips one user's bit in
+//! the sets of a group's chain and of the teams listing it, and a large set (20k–300k members
+//! at 1M users) is copied on write per 65,536-row block, not whole.
 
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
+use super::block_bitmap::BlockBitmap;
 use super::column::{bitmap_bytes, Ragged, RowSetBuilder};
 use crate::model::{GroupIdx, Model, Row, TeamIdx};
 use crate::shared::Chunked;
@@ -27,22 +32,23 @@ pub(crate) struct Moved {
     pub(crate) teams: Vec<TeamIdx>,
 }
 
-/// Member bitmaps a live change rewrites one at a time: every bitmap is shared copy-on-write,
-/// and so is the list, in [`Chunked`] leaves. A membership writes the sets of a group's chain;
-/// with the list in one `Vec` it copied the pointers of every group and team (an atomic
-/// increment each, mostly a cache miss: a third of a membership's time at 1M users, perf in
-/// benches/RESULTS.md `acc8`), now one leaf of pointers per set written.
-pub(crate) type SharedSets = Chunked<Arc<RoaringBitmap>>;
+/// Member sets a live change rewrites one row at a time: every set is shared copy-on-write
+/// (per block when large, [`BlockBitmap`]), and so is the list, in [`Chunked`] leaves. A
+/// membership writes the sets of a group's chain; with the list in one `Vec` it copied the
+/// pointers of every group and team (an atomic increment each, mostly a cache miss: a third of
+/// a membership's time at 1M users, perf in benches/RESULTS.md `acc8`), now one leaf of
+/// pointers per set written.
+pub(crate) type SharedSets = Chunked<BlockBitmap>;
 
-/// Shares each bitmap of a built list.
+/// Shares each bitmap of a built list (a large one cut into blocks).
 fn shared(sets: Vec<RoaringBitmap>) -> SharedSets {
-    sets.into_iter().map(Arc::new).collect()
+    sets.into_iter().map(BlockBitmap::from).collect()
 }
 
-/// Grows `sets` with empty bitmaps to `len`.
+/// Grows `sets` with empty sets to `len`.
 pub(crate) fn grow(sets: &mut SharedSets, len: usize) {
     while sets.len() < len {
-        sets.push(Arc::default());
+        sets.push(BlockBitmap::default());
     }
 }
 
@@ -195,13 +201,14 @@ impl Structure {
         grow(transitive, group_count);
         let mut users = RoaringBitmap::new();
         for &g in &affected {
-            let mut members = RoaringBitmap::clone(&self.group_direct[g.index()]);
+            let mut members = self.group_direct[g.index()].to_bitmap();
             for child in &children[g.index()] {
-                members |= &*transitive[child.index()];
+                transitive[child.index()].or_into(&mut members);
             }
-            if *transitive[g.index()] != members {
-                users |= &*transitive[g.index()] ^ &members;
-                transitive[g.index()] = Arc::new(members);
+            let before = transitive[g.index()].to_bitmap();
+            if before != members {
+                users |= before ^ &members;
+                transitive[g.index()] = BlockBitmap::from(members);
             }
         }
 
@@ -220,11 +227,11 @@ impl Structure {
                 let mut members: RoaringBitmap = team.users.iter().copied().collect();
                 for group in &team.groups {
                     if let Some(set) = transitive.get(group.index()) {
-                        members |= &**set;
+                        set.or_into(&mut members);
                     }
                 }
                 if let Some(slot) = team_members.get_mut(t.index()) {
-                    *slot = Arc::new(members);
+                    *slot = BlockBitmap::from(members);
                 }
             }
         }
@@ -237,17 +244,22 @@ impl Structure {
 
     /// (member entries over all per-entity bitmaps, approximate heap bytes).
     pub(crate) fn stats(&self) -> (u64, u64) {
-        let sets = self
+        let (mut entries, mut bytes) = (0, 0);
+        for set in self
             .group_direct
             .iter()
             .chain(self.group_transitive.iter())
             .chain(self.team_members.iter())
-            .map(|set| &**set)
-            .chain(self.org_members.iter())
+        {
+            entries += set.len();
+            bytes += 24 + set.heap_bytes();
+        }
+        let sets = self
+            .org_members
+            .iter()
             .chain(self.enterprise_users.iter())
             .chain(self.licenses.iter())
             .chain(self.origin_services.iter());
-        let (mut entries, mut bytes) = (0, 0);
         for set in sets {
             entries += set.len();
             bytes += 24 + bitmap_bytes(set);
