@@ -43,8 +43,8 @@ fn user(id: &str, login: &str) -> User {
         last_sign_in_at: None.into(),
         confirmed_at: None.into(),
         ban: None,
-        auth: Box::default(),
-        ssh_keys: Box::default(),
+        auth: AuthDetails::default(),
+        ssh_keys: SshKeys::default(),
         licenses: Box::default(),
         vcs_user_names: Box::default(),
         origin_service: None,
@@ -828,17 +828,17 @@ mod oracle {
             TermField::AuthLogin => u
                 .auth
                 .iter()
-                .filter_map(|a| a.login.as_ref())
+                .filter_map(|a| a.login)
                 .any(|v| folded_eq(v, value)),
             TermField::AuthName => u
                 .auth
                 .iter()
-                .filter_map(|a| a.name.as_ref())
+                .filter_map(|a| a.name)
                 .any(|v| folded_eq(v, value)),
             TermField::AuthEmail => u
                 .auth
                 .iter()
-                .filter_map(|a| a.email.as_ref())
+                .filter_map(|a| a.email)
                 .any(|v| folded_eq(v, value)),
             TermField::AuthUid => u.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
             TermField::GoogleId => u
@@ -1120,14 +1120,30 @@ fn term_values(u: &User, field: TermField) -> Vec<String> {
         TermField::AuthModule | TermField::AuthModuleType => u
             .auth
             .iter()
-            .flat_map(|a| std::iter::once(a.module.to_string()).chain(opt(&a.module_name)))
+            .flat_map(|a| {
+                std::iter::once(a.module.to_string()).chain(a.module_name.map(String::from))
+            })
             .collect(),
-        TermField::AuthLogin => u.auth.iter().flat_map(|a| opt(&a.login)).collect(),
-        TermField::AuthName => u.auth.iter().flat_map(|a| opt(&a.name)).collect(),
-        TermField::AuthEmail => u.auth.iter().flat_map(|a| opt(&a.email)).collect(),
-        TermField::AuthUid | TermField::GoogleId | TermField::OpenId => {
-            u.auth.iter().flat_map(|a| opt(&a.uid)).collect()
-        }
+        TermField::AuthLogin => u
+            .auth
+            .iter()
+            .flat_map(|a| a.login.map(String::from))
+            .collect(),
+        TermField::AuthName => u
+            .auth
+            .iter()
+            .flat_map(|a| a.name.map(String::from))
+            .collect(),
+        TermField::AuthEmail => u
+            .auth
+            .iter()
+            .flat_map(|a| a.email.map(String::from))
+            .collect(),
+        TermField::AuthUid | TermField::GoogleId | TermField::OpenId => u
+            .auth
+            .iter()
+            .flat_map(|a| a.uid.map(String::from))
+            .collect(),
         TermField::VcsUserName => u.vcs_user_names.clone().into_vec(),
         TermField::SshKey => u
             .ssh_keys
