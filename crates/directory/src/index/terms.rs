@@ -94,8 +94,8 @@ pub(super) const TERMS: [TermSpec; 8] = [
         case: Case::Exact,
         values: |user, push| {
             for key in &user.ssh_keys {
-                push(&key.key);
-                if let Some(blob) = super::ssh_key_blob(&key.key) {
+                push(key.key);
+                if let Some(blob) = super::ssh_key_blob(key.key) {
                     push(blob);
                 }
                 if let Some(fingerprint) = &key.fingerprint {
@@ -110,7 +110,7 @@ pub(super) const TERMS: [TermSpec; 8] = [
 fn uids_of_module(user: &User, module: &str, push: &mut dyn FnMut(&str)) {
     user.auth
         .iter()
-        .filter(|a| folds_to(&a.module, module))
+        .filter(|a| folds_to(a.module, module))
         .filter_map(|a| a.uid)
         .for_each(push);
 }
