@@ -1028,8 +1028,9 @@ impl fmt::Debug for SshKeys {
 /// Memory (issue 18): a million of these are resident, each in its own allocation, so the
 /// record is kept small — strings are `Box<str>` and lists boxed slices (no spare capacity,
 /// 16 bytes instead of 24; they change rarely and are then rebuilt), the optional times are
-/// [`OptionalMillis`] (8 bytes instead of 16), and the rare parts (`ban`, `profile`) are one
-/// pointer each. An allocator rounds a record up to its size class, so a few bytes past a
+/// [`OptionalMillis`] (8 bytes instead of 16), the rare parts (`ban`, `profile`) are one
+/// pointer each, the identities and SSH keys one packed allocation per list ([`AuthDetails`],
+/// [`SshKeys`]), and the user type is shared ([`shared_user_type`]). An allocator rounds a record up to its size class, so a few bytes past a
 /// class boundary cost a whole step (`build_cost` prints the table per component).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
