@@ -125,7 +125,7 @@ impl Serialize for UserRow<'_> {
         let identities: Vec<Value> = user
             .auth
             .iter()
-            .filter(|a| &*a.module != "core")
+            .filter(|a| a.module != "core")
             .map(|a| {
                 json!({
                     "provider": a.module,

@@ -9,7 +9,7 @@ use std::mem::{size_of, size_of_val};
 
 use serde_json::{Map, Value};
 
-use crate::model::{AuthDetail, Model, SshKey, User};
+use crate::model::{Model, User};
 
 /// One component of the model's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,26 +84,6 @@ fn map_bytes(map: &Map<String, Value>) -> usize {
         .sum()
 }
 
-fn auth_strings(detail: &AuthDetail, tally: &mut Tally) {
-    tally.add_text(&detail.module);
-    for text in [
-        &detail.module_name,
-        &detail.login,
-        &detail.name,
-        &detail.email,
-        &detail.uid,
-        &detail.saml_provider_id,
-    ] {
-        tally.add_optional(text);
-    }
-}
-
-fn ssh_strings(key: &SshKey, tally: &mut Tally) {
-    tally.add_text(&key.key);
-    tally.add_optional(&key.title);
-    tally.add_optional(&key.fingerprint);
-}
-
 /// The users' memory by component, largest parts of a record first, then the shared slots
 /// (blocks of user pointers) and the grants table.
 pub fn user_footprint(model: &Model) -> Vec<Footprint> {
@@ -128,7 +108,16 @@ pub fn user_footprint(model: &Model) -> Vec<Footprint> {
         t.add(u.emails.len() * size_of::<String>());
         u.emails.iter().for_each(|e| t.add_text(e));
     });
-    tally("user_type", &|u, t| t.add_text(&u.user_type));
+    // Shared between records: each distinct string once, with its `Arc` counts.
+    let shared_types = std::cell::RefCell::new(std::collections::HashSet::new());
+    tally("user_type (shared)", &|u, t| {
+        if shared_types
+            .borrow_mut()
+            .insert(std::sync::Arc::as_ptr(&u.user_type).cast::<u8>())
+        {
+            t.add(2 * size_of::<usize>() + u.user_type.len());
+        }
+    });
     tally("ban", &|u, t| {
         if let Some(ban) = &u.ban {
             t.add(size_of::<crate::model::Ban>());
@@ -136,16 +125,8 @@ pub fn user_footprint(model: &Model) -> Vec<Footprint> {
             t.add_optional(&ban.reason);
         }
     });
-    tally("auth (details)", &|u, t| {
-        t.add(u.auth.len() * size_of::<AuthDetail>())
-    });
-    tally("auth (strings)", &|u, t| {
-        u.auth.iter().for_each(|d| auth_strings(d, t))
-    });
-    tally("ssh_keys", &|u, t| {
-        t.add(u.ssh_keys.len() * size_of::<SshKey>());
-        u.ssh_keys.iter().for_each(|k| ssh_strings(k, t));
-    });
+    tally("auth (packed)", &|u, t| t.add(u.auth.heap_bytes()));
+    tally("ssh_keys (packed)", &|u, t| t.add(u.ssh_keys.heap_bytes()));
     tally("licenses", &|u, t| t.add(size_of_val(&*u.licenses)));
     tally("vcs_user_names", &|u, t| {
         t.add(u.vcs_user_names.len() * size_of::<String>());
@@ -193,7 +174,7 @@ mod tests {
     use crate::generate::{generate, GenOptions};
 
     /// Each record counts once at its size; every part is named once; the lists count their
-    /// elements (a generated user has exactly one primary identity or two).
+    /// elements; a packed list is one allocation.
     #[test]
     fn counts_every_record_and_part_once() {
         let model = generate(&GenOptions {
@@ -206,10 +187,11 @@ mod tests {
         let record = part("record (Arc<User>)").map(|p| (p.allocations, p.bytes));
         let per_record = (2 * size_of::<usize>() + size_of::<User>()) as u64;
         assert_eq!(record, Some((users, users * per_record)));
-        let details: usize = model.users.records().map(|u| u.auth.len()).sum();
+        let with_auth = model.users.records().filter(|u| !u.auth.is_empty());
         assert_eq!(
-            part("auth (details)").map(|p| p.bytes),
-            Some((details * size_of::<AuthDetail>()) as u64)
+            part("auth (packed)").map(|p| p.allocations),
+            Some(with_auth.count() as u64),
+            "one allocation per list"
         );
         let mut names: Vec<&str> = parts.iter().map(|p| p.name).collect();
         names.sort_unstable();

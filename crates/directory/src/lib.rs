@@ -10,6 +10,7 @@ pub mod generate;
 pub mod index;
 pub mod load;
 pub mod model;
+pub mod packed;
 pub mod raw;
 pub mod save;
 pub mod shared;

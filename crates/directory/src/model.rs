@@ -7,6 +7,7 @@
 //! A `Model` only ever comes out of validation, so its invariants hold: ids unique per kind, logins
 //! unique case-insensitively, numbers unique, the group forest acyclic, every index in range.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut, Index, IndexMut};
 use std::sync::{Arc, OnceLock};
@@ -14,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
+use crate::packed::{Packed, PackedIter};
 use crate::shared::Chunked;
 
 /// Epoch milliseconds, UTC.
@@ -715,7 +717,9 @@ pub struct Ban {
     pub at: Option<Millis>,
 }
 
-/// An auth detail / identity: the account bound to one auth module.
+/// An auth detail / identity: the account bound to one auth module, as built (the generator,
+/// validation, tests). A user keeps its details packed ([`AuthDetails`]) and reads them as
+/// [`AuthDetailRef`]s, which have the same fields, borrowed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuthDetail {
     /// Module type, lowercase (`core`, `ldap`, `google`, …).
@@ -734,7 +738,163 @@ pub struct AuthDetail {
     pub saml_provider_id: Option<Box<str>>,
 }
 
-/// An SSH public key.
+/// One of a user's auth details, read from its packed list (see [`AuthDetail`] for the
+/// fields' meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthDetailRef<'a> {
+    /// Module type, lowercase.
+    pub module: &'a str,
+    /// The module's configured name.
+    pub module_name: Option<&'a str>,
+    /// Login in that module.
+    pub login: Option<&'a str>,
+    /// Full name in that module.
+    pub name: Option<&'a str>,
+    /// Email in that module.
+    pub email: Option<&'a str>,
+    /// External uid.
+    pub uid: Option<&'a str>,
+    /// GitLab SAML provider id.
+    pub saml_provider_id: Option<&'a str>,
+}
+
+impl AuthDetailRef<'_> {
+    /// An owned copy.
+    pub fn to_owned(&self) -> AuthDetail {
+        AuthDetail {
+            module: self.module.into(),
+            module_name: self.module_name.map(Box::from),
+            login: self.login.map(Box::from),
+            name: self.name.map(Box::from),
+            email: self.email.map(Box::from),
+            uid: self.uid.map(Box::from),
+            saml_provider_id: self.saml_provider_id.map(Box::from),
+        }
+    }
+}
+
+/// A user's auth details in one allocation ([`Packed`]: at 1M users this was seven
+/// allocations and ~200 bytes a user as a slice of [`AuthDetail`]s, issue 18). Read with
+/// [`AuthDetails::iter`]; to change, build a new list (`Vec<AuthDetail>` converts, and
+/// [`AuthDetails::into_vec`] gives one back).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AuthDetails(Packed<7>);
+
+impl AuthDetails {
+    /// The details in order.
+    pub fn iter(&self) -> AuthDetailsIter<'_> {
+        AuthDetailsIter(self.0.iter())
+    }
+
+    /// The first detail (the primary identity), if any.
+    pub fn first(&self) -> Option<AuthDetailRef<'_>> {
+        self.iter().next()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Owned copies, to edit and convert back.
+    pub fn into_vec(self) -> Vec<AuthDetail> {
+        self.iter().map(|detail| detail.to_owned()).collect()
+    }
+
+    /// The packed buffer's size (for [`crate::footprint`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+}
+
+impl<'a> FromIterator<AuthDetailRef<'a>> for AuthDetails {
+    fn from_iter<I: IntoIterator<Item = AuthDetailRef<'a>>>(details: I) -> AuthDetails {
+        AuthDetails(Packed::new(details.into_iter().map(|d| {
+            [
+                Some(d.module),
+                d.module_name,
+                d.login,
+                d.name,
+                d.email,
+                d.uid,
+                d.saml_provider_id,
+            ]
+        })))
+    }
+}
+
+impl<'a> FromIterator<&'a AuthDetail> for AuthDetails {
+    fn from_iter<I: IntoIterator<Item = &'a AuthDetail>>(details: I) -> AuthDetails {
+        details
+            .into_iter()
+            .map(|d| AuthDetailRef {
+                module: &d.module,
+                module_name: d.module_name.as_deref(),
+                login: d.login.as_deref(),
+                name: d.name.as_deref(),
+                email: d.email.as_deref(),
+                uid: d.uid.as_deref(),
+                saml_provider_id: d.saml_provider_id.as_deref(),
+            })
+            .collect()
+    }
+}
+
+impl From<Vec<AuthDetail>> for AuthDetails {
+    fn from(details: Vec<AuthDetail>) -> AuthDetails {
+        details.iter().collect()
+    }
+}
+
+impl FromIterator<AuthDetail> for AuthDetails {
+    fn from_iter<I: IntoIterator<Item = AuthDetail>>(details: I) -> AuthDetails {
+        details.into_iter().collect::<Vec<AuthDetail>>().into()
+    }
+}
+
+impl<'a> IntoIterator for &'a AuthDetails {
+    type Item = AuthDetailRef<'a>;
+    type IntoIter = AuthDetailsIter<'a>;
+
+    fn into_iter(self) -> AuthDetailsIter<'a> {
+        self.iter()
+    }
+}
+
+/// The details of an [`AuthDetails`] list, in order.
+#[derive(Clone)]
+pub struct AuthDetailsIter<'a>(PackedIter<'a, 7>);
+
+impl<'a> Iterator for AuthDetailsIter<'a> {
+    type Item = AuthDetailRef<'a>;
+
+    fn next(&mut self) -> Option<AuthDetailRef<'a>> {
+        let [module, module_name, login, name, email, uid, saml_provider_id] = self.0.next()?;
+        Some(AuthDetailRef {
+            module: module.unwrap_or_default(),
+            module_name,
+            login,
+            name,
+            email,
+            uid,
+            saml_provider_id,
+        })
+    }
+}
+
+impl fmt::Debug for AuthDetails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// An SSH public key, as built. A user keeps its keys packed ([`SshKeys`]) and reads them as
+/// [`SshKeyRef`]s.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SshKey {
     /// Title.
@@ -745,13 +905,132 @@ pub struct SshKey {
     pub fingerprint: Option<Box<str>>,
 }
 
+/// One of a user's SSH keys, read from its packed list (see [`SshKey`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SshKeyRef<'a> {
+    /// Title.
+    pub title: Option<&'a str>,
+    /// The key text.
+    pub key: &'a str,
+    /// Fingerprint.
+    pub fingerprint: Option<&'a str>,
+}
+
+impl SshKeyRef<'_> {
+    /// An owned copy.
+    pub fn to_owned(&self) -> SshKey {
+        SshKey {
+            title: self.title.map(Box::from),
+            key: self.key.into(),
+            fingerprint: self.fingerprint.map(Box::from),
+        }
+    }
+}
+
+/// A user's SSH keys in one allocation (like [`AuthDetails`]).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SshKeys(Packed<3>);
+
+impl SshKeys {
+    /// The keys in order.
+    pub fn iter(&self) -> SshKeysIter<'_> {
+        SshKeysIter(self.0.iter())
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Owned copies, to edit and convert back.
+    pub fn into_vec(self) -> Vec<SshKey> {
+        self.iter().map(|key| key.to_owned()).collect()
+    }
+
+    /// The packed buffer's size (for [`crate::footprint`]).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+}
+
+impl<'a> FromIterator<SshKeyRef<'a>> for SshKeys {
+    fn from_iter<I: IntoIterator<Item = SshKeyRef<'a>>>(keys: I) -> SshKeys {
+        SshKeys(Packed::new(
+            keys.into_iter()
+                .map(|k| [k.title, Some(k.key), k.fingerprint]),
+        ))
+    }
+}
+
+impl<'a> FromIterator<&'a SshKey> for SshKeys {
+    fn from_iter<I: IntoIterator<Item = &'a SshKey>>(keys: I) -> SshKeys {
+        keys.into_iter()
+            .map(|k| SshKeyRef {
+                title: k.title.as_deref(),
+                key: &k.key,
+                fingerprint: k.fingerprint.as_deref(),
+            })
+            .collect()
+    }
+}
+
+impl From<Vec<SshKey>> for SshKeys {
+    fn from(keys: Vec<SshKey>) -> SshKeys {
+        keys.iter().collect()
+    }
+}
+
+impl FromIterator<SshKey> for SshKeys {
+    fn from_iter<I: IntoIterator<Item = SshKey>>(keys: I) -> SshKeys {
+        keys.into_iter().collect::<Vec<SshKey>>().into()
+    }
+}
+
+impl<'a> IntoIterator for &'a SshKeys {
+    type Item = SshKeyRef<'a>;
+    type IntoIter = SshKeysIter<'a>;
+
+    fn into_iter(self) -> SshKeysIter<'a> {
+        self.iter()
+    }
+}
+
+/// The keys of an [`SshKeys`] list, in order.
+#[derive(Clone)]
+pub struct SshKeysIter<'a>(PackedIter<'a, 3>);
+
+impl<'a> Iterator for SshKeysIter<'a> {
+    type Item = SshKeyRef<'a>;
+
+    fn next(&mut self) -> Option<SshKeyRef<'a>> {
+        let [title, key, fingerprint] = self.0.next()?;
+        Some(SshKeyRef {
+            title,
+            key: key.unwrap_or_default(),
+            fingerprint,
+        })
+    }
+}
+
+impl fmt::Debug for SshKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A user, with defaults filled in.
 ///
 /// Memory (issue 18): a million of these are resident, each in its own allocation, so the
 /// record is kept small — strings are `Box<str>` and lists boxed slices (no spare capacity,
 /// 16 bytes instead of 24; they change rarely and are then rebuilt), the optional times are
-/// [`OptionalMillis`] (8 bytes instead of 16), and the rare parts (`ban`, `profile`) are one
-/// pointer each. An allocator rounds a record up to its size class, so a few bytes past a
+/// [`OptionalMillis`] (8 bytes instead of 16), the rare parts (`ban`, `profile`) are one
+/// pointer each, the identities and SSH keys one packed allocation per list ([`AuthDetails`],
+/// [`SshKeys`]), and the user type is shared ([`shared_user_type`]). An allocator rounds a record up to its size class, so a few bytes past a
 /// class boundary cost a whole step (`build_cost` prints the table per component).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -779,8 +1058,9 @@ pub struct User {
     pub admin: bool,
     /// Hub's guest account.
     pub guest: bool,
-    /// User type as written (`human`, `service_account`, `project_bot`, …).
-    pub user_type: Box<str>,
+    /// User type as written (`human`, `service_account`, `project_bot`, …): shared between
+    /// records, see [`shared_user_type`].
+    pub user_type: Arc<str>,
     /// External user.
     pub external: bool,
     /// 2FA enabled.
@@ -799,10 +1079,10 @@ pub struct User {
     pub confirmed_at: OptionalMillis,
     /// Ban record (boxed: 2 % of users have one, and the record is 64 bytes).
     pub ban: Option<Box<Ban>>,
-    /// Auth details.
-    pub auth: Box<[AuthDetail]>,
-    /// SSH keys.
-    pub ssh_keys: Box<[SshKey]>,
+    /// Auth details (packed: one allocation).
+    pub auth: AuthDetails,
+    /// SSH keys (packed: one allocation).
+    pub ssh_keys: SshKeys,
     /// Licensed services.
     pub licenses: Box<[ServiceIdx]>,
     /// VCS user names.
@@ -880,6 +1160,32 @@ impl fmt::Debug for Profile {
         (**self).fmt(f)
     }
 }
+
+/// A user type shared with the records made before it on this thread: there are a handful of
+/// distinct types, and a string of its own for each of a million records was an allocation a
+/// user (issue 18). The loader converts records on several threads; each keeps its own few
+/// shared strings (a reference count touched by one thread only, so converting stays free of
+/// contention). At most [`SHARED_USER_TYPES`] short types are kept per thread; others get a
+/// string of their own, so odd input cannot grow the table.
+pub fn shared_user_type(text: &str) -> Arc<str> {
+    thread_local! {
+        static SHARED: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
+    }
+    SHARED.with(|shared| {
+        let mut shared = shared.borrow_mut();
+        if let Some(known) = shared.iter().find(|known| ***known == *text) {
+            return Arc::clone(known);
+        }
+        let fresh: Arc<str> = Arc::from(text);
+        if shared.len() < SHARED_USER_TYPES && text.len() <= 64 {
+            shared.push(Arc::clone(&fresh));
+        }
+        fresh
+    })
+}
+
+/// How many user types [`shared_user_type`] keeps per thread.
+pub const SHARED_USER_TYPES: usize = 32;
 
 impl User {
     /// `updated_at`, defaulting to `created_at` as directory.md says.
@@ -1042,6 +1348,84 @@ mod tests {
         profile.clear();
         assert_eq!(profile, Profile::default(), "emptied equals absent");
         assert_eq!(std::mem::size_of::<Profile>(), 8);
+    }
+
+    /// Packed auth details and SSH keys read back field for field what they were built from
+    /// (absent and empty fields told apart), and compare equal exactly when their contents do.
+    #[test]
+    fn packed_lists_read_back_what_was_stored() {
+        let details = vec![
+            AuthDetail {
+                module: "ldap".into(),
+                module_name: Some("Corporate LDAP".into()),
+                login: Some("dvader".into()),
+                name: Some("".into()),
+                email: None,
+                uid: Some("CN=Darth Vader,OU=Sith".into()),
+                saml_provider_id: None,
+            },
+            AuthDetail {
+                module: "saml".into(),
+                saml_provider_id: Some("saml-okta".into()),
+                ..AuthDetail::default()
+            },
+            AuthDetail::default(),
+        ];
+        let packed = AuthDetails::from(details.clone());
+        assert_eq!(packed.len(), 3);
+        assert!(!packed.is_empty());
+        assert_eq!(packed.first().map(|d| d.module), Some("ldap"));
+        assert_eq!(
+            packed.iter().map(|d| d.to_owned()).collect::<Vec<_>>(),
+            details
+        );
+        assert_eq!((&packed).into_iter().count(), 3);
+        assert_eq!(packed.iter().collect::<AuthDetails>(), packed);
+        assert_eq!(packed.clone().into_vec(), details);
+        assert_ne!(packed, AuthDetails::from(details[..2].to_vec()));
+        assert!(AuthDetails::default().is_empty());
+        assert_eq!(AuthDetails::default().first(), None);
+
+        let keys = vec![
+            SshKey {
+                title: Some("laptop".into()),
+                key: "ssh-ed25519 AAAAC3 me@host".into(),
+                fingerprint: Some("SHA256:abc".into()),
+            },
+            SshKey {
+                title: None,
+                key: "".into(),
+                fingerprint: None,
+            },
+        ];
+        let packed: SshKeys = keys.iter().collect();
+        assert_eq!(packed.len(), 2);
+        assert_eq!(
+            packed.iter().map(|k| k.to_owned()).collect::<Vec<_>>(),
+            keys
+        );
+        assert_eq!(packed.clone().into_vec(), keys);
+        assert_eq!(packed, keys.into_iter().collect::<SshKeys>());
+        assert_eq!(
+            format!("{packed:?}"),
+            format!("{:?}", packed.iter().collect::<Vec<_>>())
+        );
+    }
+
+    /// Equal user types share one string on a thread; every type reads back as given, also
+    /// past the per-thread table's limit.
+    #[test]
+    fn user_types_are_shared_and_read_back() {
+        let human = shared_user_type("human");
+        assert!(Arc::ptr_eq(&human, &shared_user_type("human")));
+        assert_eq!(&*human, "human");
+        for n in 0..2 * SHARED_USER_TYPES {
+            let text = format!("type_{n}");
+            assert_eq!(&*shared_user_type(&text), text);
+        }
+        assert!(Arc::ptr_eq(&human, &shared_user_type("human")));
+        let long = "x".repeat(100);
+        assert_eq!(&*shared_user_type(&long), long);
     }
 
     #[test]

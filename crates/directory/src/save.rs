@@ -202,21 +202,21 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
             .iter()
             .map(|a| raw::AuthDetail {
                 module: a.module.to_string(),
-                module_name: a.module_name.clone().map(Into::into),
-                login: a.login.clone().map(Into::into),
-                name: a.name.clone().map(Into::into),
-                email: a.email.clone().map(Into::into),
-                uid: a.uid.clone().map(Into::into),
-                saml_provider_id: a.saml_provider_id.clone().map(Into::into),
+                module_name: a.module_name.map(Into::into),
+                login: a.login.map(Into::into),
+                name: a.name.map(Into::into),
+                email: a.email.map(Into::into),
+                uid: a.uid.map(Into::into),
+                saml_provider_id: a.saml_provider_id.map(Into::into),
             })
             .collect(),
         ssh_keys: user
             .ssh_keys
             .iter()
             .map(|k| raw::SshKey {
-                title: k.title.clone().map(Into::into),
+                title: k.title.map(Into::into),
                 key: k.key.to_string(),
-                fingerprint: k.fingerprint.clone().map(Into::into),
+                fingerprint: k.fingerprint.map(Into::into),
             })
             .collect(),
         licenses: ids(

@@ -49,14 +49,14 @@ fn demo_is_valid_and_covers_rare_keys() {
         any(&|u| u
             .auth
             .iter()
-            .any(|a| &*a.module == "google" && a.uid.is_some())),
+            .any(|a| a.module == "google" && a.uid.is_some())),
         "googleID"
     );
     assert!(
         any(&|u| u
             .auth
             .iter()
-            .any(|a| &*a.module == "openid" && a.uid.is_some())),
+            .any(|a| a.module == "openid" && a.uid.is_some())),
         "openID"
     );
     assert!(any(&|u| !u.vcs_user_names.is_empty()), "vcsUserName");
@@ -129,7 +129,7 @@ fn proportions_at_20k_users() {
         0.02
     ));
     assert_eq!(model.users.records().filter(|u| u.guest).count(), 1);
-    let module = |m: &str| share(&model, |u| u.auth.first().is_some_and(|a| &*a.module == m));
+    let module = |m: &str| share(&model, |u| u.auth.first().is_some_and(|a| a.module == m));
     assert!(near(module("core"), 0.40, 0.02));
     assert!(near(module("ldap"), 0.20, 0.02));
     assert!(near(module("google"), 0.15, 0.02));

@@ -43,8 +43,8 @@ fn user(id: &str, login: &str) -> User {
         last_sign_in_at: None.into(),
         confirmed_at: None.into(),
         ban: None,
-        auth: Box::default(),
-        ssh_keys: Box::default(),
+        auth: AuthDetails::default(),
+        ssh_keys: SshKeys::default(),
         licenses: Box::default(),
         vcs_user_names: Box::default(),
         origin_service: None,
@@ -831,38 +831,38 @@ mod oracle {
             TermField::PublicEmail => u.public_email.iter().any(|e| folded_eq(e, value)),
             TermField::Name => u.name.iter().any(|e| folded_eq(e, value)),
             TermField::AuthModule => u.auth.iter().any(|a| {
-                folded_eq(&a.module, value) || a.module_name.iter().any(|m| folded_eq(m, value))
+                folded_eq(a.module, value) || a.module_name.iter().any(|m| folded_eq(m, value))
             }),
-            TermField::AuthModuleType => u.auth.iter().any(|a| folded_eq(&a.module, value)),
+            TermField::AuthModuleType => u.auth.iter().any(|a| folded_eq(a.module, value)),
             TermField::AuthLogin => u
                 .auth
                 .iter()
-                .filter_map(|a| a.login.as_ref())
+                .filter_map(|a| a.login)
                 .any(|v| folded_eq(v, value)),
             TermField::AuthName => u
                 .auth
                 .iter()
-                .filter_map(|a| a.name.as_ref())
+                .filter_map(|a| a.name)
                 .any(|v| folded_eq(v, value)),
             TermField::AuthEmail => u
                 .auth
                 .iter()
-                .filter_map(|a| a.email.as_ref())
+                .filter_map(|a| a.email)
                 .any(|v| folded_eq(v, value)),
-            TermField::AuthUid => u.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
+            TermField::AuthUid => u.auth.iter().any(|a| a.uid == Some(value)),
             TermField::GoogleId => u
                 .auth
                 .iter()
-                .any(|a| fold(&a.module) == "google" && a.uid.as_deref() == Some(value)),
+                .any(|a| fold(a.module) == "google" && a.uid == Some(value)),
             TermField::OpenId => u
                 .auth
                 .iter()
-                .any(|a| fold(&a.module) == "openid" && a.uid.as_deref() == Some(value)),
+                .any(|a| fold(a.module) == "openid" && a.uid == Some(value)),
             TermField::VcsUserName => u.vcs_user_names.iter().any(|v| folded_eq(v, value)),
             TermField::SshKey => u.ssh_keys.iter().any(|k| {
-                &*k.key == value
+                k.key == value
                     || k.key.split_whitespace().nth(1) == Some(value)
-                    || k.fingerprint.as_deref() == Some(value)
+                    || k.fingerprint == Some(value)
             }),
             TermField::OriginService => u.origin_service.is_some_and(|s| {
                 resolve(
@@ -944,7 +944,7 @@ mod oracle {
                 .any(|g| g.subject == Subject::User(row as u32)),
             Flag::HasGroup => !u.groups.is_empty(),
             Flag::HasAuth => !u.auth.is_empty(),
-            Flag::HasCoreAuth => u.auth.iter().any(|a| fold(&a.module) == "core"),
+            Flag::HasCoreAuth => u.auth.iter().any(|a| fold(a.module) == "core"),
             Flag::HasSshKey => !u.ssh_keys.is_empty(),
             Flag::HasLicense => !u.licenses.is_empty(),
             Flag::HasOriginService => u.origin_service.is_some(),
@@ -969,7 +969,7 @@ mod oracle {
             Flag::Human => t == "human",
             Flag::ProjectBot => t == "projectbot",
             Flag::Banned => u.ban.is_some(),
-            Flag::HasLdapAuth => u.auth.iter().any(|a| fold(&a.module).starts_with("ldap")),
+            Flag::HasLdapAuth => u.auth.iter().any(|a| fold(a.module).starts_with("ldap")),
         }
     }
 
@@ -1129,14 +1129,30 @@ fn term_values(u: &User, field: TermField) -> Vec<String> {
         TermField::AuthModule | TermField::AuthModuleType => u
             .auth
             .iter()
-            .flat_map(|a| std::iter::once(a.module.to_string()).chain(opt(&a.module_name)))
+            .flat_map(|a| {
+                std::iter::once(a.module.to_string()).chain(a.module_name.map(String::from))
+            })
             .collect(),
-        TermField::AuthLogin => u.auth.iter().flat_map(|a| opt(&a.login)).collect(),
-        TermField::AuthName => u.auth.iter().flat_map(|a| opt(&a.name)).collect(),
-        TermField::AuthEmail => u.auth.iter().flat_map(|a| opt(&a.email)).collect(),
-        TermField::AuthUid | TermField::GoogleId | TermField::OpenId => {
-            u.auth.iter().flat_map(|a| opt(&a.uid)).collect()
-        }
+        TermField::AuthLogin => u
+            .auth
+            .iter()
+            .flat_map(|a| a.login.map(String::from))
+            .collect(),
+        TermField::AuthName => u
+            .auth
+            .iter()
+            .flat_map(|a| a.name.map(String::from))
+            .collect(),
+        TermField::AuthEmail => u
+            .auth
+            .iter()
+            .flat_map(|a| a.email.map(String::from))
+            .collect(),
+        TermField::AuthUid | TermField::GoogleId | TermField::OpenId => u
+            .auth
+            .iter()
+            .flat_map(|a| a.uid.map(String::from))
+            .collect(),
         TermField::VcsUserName => u.vcs_user_names.clone().into_vec(),
         TermField::SshKey => u
             .ssh_keys
@@ -1145,7 +1161,7 @@ fn term_values(u: &User, field: TermField) -> Vec<String> {
                 [
                     Some(k.key.to_string()),
                     k.key.split_whitespace().nth(1).map(String::from),
-                    k.fingerprint.clone().map(Into::into),
+                    k.fingerprint.map(Into::into),
                 ]
             })
             .flatten()

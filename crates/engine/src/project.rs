@@ -208,7 +208,7 @@ fn user_fields(
                 .collect(),
         )
     });
-    o.put("userType", || json!({"id": u.user_type}));
+    o.put("userType", || json!({"id": &*u.user_type}));
     Value::Object(o.map)
 }
 

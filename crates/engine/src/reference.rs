@@ -191,7 +191,7 @@ pub fn flag_holds<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, fl
         Flag::HasOwnRole => !facts_of(facts, row).own_roles.is_empty(),
         Flag::HasGroup => !u.groups.is_empty(),
         Flag::HasAuth => !u.auth.is_empty(),
-        Flag::HasCoreAuth => u.auth.iter().any(|a| module_is(&a.module, "core")),
+        Flag::HasCoreAuth => u.auth.iter().any(|a| module_is(a.module, "core")),
         Flag::HasSshKey => !u.ssh_keys.is_empty(),
         Flag::HasLicense => !u.licenses.is_empty(),
         Flag::HasOriginService => u.origin_service.is_some(),
@@ -200,15 +200,15 @@ pub fn flag_holds<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, fl
         Flag::Human => type_in(&u.user_type, &["human"]),
         Flag::ProjectBot => type_in(&u.user_type, &["project_bot"]),
         Flag::Banned => u.ban.is_some(),
-        Flag::HasLdapAuth => u.auth.iter().any(|a| fold(&a.module).starts_with("ldap")),
+        Flag::HasLdapAuth => u.auth.iter().any(|a| fold(a.module).starts_with("ldap")),
     }
 }
 
 fn ssh_matches(user: &User, value: &str) -> bool {
     user.ssh_keys.iter().any(|k| {
-        &*k.key == value
+        k.key == value
             || k.key.split_whitespace().nth(1) == Some(value)
-            || k.fingerprint.as_deref() == Some(value)
+            || k.fingerprint == Some(value)
     })
 }
 
@@ -227,29 +227,20 @@ fn term_matches(user: &User, row: Row, field: TermField, value: &str) -> bool {
         TermField::AuthModule => user
             .auth
             .iter()
-            .any(|a| eq_folded(&a.module, value) || opt_eq_folded(a.module_name.as_deref(), value)),
-        TermField::AuthModuleType => user.auth.iter().any(|a| eq_folded(&a.module, value)),
-        TermField::AuthLogin => user
-            .auth
-            .iter()
-            .any(|a| opt_eq_folded(a.login.as_deref(), value)),
-        TermField::AuthName => user
-            .auth
-            .iter()
-            .any(|a| opt_eq_folded(a.name.as_deref(), value)),
-        TermField::AuthEmail => user
-            .auth
-            .iter()
-            .any(|a| opt_eq_folded(a.email.as_deref(), value)),
-        TermField::AuthUid => user.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
+            .any(|a| eq_folded(a.module, value) || opt_eq_folded(a.module_name, value)),
+        TermField::AuthModuleType => user.auth.iter().any(|a| eq_folded(a.module, value)),
+        TermField::AuthLogin => user.auth.iter().any(|a| opt_eq_folded(a.login, value)),
+        TermField::AuthName => user.auth.iter().any(|a| opt_eq_folded(a.name, value)),
+        TermField::AuthEmail => user.auth.iter().any(|a| opt_eq_folded(a.email, value)),
+        TermField::AuthUid => user.auth.iter().any(|a| a.uid == Some(value)),
         TermField::GoogleId => user
             .auth
             .iter()
-            .any(|a| module_is(&a.module, "google") && a.uid.as_deref() == Some(value)),
+            .any(|a| module_is(a.module, "google") && a.uid == Some(value)),
         TermField::OpenId => user
             .auth
             .iter()
-            .any(|a| module_is(&a.module, "openid") && a.uid.as_deref() == Some(value)),
+            .any(|a| module_is(a.module, "openid") && a.uid == Some(value)),
         TermField::VcsUserName => user.vcs_user_names.iter().any(|v| eq_folded(v, value)),
         TermField::SshKey => ssh_matches(user, value),
         TermField::BanStatus => user
@@ -333,7 +324,7 @@ pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
         Pred::OriginService(s) => u.origin_service == Some(*s),
         Pred::License(s) => u.licenses.contains(s),
         Pred::Identity { provider, uid } => u.auth.iter().any(|a| {
-            provider.as_ref().is_none_or(|p| fold(&a.module) == *p)
+            provider.as_ref().is_none_or(|p| fold(a.module) == *p)
                 && uid
                     .as_ref()
                     .is_none_or(|id| a.uid.as_ref().is_some_and(|x| fold(x) == *id))

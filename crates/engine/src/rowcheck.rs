@@ -129,7 +129,7 @@ pub fn row_local(model: &Model, index: &Indexes, row: Row, pred: &Pred) -> Optio
         Pred::OriginService(s) => user.origin_service == Some(*s),
         Pred::License(s) => user.licenses.contains(s),
         Pred::Identity { provider, uid } => user.auth.iter().any(|a| {
-            provider.as_ref().is_none_or(|p| fold(&a.module) == *p)
+            provider.as_ref().is_none_or(|p| fold(a.module) == *p)
                 && uid
                     .as_ref()
                     .is_none_or(|id| a.uid.as_ref().is_some_and(|x| fold(x) == *id))
@@ -162,7 +162,7 @@ fn term(index: &Indexes, user: &User, field: TermField, value: &str) -> bool {
     let uid_of = |module: &str| {
         user.auth
             .iter()
-            .any(|a| folds_to(&a.module, module) && a.uid.as_deref() == Some(value))
+            .any(|a| folds_to(a.module, module) && a.uid == Some(value))
     };
     match field {
         TermField::Id => &*user.id == value,
@@ -174,19 +174,19 @@ fn term(index: &Indexes, user: &User, field: TermField, value: &str) -> bool {
         TermField::AuthModule => user
             .auth
             .iter()
-            .any(|a| same(&a.module) || same_opt(a.module_name.as_deref())),
-        TermField::AuthModuleType => user.auth.iter().any(|a| same(&a.module)),
-        TermField::AuthLogin => user.auth.iter().any(|a| same_opt(a.login.as_deref())),
-        TermField::AuthName => user.auth.iter().any(|a| same_opt(a.name.as_deref())),
-        TermField::AuthEmail => user.auth.iter().any(|a| same_opt(a.email.as_deref())),
-        TermField::AuthUid => user.auth.iter().any(|a| a.uid.as_deref() == Some(value)),
+            .any(|a| same(a.module) || same_opt(a.module_name)),
+        TermField::AuthModuleType => user.auth.iter().any(|a| same(a.module)),
+        TermField::AuthLogin => user.auth.iter().any(|a| same_opt(a.login)),
+        TermField::AuthName => user.auth.iter().any(|a| same_opt(a.name)),
+        TermField::AuthEmail => user.auth.iter().any(|a| same_opt(a.email)),
+        TermField::AuthUid => user.auth.iter().any(|a| a.uid == Some(value)),
         TermField::GoogleId => uid_of("google"),
         TermField::OpenId => uid_of("openid"),
         TermField::VcsUserName => user.vcs_user_names.iter().any(|v| same(v)),
         TermField::SshKey => user.ssh_keys.iter().any(|k| {
-            &*k.key == value
+            k.key == value
                 || k.key.split_whitespace().nth(1) == Some(value)
-                || k.fingerprint.as_deref() == Some(value)
+                || k.fingerprint == Some(value)
         }),
         TermField::OriginService => user
             .origin_service

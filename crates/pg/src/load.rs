@@ -713,14 +713,14 @@ pub fn copy_user_relations(
                 for a in &u.auth {
                     let folded = |v: Option<&str>| v.map(fold);
                     c.int(i64::from(key))?
-                        .text(&a.module)?
-                        .text(&fold(&a.module))?
-                        .opt(folded(a.module_name.as_deref()).as_deref())?
-                        .opt(folded(a.login.as_deref()).as_deref())?
-                        .opt(folded(a.name.as_deref()).as_deref())?
-                        .opt(folded(a.email.as_deref()).as_deref())?
-                        .opt(a.uid.as_deref())?
-                        .opt(folded(a.uid.as_deref()).as_deref())?
+                        .text(a.module)?
+                        .text(&fold(a.module))?
+                        .opt(folded(a.module_name).as_deref())?
+                        .opt(folded(a.login).as_deref())?
+                        .opt(folded(a.name).as_deref())?
+                        .opt(folded(a.email).as_deref())?
+                        .opt(a.uid)?
+                        .opt(folded(a.uid).as_deref())?
                         .end()?;
                 }
             }
@@ -732,9 +732,9 @@ pub fn copy_user_relations(
             let u = &m.users[row];
             for k in &u.ssh_keys {
                 c.int(i64::from(key))?
-                    .text(&k.key)?
+                    .text(k.key)?
                     .opt(k.key.split_whitespace().nth(1))?
-                    .opt(k.fingerprint.as_deref())?
+                    .opt(k.fingerprint)?
                     .end()?;
             }
         }

@@ -20,7 +20,7 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use userql_directory::model::{Row, User};
+use userql_directory::model::{Row, SshKeyRef, User};
 use userql_directory::raw;
 use userql_directory::save::user_to_raw;
 use userql_directory::text::fold;
@@ -179,14 +179,14 @@ fn print_of(stored: Option<&str>, key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-fn key_fingerprint(key: &userql_directory::model::SshKey) -> String {
-    print_of(key.fingerprint.as_deref(), &key.key)
+fn key_fingerprint(key: SshKeyRef<'_>) -> String {
+    print_of(key.fingerprint, key.key)
 }
 
-fn key_json(user: &User, key: &userql_directory::model::SshKey) -> Value {
+fn key_json(user: &User, key: SshKeyRef<'_>) -> Value {
     json!({
         "id": content_id(&key_fingerprint(key)),
-        "title": key.title.clone().unwrap_or_default(),
+        "title": key.title.unwrap_or_default(),
         "created_at": gitlab_dates::format(user.created_at),
         "expires_at": null,
         "key": key.key,
@@ -293,12 +293,12 @@ fn add_key(
     if in_use {
         return Err(taken("fingerprint_sha256"));
     }
-    let key = userql_directory::model::SshKey {
-        title: Some(title.clone().into()),
-        key: text.clone().into(),
-        fingerprint: Some(print.clone().into()),
+    let key = SshKeyRef {
+        title: Some(&title),
+        key: &text,
+        fingerprint: Some(&print),
     };
-    let shown = key_json(owner, &key);
+    let shown = key_json(owner, key);
     user.ssh_keys.push(raw::SshKey {
         title: Some(title),
         key: text,

@@ -21,6 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
+use crate::model::{shared_user_type, AuthDetails, SshKeys};
 use crate::model::{
     AccessLevel, AuthDetail, Ban, Grant, Group, GroupIdx, Membership, Millis, Model, OrgIdx,
     Organization, Permission, PermissionIdx, Project, ProjectIdx, Role, RoleIdx, Row, Scope,
@@ -529,7 +530,7 @@ impl Generator {
             state,
             admin,
             guest: false,
-            user_type: user_type.into(),
+            user_type: shared_user_type(user_type),
             external,
             two_factor,
             two_factor_capable,
@@ -656,7 +657,7 @@ fn guest() -> User {
         state: State::Active,
         admin: false,
         guest: true,
-        user_type: "human".into(),
+        user_type: shared_user_type("human"),
         external: false,
         two_factor: false,
         two_factor_capable: false,
@@ -666,8 +667,8 @@ fn guest() -> User {
         last_sign_in_at: None.into(),
         confirmed_at: None.into(),
         ban: None,
-        auth: Box::default(),
-        ssh_keys: Box::default(),
+        auth: AuthDetails::default(),
+        ssh_keys: SshKeys::default(),
         licenses: Box::default(),
         vcs_user_names: Box::default(),
         origin_service: None,

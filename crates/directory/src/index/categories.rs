@@ -121,7 +121,7 @@ impl CategorySets {
         let mut user_type = CategoriesBuilder::default();
         for (row, user) in model.users.iter() {
             for detail in &user.auth {
-                auth_module_type.add_spelled(&detail.module, fold, row);
+                auth_module_type.add_spelled(detail.module, fold, row);
                 if let Some(module_name) = &detail.module_name {
                     auth_module_name.add_spelled(module_name, fold, row);
                 }

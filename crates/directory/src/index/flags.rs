@@ -133,7 +133,7 @@ impl Flag {
             Flag::HasOwnRole => has_own_role,
             Flag::HasGroup => !user.groups.is_empty(),
             Flag::HasAuth => !user.auth.is_empty(),
-            Flag::HasCoreAuth => user.auth.iter().any(|a| folds_to(&a.module, "core")),
+            Flag::HasCoreAuth => user.auth.iter().any(|a| folds_to(a.module, "core")),
             Flag::HasSshKey => !user.ssh_keys.is_empty(),
             Flag::HasLicense => !user.licenses.is_empty(),
             Flag::HasOriginService => user.origin_service.is_some(),
@@ -145,7 +145,7 @@ impl Flag {
             Flag::HasLdapAuth => user
                 .auth
                 .iter()
-                .any(|a| folds_with_prefix(&a.module, "ldap")),
+                .any(|a| folds_with_prefix(a.module, "ldap")),
         }
     }
 }

@@ -50,45 +50,25 @@ pub(super) const TERMS: [TermSpec; 8] = [
         field: TermField::AuthLogin,
         name: "terms.auth_login",
         case: Case::Folded,
-        values: |user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.login.as_deref())
-                .for_each(push)
-        },
+        values: |user, push| user.auth.iter().filter_map(|a| a.login).for_each(push),
     },
     TermSpec {
         field: TermField::AuthName,
         name: "terms.auth_name",
         case: Case::Folded,
-        values: |user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.name.as_deref())
-                .for_each(push)
-        },
+        values: |user, push| user.auth.iter().filter_map(|a| a.name).for_each(push),
     },
     TermSpec {
         field: TermField::AuthEmail,
         name: "terms.auth_email",
         case: Case::Folded,
-        values: |user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.email.as_deref())
-                .for_each(push)
-        },
+        values: |user, push| user.auth.iter().filter_map(|a| a.email).for_each(push),
     },
     TermSpec {
         field: TermField::AuthUid,
         name: "terms.auth_uid",
         case: Case::Exact,
-        values: |user, push| {
-            user.auth
-                .iter()
-                .filter_map(|a| a.uid.as_deref())
-                .for_each(push)
-        },
+        values: |user, push| user.auth.iter().filter_map(|a| a.uid).for_each(push),
     },
     TermSpec {
         field: TermField::GoogleId,
@@ -114,8 +94,8 @@ pub(super) const TERMS: [TermSpec; 8] = [
         case: Case::Exact,
         values: |user, push| {
             for key in &user.ssh_keys {
-                push(&key.key);
-                if let Some(blob) = super::ssh_key_blob(&key.key) {
+                push(key.key);
+                if let Some(blob) = super::ssh_key_blob(key.key) {
                     push(blob);
                 }
                 if let Some(fingerprint) = &key.fingerprint {
@@ -130,8 +110,8 @@ pub(super) const TERMS: [TermSpec; 8] = [
 fn uids_of_module(user: &User, module: &str, push: &mut dyn FnMut(&str)) {
     user.auth
         .iter()
-        .filter(|a| folds_to(&a.module, module))
-        .filter_map(|a| a.uid.as_deref())
+        .filter(|a| folds_to(a.module, module))
+        .filter_map(|a| a.uid)
         .for_each(push);
 }
 

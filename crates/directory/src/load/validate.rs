@@ -1035,7 +1035,7 @@ fn convert_row(
         state,
         admin,
         guest,
-        user_type: user_type.unwrap_or_else(|| "human".to_owned()).into(),
+        user_type: model::shared_user_type(user_type.as_deref().unwrap_or("human")),
         external,
         two_factor,
         two_factor_capable,
@@ -1046,23 +1046,23 @@ fn convert_row(
         confirmed_at: confirmed_at.into(),
         ban: ban.map(Box::new),
         auth: auth
-            .into_iter()
-            .map(|a| model::AuthDetail {
-                module: a.module.into(),
-                module_name: a.module_name.map(Into::into),
-                login: a.login.map(Into::into),
-                name: a.name.map(Into::into),
-                email: a.email.map(Into::into),
-                uid: a.uid.map(Into::into),
-                saml_provider_id: a.saml_provider_id.map(Into::into),
+            .iter()
+            .map(|a| model::AuthDetailRef {
+                module: &a.module,
+                module_name: a.module_name.as_deref(),
+                login: a.login.as_deref(),
+                name: a.name.as_deref(),
+                email: a.email.as_deref(),
+                uid: a.uid.as_deref(),
+                saml_provider_id: a.saml_provider_id.as_deref(),
             })
             .collect(),
         ssh_keys: ssh_keys
-            .into_iter()
-            .map(|k| model::SshKey {
-                title: k.title.map(Into::into),
-                key: k.key.into(),
-                fingerprint: k.fingerprint.map(Into::into),
+            .iter()
+            .map(|k| model::SshKeyRef {
+                title: k.title.as_deref(),
+                key: &k.key,
+                fingerprint: k.fingerprint.as_deref(),
             })
             .collect(),
         licenses,
