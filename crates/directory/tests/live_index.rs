@@ -757,6 +757,69 @@ fn removing_one_of_two_paths_keeps_the_role() {
     assert_eq!(holders(&store), before);
 }
 
+/// A user holding a role at one scope through grants to two groups it is a member of keeps it
+/// (at that scope, in the role's union, in the any-role sets) when it leaves one group, and
+/// loses it when it leaves both; each change is made in place (the row stays clean) and every
+/// index equals a fresh build's after it.
+#[test]
+fn leaving_one_of_two_granted_groups_keeps_the_role() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/seeds/load_json/tiny.json"
+    ))
+    .expect("fixture");
+    let model = load_json(&bytes).expect("valid fixture");
+    let project = model.projects[0].id.clone();
+    let store = Store::with_options(model, StoreOptions::never_compact());
+    let setup = [
+        json!({"op":"put","kind":"role","value":{"id":"r-two","name":"Two"}}),
+        json!({"op":"put","kind":"grant","value":{"role":"r-two","group":"g-navy","project":project}}),
+        json!({"op":"put","kind":"grant","value":{"role":"r-two","group":"g-jedi","project":project}}),
+    ];
+    let lines: Vec<String> = setup.iter().map(|c| c.to_string()).collect();
+    store
+        .apply_changes(&batch(&lines.join("\n")))
+        .expect("setup applies");
+    let snap = store.snapshot();
+    let tarkin = snap.row_of_id("u-tarkin").expect("tiny user");
+    let role = snap.index.resolve_role("r-two")[0];
+    let project = snap.index.resolve_project(&project)[0];
+    let membership = |op: &str, group: &str| {
+        format!(
+            r#"{{"op":"{op}","kind":"membership","value":{{"user":"u-tarkin","group":"{group}"}}}}"#
+        )
+    };
+    let holds = |change: String| {
+        store.apply_changes(&batch(&change)).expect("applies");
+        let snap = store.snapshot();
+        assert!(snap.dirty.is_empty(), "made in place: {change}");
+        check(&snap);
+        let ix = &snap.index;
+        let at_project = ix.access(AccessScope::Project(project), Some(&[role]));
+        let anywhere = ix.access(AccessScope::Any, Some(&[role]));
+        assert_eq!(at_project.contains(tarkin), anywhere.contains(tarkin));
+        at_project.contains(tarkin)
+    };
+    assert!(
+        snap.index
+            .access(AccessScope::Any, Some(&[role]))
+            .contains(tarkin),
+        "u-tarkin is in g-navy"
+    );
+    assert!(holds(membership("put", "g-jedi")), "both groups");
+    assert!(
+        holds(membership("delete", "g-navy")),
+        "still through g-jedi"
+    );
+    assert!(holds(membership("put", "g-navy")), "both again");
+    assert!(
+        holds(membership("delete", "g-jedi")),
+        "still through g-navy"
+    );
+    assert!(!holds(membership("delete", "g-navy")), "neither group");
+    assert!(holds(membership("put", "g-jedi")), "one group");
+}
+
 /// The `n`th user still in the directory (deleted users leave holes in the rows).
 fn live_user(model: &userql_directory::model::Model, n: usize) -> &userql_directory::model::User {
     model

@@ -17,6 +17,15 @@
 //! from the any-role global and organization levels and the roles' unions
 //! ([`AccessIndex::outside_projects`]), not by a walk over every project's holders.
 //!
+//! A membership (one user joins or leaves a group: the most frequent change that reaches this
+//! index) is re-derived for that one row ([`AccessIndex::user_changed`], `mship11`): each set
+//! the changed groups' and teams' grants name is set to what the user's facts say, read first
+//! and written only where the row flips. Exact without counting paths (the facts are every
+//! path), and no temporary bitmap, hash set or set operation per grant: those were 83 % of a
+//! membership put's instructions. Left: a written small set (kept whole) is copied whole, every
+//! container of it — sixteen for a few hundred rows at 1M users; cutting such sets into blocks
+//! on their first write cost more than it saved (measured, `mship11`).
+//!
 //! **Memory (measured, not done).** The any-role per-project unions (~50 MiB at 1M) could be
 //! computed at query time from the roles' sets of the project: that cut the access part from
 //! 136.5 to 88.6 MiB, but `access(project: p-0)` went from 0.058 to 0.633 ms and query j from
@@ -83,6 +92,27 @@ impl Holders {
     fn add(&mut self, scope: Scope, users: &RoaringBitmap) {
         self.add_at(scope, users);
         self.any.union_with(users);
+    }
+
+    /// Whether `row` is in one scope level.
+    fn holds(&self, scope: Scope, row: Row) -> bool {
+        self.get(scope).is_some_and(|set| set.contains(row))
+    }
+
+    /// Adds (`on`) or removes `row` at one scope level (not `any`). The caller checked that it
+    /// changes ([`Self::holds`]): the level is looked up for writing, which copies its leaf of
+    /// the scope table, and its bitmap copies the one container holding `row`.
+    fn set_at(&mut self, scope: Scope, row: Row, on: bool) {
+        let set = match (scope, on) {
+            (Scope::Global, _) => Some(&mut self.global),
+            (Scope::Organization(o), true) => Some(self.organizations.slot(o)),
+            (Scope::Project(p), true) => Some(self.projects.slot(p)),
+            (Scope::Organization(o), false) => self.organizations.get_mut(&o),
+            (Scope::Project(p), false) => self.projects.get_mut(&p),
+        };
+        if let Some(set) = set {
+            set.set(row, on);
+        }
     }
 
     /// Removes `rows` from one scope level (no copy when none of them is there: not even of the
@@ -528,6 +558,66 @@ impl AccessIndex {
         none | outside(unsure, projects)
     }
 
+    /// One user's groups or teams changed (a membership put or deleted): `pairs` are the
+    /// (role, scope) of every grant to a group or team that gained or lost `row`, `facts` what
+    /// `row` holds now. Only the sets those pairs name can change for `row` (any other pair is
+    /// held, or not, through the same grants as before), and for one row each is a lookup in
+    /// `facts`: the level of each pair holds `row` iff `facts` has the pair (whatever other
+    /// path keeps it there, so a removal is exact), the role's union iff it has the role, the
+    /// any-role level iff it has the scope, and so on. Each set is read first and written only
+    /// when `row` flips in it, one row into one container ([`BlockBitmap::set`]).
+    ///
+    /// Before, a membership went through the many-users path ([`Self::members_changed`]) with a
+    /// one-row bitmap: per grant, sets of summaries hashed, six temporary bitmaps, a
+    /// difference against every level a holder may be in (walking its array container), then
+    /// the unions added back one grant at a time — 83 % of a membership put's instructions
+    /// (callgrind, benches/RESULTS.md `mship11`). O((facts + pairs) × log(facts)) plus a copy
+    /// of each set that changes; nothing proportional to the directory or a group's size.
+    pub(crate) fn user_changed(&mut self, row: Row, pairs: &[(RoleIdx, Scope)], facts: &RowFacts) {
+        let held = HeldPairs::of(facts);
+        let mut pairs: Vec<(RoleIdx, Scope)> = pairs.to_vec();
+        pairs.sort_unstable_by_key(|&(role, scope)| pair_key(role, scope));
+        pairs.dedup();
+        for &(role, scope) in &pairs {
+            let on = held.has_pair(role, scope);
+            if self.by_role.len() <= role.index() {
+                if !on {
+                    continue;
+                }
+                self.by_role.resize_with(role.index() + 1, Default::default);
+            }
+            let holders = &mut self.by_role[role.index()];
+            if holders.holds(scope, row) != on {
+                Arc::make_mut(holders).set_at(scope, row, on);
+            }
+        }
+        // The roles' unions: `pairs` is sorted by role.
+        let mut last_role = None;
+        for &(role, _) in &pairs {
+            if last_role.replace(role) == Some(role) {
+                continue;
+            }
+            let on = held.has_role(role);
+            if let Some(holders) = self.by_role.get_mut(role.index()) {
+                if holders.any.contains(row) != on {
+                    Arc::make_mut(holders).any.set(row, on);
+                }
+            }
+        }
+        let mut scopes: Vec<Scope> = pairs.iter().map(|&(_, scope)| scope).collect();
+        scopes.sort_unstable_by_key(|&scope| packed_scope(scope));
+        scopes.dedup();
+        for scope in scopes {
+            let on = held.has_scope(scope);
+            if self.any_role.holds(scope, row) != on {
+                self.any_role.set_at(scope, row, on);
+            }
+        }
+        self.any_role.any.set(row, !held.is_empty());
+        let in_project = held.scopes().any(|scope| self.covers_a_project(scope));
+        self.in_any_project.set(row, in_project);
+    }
+
     /// The groups or teams of some users changed (groups moved): `grants` are the grants to
     /// every group and team whose member set changed, each with its subject's members now;
     /// `still` lists every affected user with its facts now. Each such (role, scope) loses the
@@ -634,6 +724,90 @@ struct Still {
     own: HashSet<RoleIdx>,
     /// Whether some held scope covers a project.
     in_project: bool,
+}
+
+/// An order for [`Scope`] (which has none): level, then position.
+fn scope_key(scope: Scope) -> (u8, u32) {
+    match scope {
+        Scope::Global => (0, 0),
+        Scope::Organization(o) => (1, o.0),
+        Scope::Project(p) => (2, p.0),
+    }
+}
+
+/// The scope of a [`scope_key`].
+fn scope_of(level: u8, at: u32) -> Scope {
+    match level {
+        0 => Scope::Global,
+        1 => Scope::Organization(OrgIdx(at)),
+        _ => Scope::Project(ProjectIdx(at)),
+    }
+}
+
+/// A (role, scope) packed into one sortable number: role, then [`scope_key`].
+fn pair_key(role: RoleIdx, scope: Scope) -> u128 {
+    let (level, at) = scope_key(scope);
+    (u128::from(role.0) << 64) | (u128::from(level) << 32) | u128::from(at)
+}
+
+/// What one user holds ([`RowFacts::access`]: a few hundred pairs at most), as sorted packed
+/// keys for binary searches: SipHashing them into sets was a tenth of a membership's
+/// instructions in the summaries of [`AccessIndex::members_changed`], and sorting tuples of
+/// them (a comparison per field) still 10 % of [`AccessIndex::user_changed`].
+struct HeldPairs {
+    /// [`pair_key`]s, sorted, distinct.
+    pairs: Vec<u128>,
+    /// [`scope_key`]s packed (level, position), sorted, distinct.
+    scopes: Vec<u64>,
+}
+
+impl HeldPairs {
+    fn of(facts: &RowFacts) -> HeldPairs {
+        let mut pairs: Vec<u128> = facts
+            .access
+            .iter()
+            .map(|&(role, scope)| pair_key(role, scope))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut scopes: Vec<u64> = pairs.iter().map(|&key| key as u64).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        HeldPairs { pairs, scopes }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn has_pair(&self, role: RoleIdx, scope: Scope) -> bool {
+        self.pairs.binary_search(&pair_key(role, scope)).is_ok()
+    }
+
+    fn has_role(&self, role: RoleIdx) -> bool {
+        let first = u128::from(role.0) << 64;
+        let at = self.pairs.partition_point(|&key| key < first);
+        self.pairs
+            .get(at)
+            .is_some_and(|&key| key >> 64 == first >> 64)
+    }
+
+    fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.binary_search(&packed_scope(scope)).is_ok()
+    }
+
+    /// The scopes held, unpacked.
+    fn scopes(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.scopes
+            .iter()
+            .map(|&key| scope_of((key >> 32) as u8, key as u32))
+    }
+}
+
+/// [`scope_key`] as one number (the low half of a [`pair_key`]).
+fn packed_scope(scope: Scope) -> u64 {
+    let (level, at) = scope_key(scope);
+    (u64::from(level) << 32) | u64::from(at)
 }
 
 /// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the

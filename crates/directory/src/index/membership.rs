@@ -2,12 +2,10 @@
 //! group's direct members, in the transitive members of the group and its ancestors, and in the
 //! members of the teams listing those groups (each set copied on write, of a large one only the
 //! 65,536-row block holding the user: [`super::block_bitmap::BlockBitmap::set`]), then
-//! re-derives that one user's access ([`AccessIndex::members_changed`]) — so the row stays
-//! clean instead of joining the overlay.
+//! re-derives that one user's access in the sets the changed groups' and teams' grants name
+//! ([`AccessIndex::user_changed`]) — so the row stays clean instead of joining the overlay.
 
 use std::sync::Arc;
-
-use roaring::RoaringBitmap;
 
 use super::access::AccessIndex;
 use super::structure::{grow, SharedSets};
@@ -23,16 +21,6 @@ fn set_bit(sets: &mut SharedSets, at: usize, row: Row, on: bool) -> bool {
     }
     grow(sets, at + 1);
     sets.get_mut(at).is_some_and(|set| set.set(row, on))
-}
-
-/// The members of a changed group or team as far as the re-derivation of `row` needs them:
-/// `row` itself when it is one.
-fn only(row: Row, member: bool) -> RoaringBitmap {
-    let mut set = RoaringBitmap::new();
-    if member {
-        set.insert(row);
-    }
-    set
 }
 
 /// `group` and its ancestors in `model`, nearest first (bounded: the forest is acyclic).
@@ -67,14 +55,13 @@ impl Indexes {
         let direct = user.is_some_and(|u| u.groups.iter().any(|m| m.group == group));
         let structure = Arc::make_mut(&mut self.structure);
         set_bit(&mut structure.group_direct, group.index(), row, direct);
-        let mut changed: Vec<(RoleIdx, Scope, RoaringBitmap)> = Vec::new();
+        // The (role, scope) of every grant to a group or team that gained or lost the row.
+        let mut changed: Vec<(RoleIdx, Scope)> = Vec::new();
         let mut teams: Vec<TeamIdx> = Vec::new();
         for g in chain(model, group) {
             let member = facts.transitive_groups.binary_search(&g).is_ok();
             if set_bit(&mut structure.group_transitive, g.index(), row, member) {
-                for (role, scope) in subjects.grants_of(Subject::Group(g)) {
-                    changed.push((role, scope, only(row, member)));
-                }
+                changed.extend(subjects.grants_of(Subject::Group(g)));
             }
             teams.extend(subjects.teams_of_group(g));
         }
@@ -83,14 +70,12 @@ impl Indexes {
         for t in teams {
             let member = facts.teams.binary_search(&t).is_ok();
             if set_bit(&mut structure.team_members, t.index(), row, member) {
-                for (role, scope) in subjects.grants_of(Subject::Team(t)) {
-                    changed.push((role, scope, only(row, member)));
-                }
+                changed.extend(subjects.grants_of(Subject::Team(t)));
             }
         }
         if !changed.is_empty() {
             let access: &mut AccessIndex = Arc::make_mut(&mut self.access);
-            access.members_changed(&changed, &[(row, facts)]);
+            access.user_changed(row, &changed, &facts);
         }
     }
 }
