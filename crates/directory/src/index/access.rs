@@ -357,6 +357,54 @@ impl AccessIndex {
         }
     }
 
+    /// Whether the catalog-only parts are `from`'s (see [`Self::catalog_taken`]).
+    pub(crate) fn shares_catalog(&self, from: &AccessIndex) -> bool {
+        Arc::ptr_eq(&self.project_org, &from.project_org)
+            && Arc::ptr_eq(&self.orgs_with_projects, &from.orgs_with_projects)
+            && Arc::ptr_eq(&self.roles_with_permission, &from.roles_with_permission)
+    }
+
+    /// Takes the catalog-only parts (the projects' organizations, the organizations with
+    /// projects, the roles by permission) from `from`, an index of the final catalog, instead
+    /// of changing them here again (a delta level, see [`super::Indexes::catalog_shared`]).
+    /// `added` are the projects added since this index's catalog, in order: the holders "in a
+    /// project" follow them as [`Self::project_added`] would (decided against this index's
+    /// catalog before it is replaced, and on this index's own holders).
+    pub(crate) fn catalog_taken(
+        &mut self,
+        from: &AccessIndex,
+        added: &[(ProjectIdx, Option<OrgIdx>)],
+    ) {
+        let mut known = self.project_org.len();
+        let mut first = false;
+        let mut first_of_org: Vec<OrgIdx> = Vec::new();
+        for &(project, organization) in added {
+            if project.index() != known {
+                continue; // already held (as in `project_added`)
+            }
+            first |= known == 0;
+            if let Some(org) = organization {
+                if !self.orgs_with_projects.contains(&org) && !first_of_org.contains(&org) {
+                    first_of_org.push(org);
+                }
+            }
+            known += 1;
+        }
+        self.project_org = Arc::clone(&from.project_org);
+        self.orgs_with_projects = Arc::clone(&from.orgs_with_projects);
+        self.roles_with_permission = Arc::clone(&from.roles_with_permission);
+        if first {
+            let global = self.any_role.global.to_bitmap();
+            self.in_any_project.union_with(&global);
+        }
+        for org in first_of_org {
+            if let Some(held) = self.any_role.organizations.get(&org) {
+                let held = held.to_bitmap();
+                self.in_any_project.union_with(&held);
+            }
+        }
+    }
+
     /// A grant of `role` at `scope` was added; `users` are its subject's members now (one row
     /// for a grant to a user, `direct`). Copies only the bitmaps it writes.
     pub(crate) fn grant_added(

@@ -397,6 +397,14 @@ impl<T> Ragged<T> {
         Ragged { offsets, items }
     }
 
+    /// From the flat form: list `i` is `items[offsets[i]..offsets[i + 1]]` (`offsets` starts
+    /// at 0, ascends and ends at `items.len()`).
+    pub(crate) fn from_parts(offsets: Vec<usize>, items: Vec<T>) -> Ragged<T> {
+        debug_assert!(offsets.first().is_none_or(|&first| first == 0));
+        debug_assert!(offsets.last().is_none_or(|&last| last == items.len()));
+        Ragged { offsets, items }
+    }
+
     /// The list at `i`; an out-of-range `i` is an empty list.
     pub(crate) fn get(&self, i: usize) -> &[T] {
         match (self.offsets.get(i), self.offsets.get(i + 1)) {

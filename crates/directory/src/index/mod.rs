@@ -103,6 +103,7 @@ use order::{KeyedRows, Orders, Permutation};
 use ordered::{OrderedColumn, SortedColumns, SortedValues};
 use resolve::EntityLookup;
 pub(crate) use resolve::Names;
+pub(crate) use structure::Forest;
 use structure::Structure;
 use terms::Terms;
 use text_dict::TextDict;
@@ -536,9 +537,15 @@ impl Indexes {
     /// [`Indexes::build`] on the calling thread for a model restricted to a few rows (a delta
     /// level, `store/delta.rs`), with the entity lookups of `current` (indexes whose catalog
     /// is `model`'s): they depend on the catalog only, and rebuilding them would cost
-    /// O(catalog) per delta whatever its rows.
+    /// O(catalog) per delta whatever its rows. The other catalog-only parts (group forest,
+    /// projects' organizations) are taken from `current` too, so the level shares them from
+    /// the start: the writer never frees a level's own copies when it first shares a catalog
+    /// change with it ([`Indexes::catalog_shared`]).
     pub(crate) fn build_for_rows(model: &Model, current: &Indexes) -> Indexes {
-        Indexes::build_from(model, 1, Some(&current.lookups), |_, build| build())
+        let mut index = Indexes::build_from(model, 1, Some(&current.lookups), |_, build| build());
+        index.catalog_shared(current, &[]);
+        index.groups_added(&current.forest());
+        index
     }
 
     /// The build, each job run through `run_job(job, build)` (which must call `build`).
@@ -718,24 +725,38 @@ impl Indexes {
         self.structure = Arc::new(structure);
     }
 
-    /// Groups changed parent (`model` is the final one, `subjects` its grants by subject): the
-    /// structure recomputes the old and new ancestors' transitive members and the teams listing
-    /// them, then only the users whose groups changed are re-derived in the access part. Cost:
-    /// the moved subtrees' members and the ancestors' bitmaps, never every user.
-    pub(crate) fn groups_moved(&mut self, model: &Model, moved: &[GroupIdx], subjects: &Subjects) {
-        let changed = Arc::make_mut(&mut self.structure).groups_moved(model, moved);
+    /// Groups changed parent (`model` is the final one, `forest` its group forest, computed
+    /// once per batch, `subjects` its grants by subject): the structure recomputes the old and
+    /// new ancestors' transitive members among the moved subtrees' members and the teams
+    /// listing them, then only the users whose groups changed are re-derived in the access
+    /// part, for the grants of the groups and teams whose members changed. Cost: the moved
+    /// subtrees' members against the ancestors' sets, never every user nor a whole
+    /// ancestor's members.
+    pub(crate) fn groups_moved(
+        &mut self,
+        model: &Model,
+        moved: &[GroupIdx],
+        forest: &Forest,
+        subjects: &Subjects,
+    ) {
+        let changed =
+            Arc::make_mut(&mut self.structure).groups_moved(model, moved, forest, subjects);
         if changed.users.is_empty() {
             return;
         }
+        // Each grant with its subject's members among the changed users: all that the
+        // re-derivation reads of them.
         let mut grants = Vec::new();
         for &g in &changed.groups {
             for (role, scope) in subjects.grants_of(Subject::Group(g)) {
-                grants.push((role, scope, self.group_transitive(g).to_bitmap()));
+                let members = self.group_transitive(g).intersection(&changed.users);
+                grants.push((role, scope, members));
             }
         }
         for &t in &changed.teams {
             for (role, scope) in subjects.grants_of(Subject::Team(t)) {
-                grants.push((role, scope, self.team_members(t).to_bitmap()));
+                let members = self.team_members(t).intersection(&changed.users);
+                grants.push((role, scope, members));
             }
         }
         if grants.is_empty() {
@@ -749,14 +770,50 @@ impl Indexes {
         Arc::make_mut(&mut self.access).members_changed(&grants, &still);
     }
 
-    /// Groups were added under parents (without members): the forest's lists only.
-    pub(crate) fn groups_added(&mut self, model: &Model) {
-        Arc::make_mut(&mut self.structure).groups_added(model);
+    /// Groups were added under parents (without members): the forest's lists only, `forest`
+    /// (the final model's, computed once per batch).
+    pub(crate) fn groups_added(&mut self, forest: &Forest) {
+        if !self.structure.shares_forest(forest) {
+            Arc::make_mut(&mut self.structure).forest_taken(forest);
+        }
+    }
+
+    /// The group forest's lists these indexes hold (shared).
+    pub(crate) fn forest(&self) -> Forest {
+        self.structure.forest()
     }
 
     /// A project was added at position `project` (the next one).
     pub(crate) fn project_added(&mut self, project: ProjectIdx, organization: Option<OrgIdx>) {
         Arc::make_mut(&mut self.access).project_added(project, organization);
+    }
+
+    /// The parts that depend on the catalog only — the entity lookups, the projects'
+    /// organizations, the roles by permission — taken from `from`, indexes of the same final
+    /// catalog (the base after the batch's changes): a delta level shares them instead of
+    /// making each catalog change again (a batch's catalog work was done once per level and
+    /// once for the base). `added` are the projects the batch added, in order: the level's
+    /// holders "in a project" follow them as [`Indexes::project_added`] would. Pointer copies
+    /// when nothing else changes.
+    pub(crate) fn catalog_shared(
+        &mut self,
+        from: &Indexes,
+        added: &[(ProjectIdx, Option<OrgIdx>)],
+    ) {
+        if !Arc::ptr_eq(&self.lookups, &from.lookups) {
+            self.lookups = Arc::clone(&from.lookups);
+        }
+        if !added.is_empty() || !self.access.shares_catalog(&from.access) {
+            Arc::make_mut(&mut self.access).catalog_taken(&from.access, added);
+        }
+    }
+
+    /// Whether two indexes share every catalog-only part (see [`Indexes::catalog_shared`]).
+    #[cfg(test)]
+    pub(crate) fn shares_catalog(&self, other: &Indexes) -> bool {
+        Arc::ptr_eq(&self.lookups, &other.lookups)
+            && self.structure.shares_forest(&other.forest())
+            && self.access.shares_catalog(&other.access)
     }
 
     /// Whether two indexes share their per-user columns (a live change never copies them).

@@ -25,7 +25,12 @@
 //! dirty rows: a later batch that writes one of them (or makes a per-row change to it) takes
 //! it out of `rows` (it is then re-checked one by one again), and the catalog and grant
 //! changes the writer makes to the base in place ([`IndexOp`]s that are not per-row) are made
-//! to the delta's indexes too, copy-on-write, so they stay exact for their rows. A change to
+//! to the delta's indexes too, copy-on-write, so they stay exact for their rows. What depends
+//! on the catalog only (entity lookups, the group forest's lists, the projects' organizations)
+//! is not made again per level: each level takes the base's, as it stands after the batch, in
+//! pointer copies ([`Written::catalog`]); only its row-dependent parts (holders, member sets
+//! among its rows) are changed. Making every catalog change once per level multiplied its cost
+//! by the number of levels (benches/RESULTS.md, `catalog11`). A change to
 //! membership structure that rebuilds the base's structure and access parts (a team listing, a
 //! role's permissions) drops the delta instead (rare; its rows are re-checked until the next
 //! delta build).
@@ -40,7 +45,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::writer::{apply_ops, IndexOp};
+use super::writer::{follow_ops, IndexOp};
 use crate::facts::Subjects;
 use crate::index::Indexes;
 use crate::model::{Grant, GroupIdx, Model, Row, Subject, TeamIdx};
@@ -58,6 +63,9 @@ pub(super) struct Written<'a> {
     pub(super) model: &'a Model,
     /// Its grants and team listings by subject.
     pub(super) subjects: &'a Subjects,
+    /// Indexes whose catalog is `model`'s (the base after the batch): the levels take its
+    /// catalog-only parts rather than making the catalog changes again ([`follow_ops`]).
+    pub(super) catalog: &'a Indexes,
 }
 
 /// Indexes over the rows changed since the base indexes (see the module doc).
@@ -104,6 +112,7 @@ impl Delta {
             ops,
             model,
             subjects,
+            catalog,
         } = *batch;
         let shared: Vec<IndexOp> = ops
             .iter()
@@ -117,8 +126,7 @@ impl Delta {
             Arc::clone(&self.index)
         } else {
             let mut index = Indexes::clone(&self.index);
-            // Rows a sign-in could not be moved for are per-row changes: none here.
-            apply_ops(&mut index, &shared, model, subjects);
+            follow_ops(&mut index, &shared, model, subjects, catalog);
             Arc::new(index)
         };
         let rows = if self.rows.is_disjoint(changed) {
@@ -240,6 +248,20 @@ impl Levels {
                 Some(level) => levels.push(level),
                 None => return Levels::default(),
             }
+        }
+        // A batch that wrote none of the levels' rows (a grant, a catalog change) keeps their
+        // union: recomputing it cost O(the levels' rows) per batch (a quarter of a catalog
+        // change's instructions with five levels).
+        let same_rows = levels.len() == self.levels.len()
+            && levels
+                .iter()
+                .zip(&self.levels)
+                .all(|(new, old)| Arc::ptr_eq(&new.rows, &old.rows));
+        if same_rows {
+            return Levels {
+                levels,
+                rows: Arc::clone(&self.rows),
+            };
         }
         Levels::of(levels)
     }
@@ -635,6 +657,154 @@ mod tests {
     fn levels_stay_disjoint_bounded_and_exact_over_a_stream() {
         let most = assert_levels_exact(500, 7, 600, 4, 25);
         assert!(most > 2, "at most {most} levels at once");
+    }
+
+    /// A store with at least two delta levels (a stream of single-change batches compacting
+    /// on the writer's path).
+    fn store_with_levels(users: usize, seed: u64) -> Store {
+        let model = generate(&GenOptions { users, seed });
+        let stream = generate_changes(&model, 600, seed);
+        let store = Store::with_options(
+            model,
+            StoreOptions {
+                max_dirty: 6,
+                max_delta: u64::MAX,
+                background: false,
+            },
+        );
+        for change in &stream {
+            store
+                .apply_changes(std::slice::from_ref(change))
+                .expect("the generated stream applies");
+            if store.snapshot().deltas.len() >= 2 {
+                return store;
+            }
+        }
+        panic!("the stream never made two levels");
+    }
+
+    /// The base and every level of `snapshot` answer for their rows as a fresh build does.
+    fn assert_snapshot_exact(snapshot: &Snapshot) {
+        let model = &snapshot.model;
+        let clean = &(&model.users.live_rows() - &*snapshot.dirty);
+        let base = Delta {
+            version: snapshot.version,
+            index: Arc::clone(&snapshot.index),
+            rows: Arc::new(clean.clone()),
+        };
+        assert_answers_as_fresh(model, &base);
+        for level in snapshot.deltas.iter() {
+            assert_answers_as_fresh(model, level);
+        }
+    }
+
+    fn patch_group(id: &str, field: &str, value: &str) -> crate::changes::Change {
+        let mut set = serde_json::Map::new();
+        set.insert(field.to_owned(), serde_json::Value::from(value));
+        crate::changes::Change::Patch {
+            kind: crate::changes::EntityKind::Group,
+            id: id.to_owned(),
+            set,
+        }
+    }
+
+    /// Catalog changes (a group with members moved to another tree, renamed, a new group and a
+    /// new project) while two levels exist: the base and every level answer as a fresh build
+    /// for their rows, the levels survive, and they share the base's catalog parts (entity
+    /// lookups, group forest, projects' organizations) instead of each making the changes.
+    #[test]
+    fn catalog_changes_over_two_levels_answer_as_a_fresh_build_and_share_the_catalog() {
+        use crate::changes::{Change, Object};
+        for seed in [3, 11] {
+            let store = store_with_levels(600, seed);
+            let snapshot = store.snapshot();
+            let model = &snapshot.model;
+            // A group below a root with members in a level, and a root of another tree.
+            let level_rows = snapshot.deltas.rows().clone();
+            let root = |mut g: GroupIdx| {
+                while let Some(parent) = model.groups[g.index()].parent {
+                    g = parent;
+                }
+                g
+            };
+            let moved = (0..model.groups.len() as u32)
+                .map(GroupIdx)
+                .filter(|&g| model.groups[g.index()].parent.is_some())
+                .max_by_key(|&g| {
+                    snapshot
+                        .index
+                        .group_transitive(g)
+                        .intersection(&level_rows)
+                        .len()
+                })
+                .expect("a group with a parent");
+            assert!(
+                !snapshot
+                    .index
+                    .group_transitive(moved)
+                    .to_bitmap()
+                    .is_empty()
+                    || snapshot
+                        .deltas
+                        .iter()
+                        .any(|l| !l.index.group_transitive(moved).is_empty()),
+                "the moved group has members"
+            );
+            let target = (0..model.groups.len() as u32)
+                .map(GroupIdx)
+                .find(|&g| model.groups[g.index()].parent.is_none() && g != root(moved))
+                .expect("another root");
+            let moved_id = model.groups[moved.index()].id.clone();
+            let old_parent = model.groups[model.groups[moved.index()].parent.unwrap().index()]
+                .id
+                .clone();
+            let target_id = model.groups[target.index()].id.clone();
+            let levels = snapshot.deltas.len();
+            let batches: Vec<Vec<Change>> = vec![
+                vec![patch_group(&moved_id, "parent", &target_id)],
+                vec![patch_group(&moved_id, "name", "Moved And Renamed")],
+                vec![
+                    Change::Put(Object::Group(crate::raw::Group {
+                        id: "g-under-moved".to_owned(),
+                        name: "Under Moved".to_owned(),
+                        parent: Some(moved_id.clone()),
+                    })),
+                    Change::Put(Object::Project(crate::raw::Project {
+                        id: "p-new-in-org".to_owned(),
+                        name: "New Project".to_owned(),
+                        key: None,
+                        organization: model.organizations.first().map(|o| o.id.clone()),
+                    })),
+                ],
+                // Back under its old parent, in one batch with a rename of the target.
+                vec![
+                    patch_group(&moved_id, "parent", &old_parent),
+                    patch_group(&target_id, "name", "Renamed Root"),
+                ],
+            ];
+            for batch in &batches {
+                store
+                    .apply_changes(batch)
+                    .expect("the catalog batch applies");
+                let snapshot = store.snapshot();
+                assert_eq!(
+                    snapshot.deltas.len(),
+                    levels,
+                    "a catalog change kept the levels"
+                );
+                assert_snapshot_exact(&snapshot);
+                let index = &snapshot.index;
+                for level in snapshot.deltas.iter() {
+                    assert!(
+                        level.index.shares_catalog(index),
+                        "a level copies the catalog"
+                    );
+                }
+            }
+            let index = &store.snapshot().index;
+            assert_eq!(index.resolve_group("Renamed Root"), vec![target]);
+            assert_eq!(index.resolve_group("Moved And Renamed"), vec![moved]);
+        }
     }
 
     proptest! {

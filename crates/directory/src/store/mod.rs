@@ -47,9 +47,10 @@
 //! scope of the role holds, each any-role aggregation only those no other role holds there — so
 //! removing one of several paths is exact, in time proportional to those users and the bitmaps
 //! they are in. Catalog puts move the object's names in its kind's entity lookup (sharded,
-//! copy-on-write per shard). A group moved recomputes only its old and new ancestors' transitive
-//! members (each member bitmap shared copy-on-write) and the teams listing them, and re-derives
-//! the access of the moved subtree's members (exact, from their facts). Those that change other
+//! copy-on-write per shard). A group moved changes only its moved subtree's members in its
+//! old and new ancestors' transitive members and in the teams listing them (each member
+//! bitmap shared copy-on-write; O(those members), never an ancestor's whole set), and
+//! re-derives the access of those members (exact, from their facts). Those that change other
 //! membership structure (a team's listing or a role's permissions changed, a project moved to
 //! another organization) still rebuild the structure and access parts, O(users + grants) but
 //! without the per-user columns. These changes are logged and replayed onto indexes a
@@ -93,7 +94,10 @@
 //! the dirty rows and the grants by subject: O(dirty rows and their grants) plus the catalog
 //! (groups, teams and their grants), never a pass over every slot or grant, exact for those rows
 //! in every part (columns, flags, last access, structure, access), and kept current by the
-//! writer's `IndexOp`s that are not per-row (grants, catalog), copy-on-write like the base. A
+//! writer's `IndexOp`s that are not per-row (grants, catalog), copy-on-write like the base:
+//! the parts that depend on the catalog only (entity lookups, group forest, projects'
+//! organizations) are made once per batch, on the base, and shared by every level (pointer
+//! copies); only what depends on a level's rows is applied per level. A
 //! row written again (or changed per row) leaves L1 and is re-checked. `Snapshot::dirty` keeps
 //! meaning "not described by the base" (so every reader that re-checks dirty rows — the
 //! dialects' orders and searches — stays exact), with the L1 rows a subset the engine answers
@@ -401,6 +405,7 @@ impl Store {
                 ops: &ops,
                 model: &model,
                 subjects: &writer.subjects,
+                catalog: &index,
             });
             writer.log.push(Logged {
                 version,

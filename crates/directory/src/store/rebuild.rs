@@ -148,6 +148,7 @@ impl Shared {
             ops: &ops,
             model: &current.model,
             subjects: &writer.subjects,
+            catalog: &current.index,
         };
         let Some(delta) = built.follow(&since) else {
             return;

@@ -8,7 +8,7 @@ use roaring::RoaringBitmap;
 
 use crate::facts::Subjects;
 use crate::index::Names;
-use crate::index::{Flag, FlagChange, Indexes};
+use crate::index::{Flag, FlagChange, Forest, Indexes};
 use crate::load::places::Kind;
 use crate::load::CatalogIds;
 use crate::model::{self, Model, Row};
@@ -122,6 +122,33 @@ pub(super) fn apply_ops(
     model: &Model,
     subjects: &Subjects,
 ) -> RoaringBitmap {
+    apply_ops_with(index, ops, model, subjects, None)
+}
+
+/// [`apply_ops`] for a delta level (`store/delta.rs`): `catalog` are indexes of the final
+/// catalog (the base after the same changes), whose catalog-only parts — entity lookups,
+/// group forest, projects' organizations — the level takes in pointer copies instead of
+/// making every catalog change again: that work is done once per batch, not once per level.
+/// Only what depends on the level's rows (holders, member sets) is applied to it.
+pub(super) fn follow_ops(
+    index: &mut Indexes,
+    ops: &[IndexOp],
+    model: &Model,
+    subjects: &Subjects,
+    catalog: &Indexes,
+) {
+    // Rows a sign-in could not be moved for are per-row changes: a level follows none.
+    apply_ops_with(index, ops, model, subjects, Some(catalog));
+}
+
+/// [`apply_ops`], or [`follow_ops`] when `catalog` is given.
+fn apply_ops_with(
+    index: &mut Indexes,
+    ops: &[IndexOp],
+    model: &Model,
+    subjects: &Subjects,
+    catalog: Option<&Indexes>,
+) -> RoaringBitmap {
     let mut unmoved = RoaringBitmap::new();
     for op in ops {
         match op {
@@ -148,9 +175,11 @@ pub(super) fn apply_ops(
             _ => {}
         }
     }
-    for op in ops {
-        if let IndexOp::Entity { kind, at, old } = op {
-            index.entity_written(*kind, *at, old.as_deref(), model);
+    if catalog.is_none() {
+        for op in ops {
+            if let IndexOp::Entity { kind, at, old } = op {
+                index.entity_written(*kind, *at, old.as_deref(), model);
+            }
         }
     }
     if ops.iter().any(|op| matches!(op, IndexOp::Members)) {
@@ -158,14 +187,23 @@ pub(super) fn apply_ops(
         return unmoved;
     }
     // Catalog first: the grants of the batch then see the final projects.
-    for op in ops {
-        if let IndexOp::ProjectAdded {
-            project,
-            organization,
-        } = op
-        {
-            index.project_added(*project, *organization);
+    let added: Vec<(model::ProjectIdx, Option<model::OrgIdx>)> = ops
+        .iter()
+        .filter_map(|op| match *op {
+            IndexOp::ProjectAdded {
+                project,
+                organization,
+            } => Some((project, organization)),
+            _ => None,
+        })
+        .collect();
+    match catalog {
+        None => {
+            for &(project, organization) in &added {
+                index.project_added(project, organization);
+            }
         }
+        Some(catalog) => index.catalog_shared(catalog, &added),
     }
     for op in ops {
         match op {
@@ -186,11 +224,16 @@ pub(super) fn apply_ops(
             _ => None,
         })
         .collect();
-    if !moved.is_empty() {
-        // Also brings the forest's lists up to date for groups added by the same batches.
-        index.groups_moved(model, &moved, subjects);
-    } else if ops.iter().any(|op| matches!(op, IndexOp::GroupAdded)) {
-        index.groups_added(model);
+    let added_groups = ops.iter().any(|op| matches!(op, IndexOp::GroupAdded));
+    if !moved.is_empty() || added_groups {
+        // The final forest: computed once for the batch (O(groups × depth)), shared by levels.
+        let forest = catalog.map_or_else(|| Forest::of(model), Indexes::forest);
+        if moved.is_empty() {
+            index.groups_added(&forest);
+        } else {
+            // Also brings the forest's lists up to date for groups added by the same batches.
+            index.groups_moved(model, &moved, &forest, subjects);
+        }
     }
     // Memberships last: a grant removed above still saw the row in its old groups, and the
     // row's access is then re-derived for the final grants of the groups it joined or left.
