@@ -230,7 +230,8 @@ impl Levels {
         if self.levels.is_empty() {
             return Levels::default();
         }
-        if batch.ops.iter().all(IndexOp::is_row_change) && self.rows.is_disjoint(batch.changed) {
+        let disjoint = self.rows.is_disjoint(batch.changed);
+        if disjoint && batch.ops.iter().all(IndexOp::is_row_change) {
             return self.clone();
         }
         let mut levels = Vec::with_capacity(self.levels.len());
@@ -241,7 +242,15 @@ impl Levels {
                 None => return Levels::default(),
             }
         }
-        Levels::of(levels)
+        // Every level lost the rows the batch wrote and nothing else, so their union did too:
+        // `Levels::of` would union the levels' rows again, O(their rows) for every batch that
+        // writes a row or a grant while two levels or more exist.
+        let rows = if disjoint {
+            Arc::clone(&self.rows)
+        } else {
+            Arc::new(&*self.rows - batch.changed)
+        };
+        Levels { levels, rows }
     }
 
     fn of(levels: Vec<Delta>) -> Levels {
