@@ -459,10 +459,11 @@ impl<'a> Run<'a> {
         let i = at as usize;
         let patched = match kind {
             EntityKind::User => {
-                let current = save::user_to_raw(model, &model.users[i]);
-                let user = match set_simple_fields(current, set) {
-                    Ok(user) => Ok(user),
-                    Err(current) => merge(&current, set),
+                let mut current = save::user_to_raw(model, &model.users[i]);
+                let user = if set_simple_fields(&mut current, set) {
+                    Ok(current)
+                } else {
+                    merge(&current, set)
                 };
                 return match user {
                     Ok(user) => {
@@ -728,16 +729,14 @@ fn place<T: Clone>(table: &mut crate::shared::Chunked<T>, at: u32, value: T) {
     }
 }
 
-/// `user` with the fields of `set` replaced, when every field is a flag or a plain optional
-/// text given as its type or `null` (what an embedding server patches most: state, flags,
-/// name, email); otherwise `user` back unchanged, for [`merge`]. The same result as `merge`
+/// Sets the fields of `set` on `user` and returns true when every field is a flag or a plain
+/// optional text given as its type or `null` (what an embedding server patches most: state,
+/// flags, name, email); otherwise returns false and leaves `user` as it was, for [`merge`].
+/// The same result as `merge`
 /// (`null` removes the field: a flag falls back to `false`, a text to none) without writing
 /// the whole record as JSON and reading it back: that round trip was ~40 % of a user patch's
 /// instructions (callgrind, benches/RESULTS.md `touch11`).
-fn set_simple_fields(
-    mut user: raw::User,
-    set: &Map<String, Value>,
-) -> Result<raw::User, raw::User> {
+fn set_simple_fields(user: &mut raw::User, set: &Map<String, Value>) -> bool {
     fn text(value: &Value) -> Option<Option<String>> {
         match value {
             Value::Null => Some(None),
@@ -760,7 +759,7 @@ fn set_simple_fields(
         _ => false,
     });
     if !simple {
-        return Err(user);
+        return false;
     }
     for (field, value) in set {
         // Every value was checked above: `text` and `flag` are `Some`.
@@ -780,7 +779,7 @@ fn set_simple_fields(
             _ => {}
         }
     }
-    Ok(user)
+    true
 }
 
 /// `current` with the fields of `set` replaced (`null` removes a field).
@@ -903,12 +902,14 @@ mod tests {
             for value in values {
                 let mut set = Map::new();
                 set.insert((*field).to_owned(), value.clone());
-                let fast = set_simple_fields(user(), &set).expect("a simple field");
+                let mut fast = user();
+                assert!(set_simple_fields(&mut fast, &set), "{field} = {value}");
                 assert_eq!(Ok(fast), merge(&user(), &set), "{field} = {value}");
             }
             all.insert((*field).to_owned(), values[0].clone());
         }
-        let fast = set_simple_fields(user(), &all).expect("simple fields");
+        let mut fast = user();
+        assert!(set_simple_fields(&mut fast, &all));
         assert_eq!(Ok(fast), merge(&user(), &all));
     }
 
@@ -924,7 +925,9 @@ mod tests {
         ] {
             let mut set = Map::new();
             set.insert(field.to_owned(), value);
-            assert_eq!(set_simple_fields(user(), &set), Err(user()));
+            let mut slow = user();
+            assert!(!set_simple_fields(&mut slow, &set));
+            assert_eq!(slow, user());
         }
     }
 }

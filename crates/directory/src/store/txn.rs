@@ -400,14 +400,12 @@ impl<'a> Txn<'a> {
     /// in place; otherwise the row is dirty.
     fn record_replaced(&mut self, row: Row, new: &model::User) {
         let old = &self.model.users[row as usize];
-        if !self.written.contains(row) {
-            if old.same_but_flags(new) {
-                let change = FlagChange::between(old, new);
-                if !change.flags.is_empty() || change.state.is_some() {
-                    self.ops.push(IndexOp::Flagged { row, change });
-                }
-                return;
+        if !self.written.contains(row) && old.same_but_flags(new) {
+            let change = FlagChange::between(old, new);
+            if !change.flags.is_empty() || change.state.is_some() {
+                self.ops.push(IndexOp::Flagged { row, change });
             }
+            return;
         }
         self.written.insert(row);
     }
