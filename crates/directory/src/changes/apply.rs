@@ -732,10 +732,9 @@ fn place<T: Clone>(table: &mut crate::shared::Chunked<T>, at: u32, value: T) {
 /// Sets the fields of `set` on `user` and returns true when every field is a flag or a plain
 /// optional text given as its type or `null` (what an embedding server patches most: state,
 /// flags, name, email); otherwise returns false and leaves `user` as it was, for [`merge`].
-/// The same result as `merge`
-/// (`null` removes the field: a flag falls back to `false`, a text to none) without writing
-/// the whole record as JSON and reading it back: that round trip was ~40 % of a user patch's
-/// instructions (callgrind, benches/RESULTS.md `touch11`).
+/// The same result as `merge` (`null` removes the field: a flag falls back to `false`, a text
+/// to none) without writing the whole record as JSON and reading it back: that round trip was
+/// over a third of a user patch's instructions (callgrind, benches/RESULTS.md `touch11`).
 fn set_simple_fields(user: &mut raw::User, set: &Map<String, Value>) -> bool {
     fn text(value: &Value) -> Option<Option<String>> {
         match value {
