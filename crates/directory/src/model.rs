@@ -1107,6 +1107,83 @@ pub struct User {
     pub profile: Profile,
 }
 
+impl User {
+    /// Whether `self` and `other` are equal but for the state and the admin and 2FA flags
+    /// (what the live store flips in place in the flag bitmaps). Field by field, without the
+    /// copy of the record a comparison of a modified clone needs; the destructuring names
+    /// every field, so a new one cannot be forgotten here.
+    pub(crate) fn same_but_flags(&self, other: &User) -> bool {
+        let User {
+            id,
+            number,
+            number_explicit,
+            login,
+            name,
+            email,
+            email_verified,
+            public_email,
+            emails,
+            state: _,
+            admin: _,
+            guest,
+            user_type,
+            external,
+            two_factor: _,
+            two_factor_capable: _,
+            created_at,
+            updated_at,
+            last_access_at,
+            last_sign_in_at,
+            confirmed_at,
+            ban,
+            auth,
+            ssh_keys,
+            licenses,
+            vcs_user_names,
+            origin_service,
+            refresh_token,
+            permanent_token,
+            approved_resource,
+            accepted_eua,
+            groups,
+            organizations,
+            enterprise_group,
+            profile,
+        } = self;
+        *id == other.id
+            && *number == other.number
+            && *number_explicit == other.number_explicit
+            && *login == other.login
+            && *name == other.name
+            && *email == other.email
+            && *email_verified == other.email_verified
+            && *public_email == other.public_email
+            && *emails == other.emails
+            && *guest == other.guest
+            && *user_type == other.user_type
+            && *external == other.external
+            && *created_at == other.created_at
+            && *updated_at == other.updated_at
+            && *last_access_at == other.last_access_at
+            && *last_sign_in_at == other.last_sign_in_at
+            && *confirmed_at == other.confirmed_at
+            && *ban == other.ban
+            && *auth == other.auth
+            && *ssh_keys == other.ssh_keys
+            && *licenses == other.licenses
+            && *vcs_user_names == other.vcs_user_names
+            && *origin_service == other.origin_service
+            && *refresh_token == other.refresh_token
+            && *permanent_token == other.permanent_token
+            && *approved_resource == other.approved_resource
+            && *accepted_eua == other.accepted_eua
+            && *groups == other.groups
+            && *organizations == other.organizations
+            && *enterprise_group == other.enterprise_group
+            && *profile == other.profile
+    }
+}
+
 /// A user's free-form profile: a JSON object, boxed only when it has entries, so the ~95 % of
 /// users without one pay one pointer instead of an empty map (72 bytes with `preserve-order`).
 /// Reads and writes go through the map (`Deref`, `DerefMut`); an empty profile equals an

@@ -32,7 +32,9 @@ use places::{Places, Style};
 
 pub(crate) use catalog_ids::CatalogIds;
 pub(crate) use per_catalog::PerCatalog;
-pub(crate) use validate::{convert_user, resolve_grant, validate_with, Checker, Tables, Tolerated};
+pub(crate) use validate::{
+    convert_user, resolve_grant, validate_with, Checker, IdHasher, Tables, Tolerated, UserIds,
+};
 pub use validate::{parse_timestamp, validate};
 
 /// Loads a whole-document JSON directory.

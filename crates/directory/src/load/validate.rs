@@ -98,6 +98,9 @@ pub(crate) type IdHasher = foldhash::fast::RandomState;
 /// An id → position map over borrowed ids.
 pub(crate) type IdMap<'a> = HashMap<&'a str, u32, IdHasher>;
 
+/// The live store's map of user id → row (owned ids: it outlives every batch).
+pub(crate) type UserIds = HashMap<String, u32, IdHasher>;
+
 /// Id → position maps over borrowed ids, one per referenceable kind.
 #[derive(Default, Clone)]
 pub(crate) struct Tables<'a> {
@@ -106,6 +109,10 @@ pub(crate) struct Tables<'a> {
     /// The live store's catalog maps, consulted for a catalog id the tables above do not
     /// hold (so a batch maps only what it adds or deletes, never the whole catalog).
     pub base: Option<&'a CatalogIds>,
+    /// The live store's user ids (live users of the batch's base model), consulted for a user
+    /// id `users` does not hold: a batch maps only the users it adds or deletes, so a sign-in
+    /// costs one lookup here instead of a map built per batch.
+    pub base_users: Option<&'a UserIds>,
 }
 
 impl<'a> Tables<'a> {
@@ -130,7 +137,7 @@ impl<'a> Tables<'a> {
         match self.table(kind)?.get(id) {
             Some(&Tables::DELETED) => None,
             Some(&at) => Some(at),
-            None if kind == Kind::User => None,
+            None if kind == Kind::User => self.base_users.and_then(|ids| ids.get(id).copied()),
             None => self.base.and_then(|base| base.get(kind, id)),
         }
     }
@@ -175,6 +182,7 @@ impl<'a> Tables<'a> {
                 IdMap::default()
             },
             base: None,
+            base_users: None,
         }
     }
 }
@@ -409,6 +417,7 @@ pub(crate) fn validate_with(
         },
         users: IdMap::default(),
         base: None,
+        base_users: None,
     };
 
     let model_roles = resolve_roles(&mut checker, &tables, &roles);

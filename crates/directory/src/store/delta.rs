@@ -238,7 +238,8 @@ impl Levels {
         if self.levels.is_empty() {
             return Levels::default();
         }
-        if batch.ops.iter().all(IndexOp::is_row_change) && self.rows.is_disjoint(batch.changed) {
+        let disjoint = self.rows.is_disjoint(batch.changed);
+        if disjoint && batch.ops.iter().all(IndexOp::is_row_change) {
             return self.clone();
         }
         let mut levels = Vec::with_capacity(self.levels.len());
@@ -249,21 +250,20 @@ impl Levels {
                 None => return Levels::default(),
             }
         }
-        // A batch that wrote none of the levels' rows (a grant, a catalog change) keeps their
-        // union: recomputing it cost O(the levels' rows) per batch (a quarter of a catalog
-        // change's instructions with five levels).
-        let same_rows = levels.len() == self.levels.len()
-            && levels
-                .iter()
-                .zip(&self.levels)
-                .all(|(new, old)| Arc::ptr_eq(&new.rows, &old.rows));
-        if same_rows {
-            return Levels {
-                levels,
-                rows: Arc::clone(&self.rows),
-            };
-        }
-        Levels::of(levels)
+        // Every level lost the rows the batch wrote and nothing else, so their union did too:
+        // `Levels::of` would union the levels' rows again, O(their rows) for every batch that
+        // writes a row or a grant while two levels or more exist.
+        let rows = if disjoint {
+            Arc::clone(&self.rows)
+        } else {
+            Arc::new(&*self.rows - batch.changed)
+        };
+        debug_assert_eq!(
+            *rows,
+            *Levels::of(levels.clone()).rows,
+            "the union followed"
+        );
+        Levels { levels, rows }
     }
 
     fn of(levels: Vec<Delta>) -> Levels {

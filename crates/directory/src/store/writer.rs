@@ -10,16 +10,17 @@ use crate::facts::Subjects;
 use crate::index::Names;
 use crate::index::{Flag, FlagChange, Forest, Indexes};
 use crate::load::places::Kind;
-use crate::load::CatalogIds;
+use crate::load::{CatalogIds, IdHasher, UserIds};
 use crate::model::{self, Model, Row};
 use crate::text::fold;
 
 /// What the writer keeps between batches so that checking a batch never scans every user.
 pub(crate) struct Writer {
-    /// Id → row.
-    pub(crate) ids: HashMap<String, Row>,
+    /// Id → row, of the live users of the current version: what a batch's user ids resolve
+    /// against ([`crate::load::Tables::base_users`]).
+    pub(crate) ids: UserIds,
     /// Case-folded login → row.
-    pub(super) logins: HashMap<String, Row>,
+    pub(super) logins: HashMap<String, Row, IdHasher>,
     /// Number → row.
     pub(super) numbers: BTreeMap<u64, Row>,
     /// Catalog id → position, per kind (what a batch's references resolve against).
@@ -285,8 +286,8 @@ pub(super) fn settle_row_changes(
 impl Writer {
     pub(super) fn of_model(model: &Model) -> Writer {
         let mut writer = Writer {
-            ids: HashMap::with_capacity(model.users.count()),
-            logins: HashMap::with_capacity(model.users.count()),
+            ids: UserIds::with_capacity_and_hasher(model.users.count(), Default::default()),
+            logins: HashMap::with_capacity_and_hasher(model.users.count(), Default::default()),
             numbers: BTreeMap::new(),
             catalog: CatalogIds::of_model(model),
             log: Vec::new(),
