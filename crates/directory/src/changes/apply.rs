@@ -736,6 +736,27 @@ fn place<T: Clone>(table: &mut crate::shared::Chunked<T>, at: u32, value: T) {
 /// to none) without writing the whole record as JSON and reading it back: that round trip was
 /// over a third of a user patch's instructions (callgrind, benches/RESULTS.md `touch11`).
 fn set_simple_fields(user: &mut raw::User, set: &Map<String, Value>) -> bool {
+    /// A field `set_simple_fields` writes directly: one list of names for the check and the
+    /// write, so a field cannot be accepted by one and skipped by the other.
+    enum Slot<'u> {
+        Text(&'u mut Option<String>),
+        Flag(&'u mut bool),
+    }
+    fn slot<'u>(user: &'u mut raw::User, field: &str) -> Option<Slot<'u>> {
+        Some(match field {
+            "state" => Slot::Text(&mut user.state),
+            "name" => Slot::Text(&mut user.name),
+            "email" => Slot::Text(&mut user.email),
+            "public_email" => Slot::Text(&mut user.public_email),
+            "admin" => Slot::Flag(&mut user.admin),
+            "two_factor" => Slot::Flag(&mut user.two_factor),
+            "two_factor_capable" => Slot::Flag(&mut user.two_factor_capable),
+            "guest" => Slot::Flag(&mut user.guest),
+            "external" => Slot::Flag(&mut user.external),
+            "email_verified" => Slot::Flag(&mut user.email_verified),
+            _ => return None,
+        })
+    }
     fn text(value: &Value) -> Option<Option<String>> {
         match value {
             Value::Null => Some(None),
@@ -750,32 +771,20 @@ fn set_simple_fields(user: &mut raw::User, set: &Map<String, Value>) -> bool {
             _ => None,
         }
     }
-    let simple = set.iter().all(|(field, value)| match field.as_str() {
-        "state" | "name" | "email" | "public_email" => text(value).is_some(),
-        "admin" | "two_factor" | "two_factor_capable" | "guest" | "external" | "email_verified" => {
-            flag(value).is_some()
-        }
-        _ => false,
+    let simple = set.iter().all(|(field, value)| match slot(user, field) {
+        Some(Slot::Text(_)) => text(value).is_some(),
+        Some(Slot::Flag(_)) => flag(value).is_some(),
+        None => false,
     });
     if !simple {
         return false;
     }
     for (field, value) in set {
         // Every value was checked above: `text` and `flag` are `Some`.
-        let new_text = || text(value).flatten();
-        let new_flag = || flag(value).unwrap_or(false);
-        match field.as_str() {
-            "state" => user.state = new_text(),
-            "name" => user.name = new_text(),
-            "email" => user.email = new_text(),
-            "public_email" => user.public_email = new_text(),
-            "admin" => user.admin = new_flag(),
-            "two_factor" => user.two_factor = new_flag(),
-            "two_factor_capable" => user.two_factor_capable = new_flag(),
-            "guest" => user.guest = new_flag(),
-            "external" => user.external = new_flag(),
-            "email_verified" => user.email_verified = new_flag(),
-            _ => {}
+        match slot(user, field) {
+            Some(Slot::Text(slot)) => *slot = text(value).flatten(),
+            Some(Slot::Flag(slot)) => *slot = flag(value).unwrap_or(false),
+            None => {}
         }
     }
     true
