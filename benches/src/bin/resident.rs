@@ -1,0 +1,319 @@
+//! Resident memory after a long change stream versus a fresh build of the resulting directory
+//! (issue 13's memory goal: "resident memory after 1 M changes within 10 % of a fresh build").
+//!
+//! `cargo run --release -p userql-benches --bin resident -- --users 1000000 --changes 1000000`
+//!
+//! Each side runs in a process of its own, so neither inherits the other's heap: the parent
+//! re-runs this binary twice and prints one table.
+//! - **live**: generate the directory and the seeded stream of benchmark.md, open a live store,
+//!   apply the stream in batches of `--batch` (so a million changes take a minute, not an
+//!   hour), wait for the background compaction in flight, write the resulting directory
+//!   (NDJSON) to a temporary file, drop everything but the store and measure.
+//! - **fresh**: load that file and open a store on it (a full index build), then measure.
+//!
+//! Both report the process's resident set (`VmRSS`; each side runs with mimalloc's
+//! `MIMALLOC_PURGE_DELAY=0`, so pages freed by the setup go back to the system at once and both
+//! sides count only what their heap holds, fragmentation included), and the heap bytes
+//! the model's users and the indexes ask of the allocator (`footprint::user_footprint`,
+//! `Indexes::stats`): the resident set shows what the process really costs, the heap bytes
+//! which part differs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use userql_benches::measure::resident_bytes;
+use userql_directory::footprint::user_footprint;
+use userql_directory::generate::{generate, generate_changes, GenOptions};
+use userql_directory::store::{Store, StoreOptions};
+
+/// Resident memory after a change stream vs a fresh build.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Users to generate.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Changes in the stream.
+    #[arg(long, default_value_t = 100_000)]
+    changes: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Changes per batch.
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Internal: run one side and print its measurements as one `key=value` line.
+    #[arg(long, value_enum, hide = true)]
+    phase: Option<Phase>,
+    /// Internal: the resulting directory, written by the live side, read by the fresh side.
+    #[arg(long, hide = true)]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Phase {
+    Live,
+    Fresh,
+}
+
+/// What one side measured.
+#[derive(Debug, Default, Clone)]
+struct Measured {
+    resident: u64,
+    /// The resident set once the store is dropped: what the side's setup left behind
+    /// (allocator pages still partly in use), not the directory.
+    dropped: u64,
+    model: u64,
+    index: u64,
+    users: u64,
+    seconds: f64,
+    /// Heap bytes by component: `index NAME` (`Indexes::stats`) and `model NAME`
+    /// (`user_footprint`).
+    parts: Vec<(String, u64)>,
+}
+
+impl Measured {
+    /// What a side prints for the parent: one line of totals, then one tab-separated line per
+    /// component.
+    fn lines(&self) -> String {
+        let mut out = format!(
+            "resident={} dropped={} model={} index={} users={} seconds={}\n",
+            self.resident, self.dropped, self.model, self.index, self.users, self.seconds
+        );
+        for (name, bytes) in &self.parts {
+            out.push_str(&format!("part\t{name}\t{bytes}\n"));
+        }
+        out
+    }
+
+    /// Reads a side's output back; `None` without a totals line.
+    fn parse(output: &str) -> Option<Measured> {
+        let mut measured = output.lines().find_map(Measured::parse_totals)?;
+        measured.parts = output
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                match (fields.next(), fields.next(), fields.next()) {
+                    (Some("part"), Some(name), Some(bytes)) => {
+                        Some((name.to_owned(), bytes.parse().ok()?))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        Some(measured)
+    }
+
+    /// The totals line; `None` if `line` is not one.
+    fn parse_totals(line: &str) -> Option<Measured> {
+        let mut m = Measured::default();
+        for pair in line.split_whitespace() {
+            let (key, value) = pair.split_once('=')?;
+            match key {
+                "resident" => m.resident = value.parse().ok()?,
+                "dropped" => m.dropped = value.parse().ok()?,
+                "model" => m.model = value.parse().ok()?,
+                "index" => m.index = value.parse().ok()?,
+                "users" => m.users = value.parse().ok()?,
+                "seconds" => m.seconds = value.parse().ok()?,
+                _ => return None,
+            }
+        }
+        Some(m)
+    }
+}
+
+/// The store's current model and indexes, and the process's resident set with the store and
+/// once it is dropped.
+fn measure(store: Store, seconds: f64) -> Result<Measured, String> {
+    let snapshot = store.snapshot();
+    let model = user_footprint(&snapshot.model);
+    let index = snapshot.index.stats();
+    let parts = index
+        .iter()
+        .map(|s| (format!("index {}", s.name), s.bytes))
+        .chain(model.iter().map(|f| (format!("model {}", f.name), f.bytes)))
+        .collect();
+    let users = snapshot.model.users.count() as u64;
+    let resident = resident_bytes().ok_or("no /proc/self/status here")?;
+    drop(snapshot);
+    drop(store);
+    Ok(Measured {
+        resident,
+        dropped: resident_bytes().ok_or("no /proc/self/status here")?,
+        model: model.iter().map(|f| f.bytes).sum(),
+        index: index.iter().map(|s| s.bytes).sum(),
+        users,
+        seconds,
+        parts,
+    })
+}
+
+/// The live side: the stream applied through the store, the result written to `file`.
+fn live(args: &Args, file: &Path) -> Result<Measured, String> {
+    let started = Instant::now();
+    let store = {
+        let model = generate(&GenOptions {
+            users: args.users,
+            seed: args.seed,
+        });
+        let changes = generate_changes(&model, args.changes, args.seed);
+        let store = Store::with_options(model, StoreOptions::for_users(args.users));
+        for batch in changes.chunks(args.batch.max(1)) {
+            store.apply_changes(batch).map_err(|e| e.to_string())?;
+        }
+        store.wait_for_rebuild();
+        store
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let bytes = userql_directory::save::save_ndjson(&store.snapshot().model);
+    std::fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    drop(bytes);
+    measure(store, seconds)
+}
+
+/// The fresh side: the written directory loaded and indexed from scratch.
+fn fresh(file: &Path) -> Result<Measured, String> {
+    let started = Instant::now();
+    let store = {
+        let model =
+            userql_directory::load_path_limited(file, u64::MAX).map_err(|e| e.to_string())?;
+        let users = model.users.count();
+        Store::with_options(model, StoreOptions::for_users(users))
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    measure(store, seconds)
+}
+
+/// Runs this binary for one side and reads its line.
+fn run_side(args: &Args, phase: &str, file: &Path) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = Command::new(exe)
+        // Return freed pages to the system at once (mimalloc otherwise keeps them until its
+        // next allocation in that thread): the resident set is then what the heap holds,
+        // not what the setup once touched.
+        .env("MIMALLOC_PURGE_DELAY", "0")
+        .args(["--phase", phase, "--file"])
+        .arg(file)
+        .args(["--users", &args.users.to_string()])
+        .args(["--changes", &args.changes.to_string()])
+        .args(["--seed", &args.seed.to_string()])
+        .args(["--batch", &args.batch.to_string()])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "the {phase} side failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Measured::parse(&stdout)
+        .ok_or_else(|| format!("the {phase} side printed no measurements: {stdout}"))
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 20) as f64
+}
+
+fn report(args: &Args, live: &Measured, fresh: &Measured) -> String {
+    let row = |name: &str, live: u64, fresh: u64| {
+        format!(
+            "| {name} | {:.1} | {:.1} | {:+.1} % |\n",
+            mib(live),
+            mib(fresh),
+            (live as f64 / fresh.max(1) as f64 - 1.0) * 100.0
+        )
+    };
+    let mut out = format!(
+        "## Resident memory after {} changes ({} users, seed {}, batches of {})\n\n\
+         live: {} users after the stream ({:.1} s to generate and apply); fresh: the same \
+         directory loaded and indexed ({:.1} s)\n\n\
+         | MiB | after the stream | fresh build | difference |\n|---|---|---|---|\n",
+        args.changes, args.users, args.seed, args.batch, live.users, live.seconds, fresh.seconds
+    );
+    out.push_str(&row(
+        "process resident (VmRSS)",
+        live.resident,
+        fresh.resident,
+    ));
+    out.push_str(&row(
+        "process resident once the store is dropped",
+        live.dropped,
+        fresh.dropped,
+    ));
+    out.push_str(&row("model users, heap asked", live.model, fresh.model));
+    out.push_str(&row("indexes, heap asked", live.index, fresh.index));
+    out.push_str(&parts_table(live, fresh));
+    out
+}
+
+/// The components whose heap differs most between the sides (at most 12, ≥ 0.1 MiB apart),
+/// then the largest, so a difference names its part.
+fn parts_table(live: &Measured, fresh: &Measured) -> String {
+    let fresh_of = |name: &str| {
+        fresh
+            .parts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, b)| *b)
+    };
+    let mut rows: Vec<(&str, u64, u64)> = live
+        .parts
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), *bytes, fresh_of(name)))
+        .collect();
+    let gap = |&(_, live, fresh): &(&str, u64, u64)| live.abs_diff(fresh);
+    rows.sort_by_key(|row| std::cmp::Reverse(gap(row)));
+    let mut out = String::from(
+        "\nComponents that differ most (heap asked, MiB):\n\n| component | after the stream | fresh build |\n|---|---|---|\n",
+    );
+    for (name, live, fresh) in rows.iter().filter(|r| gap(r) >= 1 << 17).take(12) {
+        out.push_str(&format!(
+            "| {name} | {:.1} | {:.1} |\n",
+            mib(*live),
+            mib(*fresh)
+        ));
+    }
+    rows.sort_by_key(|&(_, live, _)| std::cmp::Reverse(live));
+    out.push_str("\nLargest components (heap asked, MiB):\n\n| component | after the stream | fresh build |\n|---|---|---|\n");
+    for (name, live, fresh) in rows.iter().take(12) {
+        out.push_str(&format!(
+            "| {name} | {:.1} | {:.1} |\n",
+            mib(*live),
+            mib(*fresh)
+        ));
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let outcome = match (args.phase, &args.file) {
+        (Some(Phase::Live), Some(file)) => live(&args, file).map(|m| m.lines()),
+        (Some(Phase::Fresh), Some(file)) => fresh(file).map(|m| m.lines()),
+        (Some(_), None) => Err("--phase needs --file".to_owned()),
+        (None, _) => {
+            let file = std::env::temp_dir().join(format!(
+                "userql-resident-{}-{}.ndjson",
+                std::process::id(),
+                args.users
+            ));
+            let measured = run_side(&args, "live", &file)
+                .and_then(|live| Ok((live, run_side(&args, "fresh", &file)?)));
+            let _ = std::fs::remove_file(&file);
+            measured.map(|(live, fresh)| report(&args, &live, &fresh))
+        }
+    };
+    match outcome {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("resident benchmark failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
