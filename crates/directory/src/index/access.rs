@@ -619,8 +619,9 @@ impl AccessIndex {
     /// one-row bitmap: per grant, sets of summaries hashed, six temporary bitmaps, a
     /// difference against every level a holder may be in (walking its array container), then
     /// the unions added back one grant at a time — 83 % of a membership put's instructions
-    /// (callgrind, benches/RESULTS.md `mship11`). O(facts × log(pairs) + pairs × log(pairs)) plus a copy
-    /// of each set that changes; nothing proportional to the directory or a group's size.
+    /// (callgrind, benches/RESULTS.md `mship11`). O(facts × log(pairs) + pairs × log(pairs))
+    /// plus a copy of each set that changes; nothing proportional to the directory or a
+    /// group's size.
     pub(crate) fn user_changed(&mut self, row: Row, pairs: &[(RoleIdx, Scope)], facts: &RowFacts) {
         // Sorted as packed keys: a sort by a key recomputed per comparison (a `match` on the
         // scope) was 5 % of a membership put's instructions.
