@@ -619,13 +619,23 @@ impl AccessIndex {
     /// one-row bitmap: per grant, sets of summaries hashed, six temporary bitmaps, a
     /// difference against every level a holder may be in (walking its array container), then
     /// the unions added back one grant at a time — 83 % of a membership put's instructions
-    /// (callgrind, benches/RESULTS.md `mship11`). O((facts + pairs) × log(facts)) plus a copy
-    /// of each set that changes; nothing proportional to the directory or a group's size.
+    /// (callgrind, benches/RESULTS.md `mship11`). O(facts × log(pairs) + pairs × log(pairs))
+    /// plus a copy of each set that changes; nothing proportional to the directory or a
+    /// group's size.
     pub(crate) fn user_changed(&mut self, row: Row, pairs: &[(RoleIdx, Scope)], facts: &RowFacts) {
-        let held = HeldPairs::of(facts);
-        let mut pairs: Vec<(RoleIdx, Scope)> = pairs.to_vec();
-        pairs.sort_unstable_by_key(|&(role, scope)| pair_key(role, scope));
-        pairs.dedup();
+        // Sorted as packed keys: a sort by a key recomputed per comparison (a `match` on the
+        // scope) was 5 % of a membership put's instructions.
+        let mut keys: Vec<u128> = pairs
+            .iter()
+            .map(|&(role, scope)| pair_key(role, scope))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut scopes: Vec<u64> = keys.iter().map(|&key| key as u64).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        let held = HeldPairs::of(facts, &keys, &scopes);
+        let pairs: Vec<(RoleIdx, Scope)> = keys.iter().map(|&key| pair_of(key)).collect();
         for &(role, scope) in &pairs {
             let on = held.has_pair(role, scope);
             if self.by_role.len() <= role.index() {
@@ -652,17 +662,17 @@ impl AccessIndex {
                 }
             }
         }
-        let mut scopes: Vec<Scope> = pairs.iter().map(|&(_, scope)| scope).collect();
-        scopes.sort_unstable_by_key(|&scope| packed_scope(scope));
-        scopes.dedup();
-        for scope in scopes {
+        for scope in scopes.into_iter().map(scope_of) {
             let on = held.has_scope(scope);
             if self.any_role.holds(scope, row) != on {
                 self.any_role.set_at(scope, row, on);
             }
         }
-        self.any_role.any.set(row, !held.is_empty());
-        let in_project = held.scopes().any(|scope| self.covers_a_project(scope));
+        self.any_role.any.set(row, !facts.access.is_empty());
+        let in_project = facts
+            .access
+            .iter()
+            .any(|&(_, scope)| self.covers_a_project(scope));
         self.in_any_project.set(row, in_project);
     }
 
@@ -783,13 +793,19 @@ fn scope_key(scope: Scope) -> (u8, u32) {
     }
 }
 
-/// The scope of a [`scope_key`].
-fn scope_of(level: u8, at: u32) -> Scope {
-    match level {
+/// The scope of a [`packed_scope`].
+fn scope_of(key: u64) -> Scope {
+    let at = key as u32;
+    match key >> 32 {
         0 => Scope::Global,
         1 => Scope::Organization(OrgIdx(at)),
         _ => Scope::Project(ProjectIdx(at)),
     }
+}
+
+/// The (role, scope) of a [`pair_key`].
+fn pair_of(key: u128) -> (RoleIdx, Scope) {
+    (RoleIdx((key >> 64) as u32), scope_of(key as u64))
 }
 
 /// A (role, scope) packed into one sortable number: role, then [`scope_key`].
@@ -798,57 +814,67 @@ fn pair_key(role: RoleIdx, scope: Scope) -> u128 {
     (u128::from(role.0) << 64) | (u128::from(level) << 32) | u128::from(at)
 }
 
-/// What one user holds ([`RowFacts::access`]: a few hundred pairs at most), as sorted packed
-/// keys for binary searches: SipHashing them into sets was a tenth of a membership's
-/// instructions in the summaries of [`AccessIndex::members_changed`], and sorting tuples of
-/// them (a comparison per field) still 10 % of [`AccessIndex::user_changed`].
+/// What one user holds ([`RowFacts::access`]: up to thousands of pairs, many of them the same
+/// few roles) of the roles and scopes a change asks about, as sorted packed keys for binary
+/// searches: SipHashing them into sets was a tenth of a membership's instructions in the
+/// summaries of [`AccessIndex::members_changed`], and sorting all of a user's pairs (when a
+/// membership asks about a few dozen) still 8 % of [`AccessIndex::user_changed`]
+/// (benches/RESULTS.md `mship11`, `small13`).
 struct HeldPairs {
-    /// [`pair_key`]s, sorted, distinct.
+    /// [`pair_key`]s of the held pairs whose scope was asked about, sorted, distinct.
     pairs: Vec<u128>,
-    /// [`scope_key`]s packed (level, position), sorted, distinct.
+    /// [`packed_scope`]s of those pairs, sorted, distinct.
     scopes: Vec<u64>,
+    /// The asked roles, sorted, distinct, each with whether some held pair has it.
+    roles: Vec<(RoleIdx, bool)>,
 }
 
 impl HeldPairs {
-    fn of(facts: &RowFacts) -> HeldPairs {
-        let mut pairs: Vec<u128> = facts
-            .access
-            .iter()
-            .map(|&(role, scope)| pair_key(role, scope))
-            .collect();
+    /// What `facts` hold of the roles and scopes of `asked` ([`pair_key`]s, sorted; `scopes`
+    /// are their [`packed_scope`]s, sorted, distinct): the held pairs at those scopes
+    /// (all that [`Self::has_pair`] and [`Self::has_scope`] of them can need) and which of
+    /// those roles are held anywhere. One pass over `facts` with a binary search in the (few)
+    /// asked scopes and roles each, then a sort of the pairs kept — not of every pair held:
+    /// roles are few, so a user's pairs are mostly at scopes no change names.
+    fn of(facts: &RowFacts, asked: &[u128], scopes: &[u64]) -> HeldPairs {
+        let mut roles: Vec<(RoleIdx, bool)> =
+            asked.iter().map(|&key| (pair_of(key).0, false)).collect();
+        roles.dedup();
+        let mut pairs: Vec<u128> = Vec::new();
+        for &(role, scope) in &facts.access {
+            if let Ok(at) = roles.binary_search_by_key(&role, |&(r, _)| r) {
+                roles[at].1 = true;
+            }
+            let key = packed_scope(scope);
+            if scopes.binary_search(&key).is_ok() {
+                pairs.push((u128::from(role.0) << 64) | u128::from(key));
+            }
+        }
         pairs.sort_unstable();
         pairs.dedup();
         let mut scopes: Vec<u64> = pairs.iter().map(|&key| key as u64).collect();
         scopes.sort_unstable();
         scopes.dedup();
-        HeldPairs { pairs, scopes }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+        HeldPairs {
+            pairs,
+            scopes,
+            roles,
+        }
     }
 
     fn has_pair(&self, role: RoleIdx, scope: Scope) -> bool {
         self.pairs.binary_search(&pair_key(role, scope)).is_ok()
     }
 
+    /// Whether some held pair has `role` (one of the asked roles; any other is answered no).
     fn has_role(&self, role: RoleIdx) -> bool {
-        let first = u128::from(role.0) << 64;
-        let at = self.pairs.partition_point(|&key| key < first);
-        self.pairs
-            .get(at)
-            .is_some_and(|&key| key >> 64 == first >> 64)
+        self.roles
+            .binary_search_by_key(&role, |&(r, _)| r)
+            .is_ok_and(|at| self.roles[at].1)
     }
 
     fn has_scope(&self, scope: Scope) -> bool {
         self.scopes.binary_search(&packed_scope(scope)).is_ok()
-    }
-
-    /// The scopes held, unpacked.
-    fn scopes(&self) -> impl Iterator<Item = Scope> + '_ {
-        self.scopes
-            .iter()
-            .map(|&key| scope_of((key >> 32) as u8, key as u32))
     }
 }
 
@@ -1001,4 +1027,36 @@ fn direct_grants(model: &Model) -> Vec<Holders> {
         by_role[role].build_add_at(scope, &bitmap_from_sorted(bucket.iter().copied()));
     }
     by_role
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{packed_scope, pair_key, pair_of, scope_of};
+    use crate::model::{OrgIdx, ProjectIdx, RoleIdx, Scope};
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        prop_oneof![
+            Just(Scope::Global),
+            any::<u32>().prop_map(|at| Scope::Organization(OrgIdx(at))),
+            any::<u32>().prop_map(|at| Scope::Project(ProjectIdx(at))),
+        ]
+    }
+
+    proptest! {
+        /// `user_changed` sorts packed keys and unpacks them: the packing is lossless and
+        /// orders pairs by role, then scope (level, then position), as the scope keys do.
+        #[test]
+        fn packed_pairs_unpack_and_sort_by_role_then_scope(
+            a in (any::<u32>(), scope()),
+            b in (any::<u32>(), scope()),
+        ) {
+            let (a, b) = ((RoleIdx(a.0), a.1), (RoleIdx(b.0), b.1));
+            prop_assert_eq!(pair_of(pair_key(a.0, a.1)), a);
+            prop_assert_eq!(scope_of(packed_scope(a.1)), a.1);
+            let by_parts = (a.0, super::scope_key(a.1)).cmp(&(b.0, super::scope_key(b.1)));
+            prop_assert_eq!(pair_key(a.0, a.1).cmp(&pair_key(b.0, b.1)), by_parts);
+        }
+    }
 }
