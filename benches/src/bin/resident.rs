@@ -57,6 +57,47 @@ enum Phase {
     Fresh,
 }
 
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+enum ResidentError {
+    /// The store refused a batch of the generated stream (the generator makes valid ones).
+    #[error("a batch of the stream was refused: {0}")]
+    Refused(#[from] userql_directory::changes::ChangeErrors),
+    /// The written directory did not load back.
+    #[error("the written directory does not load: {0}")]
+    Load(#[from] userql_directory::error::LoadErrors),
+    /// Writing the directory, or running a side, failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// `/proc/self/status` is unavailable (not Linux): nothing to measure.
+    #[error("no resident set to read here (/proc/self/status)")]
+    NoProcfs,
+    /// A side exited with an error.
+    #[error("the {phase} side failed: {stderr}")]
+    Side {
+        /// `live` or `fresh`.
+        phase: String,
+        /// What it printed on standard error.
+        stderr: String,
+    },
+    /// A side printed no totals line.
+    #[error("the {phase} side printed no measurements: {stdout}")]
+    Unreadable {
+        /// `live` or `fresh`.
+        phase: String,
+        /// What it printed.
+        stdout: String,
+    },
+    /// `--phase` was given without `--file`.
+    #[error("--phase needs --file")]
+    NoFile,
+}
+
 /// What one side measured.
 #[derive(Debug, Default, Clone)]
 struct Measured {
@@ -126,7 +167,7 @@ impl Measured {
 
 /// The store's current model and indexes, and the process's resident set with the store and
 /// once it is dropped.
-fn measure(store: Store, seconds: f64) -> Result<Measured, String> {
+fn measure(store: Store, seconds: f64) -> Result<Measured, ResidentError> {
     let snapshot = store.snapshot();
     let model = user_footprint(&snapshot.model);
     let index = snapshot.index.stats();
@@ -136,12 +177,12 @@ fn measure(store: Store, seconds: f64) -> Result<Measured, String> {
         .chain(model.iter().map(|f| (format!("model {}", f.name), f.bytes)))
         .collect();
     let users = snapshot.model.users.count() as u64;
-    let resident = resident_bytes().ok_or("no /proc/self/status here")?;
+    let resident = resident_bytes().ok_or(ResidentError::NoProcfs)?;
     drop(snapshot);
     drop(store);
     Ok(Measured {
         resident,
-        dropped: resident_bytes().ok_or("no /proc/self/status here")?,
+        dropped: resident_bytes().ok_or(ResidentError::NoProcfs)?,
         model: model.iter().map(|f| f.bytes).sum(),
         index: index.iter().map(|s| s.bytes).sum(),
         users,
@@ -151,7 +192,7 @@ fn measure(store: Store, seconds: f64) -> Result<Measured, String> {
 }
 
 /// The live side: the stream applied through the store, the result written to `file`.
-fn live(args: &Args, file: &Path) -> Result<Measured, String> {
+fn live(args: &Args, file: &Path) -> Result<Measured, ResidentError> {
     let started = Instant::now();
     let store = {
         let model = generate(&GenOptions {
@@ -161,24 +202,26 @@ fn live(args: &Args, file: &Path) -> Result<Measured, String> {
         let changes = generate_changes(&model, args.changes, args.seed);
         let store = Store::with_options(model, StoreOptions::for_users(args.users));
         for batch in changes.chunks(args.batch.max(1)) {
-            store.apply_changes(batch).map_err(|e| e.to_string())?;
+            store.apply_changes(batch)?;
         }
         store.wait_for_rebuild();
         store
     };
     let seconds = started.elapsed().as_secs_f64();
     let bytes = userql_directory::save::save_ndjson(&store.snapshot().model);
-    std::fs::write(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::write(file, &bytes).map_err(|source| ResidentError::Io {
+        what: format!("writing {}", file.display()),
+        source,
+    })?;
     drop(bytes);
     measure(store, seconds)
 }
 
 /// The fresh side: the written directory loaded and indexed from scratch.
-fn fresh(file: &Path) -> Result<Measured, String> {
+fn fresh(file: &Path) -> Result<Measured, ResidentError> {
     let started = Instant::now();
     let store = {
-        let model =
-            userql_directory::load_path_limited(file, u64::MAX).map_err(|e| e.to_string())?;
+        let model = userql_directory::load_path_limited(file, u64::MAX)?;
         let users = model.users.count();
         Store::with_options(model, StoreOptions::for_users(users))
     };
@@ -187,8 +230,12 @@ fn fresh(file: &Path) -> Result<Measured, String> {
 }
 
 /// Runs this binary for one side and reads its line.
-fn run_side(args: &Args, phase: &str, file: &Path) -> Result<Measured, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+fn run_side(args: &Args, phase: &str, file: &Path) -> Result<Measured, ResidentError> {
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |source| ResidentError::Io { what, source }
+    };
+    let exe = std::env::current_exe().map_err(io("finding this binary"))?;
     let output = Command::new(exe)
         // Return freed pages to the system at once (mimalloc otherwise keeps them until its
         // next allocation in that thread): the resident set is then what the heap holds,
@@ -201,16 +248,18 @@ fn run_side(args: &Args, phase: &str, file: &Path) -> Result<Measured, String> {
         .args(["--seed", &args.seed.to_string()])
         .args(["--batch", &args.batch.to_string()])
         .output()
-        .map_err(|e| e.to_string())?;
+        .map_err(io("running a side"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return Err(format!(
-            "the {phase} side failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
+        return Err(ResidentError::Side {
+            phase: phase.to_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
     }
-    Measured::parse(&stdout)
-        .ok_or_else(|| format!("the {phase} side printed no measurements: {stdout}"))
+    Measured::parse(&stdout).ok_or_else(|| ResidentError::Unreadable {
+        phase: phase.to_owned(),
+        stdout: stdout.into_owned(),
+    })
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -293,7 +342,7 @@ fn main() -> ExitCode {
     let outcome = match (args.phase, &args.file) {
         (Some(Phase::Live), Some(file)) => live(&args, file).map(|m| m.lines()),
         (Some(Phase::Fresh), Some(file)) => fresh(file).map(|m| m.lines()),
-        (Some(_), None) => Err("--phase needs --file".to_owned()),
+        (Some(_), None) => Err(ResidentError::NoFile),
         (None, _) => {
             let file = std::env::temp_dir().join(format!(
                 "userql-resident-{}-{}.ndjson",
