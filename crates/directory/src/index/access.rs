@@ -635,9 +635,9 @@ impl AccessIndex {
         scopes.sort_unstable();
         scopes.dedup();
         let held = HeldPairs::of(facts, &keys, &scopes);
-        let pairs: Vec<(RoleIdx, Scope)> = keys.iter().map(|&key| pair_of(key)).collect();
-        for &(role, scope) in &pairs {
-            let on = held.has_pair(role, scope);
+        for &key in &keys {
+            let (role, scope) = pair_of(key);
+            let on = held.has_pair(key);
             if self.by_role.len() <= role.index() {
                 if !on {
                     continue;
@@ -649,9 +649,9 @@ impl AccessIndex {
                 Arc::make_mut(holders).set_at(scope, row, on);
             }
         }
-        // The roles' unions: `pairs` is sorted by role.
+        // The roles' unions: `keys` are sorted by role.
         let mut last_role = None;
-        for &(role, _) in &pairs {
+        for (role, _) in keys.iter().map(|&key| pair_of(key)) {
             if last_role.replace(role) == Some(role) {
                 continue;
             }
@@ -810,8 +810,12 @@ fn pair_of(key: u128) -> (RoleIdx, Scope) {
 
 /// A (role, scope) packed into one sortable number: role, then [`scope_key`].
 fn pair_key(role: RoleIdx, scope: Scope) -> u128 {
-    let (level, at) = scope_key(scope);
-    (u128::from(role.0) << 64) | (u128::from(level) << 32) | u128::from(at)
+    joined(role, packed_scope(scope))
+}
+
+/// The [`pair_key`] of `role` and a scope already packed ([`packed_scope`]).
+fn joined(role: RoleIdx, scope: u64) -> u128 {
+    (u128::from(role.0) << 64) | u128::from(scope)
 }
 
 /// What one user holds ([`RowFacts::access`]: up to thousands of pairs, many of them the same
@@ -847,7 +851,7 @@ impl HeldPairs {
             }
             let key = packed_scope(scope);
             if scopes.binary_search(&key).is_ok() {
-                pairs.push((u128::from(role.0) << 64) | u128::from(key));
+                pairs.push(joined(role, key));
             }
         }
         pairs.sort_unstable();
@@ -862,8 +866,9 @@ impl HeldPairs {
         }
     }
 
-    fn has_pair(&self, role: RoleIdx, scope: Scope) -> bool {
-        self.pairs.binary_search(&pair_key(role, scope)).is_ok()
+    /// Whether the pair of `key` (a [`pair_key`]) is held.
+    fn has_pair(&self, key: u128) -> bool {
+        self.pairs.binary_search(&key).is_ok()
     }
 
     /// Whether some held pair has `role` (one of the asked roles; any other is answered no).
