@@ -194,6 +194,12 @@ pub struct Users {
     slots: usize,
     /// Rows of deleted users.
     holes: Arc<RoaringBitmap>,
+    /// The live rows, when they are few and known ([`Users::restricted`]): every index builder
+    /// walks a delta level's users by them, and making them again as the complement of the
+    /// holes (a full range of 8 KiB containers, minus a near-full set) per builder was a tenth
+    /// of a delta build (`union13`). `None`: not kept (computed from the holes on demand).
+    /// Any change of which rows are live drops it.
+    live: Option<Arc<RoaringBitmap>>,
 }
 
 /// User slots per block of [`Users`] (what a write copies in user pointers).
@@ -251,6 +257,7 @@ impl Users {
     }
 
     fn push_slot(&mut self, slot: Option<Arc<User>>) -> Row {
+        self.live = None;
         let row = self.slots;
         if row.is_multiple_of(BLOCK) {
             let mut block = Vec::with_capacity(BLOCK);
@@ -279,6 +286,7 @@ impl Users {
         match self.slot_mut(row as usize) {
             Some(slot @ Some(_)) => {
                 *slot = None;
+                self.live = None;
                 Arc::make_mut(&mut self.holes).insert(row);
                 true
             }
@@ -298,6 +306,9 @@ impl Users {
 
     /// Every live row.
     pub fn live_rows(&self) -> RoaringBitmap {
+        if let Some(live) = &self.live {
+            return RoaringBitmap::clone(live);
+        }
         let mut all = RoaringBitmap::new();
         all.insert_range(0..self.slots as u32);
         all -= &*self.holes;
@@ -314,13 +325,14 @@ impl Users {
     /// their slots: every index builder reads users through here.
     pub fn iter(&self) -> impl Iterator<Item = (Row, &User)> + Clone + '_ {
         let sparse = self.holes.len() > self.slots as u64 / 2;
-        let (slots, rows) = if sparse {
-            (
+        let (slots, rows, kept) = match &self.live {
+            Some(live) if sparse => (None, None, Some(live.iter())),
+            _ if sparse => (
                 None,
                 Some(self.live_rows().into_iter().collect::<Vec<Row>>()),
-            )
-        } else {
-            (Some(self.all_slots().enumerate()), None)
+                None,
+            ),
+            _ => (Some(self.all_slots().enumerate()), None, None),
         };
         let by_slot = slots
             .into_iter()
@@ -329,6 +341,7 @@ impl Users {
         let by_row = rows
             .into_iter()
             .flatten()
+            .chain(kept.into_iter().flatten())
             .filter_map(move |row| self.get(row as usize).map(|user| (row, user)));
         by_slot.chain(by_row)
     }
@@ -367,6 +380,7 @@ impl Users {
             blocks,
             slots: self.slots,
             holes: Arc::new(RoaringBitmap::new()),
+            live: None,
         };
         let mut live = RoaringBitmap::new();
         for row in rows {
@@ -384,6 +398,7 @@ impl Users {
         holes.insert_range(0..self.slots as Row);
         holes -= &live;
         restricted.holes = Arc::new(holes);
+        restricted.live = Some(Arc::new(live));
         restricted
     }
 

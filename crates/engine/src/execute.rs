@@ -22,8 +22,8 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use roaring::{MultiOps, RoaringBitmap};
-use userql_directory::index::{Indexes, TermField};
+use roaring::RoaringBitmap;
+use userql_directory::index::{union_of, Indexes, TermField};
 use userql_directory::model::Model;
 
 use crate::bound::Pred;
@@ -118,7 +118,7 @@ impl<'a> Executor<'a, '_> {
                         None => rows.into_bitmap().into_owned(),
                     });
                 }
-                Rows::Bitmap(Cow::Owned(parts.iter().union()))
+                Rows::Bitmap(Cow::Owned(union_of(&parts)))
             }
             Node::Complement { input, .. } => {
                 let inner = self.node(input, slot + 1, trace)?;

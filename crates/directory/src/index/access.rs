@@ -22,9 +22,10 @@
 //! the changed groups' and teams' grants name is set to what the user's facts say, read first
 //! and written only where the row flips. Exact without counting paths (the facts are every
 //! path), and no temporary bitmap, hash set or set operation per grant: those were 83 % of a
-//! membership put's instructions. Left: a written small set (kept whole) is copied whole, every
-//! container of it — sixteen for a few hundred rows at 1M users; cutting such sets into blocks
-//! on their first write cost more than it saved (measured, `mship11`).
+//! membership put's instructions. A small set spread over many blocks (a few hundred rows at
+//! 1M users, one container in each of sixteen blocks) is built in blocks too, so a write copies
+//! one container, not sixteen ([`BlockBitmap`], `cow13`); cutting such sets into blocks on their
+//! first write instead cost more than it saved (measured, `mship11`).
 //!
 //! **Memory (measured, not done).** The any-role per-project unions (~50 MiB at 1M) could be
 //! computed at query time from the roles' sets of the project: that cut the access part from
@@ -39,7 +40,7 @@
 //! (or global)"). A global grant covers every project, an organization grant every project of
 //! that organization.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
@@ -48,6 +49,7 @@ use super::block_bitmap::{union_all, union_blocked, BlockBitmap};
 use super::column::{bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
+use super::union::union_of;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
 
@@ -152,13 +154,8 @@ impl Holders {
     /// Ends a build: every large set cut into blocks, and `any` from the levels, block by block.
     fn seal(&mut self) {
         self.global.seal();
-        for set in self
-            .organizations
-            .values_mut()
-            .chain(self.projects.values_mut())
-        {
-            set.seal();
-        }
+        self.organizations.for_each_mut(BlockBitmap::seal);
+        self.projects.for_each_mut(BlockBitmap::seal);
         self.any = union_blocked(
             std::iter::once(&self.global)
                 .chain(self.organizations.values())
@@ -169,17 +166,19 @@ impl Holders {
     /// The any-role aggregation of every role's holders, level by level, `any` included (each
     /// large union made block by block: [`union_blocked`]).
     fn union(all: &[Holders]) -> Holders {
-        fn merge<'m, K: Dense + Eq + std::hash::Hash + 'm>(
-            maps: impl Iterator<Item = &'m ScopeMap<K>>,
-        ) -> ScopeMap<K> {
-            let mut sets: HashMap<K, Vec<&BlockBitmap>> = HashMap::new();
-            for map in maps {
-                for (key, set) in map.iter() {
-                    sets.entry(key).or_default().push(set);
-                }
-            }
-            sets.into_iter()
-                .map(|(key, sets)| (key, union_blocked(sets.into_iter())))
+        // The sets by key, then each key's union, in key order (the table grows once).
+        fn merge<'m, K: Dense + 'm>(maps: impl Iterator<Item = &'m ScopeMap<K>>) -> ScopeMap<K> {
+            let mut sets: Vec<(usize, &BlockBitmap)> = maps
+                .flat_map(|map| map.iter().map(|(key, set)| (key.at(), set)))
+                .collect();
+            sets.sort_by_key(|&(at, _)| at);
+            sets.chunk_by(|a, b| a.0 == b.0)
+                .map(|run| {
+                    (
+                        K::of(run[0].0),
+                        union_blocked(run.iter().map(|&(_, set)| set)),
+                    )
+                })
                 .collect()
         }
         Holders {
@@ -942,13 +941,25 @@ fn add_subject_grants(model: &Model, structure: &Structure, by_role: &mut [Holde
             Scope::Organization(o) => holders.organizations.slot(o),
             Scope::Project(p) => holders.projects.slot(p),
         };
+        // One group's or team's members alone (most runs of a delta level, whose holder sets
+        // are a few rows each): shared with the member set, as any copy on write would be.
+        let mut members = run
+            .iter()
+            .map(|&(_, _, users)| users)
+            .filter(|u| !u.is_empty());
+        if let (true, Some(only @ BlockBitmap::Whole(_)), None) =
+            (set.is_empty(), members.next(), members.next())
+        {
+            *set = only.clone();
+            continue;
+        }
         // Sets are whole and unshared until sealed: taken, not copied.
         let direct = match std::mem::take(set) {
             BlockBitmap::Whole(direct) => Arc::unwrap_or_clone(direct),
             blocked => blocked.to_bitmap(),
         };
         // A member set kept in blocks joins the union block by block.
-        let union = roaring::MultiOps::union(
+        let union = union_of(
             std::iter::once(&direct).chain(run.iter().flat_map(|&(_, _, users)| users.parts())),
         );
         *set = BlockBitmap::Whole(Arc::new(union));

@@ -10,9 +10,14 @@
 //! so a one-row change copies one container (≤ 8 KB) and a table of 16 block pointers.
 //!
 //! Most holder sets are small (tens of thousands of per-project sets of a few hundred rows at
-//! 1M users): a table of blocks each would cost ~100 bytes per block in headers for nothing, so
-//! a set stays one shared bitmap until it is larger than [`SPLIT_BYTES`], and is cut into blocks
-//! when it grows past that (never joined again).
+//! 1M users), and a block costs ~90 bytes more than a container of a whole set (its `Arc`, its
+//! bitmap's container list, its pointer in the table). A set is therefore kept whole unless it
+//! is larger than [`SPLIT_BYTES`], or (when built) spread over [`SPLIT_SPAN`] blocks or more
+//! with more than [`FEW_ROWS`] rows: copying such a set whole is one allocation per container
+//! for a one-row write, and a membership writes ~50 of them (`cow13` in benches/RESULTS.md:
+//! −25 % per membership at 1M users, for +16.5 MiB of index heap). A whole set written past
+//! [`SPLIT_BYTES`] is cut then (never joined again); one written to span more blocks is not:
+//! cutting on a write costs more than the copies it saves (`mship11`).
 //!
 //! Reads that need a plain bitmap ([`BlockBitmap::or_into`]) append the blocks' containers in
 //! key order, which is what a clone of the whole bitmap costs anyway.
@@ -22,6 +27,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::column::bitmap_bytes;
+use super::union::union_of;
 use crate::model::Row;
 
 /// Rows per block: one roaring container.
@@ -38,6 +44,24 @@ const SPLIT_BYTES: u64 = 16 * 1024;
 /// 1M users (callgrind, benches/RESULTS.md `member9`).
 pub(crate) const FEW_ROWS: u64 = 64;
 
+/// Blocks spanned from which a built set is kept in blocks however small it is: a one-row
+/// write to a whole set copies every container of it (a group's thousand members at 1M users
+/// span all sixteen blocks: sixteen allocations and copies, and as many frees later, for each
+/// of the ~50 sets a membership writes), to a set in blocks the table of pointers and one
+/// block (`cow13`). Cut when built, never on a write: cutting on the first write cost more
+/// than the copies it saved (`mship11`).
+const SPLIT_SPAN: usize = 4;
+
+/// Whether a built set is kept in blocks: more than [`SPLIT_BYTES`], or more than
+/// [`FEW_ROWS`] rows spread over [`SPLIT_SPAN`] blocks or more.
+fn kept_in_blocks(rows: &RoaringBitmap) -> bool {
+    let span = match (rows.min(), rows.max()) {
+        (Some(min), Some(max)) => block_of(max) - block_of(min) + 1,
+        _ => 0,
+    };
+    bitmap_bytes(rows) > SPLIT_BYTES || (span >= SPLIT_SPAN && rows.len() > FEW_ROWS)
+}
+
 /// The block of `row`.
 fn block_of(row: Row) -> usize {
     (row >> BLOCK_BITS) as usize
@@ -53,8 +77,12 @@ fn piece(rows: &RoaringBitmap, block: usize) -> RoaringBitmap {
     rows & &mask
 }
 
-/// The non-empty blocks of `rows`, each with its rows (few rows are grouped one by one, more
-/// are cut with one intersection per block they span).
+/// Rows up to which [`pieces`] pushes them one by one into their blocks: pushing is a few
+/// nanoseconds a row, an intersection with a block's mask builds and zeroes an 8 KiB container.
+const PUSHED_ROWS: u64 = 2048;
+
+/// The non-empty blocks of `rows`, each with its rows (up to [`PUSHED_ROWS`] pushed one by
+/// one, more cut with one intersection per block they span).
 fn pieces(rows: &RoaringBitmap) -> Vec<(usize, RoaringBitmap)> {
     let (Some(min), Some(max)) = (rows.min(), rows.max()) else {
         return Vec::new();
@@ -63,7 +91,7 @@ fn pieces(rows: &RoaringBitmap) -> Vec<(usize, RoaringBitmap)> {
     if first == last {
         return vec![(first, rows.clone())];
     }
-    if rows.len() <= 64 {
+    if rows.len() <= PUSHED_ROWS {
         let mut out: Vec<(usize, RoaringBitmap)> = Vec::new();
         for row in rows {
             let block = block_of(row);
@@ -122,7 +150,7 @@ pub(crate) fn union_all<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> Roar
             None => blocked.push(set),
         }
     }
-    let mut rows = roaring::MultiOps::union(whole);
+    let mut rows = union_of(whole);
     for set in blocked {
         set.or_into(&mut rows);
     }
@@ -174,15 +202,28 @@ fn remove_shared(set: &mut Arc<RoaringBitmap>, rows: &RoaringBitmap) {
 /// bitmap and then cutting that into blocks. Equal (blocks included) to
 /// `BlockBitmap::from(union_all(sets))`.
 pub(crate) fn union_blocked<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> BlockBitmap {
+    let mut sets = sets.filter(|set| !set.is_empty()).peekable();
+    let first = sets.next();
+    if sets.peek().is_none() {
+        // One set (most of a delta level's): shared when it is whole and small, as the
+        // union would have made it.
+        match first {
+            None => return BlockBitmap::default(),
+            Some(set @ BlockBitmap::Whole(rows)) if !kept_in_blocks(rows) => {
+                return set.clone();
+            }
+            Some(_) => {}
+        }
+    }
     let mut blocked: Vec<&[Option<Arc<RoaringBitmap>>]> = Vec::new();
     let mut whole = Vec::new();
-    for set in sets {
+    for set in first.into_iter().chain(sets) {
         match set {
             BlockBitmap::Whole(set) => whole.push(&**set),
             BlockBitmap::Blocks(blocks) => blocked.push(blocks.as_slice()),
         }
     }
-    let whole = roaring::MultiOps::union(whole);
+    let whole = union_of(whole);
     if blocked.is_empty() {
         return BlockBitmap::from(whole);
     }
@@ -204,7 +245,7 @@ pub(crate) fn union_blocked<'a>(sets: impl Iterator<Item = &'a BlockBitmap>) -> 
             .next_if(|(at, _)| *at == block)
             .map(|(_, piece)| piece);
         parts.extend(piece.as_ref());
-        let union = roaring::MultiOps::union(parts);
+        let union = union_of(parts);
         blocks.push((!union.is_empty()).then(|| Arc::new(union)));
     }
     while blocks.last().is_some_and(Option::is_none) {
@@ -242,7 +283,7 @@ impl PartialEq for BlockBitmap {
 
 impl From<RoaringBitmap> for BlockBitmap {
     fn from(rows: RoaringBitmap) -> Self {
-        if bitmap_bytes(&rows) > SPLIT_BYTES {
+        if kept_in_blocks(&rows) {
             BlockBitmap::Blocks(split(&rows))
         } else {
             BlockBitmap::Whole(Arc::new(rows))
@@ -304,9 +345,14 @@ impl BlockBitmap {
         }
     }
 
-    /// Ends a build: a set larger than [`SPLIT_BYTES`] is cut into blocks.
+    /// Ends a build: a set larger than [`SPLIT_BYTES`], or spread over [`SPLIT_SPAN`] blocks or
+    /// more, is cut into blocks ([`kept_in_blocks`]).
     pub(crate) fn seal(&mut self) {
-        self.split_if_large();
+        if let BlockBitmap::Whole(set) = self {
+            if kept_in_blocks(set) {
+                *self = BlockBitmap::Blocks(split(set));
+            }
+        }
     }
 
     /// A whole set grown past [`SPLIT_BYTES`] is cut into blocks.
@@ -712,6 +758,36 @@ mod tests {
         assert_eq!(shared, now.len() - 1);
         assert_eq!(set.len() + 1, reader.len());
         assert!(reader.contains(69_999) && !set.contains(69_999));
+    }
+
+    #[test]
+    fn a_small_set_spread_over_many_blocks_is_built_in_blocks() {
+        // A group's thousand members at 1M users: 2 KB, over all sixteen blocks.
+        let spread: RoaringBitmap = (0..1_000_000u32).step_by(997).collect();
+        let mut set = BlockBitmap::from(spread.clone());
+        assert!(set.as_whole().is_none(), "spread over 16 blocks: in blocks");
+        let reader = set.clone();
+        assert!(set.set(5, true));
+        let (BlockBitmap::Blocks(now), BlockBitmap::Blocks(before)) = (&set, &reader) else {
+            panic!("kept in blocks");
+        };
+        let shared = now
+            .iter()
+            .zip(before.iter())
+            .filter(|(a, b)| matches!((a, b), (Some(a), Some(b)) if Arc::ptr_eq(a, b)))
+            .count();
+        assert_eq!(shared, now.len() - 1, "one block copied");
+        assert_eq!(set.to_bitmap(), &spread | &RoaringBitmap::from_iter([5u32]));
+        // Few rows, or rows within a few blocks, stay whole.
+        let few: RoaringBitmap = (0..1_000_000u32).step_by(20_000).collect();
+        assert!(BlockBitmap::from(few).as_whole().is_some());
+        let near: RoaringBitmap = (0..150_000u32).step_by(100).collect();
+        assert!(BlockBitmap::from(near).as_whole().is_some());
+        // Sealing a set built whole makes the same choice.
+        let mut built = BlockBitmap::default();
+        built.build_union(&spread);
+        built.seal();
+        assert!(built.as_whole().is_none());
     }
 
     #[test]

@@ -459,6 +459,9 @@ pub(crate) fn bitmap_from_sorted(rows: impl IntoIterator<Item = Row>) -> Roaring
     builder.finish()
 }
 
+/// Rows at or below which [`bitmap_from_strictly_sorted`] pushes them one by one.
+const FEW_SORTED_ROWS: usize = 32;
+
 /// Cookie of the portable roaring format without run containers (RoaringFormatSpec).
 const NO_RUN_COOKIE: u32 = 12346;
 /// Most values a roaring container keeps as a sorted `u16` array (more: an 8 KiB bitmap).
@@ -475,10 +478,18 @@ const BITMAP_CONTAINER_BYTES: usize = 8192;
 /// container. The containers are exactly those of pushing the rows one by one (an array up to
 /// 4,096 values, else a bitmap), so the result equals `RoaringBitmap::from_sorted_iter` in
 /// representation too (a property test checks).
+///
+/// A few rows are pushed instead: the serialized form costs two allocations and a parse that a
+/// handful of appends do not (a delta level's holder sets are mostly of one to a few rows:
+/// `union13`).
 pub(crate) fn bitmap_from_strictly_sorted(rows: &[Row]) -> RoaringBitmap {
     debug_assert!(rows.windows(2).all(|pair| pair[0] < pair[1]));
-    if rows.is_empty() {
-        return RoaringBitmap::new();
+    if rows.len() <= FEW_SORTED_ROWS {
+        let mut set = RoaringBitmap::new();
+        for &row in rows {
+            set.push(row);
+        }
+        return set;
     }
     let containers: Vec<&[Row]> = rows.chunk_by(|a, b| a >> 16 == b >> 16).collect();
     let size = |rows: &[Row]| {

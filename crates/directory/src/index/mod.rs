@@ -80,6 +80,7 @@ mod terms;
 mod text_dict;
 mod texts;
 mod trigram;
+mod union;
 mod wildcard;
 
 use std::ops::Bound;
@@ -91,6 +92,7 @@ pub use access::AccessScope;
 pub use flags::Flag;
 pub use order::SortKey;
 pub use row_set::RowSet;
+pub use union::union_of;
 pub use wildcard::{Wildcard, WildcardPath};
 
 use access::AccessIndex;

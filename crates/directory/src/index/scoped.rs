@@ -69,9 +69,7 @@ impl<K: Dense> ScopeMap<K> {
 
     /// The bitmap of `key` for writing, created empty if missing.
     pub(crate) fn slot(&mut self, key: K) -> &mut BlockBitmap {
-        while self.sets.len() <= key.at() {
-            self.sets.push(None);
-        }
+        self.sets.grow_to(key.at() + 1, None);
         self.sets
             .get_mut(key.at())
             .expect("the table was just extended past the key")
@@ -86,9 +84,21 @@ impl<K: Dense> ScopeMap<K> {
             .filter_map(|(at, set)| set.as_ref().map(|set| (K::of(at), set)))
     }
 
-    /// Every bitmap held, for writing (copies every leaf of pointers that is shared).
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut BlockBitmap> + '_ {
-        self.sets.iter_mut().filter_map(Option::as_mut)
+    /// Runs `write` on every bitmap held. Only the leaves of pointers holding one are looked up
+    /// for writing (copied if shared): a table grown past many empty slots keeps its shared
+    /// empty leaves ([`Chunked::grow_to`]).
+    pub(crate) fn for_each_mut(&mut self, mut write: impl FnMut(&mut BlockBitmap)) {
+        let held: Vec<usize> = self
+            .sets
+            .iter()
+            .enumerate()
+            .filter_map(|(at, set)| set.is_some().then_some(at))
+            .collect();
+        for at in held {
+            if let Some(Some(set)) = self.sets.get_mut(at) {
+                write(set);
+            }
+        }
     }
 
     /// Every bitmap held, by key.
