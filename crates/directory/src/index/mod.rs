@@ -97,7 +97,8 @@ pub use wildcard::{Wildcard, WildcardPath};
 
 use access::AccessIndex;
 use categories::CategorySets;
-use column::{bitmap_bytes, Dict, Entries};
+pub(crate) use column::bitmap_bytes;
+use column::{Dict, Entries};
 pub(crate) use flags::FlagChange;
 use flags::FlagSets;
 use live_column::LiveColumn;

@@ -6,7 +6,7 @@ use roaring::RoaringBitmap;
 
 use super::Levels;
 use crate::facts::{RowFacts, Subjects};
-use crate::index::Indexes;
+use crate::index::{bitmap_bytes, IndexStats, Indexes};
 use crate::model::{self, Model, Row};
 use crate::text::fold;
 
@@ -81,6 +81,40 @@ impl Snapshot {
         let mut rows = &*self.dirty - self.delta_rows();
         rows -= self.model.users.holes();
         rows
+    }
+
+    /// What this snapshot carries besides its base indexes, as rows of the `:stats` table:
+    /// the rows the base does not describe (`live.dirty`), those no delta level describes
+    /// either (`live.overlay`: re-checked one by one by every query) and the delta levels
+    /// (`live.levels`: their rows, and their indexes' heap without the entity lookups, which
+    /// they share with the base). All zero for a clean snapshot. The writer's log of changes
+    /// since the base is the store's, not a snapshot's, and is not counted here.
+    pub fn live_stats(&self) -> Vec<IndexStats> {
+        let overlay = self.undescribed_rows();
+        let level_bytes: u64 = self
+            .deltas
+            .iter()
+            .flat_map(|level| level.index.stats())
+            .filter(|stats| stats.name != "entities")
+            .map(|stats| stats.bytes)
+            .sum();
+        vec![
+            IndexStats {
+                name: "live.dirty",
+                entries: self.dirty.len(),
+                bytes: bitmap_bytes(&self.dirty),
+            },
+            IndexStats {
+                name: "live.overlay",
+                entries: overlay.len(),
+                bytes: bitmap_bytes(&overlay),
+            },
+            IndexStats {
+                name: "live.levels",
+                entries: self.delta_rows().len(),
+                bytes: level_bytes,
+            },
+        ]
     }
 
     /// Whether some rows are not described by the indexes.
