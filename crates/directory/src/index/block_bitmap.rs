@@ -15,7 +15,7 @@
 //! is larger than [`SPLIT_BYTES`], or (when built) spread over [`SPLIT_SPAN`] blocks or more
 //! with more than [`FEW_ROWS`] rows: copying such a set whole is one allocation per container
 //! for a one-row write, and a membership writes ~50 of them (`cow13` in benches/RESULTS.md:
-//! −25 % per membership at 1M users, for +16.5 MiB of index heap). A whole set written past
+//! about a fifth less per membership at 1M users, for +16.5 MiB of index heap). A whole set written past
 //! [`SPLIT_BYTES`] is cut then (never joined again); one written to span more blocks is not:
 //! cutting on a write costs more than the copies it saves (`mship11`).
 //!
@@ -44,8 +44,8 @@ const SPLIT_BYTES: u64 = 16 * 1024;
 /// 1M users (callgrind, benches/RESULTS.md `member9`).
 pub(crate) const FEW_ROWS: u64 = 64;
 
-/// Blocks spanned from which a built set is kept in blocks however small it is: a one-row
-/// write to a whole set copies every container of it (a group's thousand members at 1M users
+/// Blocks spanned from which a built set of more than [`FEW_ROWS`] rows is kept in blocks,
+/// however few bytes it takes: a one-row write to a whole set copies every container of it (a group's thousand members at 1M users
 /// span all sixteen blocks: sixteen allocations and copies, and as many frees later, for each
 /// of the ~50 sets a membership writes), to a set in blocks the table of pointers and one
 /// block (`cow13`). Cut when built, never on a write: cutting on the first write cost more
