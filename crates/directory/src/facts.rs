@@ -330,15 +330,8 @@ impl Subjects {
 
     /// The position in the model's grants of the grant numbered `seq` (binary search).
     fn position_of(&self, seq: u64) -> Option<usize> {
-        let (mut lo, mut hi) = (0, self.order.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.order.get(mid) {
-                Some(&s) if s < seq => lo = mid + 1,
-                _ => hi = mid,
-            }
-        }
-        (self.order.get(lo) == Some(&seq)).then_some(lo)
+        let at = self.order.partition_point(|&s| s < seq);
+        (self.order.get(at) == Some(&seq)).then_some(at)
     }
 
     /// Indices into `model.grants` of every grant reaching a user whose facts are `facts`

@@ -122,6 +122,31 @@ impl Ends {
     }
 }
 
+/// The first of `parts` whose last element (`last`) fails `pred`; a part without elements
+/// counts as the nearest one before it that has some (as `true` when there is none), so the
+/// keys stay partitioned for the binary search.
+fn partition_by_last<P, T>(
+    parts: &[P],
+    last: impl Fn(&P) -> Option<&T>,
+    pred: &mut impl FnMut(&T) -> bool,
+) -> usize {
+    let (mut lo, mut hi) = (0, parts.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let key = parts[..=mid]
+            .iter()
+            .rev()
+            .find_map(&last)
+            .is_none_or(&mut *pred);
+        if key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
         Chunked {
@@ -385,6 +410,40 @@ impl<T: Clone> Chunked<T> {
         Arc::make_mut(&mut self.nodes).reserve(additional.div_ceil(chunk_len::<T>() * FANOUT));
     }
 
+    /// The position of the first element for which `pred` is false, the elements being
+    /// partitioned by it (every `true` before every `false`), as `slice::partition_point`.
+    /// Binary searches over the nodes, then the leaves of one node, then one leaf, on the
+    /// elements themselves: a search by position (`get` per step) placed every probe through
+    /// the removal ends again, an eighth of a user deletion's instructions
+    /// (`Subjects::position_of`, benches/RESULTS.md `find13`).
+    pub fn partition_point(&self, mut pred: impl FnMut(&T) -> bool) -> usize {
+        let nodes = &*self.nodes;
+        // An empty node or leaf (only after removals) counts as its predecessor does, which
+        // keeps the keys partitioned; the first `false` one therefore holds elements.
+        let node = partition_by_last(
+            nodes,
+            |node| node.iter().rev().find_map(|leaf| leaf.last()),
+            &mut pred,
+        );
+        let Some(leaves) = nodes.get(node) else {
+            return self.len;
+        };
+        let leaf = partition_by_last(leaves, |leaf| leaf.last(), &mut pred);
+        let within = leaves
+            .get(leaf)
+            .map_or(0, |leaf| leaf.partition_point(&mut pred));
+        let per = chunk_len::<T>();
+        let before = match &self.ends {
+            None => node * FANOUT * per + leaf * per,
+            Some(ends) => {
+                let nodes_before = node.checked_sub(1).map_or(0, |n| ends.nodes[n]);
+                let local = &ends.leaves[node];
+                nodes_before + leaf.checked_sub(1).map_or(0, |k| local[k])
+            }
+        };
+        before + within
+    }
+
     /// The position of the first element for which `found` holds.
     pub fn position(&self, found: impl FnMut(&T) -> bool) -> Option<usize> {
         self.iter().position(found)
@@ -578,6 +637,58 @@ mod tests {
         // Shorter than it is: nothing changes.
         grown.grow_to(2, 0);
         assert_eq!(grown.to_vec(), plain);
+    }
+
+    #[test]
+    fn partition_point_agrees_with_a_vector_after_removals() {
+        // Two nodes and a half of sorted values; removals leave leaves partly filled, and
+        // emptying whole leaves and a node's worth of them keeps the search exact.
+        let per = chunk_len::<u64>();
+        let len = per * FANOUT * 5 / 2;
+        let mut chunked: Chunked<u64> = (0..len as u64).map(|v| 2 * v).collect();
+        let mut plain = chunked.to_vec();
+        let check = |chunked: &Chunked<u64>, plain: &[u64]| {
+            for probe in [
+                0,
+                1,
+                2,
+                3,
+                999,
+                2 * len as u64 - 2,
+                2 * len as u64,
+                u64::MAX,
+            ] {
+                assert_eq!(
+                    chunked.partition_point(|&v| v < probe),
+                    plain.partition_point(|&v| v < probe),
+                    "probe {probe}"
+                );
+            }
+            for (at, &v) in plain.iter().enumerate().step_by(97) {
+                assert_eq!(chunked.partition_point(|&x| x < v), at);
+            }
+        };
+        check(&chunked, &plain);
+        let mut state = 11u64;
+        for _ in 0..500 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let at = (state >> 33) as usize % plain.len();
+            assert_eq!(chunked.remove(at), Some(plain.remove(at)));
+        }
+        check(&chunked, &plain);
+        // A whole leaf, then a whole node, emptied.
+        for _ in 0..per {
+            chunked.remove(3 * per);
+            plain.remove(3 * per);
+        }
+        for _ in 0..per * FANOUT {
+            chunked.remove(per);
+            plain.remove(per);
+        }
+        check(&chunked, &plain);
+        assert_eq!(Chunked::<u64>::new().partition_point(|_| true), 0);
     }
 
     #[test]
