@@ -325,14 +325,13 @@ impl Users {
     /// their slots: every index builder reads users through here.
     pub fn iter(&self) -> impl Iterator<Item = (Row, &User)> + Clone + '_ {
         let sparse = self.holes.len() > self.slots as u64 / 2;
-        let (slots, rows, kept) = match &self.live {
-            Some(live) if sparse => (None, None, Some(live.iter())),
-            _ if sparse => (
+        let (slots, rows) = if sparse {
+            (
                 None,
                 Some(self.live_rows().into_iter().collect::<Vec<Row>>()),
-                None,
-            ),
-            _ => (Some(self.all_slots().enumerate()), None, None),
+            )
+        } else {
+            (Some(self.all_slots().enumerate()), None)
         };
         let by_slot = slots
             .into_iter()
@@ -341,7 +340,6 @@ impl Users {
         let by_row = rows
             .into_iter()
             .flatten()
-            .chain(kept.into_iter().flatten())
             .filter_map(move |row| self.get(row as usize).map(|user| (row, user)));
         by_slot.chain(by_row)
     }

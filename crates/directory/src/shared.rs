@@ -167,37 +167,9 @@ impl<T: Clone> Chunked<T> {
     /// copies (a delta level's users start as all holes this way; writing an element then
     /// copies only its own node and leaf).
     pub fn filled(len: usize, value: T) -> Self {
-        let per = chunk_len::<T>();
-        let full = Arc::new(vec![value.clone(); per]);
-        let mut nodes: Vec<Arc<Vec<Leaf<T>>>> = Vec::new();
-        let mut leaves: Vec<Leaf<T>> = Vec::with_capacity(FANOUT);
-        let mut left = len;
-        while left > 0 {
-            let leaf = if left >= per {
-                Arc::clone(&full)
-            } else {
-                // The last leaf holds only what is left, with room for pushes after it.
-                let mut last = Vec::with_capacity(per);
-                last.resize(left, value.clone());
-                Arc::new(last)
-            };
-            left -= leaf.len();
-            leaves.push(leaf);
-            if leaves.len() == FANOUT {
-                nodes.push(Arc::new(std::mem::replace(
-                    &mut leaves,
-                    Vec::with_capacity(FANOUT),
-                )));
-            }
-        }
-        if !leaves.is_empty() {
-            nodes.push(Arc::new(leaves));
-        }
-        Chunked {
-            nodes: Arc::new(nodes),
-            len,
-            ends: None,
-        }
+        let mut filled = Chunked::new();
+        filled.grow_to(len, value);
+        filled
     }
 
     /// Number of elements.
@@ -316,10 +288,10 @@ impl<T: Clone> Chunked<T> {
     }
 
     /// Grows to `len` elements, each new one a copy of `value` (nothing when already that
-    /// long). Whole new leaves are one shared allocation, as in [`Chunked::filled`] (a write
-    /// copies its leaf then, as after a clone): a table of mostly empty slots (the access
-    /// index's holders by project, ~5,000 at 1M users, one table per role) grows by a pointer
-    /// per leaf, where a push per slot was an eighth of a delta level's build (`union13`).
+    /// long). Whole new leaves are one shared allocation (a write copies its leaf then, as
+    /// after a clone): a table of mostly empty slots (the access index's holders by project,
+    /// ~5,000 at 1M users, one table per role) grows by a pointer per leaf, where a push per
+    /// slot was an eighth of a delta level's build (`union13`).
     pub fn grow_to(&mut self, len: usize, value: T) {
         let per = chunk_len::<T>();
         // Up to a leaf boundary (and every element after a removal) one by one.

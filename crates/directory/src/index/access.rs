@@ -49,7 +49,6 @@ use super::block_bitmap::{union_all, union_blocked, BlockBitmap};
 use super::column::{bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
-use super::union::union_of;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
 
@@ -941,28 +940,12 @@ fn add_subject_grants(model: &Model, structure: &Structure, by_role: &mut [Holde
             Scope::Organization(o) => holders.organizations.slot(o),
             Scope::Project(p) => holders.projects.slot(p),
         };
-        // One group's or team's members alone (most runs of a delta level, whose holder sets
-        // are a few rows each): shared with the member set, as any copy on write would be.
-        let mut members = run
-            .iter()
-            .map(|&(_, _, users)| users)
-            .filter(|u| !u.is_empty());
-        if let (true, Some(only @ BlockBitmap::Whole(_)), None) =
-            (set.is_empty(), members.next(), members.next())
-        {
-            *set = only.clone();
-            continue;
-        }
-        // Sets are whole and unshared until sealed: taken, not copied.
-        let direct = match std::mem::take(set) {
-            BlockBitmap::Whole(direct) => Arc::unwrap_or_clone(direct),
-            blocked => blocked.to_bitmap(),
-        };
-        // A member set kept in blocks joins the union block by block.
-        let union = union_of(
-            std::iter::once(&direct).chain(run.iter().flat_map(|&(_, _, users)| users.parts())),
-        );
-        *set = BlockBitmap::Whole(Arc::new(union));
+        // With the direct grants' holders: a lone small set (most runs of a delta level, one
+        // group's few rows) is shared, not copied; a large union is cut into blocks, as
+        // sealing would cut it ([`union_blocked`]).
+        let direct = std::mem::take(set);
+        *set =
+            union_blocked(std::iter::once(&direct).chain(run.iter().map(|&(_, _, users)| users)));
     }
 }
 
