@@ -864,6 +864,7 @@ fn drop_deleted(applied: Applied, deleted: &HashSet<(Kind, u32)>) -> Result<Appl
         changed: applied.changed,
         structural: true,
         ops: Vec::new(),
+        subjects: None,
     })
 }
 

@@ -57,8 +57,13 @@
 //! background rebuild produced for an earlier version. A grant to a user sets or clears its
 //! own-role flag in place (from the grants after the batch).
 //!
-//! **Memberships in place.** A membership put or delete of a clean row (not otherwise written
-//! by the batch) is logged as `IndexOp::Membership`: the row's bits in the group's direct
+//! **Memberships: the overlay first, then in place.** A membership costs the writer ~10 µs as
+//! a dirty row and ~0.2 ms in place at 1M users (tens of holder sets' blocks copied), so with
+//! background compactions a batch leaves memberships to the overlay while the rows re-checked
+//! one by one stay under twice `max_dirty` (`overlay_room`, [`Writer::overlay_room`]). Past
+//! that, or with compactions on the writer's path, a membership put or delete of a clean row
+//! (not otherwise written by the batch) is logged as `IndexOp::Membership`: the row's bits in
+//! the group's direct
 //! members, in the transitive members of the group and its ancestors and in the teams listing
 //! them follow its final memberships (each bitmap copied on write), its has-group flag too, and
 //! its access is re-derived from its facts for the grants of the groups and teams whose bit
@@ -74,9 +79,12 @@
 //! renumbered or rebuilt. The row is marked dirty, so the overlay drops it from every indexed
 //! answer (the engine re-checks dirty rows against the model, where a hole matches nothing), and
 //! [`Snapshot::all_rows`] (the universe of `not` queries and counts) excludes holes. The cascade is
-//! incremental: the user's direct grants (found by subject) are removed as grant removals
-//! (exact in the access index), its team listings are dropped from the model (O(its teams)),
-//! its memberships go with its record. A put may
+//! incremental: the user's direct grants (found by subject) are removed from the model and the
+//! grants by subject but not from the indexes (a grant to a user sets only that user's bits,
+//! which every answer leaves out with the hole, like its bits in the member sets; removing
+//! them in place was 56 % of a deletion), its team listings are dropped from the model
+//! (O(its teams)), its memberships go with its record. A batch's grants by subject, changed by
+//! its transaction, are adopted by the writer rather than changed again. A put may
 //! reuse a deleted user's id, login and number; it gets a new row.
 //!
 //! **Readers during a stream.** The overlay derives a dirty row's facts (groups, teams,
@@ -138,6 +146,8 @@ mod snapshot;
 mod txn;
 mod writer;
 
+#[cfg(test)]
+mod batch_paths;
 #[cfg(test)]
 mod replayed_ops;
 
@@ -206,6 +216,26 @@ impl StoreOptions {
         }
     }
 }
+/// Rows the batch after `snapshot` may leave to the overlay instead of changing the indexes in
+/// place ([`Writer::overlay_room`]): up to twice [`StoreOptions::max_dirty`] rows re-checked
+/// one by one when compactions run in the background, none otherwise.
+///
+/// Twice: past `max_dirty` a compaction starts, and the writer waits for it at four times;
+/// the rows that can only be dirty (patches of texts, new users) keep the other half. At 1M
+/// users the single-change stream ran at 15–16k batches/s with every membership in place,
+/// 20–21k with this room at 2×, 21–22k at 3× but with a back-pressure wait per stream
+/// (`benches/RESULTS.md` "room13").
+fn overlay_room(snapshot: &Snapshot, options: &StoreOptions) -> u64 {
+    if options.background {
+        options
+            .max_dirty
+            .saturating_mul(2)
+            .saturating_sub(snapshot.undescribed())
+    } else {
+        0
+    }
+}
+
 /// The live directory: lock-free snapshots for readers, serialized batches for writers.
 pub struct Store {
     shared: Arc<Shared>,
@@ -259,7 +289,8 @@ impl Store {
     }
 
     /// A store publishing `snapshot`, with `writer` holding the maps of its model.
-    fn assemble(snapshot: Arc<Snapshot>, writer: Writer, options: StoreOptions) -> Store {
+    fn assemble(snapshot: Arc<Snapshot>, mut writer: Writer, options: StoreOptions) -> Store {
+        writer.overlay_room = overlay_room(&snapshot, &options);
         // The writer's grants by subject describe this model: readers and delta builds share
         // them instead of building their own (unless the snapshot already has some).
         let _ = snapshot.subjects.set(writer.subjects.clone());
@@ -362,7 +393,10 @@ impl Store {
             mut changed,
             structural,
             mut ops,
+            subjects: batch_subjects,
         } = applied;
+        // Whether the grants by subject changed (else every snapshot keeps sharing them).
+        let grants_changed = batch_subjects.is_some();
         settle_row_changes(&mut ops, &mut changed, &base.dirty);
         let model = Arc::new(model);
         // The rows this batch adds to the overlay; the dirty set is copied only when there is
@@ -374,7 +408,13 @@ impl Store {
             background,
             ..
         } = shared.options;
-        writer.follow(&changed, structural, &ops, &base.model, &model);
+        writer.follow(
+            &changed,
+            structural,
+            &ops,
+            batch_subjects,
+            (&base.model, &model),
+        );
         let mut snapshot = if structural {
             let snapshot = Snapshot::indexed(
                 version,
@@ -395,7 +435,7 @@ impl Store {
             };
             // Grants and teams by subject describe the model: per-row changes keep them, other
             // changes publish the writer's (kept current, copied in a few pointer copies).
-            let subjects = if ops.iter().all(IndexOp::is_row_change) {
+            let subjects = if !grants_changed && ops.iter().all(IndexOp::is_row_change) {
                 Arc::clone(&base.subjects)
             } else {
                 Arc::new(OnceLock::from(writer.subjects.clone()))
@@ -448,6 +488,11 @@ impl Store {
         // Past four times the limit the writer waits for the compaction in flight, so the overlay
         // (and what every query pays for it) stays bounded when updates outpace compactions.
         let over_cap = snapshot.undescribed() > max_dirty.saturating_mul(4);
+        writer.overlay_room = if structural {
+            0
+        } else {
+            overlay_room(&snapshot, &shared.options)
+        };
         let snapshot = Arc::new(snapshot);
         shared.current.store(Arc::clone(&snapshot));
         let epoch = writer.epoch;

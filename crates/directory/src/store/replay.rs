@@ -73,8 +73,9 @@ impl Replay {
             changed,
             structural,
             ops,
+            subjects,
         } = apply(&self.model, writer)?;
-        writer.follow(&changed, structural, &ops, &self.model, &model);
+        writer.follow(&changed, structural, &ops, subjects, (&self.model, &model));
         self.model = model;
         self.version += 1;
         Ok(self.version)

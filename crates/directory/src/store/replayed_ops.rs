@@ -5,12 +5,27 @@
 
 use serde_json::json;
 
+use super::txn::Applied;
 use super::writer::{apply_ops, IndexOp, Writer};
 use crate::changes::{apply_changes, Change};
 use crate::index::{AccessScope, Indexes};
 use crate::model::{GroupIdx, Model, OrgIdx, ProjectIdx, RoleIdx, TeamIdx};
 
-fn tiny() -> Model {
+/// The writer after `applied`, a batch on `model`, as the store's commit makes it follow;
+/// returns the batch's model.
+pub(super) fn follow(writer: &mut Writer, model: &Model, applied: Applied) -> Model {
+    writer.follow(
+        &applied.changed,
+        false,
+        &applied.ops,
+        applied.subjects,
+        (model, &applied.model),
+    );
+    applied.model
+}
+
+/// The tiny fixture directory (shared by the store's unit tests).
+pub(super) fn tiny() -> Model {
     let bytes = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../fuzz/seeds/load_json/tiny.json"
@@ -33,7 +48,7 @@ fn membership(op: &str, user: &str, group: &str) -> Change {
     change(json!({"op": op, "kind": "membership", "value": {"user": user, "group": group}}))
 }
 
-fn change(value: serde_json::Value) -> Change {
+pub(super) fn change(value: serde_json::Value) -> Change {
     serde_json::from_value(value).expect("well-formed change")
 }
 
@@ -94,9 +109,9 @@ fn replay(setup: &[Change], log: &[Vec<Change>], what: &str) {
             "{what}: rows left to the overlay: {:?}",
             applied.changed
         );
-        writer.follow(&applied.changed, false, &applied.ops, model, &applied.model);
-        *model = applied.model;
-        applied.ops
+        let ops = applied.ops.clone();
+        *model = follow(writer, model, applied);
+        ops
     };
     step(&mut model, &mut writer, setup);
     let base = Indexes::build(&model);

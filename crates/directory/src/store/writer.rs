@@ -34,6 +34,15 @@ pub(crate) struct Writer {
     /// Bumped by every rebuild the writer does itself; a background rebuild started under an
     /// older epoch is stale and dropped.
     pub(super) epoch: u64,
+    /// How many rows the next batch may leave to the overlay instead of changing the indexes
+    /// in place, for the changes that cost the writer far more in place than as a dirty row
+    /// (memberships: ~0.2 ms against ~10 µs at 1M users, `benches/RESULTS.md` "room13").
+    /// The store sets it after each version to what remains below
+    /// [`super::StoreOptions::max_dirty`] when compactions run in the background, so the rows
+    /// queries re-check stay within the limit they already allow and no batch waits for a
+    /// compaction because of them; 0 otherwise (a replay, or compactions on the writer's path,
+    /// which the overlay would then make the writer run).
+    pub(crate) overlay_room: u64,
 }
 
 /// One version's changes, kept until a rebuild covers them.
@@ -293,6 +302,7 @@ impl Writer {
             log: Vec::new(),
             subjects: Subjects::build(model),
             epoch: 0,
+            overlay_room: 0,
         };
         for (row, user) in model.users.iter() {
             writer.insert(row, user);
@@ -302,15 +312,17 @@ impl Writer {
 
     /// Brings every map to `after`, the model a batch produced from `before`: rebuilt for a
     /// structural batch (rows renumbered; the epoch is kept), else updated for the rows the batch
-    /// `changed` and its index changes. The store's commit and a replay both call this, so the
+    /// `changed` and its index changes. `subjects` are the batch's grants by subject when it
+    /// changed them (its transaction made every grant change on a copy of the writer's): they
+    /// are adopted, not made again. The store's commit and a replay both call this, so the
     /// writer's maps follow a batch the same way in both.
     pub(super) fn follow(
         &mut self,
         changed: &RoaringBitmap,
         structural: bool,
         ops: &[IndexOp],
-        before: &Model,
-        after: &Model,
+        subjects: Option<Subjects>,
+        (before, after): (&Model, &Model),
     ) {
         if structural {
             let epoch = self.epoch;
@@ -319,30 +331,30 @@ impl Writer {
         } else {
             self.update(changed, before, after);
             self.catalog.follow(before, after);
-            self.apply_ops(ops, after);
+            self.follow_subjects(ops, subjects, after);
         }
     }
 
-    /// Brings the grants and team listings by subject up to date for a batch's index changes,
-    /// exactly as the batch's transaction did (the same removals pick the same grants).
-    pub(super) fn apply_ops(&mut self, ops: &[IndexOp], model: &Model) {
+    /// Brings the grants and team listings by subject up to date for a batch: the batch's own
+    /// when it changed grants (its removals picked the grants the model lost), plus the
+    /// projects it added to organizations (the transaction does not track those).
+    fn follow_subjects(&mut self, ops: &[IndexOp], subjects: Option<Subjects>, model: &Model) {
         if ops.iter().any(|op| matches!(op, IndexOp::Members)) {
             // Teams or role permissions changed: O(grants + teams), on that (rare) catalog
             // path only.
             self.subjects = Subjects::build(model);
             return;
         }
+        if let Some(subjects) = subjects {
+            self.subjects = subjects;
+        }
         for op in ops {
-            match op {
-                IndexOp::GrantAdded(g) => self.subjects.grant_added(g),
-                IndexOp::GrantRemoved(g) => {
-                    self.subjects.grant_removed(g);
-                }
-                IndexOp::ProjectAdded {
-                    project,
-                    organization,
-                } => self.subjects.project_added(*project, *organization),
-                _ => {}
+            if let IndexOp::ProjectAdded {
+                project,
+                organization,
+            } = op
+            {
+                self.subjects.project_added(*project, *organization);
             }
         }
     }
