@@ -433,9 +433,27 @@ impl AccessIndex {
     /// that user still holds through the remaining grants (its [`RowFacts`], computed after the
     /// removal): a user leaves a holder set only when no other path keeps it there, so removing
     /// one of several paths is exact. Time is proportional to the affected users.
+    ///
+    /// One (role, scope) asks each user's facts once: a scan of them, not the summary sets of
+    /// [`Self::summaries`] (four `HashSet`s per user, hashed with SipHash, were 35 % of a grant
+    /// removal's instructions; `benches/RESULTS.md` "room13").
     pub(crate) fn grant_removed(&mut self, role: RoleIdx, scope: Scope, still: &[(Row, RowFacts)]) {
-        let still = self.summaries(still);
-        self.removed_for(role, scope, &still);
+        let losses: Vec<Loss> = still
+            .iter()
+            .map(|(row, facts)| {
+                let access = &facts.access;
+                Loss {
+                    row: *row,
+                    scope: !access.contains(&(role, scope)),
+                    role: !access.iter().any(|&(r, _)| r == role),
+                    any_scope: !access.iter().any(|&(_, s)| s == scope),
+                    any: access.is_empty(),
+                    own: !facts.own_roles.contains(&role),
+                    project: !access.iter().any(|&(_, s)| self.covers_a_project(s)),
+                }
+            })
+            .collect();
+        self.lose(role, scope, &losses);
     }
 
     /// What each user of `still` holds, in sets asked in O(1) (once per user, however many
@@ -456,33 +474,37 @@ impl AccessIndex {
 
     /// [`Self::grant_removed`] for users already summarised.
     fn removed_for(&mut self, role: RoleIdx, scope: Scope, still: &[Still]) {
-        let mut lose_scope = RoaringBitmap::new();
-        let mut lose_role = RoaringBitmap::new();
-        let mut lose_any_scope = RoaringBitmap::new();
-        let mut lose_any = RoaringBitmap::new();
-        let mut lose_own = RoaringBitmap::new();
-        let mut lose_project = RoaringBitmap::new();
-        for user in still {
-            let row = user.row;
-            if !user.pairs.contains(&(role, scope)) {
-                lose_scope.insert(row);
-            }
-            if !user.roles.contains(&role) {
-                lose_role.insert(row);
-            }
-            if !user.scopes.contains(&scope) {
-                lose_any_scope.insert(row);
-            }
-            if user.pairs.is_empty() {
-                lose_any.insert(row);
-            }
-            if !user.own.contains(&role) {
-                lose_own.insert(row);
-            }
-            if !user.in_project {
-                lose_project.insert(row);
-            }
-        }
+        let losses: Vec<Loss> = still
+            .iter()
+            .map(|user| Loss {
+                row: user.row,
+                scope: !user.pairs.contains(&(role, scope)),
+                role: !user.roles.contains(&role),
+                any_scope: !user.scopes.contains(&scope),
+                any: user.pairs.is_empty(),
+                own: !user.own.contains(&role),
+                project: !user.in_project,
+            })
+            .collect();
+        self.lose(role, scope, &losses);
+    }
+
+    /// Takes each user of `losses` out of the sets of a removed grant of `role` at `scope`
+    /// that it no longer belongs to (copying only the sets that hold one of them).
+    fn lose(&mut self, role: RoleIdx, scope: Scope, losses: &[Loss]) {
+        let rows = |lost: fn(&Loss) -> bool| -> RoaringBitmap {
+            losses
+                .iter()
+                .filter(|loss| lost(loss))
+                .map(|loss| loss.row)
+                .collect()
+        };
+        let lose_scope = rows(|l| l.scope);
+        let lose_role = rows(|l| l.role);
+        let lose_any_scope = rows(|l| l.any_scope);
+        let lose_any = rows(|l| l.any);
+        let lose_own = rows(|l| l.own);
+        let lose_project = rows(|l| l.project);
         if let Some(holders) = self.by_role.get_mut(role.index()) {
             let writes = holders
                 .get(scope)
@@ -767,7 +789,25 @@ impl AccessIndex {
     }
 }
 
-/// What one user still holds after a change, as sets (see [`AccessIndex::grant_removed`]).
+/// Which sets of a removed grant's (role, scope) one user leaves: those no remaining path
+/// keeps it in.
+struct Loss {
+    row: Row,
+    /// The role's holders at the scope.
+    scope: bool,
+    /// The role's union over scopes.
+    role: bool,
+    /// The any-role holders at the scope.
+    any_scope: bool,
+    /// The any-role union (it holds nothing at all).
+    any: bool,
+    /// The role's own-role set (not granted the role itself).
+    own: bool,
+    /// The users holding some role at a scope covering a project.
+    project: bool,
+}
+
+/// What one user still holds after a change, as sets (see [`AccessIndex::members_changed`]).
 struct Still {
     row: Row,
     /// Every (role, scope) it holds.

@@ -60,7 +60,7 @@
 //! **Memberships: the overlay first, then in place.** A membership costs the writer ~10 µs as
 //! a dirty row and ~0.2 ms in place at 1M users (tens of holder sets' blocks copied), so with
 //! background compactions a batch leaves memberships to the overlay while the rows re-checked
-//! one by one stay under twice `max_dirty` (`overlay_room`, [`Writer::overlay_room`]). Past
+//! one by one stay under twice `max_dirty` (`overlay_room`, `Writer::overlay_room`). Past
 //! that, or with compactions on the writer's path, a membership put or delete of a clean row
 //! (not otherwise written by the batch) is logged as `IndexOp::Membership`: the row's bits in
 //! the group's direct
