@@ -260,40 +260,38 @@ fn a_renamed_catalog_object_resolves_by_its_new_name_only() {
 /// ancestor follow at once, and leaving takes them away again.
 #[test]
 fn a_membership_to_a_nested_group_is_made_in_place() {
-    {
-        let store = tiny(options(false));
-        let snap = store.snapshot();
-        let han = snap.row_of_id("u-han").expect("tiny user");
-        let army = snap.index.resolve_group("g-army")[0];
-        let observer = snap.index.resolve_role("observer")[0];
-        let empire = snap.index.resolve_organization("o-empire")[0];
-        let scope = AccessScope::Organization(empire);
-        assert!(!snap.index.group_transitive(army).contains(han));
-        let membership = |op: &str| {
-            parse(json!({"op": op, "kind": "membership",
-                "value": {"user": "u-han", "group": "g-501"}}))
-        };
-        store.apply_changes(&[membership("put")]).expect("applies");
-        let snap = store.snapshot();
-        assert!(!snap.dirty.contains(han), "the row stays clean");
-        assert!(snap.index.group_transitive(army).contains(han));
-        assert!(snap.index.access(scope, Some(&[observer])).contains(han));
-        check(&snap);
-        store
-            .apply_changes(&[membership("delete")])
-            .expect("applies");
-        store.wait_for_rebuild();
-        let snap = store.snapshot();
-        assert!(!snap.dirty.contains(han));
-        assert!(!snap.index.group_transitive(army).contains(han));
-        assert!(!snap.index.access(scope, Some(&[observer])).contains(han));
-        check(&snap);
-    }
+    let store = tiny(options(false));
+    let snap = store.snapshot();
+    let han = snap.row_of_id("u-han").expect("tiny user");
+    let army = snap.index.resolve_group("g-army")[0];
+    let observer = snap.index.resolve_role("observer")[0];
+    let empire = snap.index.resolve_organization("o-empire")[0];
+    let scope = AccessScope::Organization(empire);
+    assert!(!snap.index.group_transitive(army).contains(han));
+    let membership = |op: &str| {
+        parse(json!({"op": op, "kind": "membership",
+            "value": {"user": "u-han", "group": "g-501"}}))
+    };
+    store.apply_changes(&[membership("put")]).expect("applies");
+    let snap = store.snapshot();
+    assert!(!snap.dirty.contains(han), "the row stays clean");
+    assert!(snap.index.group_transitive(army).contains(han));
+    assert!(snap.index.access(scope, Some(&[observer])).contains(han));
+    check(&snap);
+    store
+        .apply_changes(&[membership("delete")])
+        .expect("applies");
+    store.wait_for_rebuild();
+    let snap = store.snapshot();
+    assert!(!snap.dirty.contains(han));
+    assert!(!snap.index.group_transitive(army).contains(han));
+    assert!(!snap.index.access(scope, Some(&[observer])).contains(han));
+    check(&snap);
 }
 
 /// With compactions in the background, a membership is left to the overlay while the rows
 /// re-checked one by one stay under twice `max_dirty`: the row is dirty, the indexes keep
-/// its old bits (which every indexed answer leaves out), and a compaction describes it.
+/// its old bits (which every indexed answer leaves out), and the model has the membership.
 #[test]
 fn a_membership_with_background_compactions_goes_to_the_overlay() {
     let store = tiny(options(true));

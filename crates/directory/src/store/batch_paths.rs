@@ -5,15 +5,11 @@
 
 use serde_json::json;
 
-use super::replayed_ops::{change, follow, tiny};
+use super::replayed_ops::{change, follow, membership, tiny};
 use super::writer::{IndexOp, Writer};
-use crate::changes::{apply_changes, Change};
+use crate::changes::apply_changes;
 use crate::facts::Subjects;
 use crate::model::{Model, Subject};
-
-fn membership(user: &str, group: &str) -> Change {
-    change(json!({"op": "put", "kind": "membership", "value": {"user": user, "group": group}}))
-}
 
 fn row(model: &Model, id: &str) -> u32 {
     model
@@ -50,7 +46,10 @@ fn memberships_take_the_overlay_room_then_go_in_place() {
     let (han, lando) = (row(&model, "u-han"), row(&model, "u-lando"));
     let mut writer = Writer::of_model(&model);
     writer.overlay_room = 1;
-    let batch = [membership("u-han", "g-501"), membership("u-lando", "g-501")];
+    let batch = [
+        membership("put", "u-han", "g-501"),
+        membership("put", "u-lando", "g-501"),
+    ];
     let applied = apply_changes(&model, &batch, &writer).expect("applies");
     // The first takes the one row of room: dirty, no index change.
     assert!(applied.changed.contains(han));
@@ -72,7 +71,8 @@ fn without_room_every_membership_is_made_in_place() {
     let model = tiny();
     let writer = Writer::of_model(&model);
     assert_eq!(writer.overlay_room, 0, "a writer of a model alone has none");
-    let applied = apply_changes(&model, &[membership("u-han", "g-501")], &writer).expect("applies");
+    let applied =
+        apply_changes(&model, &[membership("put", "u-han", "g-501")], &writer).expect("applies");
     assert!(applied.changed.is_empty());
     assert_eq!(applied.ops.len(), 1);
 }

@@ -488,11 +488,7 @@ impl Store {
         // Past four times the limit the writer waits for the compaction in flight, so the overlay
         // (and what every query pays for it) stays bounded when updates outpace compactions.
         let over_cap = snapshot.undescribed() > max_dirty.saturating_mul(4);
-        writer.overlay_room = if structural {
-            0
-        } else {
-            overlay_room(&snapshot, &shared.options)
-        };
+        writer.overlay_room = overlay_room(&snapshot, &shared.options);
         let snapshot = Arc::new(snapshot);
         shared.current.store(Arc::clone(&snapshot));
         let epoch = writer.epoch;

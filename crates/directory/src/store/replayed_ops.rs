@@ -44,7 +44,7 @@ fn moved(id: &str, parent: Option<&str>) -> Change {
     change(json!({"op": "patch", "kind": "group", "id": id, "set": {"parent": parent}}))
 }
 
-fn membership(op: &str, user: &str, group: &str) -> Change {
+pub(super) fn membership(op: &str, user: &str, group: &str) -> Change {
     change(json!({"op": op, "kind": "membership", "value": {"user": user, "group": group}}))
 }
 

@@ -37,11 +37,11 @@ pub(crate) struct Writer {
     /// How many rows the next batch may leave to the overlay instead of changing the indexes
     /// in place, for the changes that cost the writer far more in place than as a dirty row
     /// (memberships: ~0.2 ms against ~10 µs at 1M users, `benches/RESULTS.md` "room13").
-    /// The store sets it after each version to what remains below
-    /// [`super::StoreOptions::max_dirty`] when compactions run in the background, so the rows
-    /// queries re-check stay within the limit they already allow and no batch waits for a
-    /// compaction because of them; 0 otherwise (a replay, or compactions on the writer's path,
-    /// which the overlay would then make the writer run).
+    /// The store sets it after each version to what remains below twice
+    /// [`super::StoreOptions::max_dirty`] rows re-checked one by one when compactions run in
+    /// the background (below the four times at which the writer waits for a compaction, so no
+    /// batch waits because of them); 0 otherwise (a replay, or compactions on the writer's
+    /// path, which the overlay would then make the writer run).
     pub(crate) overlay_room: u64,
 }
 
