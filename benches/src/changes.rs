@@ -110,6 +110,19 @@ pub struct ReadTrace {
     /// Rows the read checked one by one (described by neither the base indexes nor the delta
     /// level).
     pub dirty: u64,
+    /// Of [`ReadTrace::time`], how long the reader thread was runnable but waited for a core
+    /// (Linux's `/proc/thread-self/schedstat`; zero where it cannot be read): on two cores the
+    /// writer, a background compaction and the reader are three threads, and a read that is
+    /// preempted waits a scheduler slice whatever the read itself costs.
+    pub waited: Duration,
+}
+
+/// The calling thread's time spent waiting on a run queue so far (the second field of
+/// `/proc/thread-self/schedstat`, in nanoseconds), if the system reports it.
+pub fn run_queue_wait() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let waited = stat.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    Some(Duration::from_nanos(waited))
 }
 
 /// userql: each change its own batch through [`Store::apply_changes`], while a reader thread
@@ -134,12 +147,19 @@ pub fn userql_stream(
             let mut times = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let snapshot = store.snapshot();
+                let queued = run_queue_wait();
                 let t = Instant::now();
                 let _ = std::hint::black_box(engine.matches(&snapshot, &request));
+                let time = t.elapsed();
+                let waited = match (queued, run_queue_wait()) {
+                    (Some(before), Some(after)) => after.saturating_sub(before).min(time),
+                    _ => Duration::ZERO,
+                };
                 times.push(ReadTrace {
-                    time: t.elapsed(),
+                    time,
                     version: snapshot.version,
                     dirty: snapshot.undescribed(),
+                    waited,
                 });
             }
             if let Ok(mut all) = reads.lock() {

@@ -128,13 +128,14 @@ fn backpressure_line(waits: Backpressure) -> String {
 fn slowest_reads(traces: &[ReadTrace]) -> String {
     let mut slow = traces.to_vec();
     slow.sort_by_key(|t| std::cmp::Reverse(t.time));
-    let mut out = String::from("\nslowest reads (ms, version, dirty rows):");
+    let mut out = String::from("\nslowest reads (ms, version, dirty rows, ms waiting for a core):");
     for t in slow.iter().take(3) {
         out.push_str(&format!(
-            " {} (v{}, {});",
+            " {} (v{}, {}, {});",
             format_ms(t.time),
             t.version,
-            t.dirty
+            t.dirty,
+            format_ms(t.waited)
         ));
     }
     out.push('\n');
@@ -206,14 +207,23 @@ fn main() -> ExitCode {
         let during = Samples {
             times: traces.iter().map(|t| t.time).collect(),
         };
+        let on_core = Samples {
+            times: traces.iter().map(|t| t.time - t.waited).collect(),
+        };
+        let waits = Samples {
+            times: traces.iter().map(|t| t.waited).collect(),
+        };
         emit(&mut report, &table("userql", &userql));
         emit(
             &mut report,
             &format!(
-                "\nreader (query k, count) p99: idle {} ms, during the stream {} ms ({} reads)\n",
+                "\nreader (query k, count) p99: idle {} ms, during the stream {} ms ({} reads); \
+                 during the stream on a core (minus run-queue waits) {} ms, waits p99 {} ms\n",
                 format_ms(idle.p99()),
                 format_ms(during.p99()),
-                during.times.len()
+                during.times.len(),
+                format_ms(on_core.p99()),
+                format_ms(waits.p99())
             ),
         );
         emit(&mut report, &slowest_reads(&traces));

@@ -45,7 +45,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::block_bitmap::{union_all, union_blocked, BlockBitmap};
+use super::block_bitmap::{union_all, union_blocked, BlockBitmap, Cut};
 use super::column::{bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
@@ -79,7 +79,7 @@ impl Holders {
     /// Adds `users` to one scope level (not to `any`), copying only what gains a row (a level
     /// already holding them all is not even looked up for writing: that copies its leaf of the
     /// scope table).
-    fn add_at(&mut self, scope: Scope, users: &RoaringBitmap) {
+    fn add_at(&mut self, scope: Scope, users: &Cut<'_>) {
         if self.get(scope).is_some_and(|set| set.holds_all(users)) {
             return;
         }
@@ -90,7 +90,7 @@ impl Holders {
         }
     }
 
-    fn add(&mut self, scope: Scope, users: &RoaringBitmap) {
+    fn add(&mut self, scope: Scope, users: &Cut<'_>) {
         self.add_at(scope, users);
         self.any.union_with(users);
     }
@@ -118,7 +118,7 @@ impl Holders {
 
     /// Removes `rows` from one scope level (no copy when none of them is there: not even of the
     /// scope table's leaf).
-    fn remove(&mut self, scope: Scope, rows: &RoaringBitmap) {
+    fn remove(&mut self, scope: Scope, rows: &Cut<'_>) {
         if rows.is_empty() || !self.get(scope).is_some_and(|set| set.holds_any(rows)) {
             return;
         }
@@ -345,12 +345,12 @@ impl AccessIndex {
         }
         if first {
             let global = self.any_role.global.to_bitmap();
-            self.in_any_project.union_with(&global);
+            self.in_any_project.union_with(&Cut::new(&global));
         }
         if let Some(org) = organization.filter(|_| first_of_org) {
             if let Some(held) = self.any_role.organizations.get(&org) {
                 let held = held.to_bitmap();
-                self.in_any_project.union_with(&held);
+                self.in_any_project.union_with(&Cut::new(&held));
             }
         }
     }
@@ -393,12 +393,12 @@ impl AccessIndex {
         self.roles_with_permission = Arc::clone(&from.roles_with_permission);
         if first {
             let global = self.any_role.global.to_bitmap();
-            self.in_any_project.union_with(&global);
+            self.in_any_project.union_with(&Cut::new(&global));
         }
         for org in first_of_org {
             if let Some(held) = self.any_role.organizations.get(&org) {
                 let held = held.to_bitmap();
-                self.in_any_project.union_with(&held);
+                self.in_any_project.union_with(&Cut::new(&held));
             }
         }
     }
@@ -415,6 +415,8 @@ impl AccessIndex {
         if self.by_role.len() <= role.index() {
             self.by_role.resize_with(role.index() + 1, Default::default);
         }
+        // Cut into blocks once for the five or six sets written (see `Cut`).
+        let users = &Cut::new(users);
         Arc::make_mut(&mut self.by_role[role.index()]).add(scope, users);
         self.any_role.add(scope, users);
         if direct {
@@ -499,29 +501,29 @@ impl AccessIndex {
                 .map(|loss| loss.row)
                 .collect()
         };
-        let lose_scope = rows(|l| l.scope);
-        let lose_role = rows(|l| l.role);
-        let lose_any_scope = rows(|l| l.any_scope);
-        let lose_any = rows(|l| l.any);
-        let lose_own = rows(|l| l.own);
-        let lose_project = rows(|l| l.project);
+        let (lose_scope, lose_role) = (rows(|l| l.scope), rows(|l| l.role));
+        let (lose_any_scope, lose_any) = (rows(|l| l.any_scope), rows(|l| l.any));
+        let (lose_own, lose_project) = (rows(|l| l.own), rows(|l| l.project));
+        let (lose_scope, lose_role) = (&Cut::new(&lose_scope), &Cut::new(&lose_role));
+        let (lose_any_scope, lose_any) = (&Cut::new(&lose_any_scope), &Cut::new(&lose_any));
+        let (lose_own, lose_project) = (&Cut::new(&lose_own), &Cut::new(&lose_project));
         if let Some(holders) = self.by_role.get_mut(role.index()) {
             let writes = holders
                 .get(scope)
-                .is_some_and(|set| set.holds_any(&lose_scope))
-                || holders.any.holds_any(&lose_role);
+                .is_some_and(|set| set.holds_any(lose_scope))
+                || holders.any.holds_any(lose_role);
             if writes {
                 let holders = Arc::make_mut(holders);
-                holders.remove(scope, &lose_scope);
-                holders.any.difference_with(&lose_role);
+                holders.remove(scope, lose_scope);
+                holders.any.difference_with(lose_role);
             }
         }
-        self.any_role.remove(scope, &lose_any_scope);
-        self.any_role.any.difference_with(&lose_any);
+        self.any_role.remove(scope, lose_any_scope);
+        self.any_role.any.difference_with(lose_any);
         if let Some(own) = self.own_role.get_mut(role.index()) {
-            own.difference_with(&lose_own);
+            own.difference_with(lose_own);
         }
-        self.in_any_project.difference_with(&lose_project);
+        self.in_any_project.difference_with(lose_project);
     }
 
     /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other
@@ -547,9 +549,9 @@ impl AccessIndex {
             return;
         };
         let holders = Arc::make_mut(holders);
-        holders.remove(scope, &lost);
+        holders.remove(scope, &Cut::new(&lost));
         let lose_role = holders.without_others(scope, lost.clone());
-        holders.any.difference_with(&lose_role);
+        holders.any.difference_with(&Cut::new(&lose_role));
         let mut lose_any_scope = lost;
         for (r, other) in self.by_role.iter().enumerate() {
             if lose_any_scope.is_empty() {
@@ -561,7 +563,7 @@ impl AccessIndex {
                 }
             }
         }
-        self.any_role.remove(scope, &lose_any_scope);
+        self.any_role.remove(scope, &Cut::new(&lose_any_scope));
         let mut lose_any = lose_role;
         for (r, other) in self.by_role.iter().enumerate() {
             if lose_any.is_empty() {
@@ -571,10 +573,11 @@ impl AccessIndex {
                 other.any.subtract_from(&mut lose_any);
             }
         }
-        self.any_role.any.difference_with(&lose_any);
+        self.any_role.any.difference_with(&Cut::new(&lose_any));
         if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
             let lose_project = self.outside_projects(lose_any_scope);
-            self.in_any_project.difference_with(&lose_project);
+            self.in_any_project
+                .difference_with(&Cut::new(&lose_project));
         }
     }
 

@@ -22,6 +22,8 @@
 //! Reads that need a plain bitmap ([`BlockBitmap::or_into`]) append the blocks' containers in
 //! key order, which is what a clone of the whole bitmap costs anyway.
 
+use std::cell::OnceCell;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
@@ -110,12 +112,58 @@ fn pieces(rows: &RoaringBitmap) -> Vec<(usize, RoaringBitmap)> {
         .collect()
 }
 
+/// Rows written into (or looked up in) several sets, cut into their blocks at most once.
+///
+/// A grant to a group ORs its members into five or six holder sets (the role at its scope,
+/// the role's union, the any-role scope and union, the own-role and "in a project" sets),
+/// and each set kept in blocks asks for the rows block by block: cut per set, [`pieces`] was
+/// half of a grant to a team's instructions at 200k users (callgrind, benches/RESULTS.md
+/// `cut13`). Derefs to the rows, so the sets kept whole use them as they are.
+pub(crate) struct Cut<'a> {
+    rows: &'a RoaringBitmap,
+    pieces: OnceCell<Vec<(usize, RoaringBitmap)>>,
+}
+
+impl<'a> Cut<'a> {
+    /// `rows`, to be cut on first use by a set kept in blocks.
+    pub(crate) fn new(rows: &'a RoaringBitmap) -> Cut<'a> {
+        Cut {
+            rows,
+            pieces: OnceCell::new(),
+        }
+    }
+
+    /// The non-empty blocks of the rows, each with its rows ([`pieces`], made once).
+    fn pieces(&self) -> &[(usize, RoaringBitmap)] {
+        self.pieces.get_or_init(|| pieces(self.rows))
+    }
+}
+
+impl Deref for Cut<'_> {
+    type Target = RoaringBitmap;
+
+    fn deref(&self) -> &RoaringBitmap {
+        self.rows
+    }
+}
+
+impl<'a> From<&'a RoaringBitmap> for Cut<'a> {
+    fn from(rows: &'a RoaringBitmap) -> Cut<'a> {
+        Cut::new(rows)
+    }
+}
+
 /// A table of shared blocks, itself shared (see [`BlockBitmap::Blocks`]).
 type Table = Arc<Vec<Option<Arc<RoaringBitmap>>>>;
 
 /// The block of a table holding `row`'s block, if it has one.
 fn block_holding(blocks: &[Option<Arc<RoaringBitmap>>], row: Row) -> Option<&RoaringBitmap> {
-    blocks.get(block_of(row)).and_then(Option::as_deref)
+    block_holding_at(blocks, block_of(row))
+}
+
+/// Block `block` of a table, if it has one.
+fn block_holding_at(blocks: &[Option<Arc<RoaringBitmap>>], block: usize) -> Option<&RoaringBitmap> {
+    blocks.get(block).and_then(Option::as_deref)
 }
 
 /// Cuts `rows` into a table of shared blocks.
@@ -341,7 +389,7 @@ impl BlockBitmap {
     pub(crate) fn build_union(&mut self, rows: &RoaringBitmap) {
         match self {
             BlockBitmap::Whole(set) => *Arc::make_mut(set) |= rows,
-            BlockBitmap::Blocks(_) => self.union_with(rows),
+            BlockBitmap::Blocks(_) => self.union_with(&Cut::new(rows)),
         }
     }
 
@@ -372,35 +420,37 @@ impl BlockBitmap {
         }
     }
 
-    /// How many rows of `rows` are held (no copy, nothing built: a lookup per row when they are
-    /// few, else an intersection count per block they span).
-    fn held_len(&self, rows: &RoaringBitmap) -> u64 {
+    /// Whether every row of `rows` is held (no copy, nothing built: a lookup per row when they
+    /// are few, else a subset test per block they span, stopping at the first block that
+    /// lacks one; counting the rows held in every block was a sixth of a grant to a team).
+    pub(crate) fn holds_all(&self, rows: &Cut<'_>) -> bool {
         if rows.len() <= FEW_ROWS {
             return rows
                 .iter()
-                .filter(|&row| self.holder_of(row).is_some_and(|set| set.contains(row)))
-                .count() as u64;
+                .all(|row| self.holder_of(row).is_some_and(|set| set.contains(row)));
         }
         match self {
-            BlockBitmap::Whole(set) => set.intersection_len(rows),
-            BlockBitmap::Blocks(blocks) => pieces(rows)
-                .iter()
-                .filter_map(|(block, piece)| {
-                    let set = blocks.get(*block).and_then(Option::as_deref)?;
-                    Some(set.intersection_len(piece))
-                })
-                .sum(),
+            BlockBitmap::Whole(set) => rows.is_subset(set),
+            BlockBitmap::Blocks(blocks) => rows.pieces().iter().all(|(block, piece)| {
+                block_holding_at(blocks, *block).is_some_and(|set| piece.is_subset(set))
+            }),
         }
     }
 
-    /// Whether every row of `rows` is held.
-    pub(crate) fn holds_all(&self, rows: &RoaringBitmap) -> bool {
-        self.held_len(rows) == rows.len()
-    }
-
-    /// Whether some row of `rows` is held.
-    pub(crate) fn holds_any(&self, rows: &RoaringBitmap) -> bool {
-        self.held_len(rows) > 0
+    /// Whether some row of `rows` is held (as [`Self::holds_all`], stopping at the first
+    /// block that holds one).
+    pub(crate) fn holds_any(&self, rows: &Cut<'_>) -> bool {
+        if rows.len() <= FEW_ROWS {
+            return rows
+                .iter()
+                .any(|row| self.holder_of(row).is_some_and(|set| set.contains(row)));
+        }
+        match self {
+            BlockBitmap::Whole(set) => !rows.is_disjoint(set),
+            BlockBitmap::Blocks(blocks) => rows.pieces().iter().any(|(block, piece)| {
+                block_holding_at(blocks, *block).is_some_and(|set| !piece.is_disjoint(set))
+            }),
+        }
     }
 
     /// Adds (`on`) or removes `row`, copying only the bitmap holding it (the whole set when
@@ -437,7 +487,7 @@ impl BlockBitmap {
     }
 
     /// Adds `rows`, copying only what gains one (the whole set when small, else its blocks).
-    pub(crate) fn union_with(&mut self, rows: &RoaringBitmap) {
+    pub(crate) fn union_with(&mut self, rows: &Cut<'_>) {
         match self {
             BlockBitmap::Whole(set) => {
                 if or_shared(set, rows) {
@@ -446,19 +496,17 @@ impl BlockBitmap {
             }
             BlockBitmap::Blocks(_) if rows.len() <= FEW_ROWS => {
                 // Row by row (see `FEW_ROWS`): a block is copied only when it gains one.
-                for row in rows {
+                for row in rows.iter() {
                     self.set(row, true);
                 }
             }
             BlockBitmap::Blocks(blocks) => {
-                for (block, add) in pieces(rows) {
+                for (block, add) in rows.pieces() {
                     // A block (and the table) is copied only when it gains a row.
-                    let superset = blocks
-                        .get(block)
-                        .and_then(Option::as_deref)
-                        .is_some_and(|set| add.is_subset(set));
+                    let superset =
+                        block_holding_at(blocks, *block).is_some_and(|set| add.is_subset(set));
                     if !superset {
-                        *block_mut(blocks, block) |= &add;
+                        *block_mut(blocks, *block) |= add;
                     }
                 }
             }
@@ -466,26 +514,24 @@ impl BlockBitmap {
     }
 
     /// Removes `rows`, copying only what loses one.
-    pub(crate) fn difference_with(&mut self, rows: &RoaringBitmap) {
+    pub(crate) fn difference_with(&mut self, rows: &Cut<'_>) {
         match self {
             BlockBitmap::Whole(set) => remove_shared(set, rows),
             BlockBitmap::Blocks(_) if rows.len() <= FEW_ROWS => {
                 // Row by row (see `FEW_ROWS`): a block is copied only when it loses one.
-                for row in rows {
+                for row in rows.iter() {
                     self.set(row, false);
                 }
             }
             BlockBitmap::Blocks(blocks) => {
-                for (block, remove) in pieces(rows) {
-                    let hit = blocks
-                        .get(block)
-                        .and_then(Option::as_deref)
-                        .is_some_and(|set| !set.is_disjoint(&remove));
+                for (block, remove) in rows.pieces() {
+                    let hit = block_holding_at(blocks, *block)
+                        .is_some_and(|set| !set.is_disjoint(remove));
                     if hit {
-                        let set = block_mut(blocks, block);
-                        *set -= &remove;
+                        let set = block_mut(blocks, *block);
+                        *set -= remove;
                         if set.is_empty() {
-                            Arc::make_mut(blocks)[block] = None;
+                            Arc::make_mut(blocks)[*block] = None;
                         }
                     }
                 }
@@ -631,14 +677,17 @@ mod tests {
                     Op::Union(rows) => {
                         let rows: RoaringBitmap = rows.into_iter().collect();
                         plain |= &rows;
-                        blocks.union_with(&rows);
-                        small.union_with(&rows);
+                        // One cut for both sets, as a grant writes several with one.
+                        let cut = Cut::new(&rows);
+                        blocks.union_with(&cut);
+                        small.union_with(&cut);
                     }
                     Op::Difference(rows) => {
                         let rows: RoaringBitmap = rows.into_iter().collect();
                         plain -= &rows;
-                        blocks.difference_with(&rows);
-                        small.difference_with(&rows);
+                        let cut = Cut::new(&rows);
+                        blocks.difference_with(&cut);
+                        small.difference_with(&cut);
                     }
                     Op::Set(row, on) => {
                         let changed = plain.contains(row) != on;
@@ -666,8 +715,9 @@ mod tests {
             let held: RoaringBitmap = plain.iter().step_by(7).take(100).collect();
             for set in [&blocks, &small] {
                 for rows in [&few, &many, &held] {
-                    prop_assert_eq!(set.holds_all(rows), rows.is_subset(&plain));
-                    prop_assert_eq!(set.holds_any(rows), !rows.is_disjoint(&plain));
+                    let cut = Cut::new(rows);
+                    prop_assert_eq!(set.holds_all(&cut), rows.is_subset(&plain));
+                    prop_assert_eq!(set.holds_any(&cut), !rows.is_disjoint(&plain));
                 }
             }
             for row in probe {
@@ -743,7 +793,7 @@ mod tests {
         let all: RoaringBitmap = (0..1_000_000u32).step_by(3).collect();
         let mut set = BlockBitmap::from(all);
         let reader = set.clone();
-        set.difference_with(&RoaringBitmap::from_iter([69_999u32]));
+        set.difference_with(&Cut::new(&RoaringBitmap::from_iter([69_999u32])));
         let (BlockBitmap::Blocks(now), BlockBitmap::Blocks(before)) = (&set, &reader) else {
             panic!("a large set is kept in blocks");
         };
@@ -828,7 +878,7 @@ mod tests {
         let mut set = BlockBitmap::from(RoaringBitmap::from_iter([1u32, 70_000]));
         assert!(matches!(set, BlockBitmap::Whole(_)));
         let many: RoaringBitmap = (0..400_000u32).step_by(5).collect();
-        set.union_with(&many);
+        set.union_with(&Cut::new(&many));
         assert!(matches!(set, BlockBitmap::Blocks(_)));
         assert_eq!(
             set.to_bitmap(),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::block_bitmap::BlockBitmap;
+use super::block_bitmap::{BlockBitmap, Cut};
 use super::column::{bitmap_bytes, Ragged, RowSetBuilder};
 use crate::facts::Subjects;
 use crate::model::{GroupIdx, Model, Row, TeamIdx};
@@ -293,8 +293,8 @@ impl Structure {
             if before != members {
                 let lost = &before - &members;
                 let gained = &members - &before;
-                transitive[g.index()].difference_with(&lost);
-                transitive[g.index()].union_with(&gained);
+                transitive[g.index()].difference_with(&Cut::new(&lost));
+                transitive[g.index()].union_with(&Cut::new(&gained));
                 users |= lost;
                 users |= gained;
                 groups.push(g);
@@ -326,8 +326,8 @@ impl Structure {
             }
             let before = team_members[t.index()].intersection(&candidates);
             if before != members {
-                team_members[t.index()].difference_with(&(&before - &members));
-                team_members[t.index()].union_with(&(&members - &before));
+                team_members[t.index()].difference_with(&Cut::new(&(&before - &members)));
+                team_members[t.index()].union_with(&Cut::new(&(&members - &before)));
             }
         }
         Moved {
