@@ -501,29 +501,32 @@ impl AccessIndex {
                 .map(|loss| loss.row)
                 .collect()
         };
-        let (lose_scope, lose_role) = (rows(|l| l.scope), rows(|l| l.role));
-        let (lose_any_scope, lose_any) = (rows(|l| l.any_scope), rows(|l| l.any));
-        let (lose_own, lose_project) = (rows(|l| l.own), rows(|l| l.project));
-        let (lose_scope, lose_role) = (&Cut::new(&lose_scope), &Cut::new(&lose_role));
-        let (lose_any_scope, lose_any) = (&Cut::new(&lose_any_scope), &Cut::new(&lose_any));
-        let (lose_own, lose_project) = (&Cut::new(&lose_own), &Cut::new(&lose_project));
+        let lose_scope = rows(|l| l.scope);
+        let lose_role = rows(|l| l.role);
+        let lose_any_scope = rows(|l| l.any_scope);
+        let lose_any = rows(|l| l.any);
+        let lose_own = rows(|l| l.own);
+        let lose_project = rows(|l| l.project);
         if let Some(holders) = self.by_role.get_mut(role.index()) {
+            // Each asked first, then written: cut once for both.
+            let (lose_scope, lose_role) = (Cut::new(&lose_scope), Cut::new(&lose_role));
             let writes = holders
                 .get(scope)
-                .is_some_and(|set| set.holds_any(lose_scope))
-                || holders.any.holds_any(lose_role);
+                .is_some_and(|set| set.holds_any(&lose_scope))
+                || holders.any.holds_any(&lose_role);
             if writes {
                 let holders = Arc::make_mut(holders);
-                holders.remove(scope, lose_scope);
-                holders.any.difference_with(lose_role);
+                holders.remove(scope, &lose_scope);
+                holders.any.difference_with(&lose_role);
             }
         }
-        self.any_role.remove(scope, lose_any_scope);
-        self.any_role.any.difference_with(lose_any);
+        self.any_role.remove(scope, &Cut::new(&lose_any_scope));
+        self.any_role.any.difference_with(&Cut::new(&lose_any));
         if let Some(own) = self.own_role.get_mut(role.index()) {
-            own.difference_with(lose_own);
+            own.difference_with(&Cut::new(&lose_own));
         }
-        self.in_any_project.difference_with(lose_project);
+        self.in_any_project
+            .difference_with(&Cut::new(&lose_project));
     }
 
     /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other

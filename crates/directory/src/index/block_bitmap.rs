@@ -147,12 +147,6 @@ impl Deref for Cut<'_> {
     }
 }
 
-impl<'a> From<&'a RoaringBitmap> for Cut<'a> {
-    fn from(rows: &'a RoaringBitmap) -> Cut<'a> {
-        Cut::new(rows)
-    }
-}
-
 /// A table of shared blocks, itself shared (see [`BlockBitmap::Blocks`]).
 type Table = Arc<Vec<Option<Arc<RoaringBitmap>>>>;
 
