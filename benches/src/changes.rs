@@ -132,9 +132,9 @@ pub fn userql_stream(
     model: &Model,
     changes: &[Change],
     reader: &str,
-    max_dirty: Option<u64>,
+    tuning: Tuning,
 ) -> Result<(PerKind, Vec<ReadTrace>, Footprint), BenchError> {
-    let store = live_store(model, max_dirty);
+    let store = live_store(model, tuning);
     let engine = Engine::default();
     let mut request: Request = engine
         .request(reader, Viewer::Admin)
@@ -187,12 +187,23 @@ pub fn userql_stream(
     })
 }
 
-/// A store over `model` with the default options, or `max_dirty` rows re-checked one by one
-/// before a compaction when given (`--max-dirty`, to compare limits).
-fn live_store(model: &Model, max_dirty: Option<u64>) -> Store {
+/// How the live store of a run departs from the defaults (`StoreOptions::for_users`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tuning {
+    /// Rows re-checked one by one before a compaction (`--max-dirty`, to compare limits).
+    pub max_dirty: Option<u64>,
+    /// Compactions on the writer's path instead of a background thread (`--foreground`).
+    pub foreground: bool,
+}
+
+/// A store over `model` with the default options as `tuning` changes them.
+fn live_store(model: &Model, tuning: Tuning) -> Store {
     let mut options = userql_directory::store::StoreOptions::for_users(model.users.count());
-    if let Some(max_dirty) = max_dirty {
+    if let Some(max_dirty) = tuning.max_dirty {
         options.max_dirty = max_dirty;
+    }
+    if tuning.foreground {
+        options.background = false;
     }
     Store::with_options(model.clone(), options)
 }
@@ -203,9 +214,9 @@ pub fn userql_batches(
     model: &Model,
     changes: &[Change],
     size: usize,
-    max_dirty: Option<u64>,
+    tuning: Tuning,
 ) -> Result<(f64, Backpressure), BenchError> {
-    let store = live_store(model, max_dirty);
+    let store = live_store(model, tuning);
     let started = Instant::now();
     for batch in changes.chunks(size.max(1)) {
         store

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use userql_benches::changes::{
     kind_of, reader_idle, sqlite_stream, userql_batches, userql_stream, writer_only, PerKind,
-    ReadTrace,
+    ReadTrace, Tuning,
 };
 use userql_benches::extras::update_throughput;
 use userql_benches::measure::{format_ms, resident_bytes, Samples};
@@ -49,6 +49,10 @@ struct Args {
     /// the directory's size, `StoreOptions::for_users`).
     #[arg(long)]
     max_dirty: Option<u64>,
+    /// Compact on the writer's path (`StoreOptions::background` false) instead of a
+    /// background thread: on two cores the reader then keeps a core to itself.
+    #[arg(long)]
+    foreground: bool,
     /// Keep only the changes of this kind (a row name of the per-kind table, e.g. `touch`,
     /// `membership delete`, `grant put (group)`). Works for every kind: a change that the
     /// filtered stream would refuse out of context (a membership put in a group the stream
@@ -169,6 +173,10 @@ fn main() -> ExitCode {
         eprintln!("no query k");
         return ExitCode::FAILURE;
     };
+    let tuning = Tuning {
+        max_dirty: args.max_dirty,
+        foreground: args.foreground,
+    };
     let mut report = String::new();
     emit(
         &mut report,
@@ -192,7 +200,7 @@ fn main() -> ExitCode {
             return Ok(());
         }
         if args.batched_only {
-            let (batched, waits) = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
+            let (batched, waits) = userql_batches(&model, &changes, args.batch, tuning)?;
             let line = format!(
                 "\nuserql in batches of {}: {batched:.0} changes/s{}\n",
                 args.batch,
@@ -202,8 +210,7 @@ fn main() -> ExitCode {
             return Ok(());
         }
         let idle = reader_idle(&model, &reader.hub, 50)?;
-        let (userql, traces, footprint) =
-            userql_stream(&model, &changes, &reader.hub, args.max_dirty)?;
+        let (userql, traces, footprint) = userql_stream(&model, &changes, &reader.hub, tuning)?;
         let during = Samples {
             times: traces.iter().map(|t| t.time).collect(),
         };
@@ -245,7 +252,7 @@ fn main() -> ExitCode {
                 (footprint.live as f64 / footprint.fresh.max(1) as f64 - 1.0) * 100.0
             ),
         );
-        let (batched, waits) = userql_batches(&model, &changes, args.batch, args.max_dirty)?;
+        let (batched, waits) = userql_batches(&model, &changes, args.batch, tuning)?;
         emit(
             &mut report,
             &format!(

@@ -314,6 +314,37 @@ fn a_membership_with_background_compactions_goes_to_the_overlay() {
     check(&snap);
 }
 
+/// With delta levels built on the writer's path, a membership goes to the overlay while the
+/// rows re-checked one by one stay within `max_dirty` (the batch crossing it builds the level
+/// itself), and is made in place once that room is used up.
+#[test]
+fn a_membership_with_delta_levels_on_the_writers_path_takes_room_up_to_max_dirty() {
+    let store = tiny(StoreOptions {
+        max_dirty: 1,
+        max_delta: 100,
+        background: false,
+    });
+    let snap = store.snapshot();
+    let han = snap.row_of_id("u-han").expect("tiny user");
+    let lando = snap.row_of_id("u-lando").expect("tiny user");
+    let army = snap.index.resolve_group("g-army")[0];
+    let put = |user: &str| {
+        parse(json!({"op": "put", "kind": "membership",
+            "value": {"user": user, "group": "g-501"}}))
+    };
+    store.apply_changes(&[put("u-han")]).expect("applies");
+    let snap = store.snapshot();
+    assert!(snap.dirty.contains(han), "left to the overlay");
+    assert!(!snap.index.group_transitive(army).contains(han));
+    assert_eq!(snap.undescribed(), 1);
+    check(&snap);
+    store.apply_changes(&[put("u-lando")]).expect("applies");
+    let snap = store.snapshot();
+    assert!(!snap.dirty.contains(lando), "no room left: made in place");
+    assert!(snap.index.group_transitive(army).contains(lando));
+    check(&snap);
+}
+
 /// Memberships into and out of the groups of the biggest subtree, whose root and members hold
 /// many grants at every scope level (global, organization, several projects, several roles):
 /// after every few single-change batches the access bitmaps equal a fresh build's, and a

@@ -187,7 +187,12 @@ pub struct StoreOptions {
     pub max_delta: u64,
     /// Compact on a background thread while batches go on (the overlay keeps growing until the
     /// new indexes are published; at four times `max_dirty` the writer waits for the compaction
-    /// in flight). When `false`, the batch that crosses `max_dirty` compacts before it returns.
+    /// in flight). When `false`, the batch that crosses `max_dirty` compacts before it returns:
+    /// no thread besides the writer and the readers, so on a machine whose cores the readers
+    /// and the writer already take, readers do not wait for a core behind a compaction (at 1M
+    /// users on two cores, a reader's p99 during a stream 1.3–1.8 ms instead of 5.6–7.3), at
+    /// the price of that batch's build time (10–80 ms at 1M users for a delta level) and 5–20 %
+    /// of the single-change throughput (`benches/RESULTS.md`, "fore13").
     pub background: bool,
 }
 
@@ -218,22 +223,26 @@ impl StoreOptions {
 }
 /// Rows the batch after `snapshot` may leave to the overlay instead of changing the indexes in
 /// place ([`Writer::overlay_room`]): up to twice [`StoreOptions::max_dirty`] rows re-checked
-/// one by one when compactions run in the background, none otherwise.
+/// one by one when compactions run in the background; up to `max_dirty` when delta levels are
+/// built on the writer's path; none when the store never builds one (`max_delta` 0: the rows
+/// would wait for a whole rebuild).
 ///
 /// Twice: past `max_dirty` a compaction starts, and the writer waits for it at four times;
 /// the rows that can only be dirty (patches of texts, new users) keep the other half. At 1M
 /// users the single-change stream ran at 15–16k batches/s with every membership in place,
 /// 20–21k with this room at 2×, 21–22k at 3× but with a back-pressure wait per stream
-/// (`benches/RESULTS.md` "room13").
+/// (`benches/RESULTS.md` "room13"). On the writer's path the batch that crosses `max_dirty`
+/// builds the level itself, so the room ends there: a membership left dirty costs ~12 µs
+/// and its share of that build, against ~0.2 ms in place (`benches/RESULTS.md` "fore13").
 fn overlay_room(snapshot: &Snapshot, options: &StoreOptions) -> u64 {
-    if options.background {
-        options
-            .max_dirty
-            .saturating_mul(2)
-            .saturating_sub(snapshot.undescribed())
+    let limit = if options.background {
+        options.max_dirty.saturating_mul(2)
+    } else if options.max_delta > 0 {
+        options.max_dirty
     } else {
         0
-    }
+    };
+    limit.saturating_sub(snapshot.undescribed())
 }
 
 /// The live directory: lock-free snapshots for readers, serialized batches for writers.
