@@ -231,11 +231,7 @@ pub fn userql_batches(
 /// The writer alone: each change its own batch, no reader and no index rebuild (the overlay
 /// may grow without bound), so the per-kind times are the writer's per-batch constant.
 pub fn writer_only(model: &Model, changes: &[Change]) -> Result<PerKind, BenchError> {
-    let options = userql_directory::store::StoreOptions {
-        max_dirty: u64::MAX,
-        max_delta: 0,
-        background: false,
-    };
+    let options = userql_directory::store::StoreOptions::never_compact();
     let store = Store::with_options(model.clone(), options);
     apply_all(changes, |change| {
         store

@@ -64,14 +64,7 @@ fn deletion(id: &str) -> Change {
 
 #[test]
 fn a_deleted_user_vanishes_from_every_answer_without_a_rebuild() {
-    let store = Store::from_snapshot(
-        Arc::new(tiny()),
-        StoreOptions {
-            max_dirty: u64::MAX,
-            max_delta: 0,
-            background: false,
-        },
-    );
+    let store = Store::from_snapshot(Arc::new(tiny()), StoreOptions::never_compact());
     let before = store.snapshot();
     let numbers: Vec<u64> = DELETED
         .iter()

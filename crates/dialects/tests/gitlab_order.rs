@@ -68,14 +68,7 @@ fn directory(users: usize, seed: u64) -> Snapshot {
 
 /// The same directory with a few users rewritten as pending changes (no rebuild).
 fn with_overlay(snapshot: Snapshot, seed: u64) -> Arc<Snapshot> {
-    let store = Store::from_snapshot(
-        Arc::new(snapshot),
-        StoreOptions {
-            max_dirty: u64::MAX,
-            max_delta: 0,
-            background: false,
-        },
-    );
+    let store = Store::from_snapshot(Arc::new(snapshot), StoreOptions::never_compact());
     let before = store.snapshot();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let mut batch = Vec::new();

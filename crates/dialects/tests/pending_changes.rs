@@ -28,14 +28,7 @@ fn auth(module: &str, uid: Option<&str>) -> AuthDetail {
 /// The fixture with mixed-case types and modules written as pending changes (no rebuild), and
 /// a clean snapshot of the very same model.
 fn overlaid_and_rebuilt() -> (Arc<Snapshot>, Snapshot) {
-    let store = Store::from_snapshot(
-        Arc::new(tiny()),
-        StoreOptions {
-            max_dirty: u64::MAX,
-            max_delta: 0,
-            background: false,
-        },
-    );
+    let store = Store::from_snapshot(Arc::new(tiny()), StoreOptions::never_compact());
     let before = store.snapshot();
     let edit = |id: &str, user_type: &str, modules: Vec<AuthDetail>| {
         let row = before.row_of_id(id).expect("fixture user");

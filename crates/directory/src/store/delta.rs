@@ -397,14 +397,7 @@ mod tests {
     fn changed(users: usize, seed: u64, changes: usize) -> Arc<Snapshot> {
         let model = generate(&GenOptions { users, seed });
         let stream = generate_changes(&model, changes, seed);
-        let store = Store::with_options(
-            model,
-            StoreOptions {
-                max_dirty: u64::MAX,
-                max_delta: 0,
-                background: false,
-            },
-        );
+        let store = Store::with_options(model, StoreOptions::never_compact());
         for change in &stream {
             store
                 .apply_changes(std::slice::from_ref(change))
