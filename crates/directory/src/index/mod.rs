@@ -47,9 +47,9 @@
 //!   changed in place by memberships and kept copy-on-write per 65,536-row block once large
 //!   (`block_bitmap.rs`); readers get a [`RowSet`] view (`row_set.rs`) that intersects and
 //!   subtracts block by block instead of joining the blocks per query.
-//! - **Access** (`access.rs`): each grant's subject expanded to users at build time and OR-ed into
+//! - **Access** (`access/`): each grant's subject expanded to users at build time and OR-ed into
 //!   its role's holders at its scope level (global / organization / project), so `access(…)` is a
-//!   union of a few bitmaps.
+//!   union of a few bitmaps; a delta level's few rows are built row by row (`access/by_row.rs`).
 //! - **Orders** (`order.rs`): per (sort key, direction) a permutation of all rows and its inverse
 //!   rank, built lazily on first use from the already-sorted columns.
 //! - **Entity lookups** (`resolve.rs`): id → key → name hash maps per entity kind.

@@ -52,6 +52,8 @@ use super::structure::Structure;
 use crate::facts::RowFacts;
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
 
+mod by_row;
+
 /// Which grants count for [`super::Indexes::access`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccessScope {
@@ -275,14 +277,14 @@ impl AccessIndex {
     /// by one into per-scope hash maps of bitmaps (two SipHash lookups and five inserts per
     /// grant) was half of the whole index build. Grants to groups and teams OR their subject's
     /// members in, and the any-role and any-scope unions are taken once at the end.
+    ///
+    /// A few users' holders (a delta level's rows) are built row by row instead ([`by_row`]):
+    /// the same sets, without the work per (role, scope) the dense build does.
     pub(crate) fn build(model: &Model, structure: &Structure) -> AccessIndex {
-        let mut by_role = direct_grants(model);
-        let own_role: Vec<RoaringBitmap> = by_role.iter().map(Holders::union_of_levels).collect();
-        add_subject_grants(model, structure, &mut by_role);
-        for holders in &mut by_role {
-            holders.seal();
-        }
-        let any_role = Holders::union(&by_role);
+        let (by_role, own_role, any_role) = match by_row::Entries::of(model, structure) {
+            Some(entries) => entries.holders(),
+            None => dense_holders(model, structure),
+        };
 
         let mut with_permission: Vec<Vec<RoleIdx>> = vec![Vec::new(); model.permissions.len()];
         for (role, definition) in model.roles.iter().enumerate() {
@@ -313,7 +315,7 @@ impl AccessIndex {
         AccessIndex {
             by_role: by_role.into_iter().map(Arc::new).collect(),
             any_role,
-            own_role: own_role.into_iter().map(BlockBitmap::from).collect(),
+            own_role,
             roles_with_permission: Arc::new(Ragged::from_lists(with_permission)),
             orgs_with_projects: Arc::new(project_org.iter().flatten().copied().collect()),
             project_org: Arc::new(project_org),
@@ -949,6 +951,25 @@ fn outside<'a>(
         set.subtract_from(&mut rows);
     }
     rows
+}
+
+/// Per role its holders, per role the users granted it directly, and the any-role
+/// aggregation, by bucketing and multi-way unions (see [`AccessIndex::build`]).
+fn dense_holders(
+    model: &Model,
+    structure: &Structure,
+) -> (Vec<Holders>, Vec<BlockBitmap>, Holders) {
+    let mut by_role = direct_grants(model);
+    let own_role: Vec<BlockBitmap> = by_role
+        .iter()
+        .map(|holders| BlockBitmap::from(holders.union_of_levels()))
+        .collect();
+    add_subject_grants(model, structure, &mut by_role);
+    for holders in &mut by_role {
+        holders.seal();
+    }
+    let any_role = Holders::union(&by_role);
+    (by_role, own_role, any_role)
 }
 
 /// Adds the members of every grant to a group or a team to its role's holders at its scope.
