@@ -466,12 +466,38 @@ impl<T: Clone> From<Vec<T>> for Chunked<T> {
 }
 
 impl<T: Clone> FromIterator<T> for Chunked<T> {
+    /// Leaves filled in order and each wrapped once, as [`Chunked::push`] lays them out (every
+    /// leaf but the last full): pushing one by one looked the last node and leaf up for
+    /// writing per element, a tenth of gathering a delta level's model (its grants).
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut out = Chunked::new();
+        let per = chunk_len::<T>();
+        let mut nodes: Vec<Arc<Vec<Leaf<T>>>> = Vec::new();
+        let mut node: Vec<Leaf<T>> = Vec::with_capacity(FANOUT);
+        let mut leaf: Vec<T> = Vec::with_capacity(per);
+        let mut len = 0;
         for item in iter {
-            out.push(item);
+            leaf.push(item);
+            len += 1;
+            if leaf.len() == per {
+                node.push(Arc::new(std::mem::take(&mut leaf)));
+                leaf.reserve_exact(per);
+                if node.len() == FANOUT {
+                    nodes.push(Arc::new(std::mem::take(&mut node)));
+                    node.reserve_exact(FANOUT);
+                }
+            }
         }
-        out
+        if !leaf.is_empty() {
+            node.push(Arc::new(leaf));
+        }
+        if !node.is_empty() {
+            nodes.push(Arc::new(node));
+        }
+        Chunked {
+            nodes: Arc::new(nodes),
+            len,
+            ends: None,
+        }
     }
 }
 
@@ -521,6 +547,49 @@ impl<T: Clone + fmt::Debug> fmt::Debug for Chunked<T> {
 mod tests {
     use super::*;
 
+    /// Lengths of a `Chunked<u64>` on and around its leaf and node boundaries.
+    fn boundary_lengths() -> [usize; 8] {
+        let per = chunk_len::<u64>();
+        [
+            0,
+            1,
+            per - 1,
+            per,
+            per + 1,
+            FANOUT * per,
+            FANOUT * per + 3,
+            3 * FANOUT * per,
+        ]
+    }
+
+    #[test]
+    fn collected_behaves_like_pushed() {
+        for len in boundary_lengths() {
+            let mut collected: Chunked<u64> = (0..len as u64).collect();
+            let mut pushed = Chunked::new();
+            let mut plain: Vec<u64> = Vec::new();
+            for value in 0..len as u64 {
+                pushed.push(value);
+                plain.push(value);
+            }
+            for value in [7, 8, 9] {
+                collected.push(value);
+                pushed.push(value);
+                plain.push(value);
+            }
+            assert_eq!(collected.len(), plain.len());
+            assert_eq!(collected.to_vec(), plain);
+            assert_eq!(pushed.to_vec(), plain);
+            for at in [0, len / 2, len + 2] {
+                assert_eq!(collected.get(at), plain.get(at), "len {len}, at {at}");
+            }
+            collected[len / 2] = 1;
+            plain[len / 2] = 1;
+            assert_eq!(collected.remove(0), Some(plain.remove(0)));
+            assert_eq!(collected.to_vec(), plain, "len {len}");
+        }
+    }
+
     #[test]
     fn behaves_like_a_vector() {
         let plain: Vec<u32> = (0..5000).collect();
@@ -541,16 +610,7 @@ mod tests {
     #[test]
     fn filled_behaves_like_a_vector_of_copies() {
         let per = chunk_len::<u64>();
-        for len in [
-            0,
-            1,
-            per - 1,
-            per,
-            per + 1,
-            FANOUT * per,
-            FANOUT * per + 3,
-            3 * FANOUT * per,
-        ] {
+        for len in boundary_lengths() {
             let mut filled = Chunked::filled(len, 9u64);
             let mut plain = vec![9u64; len];
             assert_eq!(filled.to_vec(), plain, "{len}");
