@@ -23,7 +23,7 @@ use super::{packed_scope, scope_of, Holders};
 use crate::index::block_bitmap::BlockBitmap;
 use crate::index::column::bitmap_from_strictly_sorted;
 use crate::index::structure::Structure;
-use crate::model::{Model, Row, Scope, Subject};
+use crate::model::{Model, Row, Subject};
 
 /// Entries at or below which the holder sets are built row by row (see the module doc): a
 /// delta level of a few thousand rows stays below (~55 entries a row at 1M users); the list
@@ -177,14 +177,14 @@ impl<'a> Entries<'a> {
                 Some(members) => members.clone(),
                 None => set_of(in_key.get(key)),
             };
-            by_role[role as usize].put(scope_of(scope), set);
+            *by_role[role as usize].level_mut(scope_of(scope)) = set;
         }
         for (role, holders) in by_role.iter_mut().enumerate() {
             holders.any = set_of(in_role.get(role));
         }
         let mut any_role = Holders::default();
         for (at, &scope) in scopes.iter().enumerate() {
-            any_role.put(scope_of(scope), set_of(in_scope.get(at)));
+            *any_role.level_mut(scope_of(scope)) = set_of(in_scope.get(at));
         }
         any_role.any = set_of(&all);
 
@@ -251,17 +251,6 @@ fn set_of(rows: &[Row]) -> BlockBitmap {
     BlockBitmap::from(bitmap_from_strictly_sorted(rows))
 }
 
-impl Holders {
-    /// Sets one scope level (not `any`) to `set`.
-    fn put(&mut self, scope: Scope, set: BlockBitmap) {
-        match scope {
-            Scope::Global => self.global = set,
-            Scope::Organization(o) => *self.organizations.slot(o) = set,
-            Scope::Project(p) => *self.projects.slot(p) = set,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -270,29 +259,28 @@ mod tests {
     use roaring::RoaringBitmap;
 
     use crate::generate::{generate, GenOptions};
-    use crate::model::{Grant, GroupIdx, RoleIdx};
-
-    fn rows_of(set: &BlockBitmap) -> RoaringBitmap {
-        set.to_bitmap()
-    }
+    use crate::model::{Grant, GroupIdx, RoleIdx, Scope};
 
     /// Holders' rows by scope level (`None`: their union, `any`), empty levels left out (the
     /// dense build may keep an empty slot where a granted group has no member).
     fn levels(holders: &Holders) -> Vec<(Option<Scope>, RoaringBitmap)> {
-        std::iter::once((Some(Scope::Global), rows_of(&holders.global)))
+        std::iter::once((Some(Scope::Global), BlockBitmap::to_bitmap(&holders.global)))
             .chain(
                 holders
                     .organizations
                     .iter()
-                    .map(|(o, set)| (Some(Scope::Organization(o)), rows_of(set))),
+                    .map(|(o, set)| (Some(Scope::Organization(o)), BlockBitmap::to_bitmap(set))),
             )
             .chain(
                 holders
                     .projects
                     .iter()
-                    .map(|(p, set)| (Some(Scope::Project(p)), rows_of(set))),
+                    .map(|(p, set)| (Some(Scope::Project(p)), BlockBitmap::to_bitmap(set))),
             )
-            .chain(std::iter::once((None, rows_of(&holders.any))))
+            .chain(std::iter::once((
+                None,
+                BlockBitmap::to_bitmap(&holders.any),
+            )))
             .filter(|(_, rows)| !rows.is_empty())
             .collect()
     }
@@ -309,8 +297,8 @@ mod tests {
         for (by_row, dense) in by_role.iter().zip(&dense_by_role) {
             prop_assert_eq!(levels(by_row), levels(dense));
         }
-        let own: Vec<RoaringBitmap> = own_role.iter().map(rows_of).collect();
-        let dense_own: Vec<RoaringBitmap> = dense_own.iter().map(rows_of).collect();
+        let own: Vec<RoaringBitmap> = own_role.iter().map(BlockBitmap::to_bitmap).collect();
+        let dense_own: Vec<RoaringBitmap> = dense_own.iter().map(BlockBitmap::to_bitmap).collect();
         prop_assert_eq!(own, dense_own);
         prop_assert_eq!(levels(&any_role), levels(&dense_any));
         Ok(())

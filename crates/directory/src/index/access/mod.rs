@@ -85,11 +85,7 @@ impl Holders {
         if self.get(scope).is_some_and(|set| set.holds_all(users)) {
             return;
         }
-        match scope {
-            Scope::Global => self.global.union_with(users),
-            Scope::Organization(o) => self.organizations.slot(o).union_with(users),
-            Scope::Project(p) => self.projects.slot(p).union_with(users),
-        }
+        self.level_mut(scope).union_with(users);
     }
 
     fn add(&mut self, scope: Scope, users: &Cut<'_>) {
@@ -106,12 +102,10 @@ impl Holders {
     /// changes ([`Self::holds`]): the level is looked up for writing, which copies its leaf of
     /// the scope table, and its bitmap copies the one container holding `row`.
     fn set_at(&mut self, scope: Scope, row: Row, on: bool) {
-        let set = match (scope, on) {
-            (Scope::Global, _) => Some(&mut self.global),
-            (Scope::Organization(o), true) => Some(self.organizations.slot(o)),
-            (Scope::Project(p), true) => Some(self.projects.slot(p)),
-            (Scope::Organization(o), false) => self.organizations.get_mut(&o),
-            (Scope::Project(p), false) => self.projects.get_mut(&p),
+        let set = if on {
+            Some(self.level_mut(scope))
+        } else {
+            self.held_mut(scope)
         };
         if let Some(set) = set {
             set.set(row, on);
@@ -124,13 +118,27 @@ impl Holders {
         if rows.is_empty() || !self.get(scope).is_some_and(|set| set.holds_any(rows)) {
             return;
         }
-        let held = match scope {
+        if let Some(set) = self.held_mut(scope) {
+            set.difference_with(rows);
+        }
+    }
+
+    /// One scope level's set for writing, created empty if missing (looking a scoped level up
+    /// for writing copies its leaf of the scope table).
+    fn level_mut(&mut self, scope: Scope) -> &mut BlockBitmap {
+        match scope {
+            Scope::Global => &mut self.global,
+            Scope::Organization(o) => self.organizations.slot(o),
+            Scope::Project(p) => self.projects.slot(p),
+        }
+    }
+
+    /// One scope level's set for writing, if it exists.
+    fn held_mut(&mut self, scope: Scope) -> Option<&mut BlockBitmap> {
+        match scope {
             Scope::Global => Some(&mut self.global),
             Scope::Organization(o) => self.organizations.get_mut(&o),
             Scope::Project(p) => self.projects.get_mut(&p),
-        };
-        if let Some(set) = held {
-            set.difference_with(rows);
         }
     }
 
@@ -145,11 +153,7 @@ impl Holders {
 
     /// Adds `users` to one scope level while building (sets stay whole until [`Self::seal`]).
     fn build_add_at(&mut self, scope: Scope, users: &RoaringBitmap) {
-        match scope {
-            Scope::Global => self.global.build_union(users),
-            Scope::Organization(o) => self.organizations.slot(o).build_union(users),
-            Scope::Project(p) => self.projects.slot(p).build_union(users),
-        }
+        self.level_mut(scope).build_union(users);
     }
 
     /// Ends a build: every large set cut into blocks, and `any` from the levels, block by block.
@@ -1001,14 +1005,9 @@ fn add_subject_grants(model: &Model, structure: &Structure, by_role: &mut [Holde
     grants.sort_by_key(|&(key, _, _)| key);
     for run in grants.chunk_by(|a, b| a.0 == b.0) {
         let ((role, _, _), scope, _) = run[0];
-        let holders = &mut by_role[role];
-        let set = match scope {
-            Scope::Global => &mut holders.global,
-            Scope::Organization(o) => holders.organizations.slot(o),
-            Scope::Project(p) => holders.projects.slot(p),
-        };
-        // With the direct grants' holders: a lone small set (most runs of a delta level, one
-        // group's few rows) is shared, not copied; a large union is cut into blocks, as
+        let set = by_role[role].level_mut(scope);
+        // With the direct grants' holders: a lone small set (one group's few members) is
+        // shared, not copied; a large union is cut into blocks, as
         // sealing would cut it ([`union_blocked`]).
         let direct = std::mem::take(set);
         *set =
