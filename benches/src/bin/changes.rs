@@ -209,7 +209,7 @@ fn main() -> ExitCode {
             emit(&mut report, &line);
             return Ok(());
         }
-        let idle = reader_idle(&model, &reader.hub, 50)?;
+        let idle = reader_idle(&model, &reader.hub, 200)?;
         let (userql, traces, footprint) = userql_stream(&model, &changes, &reader.hub, tuning)?;
         let during = Samples {
             times: traces.iter().map(|t| t.time).collect(),
@@ -225,12 +225,15 @@ fn main() -> ExitCode {
             &mut report,
             &format!(
                 "\nreader (query k, count) p99: idle {} ms, during the stream {} ms ({} reads); \
-                 during the stream on a core (minus run-queue waits) {} ms, waits p99 {} ms\n",
+                 during the stream on a core (minus run-queue waits) {} ms, waits p99 {} ms; \
+                 medians: idle {} ms, during the stream {} ms\n",
                 format_ms(idle.p99()),
                 format_ms(during.p99()),
                 during.times.len(),
                 format_ms(on_core.p99()),
-                format_ms(waits.p99())
+                format_ms(waits.p99()),
+                format_ms(idle.median()),
+                format_ms(during.median())
             ),
         );
         emit(&mut report, &slowest_reads(&traces));

@@ -786,21 +786,37 @@ impl<T: Ord + Copy> LiveColumn<T> {
         if range.is_empty() || candidates.is_empty() {
             return Some((RoaringBitmap::new(), RoaringBitmap::new()));
         }
-        // A candidate checked on its value here costs one load (a cache miss into 8 MB: ~90 ns
-        // at 1M users, measured); one container operation of the pieces' union (a few thousand
-        // entries merged) about 64 × 40 ns. Query k at 1M (4,315 candidates) took 2.1 ms by value
-        // and 1.35 ms on the bitmaps, so values are checked one by one only below an eighth of
-        // the bitmaps' estimate. The pieces are groups, so the smaller side of
-        // the range spans at most its groups plus the two cut ones.
+        // Costs in units of one candidate checked on its value ([`LiveColumn::by_value`]:
+        // ~40 ns at 1M users, its load overlapping the others'). One container operation of
+        // the pieces' union (a few thousand entries merged) costs about 64: query k at 1M
+        // users (8,596 candidates, eight groups outside its range, 16 containers) took the
+        // same ~0.34 ms either way. The pieces are groups, so the smaller side of the range
+        // spans at most its groups plus the two cut ones. A group whose union is not cached
+        // (written since it was last read: a stream of sign-ins writes every group within
+        // milliseconds) first has it recomputed from its chunks, about one unit per chunk
+        // and container (~55 µs a group at 1M): during a stream that was 30 % of query k's
+        // time (perf, benches/RESULTS.md `within13`).
         let big = range.len() * 2 > self.len();
         let (first, last) = (self.at(range.start).0, self.at(range.end - 1).0);
-        let groups = if big {
-            first + (self.groups.len() - 1 - last)
-        } else {
-            last - first + 1
+        let containers = self.containers();
+        let group_cost = |g: usize| {
+            let group = &self.groups[g];
+            let recompute = match group.set.get() {
+                Some(_) => 0,
+                None => group.chunks.len() as u64 * containers,
+            };
+            containers * 64 + recompute
         };
-        let cost = (groups as u64 + 2) * self.containers() * 64;
-        if candidates.len() * 8 <= cost {
+        // Outside a big range: the groups before and after it, with the two it cuts.
+        let cost: u64 = if big {
+            (0..=first)
+                .chain(last..self.groups.len())
+                .map(group_cost)
+                .sum()
+        } else {
+            (first..=last).map(group_cost).sum::<u64>() + 2 * containers * 64
+        };
+        if candidates.len() <= cost {
             return Some((self.by_value(range, candidates), RoaringBitmap::new()));
         }
         // Only one side's pieces are built: the range's whole pieces are not needed when it is
@@ -839,19 +855,21 @@ impl<T: Ord + Copy> LiveColumn<T> {
             self.groups[g].chunks[c].value(k)
         };
         let (lo, hi) = (value(range.start), value(range.end - 1));
-        let mut sure = RoaringBitmap::new();
-        for row in candidates & &*self.all {
-            if self
-                .by_row
-                .0
-                .get(row as usize)
-                .is_some_and(|&v| lo <= v && v <= hi)
-            {
-                // Ascending: appends to the last container.
-                sure.push(row);
-            }
-        }
-        sure
+        let rows: Vec<Row> = (candidates & &*self.all).iter().collect();
+        // Every value is loaded first, then compared: loads that no branch waits on overlap
+        // (each is a cache miss into the 8 MB of values at 1M users), where a comparison
+        // after each load made the next one wait for it.
+        let values: Vec<Option<T>> = rows
+            .iter()
+            .map(|&row| self.by_row.0.get(row as usize).copied())
+            .collect();
+        let within = rows
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_some_and(|v| lo <= v && v <= hi))
+            .map(|(&row, _)| row);
+        // Ascending rows: appended container by container.
+        RoaringBitmap::from_sorted_iter(within).unwrap_or_default()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -1095,6 +1113,56 @@ mod tests {
         let mut old: Vec<(i64, Row)> = (0..n).map(|r| (i64::from((r * 31) % 5_000), r)).collect();
         old.sort_by_key(|&(v, r)| (v, rank[r as usize]));
         assert_eq!(pairs(&before), old);
+    }
+
+    /// A read among a few hundred candidates after sign-ins wrote every group checks them on
+    /// their values rather than recomputing the groups' unions (what doubled query k's p99
+    /// during a stream), and answers exactly either way.
+    #[test]
+    fn a_read_after_writes_to_every_group_leaves_their_unions_alone() {
+        // Rows spread over ~14 containers, as a directory's are; the default shape (groups of
+        // 65,536 entries), so the costs are those of a real column.
+        let n = 300_000u32;
+        let rank: Vec<u32> = (0..3 * n).collect();
+        let mut values: Vec<Option<i64>> = vec![None; 3 * n as usize];
+        for i in 0..n {
+            values[(3 * i) as usize] = Some(i64::from(i));
+        }
+        let pairs: Vec<(i64, Row)> = (0..n).map(|i| (i64::from(i), 3 * i)).collect();
+        let mut column = LiveColumn::build(pairs, &rank);
+        assert!(column.groups.len() >= 4);
+        // 4,000 candidates: more than the three groups outside the range cost with their
+        // unions cached, fewer than recomputing them.
+        let candidates: RoaringBitmap = (0..n).step_by(75).map(|i| 3 * i).collect();
+        let check = |column: &LiveColumn<i64>, values: &[Option<i64>]| {
+            let range = column.range(Bound::Included(100_000), Bound::Unbounded);
+            let want: RoaringBitmap = candidates
+                .iter()
+                .filter(|&r| values[r as usize].is_some_and(|v| v >= 100_000))
+                .collect();
+            let (sure, unsure) = column
+                .rows_within(range, &candidates)
+                .expect("a live column answers every range among candidates");
+            assert_eq!(&sure | &(&unsure & &want), want);
+            assert!(sure.is_subset(&want));
+            (sure, unsure)
+        };
+        check(&column, &values);
+        // One sign-in out of every group: each group's union is dropped.
+        for g in 0..column.groups.len() as u32 {
+            let row = 3 * (g * 65_536 + 7);
+            let old = values[row as usize].expect("a built row");
+            let new = 1_000_000 + i64::from(g);
+            assert!(column.set(row, old, new));
+            values[row as usize] = Some(new);
+        }
+        assert!(column.groups.iter().all(|g| g.set.get().is_none()));
+        let (_, unsure) = check(&column, &values);
+        assert!(unsure.is_empty(), "checked on their values");
+        assert!(
+            column.groups.iter().all(|g| g.set.get().is_none()),
+            "no union recomputed for 4,000 candidates"
+        );
     }
 
     /// Random moves on small chunks and groups (so chunks and groups split and empty out),

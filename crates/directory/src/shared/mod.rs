@@ -1,12 +1,14 @@
 //! [`Chunked`]: a vector that snapshots share, so an update does not copy the world.
 //!
 //! Elements live in small fixed-size *leaves* behind `Arc`s, the leaves in *nodes* of
-//! [`FANOUT`] leaf pointers, and the node list behind one more `Arc`: a shallow tree. Cloning
-//! the vector is one pointer copy; writing an element copies, the first time after a clone
-//! (`Arc::make_mut`), the node list (one pointer per node), the element's node (FANOUT
-//! pointers) and its leaf (256 bytes of pointers, or 4 KB of plain data). Every snapshot of the directory owns a `Chunked` of users and of grants; a
-//! single-user update therefore costs two small copies plus the node pointer copies, whatever
-//! the directory's size. Reads are two index splits and three loads.
+//! [`FANOUT`] leaf pointers, and the nodes in a spine (pieces of 32 node pointers, the piece
+//! list behind one more `Arc`): a shallow tree. Cloning the vector is one pointer copy;
+//! writing an element copies, the first time after a clone (`Arc::make_mut`), the piece list
+//! (one pointer per 32 nodes), the element's piece (32 pointers), its node (FANOUT pointers)
+//! and its leaf (256 bytes of pointers, or 4 KB of plain data). Every snapshot of the
+//! directory owns a `Chunked` of users and of grants; a single-user update therefore costs a
+//! few small copies, whatever the directory's size. Reads are three index splits and four
+//! loads.
 //!
 //! Why two levels: with one level the chunk size trades the clone (one pointer per chunk)
 //! against the write (one chunk copy). At 64 KiB chunks a sign-in copied 8,192 user pointers
@@ -17,12 +19,16 @@ use std::fmt;
 use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
+mod spine;
+
+use spine::Spine;
+
 /// Bytes of inline elements per leaf when elements own resources (pointers, strings): copying
 /// a leaf clones each element (for an `Arc`, an atomic increment now and a decrement when the
 /// old snapshot goes, ~20 cycles each even in cache), so these leaves are small: 32 pointers.
 /// With 1 KB leaves (128 pointers) a sign-in's copy of the users' leaf was the largest part of
-/// its cost; at 256 bytes the node list (one pointer per 2,048 elements) and the node (64)
-/// stay of the same order as the leaf for a million elements.
+/// its cost; at 256 bytes the piece list, the piece (32) and the node (64) stay of the same
+/// order as the leaf for a million elements.
 const LEAF_BYTES: usize = 256;
 
 /// Bytes per leaf for plain-data elements (grants, the last-access values by row): copying is
@@ -66,8 +72,8 @@ type Leaf<T> = Arc<Vec<T>>;
 #[derive(Clone)]
 pub struct Chunked<T> {
     /// The node list is shared too: a snapshot that writes no element of this vector copies
-    /// nothing of it (one pointer), whatever its length.
-    nodes: Arc<Vec<Arc<Vec<Leaf<T>>>>>,
+    /// nothing of it (one pointer), whatever its length, and one that writes copies one piece.
+    nodes: Spine<Vec<Leaf<T>>>,
     len: usize,
     /// After a removal: where nodes and leaves end (leaves may then be partly filled, or
     /// empty). `None` while every leaf but the last is full.
@@ -83,17 +89,17 @@ pub struct Chunked<T> {
 struct Ends {
     /// `nodes[n]` = elements in nodes `0..=n`.
     nodes: Arc<Vec<usize>>,
-    /// `leaves[n][k]` = elements in leaves `0..=k` of node `n`.
-    leaves: Arc<Vec<Arc<Vec<usize>>>>,
+    /// `leaves[n][k]` = elements in leaves `0..=k` of node `n` (in pieces, as the nodes).
+    leaves: Spine<Vec<usize>>,
 }
 
 impl Ends {
     /// The lengths of `nodes` as they are.
-    fn of<T>(nodes: &[Arc<Vec<Leaf<T>>>]) -> Ends {
+    fn of<T: Clone>(nodes: &Spine<Vec<Leaf<T>>>) -> Ends {
         let mut total = 0;
         let mut node_ends = Vec::with_capacity(nodes.len());
         let mut leaf_ends = Vec::with_capacity(nodes.len());
-        for node in nodes {
+        for node in nodes.iter() {
             let mut within = 0;
             let local: Vec<usize> = node
                 .iter()
@@ -108,7 +114,7 @@ impl Ends {
         }
         Ends {
             nodes: Arc::new(node_ends),
-            leaves: Arc::new(leaf_ends),
+            leaves: leaf_ends.into_iter().collect(),
         }
     }
 
@@ -116,28 +122,24 @@ impl Ends {
     fn place(&self, i: usize) -> (usize, usize, usize) {
         let node = self.nodes.partition_point(|&end| end <= i);
         let i = i - node.checked_sub(1).map_or(0, |n| self.nodes[n]);
-        let local = &self.leaves[node];
+        let local = self.leaves.at(node);
         let leaf = local.partition_point(|&end| end <= i);
         (node, leaf, i - leaf.checked_sub(1).map_or(0, |k| local[k]))
     }
 }
 
-/// The first of `parts` whose last element (`last`) fails `pred`; a part without elements
-/// counts as the nearest one before it that has some (as `true` when there is none), so the
-/// keys stay partitioned for the binary search.
-fn partition_by_last<P, T>(
-    parts: &[P],
-    last: impl Fn(&P) -> Option<&T>,
+/// The first of `parts` parts whose last element (`last` of the part's number) fails `pred`;
+/// a part without elements counts as the nearest one before it that has some (as `true` when
+/// there is none), so the keys stay partitioned for the binary search.
+fn partition_by_last<'a, T: 'a>(
+    parts: usize,
+    last: impl Fn(usize) -> Option<&'a T>,
     pred: &mut impl FnMut(&T) -> bool,
 ) -> usize {
-    let (mut lo, mut hi) = (0, parts.len());
+    let (mut lo, mut hi) = (0, parts);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let key = parts[..=mid]
-            .iter()
-            .rev()
-            .find_map(&last)
-            .is_none_or(&mut *pred);
+        let key = (0..=mid).rev().find_map(&last).is_none_or(&mut *pred);
         if key {
             lo = mid + 1;
         } else {
@@ -150,7 +152,7 @@ fn partition_by_last<P, T>(
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
         Chunked {
-            nodes: Arc::new(Vec::new()),
+            nodes: Spine::default(),
             len: 0,
             ends: None,
         }
@@ -209,7 +211,7 @@ impl<T: Clone> Chunked<T> {
             return None;
         }
         let (node, leaf, at) = self.place(i);
-        let node = Arc::make_mut(Arc::make_mut(&mut self.nodes).get_mut(node)?);
+        let node = self.nodes.get_mut(node)?;
         Arc::make_mut(node.get_mut(leaf)?).get_mut(at)
     }
 
@@ -234,34 +236,40 @@ impl<T: Clone> Chunked<T> {
         if let Some(ends) = &mut self.ends {
             // Into the last leaf while it has room, else into a new leaf (of a new node when
             // the last is full).
-            let nodes = Arc::make_mut(&mut self.nodes);
+            let nodes = &mut self.nodes;
             let node_ends = Arc::make_mut(&mut ends.nodes);
-            let leaf_ends = Arc::make_mut(&mut ends.leaves);
+            let leaf_ends = &mut ends.leaves;
             let last_node = nodes.len().checked_sub(1);
             let room = last_node.and_then(|n| {
-                let local = &leaf_ends[n];
+                let local = leaf_ends.at(n);
                 let k = local.len().checked_sub(1)?;
                 let len = local[k] - k.checked_sub(1).map_or(0, |j| local[j]);
                 (len < per).then_some((n, k))
             });
             match room {
                 Some((n, k)) => {
-                    Arc::make_mut(&mut Arc::make_mut(&mut nodes[n])[k]).push(value);
-                    Arc::make_mut(&mut leaf_ends[n])[k] += 1;
+                    if let Some(leaf) = nodes.get_mut(n).and_then(|node| node.get_mut(k)) {
+                        Arc::make_mut(leaf).push(value);
+                    }
+                    if let Some(end) = leaf_ends.get_mut(n).and_then(|local| local.get_mut(k)) {
+                        *end += 1;
+                    }
                 }
                 None => {
-                    if last_node.is_none_or(|n| nodes[n].len() >= FANOUT) {
+                    if last_node.is_none_or(|n| nodes.at(n).len() >= FANOUT) {
                         nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
                         node_ends.push(self.len);
                         leaf_ends.push(Arc::new(Vec::with_capacity(FANOUT)));
                     }
-                    let n = nodes.len() - 1;
                     let mut leaf = Vec::with_capacity(per);
                     leaf.push(value);
-                    Arc::make_mut(&mut nodes[n]).push(Arc::new(leaf));
-                    let local = Arc::make_mut(&mut leaf_ends[n]);
-                    let within = local.last().copied().unwrap_or(0);
-                    local.push(within + 1);
+                    if let Some(node) = nodes.last_mut() {
+                        node.push(Arc::new(leaf));
+                    }
+                    if let Some(local) = leaf_ends.last_mut() {
+                        let within = local.last().copied().unwrap_or(0);
+                        local.push(within + 1);
+                    }
                 }
             }
             if let Some(end) = node_ends.last_mut() {
@@ -275,16 +283,19 @@ impl<T: Clone> Chunked<T> {
             self.len / per % FANOUT,
             self.len % per,
         );
-        let nodes = Arc::make_mut(&mut self.nodes);
-        if node == nodes.len() {
-            nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
+        if node == self.nodes.len() {
+            self.nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
         }
-        let leaves = Arc::make_mut(&mut nodes[node]);
+        let Some(leaves) = self.nodes.get_mut(node) else {
+            return;
+        };
         if at == 0 && leaf == leaves.len() {
             leaves.push(Arc::new(Vec::with_capacity(per)));
         }
-        Arc::make_mut(&mut leaves[leaf]).push(value);
-        self.len += 1;
+        if let Some(leaf) = leaves.get_mut(leaf) {
+            Arc::make_mut(leaf).push(value);
+            self.len += 1;
+        }
     }
 
     /// Grows to `len` elements, each new one a copy of `value` (nothing when already that
@@ -300,13 +311,14 @@ impl<T: Clone> Chunked<T> {
         }
         if self.len + per <= len {
             let full = Arc::new(vec![value.clone(); per]);
-            let nodes = Arc::make_mut(&mut self.nodes);
             while self.len + per <= len {
                 let node = self.len / per / FANOUT;
-                if node == nodes.len() {
-                    nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
+                if node == self.nodes.len() {
+                    self.nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
                 }
-                Arc::make_mut(&mut nodes[node]).push(Arc::clone(&full));
+                if let Some(leaves) = self.nodes.get_mut(node) {
+                    leaves.push(Arc::clone(&full));
+                }
                 self.len += per;
             }
         }
@@ -322,13 +334,12 @@ impl<T: Clone> Chunked<T> {
             return self.remove(last);
         }
         let (node, leaf, _) = self.place(last);
-        let nodes = Arc::make_mut(&mut self.nodes);
-        let leaves = Arc::make_mut(&mut nodes[node]);
-        let value = Arc::make_mut(&mut leaves[leaf]).pop();
+        let leaves = self.nodes.get_mut(node)?;
+        let value = Arc::make_mut(leaves.get_mut(leaf)?).pop();
         if leaves[leaf].is_empty() {
             leaves.pop();
             if leaves.is_empty() {
-                nodes.pop();
+                self.nodes.pop();
             }
         }
         self.len = last;
@@ -349,9 +360,10 @@ impl<T: Clone> Chunked<T> {
         for end in &mut Arc::make_mut(&mut ends.nodes)[node..] {
             *end -= 1;
         }
-        let local = Arc::make_mut(&mut Arc::make_mut(&mut ends.leaves)[node]);
-        for end in &mut local[leaf..] {
-            *end -= 1;
+        if let Some(local) = ends.leaves.get_mut(node) {
+            for end in &mut local[leaf..] {
+                *end -= 1;
+            }
         }
         let removed = self.leaf_mut(node * FANOUT + leaf).remove(at);
         self.len -= 1;
@@ -360,7 +372,10 @@ impl<T: Clone> Chunked<T> {
 
     /// Leaf number `k`, for writing.
     fn leaf_mut(&mut self, k: usize) -> &mut Vec<T> {
-        let node = Arc::make_mut(&mut Arc::make_mut(&mut self.nodes)[k / FANOUT]);
+        let node = self
+            .nodes
+            .get_mut(k / FANOUT)
+            .expect("a leaf number placed in the vector");
         Arc::make_mut(&mut node[k % FANOUT])
     }
 
@@ -379,7 +394,8 @@ impl<T: Clone> Chunked<T> {
 
     /// Reserves room for `additional` more elements' node pointers.
     pub fn reserve(&mut self, additional: usize) {
-        Arc::make_mut(&mut self.nodes).reserve(additional.div_ceil(chunk_len::<T>() * FANOUT));
+        self.nodes
+            .reserve(additional.div_ceil(chunk_len::<T>() * FANOUT));
     }
 
     /// The position of the first element for which `pred` is false, the elements being
@@ -389,18 +405,18 @@ impl<T: Clone> Chunked<T> {
     /// the removal ends again, an eighth of a user deletion's instructions
     /// (`Subjects::position_of`, benches/RESULTS.md `find13`).
     pub fn partition_point(&self, mut pred: impl FnMut(&T) -> bool) -> usize {
-        let nodes = &*self.nodes;
+        let nodes = &self.nodes;
         // An empty node or leaf (only after removals) counts as its predecessor does, which
         // keeps the keys partitioned; the first `false` one therefore holds elements.
         let node = partition_by_last(
-            nodes,
-            |node| node.iter().rev().find_map(|leaf| leaf.last()),
+            nodes.len(),
+            |n| nodes.get(n)?.iter().rev().find_map(|leaf| leaf.last()),
             &mut pred,
         );
         let Some(leaves) = nodes.get(node) else {
             return self.len;
         };
-        let leaf = partition_by_last(leaves, |leaf| leaf.last(), &mut pred);
+        let leaf = partition_by_last(leaves.len(), |k| leaves.get(k)?.last(), &mut pred);
         let within = leaves
             .get(leaf)
             .map_or(0, |leaf| leaf.partition_point(&mut pred));
@@ -409,7 +425,7 @@ impl<T: Clone> Chunked<T> {
             None => node * FANOUT * per + leaf * per,
             Some(ends) => {
                 let nodes_before = node.checked_sub(1).map_or(0, |n| ends.nodes[n]);
-                let local = &ends.leaves[node];
+                let local = ends.leaves.at(node);
                 nodes_before + leaf.checked_sub(1).map_or(0, |k| local[k])
             }
         };
@@ -431,9 +447,9 @@ impl<T: Clone> Chunked<T> {
 
     /// Every element in order, for writing (copies every shared node and leaf).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
-        Arc::make_mut(&mut self.nodes)
+        self.nodes
             .iter_mut()
-            .flat_map(|node| Arc::make_mut(node).iter_mut())
+            .flat_map(|node| node.iter_mut())
             .flat_map(|leaf| Arc::make_mut(leaf).iter_mut())
     }
 
@@ -471,7 +487,7 @@ impl<T: Clone> FromIterator<T> for Chunked<T> {
     /// writing per element, a tenth of gathering a delta level's model (its grants).
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         let per = chunk_len::<T>();
-        let mut nodes: Vec<Arc<Vec<Leaf<T>>>> = Vec::new();
+        let mut nodes: Spine<Vec<Leaf<T>>> = Spine::default();
         let mut node: Vec<Leaf<T>> = Vec::with_capacity(FANOUT);
         let mut leaf: Vec<T> = Vec::with_capacity(per);
         let mut len = 0;
@@ -494,7 +510,7 @@ impl<T: Clone> FromIterator<T> for Chunked<T> {
             nodes.push(Arc::new(node));
         }
         Chunked {
-            nodes: Arc::new(nodes),
+            nodes,
             len,
             ends: None,
         }
@@ -833,6 +849,48 @@ mod tests {
         }
         assert_eq!(before.len(), per * FANOUT - 3);
         assert_eq!(before.get(per + 1), Some(&(per as u64 + 1)));
+    }
+
+    #[test]
+    fn spans_several_pieces_of_the_node_list() {
+        // Past two pieces of node pointers: writes, removals and pushes around their
+        // boundaries behave like a vector's, and a write after a clone copies one leaf.
+        let per = chunk_len::<u64>();
+        let piece = per * FANOUT * spine::SPAN;
+        let len = 2 * piece + 3 * per + 1;
+        let original: Chunked<u64> = (0..len as u64).collect();
+        let leaves = len.div_ceil(per);
+        for at in [piece - 1, piece, 2 * piece + 1, len - 1] {
+            let mut copy = original.clone();
+            copy[at] = 0;
+            assert_eq!(copy.shared_chunks(&original), leaves - 1, "at {at}");
+            assert_eq!(copy[at], 0);
+            assert_eq!(original[at], at as u64);
+        }
+        let mut chunked = original.clone();
+        let mut plain = original.to_vec();
+        for at in [2 * piece + 2, piece + 1, piece - 2, 5] {
+            assert_eq!(chunked.remove(at), Some(plain.remove(at)));
+        }
+        for v in 0..(per * FANOUT + 7) as u64 {
+            chunked.push(v);
+            plain.push(v);
+        }
+        assert_eq!(chunked.len(), plain.len());
+        for at in (0..plain.len()).step_by(per * 7 + 3) {
+            assert_eq!(chunked.get(at), plain.get(at), "at {at}");
+        }
+        assert_eq!(chunked.to_vec(), plain);
+        let probe = plain[piece + 17];
+        assert_eq!(
+            chunked.partition_point(|&v| v < probe && v < len as u64),
+            plain.partition_point(|&v| v < probe && v < len as u64)
+        );
+        for _ in 0..(per * FANOUT * 2) {
+            assert_eq!(chunked.pop(), plain.pop());
+        }
+        assert_eq!(chunked.to_vec(), plain);
+        assert_eq!(original.to_vec(), (0..len as u64).collect::<Vec<_>>());
     }
 
     #[test]
