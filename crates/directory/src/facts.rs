@@ -360,25 +360,15 @@ impl Subjects {
     /// The facts of one user of `model` (the model this was built from, or one that differs from
     /// it only in user records: grants, groups and teams unchanged, rows stable).
     pub fn facts(&self, model: &Model, row: Row) -> RowFacts {
-        let Some(user) = model.users.get(row as usize) else {
+        self.facts_with_groups(model, row, transitive_groups(model, row))
+    }
+
+    /// [`Subjects::facts`] for a row whose [`transitive_groups`] are known (the overlay derives
+    /// them first: a query's `in:` conjuncts often settle a row without its teams and grants).
+    pub fn facts_with_groups(&self, model: &Model, row: Row, groups: Vec<GroupIdx>) -> RowFacts {
+        if model.users.get(row as usize).is_none() {
             return RowFacts::default();
-        };
-        let mut groups: Vec<GroupIdx> = Vec::new();
-        for membership in &user.groups {
-            let mut current = Some(membership.group);
-            // The forest is acyclic (validated); the bound only guards a corrupt model.
-            let mut steps = 0;
-            while let Some(g) = current {
-                if groups.contains(&g) || steps > model.groups.len() {
-                    break;
-                }
-                groups.push(g);
-                current = model.groups.get(g.index()).and_then(|group| group.parent);
-                steps += 1;
-            }
         }
-        groups.sort_unstable();
-        groups.dedup();
         let mut teams: Vec<TeamIdx> = self.teams_of_user(row).to_vec();
         for g in &groups {
             teams.extend_from_slice(self.teams_of_group.get(g.index()));
@@ -403,4 +393,29 @@ impl Subjects {
             own_roles,
         }
     }
+}
+
+/// The groups user `row` of `model` is in, directly or through subgroups, sorted (none for a
+/// hole): the part of a row's facts its own record and the group forest give.
+pub fn transitive_groups(model: &Model, row: Row) -> Vec<GroupIdx> {
+    let Some(user) = model.users.get(row as usize) else {
+        return Vec::new();
+    };
+    let mut groups: Vec<GroupIdx> = Vec::new();
+    for membership in &user.groups {
+        let mut current = Some(membership.group);
+        // The forest is acyclic (validated); the bound only guards a corrupt model.
+        let mut steps = 0;
+        while let Some(g) = current {
+            if groups.contains(&g) || steps > model.groups.len() {
+                break;
+            }
+            groups.push(g);
+            current = model.groups.get(g.index()).and_then(|group| group.parent);
+            steps += 1;
+        }
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    groups
 }

@@ -49,6 +49,17 @@ pub fn needs_facts(expr: &Expr) -> bool {
     }
 }
 
+/// Whether `expr` needs no derived fact but the row's groups through subgroups (its record and
+/// `in:` conditions): checked with [`RowFacts`] that hold only those, it answers exactly.
+pub fn needs_only_groups(expr: &Expr) -> bool {
+    match expr {
+        Expr::All | Expr::Nothing => true,
+        Expr::Not(e) => needs_only_groups(e),
+        Expr::And(es) | Expr::Or(es) => es.iter().all(needs_only_groups),
+        Expr::Pred(p) => matches!(p, Pred::GroupTransitive(_)) || !row_facts_pred(p),
+    }
+}
+
 /// Predicates answered from derived facts rather than the user's own record.
 fn row_facts_pred(pred: &Pred) -> bool {
     matches!(

@@ -63,6 +63,12 @@ impl Snapshot {
         self.subjects().facts(&self.model, row)
     }
 
+    /// [`Snapshot::row_facts`] for a row whose groups through subgroups
+    /// ([`crate::facts::transitive_groups`]) are already known.
+    pub fn row_facts_with_groups(&self, row: Row, groups: Vec<model::GroupIdx>) -> RowFacts {
+        self.subjects().facts_with_groups(&self.model, row, groups)
+    }
+
     /// How many live dirty rows no delta level describes either (those the engine re-checks
     /// one by one; what [`super::StoreOptions::max_dirty`] bounds).
     ///
