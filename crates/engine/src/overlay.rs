@@ -22,7 +22,7 @@ use userql_directory::index::SortKey;
 use userql_directory::model::Row;
 use userql_directory::Snapshot;
 
-use crate::bound::Expr;
+use crate::bound::{Expr, Pred};
 use crate::cost::Deadline;
 use crate::error::Error;
 use crate::rowcheck;
@@ -106,6 +106,8 @@ fn refuted_by_groups(snapshot: &Snapshot, row: Row, expr: &Expr, groups: &RowFac
         Expr::And(es) => es
             .iter()
             .any(|e| refuted_by_groups(snapshot, row, e, groups)),
+        // A record-only predicate was settled by `refuted_by_record` already.
+        Expr::Pred(p) if !matches!(p, Pred::GroupTransitive(_)) => false,
         e if rowcheck::needs_only_groups(e) => {
             !rowcheck::matches(&snapshot.model, &snapshot.index, groups, row, e)
         }

@@ -248,12 +248,10 @@ impl<T: Clone> Chunked<T> {
             });
             match room {
                 Some((n, k)) => {
-                    if let Some(leaf) = nodes.get_mut(n).and_then(|node| node.get_mut(k)) {
-                        Arc::make_mut(leaf).push(value);
-                    }
-                    if let Some(end) = leaf_ends.get_mut(n).and_then(|local| local.get_mut(k)) {
-                        *end += 1;
-                    }
+                    // `n` and `k` come from the ends, which describe every node and leaf.
+                    Arc::make_mut(&mut nodes.get_mut(n).expect("a node the ends list")[k])
+                        .push(value);
+                    leaf_ends.get_mut(n).expect("the node's leaf ends")[k] += 1;
                 }
                 None => {
                     if last_node.is_none_or(|n| nodes.at(n).len() >= FANOUT) {
@@ -263,13 +261,11 @@ impl<T: Clone> Chunked<T> {
                     }
                     let mut leaf = Vec::with_capacity(per);
                     leaf.push(value);
-                    if let Some(node) = nodes.last_mut() {
-                        node.push(Arc::new(leaf));
-                    }
-                    if let Some(local) = leaf_ends.last_mut() {
-                        let within = local.last().copied().unwrap_or(0);
-                        local.push(within + 1);
-                    }
+                    // A node was opened above when there was none (or the last was full).
+                    nodes.last_mut().expect("a last node").push(Arc::new(leaf));
+                    let local = leaf_ends.last_mut().expect("its leaf ends");
+                    let within = local.last().copied().unwrap_or(0);
+                    local.push(within + 1);
                 }
             }
             if let Some(end) = node_ends.last_mut() {
@@ -286,16 +282,14 @@ impl<T: Clone> Chunked<T> {
         if node == self.nodes.len() {
             self.nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
         }
-        let Some(leaves) = self.nodes.get_mut(node) else {
-            return;
-        };
+        // Full leaves and nodes: the last node exists (just opened when full), and so does
+        // the leaf, once opened.
+        let leaves = self.nodes.get_mut(node).expect("the last node");
         if at == 0 && leaf == leaves.len() {
             leaves.push(Arc::new(Vec::with_capacity(per)));
         }
-        if let Some(leaf) = leaves.get_mut(leaf) {
-            Arc::make_mut(leaf).push(value);
-            self.len += 1;
-        }
+        Arc::make_mut(&mut leaves[leaf]).push(value);
+        self.len += 1;
     }
 
     /// Grows to `len` elements, each new one a copy of `value` (nothing when already that
@@ -316,9 +310,10 @@ impl<T: Clone> Chunked<T> {
                 if node == self.nodes.len() {
                     self.nodes.push(Arc::new(Vec::with_capacity(FANOUT)));
                 }
-                if let Some(leaves) = self.nodes.get_mut(node) {
-                    leaves.push(Arc::clone(&full));
-                }
+                self.nodes
+                    .get_mut(node)
+                    .expect("the last node, opened when full")
+                    .push(Arc::clone(&full));
                 self.len += per;
             }
         }
