@@ -23,15 +23,14 @@ pub(super) const SPAN: usize = 32;
 /// pieces behind one shared pointer: a clone is one pointer copy, a write copies the piece
 /// list, one piece and the node, the first time after a clone.
 pub(super) struct Spine<X> {
+    /// Never an empty piece: the length follows from the last one.
     pieces: Arc<Vec<Arc<Vec<Arc<X>>>>>,
-    len: usize,
 }
 
 impl<X> Clone for Spine<X> {
     fn clone(&self) -> Self {
         Spine {
             pieces: Arc::clone(&self.pieces),
-            len: self.len,
         }
     }
 }
@@ -46,7 +45,6 @@ impl<X> Default for Spine<X> {
     fn default() -> Self {
         Spine {
             pieces: Arc::new(Vec::new()),
-            len: 0,
         }
     }
 }
@@ -54,7 +52,9 @@ impl<X> Default for Spine<X> {
 impl<X: Clone> Spine<X> {
     /// Number of nodes.
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.pieces
+            .last()
+            .map_or(0, |last| (self.pieces.len() - 1) * SPAN + last.len())
     }
 
     /// Node `n`.
@@ -81,32 +81,31 @@ impl<X: Clone> Spine<X> {
 
     /// The last node for writing.
     pub(super) fn last_mut(&mut self) -> Option<&mut X> {
-        let last = self.len.checked_sub(1)?;
+        let last = self.len().checked_sub(1)?;
         self.get_mut(last)
     }
 
     /// Appends a node.
     pub(super) fn push(&mut self, node: Arc<X>) {
         let pieces = Arc::make_mut(&mut self.pieces);
-        if self.len.is_multiple_of(SPAN) {
-            pieces.push(Arc::new(Vec::with_capacity(SPAN)));
+        match pieces.last_mut() {
+            Some(piece) if piece.len() < SPAN => Arc::make_mut(piece).push(node),
+            _ => {
+                let mut piece = Vec::with_capacity(SPAN);
+                piece.push(node);
+                pieces.push(Arc::new(piece));
+            }
         }
-        if let Some(piece) = pieces.last_mut() {
-            Arc::make_mut(piece).push(node);
-        }
-        self.len += 1;
     }
 
     /// Removes the last node.
     pub(super) fn pop(&mut self) -> Option<Arc<X>> {
-        self.len.checked_sub(1)?;
         let pieces = Arc::make_mut(&mut self.pieces);
         let piece = Arc::make_mut(pieces.last_mut()?);
         let node = piece.pop();
         if piece.is_empty() {
             pieces.pop();
         }
-        self.len -= 1;
         node
     }
 
