@@ -21,6 +21,11 @@ use crate::error::BenchError;
 use crate::measure::Samples;
 use crate::peers::sqlite::Database;
 
+pub mod large_group;
+
+/// Puts and deletes of grants to the large group ([`large_group`]) applied after the stream.
+pub const LARGE_GROUP_PAIRS: usize = 15;
+
 /// The benchmark's name for the kind of a change (one row of the per-kind table).
 pub fn kind_of(change: &Change) -> &'static str {
     match change {
@@ -65,6 +70,14 @@ pub struct PerKind {
 }
 
 impl PerKind {
+    /// Adds `other`'s times per kind (the count of changes, the elapsed time and the rate stay
+    /// this run's: they describe the stream).
+    pub fn merge(&mut self, other: PerKind) {
+        for (kind, times) in other.times {
+            self.times.entry(kind).or_default().extend(times);
+        }
+    }
+
     /// Single-change batches per second over the whole stream.
     pub fn rate(&self) -> f64 {
         self.changes as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -125,15 +138,33 @@ pub fn run_queue_wait() -> Option<Duration> {
     Some(Duration::from_nanos(waited))
 }
 
-/// userql: each change its own batch through [`Store::apply_changes`], while a reader thread
-/// answers `reader` (Hub text) in a loop; returns the per-kind times, the reader's latencies
-/// during the stream, and the index footprint after it versus a fresh build.
+/// What a run of [`userql_stream`] measured.
+#[derive(Debug)]
+pub struct StreamRun {
+    /// Apply times per kind, the large group's grants included.
+    pub per_kind: PerKind,
+    /// The reader's reads during the stream.
+    pub traces: Vec<ReadTrace>,
+    /// Index heap after the stream versus a fresh build.
+    pub footprint: Footprint,
+    /// The large group's grants ([`large_group::grants`]), as applied after the stream: the
+    /// same changes for the other peers.
+    pub large: Vec<Change>,
+    /// The large group's id and transitive members after the stream.
+    pub large_group: Option<(String, u64)>,
+}
+
+/// userql: each change its own batch through [`Store::apply_changes`], then
+/// [`LARGE_GROUP_PAIRS`] grants put to and deleted from a group with 10k+ transitive members
+/// ([`large_group`]), while a reader thread answers `reader` (Hub text) in a loop; returns the
+/// per-kind times, the reader's latencies, and the index footprint after the stream versus a
+/// fresh build.
 pub fn userql_stream(
     model: &Model,
     changes: &[Change],
     reader: &str,
     tuning: Tuning,
-) -> Result<(PerKind, Vec<ReadTrace>, Footprint), BenchError> {
+) -> Result<StreamRun, BenchError> {
     let store = live_store(model, tuning);
     let engine = Engine::default();
     let mut request: Request = engine
@@ -166,16 +197,26 @@ pub fn userql_stream(
                 *all = times;
             }
         });
-        let result = apply_all(changes, |change| {
+        let apply = |change: &Change| {
             store
                 .apply_changes(std::slice::from_ref(change))
                 .map(|_| ())
                 .map_err(|e| BenchError::Update(e.to_string()))
+        };
+        let result = apply_all(changes, kind_of, apply).and_then(|mut per_kind| {
+            let after = store.snapshot();
+            let large = large_group::group(&after.model);
+            let grants = large.as_ref().map_or_else(Vec::new, |(group, id, _)| {
+                large_group::grants(&after.model, *group, id, LARGE_GROUP_PAIRS)
+            });
+            drop(after);
+            per_kind.merge(apply_all(&grants, large_group::kind, apply)?);
+            Ok((per_kind, grants, large.map(|(_, id, count)| (id, count))))
         });
         stop.store(true, Ordering::Relaxed);
         result
     })
-    .map(|mut per_kind| {
+    .map(|(mut per_kind, large, large_group)| {
         per_kind.backpressure = store.backpressure();
         let traces = reads.into_inner().unwrap_or_default();
         let snapshot = store.snapshot();
@@ -183,7 +224,13 @@ pub fn userql_stream(
             live: index_bytes(&snapshot.index),
             fresh: index_bytes(&userql_directory::index::Indexes::build(&snapshot.model)),
         };
-        (per_kind, traces, footprint)
+        StreamRun {
+            per_kind,
+            traces,
+            footprint,
+            large,
+            large_group,
+        }
     })
 }
 
@@ -233,7 +280,7 @@ pub fn userql_batches(
 pub fn writer_only(model: &Model, changes: &[Change]) -> Result<PerKind, BenchError> {
     let options = userql_directory::store::StoreOptions::never_compact();
     let store = Store::with_options(model.clone(), options);
-    apply_all(changes, |change| {
+    apply_all(changes, kind_of, |change| {
         store
             .apply_changes(std::slice::from_ref(change))
             .map(|_| ())
@@ -259,8 +306,10 @@ pub fn reader_idle(model: &Model, reader: &str, runs: usize) -> Result<Samples, 
     Ok(Samples { times })
 }
 
+/// Applies each change as its own batch, timing each under its `kind`.
 fn apply_all(
     changes: &[Change],
+    kind: impl Fn(&Change) -> &'static str,
     mut apply: impl FnMut(&Change) -> Result<(), BenchError>,
 ) -> Result<PerKind, BenchError> {
     let mut per_kind = PerKind::default();
@@ -270,7 +319,7 @@ fn apply_all(
         apply(change)?;
         per_kind
             .times
-            .entry(kind_of(change))
+            .entry(kind(change))
             .or_default()
             .push(t.elapsed());
         per_kind.changes += 1;
@@ -280,8 +329,13 @@ fn apply_all(
 }
 
 /// SQLite: each change as SQL statements in its own transaction, over the comparison
-/// harness's schema and indexes (plus indexes on the id columns changes look rows up by).
-pub fn sqlite_stream(model: &Model, changes: &[Change]) -> Result<PerKind, BenchError> {
+/// harness's schema and indexes (plus indexes on the id columns changes look rows up by); then
+/// `large`, the large group's grants ([`StreamRun::large`]), under their own kinds.
+pub fn sqlite_stream(
+    model: &Model,
+    changes: &[Change],
+    large: &[Change],
+) -> Result<PerKind, BenchError> {
     let mut database = Database::load(model)?;
     let orgs: BTreeMap<String, i64> = model
         .organizations
@@ -302,12 +356,15 @@ pub fn sqlite_stream(model: &Model, changes: &[Change]) -> Result<PerKind, Bench
         .enumerate()
         .map(|(i, t)| (t.id.clone(), i as i64))
         .collect();
-    apply_all(changes, |change| {
+    let mut apply = |change: &Change| {
         let tx = conn.transaction()?;
         sql_change(&tx, change, &orgs, &teams)?;
         tx.commit()?;
         Ok(())
-    })
+    };
+    let mut per_kind = apply_all(changes, kind_of, &mut apply)?;
+    per_kind.merge(apply_all(large, large_group::kind, apply)?);
+    Ok(per_kind)
 }
 
 fn millis(text: &str) -> Option<i64> {

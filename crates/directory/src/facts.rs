@@ -22,6 +22,11 @@ use crate::model::{
     Grant, GroupIdx, Model, OrgIdx, ProjectIdx, RoleIdx, Row, Scope, Subject, TeamIdx,
 };
 use crate::shared::Chunked;
+use roaring::RoaringBitmap;
+
+mod holding;
+
+pub(crate) use holding::StillHeld;
 
 /// What reaches one user.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,6 +111,9 @@ pub struct Subjects {
     group_grants: Keyed<Held>,
     team_grants: Keyed<Held>,
     teams_of_user: Keyed<TeamIdx>,
+    /// The rows `teams_of_user` lists any team for: a pass over many users asks only those
+    /// (each list is a few dependent loads, cold at 1M users; `facts/holding.rs`).
+    listed: Arc<RoaringBitmap>,
     teams_of_group: Keyed<TeamIdx>,
     /// Projects by owning organization, in directory order.
     projects_of_org: Keyed<ProjectIdx>,
@@ -166,6 +174,13 @@ impl Subjects {
             user_grants: Keyed::from_lists(users),
             group_grants: Keyed::from_lists(groups),
             team_grants: Keyed::from_lists(teams),
+            listed: Arc::new(
+                (0u32..)
+                    .zip(&teams_of_user)
+                    .filter(|(_, teams)| !teams.is_empty())
+                    .map(|(row, _)| row)
+                    .collect(),
+            ),
             teams_of_user: Keyed::from_lists(teams_of_user),
             teams_of_group: Keyed::from_lists(teams_of_group),
             projects_of_org: Keyed::from_lists(projects_of_org),

@@ -440,3 +440,93 @@ fn memberships_under_a_heavily_granted_subtree_match_a_fresh_build() {
         }
     }
 }
+
+/// Removing a grant from a group of many members (past the few users re-derived one by one,
+/// so the members' paths to grants decide) leaves every access bitmap as a fresh build makes
+/// it: members that hold the role at another scope (through a subgroup, a team or a grant of
+/// their own) keep its union, those holding another role at the scope keep the any-role
+/// level, and only those left with no role covering a project leave "in a project".
+#[test]
+fn removing_a_grant_from_a_large_group_is_exact() {
+    let model = generate(&GenOptions {
+        users: 3_000,
+        seed: 13,
+    });
+    // The group with the most members, directly or through subgroups.
+    let mut members = vec![0usize; model.groups.len()];
+    for (_, user) in model.users.iter() {
+        let mut seen = Vec::new();
+        for membership in user.groups.iter() {
+            let mut at = Some(membership.group);
+            while let Some(g) = at.filter(|g| !seen.contains(g)) {
+                seen.push(g);
+                members[g.index()] += 1;
+                at = model.groups[g.index()].parent;
+            }
+        }
+    }
+    let big = (0..model.groups.len())
+        .max_by_key(|&g| members[g])
+        .expect("generated groups");
+    assert!(
+        members[big] > 300,
+        "more members than are re-derived one by one: {}",
+        members[big]
+    );
+    let group = model.groups[big].id.clone();
+    let child = (0..model.groups.len())
+        .find(|&g| model.groups[g].parent.is_some_and(|p| p.index() == big))
+        .map(|g| model.groups[g].id.clone());
+    let team = model
+        .teams
+        .iter()
+        .find(|t| !t.users.is_empty())
+        .map(|t| t.id.clone());
+    let roles: Vec<String> = model.roles.iter().take(3).map(|r| r.id.clone()).collect();
+    let (role, other) = (&roles[0], &roles[1]);
+    let project = model.projects[0].id.clone();
+    let org = model.organizations[0].id.clone();
+    let user = model
+        .users
+        .iter()
+        .map(|(_, u)| u.id.to_string())
+        .next()
+        .expect("users");
+    // The grants removed, one per scope kind, and the other paths that survive them.
+    let removed = [
+        json!({"role": role, "group": &group, "project": &project}),
+        json!({"role": role, "group": &group, "organization": &org}),
+        json!({"role": role, "group": &group}),
+    ];
+    let mut others = vec![
+        json!({"role": other, "group": &group, "project": &project}),
+        json!({"role": role, "user": &user, "project": &project}),
+    ];
+    if let Some(child) = &child {
+        others.push(json!({"role": role, "group": child, "organization": &org}));
+    }
+    if let Some(team) = &team {
+        others.push(json!({"role": role, "team": team}));
+    }
+    for background in [false, true] {
+        let store = Store::with_options(model.clone(), options(background));
+        for grant in removed.iter().chain(&others) {
+            let change = parse(json!({"op": "put", "kind": "grant", "value": grant}));
+            // An equal grant may exist already: adding it again changes nothing.
+            let _ = store.apply_changes(&[change]);
+        }
+        store.wait_for_rebuild();
+        check(&store.snapshot());
+        for grant in &removed {
+            let change = parse(json!({"op": "delete", "kind": "grant", "value": grant}));
+            store.apply_changes(&[change]).expect("the grant was put");
+            check(&store.snapshot());
+        }
+        // The surviving paths go too, the last of them with the role's union.
+        for grant in &others {
+            let change = parse(json!({"op": "delete", "kind": "grant", "value": grant}));
+            let _ = store.apply_changes(&[change]);
+            check(&store.snapshot());
+        }
+    }
+}

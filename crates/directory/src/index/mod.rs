@@ -113,7 +113,7 @@ use text_dict::TextDict;
 use texts::Texts;
 use trigram::TextIndex;
 
-use crate::facts::{RowFacts, Subjects};
+use crate::facts::{RowFacts, StillHeld, Subjects};
 use crate::model::{
     Grant, GroupIdx, Millis, Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, ServiceIdx,
     State, Subject, TeamIdx,
@@ -689,18 +689,26 @@ impl Indexes {
             access.grant_removed(grant.role, grant.scope, &still);
             if let (false, Subject::User(row)) = (own_kept, grant.subject) {
                 access.grant_removed_by_paths(
-                    grant.role,
-                    grant.scope,
-                    RoaringBitmap::new(),
+                    (grant.role, grant.scope),
+                    &RoaringBitmap::new(),
                     Some(Subject::User(row)),
+                    &StillHeld::default(),
                 );
             }
         } else {
+            // Many users (a grant to a large group): what each still holds comes from its
+            // paths to grants, asked once per group and team, rather than from every holder
+            // bitmap of the role (`facts/holding.rs`).
+            let granted = self.flags.flag(Flag::HasOwnRole);
+            let still =
+                subjects.still_held(model, &lost, granted, (grant.role, grant.scope), |scope| {
+                    access.covers_a_project(scope)
+                });
             access.grant_removed_by_paths(
-                grant.role,
-                grant.scope,
-                lost,
+                (grant.role, grant.scope),
+                &lost,
                 (!own_kept).then_some(grant.subject),
+                &still,
             );
         }
     }

@@ -13,9 +13,10 @@
 //! the any-role union, global holders, a popular project's or organization's holders) is copied
 //! on write per 65,536-row block, so a one-row change copies one container (≤ 8 KB), not the
 //! whole set (16 containers at 1M); a small one (most per-project sets) stays one shared bitmap
-//! and is copied only when it gains or loses a row. "In a project" is re-derived on removals
-//! from the any-role global and organization levels and the roles' unions
-//! ([`AccessIndex::outside_projects`]), not by a walk over every project's holders.
+//! and is copied only when it gains or loses a row. On a removal, which of the users it reached
+//! still hold the role elsewhere, some role at the scope, any role, or a role in a project
+//! comes from their paths to grants ([`crate::facts::Subjects`], each group and team asked
+//! once), not from a walk over every holder set of the role (`large13`).
 //!
 //! A membership (one user joins or leaves a group: the most frequent change that reaches this
 //! index) is re-derived for that one row ([`AccessIndex::user_changed`], `mship11`): each set
@@ -49,7 +50,7 @@ use super::block_bitmap::{union_all, union_blocked, BlockBitmap, Cut};
 use super::column::{bitmap_from_sorted, Ragged};
 use super::scoped::{Dense, ScopeMap};
 use super::structure::Structure;
-use crate::facts::RowFacts;
+use crate::facts::{RowFacts, StillHeld};
 use crate::model::{Model, OrgIdx, PermissionIdx, ProjectIdx, RoleIdx, Row, Scope, Subject};
 
 mod by_row;
@@ -203,24 +204,6 @@ impl Holders {
         }
     }
 
-    /// Those of `rows` that no scope level other than `scope` holds.
-    fn without_others(&self, scope: Scope, rows: RoaringBitmap) -> RoaringBitmap {
-        let levels = std::iter::once((Scope::Global, &self.global))
-            .chain(
-                self.organizations
-                    .iter()
-                    .map(|(o, set)| (Scope::Organization(o), set)),
-            )
-            .chain(
-                self.projects
-                    .iter()
-                    .map(|(p, set)| (Scope::Project(p), set)),
-            )
-            .filter(|&(level, _)| level != scope)
-            .map(|(_, set)| set);
-        outside(rows, levels)
-    }
-
     /// The (at most three) bitmaps whose union answers `scope`.
     fn sets(&self, scope: AccessScope, project_org: &[Option<OrgIdx>]) -> Vec<&BlockBitmap> {
         match scope {
@@ -328,7 +311,7 @@ impl AccessIndex {
     }
 
     /// Whether a role held at `scope` puts its holder "in a project" ([`Self::in_any_project`]).
-    fn covers_a_project(&self, scope: Scope) -> bool {
+    pub(crate) fn covers_a_project(&self, scope: Scope) -> bool {
         match scope {
             Scope::Global => !self.project_org.is_empty(),
             Scope::Organization(o) => self.orgs_with_projects.contains(&o),
@@ -536,17 +519,21 @@ impl AccessIndex {
     }
 
     /// A grant of `role` at `scope` was removed; `lost` are the users it reached that no other
-    /// grant of the same role and scope reaches (the caller decided that on bitmaps). The
-    /// aggregations follow from the holder bitmaps themselves: a user leaves the role's union
-    /// unless another scope of the role holds it, the scope's any-role bitmap unless another
-    /// role holds it at that scope, and so on. `own` is the user subject when it holds the role
-    /// directly no more. Cost: the lost users against the bitmaps they may be in.
+    /// grant of the same role and scope reaches (the caller decided that on bitmaps), and
+    /// `still` what they hold now from their paths to grants ([`crate::facts::Subjects`]):
+    /// the role's level at `scope` loses them all, its union those that hold the role nowhere
+    /// else, the any-role level those that hold no role at `scope`, the any-role union those
+    /// that hold none at all, "in a project" those that hold none at a scope covering one.
+    /// `own` is the user subject when it holds the role directly no more. Cost: O(the lost
+    /// users) per set written; before, the aggregations were re-derived on the holder bitmaps,
+    /// one subtraction per scope the role is held at (thousands of projects at 1M users: 18–21
+    /// ms for a group of 10k members, benches/RESULTS.md `large13`).
     pub(crate) fn grant_removed_by_paths(
         &mut self,
-        role: RoleIdx,
-        scope: Scope,
-        lost: RoaringBitmap,
+        (role, scope): (RoleIdx, Scope),
+        lost: &RoaringBitmap,
         own: Option<Subject>,
+        still: &StillHeld,
     ) {
         if let (Some(Subject::User(row)), Some(set)) = (own, self.own_role.get_mut(role.index())) {
             set.set(row, false);
@@ -554,88 +541,22 @@ impl AccessIndex {
         if lost.is_empty() {
             return;
         }
-        let Some(holders) = self.by_role.get_mut(role.index()) else {
-            return;
-        };
-        let holders = Arc::make_mut(holders);
-        holders.remove(scope, &Cut::new(&lost));
-        let lose_role = holders.without_others(scope, lost.clone());
-        holders.any.difference_with(&Cut::new(&lose_role));
-        let mut lose_any_scope = lost;
-        for (r, other) in self.by_role.iter().enumerate() {
-            if lose_any_scope.is_empty() {
-                break;
-            }
-            if r != role.index() {
-                if let Some(set) = other.get(scope) {
-                    set.subtract_from(&mut lose_any_scope);
-                }
-            }
+        if let Some(holders) = self.by_role.get_mut(role.index()) {
+            let holders = Arc::make_mut(holders);
+            holders.remove(scope, &Cut::new(lost));
+            holders
+                .any
+                .difference_with(&Cut::new(&(lost - &still.role)));
         }
-        self.any_role.remove(scope, &Cut::new(&lose_any_scope));
-        let mut lose_any = lose_role;
-        for (r, other) in self.by_role.iter().enumerate() {
-            if lose_any.is_empty() {
-                break;
-            }
-            if r != role.index() {
-                other.any.subtract_from(&mut lose_any);
-            }
-        }
-        self.any_role.any.difference_with(&Cut::new(&lose_any));
-        if self.covers_a_project(scope) && !lose_any_scope.is_empty() {
-            let lose_project = self.outside_projects(lose_any_scope);
+        self.any_role
+            .remove(scope, &Cut::new(&(lost - &still.at_scope)));
+        self.any_role
+            .any
+            .difference_with(&Cut::new(&(lost - &still.any)));
+        if self.covers_a_project(scope) {
             self.in_any_project
-                .difference_with(&Cut::new(&lose_project));
+                .difference_with(&Cut::new(&(lost - &still.in_a_project)));
         }
-    }
-
-    /// Those of `rows` that hold no role at a scope covering a project. The any-role global and
-    /// organization levels go first (few, large); of the users left, those in no role's union
-    /// hold nothing at all, and those holding a role somewhere hold it at a project unless they
-    /// are at an organization without projects (or global with no project), which only those
-    /// few are checked against every role's project bitmaps for.
-    fn outside_projects(&self, rows: RoaringBitmap) -> RoaringBitmap {
-        let no_projects = self.project_org.is_empty();
-        let global = (!no_projects).then_some(&self.any_role.global);
-        let (with_projects, without_projects): (Vec<_>, Vec<_>) = self
-            .any_role
-            .organizations
-            .iter()
-            .partition(|(org, _)| self.orgs_with_projects.contains(org));
-        let rows = outside(
-            rows,
-            global
-                .into_iter()
-                .chain(with_projects.into_iter().map(|(_, set)| set)),
-        );
-        if rows.is_empty() {
-            return rows;
-        }
-        let mut none = rows.clone();
-        for holders in &self.by_role {
-            if none.is_empty() {
-                break;
-            }
-            holders.any.subtract_from(&mut none);
-        }
-        let held = rows - &none;
-        let mut elsewhere = RoaringBitmap::new();
-        if no_projects {
-            self.any_role.global.or_into(&mut elsewhere);
-        }
-        for (_, set) in without_projects {
-            set.or_into(&mut elsewhere);
-        }
-        let unsure = held & elsewhere;
-        if unsure.is_empty() {
-            return none;
-        }
-        let projects = self
-            .by_role
-            .iter()
-            .flat_map(|holders| holders.projects.values());
-        none | outside(unsure, projects)
     }
 
     /// One user's groups or teams changed (a membership put or deleted): `pairs` are the
@@ -937,24 +858,6 @@ impl HeldPairs {
 fn packed_scope(scope: Scope) -> u64 {
     let (level, at) = scope_key(scope);
     (u64::from(level) << 32) | u64::from(at)
-}
-
-/// Those of `rows` in none of `sets`. The largest sets go first: they hold most users, so the
-/// rows left (and the cost of each later difference) shrink fast, and the walk stops once none
-/// is left.
-fn outside<'a>(
-    mut rows: RoaringBitmap,
-    sets: impl Iterator<Item = &'a BlockBitmap>,
-) -> RoaringBitmap {
-    let mut sets: Vec<&'a BlockBitmap> = sets.filter(|set| !set.is_empty()).collect();
-    sets.sort_unstable_by_key(|set| std::cmp::Reverse(set.len()));
-    for set in sets {
-        if rows.is_empty() {
-            break;
-        }
-        set.subtract_from(&mut rows);
-    }
-    rows
 }
 
 /// Per role its holders, per role the users granted it directly, and the any-role
