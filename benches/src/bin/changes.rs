@@ -89,12 +89,10 @@ fn table(title: &str, per_kind: &PerKind) -> String {
     // The batches/s rate is changes over the stream's wall time: the per-kind means (not the
     // medians) add up to it, less what runs outside the timed applies (the harness). The large
     // group's grants come after the stream: they have no share of it.
-    let after_stream =
-        |kind: &str| kind == large_group::LARGE_PUT || kind == large_group::LARGE_DELETE;
     let timed: Duration = per_kind
         .times
         .iter()
-        .filter(|(kind, _)| !after_stream(kind))
+        .filter(|(kind, _)| !large_group::is_large(kind))
         .flat_map(|(_, times)| times)
         .sum();
     let mut out = format!(
@@ -107,7 +105,7 @@ fn table(title: &str, per_kind: &PerKind) -> String {
     );
     for (kind, n, median, p99, max) in per_kind.rows() {
         let sum: Duration = per_kind.times[kind].iter().sum();
-        let share = if after_stream(kind) {
+        let share = if large_group::is_large(kind) {
             "after the stream".to_owned()
         } else {
             format!(

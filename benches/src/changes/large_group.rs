@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use userql_directory::changes::{Change, Object, Target};
+use userql_directory::facts::transitive_groups;
 use userql_directory::model::{GroupIdx, Model, Scope, Subject};
 use userql_directory::raw;
 
@@ -16,6 +17,11 @@ pub const LARGE_PUT: &str = "grant put (group, 10k+ members)";
 
 /// The per-kind table's row of a grant deleted from the large group.
 pub const LARGE_DELETE: &str = "grant delete (group, 10k+ members)";
+
+/// Whether `kind` is one of the large group's rows (applied after the stream, so no share of it).
+pub fn is_large(kind: &str) -> bool {
+    kind == LARGE_PUT || kind == LARGE_DELETE
+}
 
 /// The kind of one of [`grants`]' changes.
 pub fn kind(change: &Change) -> &'static str {
@@ -29,19 +35,10 @@ pub fn kind(change: &Change) -> &'static str {
 /// [`LARGE_MEMBERS`] (the largest group when none has that many), with its id and count.
 pub fn group(model: &Model) -> Option<(GroupIdx, String, u64)> {
     let mut counts = vec![0u64; model.groups.len()];
-    let mut seen = HashSet::new();
-    for (_, user) in model.users.iter() {
-        seen.clear();
-        for membership in user.groups.iter() {
-            let mut at = Some(membership.group);
-            while let Some(group) = at {
-                if !seen.insert(group) {
-                    break;
-                }
-                if let Some(count) = counts.get_mut(group.index()) {
-                    *count += 1;
-                }
-                at = model.groups.get(group.index()).and_then(|g| g.parent);
+    for (row, _) in model.users.iter() {
+        for group in transitive_groups(model, row) {
+            if let Some(count) = counts.get_mut(group.index()) {
+                *count += 1;
             }
         }
     }
