@@ -7,7 +7,9 @@
 //! re-runs this binary twice and prints one table.
 //! - **live**: generate the directory and the seeded stream of benchmark.md, open a live store,
 //!   apply the stream in batches of `--batch` (so a million changes take a minute, not an
-//!   hour), wait for the background compaction in flight, write the resulting directory
+//!   hour), let the store settle as a quiet server's would (the compaction in flight, then
+//!   the whole rebuild a quiet store runs by itself, `StoreOptions::idle_compaction`; the
+//!   time it took is printed), write the resulting directory
 //!   (NDJSON) to a temporary file, drop everything but the store and measure.
 //! - **fresh**: load that file and open a store on it (a full index build), then measure.
 //!
@@ -96,6 +98,9 @@ enum ResidentError {
     /// `--phase` was given without `--file`.
     #[error("--phase needs --file")]
     NoFile,
+    /// The live store still had delta levels ten minutes after its last batch.
+    #[error("the store did not settle within ten minutes of its last batch")]
+    Unsettled,
 }
 
 /// What one side measured.
@@ -109,6 +114,8 @@ struct Measured {
     index: u64,
     users: u64,
     seconds: f64,
+    /// The live side's wait after its last batch until the store settled (see [`settle`]).
+    settled: f64,
     /// Heap bytes by component: `index NAME` (`Indexes::stats`) and `model NAME`
     /// (`user_footprint`).
     parts: Vec<(String, u64)>,
@@ -119,8 +126,14 @@ impl Measured {
     /// component.
     fn lines(&self) -> String {
         let mut out = format!(
-            "resident={} dropped={} model={} index={} users={} seconds={}\n",
-            self.resident, self.dropped, self.model, self.index, self.users, self.seconds
+            "resident={} dropped={} model={} index={} users={} seconds={} settled={}\n",
+            self.resident,
+            self.dropped,
+            self.model,
+            self.index,
+            self.users,
+            self.seconds,
+            self.settled
         );
         for (name, bytes) in &self.parts {
             out.push_str(&format!("part\t{name}\t{bytes}\n"));
@@ -158,6 +171,7 @@ impl Measured {
                 "index" => m.index = value.parse().ok()?,
                 "users" => m.users = value.parse().ok()?,
                 "seconds" => m.seconds = value.parse().ok()?,
+                "settled" => m.settled = value.parse().ok()?,
                 _ => return None,
             }
         }
@@ -167,7 +181,7 @@ impl Measured {
 
 /// The store's current model and indexes, and the process's resident set with the store and
 /// once it is dropped.
-fn measure(store: Store, seconds: f64) -> Result<Measured, ResidentError> {
+fn measure(store: Store, seconds: f64, settled: f64) -> Result<Measured, ResidentError> {
     let snapshot = store.snapshot();
     let model = user_footprint(&snapshot.model);
     let index = snapshot.index.stats();
@@ -187,6 +201,7 @@ fn measure(store: Store, seconds: f64) -> Result<Measured, ResidentError> {
         index: index.iter().map(|s| s.bytes).sum(),
         users,
         seconds,
+        settled,
         parts,
     })
 }
@@ -204,17 +219,38 @@ fn live(args: &Args, file: &Path) -> Result<Measured, ResidentError> {
         for batch in changes.chunks(args.batch.max(1)) {
             store.apply_changes(batch)?;
         }
-        store.wait_for_rebuild();
         store
     };
     let seconds = started.elapsed().as_secs_f64();
+    let settling = Instant::now();
+    settle(&store)?;
+    let settled = settling.elapsed().as_secs_f64();
     let bytes = userql_directory::save::save_ndjson(&store.snapshot().model);
     std::fs::write(file, &bytes).map_err(|source| ResidentError::Io {
         what: format!("writing {}", file.display()),
         source,
     })?;
     drop(bytes);
-    measure(store, seconds)
+    measure(store, seconds, settled)
+}
+
+/// Waits until `store` is what a quiet server's store becomes: no compaction in flight, and
+/// its delta levels folded by the whole rebuild it starts once quiet (at most a few dirty rows
+/// left). At most ten minutes.
+fn settle(store: &Store) -> Result<(), ResidentError> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(600);
+    let max_dirty = StoreOptions::for_users(store.snapshot().model.users.count()).max_dirty;
+    loop {
+        store.wait_for_rebuild();
+        let snapshot = store.snapshot();
+        if snapshot.deltas.is_empty() && snapshot.dirty.len() <= max_dirty {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(ResidentError::Unsettled);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// The fresh side: the written directory loaded and indexed from scratch.
@@ -226,7 +262,7 @@ fn fresh(file: &Path) -> Result<Measured, ResidentError> {
         Store::with_options(model, StoreOptions::for_users(users))
     };
     let seconds = started.elapsed().as_secs_f64();
-    measure(store, seconds)
+    measure(store, seconds, 0.0)
 }
 
 /// Runs this binary for one side and reads its line.
@@ -277,10 +313,18 @@ fn report(args: &Args, live: &Measured, fresh: &Measured) -> String {
     };
     let mut out = format!(
         "## Resident memory after {} changes ({} users, seed {}, batches of {})\n\n\
-         live: {} users after the stream ({:.1} s to generate and apply); fresh: the same \
-         directory loaded and indexed ({:.1} s)\n\n\
+         live: {} users after the stream ({:.1} s to generate and apply, then {:.1} s until \
+         the store settled: the compaction in flight and the one a quiet store runs); fresh: \
+         the same directory loaded and indexed ({:.1} s)\n\n\
          | MiB | after the stream | fresh build | difference |\n|---|---|---|---|\n",
-        args.changes, args.users, args.seed, args.batch, live.users, live.seconds, fresh.seconds
+        args.changes,
+        args.users,
+        args.seed,
+        args.batch,
+        live.users,
+        live.seconds,
+        live.settled,
+        fresh.seconds
     );
     out.push_str(&row(
         "process resident (VmRSS)",

@@ -99,6 +99,7 @@ fn options(background: bool) -> StoreOptions {
         max_dirty: 16,
         max_delta: 0,
         background,
+        idle_compaction: None,
     }
 }
 
@@ -323,6 +324,7 @@ fn a_membership_with_delta_levels_on_the_writers_path_takes_room_up_to_max_dirty
         max_dirty: 1,
         max_delta: 100,
         background: false,
+        idle_compaction: None,
     });
     let snap = store.snapshot();
     let han = snap.row_of_id("u-han").expect("tiny user");

@@ -445,6 +445,7 @@ fn live_indexes_match_a_fresh_build_without_rebuilds() {
             max_dirty: u64::MAX,
             max_delta: 0,
             background: false,
+            idle_compaction: None,
         };
         run(seed, options, 40);
     }
@@ -457,6 +458,7 @@ fn live_indexes_match_a_fresh_build_with_background_rebuilds() {
             max_dirty: 4,
             max_delta: 0,
             background: true,
+            idle_compaction: None,
         };
         run(seed, options, 40);
     }
@@ -468,6 +470,7 @@ fn live_indexes_match_a_fresh_build_with_synchronous_rebuilds() {
         max_dirty: 4,
         max_delta: 0,
         background: false,
+        idle_compaction: None,
     };
     run(6, options, 40);
 }
@@ -485,6 +488,7 @@ fn a_generated_change_stream_keeps_the_indexes_exact() {
             max_dirty: 64,
             max_delta: 0,
             background: true,
+            idle_compaction: None,
         },
     );
     for (i, chunk) in changes.chunks(25).enumerate() {
@@ -512,6 +516,7 @@ fn sign_ins_move_rows_in_place_without_dirtying_them() {
                 max_dirty: if background { 40 } else { u64::MAX },
                 max_delta: 0,
                 background,
+                idle_compaction: None,
             },
         );
         let mut touches = 0;
@@ -706,6 +711,7 @@ fn removing_one_of_two_paths_keeps_the_role() {
             max_dirty: u64::MAX,
             max_delta: 0,
             background: false,
+            idle_compaction: None,
         },
     );
     store
@@ -827,4 +833,100 @@ fn live_user(model: &userql_directory::model::Model, n: usize) -> &userql_direct
         .records()
         .nth(n)
         .expect("n is below the user count")
+}
+
+/// A generated directory of `users` with a stream of `changes` applied in batches of `batch`
+/// to a store compacting in the background past 16 dirty rows (delta levels up to 1,000 rows),
+/// quiet after `idle`; and whether some batch left a delta level.
+fn streamed_store(
+    users: usize,
+    changes: usize,
+    batch: usize,
+    idle: Option<std::time::Duration>,
+) -> (Store, bool) {
+    let seed = users as u64;
+    let model = generate(&GenOptions { users, seed });
+    let changes = generate_changes(&model, changes, seed);
+    let store = Store::with_options(
+        model,
+        StoreOptions {
+            max_dirty: 16,
+            max_delta: 1_000,
+            background: true,
+            idle_compaction: idle,
+        },
+    );
+    let mut saw_levels = false;
+    for (i, chunk) in changes.chunks(batch).enumerate() {
+        if let Err(e) = store.apply_changes(chunk) {
+            panic!("batch {i} refused: {e}");
+        }
+        saw_levels |= !store.snapshot().deltas.is_empty();
+    }
+    (store, saw_levels)
+}
+
+/// A quiet store folds its delta levels and dirty rows into a whole rebuild by itself
+/// (`StoreOptions::idle_compaction`): the version does not move, no row stays dirty, the
+/// indexes are exact. A few dirty rows afterwards (at most `max_dirty`, no level) are left
+/// alone, so a trickle of changes does not rebuild every period.
+#[test]
+fn a_quiet_store_compacts_its_levels_into_a_whole_rebuild() {
+    let quiet = std::time::Duration::from_millis(50);
+    let (store, saw_levels) = streamed_store(2_000, 600, 20, Some(quiet));
+    assert!(saw_levels, "the stream builds delta levels");
+    let version = store.version();
+    let clean = wait_until(|| !store.snapshot().has_overlay());
+    let snap = store.snapshot();
+    assert!(clean, "still {} dirty rows", snap.dirty.len());
+    assert!(snap.deltas.is_empty());
+    assert_eq!(
+        snap.version, version,
+        "a compaction publishes no new version"
+    );
+    check(&snap);
+
+    // One dirty row: below max_dirty and no level, so nothing to fold.
+    let login = snap.model.users.get(0).map(|u| u.id.to_string());
+    let Some(id) = login else { panic!("no user 0") };
+    let patch = batch(&format!(
+        r#"{{"op": "patch", "kind": "user", "id": "{id}", "set": {{"name": "Quiet Renamed"}}}}"#
+    ));
+    store.apply_changes(&patch).expect("the rename applies");
+    std::thread::sleep(quiet * 6);
+    store.wait_for_rebuild();
+    let after = store.snapshot();
+    assert_eq!(
+        after.dirty.len(),
+        1,
+        "a single dirty row is left to the overlay"
+    );
+    check(&after);
+}
+
+/// `Store::compact` leaves no dirty row and no level, whatever the options.
+#[test]
+fn compact_folds_every_change_into_the_indexes() {
+    let (store, _) = streamed_store(1_500, 300, 30, None);
+    assert!(
+        store.snapshot().has_overlay(),
+        "the stream leaves dirty rows"
+    );
+    store.compact();
+    let snap = store.snapshot();
+    assert!(!snap.has_overlay(), "{} dirty rows", snap.dirty.len());
+    assert!(snap.deltas.is_empty());
+    check(&snap);
+}
+
+/// Polls `done` for up to 30 s (a loaded test machine may take seconds for a rebuild).
+fn wait_until(done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done()
 }

@@ -46,6 +46,7 @@ fn row_facts_follow_every_change_and_stay_with_their_snapshot() {
                 max_dirty: 64,
                 max_delta: 0,
                 background,
+                idle_compaction: None,
             },
         );
         let (first, rest) = changes.split_at(changes.len() / 2);

@@ -65,6 +65,7 @@ fn the_overlay_is_folded_into_new_indexes_past_its_limit() {
             max_dirty: 3,
             max_delta: 0,
             background: false,
+            idle_compaction: None,
         },
     );
     let first = store.snapshot();
@@ -108,6 +109,7 @@ fn a_background_rebuild_publishes_new_indexes_and_keeps_later_changes_dirty() {
             max_dirty: 4,
             max_delta: 0,
             background: true,
+            idle_compaction: None,
         },
     );
     let first = store.snapshot();

@@ -475,6 +475,7 @@ fn login_values_see_changes_not_yet_indexed() {
         max_dirty: 1_000,
         max_delta: 0,
         background: false,
+        idle_compaction: None,
     };
     let store = Store::with_options(model, options);
     store

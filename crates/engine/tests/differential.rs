@@ -219,6 +219,7 @@ fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
             max_dirty,
             max_delta,
             background: r.chance(50),
+            idle_compaction: None,
         },
     );
     for _ in 0..1 + r.below(6) {
@@ -455,6 +456,7 @@ fn engine_after_changes_agrees_with_reference_on_a_naively_changed_directory() {
                     max_dirty,
                     max_delta,
                     background: r.chance(50),
+                    idle_compaction: None,
                 },
             );
             let mut naive = naive::Naive::new(&model);
@@ -608,6 +610,7 @@ fn engine_with_a_delta_level_agrees_with_a_fresh_index_and_the_reference() {
             max_dirty: 4,
             max_delta: if seed == 2 { 15 } else { u64::MAX },
             background: seed != 0,
+            idle_compaction: None,
         };
         let store = Store::with_options(model, options);
         let mut r = Lcg(seed);

@@ -613,6 +613,7 @@ mod tests {
                 max_dirty,
                 max_delta: u64::MAX,
                 background: false,
+                idle_compaction: None,
             },
         );
         let mut most = 0;
@@ -663,6 +664,7 @@ mod tests {
                 max_dirty: 6,
                 max_delta: u64::MAX,
                 background: false,
+                idle_compaction: None,
             },
         );
         for change in &stream {

@@ -124,6 +124,15 @@
 //! lives until a whole rebuild. A team-listing or role-permission change (`IndexOp::Members`)
 //! drops L1 rather than rebuilding its structure from the full model.
 //!
+//! **When quiet** ([`StoreOptions::idle_compaction`], 1 s by default): a store with a delta
+//! level (or more than `max_dirty` dirty rows) that received no batch for that long folds
+//! everything into a whole rebuild on its compaction thread, so queries stop paying for the
+//! levels and the overlay, and the levels, the dirty set and the writer's log are dropped (the
+//! heap goes back to a fresh build's). Compactions run on one thread for the store's life
+//! (`store/compactor.rs`), which also times the quiet period. A batch that meets the
+//! back-pressure cap while such a rebuild (seconds at 1M users) is in flight builds its delta
+//! level itself rather than wait for it. [`Store::compact`] does the same on demand.
+//!
 //! **Compaction**: none on the writer's path and none in the background. A background rebuild
 //! produces indexes without the holes (they are then clean and absent from every index); the
 //! slots themselves stay until the directory is next loaded: a save writes no holes (numbers
@@ -138,6 +147,7 @@
 //! users; a save writes every number that differs from the user's position in the file, so a
 //! save → load keeps every number (GitLab ids never change).
 
+mod compactor;
 mod delta;
 mod grants;
 mod rebuild;
@@ -151,8 +161,9 @@ mod batch_paths;
 #[cfg(test)]
 mod replayed_ops;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
@@ -167,6 +178,7 @@ pub use txn::Update;
 pub(crate) use txn::{Applied, Txn};
 pub(crate) use writer::{IndexOp, Writer};
 
+use compactor::Compactor;
 use delta::Written;
 use rebuild::Compaction;
 use txn::apply_batch;
@@ -194,6 +206,16 @@ pub struct StoreOptions {
     /// the price of that batch's build time (10–80 ms at 1M users for a delta level) and 5–20 %
     /// of the single-change throughput (`benches/RESULTS.md`, "fore13").
     pub background: bool,
+    /// After this long without a batch, the store folds its delta levels and dirty rows into a
+    /// whole rebuild of every index on its compaction thread (when it has a delta level or
+    /// more than `max_dirty` dirty rows): queries stop paying for the levels and the overlay,
+    /// and the store's memory goes back to what a fresh build of its directory takes (the
+    /// levels, the dirty set and the writer's log since the last whole rebuild are dropped;
+    /// at 100k users after 100k changes, 180 → 161 MiB of heap against 160 fresh,
+    /// `benches/RESULTS.md` "idle13"). One whole rebuild per `max_dirty` changed rows at
+    /// most, so a trickle of changes does not rebuild every period. `None`: never (a
+    /// compaction runs only when a batch crosses `max_dirty`). Only with `background`.
+    pub idle_compaction: Option<Duration>,
 }
 
 impl StoreOptions {
@@ -207,6 +229,7 @@ impl StoreOptions {
             max_dirty: (users as u64 / 10_000).clamp(64, 128),
             max_delta: users as u64 / 20,
             background: true,
+            idle_compaction: Some(Duration::from_secs(1)),
         }
     }
 
@@ -218,6 +241,7 @@ impl StoreOptions {
             max_dirty: u64::MAX,
             max_delta: 0,
             background: false,
+            idle_compaction: None,
         }
     }
 }
@@ -255,8 +279,15 @@ struct Shared {
     current: ArcSwap<Snapshot>,
     writer: Mutex<Writer>,
     options: StoreOptions,
-    /// The background rebuild in flight, if any.
-    rebuild: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The compaction thread and the compaction in flight, if any.
+    compactor: Compactor,
+    /// Whether the compaction in flight is a whole rebuild started because the store was
+    /// quiet ([`StoreOptions::idle_compaction`]): a batch past the back-pressure cap builds
+    /// its own delta level rather than wait seconds for it.
+    idle_rebuild: AtomicBool,
+    /// When the store opened, and when the last batch was published (nanoseconds after).
+    opened: std::time::Instant,
+    last_commit: AtomicU64,
     /// Index rebuilds run on the writer's path (see [`Store::writer_rebuilds`]).
     writer_rebuilds: AtomicU64,
     /// Batches that waited for a compaction in flight, and their time waiting in nanoseconds
@@ -308,7 +339,10 @@ impl Store {
                 current: ArcSwap::new(snapshot),
                 writer: Mutex::new(writer),
                 options,
-                rebuild: Mutex::new(None),
+                compactor: Compactor::default(),
+                idle_rebuild: AtomicBool::new(false),
+                opened: std::time::Instant::now(),
+                last_commit: AtomicU64::new(0),
                 writer_rebuilds: AtomicU64::new(0),
                 waits: AtomicU64::new(0),
                 waited_nanos: AtomicU64::new(0),
@@ -475,7 +509,13 @@ impl Store {
             }
         };
         let compaction = Compaction::wanted(&snapshot, &shared.options);
-        if !background && compaction == Some(Compaction::Delta) {
+        // A whole rebuild started because the store was quiet takes O(users) (seconds at 1M);
+        // a batch that finds the overlay past the back-pressure cap meanwhile builds its own
+        // delta level instead of waiting for it.
+        let beside_idle_rebuild = background
+            && shared.idle_rebuild.load(Ordering::Acquire)
+            && snapshot.undescribed() > max_dirty.saturating_mul(4);
+        if (!background || beside_idle_rebuild) && compaction == Some(Compaction::Delta) {
             let built = shared.build_level(&snapshot, &writer.subjects);
             snapshot.deltas = snapshot.deltas.with_level(built);
         }
@@ -500,10 +540,14 @@ impl Store {
         writer.overlay_room = overlay_room(&snapshot, &shared.options);
         let snapshot = Arc::new(snapshot);
         shared.current.store(Arc::clone(&snapshot));
+        let now = shared.opened.elapsed().as_nanos();
+        shared
+            .last_commit
+            .store(u64::try_from(now).unwrap_or(u64::MAX), Ordering::Relaxed);
         let epoch = writer.epoch;
         drop(writer);
         if let Some(kind) = start_background {
-            self.start_rebuild(snapshot, epoch, kind);
+            let _ = self.start_rebuild(snapshot, epoch, kind);
             if over_cap {
                 let started = std::time::Instant::now();
                 self.wait_for_rebuild();

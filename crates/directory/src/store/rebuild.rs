@@ -4,11 +4,13 @@
 //! it, their slots stay until the next load of a checkpoint. A new delta level ([`Delta`])
 //! covers the rows it was built over (see [`Levels::to_build`]) minus those written since.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use roaring::RoaringBitmap;
 
+use super::compactor::{Compactor, Owner};
 use super::delta::Written;
 use super::writer::{apply_ops, IndexOp};
 use super::{Delta, Levels, Shared, Snapshot, Store, StoreOptions};
@@ -42,48 +44,113 @@ impl Compaction {
 impl Store {
     /// Waits for a background compaction in flight, if any, to publish its indexes.
     pub fn wait_for_rebuild(&self) {
-        let handle = self
-            .shared
-            .rebuild
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            // A panicking rebuild publishes nothing; the overlay stays correct, only larger.
-            let _ = handle.join();
-        }
+        self.shared.compactor.wait();
     }
 
-    /// Starts a background compaction of `snapshot` unless one is already running.
-    pub(super) fn start_rebuild(&self, snapshot: Arc<Snapshot>, epoch: u64, kind: Compaction) {
-        let mut slot = self
-            .shared
-            .rebuild
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+    /// Starts a background compaction of `snapshot` on the store's compaction thread unless
+    /// one is already running (`false` then).
+    pub(super) fn start_rebuild(
+        &self,
+        snapshot: Arc<Snapshot>,
+        epoch: u64,
+        kind: Compaction,
+    ) -> bool {
+        start(&self.shared, snapshot, epoch, kind)
+    }
+
+    /// Folds every change since the indexes were built into a whole rebuild on the compaction
+    /// thread and waits for it to publish: afterwards no row is dirty, no delta level is left
+    /// and the writer's log is empty, so the store holds what a fresh build of its directory
+    /// would. Nothing to do on a clean store. Batches may go on meanwhile (they are replayed
+    /// onto the rebuild, as for any background compaction). What the store does by itself
+    /// once it has been quiet for [`StoreOptions::idle_compaction`].
+    pub fn compact(&self) {
+        loop {
+            self.wait_for_rebuild();
+            let (snapshot, epoch) = self.shared.current_with_epoch();
+            if !snapshot.has_overlay() {
+                return;
+            }
+            if self.start_rebuild(snapshot, epoch, Compaction::Full) {
+                self.wait_for_rebuild();
+                return;
+            }
+        }
+    }
+}
+
+/// Starts a compaction of `snapshot` on the compaction thread of `shared` unless one is
+/// running (`false` then).
+fn start(shared: &Arc<Shared>, snapshot: Arc<Snapshot>, epoch: u64, kind: Compaction) -> bool {
+    Compactor::start(shared, move |shared: &Shared| match kind {
+        Compaction::Full => {
+            // Whether it published or failed, a quiet store's rebuild is over after this.
+            let _over = ClearOnDrop(&shared.idle_rebuild);
+            // One thread: on a small machine a parallel build would take every core from the
+            // readers (the reader's p99 during a change stream, see the module doc).
+            let index = Arc::new(Indexes::build_with(&snapshot.model, 1));
+            shared.publish_rebuild(&snapshot, index, epoch);
+        }
+        Compaction::Delta => {
+            let delta = shared.build_level(&snapshot, snapshot.subjects());
+            shared.publish_delta(delta, epoch);
+        }
+    })
+}
+
+/// Clears its flag when dropped (also when a compaction panics).
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Owner for Shared {
+    fn compactor(&self) -> &Compactor {
+        &self.compactor
+    }
+
+    fn idle_period(&self) -> Option<Duration> {
+        self.options.idle_compaction
+    }
+
+    /// A whole rebuild once no batch came for the idle period and something is worth folding:
+    /// a delta level, or more dirty rows than [`StoreOptions::max_dirty`]. The rows left
+    /// dirty otherwise are few and their log short; and at most one whole rebuild per
+    /// `max_dirty` changed rows keeps a trickle of changes from rebuilding every period.
+    fn idle(self: &Arc<Self>) {
+        let Some(period) = self.options.idle_compaction else {
+            return;
+        };
+        if self.quiet_for() < period {
             return;
         }
-        if let Some(done) = slot.take() {
-            let _ = done.join();
+        let (snapshot, epoch) = self.current_with_epoch();
+        if snapshot.deltas.is_empty() && snapshot.dirty.len() <= self.options.max_dirty {
+            return;
         }
-        let shared = Arc::clone(&self.shared);
-        *slot = Some(std::thread::spawn(move || match kind {
-            Compaction::Full => {
-                // One thread: on a small machine a parallel build would take every core from
-                // the readers (the reader's p99 during a change stream, see the module doc).
-                let index = Arc::new(Indexes::build_with(&snapshot.model, 1));
-                shared.publish_rebuild(&snapshot, index, epoch);
-            }
-            Compaction::Delta => {
-                let delta = shared.build_level(&snapshot, snapshot.subjects());
-                shared.publish_delta(delta, epoch);
-            }
-        }));
+        self.idle_rebuild.store(true, Ordering::Release);
+        if !start(self, snapshot, epoch, Compaction::Full) {
+            self.idle_rebuild.store(false, Ordering::Release);
+        }
     }
 }
 
 impl Shared {
+    /// The current snapshot and the writer's epoch, read together under the writer's lock.
+    fn current_with_epoch(&self) -> (Arc<Snapshot>, u64) {
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        (self.current.load_full(), writer.epoch)
+    }
+
+    /// How long since the last batch was published (or the store opened).
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_nanos(self.last_commit.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+
     /// The next delta level of `snapshot` (with `subjects`, its grants and teams by subject): a
     /// level over the rows no level describes, with the newest levels folded in
     /// ([`Levels::to_build`]): O(those rows), not O(every dirty row). Counted for

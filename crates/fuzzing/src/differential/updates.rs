@@ -27,6 +27,7 @@ pub(super) fn apply(model: Model, updates: &[UpdateSpec], max_dirty: u8) -> Arc<
             max_dirty,
             max_delta: 0,
             background: false,
+            idle_compaction: None,
         },
     );
     for spec in updates.iter().take(MAX_UPDATES) {
