@@ -167,6 +167,7 @@ fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
     let mut auth = conn.prepare("INSERT INTO auth VALUES (?1, ?2, ?3)")?;
     let mut member = conn.prepare("INSERT INTO memberships VALUES (?1, ?2)")?;
     for (row, u) in model.users.iter().map(|(r, u)| (r as usize, u)) {
+        let last_access = model.users.last_access(row);
         let row = row as i64;
         user.execute(params![
             row,
@@ -179,7 +180,7 @@ fn insert_model(conn: &Connection, model: &Model) -> Result<(), BenchError> {
             u.external,
             u.two_factor,
             u.created_at,
-            u.last_access_at.get()
+            last_access
         ])?;
         for e in &u.emails {
             email.execute(params![row, e])?;

@@ -89,7 +89,7 @@ impl Serialize for UserRow<'_> {
             return o.end();
         }
         // From the record, not the index: the row may be in the snapshot's overlay.
-        let bot = userql_directory::index::Flag::Bot.of_user(user, false);
+        let bot = userql_directory::index::Flag::Bot.of_user(user, false, None);
         o.serialize_entry("created_at", &format(user.created_at))?;
         o.serialize_entry("bio", &Or(profile("bio"), ""))?;
         o.serialize_entry("location", &Or(profile("location"), ()))?;
@@ -115,7 +115,9 @@ impl Serialize for UserRow<'_> {
         o.serialize_entry("confirmed_at", &time(user.confirmed_at.get()))?;
         o.serialize_entry(
             "last_activity_on",
-            &user.last_access_at.get().map(format_day),
+            &(self.snapshot.model.users)
+                .last_access(self.row as usize)
+                .map(format_day),
         )?;
         o.serialize_entry("email", &user.email)?;
         o.serialize_entry("theme_id", &Or(profile("theme_id"), 3))?;

@@ -158,7 +158,7 @@ fn a_deleted_users_id_and_login_can_be_put_again() {
     let store = Store::from_snapshot(Arc::new(tiny()), StoreOptions::for_users(20));
     let before = store.snapshot();
     let row = before.row_of_id("u-leia").expect("fixture user");
-    let raw = userql_directory::save::user_to_raw(&before.model, &before.model.users[row as usize]);
+    let raw = userql_directory::save::user_to_raw(&before.model, row);
     store
         .apply_changes(&[deletion("u-leia")])
         .expect("deletable");

@@ -74,7 +74,7 @@ fn with_overlay(snapshot: Snapshot, seed: u64) -> Arc<Snapshot> {
     let mut batch = Vec::new();
     for _ in 0..5 {
         let row = rng.gen_range(0..before.model.users.slots());
-        let mut raw = user_to_raw(&before.model, &before.model.users[row]);
+        let mut raw = user_to_raw(&before.model, row as u32);
         raw.name = Some(NAMES[rng.gen_range(0..NAMES.len())].to_string());
         batch.push(Update::ReplaceUser(raw));
     }

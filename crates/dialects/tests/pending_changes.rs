@@ -32,7 +32,7 @@ fn overlaid_and_rebuilt() -> (Arc<Snapshot>, Snapshot) {
     let before = store.snapshot();
     let edit = |id: &str, user_type: &str, modules: Vec<AuthDetail>| {
         let row = before.row_of_id(id).expect("fixture user");
-        let mut raw = user_to_raw(&before.model, &before.model.users[row as usize]);
+        let mut raw = user_to_raw(&before.model, row);
         raw.user_type = Some(user_type.into());
         raw.auth = modules;
         Update::ReplaceUser(raw)

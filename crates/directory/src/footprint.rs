@@ -152,7 +152,7 @@ pub fn user_footprint(model: &Model) -> Vec<Footprint> {
         .collect();
     let (allocations, bytes) = model.users.slot_bytes();
     out.push(Footprint {
-        name: "slots (blocks of pointers)",
+        name: "slots (blocks of pointers, last access times)",
         allocations,
         bytes,
     });

@@ -22,7 +22,8 @@ use crate::shared::Chunked;
 pub type Millis = i64;
 
 /// An optional [`Millis`] in 8 bytes, where `Option<Millis>` takes 16: a user record holds
-/// four, and a million records are resident (issue 18). [`Millis::MIN`] stands for "none": no
+/// three (and the users' last access times are a column of them), and a million records are
+/// resident (issue 18). [`Millis::MIN`] stands for "none": no
 /// timestamp of the file format reaches it (RFC 3339 years 0000–9999 are within ±2.6e14 ms),
 /// and a clock is nowhere near it either. Read it with [`OptionalMillis::get`]; it compares
 /// equal to the `Option<Millis>` it holds, and prints as one (`Some(…)` / `None`).
@@ -190,6 +191,11 @@ pub struct Model {
 pub struct Users {
     /// Every block but the last holds [`BLOCK`] slots.
     blocks: Chunked<Block>,
+    /// Each slot's last access, apart from the records: a sign-in (most of a live
+    /// directory's changes) writes one leaf of times here instead of copying its user's record
+    /// with every string and list in it, the user's block of pointers and the path above it
+    /// (`benches/RESULTS.md`, "access13"). A hole's time is none.
+    last_access: Chunked<OptionalMillis>,
     /// Slots in use (holes included).
     slots: usize,
     /// Rows of deleted users.
@@ -251,13 +257,14 @@ impl Users {
             .map(Arc::make_mut)
     }
 
-    /// Appends a user at a new row and returns the row.
-    pub fn push(&mut self, user: User) -> Row {
-        self.push_slot(Some(Arc::new(user)))
+    /// Appends a user, last accessed at `last_access`, at a new row and returns the row.
+    pub fn push(&mut self, user: User, last_access: OptionalMillis) -> Row {
+        self.push_slot(Some(Arc::new(user)), last_access)
     }
 
-    fn push_slot(&mut self, slot: Option<Arc<User>>) -> Row {
+    fn push_slot(&mut self, slot: Option<Arc<User>>, last_access: OptionalMillis) -> Row {
         self.live = None;
+        self.last_access.push(last_access);
         let row = self.slots;
         if row.is_multiple_of(BLOCK) {
             let mut block = Vec::with_capacity(BLOCK);
@@ -270,7 +277,8 @@ impl Users {
         row as Row
     }
 
-    /// Replaces the user at `row` (a hole stays a hole: returns `false`).
+    /// Replaces the user at `row`, keeping its last access (a hole stays a hole: returns
+    /// `false`). [`Users::set_last_access`] sets that.
     pub fn set(&mut self, row: usize, user: User) -> bool {
         match self.slot_mut(row) {
             Some(slot @ Some(_)) => {
@@ -281,12 +289,34 @@ impl Users {
         }
     }
 
+    /// When the user at `row` last accessed the directory (`None` for a hole, past the end, or
+    /// a user who never did).
+    pub fn last_access(&self, row: usize) -> Option<Millis> {
+        self.last_access.get(row).and_then(|time| time.get())
+    }
+
+    /// Sets the last access of the user at `row` and returns the previous one, without
+    /// touching the record; `None` for a hole or past the end.
+    pub fn set_last_access(&mut self, row: usize, at: OptionalMillis) -> Option<OptionalMillis> {
+        self.get(row)?;
+        Some(self.write_last_access(row, at))
+    }
+
+    /// Writes the time of slot `row` (it exists) and returns the previous one.
+    fn write_last_access(&mut self, row: usize, at: OptionalMillis) -> OptionalMillis {
+        match self.last_access.get_mut(row) {
+            Some(time) => std::mem::replace(time, at),
+            None => OptionalMillis::NONE,
+        }
+    }
+
     /// Deletes the user at `row`, leaving a hole; returns whether there was one.
     pub fn remove(&mut self, row: Row) -> bool {
         match self.slot_mut(row as usize) {
             Some(slot @ Some(_)) => {
                 *slot = None;
                 self.live = None;
+                self.write_last_access(row as usize, OptionalMillis::NONE);
                 Arc::make_mut(&mut self.holes).insert(row);
                 true
             }
@@ -360,11 +390,13 @@ impl Users {
     /// Reserves room for `additional` more users' block pointers.
     pub fn reserve(&mut self, additional: usize) {
         self.blocks.reserve(additional.div_ceil(BLOCK));
+        self.last_access.reserve(additional);
     }
 
     /// The same slots with only `rows` live (every other row a hole): the users a delta
     /// level's indexes describe. Shares the records; O(rows) plus one pointer per leaf of
-    /// slots (the holes share one leaf), and [`Users::iter`] then walks only `rows`.
+    /// slots (the holes share one leaf), and [`Users::iter`] then walks only `rows`. The last
+    /// access times are shared whole (ask them for live rows only).
     pub fn restricted(&self, rows: &RoaringBitmap) -> Users {
         // Every block a hole, all sharing one allocation (the last one shorter); then only
         // the blocks of `rows` are copied and filled.
@@ -376,6 +408,8 @@ impl Users {
         }
         let mut restricted = Users {
             blocks,
+            // Shared whole (pointer copies): readers ask it for live rows only.
+            last_access: self.last_access.clone(),
             slots: self.slots,
             holes: Arc::new(RoaringBitmap::new()),
             live: None,
@@ -400,8 +434,8 @@ impl Users {
         restricted
     }
 
-    /// (allocations, bytes) of the slots themselves: each block's `Arc` and pointer array, and
-    /// the leaves of block pointers (for [`crate::footprint`]).
+    /// (allocations, bytes) of the slots themselves: each block's `Arc` and pointer array, the
+    /// leaves of block pointers and the last access times (for [`crate::footprint`]).
     pub(crate) fn slot_bytes(&self) -> (u64, u64) {
         let per_block = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<Vec<()>>();
         let mut allocations = 0u64;
@@ -417,6 +451,10 @@ impl Users {
             .div_ceil(crate::shared::chunk_len::<Block>());
         allocations += leaves as u64;
         bytes += (self.blocks.len() * std::mem::size_of::<Block>()) as u64;
+        // The last access times, in leaves of their own.
+        let times = self.last_access.len();
+        allocations += times.div_ceil(crate::shared::chunk_len::<OptionalMillis>()) as u64;
+        bytes += (times * std::mem::size_of::<OptionalMillis>()) as u64;
         (allocations, bytes)
     }
 
@@ -432,28 +470,29 @@ impl Users {
 }
 
 impl Users {
-    /// Users already shared (the loader wraps each record on the thread that converted it).
-    pub(crate) fn from_shared(users: Vec<Arc<User>>) -> Users {
+    /// Users already shared (the loader wraps each record on the thread that converted it),
+    /// with their last access.
+    pub(crate) fn from_shared(users: Vec<(Arc<User>, OptionalMillis)>) -> Users {
         let mut out = Users::new();
         out.reserve(users.len());
-        for user in users {
-            out.push_slot(Some(user));
+        for (user, last_access) in users {
+            out.push_slot(Some(user), last_access);
         }
         out
     }
 }
 
-impl From<Vec<User>> for Users {
-    fn from(users: Vec<User>) -> Users {
+impl From<Vec<(User, OptionalMillis)>> for Users {
+    fn from(users: Vec<(User, OptionalMillis)>) -> Users {
         users.into_iter().collect()
     }
 }
 
-impl FromIterator<User> for Users {
-    fn from_iter<I: IntoIterator<Item = User>>(iter: I) -> Users {
+impl FromIterator<(User, OptionalMillis)> for Users {
+    fn from_iter<I: IntoIterator<Item = (User, OptionalMillis)>>(iter: I) -> Users {
         let mut out = Users::new();
-        for user in iter {
-            out.push(user);
+        for (user, last_access) in iter {
+            out.push(user, last_access);
         }
         out
     }
@@ -483,16 +522,26 @@ impl IndexMut<usize> for Users {
     }
 }
 
-/// Two user tables are equal when they hold the same users at the same rows.
+/// Two user tables are equal when they hold the same users, last accessed at the same
+/// times, at the same rows.
 impl PartialEq for Users {
     fn eq(&self, other: &Users) -> bool {
-        self.slots() == other.slots() && self.iter().eq(other.iter())
+        self.slots() == other.slots()
+            && self.iter().eq(other.iter())
+            && self
+                .iter()
+                .all(|(row, _)| self.last_access(row as usize) == other.last_access(row as usize))
     }
 }
 
 impl fmt::Debug for Users {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
+        f.debug_map()
+            .entries(
+                self.iter()
+                    .map(|(row, user)| ((row, self.last_access(row as usize)), user)),
+            )
+            .finish()
     }
 }
 
@@ -1044,7 +1093,9 @@ impl fmt::Debug for SshKeys {
 /// [`OptionalMillis`] (8 bytes instead of 16), the rare parts (`ban`, `profile`) are one
 /// pointer each, the identities and SSH keys one packed allocation per list ([`AuthDetails`],
 /// [`SshKeys`]), and the user type is shared ([`shared_user_type`]). An allocator rounds a record up to its size class, so a few bytes past a
-/// class boundary cost a whole step (`build_cost` prints the table per component).
+/// class boundary cost a whole step (`build_cost` prints the table per component). The last
+/// access is not here but beside the records ([`Users::last_access`]): a sign-in, most of a
+/// live directory's changes, then writes a time instead of copying the whole record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// Hub-style string id.
@@ -1084,8 +1135,6 @@ pub struct User {
     pub created_at: Millis,
     /// Last update, as written (`None` means "same as created_at").
     pub updated_at: OptionalMillis,
-    /// Last access.
-    pub last_access_at: OptionalMillis,
     /// Last sign-in.
     pub last_sign_in_at: OptionalMillis,
     /// Email confirmation time.
@@ -1145,7 +1194,6 @@ impl User {
             two_factor_capable: _,
             created_at,
             updated_at,
-            last_access_at,
             last_sign_in_at,
             confirmed_at,
             ban,
@@ -1177,7 +1225,6 @@ impl User {
             && *external == other.external
             && *created_at == other.created_at
             && *updated_at == other.updated_at
-            && *last_access_at == other.last_access_at
             && *last_sign_in_at == other.last_sign_in_at
             && *confirmed_at == other.confirmed_at
             && *ban == other.ban
@@ -1298,19 +1345,22 @@ mod tests {
             .collect()
     }
 
-    fn user(prototypes: &[User], n: u64) -> User {
+    /// User `n` (a prototype's copy), with a last access for most `n`.
+    fn user(prototypes: &[User], n: u64) -> (User, OptionalMillis) {
         let mut user = prototypes[n as usize % prototypes.len()].clone();
         user.number = n;
-        user
+        let last_access = (!n.is_multiple_of(5)).then_some(n as Millis * 10);
+        (user, last_access.into())
     }
 
-    /// Every observable of `users` against the plain model (a vector of optional users).
-    fn assert_same(users: &Users, plain: &[Option<User>]) {
+    /// Every observable of `users` against the plain model (a vector of optional users with
+    /// their last access).
+    fn assert_same(users: &Users, plain: &[Option<(User, OptionalMillis)>]) {
         assert_eq!(users.slots(), plain.len());
         let live: Vec<(Row, &User)> = plain
             .iter()
             .enumerate()
-            .filter_map(|(row, slot)| slot.as_ref().map(|u| (row as Row, u)))
+            .filter_map(|(row, slot)| slot.as_ref().map(|(u, _)| (row as Row, u)))
             .collect();
         assert_eq!(users.count(), live.len());
         assert!(users.iter().eq(live.iter().copied()));
@@ -1325,9 +1375,13 @@ mod tests {
         let rows: RoaringBitmap = live.iter().map(|&(row, _)| row).collect();
         assert_eq!(users.live_rows(), rows);
         for (row, slot) in plain.iter().enumerate() {
-            assert_eq!(users.get(row), slot.as_ref());
+            assert_eq!(users.get(row), slot.as_ref().map(|(u, _)| u));
+            if let Some((_, time)) = slot {
+                assert_eq!(users.last_access(row), time.get(), "row {row}");
+            }
         }
         assert_eq!(users.get(plain.len()), None);
+        assert_eq!(users.last_access(plain.len()), None);
     }
 
     /// Random pushes, writes, replacements and deletions (with snapshots taken now and then,
@@ -1338,7 +1392,8 @@ mod tests {
         let prototypes = prototypes();
         let start = 40_000u64; // more than one node of blocks (FANOUT leaves of 32 blocks)
         let mut users: Users = (0..start).map(|n| user(&prototypes, n)).collect();
-        let mut plain: Vec<Option<User>> = (0..start).map(|n| Some(user(&prototypes, n))).collect();
+        let mut plain: Vec<Option<(User, OptionalMillis)>> =
+            (0..start).map(|n| Some(user(&prototypes, n))).collect();
         let mut state = 11u64;
         let mut next = |n: usize| {
             state = state
@@ -1352,30 +1407,35 @@ mod tests {
                 kept.push((users.clone(), plain.clone()));
             }
             let row = next(plain.len() + 1);
-            match next(4) {
+            match next(5) {
                 0 => {
-                    assert_eq!(
-                        users.push(user(&prototypes, start + step)),
-                        plain.len() as Row
-                    );
-                    plain.push(Some(user(&prototypes, start + step)));
+                    let (new, time) = user(&prototypes, start + step);
+                    assert_eq!(users.push(new.clone(), time), plain.len() as Row);
+                    plain.push(Some((new, time)));
                 }
                 1 => {
-                    let new = user(&prototypes, 1_000_000 + step);
+                    let (new, _) = user(&prototypes, 1_000_000 + step);
                     let live = plain.get(row).is_some_and(Option::is_some);
                     assert_eq!(users.set(row, new.clone()), live);
-                    if live {
-                        plain[row] = Some(new);
+                    if let Some(Some((user, _))) = plain.get_mut(row) {
+                        *user = new; // the last access stays
                     }
                 }
                 2 => {
-                    let written = users.get_mut(row).map(|u| {
-                        u.last_access_at = Some(step as Millis).into();
-                    });
-                    let expected = plain.get_mut(row).and_then(Option::as_mut).map(|u| {
-                        u.last_access_at = Some(step as Millis).into();
-                    });
+                    let written = users.get_mut(row).map(|u| u.number = step);
+                    let expected = plain
+                        .get_mut(row)
+                        .and_then(Option::as_mut)
+                        .map(|(u, _)| u.number = step);
                     assert_eq!(written, expected);
+                }
+                3 => {
+                    let at = OptionalMillis::from((step % 3 != 0).then_some(step as Millis));
+                    let expected = plain
+                        .get_mut(row)
+                        .and_then(Option::as_mut)
+                        .map(|(_, time)| std::mem::replace(time, at));
+                    assert_eq!(users.set_last_access(row, at), expected);
                 }
                 _ => {
                     let live = plain.get(row).is_some_and(Option::is_some);
@@ -1395,7 +1455,7 @@ mod tests {
         }
         // Restricting keeps the slots and hides every row but the chosen live ones.
         let rows: RoaringBitmap = (0..plain.len() as Row).filter(|r| r % 7 == 3).collect();
-        let restricted: Vec<Option<User>> = plain
+        let restricted: Vec<Option<(User, OptionalMillis)>> = plain
             .iter()
             .enumerate()
             .map(|(row, slot)| slot.clone().filter(|_| rows.contains(row as Row)))
@@ -1525,10 +1585,23 @@ mod tests {
         let blocks = 1_000usize.div_ceil(BLOCK);
         let mut copy = original.clone();
         assert_eq!(copy.shared_chunks(&original), blocks);
-        copy[517].last_access_at = Some(1).into();
+        copy[517].number = 1;
         assert_eq!(copy.shared_chunks(&original), blocks - 1);
-        assert_ne!(original[517].last_access_at, Some(1));
-        let reshared = Users::from_shared(copy.records().cloned().map(Arc::new).collect());
+        assert_ne!(original[517].number, 1);
+        // A sign-in writes the time only: every block of records stays shared.
+        let before = copy.set_last_access(301, Some(1).into());
+        assert_eq!(before, Some(Some(3_010).into()));
+        assert_eq!(copy.shared_chunks(&original), blocks - 1);
+        assert_eq!(
+            (copy.last_access(301), original.last_access(301)),
+            (Some(1), Some(3_010))
+        );
+        let reshared = Users::from_shared(
+            copy.iter()
+                .map(|(row, u)| (Arc::new(u.clone()), copy.last_access(row as usize).into()))
+                .collect(),
+        );
         assert_eq!(reshared, copy);
+        assert_ne!(reshared, original);
     }
 }

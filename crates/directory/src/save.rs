@@ -157,10 +157,10 @@ pub fn grant_to_raw(model: &Model, grant: &model::Grant) -> raw::Grant {
 fn saved_users(model: &Model) -> impl Iterator<Item = raw::User> + '_ {
     model
         .users
-        .records()
+        .iter()
         .enumerate()
-        .map(move |(position, user)| {
-            let mut out = user_to_raw(model, user);
+        .map(move |(position, (row, user))| {
+            let mut out = user_to_raw(model, row);
             if out.number.is_none() && user.number != position as u64 + 1 {
                 out.number = Some(user.number as i64);
             }
@@ -168,8 +168,9 @@ fn saved_users(model: &Model) -> impl Iterator<Item = raw::User> + '_ {
         })
 }
 
-/// One user in file form.
-pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
+/// The user at `row` in file form. `row` must hold a user, as for `model.users[row]`.
+pub fn user_to_raw(model: &Model, row: model::Row) -> raw::User {
+    let user = &model.users[row as usize];
     let time = |t: Option<Millis>| t.map(format_timestamp);
     raw::User {
         id: user.id.to_string(),
@@ -189,7 +190,7 @@ pub fn user_to_raw(model: &Model, user: &model::User) -> raw::User {
         two_factor_capable: user.two_factor_capable,
         created_at: format_timestamp(user.created_at),
         updated_at: time(user.updated_at.get()),
-        last_access_at: time(user.last_access_at.get()),
+        last_access_at: time(model.users.last_access(row as usize)),
         last_sign_in_at: time(user.last_sign_in_at.get()),
         confirmed_at: time(user.confirmed_at.get()),
         ban: user.ban.as_ref().map(|b| raw::Ban {

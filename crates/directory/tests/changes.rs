@@ -68,8 +68,10 @@ fn touch_patch_and_put_apply() {
         ))
         .expect("applies");
     assert_eq!(version, 1);
+    let snap = store.snapshot();
+    let luke = snap.row_of_id("u-luke").expect("luke exists");
     assert_eq!(
-        user(&store, "u-luke").last_access_at,
+        snap.model.users.last_access(luke as usize),
         Some(1_777_629_600_000)
     );
     let leia = user(&store, "u-leia");

@@ -39,7 +39,6 @@ fn user(id: &str, login: &str) -> User {
         two_factor_capable: false,
         created_at: 0,
         updated_at: None.into(),
-        last_access_at: None.into(),
         last_sign_in_at: None.into(),
         confirmed_at: None.into(),
         ban: None,
@@ -72,7 +71,6 @@ fn empire() -> Model {
     vader.email_verified = true;
     vader.emails = vec!["anakin@jedi.example".into()].into();
     vader.created_at = 1_000;
-    vader.last_access_at = Some(5_000).into();
     vader.admin = true;
     vader.two_factor = true;
     vader.groups = vec![Membership {
@@ -230,7 +228,13 @@ fn empire() -> Model {
             },
         ]
         .into(),
-        users: vec![vader, tarkin, trooper, luke].into(),
+        users: vec![
+            (vader, Some(5_000).into()),
+            (tarkin, OptionalMillis::NONE),
+            (trooper, OptionalMillis::NONE),
+            (luke, OptionalMillis::NONE),
+        ]
+        .into(),
     }
 }
 
@@ -696,7 +700,7 @@ fn random_model(seed: u64) -> Model {
             u.user_type = (types.choose(&mut rng).unwrap_or(&"human").to_string()).into();
             u.created_at = rng.gen_range(0..6) * 10;
             u.updated_at = maybe(&mut rng, |r| r.gen_range(0..8) * 10).into();
-            u.last_access_at = maybe(&mut rng, |r| r.gen_range(0..6) * 10).into();
+            let last_access = maybe(&mut rng, |r| r.gen_range(0..6) * 10).into();
             u.ban = maybe(&mut rng, |r| Ban {
                 status: maybe(r, |r| {
                     ["Spam", " spam", "Abuse"]
@@ -754,7 +758,7 @@ fn random_model(seed: u64) -> Model {
             u.organizations = subset(&mut rng, &org_idx, 0.4).into();
             u.enterprise_group = (group_count > 0 && rng.gen_bool(0.3))
                 .then(|| GroupIdx(rng.gen_range(0..group_count) as u32));
-            u
+            (u, last_access)
         })
         .collect();
 
@@ -913,10 +917,11 @@ mod oracle {
         })
     }
 
-    pub fn time(u: &User, column: TimeColumn) -> Option<Millis> {
+    pub fn time(model: &Model, row: usize, column: TimeColumn) -> Option<Millis> {
+        let u = &model.users[row];
         match column {
             TimeColumn::Created => Some(u.created_at),
-            TimeColumn::LastAccess => u.last_access_at.get(),
+            TimeColumn::LastAccess => model.users.last_access(row),
             TimeColumn::Updated => Some(u.updated_at.get().unwrap_or(u.created_at)),
         }
     }
@@ -937,7 +942,7 @@ mod oracle {
             Flag::HasEmail => u.email.is_some(),
             Flag::VerifiedEmail => u.email.is_some() && u.email_verified,
             Flag::HasPublicEmail => u.public_email.is_some(),
-            Flag::HasLastAccess => u.last_access_at.is_some(),
+            Flag::HasLastAccess => model.users.last_access(row).is_some(),
             Flag::HasOwnRole => model
                 .grants
                 .iter()
@@ -1061,14 +1066,15 @@ mod oracle {
         Number(u64),
     }
 
-    pub fn sort_key(u: &User, key: SortKey) -> Option<Key> {
+    pub fn sort_key(model: &Model, row: usize, key: SortKey) -> Option<Key> {
+        let u = &model.users[row];
         match key {
             SortKey::Login => Some(Key::Text(fold(&u.login))),
             SortKey::Name => u.name.as_deref().map(|v| Key::Text(fold(v))),
             SortKey::Email => u.email.as_deref().map(|v| Key::Text(fold(v))),
             SortKey::Id => Some(Key::Text(u.id.to_string())),
             SortKey::Created => Some(Key::Time(u.created_at)),
-            SortKey::LastAccess => u.last_access_at.get().map(Key::Time),
+            SortKey::LastAccess => model.users.last_access(row).map(Key::Time),
             SortKey::Updated => Some(Key::Time(u.updated_at.get().unwrap_or(u.created_at))),
             SortKey::Number => Some(Key::Number(u.number)),
         }
@@ -1079,7 +1085,10 @@ mod oracle {
         rows.sort_by(|&a, &b| {
             let (ua, ub) = (&model.users[a as usize], &model.users[b as usize]);
             let by_id = ua.id.cmp(&ub.id);
-            match (sort_key(ua, key), sort_key(ub, key)) {
+            match (
+                sort_key(model, a as usize, key),
+                sort_key(model, b as usize, key),
+            ) {
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => by_id,
@@ -1277,15 +1286,21 @@ fn check_model(model: &Model) -> Result<(), TestCaseError> {
     ] {
         let values: Vec<i64> = model
             .users
-            .records()
-            .filter_map(|u| oracle::time(u, column))
+            .iter()
+            .filter_map(|(row, _)| oracle::time(model, row as usize, column))
             .collect();
         let all_bounds = bounds(&values);
         for lo in &all_bounds {
             for hi in &all_bounds {
-                let expected = oracle::filter(model, |u| {
-                    oracle::time(u, column).is_some_and(|t| (*lo, *hi).contains(&t))
-                });
+                let expected: RoaringBitmap = model
+                    .users
+                    .iter()
+                    .map(|(row, _)| row)
+                    .filter(|&row| {
+                        oracle::time(model, row as usize, column)
+                            .is_some_and(|t| (*lo, *hi).contains(&t))
+                    })
+                    .collect();
                 prop_assert_eq!(&index.time_range(column, *lo, *hi), &expected);
                 prop_assert_eq!(index.time_range_count(column, *lo, *hi), expected.len());
             }
@@ -1536,7 +1551,7 @@ fn synthetic_model(user_count: usize) -> Model {
             name: format!("Permission {i}"),
         })
         .collect();
-    let users: Vec<User> = (0..user_count)
+    let users: Vec<(User, OptionalMillis)> = (0..user_count)
         .map(|i| {
             let first = FIRST[rng.gen_range(0..FIRST.len())];
             let last = LAST[rng.gen_range(0..LAST.len())];
@@ -1559,10 +1574,10 @@ fn synthetic_model(user_count: usize) -> Model {
                 u.emails = vec![format!("{}{i}@personal.example", last.to_lowercase())].into();
             }
             u.created_at = 1_600_000_000_000 + rng.gen_range(0..200_000_000_000);
-            u.last_access_at = (rng
+            let last_access = rng
                 .gen_bool(0.7)
-                .then(|| u.created_at + rng.gen_range(0..10_000_000_000)))
-            .into();
+                .then(|| u.created_at + rng.gen_range(0..10_000_000_000))
+                .into();
             u.admin = rng.gen_bool(0.01);
             u.two_factor = rng.gen_bool(0.4);
             u.auth = vec![AuthDetail {
@@ -1583,7 +1598,7 @@ fn synthetic_model(user_count: usize) -> Model {
                     access: None,
                 })
                 .collect();
-            u
+            (u, last_access)
         })
         .collect();
     let grants = (0..20_000)
@@ -1733,10 +1748,10 @@ fn wide_time_and_prefix_ranges_on_a_large_directory_match_a_scan() {
                 .users
                 .iter()
                 .map(|(r, u)| (r as usize, u))
-                .filter(|(_, u)| {
+                .filter(|&(row, u)| {
                     let value = match column {
                         TimeColumn::Created => Some(u.created_at),
-                        TimeColumn::LastAccess => u.last_access_at.get(),
+                        TimeColumn::LastAccess => model.users.last_access(row),
                         TimeColumn::Updated => Some(u.updated_or_created()),
                     };
                     value.is_some_and(|v| (lo, hi).contains(&v))

@@ -106,7 +106,9 @@ fn user_fields(
     o.put("guest", || json!(u.guest));
     if visibility.may_see(Attribute::Activity) {
         o.put("creationTime", || json!(u.created_at));
-        o.put("lastAccessTime", || json!(u.last_access_at));
+        o.put("lastAccessTime", || {
+            json!(model.users.last_access(row as usize))
+        });
     }
     if visibility.may_see(Attribute::Security) {
         o.put("banReason", || {

@@ -187,7 +187,7 @@ pub fn flag_holds<F: FactSource + ?Sized>(model: &Model, facts: &F, row: Row, fl
         Flag::HasEmail => u.email.is_some(),
         Flag::VerifiedEmail => u.email.is_some() && u.email_verified,
         Flag::HasPublicEmail => u.public_email.is_some(),
-        Flag::HasLastAccess => u.last_access_at.is_some(),
+        Flag::HasLastAccess => model.users.last_access(row as usize).is_some(),
         Flag::HasOwnRole => !facts_of(facts, row).own_roles.is_empty(),
         Flag::HasGroup => !u.groups.is_empty(),
         Flag::HasAuth => !u.auth.is_empty(),
@@ -311,7 +311,7 @@ pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
         Pred::Time(column, lo, hi) => {
             let value = match column {
                 TimeColumn::Created => Some(u.created_at),
-                TimeColumn::LastAccess => u.last_access_at.get(),
+                TimeColumn::LastAccess => model.users.last_access(row as usize),
                 TimeColumn::Updated => Some(u.updated_or_created()),
             };
             value.is_some_and(|v| in_bounds(v, *lo, *hi))
@@ -340,14 +340,14 @@ pub fn row_local_matches(model: &Model, row: Row, pred: &Pred) -> Option<bool> {
 
 /// Compares two users by one sort key, ascending; `None` (no value) sorts last in either
 /// direction, so it is handled by the caller.
-fn key_value(user: &User, key: SortKey) -> Option<KeyValue> {
+fn key_value(model: &Model, row: Row, user: &User, key: SortKey) -> Option<KeyValue> {
     match key {
         SortKey::Login => Some(KeyValue::Text(fold(&user.login))),
         SortKey::Name => user.name.as_ref().map(|n| KeyValue::Text(fold(n))),
         SortKey::Email => user.email.as_ref().map(|n| KeyValue::Text(fold(n))),
         SortKey::Id => Some(KeyValue::Text(user.id.to_string())),
         SortKey::Created => Some(KeyValue::Int(user.created_at)),
-        SortKey::LastAccess => user.last_access_at.get().map(KeyValue::Int),
+        SortKey::LastAccess => model.users.last_access(row as usize).map(KeyValue::Int),
         SortKey::Updated => Some(KeyValue::Int(user.updated_or_created())),
         SortKey::Number => i64::try_from(user.number).ok().map(KeyValue::Int),
     }
@@ -365,7 +365,7 @@ pub fn compare_rows(model: &Model, a: Row, b: Row, keys: &[(SortKey, bool)]) -> 
     let ua = &model.users[a as usize];
     let ub = &model.users[b as usize];
     for &(key, descending) in keys {
-        let ordering = match (key_value(ua, key), key_value(ub, key)) {
+        let ordering = match (key_value(model, a, ua, key), key_value(model, b, ub, key)) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Greater,
             (Some(_), None) => Ordering::Less,

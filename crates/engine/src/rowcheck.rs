@@ -90,7 +90,11 @@ pub fn pred_matches(
         return false;
     };
     match pred {
-        Pred::Flag(flag) => flag.of_user(user, !facts.own_roles.is_empty()),
+        Pred::Flag(flag) => flag.of_user(
+            user,
+            !facts.own_roles.is_empty(),
+            model.users.last_access(row as usize),
+        ),
         Pred::GroupTransitive(g) => facts.transitive_groups.contains(g),
         Pred::Team(t) => facts.teams.contains(t),
         Pred::OwnRole(r) => facts.own_roles.contains(r),
@@ -127,7 +131,7 @@ pub fn row_local(model: &Model, index: &Indexes, row: Row, pred: &Pred) -> Optio
         Pred::Time(column, lo, hi) => {
             let value = match column {
                 TimeColumn::Created => Some(user.created_at),
-                TimeColumn::LastAccess => user.last_access_at.get(),
+                TimeColumn::LastAccess => model.users.last_access(row as usize),
                 TimeColumn::Updated => Some(user.updated_or_created()),
             };
             value.is_some_and(|v| within(v, *lo, *hi))

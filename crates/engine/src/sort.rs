@@ -40,14 +40,15 @@ pub(crate) enum SortValue {
     Text(String),
 }
 
-fn sort_value(user: &User, key: SortKey) -> Option<SortValue> {
+/// `user` (at `row` of `model`)'s value for `key`.
+fn sort_value(model: &Model, row: Row, user: &User, key: SortKey) -> Option<SortValue> {
     match key {
         SortKey::Login => Some(SortValue::Text(fold(&user.login))),
         SortKey::Name => user.name.as_ref().map(|n| SortValue::Text(fold(n))),
         SortKey::Email => user.email.as_ref().map(|e| SortValue::Text(fold(e))),
         SortKey::Id => Some(SortValue::Text(user.id.to_string())),
         SortKey::Created => Some(SortValue::Int(user.created_at)),
-        SortKey::LastAccess => user.last_access_at.get().map(SortValue::Int),
+        SortKey::LastAccess => model.users.last_access(row as usize).map(SortValue::Int),
         SortKey::Updated => Some(SortValue::Int(user.updated_or_created())),
         SortKey::Number => i64::try_from(user.number).ok().map(SortValue::Int),
     }
@@ -58,7 +59,11 @@ fn sort_value(user: &User, key: SortKey) -> Option<SortValue> {
 pub fn compare_rows(model: &Model, a: Row, b: Row, order: &[OrderKey]) -> Ordering {
     let (ua, ub) = (&model.users[a as usize], &model.users[b as usize]);
     for &(key, descending) in order {
-        let ordering = compare_values(sort_value(ua, key), sort_value(ub, key), descending);
+        let ordering = compare_values(
+            sort_value(model, a, ua, key),
+            sort_value(model, b, ub, key),
+            descending,
+        );
         if ordering != Ordering::Equal {
             return ordering;
         }
@@ -83,7 +88,7 @@ pub(crate) fn key_value(model: &Model, key: SortKey, row: Row) -> Option<SortVal
     model
         .users
         .get(row as usize)
-        .and_then(|user| sort_value(user, key))
+        .and_then(|user| sort_value(model, row, user, key))
 }
 
 /// Rows per chunk of [`top_rows`]: the deadline is checked between chunks, so a cancelled sort
@@ -126,7 +131,9 @@ pub fn top_rows(
         deadline.check_at(i)?;
         let user = &model.users[row as usize];
         keyed.push((
-            keys.iter().map(|&(k, _)| sort_value(user, k)).collect(),
+            keys.iter()
+                .map(|&(k, _)| sort_value(model, row, user, k))
+                .collect(),
             row,
         ));
     }

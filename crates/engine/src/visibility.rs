@@ -122,7 +122,7 @@ impl Visibility {
                 .may_see(Attribute::Email)
                 .then_some(user.email.as_deref()),
             created: activity.then_some(user.created_at),
-            last_access: activity.then_some(user.last_access_at.get()),
+            last_access: activity.then_some(model.users.last_access(row as usize)),
         })
     }
 }

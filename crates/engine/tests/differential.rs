@@ -228,7 +228,8 @@ fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
         if users == 0 {
             break;
         }
-        let user = &snap.model.users[r.below(users)];
+        let row = r.below(users);
+        let user = &snap.model.users[row];
         let id = user.id.clone();
         let update = match r.below(9) {
             0 => Update::SetState {
@@ -268,14 +269,14 @@ fn with_updates(model: Model, r: &mut Lcg) -> Arc<Snapshot> {
                 }
             }
             7 => {
-                let mut raw = save::user_to_raw(&snap.model, user);
+                let mut raw = save::user_to_raw(&snap.model, row as u32);
                 raw.id = format!("u-new-{users}");
                 raw.login = format!("Newcomer{users}");
                 raw.number = None;
                 Update::AddUser(raw)
             }
             _ => {
-                let mut raw = save::user_to_raw(&snap.model, user);
+                let mut raw = save::user_to_raw(&snap.model, row as u32);
                 raw.name = Some(format!("Renamed Marsh {}", r.below(9)));
                 raw.two_factor = !raw.two_factor;
                 Update::ReplaceUser(raw)

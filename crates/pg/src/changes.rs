@@ -30,7 +30,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Transaction};
 use serde_json::Value;
 use userql_directory::changes::{Change, EntityKind, Object, Target};
-use userql_directory::model::{Model, Subject, User};
+use userql_directory::model::{Model, Row, Subject, User};
 use userql_directory::text::fold;
 use userql_directory::Store;
 use userql_directory::{raw, save};
@@ -405,8 +405,8 @@ fn write(
                 keys[i] = Some(before.rows[j]);
                 let was = &old.users[j];
                 if was.number != user.number
-                    || serde_json::to_value(save::user_to_raw(old, was)).ok()
-                        != serde_json::to_value(save::user_to_raw(after, user)).ok()
+                    || serde_json::to_value(save::user_to_raw(old, j as Row)).ok()
+                        != serde_json::to_value(save::user_to_raw(after, row)).ok()
                 {
                     if same_relations(old, was, after, user) {
                         row_only.push((before.rows[j], i));

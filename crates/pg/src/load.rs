@@ -606,14 +606,14 @@ pub fn copy_users(
                 )?
                 .int(u.created_at)?
                 .int(u.updated_or_created())?
-                .opt_int(u.last_access_at.get())?
+                .opt_int(m.users.last_access(row))?
                 .opt_int(u.origin_service.map(|s| idx(s.index())))?
                 .opt_int(u.enterprise_group.map(|g| idx(g.index())))?;
             for (flag, _) in FLAG_COLUMNS {
                 // Every flag with a column is row-local (`HasOwnRole` is answered from `grants`).
-                c.boolean(flag.of_user(u, false))?;
+                c.boolean(flag.of_user(u, false, m.users.last_access(row)))?;
             }
-            let doc = serde_json::to_string(&user_to_raw(m, u))
+            let doc = serde_json::to_string(&user_to_raw(m, row as Row))
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             c.text(&doc)?.end()?;
         }

@@ -158,7 +158,8 @@ pub fn model(spec: &DirectorySpec) -> Model {
         while !logins.insert(login.to_lowercase()) {
             login.push_str(&(i % 10).to_string());
         }
-        m.users.push(user_of(i, user, login, groups));
+        let (record, last_access) = user_of(i, user, login, groups);
+        m.users.push(record, last_access);
     }
     let users = m.users.slots();
     m.teams = spec
@@ -221,7 +222,8 @@ fn login_of(user: &UserSpec) -> String {
     }
 }
 
-fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
+/// User `i` of the spec, with its last access.
+fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> (User, OptionalMillis) {
     let first = pick(FIRST, u.first);
     let last = pick(LAST, u.last);
     let created =
@@ -233,7 +235,10 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         )
     });
     let state = State::ALL[usize::from(u.state) % State::ALL.len()];
-    User {
+    let last_access = u
+        .last_access_days
+        .map(|d| created + i64::from(d % 3000) * DAY / 2);
+    let record = User {
         id: format!("u-{i:02}").into(),
         number: (i + 1) as u64,
         number_explicit: false,
@@ -282,10 +287,6 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
         two_factor_capable: u.two_factor_capable,
         created_at: created,
         updated_at: u.updated_days.map(|d| created + i64::from(d) * DAY).into(),
-        last_access_at: (u
-            .last_access_days
-            .map(|d| created + i64::from(d % 3000) * DAY / 2))
-        .into(),
         last_sign_in_at: None.into(),
         confirmed_at: None.into(),
         ban: (state == State::Banned).then(|| {
@@ -330,5 +331,6 @@ fn user_of(i: usize, u: &UserSpec, login: String, groups: usize) -> User {
             .collect(),
         enterprise_group: (u.enterprise && groups > 0).then_some(GroupIdx(0)),
         profile: Default::default(),
-    }
+    };
+    (record, last_access.into())
 }

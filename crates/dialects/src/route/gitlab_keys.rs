@@ -253,7 +253,7 @@ fn add(ctx: &Ctx, owner: &Owner, kind: Kind) -> Result<HttpResponse, HttpRespons
         |snapshot| {
             let row = owner_row(ctx, snapshot, owner)?;
             let model_user = &snapshot.model.users[row as usize];
-            let before: raw::User = user_to_raw(&snapshot.model, model_user);
+            let before: raw::User = user_to_raw(&snapshot.model, row);
             let mut user = before.clone();
             let created = match kind {
                 Kind::Keys => add_key(ctx, snapshot, model_user, &mut user)?,
@@ -333,7 +333,7 @@ fn remove(ctx: &Ctx, owner: &Owner, kind: Kind, item: &str) -> Result<HttpRespon
     ctx.write(
         |snapshot| {
             let row = owner_row(ctx, snapshot, owner)?;
-            let original = user_to_raw(&snapshot.model, &snapshot.model.users[row as usize]);
+            let original = user_to_raw(&snapshot.model, row);
             let mut user = original.clone();
             let before = (user.ssh_keys.len(), user.emails.len());
             match kind {

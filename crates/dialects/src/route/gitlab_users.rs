@@ -380,7 +380,7 @@ fn modify(ctx: &Ctx, id: &str) -> Result<HttpResponse, HttpResponse> {
     let (after, user_id) = ctx.write(
         |snapshot| {
             let row = user_row(snapshot, id)?;
-            let before = user_to_raw(&snapshot.model, &snapshot.model.users[row as usize]);
+            let before = user_to_raw(&snapshot.model, row);
             let mut user = before.clone();
             set_fields(ctx, snapshot, &mut user, Some(row))?;
             let user_id = user.id.clone();

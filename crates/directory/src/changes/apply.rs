@@ -207,10 +207,11 @@ impl<'a> Run<'a> {
                 let row = self.txn.user_row(index, id)?;
                 match parse_timestamp(at) {
                     Ok(ms) => {
-                        let user = &mut self.txn.model.users[row as usize];
-                        let old = user.last_access_at.get();
-                        user.last_access_at = Some(ms).into();
-                        self.txn.touched(row, old, ms);
+                        // The time only: the user's record is not copied.
+                        let users = &mut self.txn.model.users;
+                        if let Some(old) = users.set_last_access(row as usize, Some(ms).into()) {
+                            self.txn.touched(row, old.get(), ms);
+                        }
                     }
                     Err(reason) => {
                         let value = at.clone();
@@ -459,7 +460,7 @@ impl<'a> Run<'a> {
         let i = at as usize;
         let patched = match kind {
             EntityKind::User => {
-                let mut current = save::user_to_raw(model, &model.users[i]);
+                let mut current = save::user_to_raw(model, at);
                 let user = if set_simple_fields(&mut current, set) {
                     Ok(current)
                 } else {

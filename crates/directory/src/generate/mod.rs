@@ -21,6 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
+use crate::model::OptionalMillis;
 use crate::model::{shared_user_type, AuthDetails, SshKeys};
 use crate::model::{
     AccessLevel, AuthDetail, Ban, Grant, Group, GroupIdx, Membership, Millis, Model, OrgIdx,
@@ -201,10 +202,10 @@ impl Generator {
     fn run(mut self, progress: Option<&ProgressBar>) -> Model {
         self.tables();
         self.model.users.reserve(self.users);
-        self.model.users.push(guest());
+        self.model.users.push(guest(), OptionalMillis::NONE);
         for row in 1..self.users {
-            let user = self.user(row);
-            self.model.users.push(user);
+            let (user, last_access) = self.user(row);
+            self.model.users.push(user, last_access);
             self.user_grants(row as Row);
             if row % 16384 == 0 {
                 if let Some(bar) = progress {
@@ -310,7 +311,8 @@ impl Generator {
         self.model.groups = groups.into();
     }
 
-    fn user(&mut self, row: usize) -> User {
+    /// The user at `row`, with its last access.
+    fn user(&mut self, row: usize) -> (User, OptionalMillis) {
         let rng = &mut self.rng;
         let kind = rng.gen::<f64>();
         let first = self.first.sample(rng);
@@ -517,7 +519,7 @@ impl Generator {
             Map::new()
         };
 
-        User {
+        let user = User {
             id: format!("u-{row:07}").into(),
             number: row as u64 + 1,
             number_explicit: false,
@@ -536,7 +538,6 @@ impl Generator {
             two_factor_capable,
             created_at,
             updated_at: updated_at.into(),
-            last_access_at: last_access_at.into(),
             last_sign_in_at: last_sign_in_at.into(),
             confirmed_at: confirmed_at.into(),
             ban: ban.map(Box::new),
@@ -553,7 +554,8 @@ impl Generator {
             organizations: organizations.into(),
             enterprise_group,
             profile: profile.into(),
-        }
+        };
+        (user, last_access_at.into())
     }
 
     fn scope(&mut self, project_share: f64, org_share: f64) -> Scope {
@@ -663,7 +665,6 @@ fn guest() -> User {
         two_factor_capable: false,
         created_at: GEN_NOW_MS - TEN_YEARS_MS,
         updated_at: None.into(),
-        last_access_at: None.into(),
         last_sign_in_at: None.into(),
         confirmed_at: None.into(),
         ban: None,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::column::{bitmap_bytes, RowSetBuilder};
-use crate::model::{Model, State, Subject, User};
+use crate::model::{Millis, Model, State, Subject, User};
 use crate::text::{fold_user_type, folds_to, folds_with_prefix};
 
 /// A precomputed boolean property of a user.
@@ -108,14 +108,22 @@ impl Flag {
     /// Whether `user` has this flag, computed directly from the model. This is *the* definition:
     /// the index precomputes it, the engine re-checks changed rows with it and the dialects read
     /// it (the test oracles keep their own). Module and type values follow the case rule of
-    /// [`crate::text`]. `has_own_role` must be supplied because it depends on the grants, not the
-    /// user record.
-    pub fn of_user(self, user: &User, has_own_role: bool) -> bool {
-        self.of_user_typed(user, &fold_user_type(&user.user_type), has_own_role)
+    /// [`crate::text`]. `has_own_role` and `last_access` must be supplied because they are not
+    /// in the user's record: one depends on the grants, the other is kept beside the records
+    /// ([`crate::model::Users::last_access`]).
+    pub fn of_user(self, user: &User, has_own_role: bool, last_access: Option<Millis>) -> bool {
+        let user_type = fold_user_type(&user.user_type);
+        self.of_user_typed(user, &user_type, has_own_role, last_access)
     }
 
     /// [`Flag::of_user`] with the user's type already folded (folded once per user, not per flag).
-    fn of_user_typed(self, user: &User, user_type: &str, has_own_role: bool) -> bool {
+    fn of_user_typed(
+        self,
+        user: &User,
+        user_type: &str,
+        has_own_role: bool,
+        last_access: Option<Millis>,
+    ) -> bool {
         match self {
             Flag::Admin => user.admin,
             Flag::Guest => user.guest,
@@ -129,7 +137,7 @@ impl Flag {
             Flag::HasEmail => user.email.is_some(),
             Flag::VerifiedEmail => user.email.is_some() && user.email_verified,
             Flag::HasPublicEmail => user.public_email.is_some(),
-            Flag::HasLastAccess => user.last_access_at.is_some(),
+            Flag::HasLastAccess => last_access.is_some(),
             Flag::HasOwnRole => has_own_role,
             Flag::HasGroup => !user.groups.is_empty(),
             Flag::HasAuth => !user.auth.is_empty(),
@@ -187,7 +195,8 @@ pub(crate) struct FlagChange {
 }
 
 impl FlagChange {
-    /// The flags and state that differ between `old` and `new`.
+    /// The flags and state that differ between the records `old` and `new` (the two flags that
+    /// do not come from the record, an own role and a last access, are not compared).
     pub(crate) fn between(old: &User, new: &User) -> FlagChange {
         let (old_type, new_type) = (
             fold_user_type(&old.user_type),
@@ -195,10 +204,10 @@ impl FlagChange {
         );
         let flags = Flag::ALL
             .into_iter()
-            .filter(|&flag| flag != Flag::HasOwnRole)
+            .filter(|&flag| !matches!(flag, Flag::HasOwnRole | Flag::HasLastAccess))
             .filter_map(|flag| {
-                let now = flag.of_user_typed(new, &new_type, false);
-                (flag.of_user_typed(old, &old_type, false) != now).then_some((flag, now))
+                let now = flag.of_user_typed(new, &new_type, false, None);
+                (flag.of_user_typed(old, &old_type, false, None) != now).then_some((flag, now))
             })
             .collect();
         let state = (old.state != new.state).then_some((old.state, new.state));
@@ -221,8 +230,9 @@ impl FlagSets {
         for (row, user) in model.users.iter() {
             let user_type = fold_user_type(&user.user_type);
             let has_own_role = own_role[row as usize];
+            let last_access = model.users.last_access(row as usize);
             for flag in Flag::ALL {
-                if flag.of_user_typed(user, &user_type, has_own_role) {
+                if flag.of_user_typed(user, &user_type, has_own_role, last_access) {
                     flags[flag.index()].push(row);
                 }
             }

@@ -202,7 +202,7 @@ impl SortedColumns {
                 model
                     .users
                     .iter()
-                    .filter_map(|(row, user)| user.last_access_at.get().map(|v| (v, row)))
+                    .filter_map(|(row, _)| model.users.last_access(row as usize).map(|v| (v, row)))
                     .collect(),
                 id_rank,
             ),

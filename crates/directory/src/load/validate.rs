@@ -441,7 +441,8 @@ pub(crate) fn validate_with(
 
     let model_users = in_parallel(&mut checker, users, |checker, index, user| {
         let (number, explicit) = numbers[index];
-        convert_row(checker, &tables, index, user, number, explicit).map(Arc::new)
+        convert_row(checker, &tables, index, user, number, explicit)
+            .map(|(user, last_access)| (Arc::new(user), last_access))
     });
     drop(tables);
 
@@ -862,8 +863,9 @@ fn check_logins(checker: &mut Checker<'_>, users: &Blocks<UserRow<'_>>) {
     }
 }
 
-/// Resolves one user's references and parses its values. Returns `None` only if an error was
-/// recorded (the caller then discards the whole model anyway).
+/// Resolves one user's references and parses its values: the record, and its last access
+/// (kept beside the records, [`model::Users::last_access`]). Returns `None` only if an error
+/// was recorded (the caller then discards the whole model anyway).
 pub(crate) fn convert_user(
     checker: &mut Checker<'_>,
     tables: &Tables<'_>,
@@ -871,7 +873,7 @@ pub(crate) fn convert_user(
     user: raw::User,
     number: u64,
     number_explicit: bool,
-) -> Option<model::User> {
+) -> Option<(model::User, model::OptionalMillis)> {
     let row = UserRow::from(user);
     convert_row(checker, tables, index, row, number, number_explicit)
 }
@@ -884,7 +886,7 @@ fn convert_row(
     user: UserRow<'_>,
     number: u64,
     number_explicit: bool,
-) -> Option<model::User> {
+) -> Option<(model::User, model::OptionalMillis)> {
     let errors_before = checker.errors.len();
     let UserRow {
         id,
@@ -1031,7 +1033,7 @@ fn convert_row(
         return None;
     }
 
-    Some(model::User {
+    let user = model::User {
         id: id.into(),
         number,
         number_explicit,
@@ -1050,7 +1052,6 @@ fn convert_row(
         two_factor_capable,
         created_at,
         updated_at: updated_at.into(),
-        last_access_at: last_access_at.into(),
         last_sign_in_at: last_sign_in_at.into(),
         confirmed_at: confirmed_at.into(),
         ban: ban.map(Box::new),
@@ -1085,7 +1086,8 @@ fn convert_row(
         organizations,
         enterprise_group,
         profile: profile.into(),
-    })
+    };
+    Some((user, last_access_at.into()))
 }
 
 #[cfg(test)]

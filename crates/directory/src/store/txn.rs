@@ -377,8 +377,8 @@ impl<'a> Txn<'a> {
         // checkpoint did not (tests/replay.rs in userql-state).
         let position = self.model.users.count() as u64 + 1;
         let explicit = explicit || number != position;
-        if let Some(user) = self.convert(index, raw, number, explicit) {
-            let row = self.model.users.push(user);
+        if let Some((user, last_access)) = self.convert(index, raw, number, explicit) {
+            let row = self.model.users.push(user, last_access);
             self.tables.users.insert(&raw.id, row);
             self.written.insert(row);
             self.changed.push((index, row));
@@ -392,9 +392,19 @@ impl<'a> Txn<'a> {
             Some(n) => (self.claim_number(n), true),
             None => (old.number, old.number_explicit),
         };
-        if let Some(user) = self.convert(index, raw, number, explicit) {
+        if let Some((user, last_access)) = self.convert(index, raw, number, explicit) {
             self.record_replaced(row, &user);
             self.model.users.set(row as usize, user);
+            let before = self.model.users.last_access(row as usize);
+            if before != last_access.get() {
+                self.model.users.set_last_access(row as usize, last_access);
+                match last_access.get() {
+                    Some(new) => self.touched(row, before, new),
+                    None => {
+                        self.written.insert(row);
+                    }
+                }
+            }
             self.changed.push((index, row));
         }
     }
@@ -616,7 +626,7 @@ impl<'a> Txn<'a> {
         raw: &raw::User,
         number: u64,
         explicit: bool,
-    ) -> Option<model::User> {
+    ) -> Option<(model::User, model::OptionalMillis)> {
         if raw.number.is_some_and(|n| n <= 0) {
             self.checker.error(
                 Loc {

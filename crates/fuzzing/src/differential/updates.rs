@@ -43,8 +43,15 @@ pub(super) fn apply(model: Model, updates: &[UpdateSpec], max_dirty: u8) -> Arc<
 
 fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
     let users = m.users.count();
-    let user_at =
-        |pick: u8| (users > 0).then(|| m.users.records().nth(usize::from(pick) % users))?;
+    let row_at = |pick: u8| {
+        (users > 0).then(|| {
+            m.users
+                .iter()
+                .nth(usize::from(pick) % users)
+                .map(|(row, _)| row)
+        })?
+    };
+    let user_at = |pick: u8| row_at(pick).and_then(|row| m.users.get(row as usize));
     let group_at = |pick: u8| {
         let groups = m.groups.len();
         (groups > 0).then(|| m.groups[usize::from(pick) % groups].id.clone())
@@ -91,7 +98,7 @@ fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
             group: group_at(group)?,
         },
         UpdateSpec::AddUser { like, login } => {
-            let mut raw = user_to_raw(m, user_at(like)?);
+            let mut raw = user_to_raw(m, row_at(like)?);
             raw.id = format!("u-new-{users}");
             raw.login = format!("Newcomer{}", login % 4);
             raw.number = None;
@@ -102,7 +109,7 @@ fn update(m: &Model, spec: &UpdateSpec) -> Option<Update> {
             rename,
             flip_two_factor,
         } => {
-            let mut raw = user_to_raw(m, user_at(user)?);
+            let mut raw = user_to_raw(m, row_at(user)?);
             if rename % 3 != 0 {
                 raw.name = Some(format!("Renamed Marsh {}", rename % 7));
             }
