@@ -15,8 +15,8 @@
 //! group drops it and the first reader that needs it recomputes it (unions of 64 small chunk
 //! sets), kept until the group is written again. When the writer kept the unions current,
 //! their copies (~128 KB per group at 1M users, rows being spread over the whole directory)
-//! were most of a sign-in's 50 µs. A chunk's set is kept current by the writer (copied per
-//! block: a table of 16 block pointers and one small container at 1M users): computed on read, a stream that writes most chunks between two reads
+//! were most of a sign-in's 50 µs. A chunk's set is kept current by the writer (its copy is
+//! ~16 small containers): computed on read, a stream that writes most chunks between two reads
 //! would make each read sort every chunk's rows again.
 //!
 //! A range is two binary searches (over groups, chunks and leaves, then inside one leaf). Its
@@ -39,15 +39,14 @@ use std::sync::{Arc, OnceLock};
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use super::block_bitmap::{union_all, BlockBitmap};
 use super::column::{bitmap_bytes, bitmap_from_sorted};
 use super::order::{KeyedRows, Permutation};
 use crate::model::Row;
 use crate::shared::Chunked;
 
 /// Entries per chunk at build time; a chunk splits in two when it passes twice this (or four
-/// times its number of leaves, [`Chunk::too_big`]). A chunk keeps the set of its rows (what range
-/// reads union), copied per block of 65,536 rows when a sign-in moves a row in or out of it.
+/// times its number of leaves, [`Chunk::too_big`]). A chunk keeps the set of its rows (what range reads union), copied when a sign-in moves a row in or
+/// out of it.
 const CHUNK: usize = 1024;
 /// Entries per leaf at build time; a leaf splits in two when it passes twice this. A sign-in
 /// copies the one or two leaves it leaves and enters (12 bytes an entry: 768 bytes each, where a
@@ -94,11 +93,7 @@ struct Chunk<T> {
     leaves: Vec<Arc<Leaf<T>>>,
     /// `ends[i]`: positions (inside the chunk) up to the end of leaf `i`.
     ends: Vec<usize>,
-    /// The chunk's rows, copied on write per block of 65,536 rows once spread over the
-    /// directory ([`BlockBitmap`]): a sign-in writes two chunk sets, and a whole roaring set
-    /// copied for it was one allocation per container (~16 at 1M users) — 8 % of a sign-in's
-    /// instructions, more with the frees (`benches/RESULTS.md`, "chunk13").
-    set: BlockBitmap,
+    set: RoaringBitmap,
 }
 
 impl<T: Copy> Chunk<T> {
@@ -116,10 +111,10 @@ impl<T: Copy> Chunk<T> {
                 })
             })
             .collect();
-        Chunk::of_leaves(leaves, BlockBitmap::from(bitmap_from_sorted(sorted)))
+        Chunk::of_leaves(leaves, bitmap_from_sorted(sorted))
     }
 
-    fn of_leaves(leaves: Vec<Arc<Leaf<T>>>, set: BlockBitmap) -> Chunk<T> {
+    fn of_leaves(leaves: Vec<Arc<Leaf<T>>>, set: RoaringBitmap) -> Chunk<T> {
         let mut chunk = Chunk {
             leaves,
             ends: Vec::new(),
@@ -191,9 +186,7 @@ impl<T: Copy> Chunk<T> {
             let mut outside = self.rows_at(0..span.start);
             outside.extend(self.rows_at(span.end..self.len()));
             outside.sort_unstable();
-            let mut rows = self.set.to_bitmap();
-            rows -= bitmap_from_sorted(outside);
-            rows
+            &self.set - bitmap_from_sorted(outside)
         } else {
             let mut rows = self.rows_at(span);
             rows.sort_unstable();
@@ -212,7 +205,7 @@ impl<T: Copy> Chunk<T> {
             self.leaves.remove(l);
         }
         step_ends(&mut self.ends, l, false, emptied);
-        self.set.set(row, false);
+        self.set.remove(row);
     }
 
     /// Inserts `(value, row)` at index `i` of leaf `l` (`i` may be the leaf's length), splitting
@@ -231,7 +224,7 @@ impl<T: Copy> Chunk<T> {
         } else {
             step_ends(&mut self.ends, l, true, false);
         }
-        self.set.set(row, true);
+        self.set.insert(row);
     }
 
     /// Whether the chunk outgrew its shape: past twice its entries, or past four times its
@@ -252,7 +245,7 @@ impl<T: Copy> Chunk<T> {
                 .flat_map(|leaf| leaf.rows.iter().copied())
                 .collect();
             rows.sort_unstable();
-            BlockBitmap::from(bitmap_from_sorted(rows))
+            bitmap_from_sorted(rows)
         };
         self.set = set_of(&self.leaves);
         self.count();
@@ -314,7 +307,7 @@ impl<T: Copy> Group<T> {
         }
         // Computed outside the lock; another reader may have stored its copy meanwhile
         // (either is the same set).
-        let union = union_all(self.chunks.iter().map(|chunk| &chunk.set));
+        let union = self.chunks.iter().map(|chunk| &chunk.set).union();
         self.set.get_or_init(|| union)
     }
 
@@ -355,44 +348,35 @@ struct Place {
 
 /// A range of positions cut into what its rows are made of.
 struct Pieces<'a, T> {
-    /// Sets wholly inside the range: groups, or a group minus its chunks outside.
+    /// Sets wholly inside the range: groups, chunks, or a group minus its chunks outside.
     whole: Vec<Cow<'a, RoaringBitmap>>,
-    /// Chunks wholly inside the range.
-    chunks: Vec<&'a BlockBitmap>,
     /// Chunks the range cuts, with the span inside it (at most two).
     cut: Vec<(&'a Chunk<T>, Range<usize>)>,
 }
 
 impl<'a, T: Copy> Pieces<'a, T> {
     /// The full sets of the chunks the range cuts.
-    fn cut_sets(&self) -> impl Iterator<Item = &'a BlockBitmap> + '_ {
+    fn cut_sets(&self) -> impl Iterator<Item = &'a RoaringBitmap> + '_ {
         self.cut.iter().map(|(chunk, _)| &chunk.set)
     }
 
     fn new() -> Self {
         Pieces {
             whole: Vec::new(),
-            chunks: Vec::new(),
             cut: Vec::new(),
         }
     }
 
-    /// The union of the whole pieces, and of `also`.
-    fn whole_union(&self, also: impl Iterator<Item = &'a BlockBitmap>) -> RoaringBitmap {
-        let mut rows = self.whole.iter().map(|set| &**set).union();
-        for set in self.chunks.iter().copied().chain(also) {
-            set.or_into(&mut rows);
-        }
-        rows
-    }
-
     /// The rows of the pieces, as a set.
     fn rows(&self) -> RoaringBitmap {
-        let mut rows = self.whole_union(std::iter::empty());
-        for (chunk, span) in &self.cut {
-            rows |= chunk.part(span.clone());
-        }
-        rows
+        let cut: Vec<RoaringBitmap> = self
+            .cut
+            .iter()
+            .map(|(chunk, span)| chunk.part(span.clone()))
+            .collect();
+        let mut sets: Vec<&RoaringBitmap> = self.whole.iter().map(|set| &**set).collect();
+        sets.extend(&cut);
+        sets.union()
     }
 }
 
@@ -753,14 +737,11 @@ impl<T: Ord + Copy> LiveColumn<T> {
                 pieces.whole.push(Cow::Borrowed(group.set()));
             } else if (wb - wa) * 2 > n {
                 let outside = group.chunks[..wa].iter().chain(&group.chunks[wb..]);
-                let mut rows = group.set().clone();
-                for chunk in outside {
-                    chunk.set.subtract_from(&mut rows);
-                }
-                pieces.whole.push(Cow::Owned(rows));
+                let outside = outside.map(|chunk| &chunk.set).union();
+                pieces.whole.push(Cow::Owned(group.set() - outside));
             } else {
                 let sets = group.chunks[wa..wb].iter().map(|chunk| &chunk.set);
-                pieces.chunks.extend(sets);
+                pieces.whole.extend(sets.map(Cow::Borrowed));
             }
         }
         pieces
@@ -771,7 +752,6 @@ impl<T: Ord + Copy> LiveColumn<T> {
         let mut pieces = self.pieces(0..range.start);
         let after = self.pieces(range.end..self.len());
         pieces.whole.extend(after.whole);
-        pieces.chunks.extend(after.chunks);
         pieces.cut.extend(after.cut);
         pieces
     }
@@ -850,15 +830,18 @@ impl<T: Ord + Copy> LiveColumn<T> {
         };
         let mut unsure = RoaringBitmap::new();
         for set in pieces.cut_sets() {
-            unsure |= set.intersection(candidates);
+            unsure |= candidates & set;
         }
+        let whole = pieces.whole.iter().map(|set| &**set);
         let sure = if big {
             // The column's rows minus the outside (users without a value are in neither).
+            let mut not_sure: Vec<&RoaringBitmap> = whole.collect();
+            not_sure.extend(pieces.cut_sets());
             let mut sure = candidates & &*self.all;
-            sure -= pieces.whole_union(pieces.cut_sets());
+            sure -= not_sure.union();
             sure
         } else {
-            candidates & pieces.whole_union(std::iter::empty())
+            candidates & whole.union()
         };
         Some((sure, unsure))
     }
@@ -939,7 +922,7 @@ impl<T: Ord + Copy> LiveColumn<T> {
                             + leaf.rows.capacity() * std::mem::size_of::<Row>()
                     })
                     .sum();
-                (leaves + 16 * chunk.leaves.capacity()) as u64 + chunk.set.heap_bytes()
+                (leaves + 16 * chunk.leaves.capacity()) as u64 + bitmap_bytes(&chunk.set)
             })
             .sum();
         let groups: u64 = self
@@ -1034,7 +1017,7 @@ mod tests {
                 assert_eq!(chunk.leaves.len(), chunk.ends.len());
                 assert!(!chunk.too_big(column.shape), "a chunk past its limit");
                 assert_eq!(
-                    chunk.set.to_bitmap(),
+                    chunk.set,
                     chunk
                         .entries()
                         .map(|(_, row)| row)
@@ -1046,7 +1029,7 @@ mod tests {
                     assert_eq!(column.by_row.0.get(row as usize), Some(&value));
                 }
             }
-            let union = union_all(group.chunks.iter().map(|chunk| &chunk.set));
+            let union = group.chunks.iter().map(|chunk| &chunk.set).union();
             assert_eq!(*group.set(), union);
             end += inner;
             assert_eq!(end, group_end);
@@ -1204,8 +1187,6 @@ mod tests {
                 },
             ),
             (100_000, Shape::default()),
-            // Chunks spread over five blocks of 65,536 rows: their sets are kept in blocks.
-            (300_000, Shape::default()),
         ] {
             let mut rng = ChaCha8Rng::seed_from_u64(u64::from(n) + shape.chunk as u64);
             let rank: Vec<u32> = {
@@ -1234,12 +1215,6 @@ mod tests {
                 &rank,
                 shape,
             );
-            if n >= 300_000 {
-                assert!(
-                    column.chunks().all(|chunk| chunk.set.as_whole().is_none()),
-                    "chunk sets kept in blocks"
-                );
-            }
             let mut versions = vec![(column.clone(), pairs_now(&values))];
             let mut newest = 1_000;
             for step in 0..4_000 {
@@ -1369,7 +1344,7 @@ mod tests {
                     assert_eq!(joined, flat);
                     for part in [&head, &tail] {
                         let set: RoaringBitmap = part.entries().map(|(_, row)| row).collect();
-                        assert_eq!(part.set.to_bitmap(), set);
+                        assert_eq!(part.set, set);
                         assert_eq!(part.ends.last(), Some(&part.len()));
                     }
                     // The split copy is independent of the chunk it was taken from.
@@ -1440,7 +1415,7 @@ mod tests {
                 rows: vec![k as Row],
             };
             chunk.leaves.push(Arc::new(leaf));
-            chunk.set.set(k as Row, true);
+            chunk.set.insert(k as Row);
         }
         chunk.count();
         // Too big by its leaves, not its entries.
