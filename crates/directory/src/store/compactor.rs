@@ -1,14 +1,11 @@
 //! The store's compaction thread: one for the store's life, started by its first background
 //! compaction, ended when the store is dropped.
 //!
-//! Why not a thread per compaction (as before): an allocator with per-thread heaps (mimalloc,
-//! which the binaries use) leaves the pages of an exited thread abandoned. Everything a
-//! compaction builds (a delta level, a whole rebuild's indexes) outlives its thread, and when
-//! a later version drops it, the freed blocks sit in those abandoned pages, where no thread
-//! allocates again until some thread happens to reclaim them. Over a long change stream
-//! (hundreds of compactions) the process kept pages of dozens of exited threads resident. One
-//! long-lived thread builds in the same heap every time and reuses what the previous builds
-//! freed (`benches/RESULTS.md`, "worker13").
+//! One thread rather than one per compaction: it also times the quiet period after which the
+//! store folds its delta levels into a whole rebuild ([`Owner::idle`]). It was first meant to
+//! keep the allocator's per-thread heaps from being abandoned by exited compaction threads;
+//! measured, that made no difference to the resident set after a long change stream
+//! (`benches/RESULTS.md`, "idle13").
 //!
 //! At most one job is in flight: [`Compactor::start`] refuses a second while one runs (the
 //! store starts the next compaction at its next batch), and [`Compactor::wait`] returns once
