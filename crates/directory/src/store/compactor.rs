@@ -31,6 +31,15 @@ pub(super) trait Owner: Send + Sync + Sized + 'static {
     fn idle(self: &Arc<Self>);
 }
 
+/// Why [`Compactor::start`] did not start a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// A job is in flight.
+    Busy,
+    /// The system gave no thread to run it on.
+    NoThread,
+}
+
 /// The compaction thread's queue and whether a job is in flight.
 #[derive(Default)]
 pub(super) struct Compactor {
@@ -43,14 +52,17 @@ pub(super) struct Compactor {
 }
 
 impl Compactor {
-    /// Runs `job` with `owner` on the compaction thread unless a job is in flight (`false`
-    /// then, or when no thread could be started). The thread holds `owner` only while a job
-    /// or [`Owner::idle`] runs, so dropping the owner's other handles ends it.
-    pub(super) fn start<S: Owner>(owner: &Arc<S>, job: impl FnOnce(&S) + Send + 'static) -> bool {
+    /// Runs `job` with `owner` on the compaction thread unless a job is in flight or no
+    /// thread could be started. The thread holds `owner` only while a job or [`Owner::idle`]
+    /// runs, so dropping the owner's other handles ends it.
+    pub(super) fn start<S: Owner>(
+        owner: &Arc<S>,
+        job: impl FnOnce(&S) + Send + 'static,
+    ) -> Result<(), Refused> {
         let compactor = owner.compactor();
         let mut busy = compactor.busy();
         if *busy {
-            return false;
+            return Err(Refused::Busy);
         }
         let mut jobs = compactor
             .jobs
@@ -60,7 +72,7 @@ impl Compactor {
             Some(sender) => sender.clone(),
             None => match spawn(owner) {
                 Some(sender) => jobs.insert(sender).clone(),
-                None => return false, // no thread: the overlay stays correct, only larger
+                None => return Err(Refused::NoThread), // the overlay stays correct, only larger
             },
         };
         drop(jobs);
@@ -72,10 +84,10 @@ impl Compactor {
             owner.compactor().finish();
         });
         if sender.send(job).is_err() {
-            return false;
+            return Err(Refused::NoThread); // the thread is gone
         }
         *busy = true;
-        true
+        Ok(())
     }
 
     /// Marks the job in flight ended and wakes the waiters.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use roaring::RoaringBitmap;
 
-use super::compactor::{Compactor, Owner};
+use super::compactor::{Compactor, Owner, Refused};
 use super::delta::Written;
 use super::writer::{apply_ops, IndexOp};
 use super::{Delta, Levels, Shared, Snapshot, Store, StoreOptions};
@@ -48,13 +48,13 @@ impl Store {
     }
 
     /// Starts a background compaction of `snapshot` on the store's compaction thread unless
-    /// one is already running (`false` then).
+    /// one is already running or there is no thread to run it.
     pub(super) fn start_rebuild(
         &self,
         snapshot: Arc<Snapshot>,
         epoch: u64,
         kind: Compaction,
-    ) -> bool {
+    ) -> Result<(), Refused> {
         start(&self.shared, snapshot, epoch, kind)
     }
 
@@ -71,17 +71,28 @@ impl Store {
             if !snapshot.has_overlay() {
                 return;
             }
-            if self.start_rebuild(snapshot, epoch, Compaction::Full) {
-                self.wait_for_rebuild();
-                return;
+            match self.start_rebuild(snapshot, epoch, Compaction::Full) {
+                Ok(()) => {
+                    self.wait_for_rebuild();
+                    return;
+                }
+                // Another compaction got in first: wait for it, then look again.
+                Err(Refused::Busy) => {}
+                // No thread to build on: the overlay stays correct, only larger.
+                Err(Refused::NoThread) => return,
             }
         }
     }
 }
 
 /// Starts a compaction of `snapshot` on the compaction thread of `shared` unless one is
-/// running (`false` then).
-fn start(shared: &Arc<Shared>, snapshot: Arc<Snapshot>, epoch: u64, kind: Compaction) -> bool {
+/// running or there is no thread.
+fn start(
+    shared: &Arc<Shared>,
+    snapshot: Arc<Snapshot>,
+    epoch: u64,
+    kind: Compaction,
+) -> Result<(), Refused> {
     Compactor::start(shared, move |shared: &Shared| match kind {
         Compaction::Full => {
             // Whether it published or failed, a quiet store's rebuild is over after this.
@@ -132,7 +143,7 @@ impl Owner for Shared {
             return;
         }
         self.idle_rebuild.store(true, Ordering::Release);
-        if !start(self, snapshot, epoch, Compaction::Full) {
+        if start(self, snapshot, epoch, Compaction::Full).is_err() {
             self.idle_rebuild.store(false, Ordering::Release);
         }
     }
